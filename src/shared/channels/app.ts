@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { channel } from '../define';
+
+export type BackendName = 'node' | 'wasm' | 'cpu';
+
+export interface DoctorReport {
+  appVersion: string;
+  node: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  backend: BackendName;
+  /** Why this backend: "tfjs-node loaded", "tfjs-node not installed: ...", "forced by ATELIER_BACKEND". */
+  backendReason: string;
+  /** Threads the backend computes with. */
+  threads: number;
+  /** Kernels this project registered on the backend (wasm gaps it fills). */
+  customKernels: string[];
+  tfjsVersion: string;
+  tfjsNode: { present: boolean; version?: string; error?: string };
+  onnxruntime: { present: boolean; version?: string; error?: string };
+  sharp: { present: boolean; version?: string; libvips?: string; error?: string };
+  electron: { binary: boolean; path?: string; reason: string };
+  workspace: string;
+  /** Where the engine runs: "utility-process" | "child-process" | "in-process". */
+  engineMode: string;
+}
+
+export const appChannels = {
+  'app.version': channel<{ version: string; name: string }>()(z.object({}).strict(), 'The app name and version.'),
+  'app.doctor': channel<DoctorReport>()(
+    z.object({}).strict(),
+    'Runtime report: backend, native modules, Electron binary, threads, workspace.',
+    ['UNAVAILABLE'],
+  ),
+} as const;

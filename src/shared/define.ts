@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import type { ErrorCode } from './errors';
+
+/**
+ * One channel of the contract: the zod schema of its request, the TypeScript type of its
+ * response (a phantom field, never read at run time), the error codes it may answer with, and
+ * whether it starts a job (then it answers `{ jobId }` at once and reports through job events).
+ */
+export interface ChannelDef<Req extends z.ZodType = z.ZodType, Res = unknown> {
+  readonly request: Req;
+  readonly response: Res;
+  readonly errors: readonly ErrorCode[];
+  readonly description: string;
+  /** Main-process only (dialogs, reveal in folder); serve answers UNAVAILABLE or its own way. */
+  readonly local?: boolean;
+}
+
+export function channel<Res>() {
+  return <Req extends z.ZodType>(
+    request: Req,
+    description: string,
+    errors: readonly ErrorCode[] = [],
+    opts: { local?: boolean } = {},
+  ): ChannelDef<Req, Res> => ({
+    request,
+    response: undefined as unknown as Res,
+    errors,
+    description,
+    ...(opts.local ? { local: true } : {}),
+  });
+}
