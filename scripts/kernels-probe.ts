@@ -1,0 +1,96 @@
+import { tf, initBackend } from '../src/main/engine/backend';
+const info = await initBackend();
+console.log(info.backend, info.customKernels);
+const cases: Record<string, () => void> = {};
+const x = tf.randomNormal([2, 8, 8, 3]);
+const f = (fn: (t: tf.Tensor) => tf.Tensor) => () => { const g = tf.grad((t: tf.Tensor) => fn(t).sum()); g(x).dataSync(); };
+const w = tf.randomNormal([3, 3, 3, 4]);
+const wt = tf.randomNormal([4, 4, 5, 3]);
+cases.conv2dS1same = f((t) => tf.conv2d(t as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'));
+cases.conv2dS2valid = f((t) => tf.conv2d(t as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'));
+cases.conv2dFilterGrad = () => { tf.grad((ww: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same').sum())(w).dataSync(); };
+cases.conv2dTransposeGrads = () => {
+  const y = tf.randomNormal([2, 4, 4, 3]);
+  const gs = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 8, 8, 5], 2, 'same').sum());
+  gs([y, wt]).forEach((g) => g.dataSync());
+};
+cases.fusedConvBias = () => {
+  const b = tf.randomNormal([4]);
+  tf.grads((a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.fused.conv2d({ x: a as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 1, pad: 'same', bias: bb, activation: 'relu' }).sum())([x, w, b]).forEach((g) => g.dataSync());
+};
+cases.fusedConvLeaky = () => {
+  const b = tf.randomNormal([4]);
+  tf.grads((a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.fused.conv2d({ x: a as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 2, pad: 'same', bias: bb, activation: 'leakyrelu', leakyreluAlpha: 0.2 }).sum())([x, w, b]).forEach((g) => g.dataSync());
+};
+cases.fusedMatMul = () => {
+  const a = tf.randomNormal([3, 5]); const bm = tf.randomNormal([5, 4]); const bias = tf.randomNormal([4]);
+  tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: r, activation: 'relu' }).sum())([a, bm, bias]).forEach((g) => g.dataSync());
+};
+cases.batchNorm = () => {
+  const mean = tf.randomNormal([3]); const v = tf.randomUniform([3], 0.5, 1.5); const off = tf.randomNormal([3]); const sc = tf.randomNormal([3]);
+  tf.grads((a: tf.Tensor, m: tf.Tensor, vv: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => tf.batchNorm(a, m, vv, o, s, 1e-3).sum())([x, mean, v, off, sc]).forEach((g) => g.dataSync());
+};
+cases.moments = f((t) => { const { mean, variance } = tf.moments(t, [0, 1, 2], true); return t.sub(mean).div(variance.add(1e-5).sqrt()).square(); });
+cases.leakyRelu = f((t) => tf.leakyRelu(t, 0.2));
+cases.relu = f((t) => tf.relu(t));
+cases.relu6 = f((t) => tf.relu6(t));
+cases.elu = f((t) => tf.elu(t));
+cases.prelu = f((t) => tf.prelu(t, tf.scalar(0.1)));
+cases.tanh = f((t) => tf.tanh(t));
+cases.sigmoid = f((t) => tf.sigmoid(t));
+cases.mirrorPad = f((t) => tf.mirrorPad(t, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'));
+cases.mirrorPadSym = f((t) => tf.mirrorPad(t, [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric'));
+cases.pad = f((t) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]));
+cases.resizeNN = f((t) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [16, 16]));
+cases.resizeBil = f((t) => tf.image.resizeBilinear(t as tf.Tensor4D, [16, 16]));
+cases.resizeBilAC = f((t) => tf.image.resizeBilinear(t as tf.Tensor4D, [16, 16], true));
+cases.concat = f((t) => tf.concat([t, t.mul(2)], 3));
+cases.slice = f((t) => tf.slice(t, [0, 1, 1, 0], [2, 4, 4, 3]));
+cases.stridedSlice = f((t) => tf.stridedSlice(t, [0, 0, 0, 0], [2, 8, 8, 3], [1, 2, 2, 1]));
+cases.mean = f((t) => tf.mean(t, [1, 2]));
+cases.sigmoidCE = f((t) => tf.losses.sigmoidCrossEntropy(tf.onesLike(t), t));
+cases.softmaxCE = f((t) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 1], 'int32'), 3), t.reshape([2, 192]).slice([0, 0], [2, 3])));
+cases.mse = f((t) => tf.losses.meanSquaredError(tf.zerosLike(t), t));
+cases.absDiff = f((t) => tf.abs(t.sub(1)).mean());
+cases.logSigmoid = f((t) => tf.logSigmoid(t));
+cases.softplus = f((t) => tf.softplus(t));
+cases.log = f((t) => tf.log(t.square().add(1)));
+cases.maxPool = f((t) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'same'));
+cases.avgPool = f((t) => tf.avgPool(t as tf.Tensor4D, 2, 2, 'same'));
+cases.dropout = f((t) => tf.dropout(t, 0.5));
+cases.depthToSpace = f((t) => tf.depthToSpace(t.concat([t, t, t], 3) as tf.Tensor4D, 2));
+cases.tile = f((t) => tf.tile(t, [1, 2, 1, 1]));
+cases.pow = f((t) => tf.pow(t.abs().add(1), tf.scalar(1.5)));
+cases.sqrt = f((t) => tf.sqrt(t.abs().add(1)));
+cases.rsqrt = f((t) => tf.rsqrt(t.abs().add(1)));
+cases.maximum = f((t) => tf.maximum(t, 0.1));
+cases.clip = f((t) => tf.clipByValue(t, -0.5, 0.5));
+cases.selu = f((t) => tf.selu(t));
+cases.sum = f((t) => tf.sum(t, 3));
+cases.max = f((t) => tf.max(t, [1, 2]));
+cases.variance = f((t) => tf.moments(t, [1, 2]).variance);
+cases.transpose = f((t) => tf.transpose(t, [0, 3, 1, 2]).mul(tf.range(0, 8)));
+cases.upsampling2d = () => { const l = tf.layers.upSampling2d({ size: [2, 2] }); f((t) => l.apply(t) as tf.Tensor)(); };
+cases.upsamplingBil = () => { const l = tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }); f((t) => l.apply(t) as tf.Tensor)(); };
+cases.layersConvT = () => { const l = tf.layers.conv2dTranspose({ filters: 5, kernelSize: 4, strides: 2, padding: 'same' }); f((t) => l.apply(t) as tf.Tensor)(); };
+cases.layersBN = () => { const l = tf.layers.batchNormalization(); f((t) => l.apply(t, { training: true }) as tf.Tensor)(); };
+cases.layersDense = () => { const l = tf.layers.dense({ units: 4, activation: 'relu' }); f((t) => l.apply(t.reshape([2, 192])) as tf.Tensor)(); };
+cases.layersDropout = () => { const l = tf.layers.dropout({ rate: 0.5 }); f((t) => l.apply(t, { training: true }) as tf.Tensor)(); };
+cases.atan2 = f((t) => tf.atan2(t, tf.onesLike(t)));
+cases.cos = f((t) => tf.cos(t));
+cases.exp = f((t) => tf.exp(t));
+cases.squaredDiff = f((t) => tf.squaredDifference(t, 1));
+cases.where = f((t) => tf.where(t.greater(0), t, t.mul(0.1)));
+cases.gather = f((t) => tf.gather(t, [1, 0], 0));
+cases.batchMatMul3d = f((t) => tf.matMul(t.reshape([2, 64, 3]), t.reshape([2, 3, 64])));
+cases.cumsum = f((t) => tf.cumsum(t, 1));
+cases.depthwise = f((t) => tf.depthwiseConv2d(t as tf.Tensor4D, tf.ones([3, 3, 3, 1]) as tf.Tensor4D, 1, 'same'));
+cases.sepconv = f((t) => tf.separableConv2d(t as tf.Tensor4D, tf.ones([3, 3, 3, 1]) as tf.Tensor4D, tf.ones([1, 1, 3, 4]) as tf.Tensor4D, 1, 'same'));
+cases.dilatedConv = f((t) => tf.conv2d(t as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2));
+cases.reverse = f((t) => tf.reverse(t, 2));
+cases.unstack = f((t) => tf.stack(tf.unstack(t, 3), 3).mul(2));
+cases.split = f((t) => tf.split(t, 2, 1)[1]!);
+cases.l2norm = f((t) => tf.norm(t));
+for (const [name, fn] of Object.entries(cases)) {
+  try { tf.tidy(fn); console.log('ok  ', name); } catch (e) { console.log('FAIL', name, (e as Error).message.split('\n')[0]); }
+}

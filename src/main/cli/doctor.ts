@@ -1,0 +1,24 @@
+import { parseArgs } from './args';
+import { doctorReport } from '../engine/doctor';
+import { defaultWorkspaceRoot } from '../engine/workspace';
+
+export async function runDoctorCli(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['json']);
+  const r = await doctorReport({ workspace: defaultWorkspaceRoot(), mode: 'in-process' });
+  if (args.flags.json) {
+    console.log(JSON.stringify(r));
+    return 0;
+  }
+  const ok = (b: boolean) => (b ? 'yes' : 'no ');
+  console.log(`Atelier ${r.appVersion} on Node ${r.node} (${r.platform}/${r.arch}, ${r.cpus} cpus)`);
+  console.log(`backend        ${r.backend}  (${r.backendReason})`);
+  console.log(`threads        ${r.threads}`);
+  console.log(`own kernels    ${r.customKernels.length ? r.customKernels.join(', ') : '(none)'}`);
+  console.log(`tfjs           ${r.tfjsVersion}`);
+  console.log(`tfjs-node      ${ok(r.tfjsNode.present)} ${r.tfjsNode.version ?? r.tfjsNode.error ?? ''}`);
+  console.log(`onnxruntime    ${ok(r.onnxruntime.present)} ${r.onnxruntime.version ?? r.onnxruntime.error ?? ''}`);
+  console.log(`sharp          ${ok(r.sharp.present)} ${r.sharp.version ?? r.sharp.error ?? ''}${r.sharp.libvips ? ` (libvips ${r.sharp.libvips})` : ''}`);
+  console.log(`electron       ${ok(r.electron.binary)} ${r.electron.path ?? r.electron.reason}`);
+  console.log(`workspace      ${r.workspace}`);
+  return 0;
+}

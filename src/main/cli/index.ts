@@ -1,0 +1,41 @@
+/**
+ * `atelier <command>`: the engine from a terminal. Each command lives in its own module and is
+ * loaded on demand, so `atelier doctor` does not pay for what `atelier train` needs.
+ */
+type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+
+const commands: Record<string, Command> = {
+  doctor: { summary: 'doctor [--json]                      runtime report: backend, native modules, Electron binary', run: async (a) => (await import('./doctor')).runDoctorCli(a) },
+  serve: { summary: 'serve [--port N] [--open] [--host H]  the studio in a browser at 127.0.0.1 with a token', run: async (a) => (await import('./serve')).runServeCli(a) },
+};
+
+/** Other modules register their commands here (dataset, train, translate, analyze, bench, ...). */
+export function registerCommand(name: string, cmd: Command): void {
+  commands[name] = cmd;
+}
+
+function usage(): string {
+  return ['Usage: atelier <command> [options]', '', ...Object.values(commands).map((c) => `  atelier ${c.summary}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  await import('./commands');
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`Unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    const err = e as { code?: string; message?: string; hint?: string };
+    console.error(`atelier ${name}: ${err.message ?? String(e)}${err.hint ? `\n  ${err.hint}` : ''}`);
+    if (process.env.ATELIER_DEBUG) console.error(e);
+    return 1;
+  }
+}

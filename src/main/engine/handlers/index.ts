@@ -1,0 +1,9 @@
+/** The engine's handler table: one entry per contract channel (the type checker enforces it). */
+import type { HandlerTable } from '../context';
+import { appHandlers } from './app';
+import { jobHandlers } from './job';
+
+export const handlerTable: HandlerTable = {
+  ...appHandlers,
+  ...jobHandlers,
+};

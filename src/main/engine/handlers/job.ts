@@ -1,0 +1,6 @@
+import { handlers } from '../context';
+
+export const jobHandlers = handlers({
+  'job.list': (_req, ctx) => ctx.jobs.list(),
+  'job.cancel': (req, ctx) => ({ cancelled: ctx.jobs.cancel(req.jobId) }),
+});

@@ -1,0 +1,61 @@
+/**
+ * Helpers for kernels that run on the wasm backend and build on its own kernels.
+ *
+ * Inside a kernelFunc we are below the engine: calling tf ops would create engine-tracked
+ * tensors (and, under a tape, gradient records). Instead we call the backend's registered
+ * kernel functions directly with TensorInfos, exactly as tfjs-backend-wasm's own kernels do
+ * (e.g. Mean calls transpose and then `backend.disposeData`). Intermediates are TensorInfos
+ * owned by the backend only; every one must be released with `release()` before returning.
+ * The engine takes ownership of the TensorInfo a kernelFunc returns.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export type { BackendWasm };
+export type TensorInfo = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+
+const saved = new Map<string, tf.KernelConfig>();
+
+/**
+ * The kernel config registered for `name` on wasm at the time we first ask, i.e. the stock
+ * kernel when called before we override it. Cached so an override can still call the stock one.
+ */
+export function stockKernel(name: string): tf.KernelConfig | undefined {
+  if (!saved.has(name)) {
+    const k = tf.getKernel(name, 'wasm');
+    if (k) saved.set(name, k);
+  }
+  return saved.get(name);
+}
+
+/** Run a wasm kernel (stock unless overridden) on TensorInfos; the caller owns the result. */
+export function run(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm kernel ${name} is missing`);
+  const out = k.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend });
+  return (Array.isArray(out) ? out[0] : out) as TensorInfo;
+}
+
+/** Run the stock kernel saved by `stockKernel` (ignores our override). */
+export function runStock(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+  const k = stockKernel(name);
+  if (!k) throw new Error(`stock wasm kernel ${name} is missing`);
+  const out = k.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend });
+  return (Array.isArray(out) ? out[0] : out) as TensorInfo;
+}
+
+/** Release intermediates (refcounted: a reshape shares its input's data). */
+export function release(backend: BackendWasm, ...infos: (TensorInfo | null | undefined)[]): void {
+  for (const t of infos) if (t) backend.disposeData(t.dataId);
+}
+
+/** A reshaped view sharing data (refcount +1; release it like any other intermediate). */
+export function reshape(backend: BackendWasm, x: TensorInfo, shape: number[]): TensorInfo {
+  return run(backend, 'Reshape', { x }, { shape });
+}
+
+/** Float32 view of a tensor's data on the wasm heap (valid until the next allocation). */
+export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}

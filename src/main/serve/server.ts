@@ -1,0 +1,261 @@
+/**
+ * `atelier serve`: the studio in a browser. Serves the built renderer over HTTP and carries the
+ * same contract over a WebSocket to the same engine handlers the desktop app uses.
+ * Security: binds 127.0.0.1 unless told otherwise; a random token is required on every HTTP
+ * request (query once, then an HttpOnly SameSite=Strict cookie) and on the WebSocket; the
+ * Origin must be this server's own; frames and uploads have size limits.
+ */
+import http from 'node:http';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { checkRequest } from '../../shared/validate';
+import { decodeFrame, encodeFrame } from '../../shared/wire';
+import type { EngineClientLike } from '../engine/client';
+
+export interface ServeOptions {
+  engine: EngineClientLike;
+  rendererDir: string;
+  /** Where browser uploads go (the workspace's tmp folder). */
+  uploadDir: string;
+  port?: number;
+  host?: string;
+  token?: string;
+  maxFrameBytes?: number;
+  maxUploadBytes?: number;
+}
+
+export interface ServeHandle {
+  url: string;
+  port: number;
+  host: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+};
+
+/** Same CSP as the desktop window, plus WebSocket back to this origin. */
+export function serveCsp(): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+export function tokenEquals(a: string | undefined | null, b: string): boolean {
+  if (typeof a !== 'string') return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  if (x.length !== y.length) {
+    crypto.timingSafeEqual(y, y); // keep timing independent of where the mismatch is
+    return false;
+  }
+  return crypto.timingSafeEqual(x, y);
+}
+
+function cookieToken(req: http.IncomingMessage): string | undefined {
+  const c = req.headers.cookie;
+  if (!c) return undefined;
+  for (const part of c.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === 'atelier_token') return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? crypto.randomBytes(24).toString('base64url');
+  const maxFrame = opts.maxFrameBytes ?? 64 * 1024 * 1024;
+  const maxUpload = opts.maxUploadBytes ?? 1024 * 1024 * 1024;
+  const rendererDir = path.resolve(opts.rendererDir);
+  let boundPort = 0;
+
+  const allowedOrigins = () => new Set([`http://${host}:${boundPort}`, `http://127.0.0.1:${boundPort}`, `http://localhost:${boundPort}`]);
+  const originOk = (req: http.IncomingMessage) => {
+    const o = req.headers.origin;
+    // Same-origin GETs may omit Origin; anything that states another origin is refused.
+    return o === undefined || allowedOrigins().has(o);
+  };
+  const authed = (req: http.IncomingMessage, url: URL) =>
+    tokenEquals(url.searchParams.get('token'), token) || tokenEquals(req.headers['x-atelier-token'] as string | undefined, token) || tokenEquals(cookieToken(req), token);
+
+  const send = (res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(body);
+  };
+
+  const server = http.createServer((req, res) => {
+    void handleHttp(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, 500, `Internal error: ${(e as Error).message}`);
+      else res.destroy();
+    });
+  });
+
+  async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse) {
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    if (!originOk(req)) return send(res, 403, 'Forbidden: this origin may not talk to Atelier.');
+    if (!authed(req, url)) {
+      return send(res, 401, 'Atelier: missing or wrong token. Open the address that `atelier serve` printed (it carries the token).');
+    }
+    if (req.method === 'POST' && url.pathname === '/upload') return handleUpload(req, res, url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed');
+    let rel = decodeURIComponent(url.pathname);
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = path.resolve(rendererDir, '.' + rel);
+    if (!file.startsWith(rendererDir + path.sep)) return send(res, 403, 'Forbidden path');
+    let body: Buffer;
+    try {
+      body = await fsp.readFile(file);
+    } catch {
+      if (rel === '/index.html') return send(res, 503, 'The studio is not built yet: run `npm run build` (or `npm run serve`, which builds first).');
+      return send(res, 404, 'Not found');
+    }
+    const headers: Record<string, string> = {
+      'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': serveCsp(),
+      'referrer-policy': 'no-referrer',
+    };
+    if (url.searchParams.has('token')) {
+      headers['set-cookie'] = `atelier_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+    }
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async function handleUpload(req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
+    // Uploads go only under <workspace>/tmp/uploads/<batch>/<relative path>, never elsewhere.
+    const batch = (url.searchParams.get('batch') ?? '').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40) || crypto.randomBytes(6).toString('hex');
+    const name = url.searchParams.get('name') ?? '';
+    const parts = name.split(/[\\/]+/).filter((p) => p && p !== '.' && p !== '..').map((p) => p.replace(/[\x00-\x1f<>:"|?*]/g, '_').slice(0, 200));
+    if (!parts.length) return send(res, 400, JSON.stringify({ ok: false, error: { code: 'VALIDATION', message: 'upload needs a file name' } }), 'application/json');
+    const base = path.join(opts.uploadDir, 'uploads', batch);
+    const dest = path.join(base, ...parts);
+    if (!dest.startsWith(base + path.sep)) return send(res, 400, JSON.stringify({ ok: false, error: { code: 'VALIDATION', message: 'bad file name' } }), 'application/json');
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxUpload) {
+      req.resume();
+      return send(res, 413, JSON.stringify({ ok: false, error: { code: 'BAD_INPUT', message: `File too large (over ${Math.round(maxUpload / 1048576)} MB).` } }), 'application/json');
+    }
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    const out = fs.createWriteStream(dest);
+    let size = 0;
+    let tooBig = false;
+    await new Promise<void>((resolve, reject) => {
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxUpload && !tooBig) {
+          tooBig = true;
+          req.unpipe(out);
+          out.destroy();
+          resolve();
+        }
+      });
+      req.pipe(out);
+      out.on('finish', resolve);
+      out.on('error', reject);
+      req.on('error', reject);
+    });
+    if (tooBig) {
+      await fsp.rm(dest, { force: true });
+      return send(res, 413, JSON.stringify({ ok: false, error: { code: 'BAD_INPUT', message: 'File too large.' } }), 'application/json');
+    }
+    send(res, 200, JSON.stringify({ ok: true, data: { path: dest, batchDir: base, size } }), 'application/json');
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame });
+  const sockets = new Set<WebSocket>();
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    const reject = (status: number, text: string) => {
+      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (url.pathname !== '/ws') return reject(404, 'Not Found');
+    // Browsers always send Origin on WebSocket handshakes: require it and require ours.
+    if (!req.headers.origin || !allowedOrigins().has(req.headers.origin)) return reject(403, 'Forbidden');
+    if (!authed(req, url)) return reject(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  const unsubscribe = opts.engine.onEvent((event, payload) => {
+    if (!sockets.size) return;
+    const frame = encodeFrame({ t: 'evt', event, payload });
+    for (const s of sockets) if (s.readyState === s.OPEN) s.send(frame);
+  });
+
+  wss.on('connection', (ws) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      void onFrame(ws, data, isBinary);
+    });
+  });
+
+  async function onFrame(ws: WebSocket, data: RawData, isBinary: boolean) {
+    let msg: unknown;
+    try {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      msg = isBinary ? decodeFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)) : JSON.parse(buf.toString('utf8'));
+    } catch {
+      ws.send(encodeFrame({ t: 'res', id: null, envelope: { ok: false, error: { code: 'VALIDATION', message: 'Malformed frame: not a contract message.' } } }));
+      return;
+    }
+    const m = msg as { t?: unknown; id?: unknown; channel?: unknown; payload?: unknown };
+    const id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;
+    if (!m || typeof m !== 'object' || m.t !== 'req' || id === null) {
+      ws.send(encodeFrame({ t: 'res', id, envelope: { ok: false, error: { code: 'VALIDATION', message: 'Malformed message: expected {t:"req", id, channel, payload}.' } } }));
+      return;
+    }
+    // Same gate as the Electron registrar, before anything reaches the engine.
+    const checked = checkRequest(m.channel, m.payload);
+    const envelope = checked.ok ? await opts.engine.request(checked.channel, m.payload ?? {}) : { ok: false as const, error: checked.error };
+    if (ws.readyState === ws.OPEN) ws.send(encodeFrame({ t: 'res', id, envelope }));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  boundPort = (server.address() as { port: number }).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${boundPort}/?token=${token}`,
+    port: boundPort,
+    host,
+    token,
+    async close() {
+      unsubscribe();
+      for (const s of sockets) s.terminate();
+      wss.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
