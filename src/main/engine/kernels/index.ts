@@ -2,7 +2,54 @@
  * Kernels tfjs-backend-wasm lacks (or has slow) that training needs. Each is registered only on
  * the wasm backend and each has a test against the cpu backend (tests/unit/engine/kernels).
  * Returns the names registered, for `atelier doctor`.
+ *
+ * Found missing on wasm 4.22 by taking gradients of every op our networks use
+ * (scripts/kernels-probe.ts): Conv2DBackpropFilter (every conv2d / conv2dTranspose filter
+ * gradient) and UnsortedSegmentSum (gradient of gather, i.e. embeddings). Replaced because it
+ * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient).
  */
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
+import { stockConfig, stockKernel } from './wasm-util';
+
+/** Kernels wasm does not have at all: registered only where the name is free. */
+const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig];
+/** Kernels that replace a stock wasm kernel because ours is faster (see bench.ts). */
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig];
+
+const registered = new Set<string>();
+
 export function registerWasmKernels(): string[] {
-  return [];
+  for (const k of MISSING) {
+    if (registered.has(k.kernelName)) continue;
+    if (tf.getKernel(k.kernelName, 'wasm')) continue; // a later tfjs-backend-wasm has its own
+    tf.registerKernel(k);
+    registered.add(k.kernelName);
+  }
+  for (const k of REPLACEMENTS) {
+    if (registered.has(k.kernelName)) continue;
+    useWasmKernel(k.kernelName, 'ours');
+  }
+  return [...registered].sort();
+}
+
+/**
+ * Switch a replaced kernel between the stock wasm one and ours (bench and tests compare both).
+ * The stock config is saved the first time, so it stays callable after the override.
+ */
+export function useWasmKernel(kernelName: string, which: 'stock' | 'ours'): void {
+  const ours = REPLACEMENTS.find((k) => k.kernelName === kernelName);
+  if (!ours) throw new Error(`${kernelName} is not a replaceable wasm kernel`);
+  stockKernel(kernelName); // save the stock config before the first override
+  const stock = stockConfig(kernelName);
+  if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  if (which === 'ours' || !stock) {
+    tf.registerKernel(ours);
+    registered.add(kernelName);
+  } else {
+    tf.registerKernel(stock);
+    registered.delete(kernelName);
+  }
 }

@@ -37,10 +37,40 @@ export function run(backend: BackendWasm, name: string, inputs: Record<string, T
   return (Array.isArray(out) ? out[0] : out) as TensorInfo;
 }
 
+const setUp = new Map<string, WeakSet<object>>();
+
+/**
+ * A stock kernel that was unregistered before the backend initialised never had its setupFunc
+ * (which binds its wasm function) run; run it once per backend before calling it.
+ */
+function ensureSetup(name: string, k: tf.KernelConfig, backend: BackendWasm): void {
+  if (!k.setupFunc) return;
+  let done = setUp.get(name);
+  if (!done) setUp.set(name, (done = new WeakSet()));
+  if (done.has(backend)) return;
+  k.setupFunc(backend); // binds its wasm function (cwrap); harmless if the engine already did
+  done.add(backend);
+}
+
+/** The stock kernel's config made safe to register after the backend initialised. */
+export function stockConfig(name: string): tf.KernelConfig | undefined {
+  const k = stockKernel(name);
+  if (!k) return undefined;
+  return {
+    kernelName: k.kernelName,
+    backendName: 'wasm',
+    kernelFunc: (a) => {
+      ensureSetup(name, k, a.backend as BackendWasm);
+      return k.kernelFunc(a);
+    },
+  };
+}
+
 /** Run the stock kernel saved by `stockKernel` (ignores our override). */
 export function runStock(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
   const k = stockKernel(name);
   if (!k) throw new Error(`stock wasm kernel ${name} is missing`);
+  ensureSetup(name, k, backend);
   const out = k.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend });
   return (Array.isArray(out) ? out[0] : out) as TensorInfo;
 }

@@ -1,0 +1,157 @@
+/**
+ * A fast Conv2DBackpropInput (transposed convolution, and the input gradient of conv2d) for
+ * the wasm backend. The stock wasm kernel is a direct loop; this one decomposes a stride-s
+ * transposed convolution into s*s ordinary XNNPACK convolutions ("phases"), one per output
+ * position modulo s, each with the sub-filter W[ry::s, rx::s] flipped, and interleaves them.
+ *
+ * Per axis, for output row y = p + s*i (phase p), with r = (p + padTop) mod s and
+ * d = floor((p + padTop) / s):
+ *   dx[y] = sum_j dy[i + d - j] * W[r + s*j],   j = 0 .. J-1,  J = ceil((K - r) / s)
+ * which is a correlation of dy with F[m] = W[r + s*(J-1-m)] starting at dy row i + d - (J-1).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type BackendWasm, type TensorInfo, release, run, runStock } from './wasm-util';
+
+interface Attrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/** One phase along one axis. */
+interface AxisPhase {
+  p: number; // output index modulo s
+  n: number; // number of output rows in this phase
+  r: number; // first filter tap
+  J: number; // number of taps
+  begin: number; // first dy row read (after clipping)
+  len: number; // dy rows read (<= 0: phase is all zeros)
+  padBefore: number;
+  padAfter: number;
+}
+
+function axisPhases(outLen: number, K: number, s: number, padBefore: number, inLen: number): AxisPhase[] {
+  const phases: AxisPhase[] = [];
+  for (let p = 0; p < s; p++) {
+    const n = p < outLen ? Math.ceil((outLen - p) / s) : 0;
+    const r = (p + padBefore) % s;
+    const d = Math.floor((p + padBefore) / s);
+    const J = r < K ? Math.ceil((K - r) / s) : 0;
+    const lo = d - (J - 1);
+    const hi = n - 1 + d;
+    const begin = Math.max(0, lo);
+    const end = Math.min(inLen - 1, hi);
+    phases.push({ p, n, r, J, begin, len: end - begin + 1, padBefore: begin - lo, padAfter: hi - end });
+  }
+  return phases;
+}
+
+/** Sub-filter [Jy,Jx,CO,CI] of W [KH,KW,CI,CO]: F[my,mx,co,ci] = W[ry+s*(Jy-1-my), rx+s*(Jx-1-mx), ci, co]. */
+function subFilter(backend: BackendWasm, filter: TensorInfo, py: AxisPhase, px: AxisPhase, sh: number, sw: number): TensorInfo {
+  const [, KW, CI, CO] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([py.J, px.J, CO, CI], 'float32');
+  const o = backend.typedArrayFromHeap(out) as Float32Array;
+  const w = backend.typedArrayFromHeap(filter) as Float32Array;
+  let k = 0;
+  for (let my = 0; my < py.J; my++) {
+    const ky = py.r + sh * (py.J - 1 - my);
+    for (let mx = 0; mx < px.J; mx++) {
+      const kx = px.r + sw * (px.J - 1 - mx);
+      const base = (ky * KW + kx) * CI * CO;
+      for (let co = 0; co < CO; co++) {
+        for (let ci = 0; ci < CI; ci++) o[k++] = w[base + ci * CO + co];
+      }
+    }
+  }
+  return out;
+}
+
+export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs as unknown as Attrs;
+  const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+    return runStock(backend, 'Conv2DBackpropInput', args.inputs as Record<string, TensorInfo>, attrs as unknown as Record<string, unknown>);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt,
+  );
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const rows = axisPhases(H, KH, sh, info.padInfo.top, OH);
+  const cols = axisPhases(W, KW, sw, info.padInfo.left, OW);
+
+  // Run every phase's convolution first (allocations may grow the heap), then interleave.
+  const results: { py: AxisPhase; px: AxisPhase; t: TensorInfo | null }[] = [];
+  try {
+    for (const py of rows) {
+      for (const px of cols) {
+        if (py.n === 0 || px.n === 0) continue;
+        if (py.J === 0 || px.J === 0 || py.len <= 0 || px.len <= 0) {
+          results.push({ py, px, t: null });
+          continue;
+        }
+        let src = dy;
+        if (py.len !== OH || px.len !== OW) {
+          src = run(backend, 'Slice', { x: dy }, { begin: [0, py.begin, px.begin, 0], size: [B, py.len, px.len, CO] });
+        }
+        const f = subFilter(backend, filter, py, px, sh, sw);
+        let t: TensorInfo;
+        try {
+          t = run(
+            backend,
+            'Conv2D',
+            { x: src, filter: f },
+            {
+              strides: [1, 1],
+              pad: [[0, 0], [py.padBefore, py.padAfter], [px.padBefore, px.padAfter], [0, 0]],
+              dataFormat: 'NHWC',
+              dilations: [1, 1],
+              dimRoundingMode: undefined,
+            },
+          );
+        } finally {
+          release(backend, f, src === dy ? null : src);
+        }
+        results.push({ py, px, t });
+      }
+    }
+    // A single phase covering everything (stride 1): the conv output is the answer.
+    if (results.length === 1 && results[0]!.t && sh === 1 && sw === 1) {
+      const t = results[0]!.t;
+      results.length = 0;
+      return t;
+    }
+    const out = backend.makeOutput([B, H, W, CI], 'float32');
+    const o = backend.typedArrayFromHeap(out) as Float32Array;
+    for (const { py, px, t } of results) {
+      const v = t ? (backend.typedArrayFromHeap(t) as Float32Array) : null;
+      let k = 0;
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < py.n; i++) {
+          const rowBase = (b * H + py.p + sh * i) * W;
+          for (let j = 0; j < px.n; j++) {
+            let dst = (rowBase + px.p + sw * j) * CI;
+            if (v) {
+              for (let c = 0; c < CI; c++) o[dst++] = v[k++];
+            } else {
+              for (let c = 0; c < CI; c++) o[dst++] = 0;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  } finally {
+    for (const r of results) release(backend, r.t);
+  }
+}
+
+export const conv2DBackpropInputConfig: tf.KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+};
