@@ -33,4 +33,10 @@ export const appChannels = {
     'Runtime report: backend, native modules, Electron binary, threads, workspace.',
     ['UNAVAILABLE'],
   ),
+  'app.reveal': channel<{ revealed: boolean }>()(
+    z.object({ path: z.string().min(1).max(4096) }).strict(),
+    'Show a file in the system file manager (desktop app only).',
+    ['UNAVAILABLE'],
+    { local: true },
+  ),
 } as const;

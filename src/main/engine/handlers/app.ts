@@ -1,7 +1,12 @@
+import { StudioError } from '../../../shared/errors';
 import { handlers } from '../context';
 import { appVersion, doctorReport } from '../doctor';
 
 export const appHandlers = handlers({
   'app.version': () => ({ name: 'Atelier', version: appVersion() }),
+  // The desktop app answers this in the main process; elsewhere there is no file manager to drive.
+  'app.reveal': (req) => {
+    throw new StudioError('UNAVAILABLE', `Revealing files works in the desktop app. The file is at: ${req.path}`);
+  },
   'app.doctor': (_req, ctx) => doctorReport({ workspace: ctx.workspace.root, mode: ctx.mode }),
 });

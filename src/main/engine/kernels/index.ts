@@ -7,17 +7,25 @@
  * (scripts/kernels-probe.ts): Conv2DBackpropFilter (every conv2d / conv2dTranspose filter
  * gradient) and UnsortedSegmentSum (gradient of gather, i.e. embeddings). Replaced because it
  * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient).
+ * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
+ * MaxPoolGrad (loses all-negative windows).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
+import { maxPoolGradConfig } from './max-pool-grad';
+import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
 const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig];
-/** Kernels that replace a stock wasm kernel because ours is faster (see bench.ts). */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig];
+/**
+ * Kernels that replace a stock wasm kernel: Conv2DBackpropInput because ours is faster
+ * (see bench.ts), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
+ * MaxPoolGrad because the stock one drops windows whose values are all negative.
+ */
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig];
 
 const registered = new Set<string>();
 
