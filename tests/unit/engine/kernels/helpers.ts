@@ -1,0 +1,76 @@
+/**
+ * Shared helpers for the wasm kernel tests: force the wasm backend (our kernels exist only
+ * there), run the same computation on cpu for a reference, seeded data, and leak checks.
+ */
+import { expect } from 'vitest';
+import { tf, initBackend } from '../../../../src/main/engine/backend';
+
+export { tf };
+
+/** Initialise on wasm (forced: on a machine with tfjs-node the chooser would pick node). */
+export async function initWasm(): Promise<void> {
+  process.env.ATELIER_BACKEND = 'wasm';
+  const info = await initBackend();
+  expect(info.backend).toBe('wasm');
+  await tf.setBackend('wasm');
+}
+
+/** Deterministic values in [-scale, scale) (mulberry32). */
+export function rand(n: number, seed: number, scale = 1): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+export function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Run fn on the given backend (tensors made inside fn live there), return its outputs' data. */
+export async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  const before = tf.getBackend();
+  await tf.setBackend(backend);
+  try {
+    const outs = tf.tidy(() => {
+      const r = fn();
+      return Array.isArray(r) ? r : [r];
+    });
+    const data = outs.map((t) => Float32Array.from(t.dataSync()));
+    tf.dispose(outs);
+    return data;
+  } finally {
+    await tf.setBackend(before);
+  }
+}
+
+/** max |a-b| / max(1, max|b|): absolute for values of order 1, relative for large ones. */
+export function relDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / Math.max(1, m);
+}
+
+export function expectClose(actual: Float32Array[], expected: Float32Array[], tol = 1e-4): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => {
+    expect(a.every(Number.isFinite)).toBe(true);
+    expect(relDiff(a, expected[i]!)).toBeLessThan(tol);
+  });
+}
+
+/** Tensors (engine) and data buffers (wasm backend, catches leaked kernel intermediates). */
+export function counts(): { tensors: number; buffers: number } {
+  return { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
+}
