@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useWasmKernel } from '../../../../src/main/engine/kernels';
+import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+interface Case {
+  x: [number, number, number, number]; // the forward conv's input = this kernel's output (dx)
+  k: [number, number];
+  co: number; // channels of dy
+  s: number | [number, number];
+  pad: Pad;
+}
+
+const cases: Case[] = [
+  { x: [1, 8, 8, 3], k: [3, 3], co: 4, s: 1, pad: 'same' },
+  { x: [3, 8, 8, 2], k: [3, 3], co: 5, s: 1, pad: 'valid' },
+  { x: [1, 8, 8, 3], k: [4, 4], co: 4, s: 2, pad: 'same' }, // pix2pix up-conv
+  { x: [3, 9, 7, 4], k: [4, 4], co: 3, s: 2, pad: 'same' }, // odd sizes: unequal phases
+  { x: [3, 9, 9, 3], k: [3, 3], co: 2, s: 2, pad: 'valid' },
+  { x: [1, 10, 10, 3], k: [3, 3], co: 2, s: 2, pad: 'valid' }, // last row/col never read: zeros
+  { x: [1, 10, 9, 5], k: [4, 3], co: 6, s: [2, 1], pad: 'valid' },
+  { x: [3, 7, 8, 1], k: [5, 5], co: 3, s: 3, pad: 'same' },
+  { x: [1, 8, 8, 3], k: [4, 4], co: 2, s: 2, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
+  { x: [1, 8, 8, 3], k: [3, 3], co: 2, s: 2, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] }, // pad > tap reach
+  { x: [3, 6, 6, 2], k: [3, 3], co: 4, s: 1, pad: 1 },
+  { x: [1, 6, 6, 3], k: [1, 1], co: 4, s: 2, pad: 'valid' }, // kernel < stride: empty phases
+  { x: [1, 8, 8, 3], k: [2, 2], co: 5, s: 2, pad: 'same' },
+  { x: [1, 16, 16, 32], k: [4, 4], co: 64, s: 2, pad: 'same' }, // pix2pix-like layer, small
+];
+
+function dyShape(c: Case): number[] {
+  return tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.s, 1, c.pad).outShape;
+}
+
+function runInputGrad(c: Case, dyv: Float32Array, wv: Float32Array): tf.Tensor {
+  const dy = tf.tensor(dyv, dyShape(c));
+  const filter = tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
+    strides: c.s,
+    pad: c.pad,
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined,
+    inputShape: c.x,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
+  beforeAll(initWasm);
+  afterAll(() => useWasmKernel('Conv2DBackpropInput', 'ours'));
+
+  for (const c of cases) {
+    it(`matches cpu and the stock wasm kernel: dx ${c.x} k ${c.k} co ${c.co} stride ${c.s} pad ${JSON.stringify(c.pad)}`, async () => {
+      const dyv = rand(size(dyShape(c)), 1);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 2);
+      const want = await on('cpu', () => runInputGrad(c, dyv, wv));
+      useWasmKernel('Conv2DBackpropInput', 'ours');
+      const got = await on('wasm', () => runInputGrad(c, dyv, wv));
+      useWasmKernel('Conv2DBackpropInput', 'stock');
+      const stock = await on('wasm', () => runInputGrad(c, dyv, wv));
+      useWasmKernel('Conv2DBackpropInput', 'ours');
+      expect(got[0]!.length).toBe(size(c.x));
+      expectClose(got, want);
+      expectClose(stock, want); // the stock kernel agrees too: the reference is sound
+    });
+  }
+
+  it('conv2dTranspose layer: forward and gradients match cpu', async () => {
+    const xv = rand(3 * 5 * 5 * 4, 3);
+    const wv = rand(4 * 4 * 6 * 4, 4);
+    const bv = rand(6, 5);
+    const f = () => {
+      const x = tf.tensor4d(xv, [3, 5, 5, 4]);
+      const w = tf.tensor4d(wv, [4, 4, 6, 4]);
+      const b = tf.tensor1d(bv);
+      const net = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.conv2dTranspose(xx as tf.Tensor4D, ww as tf.Tensor4D, [3, 10, 10, 6], 2, 'same').add(bb).tanh();
+      const { value, grads } = tf.valueAndGrads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => net(xx, ww, bb).square().sum())([x, w, b]);
+      return [net(x, w, b), value, ...grads];
+    };
+    expectClose(await on('wasm', f), await on('cpu', f));
+  });
+
+  it('falls back to the stock kernel for NCHW', async () => {
+    const dyv = rand(1 * 3 * 4 * 4, 6);
+    const wv = rand(3 * 3 * 2 * 3, 7);
+    const f = () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, [1, 3, 4, 4]), filter: tf.tensor4d(wv, [3, 3, 2, 3]) }, {
+        strides: 2, pad: 'same', dataFormat: 'NCHW', dimRoundingMode: undefined, inputShape: [1, 2, 8, 8],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const got = await on('wasm', f);
+    expect(got[0]!.length).toBe(2 * 8 * 8);
+    // (the cpu backend has no NCHW Conv2DBackpropInput either; the stock wasm one is the reference)
+    useWasmKernel('Conv2DBackpropInput', 'stock');
+    const stock = await on('wasm', f);
+    useWasmKernel('Conv2DBackpropInput', 'ours');
+    expectClose(got, stock);
+  });
+
+  it('leaks no tensors or wasm buffers', () => {
+    const c = cases[3]!;
+    const dyv = rand(size(dyShape(c)), 1);
+    const wv = rand(size([...c.k, c.x[3], c.co]), 2);
+    const step = () => tf.tidy(() => void runInputGrad(c, dyv, wv).dataSync());
+    step();
+    const before = counts();
+    for (let i = 0; i < 3; i++) step();
+    const c2 = cases[9]!; // sliced dy and padded phases
+    const step2 = () => tf.tidy(() => void runInputGrad(c2, rand(size(dyShape(c2)), 1), rand(size([...c2.k, c2.x[3], c2.co]), 2)).dataSync());
+    step2();
+    step2();
+    expect(counts()).toEqual(before);
+  });
+});
