@@ -16,6 +16,11 @@ declare global {
 
 let api: StudioApi | null = null;
 
+/** Tests install a fake API (or clear the cached one) through this. */
+export function setStudioForTests(next: StudioApi | null): void {
+  api = next;
+}
+
 export function studio(): StudioApi {
   if (api) return api;
   api = window.studio ?? createWsStudio();
