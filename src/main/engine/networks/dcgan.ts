@@ -1,0 +1,90 @@
+/**
+ * DCGAN generator / discriminator for small images (Radford et al. 2016), unconditional or
+ * class-conditional.
+ *
+ * Generator:
+ *   z      [B, nz]  (+ label [B, 1] int32 -> embedding [B, embedDim], concatenated to z)
+ *   dense  [B, 4*4*ngf*2^(n-1)]  -> reshape [B, 4, 4, ngf*2^(n-1)], BN, ReLU     n = log2(S/4)
+ *   convT4 s2, BN, ReLU  (channels halve)      [B, 8, 8, ..] ... [B, S/2, S/2, ngf]
+ *   convT4 s2 -> channels, tanh                [B, S, S, channels] in [-1, 1]
+ *
+ * Discriminator (outputs LOGITS; sigmoid(logit) is the probability "real"; train with
+ * BCE-with-logits):
+ *   image  [B, S, S, channels]  (+ label [B, 1] int32)
+ *   conv4 s2 ndf, LReLU 0.2 (no BN)            [B, S/2, S/2, ndf]
+ *   conv4 s2, BN, LReLU (channels double)      ... [B, 4, 4, ndf*2^(n-1)]
+ *   flatten h                                  [B, F]
+ *   logit = dense(h) [+ <embed(label), h>]     [B, 1]   (projection discriminator, Miyato 2018)
+ */
+import { tf } from '../backend';
+import { Seeds, conv, convT, initN, isPow2, log2i, lrelu, norm, relu, tanh, type ST } from './common';
+
+export interface DcganOptions {
+  size: number;
+  channels: number;
+  nz: number;
+  ngf: number;
+  ndf: number;
+  /** > 0: class-conditional with this many classes. */
+  numClasses: number;
+  /** Label embedding size in G (default nz). */
+  embedDim?: number;
+  seed: number;
+}
+
+function checkSize(size: number): number {
+  if (!isPow2(size) || size < 8) throw new Error(`DCGAN needs a power-of-two size >= 8, got ${size}`);
+  return log2i(size / 4);
+}
+
+/** Inputs: [z] or [z, label]. */
+export function dcganGenerator(o: DcganOptions): tf.LayersModel {
+  const n = checkSize(o.size);
+  const seeds = new Seeds(o.seed);
+  const z = tf.input({ shape: [o.nz], name: 'z' });
+  const inputs: ST[] = [z];
+  let h: ST = z;
+  if (o.numClasses > 0) {
+    const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
+    inputs.push(label);
+    let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: o.embedDim ?? o.nz, embeddingsInitializer: initN(seeds, 0) }).apply(label) as ST;
+    e = tf.layers.flatten().apply(e) as ST;
+    h = tf.layers.concatenate({ axis: -1 }).apply([z, e]) as ST;
+  }
+  let ch = o.ngf * 2 ** (n - 1);
+  h = tf.layers.dense({ units: 4 * 4 * ch, useBias: false, kernelInitializer: initN(seeds) }).apply(h) as ST;
+  h = tf.layers.reshape({ targetShape: [4, 4, ch] }).apply(h) as ST;
+  h = relu(norm(h, 'batch', seeds));
+  for (let i = 1; i < n; i++) {
+    ch = ch / 2;
+    h = relu(norm(convT(h, ch, 4, 2, seeds, false), 'batch', seeds));
+  }
+  h = tanh(convT(h, o.channels, 4, 2, seeds, true));
+  return tf.model({ inputs, outputs: h, name: o.numClasses > 0 ? 'cgan_generator' : 'gan_generator' });
+}
+
+/** Inputs: [image] or [image, label]. Output: logits [B, 1]. */
+export function dcganDiscriminator(o: DcganOptions): tf.LayersModel {
+  const n = checkSize(o.size);
+  const seeds = new Seeds(o.seed + 1);
+  const image = tf.input({ shape: [o.size, o.size, o.channels], name: 'image' });
+  const inputs: ST[] = [image];
+  let h = lrelu(conv(image, o.ndf, 4, 2, 'same', seeds, true));
+  let ch = o.ndf;
+  for (let i = 1; i < n; i++) {
+    ch *= 2;
+    h = lrelu(norm(conv(h, ch, 4, 2, 'same', seeds, false), 'batch', seeds));
+  }
+  const feat = tf.layers.flatten().apply(h) as ST;
+  const featDim = 4 * 4 * ch;
+  let logit = tf.layers.dense({ units: 1, kernelInitializer: initN(seeds) }).apply(feat) as ST;
+  if (o.numClasses > 0) {
+    const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
+    inputs.push(label);
+    let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: featDim, embeddingsInitializer: initN(seeds) }).apply(label) as ST;
+    e = tf.layers.flatten().apply(e) as ST;
+    const proj = tf.layers.dot({ axes: 1 }).apply([e, feat]) as ST;
+    logit = tf.layers.add().apply([logit, proj]) as ST;
+  }
+  return tf.model({ inputs, outputs: logit, name: o.numClasses > 0 ? 'cgan_discriminator' : 'gan_discriminator' });
+}

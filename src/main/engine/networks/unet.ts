@@ -1,0 +1,60 @@
+/**
+ * pix2pix U-Net generator (Isola et al. 2017; pytorch-CycleGAN-and-pix2pix UnetGenerator).
+ *
+ *   input  [B, S, S, inChannels]  in [-1, 1]            S a power of two >= 4
+ *   e1     [B, S/2, S/2, ngf]          conv4 s2                     (no norm)
+ *   e_i    [B, S/2^i, S/2^i, ngf*min(2^(i-1), 8)]   LReLU 0.2, conv4 s2, norm (innermost: no norm)
+ *   ...    innermost e_depth [B, S/2^depth, ..] (1x1 when depth = log2 S)
+ *   d_j    ReLU, convT4 s2, norm, dropout 0.5 (three innermost decoder blocks), concat skip e_j
+ *   output [B, S, S, outChannels]  ReLU, convT4 s2, tanh
+ */
+import { tf } from '../backend';
+import { Seeds, conv, convT, isPow2, log2i, lrelu, norm, relu, tanh, useBiasFor, type NormKind, type ST } from './common';
+
+export interface UnetOptions {
+  size: number;
+  inChannels: number;
+  outChannels: number;
+  /** Filters of the first layer (doubles per level up to 8x). */
+  ngf: number;
+  norm: NormKind;
+  /** Dropout 0.5 in the three innermost decoder blocks (the pix2pix noise). */
+  dropout: boolean;
+  /** Down-sampling levels; default log2(size) (down to 1x1). */
+  depth?: number;
+  seed: number;
+  name?: string;
+}
+
+export function unetGenerator(o: UnetOptions): tf.LayersModel {
+  if (!isPow2(o.size) || o.size < 4) throw new Error(`U-Net needs a power-of-two size >= 4, got ${o.size}`);
+  const depth = o.depth ?? log2i(o.size);
+  if (depth < 2 || depth > log2i(o.size)) throw new Error(`U-Net depth must be in 2..${log2i(o.size)}, got ${depth}`);
+  const seeds = new Seeds(o.seed);
+  const bias = useBiasFor(o.norm);
+  const width = (i: number) => o.ngf * Math.min(2 ** i, 8);
+  const input = tf.input({ shape: [o.size, o.size, o.inChannels], name: 'input' });
+
+  const skips: ST[] = [];
+  let h = conv(input, width(0), 4, 2, 'same', seeds, true);
+  skips.push(h);
+  for (let i = 1; i < depth; i++) {
+    h = lrelu(h);
+    const innermost = i === depth - 1;
+    h = conv(h, width(i), 4, 2, 'same', seeds, innermost ? true : bias);
+    if (!innermost) h = norm(h, o.norm, seeds);
+    skips.push(h);
+  }
+  // Decoder: from the innermost up to the level of skips[j], concat, ...
+  for (let j = depth - 2; j >= 0; j--) {
+    h = relu(h);
+    h = convT(h, width(j), 4, 2, seeds, bias);
+    h = norm(h, o.norm, seeds);
+    if (o.dropout && depth - 2 - j < 3) h = tf.layers.dropout({ rate: 0.5 }).apply(h) as ST;
+    h = tf.layers.concatenate({ axis: -1 }).apply([h, skips[j]!]) as ST;
+  }
+  h = relu(h);
+  h = convT(h, o.outChannels, 4, 2, seeds, true);
+  const output = tanh(h);
+  return tf.model({ inputs: input, outputs: output, name: o.name ?? 'unet_generator' });
+}
