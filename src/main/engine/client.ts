@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Envelope, ErrorData } from '../../shared/errors';
-import type { EventMap, EventName } from '../../shared/events';
+import type { EventName } from '../../shared/events';
 import type { JobInfo } from '../../shared/channels/job';
 import type { FromHost, ToHost } from './protocol';
 import { appRoot } from './workspace';

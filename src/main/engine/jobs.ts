@@ -131,7 +131,12 @@ export class JobManager {
 
   /** Cancel everything (engine shutdown) and wait briefly for jobs to settle. */
   async cancelAll(timeoutMs = 5000): Promise<void> {
-    for (const e of this.jobs.values()) if (e.info.state === 'running' || e.info.state === 'paused') e.abort.abort(), this.wake(e);
+    for (const e of this.jobs.values()) {
+      if (e.info.state === 'running' || e.info.state === 'paused') {
+        e.abort.abort();
+        this.wake(e);
+      }
+    }
     const t0 = Date.now();
     while (this.running().length && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 20));
   }

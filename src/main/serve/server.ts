@@ -153,6 +153,8 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
     // Uploads go only under <workspace>/tmp/uploads/<batch>/<relative path>, never elsewhere.
     const batch = (url.searchParams.get('batch') ?? '').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40) || crypto.randomBytes(6).toString('hex');
     const name = url.searchParams.get('name') ?? '';
+    // Control characters and reserved punctuation never reach the file system.
+    // eslint-disable-next-line no-control-regex
     const parts = name.split(/[\\/]+/).filter((p) => p && p !== '.' && p !== '..').map((p) => p.replace(/[\x00-\x1f<>:"|?*]/g, '_').slice(0, 200));
     if (!parts.length) return send(res, 400, JSON.stringify({ ok: false, error: { code: 'VALIDATION', message: 'upload needs a file name' } }), 'application/json');
     const base = path.join(opts.uploadDir, 'uploads', batch);
