@@ -26,12 +26,11 @@ export function reflectionPad2d(x: tf.Tensor4D, p: number): tf.Tensor4D {
   if (p === 0) return x.clone();
   const [, h, w] = x.shape;
   if (p > h - 1 || p > w - 1) throw new Error(`ReflectionPadding2D: padding ${p} needs H and W > ${p} (got ${h}x${w})`);
-  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
-    void save;
+  const f = tf.customGrad(((input: tf.Tensor) => {
     const value = tf.mirrorPad(input as tf.Tensor4D, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
     const gradFunc = (dy: tf.Tensor) => tf.tidy(() => foldAxis(foldAxis(dy as tf.Tensor4D, 1, p, h), 2, p, w));
     return { value, gradFunc };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor4D;
 }
 

@@ -19,7 +19,7 @@ export class Seeds {
 }
 
 /** Conv / dense kernel init N(0, 0.02), as DCGAN and pix2pix. */
-export function initN(seeds: Seeds, mean = 0): tf.initializers.Initializer {
+export function initN(seeds: Seeds, mean = 0): ReturnType<typeof tf.initializers.randomNormal> {
   return tf.initializers.randomNormal({ mean, stddev: 0.02, seed: seeds.next() });
 }
 
