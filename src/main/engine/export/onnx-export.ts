@@ -1,0 +1,340 @@
+/**
+ * Export a generator to ONNX (opset 17, NCHW float32 in [-1, 1], dynamic batch), with metadata,
+ * a sidecar JSON and a parity check: the file is loaded back in onnxruntime-node and compared
+ * with tfjs on fixed seeded inputs; max |diff| must be < 1e-4 or the export is marked failed.
+ *
+ * Graph interface by model kind:
+ *   translators (pix2pix, cyclegan):  input [batch, C, H, W] -> output [batch, C, H, W]
+ *   gan:                              z [batch, latent] -> output
+ *   cgan:                             z [batch, latent], label int64 [batch] -> output
+ *   autoencoder:                      input -> output (encoder+decoder in one graph), plus
+ *                                     <name>.encoder.onnx (input -> z) and <name>.decoder.onnx (z -> output)
+ */
+import path from 'node:path';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { StudioError } from '../../../shared/errors';
+import { tf } from '../backend';
+import { Rng } from '../analysis/rng';
+import { writeFileAtomic, writeJsonAtomic } from '../fsutil';
+import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel } from './onnx-proto';
+import { convertTfjs, type DropoutMode, type LabelMode } from './tfjs-to-onnx';
+import { createSession, floatTensor, int64Tensor, type OrtTensor } from './ort';
+
+export const PARITY_THRESHOLD = 1e-4;
+export const PRODUCER = 'atelier';
+export const PRODUCER_VERSION = '0.1.0';
+
+export type ModelKind = 'pix2pix' | 'cyclegan' | 'gan' | 'cgan' | 'autoencoder' | (string & {});
+
+/** What the exporter needs from a model bundle. */
+export interface ExportSource {
+  kind: ModelKind;
+  name: string;
+  /** Translators, gan, cgan. */
+  generator?: tfTypes.LayersModel;
+  /** Autoencoder. */
+  encoder?: tfTypes.LayersModel;
+  decoder?: tfTypes.LayersModel;
+  imageSize: number;
+  channels: number;
+  latentSize?: number;
+  classNames?: string[];
+  /** Dropout at inference: 'identity' (default) or 'keep' (pix2pix-style noise). */
+  dropout?: DropoutMode;
+  /** Training summary (steps, epochs, dataset, final losses, metrics). */
+  training?: Record<string, unknown>;
+}
+
+export interface IoInfo {
+  name: string;
+  dtype: 'float32' | 'int64';
+  shape: (number | string)[];
+}
+
+export interface ParityReport {
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+  threshold: number;
+  pass: boolean;
+  batch: number;
+  seed: number;
+  /** Per file when several (autoencoder: model, encoder, decoder). */
+  files: { file: string; maxAbsDiff: number; pass: boolean }[];
+  note?: string;
+}
+
+export interface OnnxSidecar {
+  format: 'atelier-onnx';
+  version: 1;
+  file: string;
+  name: string;
+  kind: ModelKind;
+  opset: number;
+  layout: 'NCHW';
+  imageSize: number;
+  channels: number;
+  pixelRange: [-1, 1];
+  pixelFormat: string;
+  inputs: IoInfo[];
+  outputs: IoInfo[];
+  latentSize?: number;
+  classNames?: string[];
+  dropout: DropoutMode;
+  training?: Record<string, unknown>;
+  encoderFile?: string;
+  decoderFile?: string;
+  exportedAt: string;
+  parity?: ParityReport;
+  layerClasses: Record<string, number>;
+}
+
+export interface BuiltOnnx {
+  role: 'model' | 'encoder' | 'decoder';
+  model: OnnxModel;
+  bytes: Uint8Array;
+  stages: tfTypes.LayersModel[];
+  inputs: IoInfo[];
+  outputs: IoInfo[];
+  layerClasses: Record<string, number>;
+}
+
+function pixelFormat(channels: number): string {
+  return channels === 1 ? 'Gray8' : channels === 4 ? 'Rgba8' : 'Rgb8';
+}
+
+function ioOf(g: OnnxModel['graph']['inputs']): IoInfo[] {
+  return g.map((v) => ({ name: v.name, dtype: v.elemType === 7 ? 'int64' : 'float32', shape: v.shape ?? [] }));
+}
+
+export function metadataFor(src: ExportSource, role: BuiltOnnx['role'], dropout: DropoutMode): Record<string, string> {
+  const md: Record<string, string> = {
+    'atelier.kind': String(src.kind),
+    'atelier.role': role,
+    'atelier.name': src.name,
+    'atelier.imageSize': String(src.imageSize),
+    'atelier.channels': String(src.channels),
+    'atelier.layout': 'NCHW',
+    'atelier.dropout': dropout,
+    'Image.NominalPixelRange': 'Normalized_1_1',
+    'Image.BitmapPixelFormat': pixelFormat(src.channels),
+    'Image.ColorSpaceGamma': 'SRGB',
+  };
+  if (src.latentSize !== undefined) md['atelier.latentSize'] = String(src.latentSize);
+  if (src.classNames) md['atelier.classNames'] = JSON.stringify(src.classNames);
+  if (src.training) md['atelier.training'] = JSON.stringify(src.training);
+  return md;
+}
+
+function wrap(graph: OnnxModel['graph'], metadata: Record<string, string>, doc: string): OnnxModel {
+  return {
+    irVersion: ONNX_IR_VERSION,
+    opsets: [{ domain: '', version: ONNX_OPSET }],
+    producerName: PRODUCER,
+    producerVersion: PRODUCER_VERSION,
+    modelVersion: 1,
+    docString: doc,
+    graph,
+    metadata,
+  };
+}
+
+/** Build the ONNX model(s) of a source in memory. */
+export function buildOnnx(src: ExportSource, opts: { dropout?: DropoutMode; labelMode?: LabelMode } = {}): BuiltOnnx[] {
+  const dropout = opts.dropout ?? src.dropout ?? 'identity';
+  const labelMode = opts.labelMode ?? 'index';
+  const out: BuiltOnnx[] = [];
+  const one = (role: BuiltOnnx['role'], stages: tfTypes.LayersModel[], inputNames: string[] | undefined, outputNames: string[]) => {
+    const r = convertTfjs({ stages, inputNames, outputNames, dropout, labelMode, graphName: `${src.name}-${role}` });
+    const model = wrap(r.graph, metadataFor(src, role, dropout), `Atelier ${src.kind} ${role} "${src.name}": NCHW float32 in [-1, 1].`);
+    out.push({ role, model, bytes: encodeModel(model), stages, inputs: ioOf(r.graph.inputs), outputs: ioOf(r.graph.outputs), layerClasses: r.layerClasses });
+  };
+  if (src.kind === 'autoencoder' || (src.encoder && src.decoder && !src.generator)) {
+    if (!src.encoder || !src.decoder) throw new StudioError('BAD_INPUT', `Autoencoder "${src.name}" needs both an encoder and a decoder to export.`);
+    one('model', [src.encoder, src.decoder], ['input'], ['output']);
+    one('encoder', [src.encoder], ['input'], ['z']);
+    one('decoder', [src.decoder], ['z'], ['output']);
+  } else {
+    if (!src.generator) throw new StudioError('BAD_INPUT', `Model "${src.name}" has no generator to export.`);
+    one('model', [src.generator], undefined, ['output']);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parity
+
+/** Fixed, seeded inputs for a graph interface (NCHW images in [-1, 1], normal z, labels). */
+export function parityInputs(inputs: IoInfo[], batch: number, seed: number, classes = 10): Map<string, { data: Float32Array | number[]; dims: number[]; dtype: IoInfo['dtype'] }> {
+  const rng = new Rng(seed);
+  const out = new Map<string, { data: Float32Array | number[]; dims: number[]; dtype: IoInfo['dtype'] }>();
+  for (const io of inputs) {
+    const dims = io.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' ? d : 1));
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (io.dtype === 'int64') {
+      out.set(io.name, { data: Array.from({ length: n }, (_, i) => i % classes), dims, dtype: 'int64' });
+    } else {
+      const d = new Float32Array(n);
+      const isImage = dims.length === 4;
+      for (let i = 0; i < n; i++) d[i] = isImage ? rng.next() * 2 - 1 : rng.normal();
+      out.set(io.name, { data: d, dims, dtype: 'float32' });
+    }
+  }
+  return out;
+}
+
+const nchwToNhwc = (t: tfTypes.Tensor) => (t.rank === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t);
+
+/** tfjs forward pass (training=false) for the ONNX-shaped inputs; outputs back in ONNX layout. */
+export function tfjsForward(stages: tfTypes.LayersModel[], inputs: IoInfo[], feeds: ReturnType<typeof parityInputs>): Float32Array[] {
+  return tf.tidy(() => {
+    let xs: tfTypes.Tensor[] = stages[0]!.inputs.map((sym, i) => {
+      const io = inputs[i]!;
+      const f = feeds.get(io.name)!;
+      if (io.dtype === 'int64') return tf.tensor(Array.from(f.data as number[]), sym.shape.length === 2 ? [f.dims[0]!, 1] : [f.dims[0]!], 'float32');
+      return nchwToNhwc(tf.tensor(f.data as Float32Array, f.dims, 'float32'));
+    });
+    for (const m of stages) {
+      const y = m.predict(xs.length === 1 ? xs[0]! : xs);
+      xs = Array.isArray(y) ? y : [y];
+    }
+    return xs.map((y) => (y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y).dataSync() as Float32Array).map((a) => Float32Array.from(a));
+  });
+}
+
+export async function parityOf(built: BuiltOnnx, batch = 2, seed = 1234, classes = 10): Promise<{ maxAbsDiff: number; meanAbsDiff: number }> {
+  const feeds = parityInputs(built.inputs, batch, seed, classes);
+  const session = await createSession(built.bytes);
+  try {
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const [name, f] of feeds) ortFeeds[name] = f.dtype === 'int64' ? int64Tensor(f.data, f.dims) : floatTensor(f.data as Float32Array, f.dims);
+    const res = await session.run(ortFeeds);
+    const ref = tfjsForward(built.stages, built.inputs, feeds);
+    let max = 0;
+    let sum = 0;
+    let n = 0;
+    built.outputs.forEach((o, i) => {
+      const got = res[o.name]!.data as Float32Array;
+      const want = ref[i]!;
+      if (got.length !== want.length) {
+        throw new StudioError('INTERNAL', `ONNX output "${o.name}" has ${got.length} values, tfjs ${want.length}: the export is wrong.`);
+      }
+      for (let j = 0; j < got.length; j++) {
+        const d = Math.abs(got[j]! - want[j]!);
+        if (!(d <= max)) max = Number.isNaN(d) ? Infinity : Math.max(max, d);
+        sum += Number.isFinite(d) ? d : 0;
+        n++;
+      }
+    });
+    return { maxAbsDiff: max, meanAbsDiff: n ? sum / n : 0 };
+  } finally {
+    await session.release();
+  }
+}
+
+export async function checkParity(builds: BuiltOnnx[], src: ExportSource, fileOf: (b: BuiltOnnx) => string, opts: { batch?: number; seed?: number } = {}): Promise<ParityReport> {
+  const batch = opts.batch ?? 2;
+  const seed = opts.seed ?? 1234;
+  const classes = src.classNames?.length || 10;
+  const dropout = src.dropout ?? 'identity';
+  const files: ParityReport['files'] = [];
+  let max = 0;
+  let mean = 0;
+  for (const b of builds) {
+    // With keep-dropout the ONNX graph is random at every run: compare the same graph with
+    // dropout as identity (everything else identical) and say so.
+    const cmp = dropout === 'keep' ? buildOnnx(src, { dropout: 'identity' }).find((x) => x.role === b.role)! : b;
+    const r = await parityOf(cmp, batch, seed, classes);
+    files.push({ file: fileOf(b), maxAbsDiff: r.maxAbsDiff, pass: r.maxAbsDiff < PARITY_THRESHOLD });
+    max = Math.max(max, r.maxAbsDiff);
+    mean = Math.max(mean, r.meanAbsDiff);
+  }
+  return {
+    maxAbsDiff: max,
+    meanAbsDiff: mean,
+    threshold: PARITY_THRESHOLD,
+    pass: max < PARITY_THRESHOLD,
+    batch,
+    seed,
+    files,
+    ...(dropout === 'keep' ? { note: 'Dropout is kept at inference (random); parity was measured with dropout as identity.' } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+export interface ExportResult {
+  file: string;
+  sidecar: string;
+  files: string[];
+  bytes: number;
+  parity: ParityReport;
+  pass: boolean;
+  inputs: IoInfo[];
+  outputs: IoInfo[];
+  message: string;
+}
+
+/** Derived file names: model.onnx -> model.json, model.encoder.onnx, model.decoder.onnx. */
+export function exportPaths(file: string): { base: string; sidecar: string; encoder: string; decoder: string } {
+  const base = file.toLowerCase().endsWith('.onnx') ? file.slice(0, -5) : file;
+  return { base, sidecar: `${base}.json`, encoder: `${base}.encoder.onnx`, decoder: `${base}.decoder.onnx` };
+}
+
+/**
+ * Write <file> (+ encoder/decoder for autoencoders) and the sidecar JSON, atomically, after the
+ * parity check. A failed parity still writes the files (for diagnosis) but the result and the
+ * sidecar say `pass: false`, and `message` tells the user.
+ */
+export async function exportOnnx(src: ExportSource, file: string, opts: { onStep?: (step: number, total: number, message: string) => void; parityBatch?: number } = {}): Promise<ExportResult> {
+  const step = opts.onStep ?? (() => undefined);
+  const total = 4;
+  step(0, total, 'converting layers');
+  const builds = buildOnnx(src);
+  const p = exportPaths(file);
+  const fileOf = (b: BuiltOnnx) => (b.role === 'model' ? file : b.role === 'encoder' ? p.encoder : p.decoder);
+  step(1, total, 'checking parity with onnxruntime');
+  const parity = await checkParity(builds, src, fileOf, { batch: opts.parityBatch });
+  step(2, total, 'writing files');
+  for (const b of builds) await writeFileAtomic(fileOf(b), b.bytes);
+  const main = builds.find((b) => b.role === 'model')!;
+  const sidecar: OnnxSidecar = {
+    format: 'atelier-onnx',
+    version: 1,
+    file: path.basename(file),
+    name: src.name,
+    kind: src.kind,
+    opset: ONNX_OPSET,
+    layout: 'NCHW',
+    imageSize: src.imageSize,
+    channels: src.channels,
+    pixelRange: [-1, 1],
+    pixelFormat: pixelFormat(src.channels),
+    inputs: main.inputs,
+    outputs: main.outputs,
+    ...(src.latentSize !== undefined ? { latentSize: src.latentSize } : {}),
+    ...(src.classNames ? { classNames: src.classNames } : {}),
+    dropout: src.dropout ?? 'identity',
+    ...(src.training ? { training: src.training } : {}),
+    ...(builds.length > 1 ? { encoderFile: path.basename(p.encoder), decoderFile: path.basename(p.decoder) } : {}),
+    exportedAt: new Date().toISOString(),
+    parity,
+    layerClasses: main.layerClasses,
+  };
+  await writeJsonAtomic(p.sidecar, sidecar);
+  step(total, total, parity.pass ? 'done' : 'parity failed');
+  const fig = parity.maxAbsDiff.toExponential(2);
+  return {
+    file,
+    sidecar: p.sidecar,
+    files: builds.map(fileOf),
+    bytes: builds.reduce((a, b) => a + b.bytes.length, 0),
+    parity,
+    pass: parity.pass,
+    inputs: main.inputs,
+    outputs: main.outputs,
+    message: parity.pass
+      ? `Exported ${path.basename(file)}: onnxruntime matches tfjs (max |diff| ${fig} < ${PARITY_THRESHOLD}).`
+      : `Export FAILED the parity check: onnxruntime differs from tfjs by up to ${fig} (limit ${PARITY_THRESHOLD}). Do not use this file; report the model.`,
+  };
+}

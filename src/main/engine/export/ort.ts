@@ -1,0 +1,54 @@
+/**
+ * onnxruntime-node, loaded on demand so a missing native module is a clear UNAVAILABLE error and
+ * commands that never touch ONNX do not pay for loading it.
+ */
+import { createRequire } from 'node:module';
+import type * as OrtTypes from 'onnxruntime-node';
+import { StudioError } from '../../../shared/errors';
+
+export type Ort = typeof OrtTypes;
+export type OrtSession = OrtTypes.InferenceSession;
+export type OrtTensor = OrtTypes.Tensor;
+
+const require = createRequire(import.meta.url);
+let ort: Ort | null = null;
+
+export function loadOrt(): Ort {
+  if (ort) return ort;
+  try {
+    ort = require('onnxruntime-node') as Ort;
+    return ort;
+  } catch (e) {
+    throw new StudioError('UNAVAILABLE', `onnxruntime-node cannot be loaded: ${(e as Error).message.split('\n')[0]}.`, {
+      hint: 'Reinstall the app (the ONNX runtime is a native module), or use the tfjs runtime for inference.',
+    });
+  }
+}
+
+/** A session from file bytes or a path; 2 intra-op threads by default (this machine has 2 cores). */
+export async function createSession(model: Uint8Array | string, opts: { threads?: number } = {}): Promise<OrtSession> {
+  const o = loadOrt();
+  const so: OrtTypes.InferenceSession.SessionOptions = {
+    intraOpNumThreads: opts.threads ?? 2,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  };
+  try {
+    return typeof model === 'string' ? await o.InferenceSession.create(model, so) : await o.InferenceSession.create(model, so);
+  } catch (e) {
+    throw new StudioError('BAD_INPUT', `onnxruntime could not load the ONNX model: ${(e as Error).message.split('\n')[0]}`, {
+      details: (e as Error).stack,
+    });
+  }
+}
+
+export function floatTensor(data: Float32Array, dims: number[]): OrtTensor {
+  return new (loadOrt().Tensor)('float32', data, dims);
+}
+
+export function int64Tensor(values: ArrayLike<number>, dims: number[]): OrtTensor {
+  const b = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) b[i] = BigInt(Math.trunc(values[i]!));
+  return new (loadOrt().Tensor)('int64', b, dims);
+}

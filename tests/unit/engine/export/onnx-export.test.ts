@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf, initBackend } from '../../../../src/main/engine/backend';
+import { buildOnnx, exportOnnx, parityOf, PARITY_THRESHOLD, type ExportSource } from '../../../../src/main/engine/export/onnx-export';
+import { decodeModel, ONNX_OPSET } from '../../../../src/main/engine/export/onnx-proto';
+import { samePads, permute } from '../../../../src/main/engine/export/tfjs-to-onnx';
+import { StudioError } from '../../../../src/shared/errors';
+import { tinyAutoencoder, tinyCgan, tinyDcgan, tinyResnet, tinyUnet } from './models';
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-onnx-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const src = (over: Partial<ExportSource>): ExportSource => ({ kind: 'pix2pix', name: 'test', imageSize: 16, channels: 3, ...over });
+
+async function parity(s: ExportSource): Promise<number> {
+  let worst = 0;
+  for (const b of buildOnnx(s)) worst = Math.max(worst, (await parityOf(b, 2, 99, s.classNames?.length ?? 10)).maxAbsDiff);
+  return worst;
+}
+
+describe('helpers', () => {
+  it('computes TF same padding with the extra pixel at the end', () => {
+    expect(samePads(16, 4, 2)).toEqual([1, 1]);
+    expect(samePads(15, 3, 2)).toEqual([1, 1]);
+    expect(samePads(16, 3, 2)).toEqual([0, 1]);
+    expect(samePads(5, 1, 1)).toEqual([0, 0]);
+    expect(samePads(7, 3, 1, 2)).toEqual([2, 2]);
+  });
+  it('permutes like numpy transpose', () => {
+    const d = Float32Array.from({ length: 24 }, (_, i) => i);
+    const p = permute(d, [2, 3, 4], [2, 0, 1]);
+    expect(p.shape).toEqual([4, 2, 3]);
+    // out[k][i][j] = in[i][j][k]
+    expect(p.data[1 * 6 + 1 * 3 + 2]).toBe(1 * 12 + 2 * 4 + 1);
+  });
+});
+
+describe('ONNX export parity (onnxruntime vs tfjs, < 1e-4)', () => {
+  it('U-Net-like: strided conv, BN, leaky, transposed conv, dropout, skip concat', async () => {
+    const m = tinyUnet();
+    const d = await parity(src({ generator: m }));
+    expect(d).toBeLessThan(PARITY_THRESHOLD);
+    m.dispose();
+  });
+
+  it('ResNet-like: reflection pad, instance norm, residual add, transposed conv, resize-conv', async () => {
+    const m = tinyResnet();
+    const d = await parity(src({ kind: 'cyclegan', generator: m }));
+    expect(d).toBeLessThan(PARITY_THRESHOLD);
+    m.dispose();
+  });
+
+  it('DCGAN: dense + reshape (NHWC order) + BN + transposed convs', async () => {
+    const m = tinyDcgan();
+    const d = await parity(src({ kind: 'gan', generator: m, latentSize: 8 }));
+    expect(d).toBeLessThan(PARITY_THRESHOLD);
+    m.dispose();
+  });
+
+  it('conditional DCGAN: embedding + flatten + concat, bilinear resize, int64 label', async () => {
+    const m = tinyCgan();
+    const s = src({ kind: 'cgan', generator: m, latentSize: 8, channels: 1, classNames: 'abcdefghij'.split('') });
+    const [b] = buildOnnx(s);
+    expect(b!.inputs.map((i) => [i.name, i.dtype])).toEqual([['z', 'float32'], ['label', 'int64']]);
+    expect(await parity(s)).toBeLessThan(PARITY_THRESHOLD);
+    m.dispose();
+  });
+
+  it('autoencoder: encoder (flatten of NHWC) and decoder, composed and separate', async () => {
+    const { encoder, decoder } = tinyAutoencoder();
+    const s = src({ kind: 'autoencoder', encoder, decoder, channels: 1, latentSize: 4 });
+    const builds = buildOnnx(s);
+    expect(builds.map((b) => b.role)).toEqual(['model', 'encoder', 'decoder']);
+    expect(builds[1]!.outputs[0]!.name).toBe('z');
+    expect(await parity(s)).toBeLessThan(PARITY_THRESHOLD);
+    encoder.dispose();
+    decoder.dispose();
+  });
+
+  it('odd sizes: same padding asymmetry, valid transposed conv, k < stride, dilation, pooling', async () => {
+    const L = tf.layers;
+    const x = tf.input({ shape: [9, 11, 2] });
+    let h = L.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' }).apply(x) as tfTypes.SymbolicTensor;
+    h = L.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'elu' }).apply(h) as tfTypes.SymbolicTensor;
+    h = L.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'valid' }).apply(h) as tfTypes.SymbolicTensor;
+    h = L.conv2dTranspose({ filters: 2, kernelSize: 1, strides: 2, padding: 'same' }).apply(h) as tfTypes.SymbolicTensor;
+    h = L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(h) as tfTypes.SymbolicTensor;
+    h = L.averagePooling2d({ poolSize: 2, padding: 'same' }).apply(h) as tfTypes.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: h });
+    const d = await parity(src({ generator: m, channels: 2 }));
+    expect(d).toBeLessThan(PARITY_THRESHOLD);
+    m.dispose();
+  });
+});
+
+describe('files, reader and metadata', () => {
+  it('writes the model and the sidecar; the reader sees names, opset 17, dynamic batch, metadata', async () => {
+    const m = tinyCgan();
+    const file = path.join(dir, 'digits.onnx');
+    const res = await exportOnnx(src({ kind: 'cgan', name: 'digits', generator: m, latentSize: 8, channels: 1, classNames: '0123456789'.split(''), training: { steps: 10 } }), file);
+    expect(res.pass).toBe(true);
+    expect(res.parity.maxAbsDiff).toBeLessThan(PARITY_THRESHOLD);
+    const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
+    expect(model.opsets).toEqual([{ domain: '', version: ONNX_OPSET }]);
+    expect(model.opsets[0]!.version).toBe(17);
+    expect(model.graph.inputs.map((i) => i.name)).toEqual(['z', 'label']);
+    expect(model.graph.inputs[0]!.shape).toEqual(['batch', 8]);
+    expect(model.graph.inputs[1]!.shape).toEqual(['batch']);
+    expect(model.graph.inputs[1]!.elemType).toBe(7);
+    expect(model.graph.outputs.map((o) => [o.name, o.shape])).toEqual([['output', ['batch', 1, 16, 16]]]);
+    expect(model.metadata['Image.NominalPixelRange']).toBe('Normalized_1_1');
+    expect(model.metadata['Image.BitmapPixelFormat']).toBe('Gray8');
+    expect(model.metadata['atelier.kind']).toBe('cgan');
+    expect(model.metadata['atelier.latentSize']).toBe('8');
+    expect(JSON.parse(model.metadata['atelier.classNames']!)).toHaveLength(10);
+    expect(JSON.parse(model.metadata['atelier.training']!)).toEqual({ steps: 10 });
+    const side = JSON.parse(fs.readFileSync(path.join(dir, 'digits.json'), 'utf8'));
+    expect(side).toMatchObject({ format: 'atelier-onnx', kind: 'cgan', imageSize: 16, channels: 1, latentSize: 8, pixelFormat: 'Gray8', dropout: 'identity' });
+    expect(side.parity.pass).toBe(true);
+    expect(side.inputs[1]).toEqual({ name: 'label', dtype: 'int64', shape: ['batch'] });
+    m.dispose();
+  });
+
+  it('translator input is `input` NCHW, RGB metadata; keep-dropout is explicit and parity is measured without it', async () => {
+    const m = tinyUnet();
+    const file = path.join(dir, 'unet.onnx');
+    const res = await exportOnnx(src({ generator: m, dropout: 'keep' }), file);
+    const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
+    expect(model.graph.inputs.map((i) => [i.name, i.shape])).toEqual([['input', ['batch', 3, 16, 16]]]);
+    expect(model.metadata['Image.BitmapPixelFormat']).toBe('Rgb8');
+    expect(model.metadata['atelier.dropout']).toBe('keep');
+    expect(model.graph.nodes.some((n) => n.opType === 'Dropout')).toBe(true);
+    expect(res.parity.note).toMatch(/identity/);
+    expect(res.pass).toBe(true);
+    const plain = buildOnnx(src({ generator: m }))[0]!;
+    expect(plain.model.graph.nodes.some((n) => n.opType === 'Dropout')).toBe(false);
+    m.dispose();
+  });
+
+  it('a soft-label variant of a cGAN equals the index graph for one-hot labels and blends embeddings', async () => {
+    const m = tinyCgan();
+    const s = src({ kind: 'cgan', generator: m, latentSize: 8, channels: 1 });
+    const soft = buildOnnx(s, { labelMode: 'soft' })[0]!;
+    expect(soft.inputs[1]).toEqual({ name: 'label', dtype: 'float32', shape: ['batch', 10] });
+    expect(soft.model.graph.nodes.some((n) => n.opType === 'MatMul')).toBe(true);
+    m.dispose();
+  });
+});
+
+describe('bad cases', () => {
+  it('an unsupported layer fails with a clear error naming the layer and its class', () => {
+    const x = tf.input({ shape: [8, 8, 3] });
+    const y = tf.layers.layerNormalization({ name: 'ln_odd' }).apply(x) as tfTypes.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: y });
+    let err: unknown;
+    try {
+      buildOnnx(src({ generator: m, imageSize: 8 }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StudioError);
+    expect((err as StudioError).code).toBe('BAD_INPUT');
+    expect((err as StudioError).message).toMatch(/layer "ln_odd" \(class LayerNormalization\)/);
+    m.dispose();
+  });
+
+  it('an unsupported activation is named', () => {
+    const x = tf.input({ shape: [4] });
+    const y = tf.layers.dense({ units: 2, activation: 'gelu' as never, name: 'dg' }).apply(x) as tfTypes.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: y });
+    expect(() => buildOnnx(src({ kind: 'gan', generator: m }))).toThrow(/activation "gelu"/);
+    m.dispose();
+  });
+
+  it('conversion and parity do not leak tensors', async () => {
+    const m = tinyDcgan();
+    const s = src({ kind: 'gan', generator: m });
+    await parity(s);
+    const before = tf.memory().numTensors;
+    await parity(s);
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+});
