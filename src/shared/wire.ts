@@ -10,7 +10,8 @@ const dec = new TextDecoder();
 export function encodeFrame(value: unknown): Uint8Array {
   const blobs: Uint8Array[] = [];
   const json = JSON.stringify(value, (_k, v: unknown) => {
-    if (v instanceof Uint8Array) {
+    // isView checks the internal slot: an object whose prototype was set to Uint8Array's is not bytes.
+    if (v instanceof Uint8Array && ArrayBuffer.isView(v)) {
       blobs.push(v);
       return { $bin: blobs.length - 1, $len: v.byteLength };
     }
@@ -61,7 +62,8 @@ export function decodeFrame(buf: Uint8Array): unknown {
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (typeof o.__blobRef === 'number' && Object.keys(o).length === 1) return offsets.get(o.__blobRef) ?? new Uint8Array();
-      for (const k of Object.keys(o)) o[k] = revive(o[k]);
+      // defineProperty, not assignment: a "__proto__" key from the wire stays a plain own property.
+      for (const k of Object.keys(o)) Object.defineProperty(o, k, { value: revive(o[k]), writable: true, enumerable: true, configurable: true });
     }
     return v;
   };

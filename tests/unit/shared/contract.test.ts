@@ -81,6 +81,19 @@ describe('wire frames', () => {
     expect(back.envelope.data.inf).toBe(Infinity);
   });
 
+  it('keeps a "__proto__" key from the wire as plain data', () => {
+    const frame = new TextEncoder().encode('{"a":{"__proto__":{"polluted":true},"b":1}}');
+    const buf = new Uint8Array(4 + frame.byteLength);
+    new DataView(buf.buffer).setUint32(0, frame.byteLength, true);
+    buf.set(frame, 4);
+    const v = decodeFrame(buf) as { a: Record<string, unknown> };
+    expect(Object.getPrototypeOf(v.a)).toBe(Object.prototype);
+    expect((v.a as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    const fake = Object.create(Uint8Array.prototype) as object;
+    expect(() => encodeFrame({ fake })).not.toThrow();
+  });
+
   it('throws on truncated or lying frames', () => {
     expect(() => decodeFrame(new Uint8Array([1, 2]))).toThrow();
     const f = encodeFrame({ a: new Uint8Array(10) });
