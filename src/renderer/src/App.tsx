@@ -1,17 +1,101 @@
-import { useEffect, useState } from 'react';
-import type { DoctorReport } from '../../shared/channels/app';
-import { call } from './studio';
+import { useEffect } from 'react';
+import { JobsStrip } from './components/JobsStrip';
+import { Nav } from './components/Nav';
+import { StatusBar } from './components/StatusBar';
+import { Toasts } from './components/Toasts';
+import { DataPage } from './pages/data/DataPage';
+import { ExplorePage } from './pages/explore/ExplorePage';
+import { LatentPage } from './pages/latent/LatentPage';
+import { ModelsPage } from './pages/models/ModelsPage';
+import { TrainPage } from './pages/train/TrainPage';
+import { TranslatePage } from './pages/translate/TranslatePage';
+import { call, studio } from './studio';
+import { connectJobEvents, useJobs } from './store/jobs';
+import { useStatus } from './store/status';
+import { PAGES, reportError, useUi, type PageId } from './store/ui';
+import { toErrorData } from '../../shared/errors';
+
+function isTyping(t: EventTarget | null): boolean {
+  const el = t as HTMLElement | null;
+  if (!el || !el.tagName) return false;
+  return el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable;
+}
+
+/** 1..6 (outside text fields) or Ctrl/Cmd+1..6 switch pages. */
+export function pageForKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): PageId | null {
+  if (e.altKey) return null;
+  const p = PAGES.find((x) => x.key === e.key);
+  if (!p) return null;
+  if (e.ctrlKey || e.metaKey) return p.id;
+  if (isTyping(e.target)) return null;
+  return p.id;
+}
+
+function useShell() {
+  useEffect(() => {
+    let api;
+    try {
+      api = studio();
+    } catch (e) {
+      useStatus.getState().setDoctorError(toErrorData(e));
+      return;
+    }
+    const offJobs = connectJobEvents(api.on.bind(api));
+    const offEngine = api.on('engine.state', (s) => {
+      useStatus.getState().setEngine(s);
+      if (s.state === 'ready') loadDoctor();
+    });
+    const loadDoctor = () =>
+      call('app.doctor', {}).then(
+        (d) => useStatus.getState().setDoctor(d),
+        (e: unknown) => useStatus.getState().setDoctorError(toErrorData(e)),
+      );
+    void loadDoctor();
+    call('job.list', {}).then(
+      (jobs) => {
+        const st = useJobs.getState();
+        for (const j of jobs) if (!st.jobs[j.id]) st.fromInfo(j);
+      },
+      (e: unknown) => reportError('Load jobs', e),
+    );
+    const onKey = (e: KeyboardEvent) => {
+      const p = pageForKey(e);
+      if (!p) return;
+      e.preventDefault();
+      useUi.getState().setPage(p);
+    };
+    window.addEventListener('keydown', onKey);
+    // A file dropped outside a drop zone must not navigate the window away.
+    const stop = (e: DragEvent) => e.preventDefault();
+    window.addEventListener('dragover', stop);
+    window.addEventListener('drop', stop);
+    return () => {
+      offJobs();
+      offEngine();
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('dragover', stop);
+      window.removeEventListener('drop', stop);
+    };
+  }, []);
+}
 
 export function App() {
-  const [doctor, setDoctor] = useState<DoctorReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    call('app.doctor', {}).then(setDoctor, (e: Error) => setError(e.message));
-  }, []);
+  useShell();
+  const page = useUi((s) => s.page);
   return (
     <div className="app">
-      <main>Atelier</main>
-      <footer data-testid="status-bar">{error ?? (doctor ? `backend ${doctor.backend}` : 'starting engine…')}</footer>
+      <Nav />
+      <main className="main" data-page={page}>
+        {page === 'data' ? <DataPage /> : null}
+        {page === 'train' ? <TrainPage /> : null}
+        {page === 'translate' ? <TranslatePage /> : null}
+        {page === 'latent' ? <LatentPage /> : null}
+        {page === 'explore' ? <ExplorePage /> : null}
+        {page === 'models' ? <ModelsPage /> : null}
+      </main>
+      <JobsStrip />
+      <StatusBar />
+      <Toasts />
     </div>
   );
 }

@@ -88,7 +88,7 @@ export function createWsStudio(opts: { url?: string; token?: string } = {}): Stu
     const id = nextId++;
     return new Promise((resolve) => {
       pending.set(id, { resolve });
-      ws.send(encodeFrame({ t: 'req', id, channel, payload: req }));
+      ws.send(encodeFrame({ t: 'req', id, channel, payload: req }) as Uint8Array<ArrayBuffer>);
     });
   };
 

@@ -1,0 +1,27 @@
+import type { ReactNode } from 'react';
+
+export function EmptyState({ title, children, testId }: { title: string; children?: ReactNode; testId?: string }) {
+  return (
+    <div className="empty" data-testid={testId ?? 'empty-state'}>
+      <div className="empty-title">{title}</div>
+      {children ? <div className="empty-body">{children}</div> : null}
+    </div>
+  );
+}
+
+/** For pages whose channels have not landed in this build. */
+export function MissingChannels({ what, channels }: { what: string; channels: string[] }) {
+  return (
+    <EmptyState title={`${what} is not available in this build`} testId="missing-channels">
+      <p>
+        The engine does not offer {channels.map((c, i) => (
+          <span key={c}>
+            {i ? ', ' : ''}
+            <code>{c}</code>
+          </span>
+        ))}{' '}
+        yet, so there is nothing to show here. Nothing on this page is simulated.
+      </p>
+    </EmptyState>
+  );
+}

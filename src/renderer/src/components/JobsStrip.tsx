@@ -1,0 +1,88 @@
+/**
+ * The bottom strip, on every page: running jobs with a progress bar, ETA and cancel (job.cancel);
+ * finished jobs stay briefly so the outcome is visible, failures until dismissed.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { fmtEta } from '../lib/format';
+import { call } from '../studio';
+import { isActive, useJobs, type JobView } from '../store/jobs';
+import { reportError } from '../store/ui';
+import { Icon } from './Icons';
+import { ProgressBar } from './Progress';
+
+const KEEP_DONE_MS = 8000;
+
+function JobRow({ j }: { j: JobView }) {
+  const forget = useJobs((s) => s.forget);
+  const [cancelling, setCancelling] = useState(false);
+  const active = isActive(j);
+  const cancel = async () => {
+    setCancelling(true);
+    try {
+      await call('job.cancel', { jobId: j.id });
+    } catch (e) {
+      reportError(`Cancel “${j.title}”`, e);
+      setCancelling(false);
+    }
+  };
+  const pct = j.total > 0 ? Math.round((100 * j.step) / j.total) : null;
+  return (
+    <div className={`job ${j.state}`} data-testid="job-row" data-job-id={j.id} data-state={j.state}>
+      <div className="job-title" title={j.title}>
+        {j.title}
+      </div>
+      <ProgressBar step={j.step} total={j.total} indeterminate={active && j.total <= 0} />
+      <div className="job-meta">
+        {active ? (
+          <>
+            <span>{pct !== null ? `${pct}%` : j.state}</span>
+            {j.state === 'paused' ? <span>paused</span> : null}
+            <span title="Estimated time left">ETA {fmtEta(j.etaSec)}</span>
+            {j.stepsPerSec ? <span>{j.stepsPerSec.toFixed(j.stepsPerSec < 10 ? 1 : 0)}/s</span> : null}
+          </>
+        ) : (
+          <span className={`job-outcome ${j.state}`}>{j.state === 'done' ? 'done' : j.state === 'cancelled' ? 'cancelled' : `failed: ${j.error?.message ?? ''}`}</span>
+        )}
+        {j.message && active ? <span className="job-msg" title={j.message}>{j.message}</span> : null}
+      </div>
+      {active ? (
+        <button type="button" className="icon-btn" aria-label={`Cancel ${j.title}`} disabled={cancelling} onClick={() => void cancel()} data-testid="job-cancel">
+          <Icon name="stop" size={14} />
+        </button>
+      ) : (
+        <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => forget(j.id)}>
+          <Icon name="close" size={14} />
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function JobsStrip() {
+  const jobs = useJobs((s) => s.jobs);
+  const [now, setNow] = useState(() => Date.now());
+  const list = useMemo(
+    () =>
+      Object.values(jobs)
+        .filter((j) => isActive(j) || j.state === 'failed' || now - (j.endedAt ?? now) < KEEP_DONE_MS)
+        .sort((a, b) => b.startedAt - a.startedAt),
+    [jobs, now],
+  );
+  const hasFinished = list.some((j) => !isActive(j) && j.state !== 'failed');
+  useEffect(() => {
+    if (!hasFinished) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [hasFinished]);
+  const running = list.filter(isActive).length;
+  return (
+    <div className="jobs-strip" data-testid="jobs-strip">
+      <div className="jobs-label">
+        Jobs <span className="badge">{running}</span>
+      </div>
+      <div className="jobs-list">
+        {list.length ? list.map((j) => <JobRow key={j.id} j={j} />) : <span className="muted small">No running jobs</span>}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+import { useStatus } from '../store/status';
+import { useJobs, isActive } from '../store/jobs';
+
+export function StatusBar() {
+  const { doctor, doctorError, engine, engineMessage } = useStatus();
+  const running = useJobs((s) => Object.values(s.jobs).filter(isActive).length);
+  return (
+    <footer className="statusbar" data-testid="status-bar">
+      <span className={`dot ${engine}`} aria-hidden />
+      <span data-testid="engine-state" title={engineMessage}>
+        engine {engine}
+        {engineMessage && engine !== 'ready' ? ` — ${engineMessage}` : ''}
+      </span>
+      <span className="sep" />
+      <span data-testid="status-backend" title={doctor?.backendReason}>
+        {doctor ? `backend ${doctor.backend}` : doctorError ? 'backend unknown' : 'backend …'}
+      </span>
+      {doctor ? (
+        <>
+          <span className="sep" />
+          <span>{doctor.threads} thread{doctor.threads === 1 ? '' : 's'}</span>
+          <span className="sep" />
+          <span title={doctor.workspace} className="ellipsis">
+            {doctor.workspace}
+          </span>
+        </>
+      ) : null}
+      {doctorError ? (
+        <span className="status-error" title={doctorError.hint}>
+          {doctorError.message}
+        </span>
+      ) : null}
+      <span className="grow" />
+      <span>{running ? `${running} job${running === 1 ? '' : 's'} running` : 'idle'}</span>
+      {doctor ? <span className="muted">Atelier {doctor.appVersion}</span> : null}
+    </footer>
+  );
+}
