@@ -127,7 +127,10 @@ describe('fuzzed contract boundary', () => {
       const m = decodeFrame(new Uint8Array(d)) as { t: string; id: number | null; envelope: Envelope<unknown> };
       if (m.t !== 'res') return;
       if (m.id === null) nulls++;
-      else waiting.get(m.id)?.(m.envelope), waiting.delete(m.id);
+      else {
+        waiting.get(m.id)?.(m.envelope);
+        waiting.delete(m.id);
+      }
     });
     const call = (id: number, frame: Uint8Array) => new Promise<Envelope<unknown>>((res) => (waiting.set(id, res), sock.send(frame)));
     handled = 0;
