@@ -12,7 +12,7 @@
  * chain element preferred), then clusters are relabelled with a union-find (scipy's `label`).
  */
 import { StudioError } from '../../../shared/errors';
-import { type Condensed, type Metric, checkMetric, condensedIndex, pdist, rowNorms, rowToRows } from './distances';
+import { type Condensed, type Metric, FLOAT64_MAX_N, checkMetric, condensedIndex, pdist, rowNorms, rowToRows } from './distances';
 import { type Matrix, assertUsable } from './matrix';
 
 export type LinkageMethod = 'single' | 'complete' | 'average' | 'weighted' | 'ward';
@@ -32,6 +32,11 @@ export interface LinkageOptions {
   metric?: Metric;
   /** Progress in [0, 1] (distance matrix, then merging). */
   onProgress?: (fraction: number, message: string) => void;
+  /**
+   * Single linkage only: compute distances on the fly (O(n) memory, about 1.5x slower). Always
+   * used above FLOAT64_MAX_N points.
+   */
+  lowMemory?: boolean;
 }
 
 function checkMethod(method: string): LinkageMethod {
@@ -53,13 +58,14 @@ export function linkage(m: Matrix, opts: LinkageOptions = {}): LinkageTree {
   assertUsable(m, 'input', 2);
   const n = m.rows;
   let Z: Float64Array;
-  if (method === 'single') {
+  if (method === 'single' && (n > FLOAT64_MAX_N || opts.lowMemory)) {
+    // large n: O(n) memory, distances computed as Prim needs them (one row at a time, slower)
     Z = primOnTheFly(m, metric, opts.onProgress);
   } else {
     const D = pdist(m, metric, {
       onProgress: opts.onProgress ? (done, total) => opts.onProgress!((0.9 * done) / total, 'distances') : undefined,
     });
-    Z = nnChain(D.data, n, method);
+    Z = method === 'single' ? primCondensed(D.data, n) : nnChain(D.data, n, method);
     opts.onProgress?.(1, 'merged');
   }
   return { n, Z, method, metric };
@@ -126,6 +132,8 @@ function primCondensed(dists: ArrayLike<number>, n: number): Float64Array {
   const Z = new Float64Array((n - 1) * 4);
   const merged = new Uint8Array(n);
   const D = new Float64Array(n).fill(Infinity);
+  const rowStart = new Float64Array(n);
+  for (let i = 0; i < n; i++) rowStart[i] = n * i - (i * (i + 1)) / 2 - i - 1;
   let x = 0;
   for (let k = 0; k < n - 1; k++) {
     let best = Infinity;
@@ -133,7 +141,8 @@ function primCondensed(dists: ArrayLike<number>, n: number): Float64Array {
     merged[x] = 1;
     for (let i = 0; i < n; i++) {
       if (merged[i]) continue;
-      const dist = dists[condensedIndex(n, x, i)];
+      // d(x, i) sits in row min(x, i) of the condensed matrix
+      const dist = i < x ? dists[rowStart[i] + x] : dists[rowStart[x] + i];
       if (D[i] > dist) D[i] = dist;
       if (D[i] < best) {
         best = D[i];
