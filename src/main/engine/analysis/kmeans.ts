@@ -1,0 +1,460 @@
+/**
+ * k-means (Lloyd) with k-means++ seeding, restarts and a k-medians variant for manhattan.
+ *
+ * - euclidean: assign by squared distance computed as ||x||^2 - 2 x.c + ||c||^2 (four centroids
+ *   per pass over a point), update centroids to the cluster means; inertia = sum of squared
+ *   distances (as scikit-learn).
+ * - manhattan: assign by L1 distance, update to the coordinate-wise median (k-medians);
+ *   inertia = sum of L1 distances.
+ * Stops when no centroid moves by more than `tol` (default 0: until the centroids are exactly
+ * stable, i.e. the assignment no longer changes) or after `maxIter` iterations. Empty clusters
+ * are re-seeded from the points farthest from their centroid. Deterministic for a given seed.
+ */
+import { StudioError } from '../../../shared/errors';
+import { type Matrix, assertUsable } from './matrix';
+import { Rng } from './rng';
+
+export type KMeansMetric = 'euclidean' | 'manhattan';
+
+export interface KMeansIteration {
+  run: number;
+  nInit: number;
+  iteration: number;
+  /** Inertia of the assignment made in this iteration (before the update). */
+  inertia: number;
+  /** Largest centroid move in this iteration (in the metric's distance). */
+  shift: number;
+}
+
+export interface KMeansOptions {
+  k: number;
+  metric?: KMeansMetric;
+  /** 'k-means++' (default), 'random' (k distinct points), or explicit initial centroids (k x d). */
+  init?: 'k-means++' | 'random' | Matrix;
+  /** Restarts with different seeds; the run with the lowest inertia wins. Default 1 (1 with explicit centroids). */
+  nInit?: number;
+  maxIter?: number;
+  /** Stop when the largest centroid shift is <= tol. Default 0. */
+  tol?: number;
+  seed?: number;
+  /** k-means++ candidates per step (scikit-learn's greedy variant uses 2 + ln k). Default 1 (plain k-means++). */
+  localTrials?: number;
+  onIteration?: (it: KMeansIteration) => void;
+  /** Polled every iteration; returning true stops with StudioError('CANCELLED'). */
+  isCancelled?: () => boolean;
+}
+
+export interface KMeansResult {
+  /** Cluster of each point, 0..k-1. */
+  labels: Int32Array;
+  /** k x d (float32). */
+  centroids: Matrix;
+  inertia: number;
+  /** Iterations of the winning run. */
+  iterations: number;
+  /** True when the winning run stopped because the centroids stopped moving (shift <= tol). */
+  converged: boolean;
+  /** Points per cluster. */
+  sizes: Int32Array;
+  metric: KMeansMetric;
+  /** Which restart won (0-based) and the inertia of each restart. */
+  bestRun: number;
+  runInertias: number[];
+}
+
+export function kmeans(X: Matrix, opts: KMeansOptions): KMeansResult {
+  const metric = opts.metric ?? 'euclidean';
+  if (metric !== 'euclidean' && metric !== 'manhattan') {
+    throw new StudioError('BAD_INPUT', `k-means supports euclidean or manhattan distance, not "${String(metric)}".`);
+  }
+  assertUsable(X, 'input', 1);
+  const n = X.rows;
+  const d = X.cols;
+  const k = opts.k;
+  if (!Number.isInteger(k) || k < 1) {
+    throw new StudioError('BAD_INPUT', `The number of clusters k must be a whole number >= 1 (got ${k}).`);
+  }
+  if (k > n) {
+    throw new StudioError('BAD_INPUT', `k = ${k} clusters is more than the ${n} point${n === 1 ? '' : 's'} to cluster.`, {
+      hint: `Choose k <= ${n}.`,
+    });
+  }
+  const maxIter = opts.maxIter ?? 300;
+  const tol = opts.tol ?? 0;
+  if (!Number.isInteger(maxIter) || maxIter < 1) throw new StudioError('BAD_INPUT', `maxIter must be a whole number >= 1 (got ${maxIter}).`);
+  if (!(tol >= 0)) throw new StudioError('BAD_INPUT', `tol must be >= 0 (got ${tol}).`);
+  const explicit = typeof opts.init === 'object' ? opts.init : null;
+  if (explicit) {
+    if (explicit.rows !== k || explicit.cols !== d) {
+      throw new StudioError('BAD_INPUT', `Initial centroids are ${explicit.rows} x ${explicit.cols} but k x d = ${k} x ${d} was expected.`);
+    }
+    assertUsable(explicit, 'initial centroids', 1);
+  }
+  const nInit = explicit ? 1 : (opts.nInit ?? 1);
+  if (!Number.isInteger(nInit) || nInit < 1) throw new StudioError('BAD_INPUT', `nInit must be a whole number >= 1 (got ${nInit}).`);
+
+  const rng = new Rng(opts.seed ?? 0);
+  const xx = metric === 'euclidean' ? sqNorms(X) : new Float64Array(0);
+  let best: Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric'> | null = null;
+  let bestRun = 0;
+  const runInertias: number[] = [];
+  for (let run = 0; run < nInit; run++) {
+    let C: Float64Array;
+    if (explicit) C = Float64Array.from(explicit.data);
+    else if (opts.init === 'random') C = randomInit(X, k, rng);
+    else C = kmeansPlusPlus(X, k, metric, rng, opts.localTrials ?? 1);
+    const r = lloyd(X, C, k, metric, xx, maxIter, tol, (iteration, inertia, shift) => {
+      if (opts.isCancelled?.()) throw new StudioError('CANCELLED', 'k-means was cancelled.');
+      opts.onIteration?.({ run, nInit, iteration, inertia, shift });
+    });
+    runInertias.push(r.inertia);
+    if (!best || r.inertia < best.inertia) {
+      best = r;
+      bestRun = run;
+    }
+  }
+  return { ...best!, metric, bestRun, runInertias };
+}
+
+function sqNorms(X: Matrix): Float64Array {
+  const { rows, cols, data } = X;
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) s += data[o + j] * data[o + j];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Distance (squared for euclidean) from point i to centroid c, computed directly. */
+function pointToCentroid(X: Matrix, i: number, C: Float64Array, c: number, metric: KMeansMetric): number {
+  const d = X.cols;
+  const x = X.data;
+  const o = i * d;
+  const co = c * d;
+  let s = 0;
+  if (metric === 'euclidean') {
+    for (let j = 0; j < d; j++) {
+      const e = x[o + j] - C[co + j];
+      s += e * e;
+    }
+  } else {
+    for (let j = 0; j < d; j++) s += Math.abs(x[o + j] - C[co + j]);
+  }
+  return s;
+}
+
+function randomInit(X: Matrix, k: number, rng: Rng): Float64Array {
+  const n = X.rows;
+  const d = X.cols;
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const C = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) {
+    const r = c + rng.int(n - c);
+    const t = idx[c];
+    idx[c] = idx[r];
+    idx[r] = t;
+    for (let j = 0; j < d; j++) C[c * d + j] = X.data[idx[c] * d + j];
+  }
+  return C;
+}
+
+/**
+ * k-means++ (Arthur & Vassilvitskii 2007): first centre uniform, then each next centre drawn with
+ * probability proportional to D(x)^2 (euclidean) or D(x) (manhattan / k-medians), D the
+ * distance to the nearest centre so far. With localTrials > 1, that many candidates are drawn and
+ * the one that lowers the potential most is kept (scikit-learn's greedy variant).
+ */
+function kmeansPlusPlus(X: Matrix, k: number, metric: KMeansMetric, rng: Rng, localTrials: number): Float64Array {
+  const n = X.rows;
+  const d = X.cols;
+  const C = new Float64Array(k * d);
+  const weight = new Float64Array(n); // D^2 (euclidean) or D (manhattan) to the nearest centre
+  const cand = new Float64Array(n);
+  const first = rng.int(n);
+  for (let j = 0; j < d; j++) C[j] = X.data[first * d + j];
+  for (let i = 0; i < n; i++) weight[i] = pointToCentroid(X, i, C, 0, metric);
+  for (let c = 1; c < k; c++) {
+    let total = 0;
+    for (let i = 0; i < n; i++) total += weight[i];
+    if (!(total > 0)) {
+      throw new StudioError(
+        'BAD_INPUT',
+        `The data has only ${c} distinct point${c === 1 ? '' : 's'}, fewer than k = ${k}: k-means cannot form ${k} clusters.`,
+        { hint: `Choose k <= ${c}, or check that the rows are not all identical.` },
+      );
+    }
+    let bestIdx = -1;
+    let bestPot = Infinity;
+    let bestW: Float64Array | null = null;
+    for (let trial = 0; trial < Math.max(1, localTrials); trial++) {
+      const r = rng.next() * total;
+      let acc = 0;
+      let pick = -1;
+      for (let i = 0; i < n; i++) {
+        acc += weight[i];
+        if (weight[i] > 0) pick = i; // last positive-weight point, in case of rounding at the end
+        if (acc > r && weight[i] > 0) {
+          pick = i;
+          break;
+        }
+      }
+      if (localTrials <= 1) {
+        bestIdx = pick;
+        break;
+      }
+      // potential if `pick` were added
+      for (let j = 0; j < d; j++) C[c * d + j] = X.data[pick * d + j];
+      let pot = 0;
+      for (let i = 0; i < n; i++) {
+        const v = Math.min(weight[i], pointToCentroid(X, i, C, c, metric));
+        cand[i] = v;
+        pot += v;
+      }
+      if (pot < bestPot) {
+        bestPot = pot;
+        bestIdx = pick;
+        bestW = Float64Array.from(cand);
+      }
+    }
+    for (let j = 0; j < d; j++) C[c * d + j] = X.data[bestIdx * d + j];
+    if (bestW) weight.set(bestW);
+    else for (let i = 0; i < n; i++) {
+      const v = pointToCentroid(X, i, C, c, metric);
+      if (v < weight[i]) weight[i] = v;
+    }
+  }
+  return C;
+}
+
+/**
+ * Assign every point to its nearest centroid. Writes labels and dist (squared euclidean or L1)
+ * and returns the inertia.
+ */
+function assign(X: Matrix, C: Float64Array, k: number, metric: KMeansMetric, xx: Float64Array, labels: Int32Array, dist: Float64Array): number {
+  const n = X.rows;
+  const d = X.cols;
+  const x = X.data;
+  let inertia = 0;
+  if (metric === 'euclidean') {
+    const cc = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += C[c * d + j] * C[c * d + j];
+      cc[c] = s;
+    }
+    for (let i = 0; i < n; i++) {
+      const o = i * d;
+      let best = Infinity;
+      let bc = 0;
+      let c = 0;
+      for (; c + 4 <= k; c += 4) {
+        const c0 = c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let j = 0; j < d; j++) {
+          const a = x[o + j];
+          s0 += a * C[c0 + j];
+          s1 += a * C[c1 + j];
+          s2 += a * C[c2 + j];
+          s3 += a * C[c3 + j];
+        }
+        const v0 = cc[c] - 2 * s0, v1 = cc[c + 1] - 2 * s1, v2 = cc[c + 2] - 2 * s2, v3 = cc[c + 3] - 2 * s3;
+        if (v0 < best) { best = v0; bc = c; }
+        if (v1 < best) { best = v1; bc = c + 1; }
+        if (v2 < best) { best = v2; bc = c + 2; }
+        if (v3 < best) { best = v3; bc = c + 3; }
+      }
+      for (; c < k; c++) {
+        const co = c * d;
+        let s = 0;
+        for (let j = 0; j < d; j++) s += x[o + j] * C[co + j];
+        const v = cc[c] - 2 * s;
+        if (v < best) { best = v; bc = c; }
+      }
+      let dv = best + xx[i];
+      if (dv < 0) dv = 0;
+      labels[i] = bc;
+      dist[i] = dv;
+      inertia += dv;
+    }
+    return inertia;
+  }
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    let best = Infinity;
+    let bc = 0;
+    let c = 0;
+    for (; c + 4 <= k; c += 4) {
+      const c0 = c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < d; j++) {
+        const a = x[o + j];
+        s0 += Math.abs(a - C[c0 + j]);
+        s1 += Math.abs(a - C[c1 + j]);
+        s2 += Math.abs(a - C[c2 + j]);
+        s3 += Math.abs(a - C[c3 + j]);
+      }
+      if (s0 < best) { best = s0; bc = c; }
+      if (s1 < best) { best = s1; bc = c + 1; }
+      if (s2 < best) { best = s2; bc = c + 2; }
+      if (s3 < best) { best = s3; bc = c + 3; }
+    }
+    for (; c < k; c++) {
+      const co = c * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += Math.abs(x[o + j] - C[co + j]);
+      if (s < best) { best = s; bc = c; }
+    }
+    labels[i] = bc;
+    dist[i] = best;
+    inertia += best;
+  }
+  return inertia;
+}
+
+/** New centroids (means or medians) from the labels; empty clusters take the farthest points. */
+function update(X: Matrix, labels: Int32Array, dist: Float64Array, k: number, metric: KMeansMetric, out: Float64Array): void {
+  const n = X.rows;
+  const d = X.cols;
+  const x = X.data;
+  const counts = new Int32Array(k);
+  for (let i = 0; i < n; i++) counts[labels[i]]++;
+  // Re-seed empty clusters: take the points farthest from their centroid, one per empty cluster,
+  // from clusters that keep at least one point (as scikit-learn's relocation).
+  for (let c = 0; c < k; c++) {
+    if (counts[c] > 0) continue;
+    let far = -1;
+    let farD = -1;
+    for (let i = 0; i < n; i++) {
+      if (counts[labels[i]] > 1 && dist[i] > farD) {
+        farD = dist[i];
+        far = i;
+      }
+    }
+    if (far < 0) break; // every cluster has a single point: nothing to move (k == n handled by caller)
+    counts[labels[far]]--;
+    labels[far] = c;
+    dist[far] = 0;
+    counts[c] = 1;
+  }
+  out.fill(0);
+  if (metric === 'euclidean') {
+    for (let i = 0; i < n; i++) {
+      const o = i * d;
+      const co = labels[i] * d;
+      for (let j = 0; j < d; j++) out[co + j] += x[o + j];
+    }
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) continue;
+      const inv = 1 / counts[c];
+      for (let j = 0; j < d; j++) out[c * d + j] *= inv;
+    }
+    return;
+  }
+  // k-medians: group point indices by cluster, then a median per coordinate
+  const start = new Int32Array(k + 1);
+  for (let c = 0; c < k; c++) start[c + 1] = start[c] + counts[c];
+  const fill = start.slice(0, k);
+  const members = new Int32Array(n);
+  for (let i = 0; i < n; i++) members[fill[labels[i]]++] = i;
+  const buf = new Float64Array(n);
+  for (let c = 0; c < k; c++) {
+    const m = counts[c];
+    if (m === 0) continue;
+    for (let j = 0; j < d; j++) {
+      for (let t = 0; t < m; t++) buf[t] = x[members[start[c] + t] * d + j];
+      out[c * d + j] = median(buf, m);
+    }
+  }
+}
+
+/** Median of buf[0..m) (mean of the two middle values for even m); reorders buf. */
+export function median(buf: Float64Array, m: number): number {
+  const hi = m >> 1;
+  const a = select(buf, 0, m - 1, hi);
+  if (m % 2 === 1) return a;
+  // the lower middle is the max of the left part after selection
+  let b = -Infinity;
+  for (let t = 0; t < hi; t++) if (buf[t] > b) b = buf[t];
+  return (a + b) / 2;
+}
+
+/** Quickselect (Hoare partition, middle pivot): after it, buf[kth] is the kth smallest and buf[lo..kth) <= it. */
+function select(buf: Float64Array, lo: number, hi: number, kth: number): number {
+  while (hi > lo) {
+    const pivot = buf[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (buf[i] < pivot) i++;
+      while (buf[j] > pivot) j--;
+      if (i <= j) {
+        const t = buf[i];
+        buf[i] = buf[j];
+        buf[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (kth <= j) hi = j;
+    else if (kth >= i) lo = i;
+    else break;
+  }
+  return buf[kth];
+}
+
+function lloyd(
+  X: Matrix,
+  C0: Float64Array,
+  k: number,
+  metric: KMeansMetric,
+  xx: Float64Array,
+  maxIter: number,
+  tol: number,
+  onIter: (iteration: number, inertia: number, shift: number) => void,
+): Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric'> {
+  const n = X.rows;
+  const d = X.cols;
+  let C: Float64Array = C0;
+  let next: Float64Array = new Float64Array(k * d);
+  const labels = new Int32Array(n);
+  const dist = new Float64Array(n);
+  let inertia = Infinity;
+  let converged = false;
+  let iterations = 0;
+  let shift = Infinity;
+  for (let it = 1; it <= maxIter; it++) {
+    iterations = it;
+    inertia = assign(X, C, k, metric, xx, labels, dist);
+    update(X, labels, dist, k, metric, next);
+    shift = 0;
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const e = next[c * d + j] - C[c * d + j];
+        s += metric === 'euclidean' ? e * e : Math.abs(e);
+      }
+      if (metric === 'euclidean') s = Math.sqrt(s);
+      if (s > shift) shift = s;
+    }
+    const t = C;
+    C = next;
+    next = t;
+    onIter(it, inertia, shift);
+    if (shift <= tol) {
+      converged = true;
+      break;
+    }
+  }
+  // Labels and inertia for the final centroids (they moved in the last update unless shift == 0).
+  if (shift > 0) inertia = assign(X, C, k, metric, xx, labels, dist);
+  // exact inertia (the norm trick loses a few digits for points close to their centroid)
+  inertia = 0;
+  for (let i = 0; i < n; i++) inertia += pointToCentroid(X, i, C, labels[i], metric);
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < n; i++) sizes[labels[i]]++;
+  return { labels, centroids: { rows: k, cols: d, data: Float32Array.from(C) }, inertia, iterations, converged, sizes };
+}

@@ -1,0 +1,396 @@
+/**
+ * Principal component analysis on float32 rows.
+ *
+ * Methods (`method: 'auto'` picks):
+ *  - 'covariance': eigen-decomposition of the d x d covariance (exact; d small),
+ *  - 'gram': eigen-decomposition of the n x n Gram matrix of the centred rows (exact; n small, d large),
+ *  - 'randomized': randomized SVD with subspace (block power) iterations (Halko, Martinsson &
+ *    Tropp 2011, alg. 4.4), for large n and d when only the first components are wanted.
+ * Components are orthonormal rows, signs fixed so that each component's largest-magnitude entry
+ * is positive (deterministic). Explained variance uses n - 1 (as scikit-learn). The centred
+ * matrix is never materialised: rows are centred on the fly in float64.
+ */
+import { StudioError } from '../../../shared/errors';
+import { symmetricEigen } from './eigen';
+import { type Matrix, assertUsable } from './matrix';
+import { Rng } from './rng';
+
+export type PcaMethod = 'auto' | 'covariance' | 'gram' | 'randomized';
+
+export interface PcaOptions {
+  /** Components to keep; default min(d, n - 1, 50). */
+  nComponents?: number;
+  method?: PcaMethod;
+  /** Seed of the randomized method's test matrix (results are deterministic for a seed). */
+  seed?: number;
+  /** Randomized: subspace iterations (default 4) and oversampling (default 10). */
+  powerIterations?: number;
+  oversample?: number;
+  onProgress?: (fraction: number, message: string) => void;
+}
+
+export interface PcaModel {
+  /** Per-feature mean (length d). */
+  mean: Float64Array;
+  /** k x d, orthonormal rows, by decreasing explained variance. */
+  components: Matrix;
+  /** Variance along each component (eigenvalues of the covariance, n - 1 denominator). */
+  explainedVariance: Float64Array;
+  /** explainedVariance / total variance. */
+  explainedVarianceRatio: Float64Array;
+  /** Sum of the per-feature variances (n - 1 denominator). */
+  totalVariance: number;
+  nSamples: number;
+  method: Exclude<PcaMethod, 'auto'>;
+}
+
+/** Exact methods above this many operations (n * d * min(n, d)) are slower than randomized. */
+const EXACT_OPS_LIMIT = 2e9;
+
+export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
+  assertUsable(X, 'input', 2);
+  const n = X.rows;
+  const d = X.cols;
+  const maxK = Math.min(d, n - 1);
+  const k = opts.nComponents ?? Math.min(maxK, 50);
+  if (!Number.isInteger(k) || k < 1 || k > maxK) {
+    throw new StudioError(
+      'BAD_INPUT',
+      `PCA can keep between 1 and ${maxK} components for ${n} points in ${d} dimensions (asked for ${k}).`,
+      { hint: maxK < d ? `n points span at most n - 1 = ${maxK} directions.` : undefined },
+    );
+  }
+  const progress = opts.onProgress ?? (() => {});
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X.data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  let totalSS = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) {
+      const e = X.data[o + j] - mean[j];
+      totalSS += e * e;
+    }
+  }
+  const totalVariance = totalSS / (n - 1);
+  if (!(totalVariance > 0)) {
+    throw new StudioError('BAD_INPUT', `All ${n} points are identical: there is no variance for PCA to explain.`, {
+      hint: 'Check that the selection holds different images or vectors.',
+    });
+  }
+  let method = opts.method ?? 'auto';
+  if (method === 'auto') {
+    const small = Math.min(n, d);
+    const exactOps = n * d * small;
+    if (small <= 64 || exactOps <= EXACT_OPS_LIMIT || k > small / 2) method = d <= n ? 'covariance' : 'gram';
+    else method = 'randomized';
+  }
+  let comps: Float64Array; // k x d
+  let values: Float64Array; // k eigenvalues of the scatter matrix (sum of squares)
+  const rng = new Rng(opts.seed ?? 0);
+  if (method === 'covariance') {
+    progress(0, 'covariance');
+    const S = scatter(X, mean);
+    progress(0.5, 'eigen-decomposition');
+    const eig = symmetricEigen(S, d);
+    comps = eig.vectors.slice(0, k * d);
+    values = eig.values.slice(0, k);
+  } else if (method === 'gram') {
+    progress(0, 'gram matrix');
+    const G = gram(X, mean);
+    progress(0.5, 'eigen-decomposition');
+    const eig = symmetricEigen(G, n);
+    values = eig.values.slice(0, k);
+    comps = new Float64Array(k * d);
+    // v = Xc^T u / sqrt(lambda)
+    for (let c = 0; c < k; c++) {
+      const lam = values[c];
+      if (!(lam > 1e-12 * eig.values[0])) continue; // completed below
+      const u = eig.vectors.subarray(c * n, c * n + n);
+      const row = comps.subarray(c * d, c * d + d);
+      for (let i = 0; i < n; i++) {
+        const ui = u[i];
+        const o = i * d;
+        for (let j = 0; j < d; j++) row[j] += ui * (X.data[o + j] - mean[j]);
+      }
+      const inv = 1 / Math.sqrt(lam);
+      for (let j = 0; j < d; j++) row[j] *= inv;
+    }
+  } else if (method === 'randomized') {
+    ({ comps, values } = randomized(X, mean, k, rng, opts.powerIterations ?? 4, opts.oversample ?? 10, progress));
+  } else {
+    throw new StudioError('BAD_INPUT', `Unknown PCA method "${String(method)}"; use auto, covariance, gram or randomized.`);
+  }
+  // Directions with (numerically) no variance: any orthonormal completion will do.
+  const floor = 1e-12 * Math.max(values[0], 0);
+  for (let c = 0; c < k; c++) {
+    if (values[c] <= floor) {
+      values[c] = Math.max(values[c], 0);
+      if (method !== 'covariance') completeRow(comps, c, d, rng);
+    }
+  }
+  // Fix signs: the largest-magnitude entry of each component is positive.
+  for (let c = 0; c < k; c++) {
+    const row = comps.subarray(c * d, c * d + d);
+    let big = 0;
+    for (let j = 0; j < d; j++) if (Math.abs(row[j]) > Math.abs(big)) big = row[j];
+    if (big < 0) for (let j = 0; j < d; j++) row[j] = -row[j];
+  }
+  const explainedVariance = new Float64Array(k);
+  const explainedVarianceRatio = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    explainedVariance[c] = values[c] / (n - 1);
+    explainedVarianceRatio[c] = explainedVariance[c] / totalVariance;
+  }
+  progress(1, 'done');
+  return {
+    mean,
+    components: { rows: k, cols: d, data: Float32Array.from(comps) },
+    explainedVariance,
+    explainedVarianceRatio,
+    totalVariance,
+    nSamples: n,
+    method,
+  };
+}
+
+/** Xc^T Xc (d x d), rows centred on the fly, accumulated in blocks of rows. */
+function scatter(X: Matrix, mean: Float64Array): Float64Array {
+  const { rows: n, cols: d, data } = X;
+  const S = new Float64Array(d * d);
+  const B = 32;
+  const T = new Float64Array(d * B); // the block, transposed: T[j * B + r]
+  for (let i0 = 0; i0 < n; i0 += B) {
+    const b = Math.min(B, n - i0);
+    for (let r = 0; r < b; r++) {
+      const o = (i0 + r) * d;
+      for (let j = 0; j < d; j++) T[j * B + r] = data[o + j] - mean[j];
+    }
+    for (let a = 0; a < d; a++) {
+      const ao = a * B;
+      for (let c = a; c < d; c++) {
+        const co = c * B;
+        let s = 0;
+        for (let r = 0; r < b; r++) s += T[ao + r] * T[co + r];
+        S[a * d + c] += s;
+      }
+    }
+  }
+  for (let a = 0; a < d; a++) for (let c = a + 1; c < d; c++) S[c * d + a] = S[a * d + c];
+  return S;
+}
+
+/** Xc Xc^T (n x n). */
+function gram(X: Matrix, mean: Float64Array): Float64Array {
+  const { rows: n, cols: d, data } = X;
+  const C = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) C[i * d + j] = data[i * d + j] - mean[j];
+  const G = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let l = i; l < n; l++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += C[i * d + j] * C[l * d + j];
+      G[i * n + l] = s;
+      G[l * n + i] = s;
+    }
+  }
+  return G;
+}
+
+/** Replace row c of comps by a unit vector orthogonal to rows 0..c-1 (random start, Gram-Schmidt). */
+function completeRow(comps: Float64Array, c: number, d: number, rng: Rng): void {
+  const row = comps.subarray(c * d, c * d + d);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    for (let j = 0; j < d; j++) row[j] = rng.normal();
+    for (let pass = 0; pass < 2; pass++) {
+      for (let p = 0; p < c; p++) {
+        const q = comps.subarray(p * d, p * d + d);
+        let s = 0;
+        for (let j = 0; j < d; j++) s += row[j] * q[j];
+        for (let j = 0; j < d; j++) row[j] -= s * q[j];
+      }
+    }
+    let nrm = 0;
+    for (let j = 0; j < d; j++) nrm += row[j] * row[j];
+    nrm = Math.sqrt(nrm);
+    if (nrm > 1e-8) {
+      for (let j = 0; j < d; j++) row[j] /= nrm;
+      return;
+    }
+  }
+}
+
+/** Orthonormalise the rows of Q (l x len) in place by modified Gram-Schmidt, twice. */
+function orthonormalizeRows(Q: Float64Array, l: number, len: number, rng: Rng): void {
+  for (let c = 0; c < l; c++) {
+    const row = Q.subarray(c * len, c * len + len);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let p = 0; p < c; p++) {
+        const q = Q.subarray(p * len, p * len + len);
+        let s = 0;
+        for (let j = 0; j < len; j++) s += row[j] * q[j];
+        for (let j = 0; j < len; j++) row[j] -= s * q[j];
+      }
+    }
+    let nrm = 0;
+    for (let j = 0; j < len; j++) nrm += row[j] * row[j];
+    nrm = Math.sqrt(nrm);
+    if (nrm < 1e-300) {
+      completeRow(Q, c, len, rng);
+    } else {
+      for (let j = 0; j < len; j++) row[j] /= nrm;
+    }
+  }
+}
+
+/** Y^T = (Xc Om^T)^T, l x n: om is l x d. */
+function timesRowsT(X: Matrix, mean: Float64Array, om: Float64Array, l: number): Float64Array {
+  const { rows: n, cols: d, data } = X;
+  const Y = new Float64Array(l * n);
+  const shift = new Float64Array(l); // mean . om_c
+  for (let c = 0; c < l; c++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += mean[j] * om[c * d + j];
+    shift[c] = s;
+  }
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let c = 0; c < l; c++) {
+      const co = c * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += data[o + j] * om[co + j];
+      Y[c * n + i] = s - shift[c];
+    }
+  }
+  return Y;
+}
+
+/** Z = (Xc^T Q^T)^T = Q Xc, l x d: Q is l x n. */
+function rowsTimesX(X: Matrix, mean: Float64Array, Q: Float64Array, l: number): Float64Array {
+  const { rows: n, cols: d, data } = X;
+  const Z = new Float64Array(l * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let c = 0; c < l; c++) {
+      const q = Q[c * n + i];
+      if (q === 0) continue;
+      const zo = c * d;
+      for (let j = 0; j < d; j++) Z[zo + j] += q * data[o + j];
+    }
+  }
+  for (let c = 0; c < l; c++) {
+    let qs = 0;
+    for (let i = 0; i < n; i++) qs += Q[c * n + i];
+    for (let j = 0; j < d; j++) Z[c * d + j] -= qs * mean[j];
+  }
+  return Z;
+}
+
+function randomized(
+  X: Matrix,
+  mean: Float64Array,
+  k: number,
+  rng: Rng,
+  q: number,
+  oversample: number,
+  progress: (f: number, m: string) => void,
+): { comps: Float64Array; values: Float64Array } {
+  const n = X.rows;
+  const d = X.cols;
+  const l = Math.min(k + oversample, n, d);
+  const om = new Float64Array(l * d);
+  for (let i = 0; i < om.length; i++) om[i] = rng.normal();
+  let Q = timesRowsT(X, mean, om, l); // l x n
+  orthonormalizeRows(Q, l, n, rng);
+  const steps = q + 1;
+  for (let it = 0; it < q; it++) {
+    progress((it + 1) / (steps + 1), `power iteration ${it + 1}/${q}`);
+    const Z = rowsTimesX(X, mean, Q, l); // l x d
+    orthonormalizeRows(Z, l, d, rng);
+    Q = timesRowsT(X, mean, Z, l);
+    orthonormalizeRows(Q, l, n, rng);
+  }
+  progress(steps / (steps + 1), 'small SVD');
+  const B = rowsTimesX(X, mean, Q, l); // l x d, B = Q^T Xc
+  // B B^T = U S^2 U^T; right singular vectors V = B^T U / S
+  const BBt = new Float64Array(l * l);
+  for (let a = 0; a < l; a++) {
+    for (let b = a; b < l; b++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += B[a * d + j] * B[b * d + j];
+      BBt[a * l + b] = s;
+      BBt[b * l + a] = s;
+    }
+  }
+  const eig = symmetricEigen(BBt, l);
+  const comps = new Float64Array(k * d);
+  const values = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    const s2 = eig.values[c];
+    values[c] = s2;
+    if (!(s2 > 1e-12 * eig.values[0])) continue;
+    const inv = 1 / Math.sqrt(s2);
+    const row = comps.subarray(c * d, c * d + d);
+    for (let a = 0; a < l; a++) {
+      const u = eig.vectors[c * l + a] * inv;
+      if (u === 0) continue;
+      for (let j = 0; j < d; j++) row[j] += u * B[a * d + j];
+    }
+  }
+  return { comps, values };
+}
+
+/** Coordinates of the rows of X on the first k components (n x k). */
+export function pcaProject(model: PcaModel, X: Matrix, k = model.components.rows): Matrix {
+  const d = model.components.cols;
+  if (X.cols !== d) throw new StudioError('BAD_INPUT', `The rows have ${X.cols} values but the PCA was fitted on ${d}.`);
+  if (!Number.isInteger(k) || k < 1 || k > model.components.rows) {
+    throw new StudioError('BAD_INPUT', `Can project on 1..${model.components.rows} components (asked for ${k}).`);
+  }
+  const n = X.rows;
+  const out = new Float32Array(n * k);
+  const C = model.components.data;
+  const row = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) row[j] = X.data[i * d + j] - model.mean[j];
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      const co = c * d;
+      for (let j = 0; j < d; j++) s += row[j] * C[co + j];
+      out[i * k + c] = s;
+    }
+  }
+  return { rows: n, cols: k, data: out };
+}
+
+/** Back to feature space from coordinates Y (n x k, k <= components): mean + Y C_k. */
+export function pcaReconstruct(model: PcaModel, Y: Matrix): Matrix {
+  const d = model.components.cols;
+  const k = Y.cols;
+  if (k > model.components.rows) throw new StudioError('BAD_INPUT', `The coordinates have ${k} columns but the PCA has ${model.components.rows} components.`);
+  const n = Y.rows;
+  const out = new Float32Array(n * d);
+  const C = model.components.data;
+  const row = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    row.set(model.mean);
+    for (let c = 0; c < k; c++) {
+      const y = Y.data[i * k + c];
+      const co = c * d;
+      for (let j = 0; j < d; j++) row[j] += y * C[co + j];
+    }
+    out.set(row, i * d);
+  }
+  return { rows: n, cols: d, data: out };
+}
+
+/** Mean squared error (over all n x d values) of reconstructing X from its first k components. */
+export function pcaReconstructionError(model: PcaModel, X: Matrix, k = model.components.rows): number {
+  const R = pcaReconstruct(model, pcaProject(model, X, k));
+  let s = 0;
+  for (let i = 0; i < X.data.length; i++) {
+    const e = X.data[i] - R.data[i];
+    s += e * e;
+  }
+  return s / X.data.length;
+}
