@@ -8,10 +8,12 @@ import type { z } from 'zod';
 import type { ChannelDef } from './define';
 import { appChannels } from './channels/app';
 import { jobChannels } from './channels/job';
+import { datasetChannels } from './channels/dataset';
 
 export const contract = {
   ...appChannels,
   ...jobChannels,
+  ...datasetChannels,
 } as const;
 
 export type Contract = typeof contract;

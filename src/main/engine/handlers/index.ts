@@ -2,8 +2,10 @@
 import type { HandlerTable } from '../context';
 import { appHandlers } from './app';
 import { jobHandlers } from './job';
+import { datasetHandlers } from './dataset';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
   ...jobHandlers,
+  ...datasetHandlers,
 };

@@ -1,0 +1,47 @@
+/** One page of a dataset's images as PNG thumbnails (bytes, never JSON arrays). */
+import path from 'node:path';
+import sharp from 'sharp';
+import type { DatasetManifest, DatasetThumb } from '../../../shared/channels/dataset';
+import { readIdx, type IdxArray } from './idx';
+import { thumbnailPng, type RawImage } from './normalize';
+
+export async function datasetPage(
+  dir: string,
+  m: DatasetManifest,
+  opts: { split: 'train' | 'test'; offset: number; limit: number; thumbSize: number },
+): Promise<{ items: DatasetThumb[]; total: number }> {
+  const out: DatasetThumb[] = [];
+  if (m.storage === 'files') {
+    const items = (m.items ?? []).filter((it) => it.split === opts.split);
+    const page = items.slice(opts.offset, opts.offset + opts.limit);
+    for (let k = 0; k < page.length; k++) {
+      const it = page[k]!;
+      for (const role of ['a', 'b', 'x'] as const) {
+        const rel = it.files[role];
+        if (!rel) continue;
+        const { data, info } = await sharp(path.join(dir, rel)).raw().toBuffer({ resolveWithObject: true });
+        const t = await thumbnailPng({ data, width: info.width, height: info.height, channels: info.channels }, opts.thumbSize);
+        out.push({ index: opts.offset + k, name: it.name, split: it.split, role, ...(it.label !== undefined ? { label: it.label } : {}), ...t });
+      }
+    }
+    return { items: out, total: items.length };
+  }
+  const split = m.packed![opts.split];
+  const arrays: Partial<Record<'a' | 'b' | 'x', IdxArray>> = {};
+  for (const role of ['a', 'b', 'x'] as const) if (split.images[role]) arrays[role] = await readIdx(path.join(dir, split.images[role]!));
+  const labels = split.labels ? (await readIdx(path.join(dir, split.labels))).data : null;
+  const total = Math.max(0, ...Object.values(split.count).map((n) => n ?? 0));
+  const end = Math.min(total, opts.offset + opts.limit);
+  for (let i = opts.offset; i < end; i++) {
+    for (const role of ['a', 'b', 'x'] as const) {
+      const arr = arrays[role];
+      if (!arr || i >= arr.dims[0]!) continue;
+      const [, h, w] = arr.dims as [number, number, number];
+      const c = arr.dims[3] ?? 1;
+      const img: RawImage = { data: arr.data.subarray(i * h * w * c, (i + 1) * h * w * c), width: w, height: h, channels: c };
+      const t = await thumbnailPng(img, opts.thumbSize);
+      out.push({ index: i, name: String(i), split: opts.split, role, ...(labels ? { label: labels[i]! } : {}), ...t });
+    }
+  }
+  return { items: out, total };
+}
