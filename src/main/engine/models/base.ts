@@ -1,0 +1,205 @@
+/**
+ * The model contract (after pytorch-CycleGAN-and-pix2pix base_model.py). Every model declares
+ * lossNames, visualNames, networkNames and implements setInput / trainStep / visuals; the trainer,
+ * charts, sample grids, checkpoints and bundles work for any model without special cases.
+ *
+ *   setInput(batch)  takes OWNERSHIP of the batch tensors (disposed at the next setInput/dispose)
+ *   trainStep()      one optimisation step; returns {lossName: value}; tensor count flat
+ *   visuals()        NEW tensors {visualName: [B, H, W, C] in [-1,1]}, inference mode (moving
+ *                    BN statistics, no dropout) so samples show what a bundle will produce;
+ *                    the caller disposes them
+ *   getState()/setState()  weights + optimizer state + rng + extras (image pool) for checkpoints
+ */
+import { tf } from '../backend';
+import { lrAt, type LrSchedule } from './lr';
+import { Rng, type RngState } from './rng';
+
+export type ModelKind = 'gan' | 'cgan' | 'pix2pix' | 'cyclegan' | 'autoencoder';
+
+/** One training batch, NHWC float32 in [-1, 1]. */
+export interface Batch {
+  /** Input images (pix2pix: the A side; cyclegan: domain A; gan/autoencoder: the images). */
+  a: tf.Tensor4D;
+  /** Target images (pix2pix: paired B; cyclegan: unpaired domain B). */
+  b?: tf.Tensor4D;
+  /** Class labels [B, 1] int32 (cgan). */
+  labels?: tf.Tensor2D;
+}
+
+export function disposeBatch(b: Batch | null | undefined): void {
+  if (!b) return;
+  tf.dispose([b.a, ...(b.b ? [b.b] : []), ...(b.labels ? [b.labels] : [])]);
+}
+
+/** A raw array with shape, as stored in checkpoints. */
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  data: Float32Array | Int32Array;
+}
+
+export interface ModelState {
+  arrays: NamedArray[];
+  extras: Record<string, unknown>;
+}
+
+export interface CommonOptions {
+  size: number;
+  channels: number;
+  batchSize: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  lrPolicy: LrSchedule['policy'];
+  lrDecayStart: number;
+  lrStepSize: number;
+  lrGamma: number;
+  seed: number;
+}
+
+type AdamLike = tf.Optimizer & { learningRate: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
+
+export function variablesOf(...nets: tf.LayersModel[]): tf.Variable[] {
+  return nets.flatMap((n) => n.trainableWeights.map((w) => w.read() as tf.Variable));
+}
+
+export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
+  abstract readonly kind: ModelKind;
+  abstract readonly lossNames: readonly string[];
+  abstract readonly visualNames: readonly string[];
+  abstract readonly networkNames: readonly string[];
+  /** The networks a bundle needs for inference (generators / encoder+decoder). */
+  abstract readonly inferenceNetworks: readonly string[];
+  readonly networks: Record<string, tf.LayersModel> = {};
+  readonly optimizers: Record<string, tf.Optimizer> = {};
+  rng: Rng;
+  /** Steps taken (the LR schedule position). */
+  step = 0;
+  totalSteps = 1;
+
+  constructor(readonly options: O) {
+    this.rng = new Rng(options.seed);
+  }
+
+  abstract setInput(batch: Batch): void;
+  protected abstract trainStepImpl(): Record<string, number>;
+  abstract visuals(): Record<string, tf.Tensor4D>;
+
+  protected makeAdam(): tf.Optimizer {
+    return tf.train.adam(this.options.lr, this.options.beta1, this.options.beta2, 1e-8);
+  }
+
+  /** Current learning rate from the schedule. */
+  learningRate(): number {
+    const o = this.options;
+    return lrAt(this.step, { lr: o.lr, policy: o.lrPolicy, totalSteps: this.totalSteps, decayStart: o.lrDecayStart, stepSize: o.lrStepSize, gamma: o.lrGamma });
+  }
+
+  trainStep(): Record<string, number> {
+    const lr = this.learningRate();
+    for (const opt of Object.values(this.optimizers)) (opt as AdamLike).learningRate = lr;
+    this.seedDropout();
+    const losses = this.trainStepImpl();
+    this.step += 1;
+    return losses;
+  }
+
+  /** Each dropout layer gets a fresh seed from the run's Rng every step (deterministic masks). */
+  protected seedDropout(): void {
+    for (const name of this.networkNames) {
+      for (const layer of this.networks[name]!.layers) {
+        if (layer.getClassName() === 'Dropout') (layer as unknown as { seed: number }).seed = this.rng.seed();
+      }
+    }
+  }
+
+  /** Read scalars kept during a step into numbers (one sync) and dispose them. */
+  protected readLosses(names: readonly string[], scalars: tf.Scalar[]): Record<string, number> {
+    const stacked = tf.stack(scalars);
+    const v = stacked.dataSync();
+    stacked.dispose();
+    tf.dispose(scalars);
+    const out: Record<string, number> = {};
+    names.forEach((n, i) => (out[n] = v[i]!));
+    return out;
+  }
+
+  /** Extra state of the subclass (image pool, fixed noise...). */
+  protected getExtraArrays(): NamedArray[] {
+    return [];
+  }
+  protected setExtraArrays(_arrays: NamedArray[]): void {}
+
+  async getState(): Promise<ModelState> {
+    const arrays: NamedArray[] = [];
+    for (const name of this.networkNames) {
+      this.networks[name]!.getWeights().forEach((w, i) => {
+        arrays.push({ name: `net/${name}/${i}`, shape: w.shape, dtype: 'float32', data: w.dataSync() as Float32Array });
+      });
+    }
+    const optMeta: Record<string, { count: number; accBeta1: number; accBeta2: number }> = {};
+    for (const [name, opt] of Object.entries(this.optimizers)) {
+      const ws = await opt.getWeights();
+      ws.forEach((w, i) => arrays.push({ name: `opt/${name}/${i}`, shape: w.tensor.shape, dtype: w.tensor.dtype === 'int32' ? 'int32' : 'float32', data: w.tensor.dataSync() as Float32Array }));
+      tf.dispose(ws.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+      const a = opt as AdamLike;
+      optMeta[name] = { count: ws.length, accBeta1: a.accBeta1.dataSync()[0]!, accBeta2: a.accBeta2.dataSync()[0]! };
+    }
+    arrays.push(...this.getExtraArrays());
+    return { arrays, extras: { kind: this.kind, step: this.step, rng: this.rng.getState(), optimizers: optMeta, ...this.getExtras() } };
+  }
+
+  protected getExtras(): Record<string, unknown> {
+    return {};
+  }
+  protected setExtras(_e: Record<string, unknown>): void {}
+
+  async setState(state: ModelState): Promise<void> {
+    const byName = new Map(state.arrays.map((a) => [a.name, a]));
+    for (const name of this.networkNames) {
+      const net = this.networks[name]!;
+      const n = net.getWeights().length;
+      const ts: tf.Tensor[] = [];
+      for (let i = 0; i < n; i++) {
+        const a = byName.get(`net/${name}/${i}`);
+        if (!a) throw new Error(`checkpoint has no weights for ${name} #${i}`);
+        ts.push(tf.tensor(a.data, a.shape, a.dtype));
+      }
+      net.setWeights(ts);
+      tf.dispose(ts);
+    }
+    const meta = state.extras.optimizers as Record<string, { count: number; accBeta1: number; accBeta2: number }>;
+    for (const [name, opt] of Object.entries(this.optimizers)) {
+      const m = meta[name];
+      if (!m) throw new Error(`checkpoint has no optimizer state for ${name}`);
+      const named: { name: string; tensor: tf.Tensor }[] = [];
+      for (let i = 0; i < m.count; i++) {
+        const a = byName.get(`opt/${name}/${i}`)!;
+        named.push({ name: i === 0 ? 'iter' : `${name}/${i}`, tensor: tf.tensor(a.data, a.shape, a.dtype) });
+      }
+      // Adam.setWeights makes variables from the tensors (sharing data); our copies can go.
+      const old = (opt as unknown as { accumulatedFirstMoment?: { variable: tf.Variable }[]; accumulatedSecondMoment?: { variable: tf.Variable }[] });
+      tf.dispose([...(old.accumulatedFirstMoment ?? []), ...(old.accumulatedSecondMoment ?? [])].map((v) => v.variable));
+      await opt.setWeights(named);
+      tf.dispose(named.map((n) => n.tensor));
+      const a = opt as AdamLike;
+      tf.tidy(() => {
+        a.accBeta1.assign(tf.scalar(m.accBeta1));
+        a.accBeta2.assign(tf.scalar(m.accBeta2));
+      });
+    }
+    this.step = state.extras.step as number;
+    this.rng.setState(state.extras.rng as RngState);
+    this.setExtraArrays(state.arrays.filter((a) => a.name.startsWith('extra/')));
+    this.setExtras(state.extras);
+  }
+
+  dispose(): void {
+    for (const n of Object.values(this.networks)) n.dispose();
+    for (const o of Object.values(this.optimizers)) o.dispose();
+    this.disposeInput();
+  }
+
+  protected abstract disposeInput(): void;
+}

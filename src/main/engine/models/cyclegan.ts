@@ -1,0 +1,174 @@
+/**
+ * CycleGAN (Zhu et al. 2017): unpaired translation between domains A and B.
+ *   G_A: A -> B, G_B: B -> A (ResNet by default), D_A judges B-domain images, D_B A-domain ones.
+ *   loss_G = LS(D_A(G_A(A)), 1) + LS(D_B(G_B(B)), 1)
+ *          + lambdaA * |G_B(G_A(A)) - A| + lambdaB * |G_A(G_B(B)) - B|          (cycle)
+ *          + lambdaIdentity * (lambdaB * |G_A(B) - B| + lambdaA * |G_B(A) - A|)  (identity)
+ *   loss_D_A = 0.5 * (LS(D_A(B), 1) + LS(D_A(pool_B(fake_B)), 0)), same for D_B
+ * Image pools of 50 with 50% swap feed D with past fakes.
+ */
+import { tf } from '../backend';
+import { patchGanDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
+import { BaseModel, variablesOf, type Batch, type CommonOptions, type NamedArray } from './base';
+import { ganLoss, l1, type GanMode } from './losses';
+import type { OptionSpec } from './options';
+import { ImagePool } from './pool';
+
+export interface CycleGanOptions extends CommonOptions {
+  netG: 'resnet' | 'unet';
+  ngf: number | null;
+  ndf: number | null;
+  blocks: number | null;
+  upsample: 'transpose' | 'resize';
+  nLayersD: number | null;
+  norm: NormKind;
+  ganMode: GanMode;
+  lambdaA: number;
+  lambdaB: number;
+  lambdaIdentity: number;
+  poolSize: number;
+}
+
+export const CYCLEGAN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'netG', type: 'enum', default: 'resnet', choices: ['resnet', 'unet'], description: 'Generators: ResNet (paper) or U-Net.' },
+  { key: 'ngf', type: 'int', default: null, min: 1, description: 'Generator width; default 64 at >=128 px, scaled down for small images.' },
+  { key: 'ndf', type: 'int', default: null, min: 1, description: 'Discriminator width; default like ngf.' },
+  { key: 'blocks', type: 'int', default: null, min: 0, max: 16, description: 'ResNet residual blocks; default 6 up to 128 px, 9 above.' },
+  { key: 'upsample', type: 'enum', default: 'transpose', choices: ['transpose', 'resize'], description: 'Upsampling: transposed conv (paper) or resize + conv (no checkerboard).' },
+  { key: 'nLayersD', type: 'int', default: null, min: 1, max: 6, description: 'PatchGAN strided layers; default 3, fewer for small images.' },
+  { key: 'norm', type: 'enum', default: 'instance', choices: ['instance', 'batch', 'none'], description: 'Normalisation layers (paper: instance).' },
+  { key: 'ganMode', type: 'enum', default: 'lsgan', choices: ['lsgan', 'vanilla'], description: 'GAN loss: least squares (paper) or BCE with logits.' },
+  { key: 'lambdaA', type: 'number', default: 10, min: 0, description: 'Cycle loss weight A -> B -> A.' },
+  { key: 'lambdaB', type: 'number', default: 10, min: 0, description: 'Cycle loss weight B -> A -> B.' },
+  { key: 'lambdaIdentity', type: 'number', default: 0.5, min: 0, description: 'Identity loss weight, relative to the cycle weights (0 disables).' },
+  { key: 'poolSize', type: 'int', default: 50, min: 0, max: 1000, description: 'Past fakes kept for the discriminators (0: no pool).' },
+];
+
+export class CycleGanModel extends BaseModel<CycleGanOptions> {
+  readonly kind = 'cyclegan' as const;
+  readonly lossNames = ['D_A', 'G_A', 'cycle_A', 'idt_A', 'D_B', 'G_B', 'cycle_B', 'idt_B'] as const;
+  readonly visualNames = ['real_A', 'fake_B', 'rec_A', 'real_B', 'fake_A', 'rec_B'] as const;
+  readonly networkNames = ['G_A', 'G_B', 'D_A', 'D_B'] as const;
+  readonly inferenceNetworks = ['G_A', 'G_B'] as const;
+  private input: Batch | null = null;
+  readonly poolA: ImagePool;
+  readonly poolB: ImagePool;
+
+  constructor(options: CycleGanOptions) {
+    super(options);
+    const o = options;
+    const ngf = o.ngf ?? scaledWidth(o.size);
+    const ndf = o.ndf ?? scaledWidth(o.size);
+    const gen = (name: string) =>
+      o.netG === 'resnet'
+        ? resnetGenerator({ size: o.size, inChannels: o.channels, outChannels: o.channels, ngf, norm: o.norm, blocks: o.blocks ?? undefined, upsample: o.upsample, seed: this.rng.seed(), name })
+        : unetGenerator({ size: o.size, inChannels: o.channels, outChannels: o.channels, ngf, norm: o.norm, dropout: false, seed: this.rng.seed(), name });
+    const dis = (name: string) => patchGanDiscriminator({ size: o.size, inChannels: o.channels, ndf, nLayers: o.nLayersD ?? undefined, norm: o.norm, seed: this.rng.seed(), name });
+    this.networks.G_A = gen('G_A');
+    this.networks.G_B = gen('G_B');
+    this.networks.D_A = dis('D_A');
+    this.networks.D_B = dis('D_B');
+    this.optimizers.G = this.makeAdam();
+    this.optimizers.D = this.makeAdam();
+    this.poolA = new ImagePool(o.poolSize);
+    this.poolB = new ImagePool(o.poolSize);
+  }
+
+  setInput(batch: Batch): void {
+    if (!batch.b) throw new Error('cyclegan needs both domains in a batch (a and b)');
+    this.disposeInput();
+    this.input = batch;
+  }
+
+  protected disposeInput(): void {
+    if (this.input) tf.dispose([this.input.a, this.input.b!]);
+    this.input = null;
+  }
+
+  protected trainStepImpl(): Record<string, number> {
+    if (!this.input) throw new Error('setInput first');
+    const A = this.input.a;
+    const B = this.input.b!;
+    const { G_A, G_B, D_A, D_B } = this.networks as Record<string, tf.LayersModel>;
+    const o = this.options;
+    const t = { training: true };
+    const gParts: tf.Scalar[] = [];
+    const dParts: tf.Scalar[] = [];
+    let fakeA: tf.Tensor4D | null = null;
+    let fakeB: tf.Tensor4D | null = null;
+    tf.tidy(() => {
+      const gStep = tf.variableGrads(() => {
+        const fB = G_A!.apply(A, t) as tf.Tensor4D;
+        const recA = G_B!.apply(fB, t) as tf.Tensor4D;
+        const fA = G_B!.apply(B, t) as tf.Tensor4D;
+        const recB = G_A!.apply(fA, t) as tf.Tensor4D;
+        fakeA = tf.keep(fA);
+        fakeB = tf.keep(fB);
+        const gA = ganLoss(D_A!.apply(fB, t) as tf.Tensor, true, o.ganMode);
+        const gB = ganLoss(D_B!.apply(fA, t) as tf.Tensor, true, o.ganMode);
+        const cA = tf.mul(l1(recA, A), o.lambdaA) as tf.Scalar;
+        const cB = tf.mul(l1(recB, B), o.lambdaB) as tf.Scalar;
+        let iA: tf.Scalar = tf.scalar(0);
+        let iB: tf.Scalar = tf.scalar(0);
+        if (o.lambdaIdentity > 0) {
+          iA = tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), o.lambdaB * o.lambdaIdentity) as tf.Scalar;
+          iB = tf.mul(l1(G_B!.apply(A, t) as tf.Tensor, A), o.lambdaA * o.lambdaIdentity) as tf.Scalar;
+        }
+        gParts.push(...[gA, cA, iA, gB, cB, iB].map((s) => tf.keep(s)));
+        return tf.addN([gA, gB, cA, cB, iA, iB]) as tf.Scalar;
+      }, variablesOf(G_A!, G_B!));
+      const poolB = this.poolB.query(fakeB!, this.rng);
+      const poolA = this.poolA.query(fakeA!, this.rng);
+      const dStep = tf.variableGrads(() => {
+        const dA = tf.mul(tf.add(ganLoss(D_A!.apply(B, t) as tf.Tensor, true, o.ganMode), ganLoss(D_A!.apply(poolB, t) as tf.Tensor, false, o.ganMode)), 0.5) as tf.Scalar;
+        const dB = tf.mul(tf.add(ganLoss(D_B!.apply(A, t) as tf.Tensor, true, o.ganMode), ganLoss(D_B!.apply(poolA, t) as tf.Tensor, false, o.ganMode)), 0.5) as tf.Scalar;
+        dParts.push(tf.keep(dA), tf.keep(dB));
+        return tf.add(dA, dB) as tf.Scalar;
+      }, variablesOf(D_A!, D_B!));
+      this.optimizers.G!.applyGradients(gStep.grads);
+      this.optimizers.D!.applyGradients(dStep.grads);
+    });
+    tf.dispose([fakeA!, fakeB!] as tf.Tensor[]);
+    const [gA, cA, iA, gB, cB, iB] = gParts;
+    const [dA, dB] = dParts;
+    return this.readLosses(this.lossNames, [dA!, gA!, cA!, iA!, dB!, gB!, cB!, iB!]);
+  }
+
+  visuals(): Record<string, tf.Tensor4D> {
+    if (!this.input) throw new Error('setInput first');
+    return tf.tidy(() => {
+      const { G_A, G_B } = this.networks;
+      const A = this.input!.a;
+      const B = this.input!.b!;
+      const fB = G_A!.apply(A, { training: false }) as tf.Tensor4D;
+      const fA = G_B!.apply(B, { training: false }) as tf.Tensor4D;
+      return {
+        real_A: A.clone(),
+        fake_B: fB,
+        rec_A: G_B!.apply(fB, { training: false }) as tf.Tensor4D,
+        real_B: B.clone(),
+        fake_A: fA,
+        rec_B: G_A!.apply(fA, { training: false }) as tf.Tensor4D,
+      };
+    });
+  }
+
+  protected override getExtraArrays(): NamedArray[] {
+    const s = this.options.size;
+    const shape = [s, s, this.options.channels];
+    return [
+      ...this.poolA.images.map((d, i) => ({ name: `extra/poolA/${i}`, shape, dtype: 'float32' as const, data: d })),
+      ...this.poolB.images.map((d, i) => ({ name: `extra/poolB/${i}`, shape, dtype: 'float32' as const, data: d })),
+    ];
+  }
+
+  protected override setExtraArrays(arrays: NamedArray[]): void {
+    const pick = (p: string) =>
+      arrays
+        .filter((a) => a.name.startsWith(`extra/${p}/`))
+        .sort((x, y) => Number(x.name.split('/')[2]) - Number(y.name.split('/')[2]))
+        .map((a) => Float32Array.from(a.data));
+    this.poolA.images = pick('poolA');
+    this.poolB.images = pick('poolB');
+  }
+}

@@ -1,0 +1,11 @@
+export * from './base';
+export * from './registry';
+export { lrAt, LR_POLICIES, type LrPolicy, type LrSchedule } from './lr';
+export { Rng, type RngState } from './rng';
+export { ImagePool } from './pool';
+export { ganLoss, bceWithLogits, l1, l2, type GanMode } from './losses';
+export { COMMON_OPTIONS, parseOptionStrings, schemaFor, type OptionSpec } from './options';
+export { Pix2PixModel } from './pix2pix';
+export { CycleGanModel } from './cyclegan';
+export { GanModel } from './gan';
+export { AutoencoderModel } from './autoencoder';
