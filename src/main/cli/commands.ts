@@ -1,4 +1,6 @@
 /** Commands contributed by the engine's areas. One line each; the module loads on demand. */
 import { registerCommand } from './index';
 
+registerCommand('dataset', { summary: 'dataset validate|import|list|delete|demo   check, import and list datasets (atelier dataset help)', run: async (a) => (await import('./dataset')).runDatasetCli(a) });
+
 void registerCommand;
