@@ -12,6 +12,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { type BackendWasm, type TensorInfo, release, run, runStock } from './wasm-util';
 
+/**
+ * Below this many dy pixels (batch * OH * OW) the fixed cost of preparing and packing the
+ * sub-filters outweighs the faster convolutions and the stock kernel wins (bench.ts: 4x4 dy with
+ * 512 channels is ~0.5x as fast, 8x8 is 2x faster); U-Net's innermost layers stay stock.
+ */
+export const phaseConvOptions = { minDyPixels: 32 };
+
 interface Attrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -48,21 +55,24 @@ function axisPhases(outLen: number, K: number, s: number, padBefore: number, inL
   return phases;
 }
 
-/** Sub-filter [Jy,Jx,CO,CI] of W [KH,KW,CI,CO]: F[my,mx,co,ci] = W[ry+s*(Jy-1-my), rx+s*(Jx-1-mx), ci, co]. */
-function subFilter(backend: BackendWasm, filter: TensorInfo, py: AxisPhase, px: AxisPhase, sh: number, sw: number): TensorInfo {
-  const [, KW, CI, CO] = filter.shape as [number, number, number, number];
+/**
+ * Sub-filter [Jy,Jx,CO,CI] for one phase from wt = W transposed to [KH,KW,CO,CI]:
+ * F[my,mx] = wt[ry + s*(Jy-1-my), rx + s*(Jx-1-mx)], each tap a contiguous CO*CI block.
+ */
+function subFilter(backend: BackendWasm, wt: TensorInfo, py: AxisPhase, px: AxisPhase, sh: number, sw: number): TensorInfo {
+  const [, KW, CO, CI] = wt.shape as [number, number, number, number];
+  const block = CO * CI;
   const out = backend.makeOutput([py.J, px.J, CO, CI], 'float32');
   const o = backend.typedArrayFromHeap(out) as Float32Array;
-  const w = backend.typedArrayFromHeap(filter) as Float32Array;
+  const w = backend.typedArrayFromHeap(wt) as Float32Array;
   let k = 0;
   for (let my = 0; my < py.J; my++) {
     const ky = py.r + sh * (py.J - 1 - my);
     for (let mx = 0; mx < px.J; mx++) {
       const kx = px.r + sw * (px.J - 1 - mx);
-      const base = (ky * KW + kx) * CI * CO;
-      for (let co = 0; co < CO; co++) {
-        for (let ci = 0; ci < CI; ci++) o[k++] = w[base + ci * CO + co];
-      }
+      const src = (ky * KW + kx) * block;
+      o.set(w.subarray(src, src + block), k);
+      k += block;
     }
   }
   return out;
@@ -73,7 +83,8 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = args.attrs as unknown as Attrs;
   const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
-  if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+  const [B0, OH0, OW0] = dy.shape as [number, number, number, number];
+  if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || B0 * OH0 * OW0 < phaseConvOptions.minDyPixels) {
     return runStock(backend, 'Conv2DBackpropInput', args.inputs as Record<string, TensorInfo>, attrs as unknown as Record<string, unknown>);
   }
   const info = tf.backend_util.computeConv2DInfo(
@@ -86,6 +97,7 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
 
   // Run every phase's convolution first (allocations may grow the heap), then interleave.
   const results: { py: AxisPhase; px: AxisPhase; t: TensorInfo | null }[] = [];
+  const wt = run(backend, 'Transpose', { x: filter }, { perm: [0, 1, 3, 2] }); // [KH,KW,CO,CI]
   try {
     for (const py of rows) {
       for (const px of cols) {
@@ -98,7 +110,7 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
         if (py.len !== OH || px.len !== OW) {
           src = run(backend, 'Slice', { x: dy }, { begin: [0, py.begin, px.begin, 0], size: [B, py.len, px.len, CO] });
         }
-        const f = subFilter(backend, filter, py, px, sh, sw);
+        const f = subFilter(backend, wt, py, px, sh, sw);
         let t: TensorInfo;
         try {
           t = run(
@@ -146,6 +158,7 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
     }
     return out;
   } finally {
+    release(backend, wt);
     for (const r of results) release(backend, r.t);
   }
 }

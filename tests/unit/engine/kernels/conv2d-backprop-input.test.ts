@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasmKernel } from '../../../../src/main/engine/kernels';
+import { phaseConvOptions } from '../../../../src/main/engine/kernels/conv2d-backprop-input';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -45,8 +46,15 @@ function runInputGrad(c: Case, dyv: Float32Array, wv: Float32Array): tf.Tensor {
 }
 
 describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
-  beforeAll(initWasm);
-  afterAll(() => useWasmKernel('Conv2DBackpropInput', 'ours'));
+  const defaultMin = phaseConvOptions.minDyPixels;
+  beforeAll(async () => {
+    await initWasm();
+    phaseConvOptions.minDyPixels = 0; // exercise the phase path even for tiny dy
+  });
+  afterAll(() => {
+    phaseConvOptions.minDyPixels = defaultMin;
+    useWasmKernel('Conv2DBackpropInput', 'ours');
+  });
 
   for (const c of cases) {
     it(`matches cpu and the stock wasm kernel: dx ${c.x} k ${c.k} co ${c.co} stride ${c.s} pad ${JSON.stringify(c.pad)}`, async () => {
@@ -94,6 +102,21 @@ describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
     const stock = await on('wasm', f);
     useWasmKernel('Conv2DBackpropInput', 'ours');
     expectClose(got, stock);
+  });
+
+  it('hands tiny dy to the stock kernel by default (same result)', async () => {
+    const c = cases[2]!; // dy [1,4,4,4]: 16 pixels
+    const dyv = rand(size(dyShape(c)), 1);
+    const wv = rand(size([...c.k, c.x[3], c.co]), 2);
+    const phase = await on('wasm', () => runInputGrad(c, dyv, wv));
+    phaseConvOptions.minDyPixels = defaultMin;
+    try {
+      const [b, h, w] = dyShape(c) as [number, number, number];
+      expect(b * h * w).toBeLessThan(defaultMin);
+      expectClose(await on('wasm', () => runInputGrad(c, dyv, wv)), phase);
+    } finally {
+      phaseConvOptions.minDyPixels = 0;
+    }
   });
 
   it('leaks no tensors or wasm buffers', () => {
