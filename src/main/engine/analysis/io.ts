@@ -67,7 +67,8 @@ export function parseCsv(text: string): { matrix: Matrix; columns?: string[] } {
     (delim ? s.split(delim) : s.trim().split(/\s+/)).map((f) => f.trim().replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1'));
   let columns: string[] | undefined;
   const head = split(first);
-  if (head.some((f) => f !== '' && !isNumeric(f))) {
+  // a header has no numeric field at all; a row mixing numbers and text is data with a bad value
+  if (head.every((f) => !isNumeric(f)) && head.some((f) => f !== '')) {
     columns = head;
     dataLines.shift();
     if (dataLines.length === 0) throw new StudioError('BAD_INPUT', 'The CSV has a header but no data rows.');
