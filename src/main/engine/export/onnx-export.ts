@@ -190,7 +190,7 @@ export function tfjsForward(stages: tfTypes.LayersModel[], inputs: IoInfo[], fee
     let xs: tfTypes.Tensor[] = stages[0]!.inputs.map((sym, i) => {
       const io = inputs[i]!;
       const f = feeds.get(io.name)!;
-      if (io.dtype === 'int64') return tf.tensor(Array.from(f.data as number[]), sym.shape.length === 2 ? [f.dims[0]!, 1] : [f.dims[0]!], 'float32');
+      if (io.dtype === 'int64') return tf.tensor(Array.from(f.data as number[]), sym.shape.length === 2 ? [f.dims[0]!, 1] : [f.dims[0]!], sym.dtype === 'int32' ? 'int32' : 'float32');
       return nchwToNhwc(tf.tensor(f.data as Float32Array, f.dims, 'float32'));
     });
     for (const m of stages) {

@@ -33,6 +33,7 @@ export async function createSession(model: Uint8Array | string, opts: { threads?
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    logSeverityLevel: 3,
   };
   try {
     return typeof model === 'string' ? await o.InferenceSession.create(model, so) : await o.InferenceSession.create(model, so);

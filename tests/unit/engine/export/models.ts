@@ -1,63 +1,33 @@
 /**
- * Tiny tfjs generators for export tests, built from standard layers, plus minimal stand-ins of
- * the project's custom layers (class names InstanceNormalization and ReflectionPadding2D) until
- * the real ones are used.
+ * Tiny tfjs generators for export tests, built from standard layers and the project's custom
+ * layers (InstanceNormalization, ReflectionPadding2D).
  */
 import { tf } from '../../../../src/main/engine/backend';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { Rng } from '../../../../src/main/engine/analysis/rng';
+import { InstanceNormalization, ReflectionPadding2D } from '../../../../src/main/engine/layers';
 
 type ST = tfTypes.SymbolicTensor;
 
-export class StandInInstanceNorm extends tf.layers.Layer {
-  static className = 'InstanceNormalization';
-  epsilon: number;
-  gamma!: tfTypes.LayerVariable;
-  beta!: tfTypes.LayerVariable;
-  constructor(cfg: { epsilon?: number; name?: string } = {}) {
-    super(cfg);
-    this.epsilon = cfg.epsilon ?? 1e-5;
-  }
-  build(shape: tfTypes.Shape | tfTypes.Shape[]) {
+/** The project's custom layers with random affine weights (so parity tests see gamma/beta). */
+let inSeed = 100;
+function instanceNorm(): InstanceNormalization {
+  const layer = new InstanceNormalization({ epsilon: 1e-5, affine: true });
+  const seed = inSeed++;
+  const orig = layer.build.bind(layer);
+  layer.build = (shape: tfTypes.Shape | tfTypes.Shape[]) => {
+    orig(shape);
+    const rng = new Rng(seed);
     const c = (shape as number[])[3]!;
-    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 3 }));
-    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }));
-    this.built = true;
-  }
-  call(inputs: tfTypes.Tensor | tfTypes.Tensor[]) {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      const { mean, variance } = tf.moments(x, [1, 2], true);
-      return x.sub(mean).div(variance.add(this.epsilon).sqrt()).mul(this.gamma.read()).add(this.beta.read());
-    });
-  }
-  getConfig() {
-    return { ...super.getConfig(), epsilon: this.epsilon };
-  }
+    const g = tf.tensor1d(Float32Array.from({ length: c }, () => 0.5 + rng.next()));
+    const b = tf.tensor1d(Float32Array.from({ length: c }, () => rng.next() - 0.5));
+    layer.setWeights([g, b]);
+    g.dispose();
+    b.dispose();
+  };
+  return layer;
 }
-tf.serialization.registerClass(StandInInstanceNorm);
-
-export class StandInReflectionPad extends tf.layers.Layer {
-  static className = 'ReflectionPadding2D';
-  padding: [[number, number], [number, number]];
-  constructor(cfg: { padding?: number; name?: string } = {}) {
-    super(cfg);
-    const p = cfg.padding ?? 1;
-    this.padding = [[p, p], [p, p]];
-  }
-  computeOutputShape(s: tfTypes.Shape | tfTypes.Shape[]) {
-    const [b, h, w, c] = s as number[];
-    return [b!, h! + this.padding[0][0] + this.padding[0][1], w! + this.padding[1][0] + this.padding[1][1], c!];
-  }
-  call(inputs: tfTypes.Tensor | tfTypes.Tensor[]) {
-    const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tfTypes.Tensor4D;
-    return tf.mirrorPad(x, [[0, 0], this.padding[0], this.padding[1], [0, 0]], 'reflect');
-  }
-  getConfig() {
-    return { ...super.getConfig(), padding: this.padding };
-  }
-}
-tf.serialization.registerClass(StandInReflectionPad);
+const reflect = (padding: number) => new ReflectionPadding2D({ padding });
 
 const L = () => tf.layers;
 
@@ -98,27 +68,27 @@ export function tinyUnet(size = 16, ch = 3, ngf = 4): tfTypes.LayersModel {
 /** ResNet-like: reflection pad, instance norm, residual add, transposed conv and resize-conv. */
 export function tinyResnet(size = 16, ch = 3, ngf = 4): tfTypes.LayersModel {
   const x = tf.input({ shape: [size, size, ch] });
-  let h = new StandInReflectionPad({ padding: 3 }).apply(x) as ST;
+  let h = reflect(3).apply(x) as ST;
   h = L().conv2d({ filters: ngf, kernelSize: 7, padding: 'valid' }).apply(h) as ST;
-  h = L().reLU().apply(new StandInInstanceNorm().apply(h)) as ST;
+  h = L().reLU().apply(instanceNorm().apply(h)) as ST;
   h = L().conv2d({ filters: ngf * 2, kernelSize: 3, strides: 2, padding: 'same' }).apply(h) as ST;
-  h = L().reLU().apply(new StandInInstanceNorm().apply(h)) as ST;
+  h = L().reLU().apply(instanceNorm().apply(h)) as ST;
   // residual block
-  let r = new StandInReflectionPad({ padding: 1 }).apply(h) as ST;
+  let r = reflect(1).apply(h) as ST;
   r = L().conv2d({ filters: ngf * 2, kernelSize: 3, padding: 'valid' }).apply(r) as ST;
-  r = L().reLU().apply(new StandInInstanceNorm().apply(r)) as ST;
-  r = new StandInReflectionPad({ padding: 1 }).apply(r) as ST;
+  r = L().reLU().apply(instanceNorm().apply(r)) as ST;
+  r = reflect(1).apply(r) as ST;
   r = L().conv2d({ filters: ngf * 2, kernelSize: 3, padding: 'valid' }).apply(r) as ST;
-  r = new StandInInstanceNorm().apply(r) as ST;
+  r = instanceNorm().apply(r) as ST;
   h = L().add().apply([h, r]) as ST;
   // down again then up with a transposed conv (k3 s2 same: asymmetric crop) and a resize-conv
   h = L().conv2d({ filters: ngf * 2, kernelSize: 3, strides: 2, padding: 'same' }).apply(h) as ST;
   h = L().conv2dTranspose({ filters: ngf, kernelSize: 3, strides: 2, padding: 'same' }).apply(h) as ST;
-  h = L().reLU().apply(new StandInInstanceNorm().apply(h)) as ST;
+  h = L().reLU().apply(instanceNorm().apply(h)) as ST;
   h = L().upSampling2d({ size: [2, 2] }).apply(h) as ST;
   h = L().conv2d({ filters: ngf, kernelSize: 3, padding: 'same' }).apply(h) as ST;
   h = L().activation({ activation: 'relu' }).apply(h) as ST;
-  h = new StandInReflectionPad({ padding: 3 }).apply(h) as ST;
+  h = reflect(3).apply(h) as ST;
   const y = L().conv2d({ filters: ch, kernelSize: 7, padding: 'valid', activation: 'tanh' }).apply(h) as ST;
   return tf.model({ inputs: x, outputs: y, name: 'resnet' });
 }

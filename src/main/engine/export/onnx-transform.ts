@@ -1,0 +1,95 @@
+/**
+ * Rewrites of our own exported ONNX files (decode -> edit -> encode), so inference needs only the
+ * file, never the tfjs model:
+ *  - softLabelVariant: a conditional generator whose `label` input is class WEIGHTS
+ *    [batch, classes] (float) instead of indices: the Embedding's Gather(table, index) becomes
+ *    MatMul(weights, table), i.e. a blend of the embedding vectors. For one-hot weights it is the
+ *    same computation as the original (class blending in latent tools).
+ *  - withFeatureOutput: expose an intermediate activation as an extra output `features`
+ *    (GANSpace-style PCA directions on an early layer).
+ */
+import { StudioError } from '../../../shared/errors';
+import { decodeModel, DT, encodeModel, int64Tensor, type OnnxModel, type OnnxNode } from './onnx-proto';
+
+function producers(m: OnnxModel): Map<string, OnnxNode> {
+  const p = new Map<string, OnnxNode>();
+  for (const n of m.graph.nodes) for (const o of n.outputs) p.set(o, n);
+  return p;
+}
+
+export function softLabelVariant(bytes: Uint8Array): { bytes: Uint8Array; classes: number } {
+  const m = decodeModel(bytes);
+  const g = m.graph;
+  const labelIn = g.inputs.find((i) => i.name === 'label');
+  if (!labelIn) throw new StudioError('BAD_INPUT', 'This model has no `label` input: class blending needs a conditional generator.');
+  const prod = producers(m);
+  // The Gather whose indices come from `label` (directly, or through our Unsqueeze).
+  let gather: OnnxNode | undefined;
+  let viaUnsqueeze: OnnxNode | undefined;
+  for (const n of g.nodes) {
+    if (n.opType !== 'Gather') continue;
+    const idx = n.inputs[1]!;
+    if (idx === 'label') gather = n;
+    else {
+      const p = prod.get(idx);
+      if (p && p.opType === 'Unsqueeze' && p.inputs[0] === 'label') {
+        gather = n;
+        viaUnsqueeze = p;
+      }
+    }
+    if (gather) break;
+  }
+  if (!gather) throw new StudioError('BAD_INPUT', 'The label input does not feed an Embedding (Gather): class blending is not possible for this model.');
+  const table = g.initializers.find((t) => t.name === gather!.inputs[0]);
+  if (!table || table.dims.length !== 2) throw new StudioError('BAD_INPUT', 'The label embedding table was not found in the ONNX file.');
+  const classes = table.dims[0]!;
+  const uses = g.nodes.filter((n) => n !== viaUnsqueeze && n !== gather && n.inputs.includes('label'));
+  if (uses.length) throw new StudioError('BAD_INPUT', 'The label input is used outside the Embedding: class blending is not possible for this model.');
+
+  labelIn.elemType = DT.FLOAT;
+  labelIn.shape = ['batch', classes];
+  const out = gather.outputs[0]!;
+  const replacement: OnnxNode[] = [];
+  if (viaUnsqueeze) {
+    // indices [B, 1] -> Gather output [B, 1, E]: MatMul gives [B, E], then unsqueeze axis 1.
+    const axesName = 'label_soft/axes';
+    g.initializers.push(int64Tensor(axesName, [1], [1]));
+    replacement.push({ opType: 'MatMul', name: 'label_soft/MatMul', inputs: ['label', table.name], outputs: ['label_soft/blend'], attributes: {} });
+    replacement.push({ opType: 'Unsqueeze', name: 'label_soft/Unsqueeze', inputs: ['label_soft/blend', axesName], outputs: [out], attributes: {} });
+  } else {
+    replacement.push({ opType: 'MatMul', name: 'label_soft/MatMul', inputs: ['label', table.name], outputs: [out], attributes: {} });
+  }
+  const nodes: OnnxNode[] = [];
+  for (const n of g.nodes) {
+    if (n === viaUnsqueeze) continue;
+    if (n === gather) nodes.push(...replacement);
+    else nodes.push(n);
+  }
+  g.nodes = nodes;
+  const used = new Set(nodes.flatMap((n) => n.inputs));
+  g.initializers = g.initializers.filter((t) => used.has(t.name));
+  m.metadata['atelier.labelMode'] = 'soft';
+  return { bytes: encodeModel(m), classes };
+}
+
+/**
+ * Add an intermediate value as a second output `features`. `pick` chooses the node; the default
+ * is the first activation (Relu / LeakyRelu) after the first Reshape (DCGAN: the 4x4 block), or
+ * the first activation at all.
+ */
+export function withFeatureOutput(bytes: Uint8Array, pick?: (n: OnnxNode, i: number, all: OnnxNode[]) => boolean): { bytes: Uint8Array; node: string } | null {
+  const m = decodeModel(bytes);
+  const nodes = m.graph.nodes;
+  const isAct = (n: OnnxNode) => n.opType === 'Relu' || n.opType === 'LeakyRelu';
+  let chosen: OnnxNode | undefined;
+  if (pick) chosen = nodes.find((n, i) => pick(n, i, nodes));
+  else {
+    const r = nodes.findIndex((n) => n.opType === 'Reshape');
+    chosen = (r >= 0 ? nodes.slice(r).find(isAct) : undefined) ?? nodes.find(isAct);
+  }
+  if (!chosen) return null;
+  const name = 'features';
+  nodes.push({ opType: 'Identity', name: 'features/Identity', inputs: [chosen.outputs[0]!], outputs: [name], attributes: {} });
+  m.graph.outputs.push({ name, elemType: DT.FLOAT });
+  return { bytes: encodeModel(m), node: chosen.name };
+}

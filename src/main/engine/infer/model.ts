@@ -1,0 +1,276 @@
+/**
+ * A generator ready for inference, on one of two runtimes:
+ *   onnx (default): onnxruntime-node sessions on the exported file (or on an in-memory export of
+ *                   the tfjs model when the bundle has no ONNX file yet);
+ *   tfjs:           model.predict on the tfjs LayersModels.
+ * Everything crosses this class as NCHW float32 in [-1, 1] (images) and [n, latent] (z), so
+ * callers do not care which runtime runs.
+ */
+import fsp from 'node:fs/promises';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { StudioError } from '../../../shared/errors';
+import { tf } from '../backend';
+import { buildOnnx, exportPaths, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
+import { decodeModel } from '../export/onnx-proto';
+import { softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
+import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
+import { exists } from '../fsutil';
+
+export type Runtime = 'onnx' | 'tfjs';
+export type Role = 'model' | 'encoder' | 'decoder';
+
+export interface ModelInfo {
+  name: string;
+  kind: ModelKind;
+  imageSize: number;
+  channels: number;
+  latentSize?: number;
+  classNames?: string[];
+  numClasses?: number;
+  inputs: IoInfo[];
+  /** Where the weights come from: the ONNX file, or the tfjs bundle. */
+  source: string;
+}
+
+export interface GenerateInput {
+  /** [n, latent] row-major. */
+  z: Float32Array;
+  n: number;
+  /** Class index per sample (cgan). */
+  labels?: number[];
+  /** Class weights per sample [n, classes] (cgan blending). */
+  labelWeights?: Float32Array;
+}
+
+export function isTranslator(kind: string): boolean {
+  return kind === 'pix2pix' || kind === 'cyclegan';
+}
+
+export class InferenceModel {
+  private sessions = new Map<string, Promise<OrtSession>>();
+  private bytes = new Map<Role, Uint8Array>();
+  featureNode?: string;
+
+  private constructor(
+    readonly info: ModelInfo,
+    readonly runtime: Runtime,
+    private readonly src: ExportSource | null,
+  ) {}
+
+  /** From an exported .onnx file (+ its sidecar JSON, or the file's metadata). */
+  static async fromOnnxFile(file: string): Promise<InferenceModel> {
+    if (!(await exists(file))) throw new StudioError('NOT_FOUND', `No ONNX file at ${file}.`);
+    const bytes = new Uint8Array(await fsp.readFile(file));
+    const p = exportPaths(file);
+    let side: Partial<OnnxSidecar> = {};
+    if (await exists(p.sidecar)) side = JSON.parse(await fsp.readFile(p.sidecar, 'utf8')) as OnnxSidecar;
+    const decoded = decodeModel(bytes);
+    const md = decoded.metadata;
+    const inputs: IoInfo[] = decoded.graph.inputs.map((v) => ({ name: v.name, dtype: v.elemType === 7 ? 'int64' : 'float32', shape: v.shape ?? [] }));
+    const classNames = side.classNames ?? (md['atelier.classNames'] ? (JSON.parse(md['atelier.classNames']) as string[]) : undefined);
+    const info: ModelInfo = {
+      name: side.name ?? md['atelier.name'] ?? file,
+      kind: side.kind ?? md['atelier.kind'] ?? guessKind(inputs),
+      imageSize: side.imageSize ?? Number(md['atelier.imageSize'] ?? decoded.graph.outputs[0]?.shape?.[3] ?? 0),
+      channels: side.channels ?? Number(md['atelier.channels'] ?? decoded.graph.outputs[0]?.shape?.[1] ?? 3),
+      latentSize: side.latentSize ?? (md['atelier.latentSize'] ? Number(md['atelier.latentSize']) : latentOf(inputs)),
+      ...(classNames ? { classNames } : {}),
+      inputs,
+      source: file,
+    };
+    const m = new InferenceModel(info, 'onnx', null);
+    m.bytes.set('model', bytes);
+    if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
+    if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
+    if (info.kind === 'autoencoder' && !info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(decodeModel(m.bytes.get('decoder')!).graph.inputs.map((v) => ({ name: v.name, dtype: 'float32', shape: v.shape ?? [] })));
+    info.numClasses = numClassesOf(m, info);
+    return m;
+  }
+
+  /** From tfjs models in memory; 'onnx' converts them in memory (no file written). */
+  static fromSource(src: ExportSource, runtime: Runtime = 'onnx', source = src.name): InferenceModel {
+    const main = src.generator ?? src.encoder!;
+    const info: ModelInfo = {
+      name: src.name,
+      kind: src.kind,
+      imageSize: src.imageSize,
+      channels: src.channels,
+      ...(src.latentSize !== undefined ? { latentSize: src.latentSize } : {}),
+      ...(src.classNames ? { classNames: src.classNames } : {}),
+      inputs: [],
+      source,
+    };
+    const m = new InferenceModel(info, runtime, src);
+    const built = buildOnnx(src);
+    for (const b of built) m.bytes.set(b.role, b.bytes);
+    info.inputs = built.find((b) => b.role === 'model')!.inputs;
+    if (!info.latentSize) {
+      if (src.decoder) info.latentSize = (src.decoder.inputs[0]!.shape[1] as number) ?? undefined;
+      else if (src.generator && main.inputs[0]!.shape.length === 2) info.latentSize = main.inputs[0]!.shape[1] as number;
+    }
+    info.numClasses = numClassesOf(m, info);
+    return m;
+  }
+
+  get hasLabels(): boolean {
+    return this.info.inputs.some((i) => i.name === 'label');
+  }
+
+  private session(key: string, make: () => Uint8Array): Promise<OrtSession> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = createSession(make());
+      s.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  private roleBytes(role: Role): Uint8Array {
+    const b = this.bytes.get(role);
+    if (!b) throw new StudioError('BAD_INPUT', `Model "${this.info.name}" has no ${role} network (kind ${this.info.kind}).`);
+    return b;
+  }
+
+  /** Warm the sessions (first run pays for graph optimisation). */
+  async warm(): Promise<void> {
+    if (this.runtime !== 'onnx') return;
+    await this.session('model', () => this.roleBytes('model'));
+  }
+
+  private async runOrt(key: string, make: () => Uint8Array, feeds: Record<string, OrtTensor>, output = 'output'): Promise<{ data: Float32Array; dims: readonly number[]; all: Record<string, OrtTensor> }> {
+    const s = await this.session(key, make);
+    const res = await s.run(feeds);
+    const t = res[output]!;
+    return { data: t.data as Float32Array, dims: t.dims, all: res };
+  }
+
+  private tfjsRun(stages: tfTypes.LayersModel[], feeds: { data: Float32Array | number[]; dims: number[]; int?: boolean }[]): Float32Array {
+    return tf.tidy(() => {
+      let xs: tfTypes.Tensor[] = feeds.map((f, i) => {
+        const sym = stages[0]!.inputs[i]!;
+        if (f.int) return tf.tensor(Array.from(f.data), sym.shape.length === 2 ? [f.dims[0]!, 1] : [f.dims[0]!], sym.dtype === 'int32' ? 'int32' : 'float32');
+        const t = tf.tensor(f.data as Float32Array, f.dims, 'float32');
+        return t.rank === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
+      });
+      for (const m of stages) {
+        const y = m.predict(xs.length === 1 ? xs[0]! : xs, { batchSize: 64 });
+        xs = Array.isArray(y) ? y : [y];
+      }
+      const y = xs[0]!;
+      return Float32Array.from((y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y).dataSync() as Float32Array);
+    });
+  }
+
+  private imageDims(n: number): number[] {
+    return [n, this.info.channels, this.info.imageSize, this.info.imageSize];
+  }
+
+  /** Translators: images [n, C, S, S] -> [n, C, S, S]. Autoencoders: reconstruction. */
+  async translate(x: Float32Array, n: number): Promise<Float32Array> {
+    const dims = this.imageDims(n);
+    if (this.runtime === 'tfjs') {
+      const stages = this.src!.generator ? [this.src!.generator] : [this.src!.encoder!, this.src!.decoder!];
+      return this.tfjsRun(stages, [{ data: x, dims }]);
+    }
+    return (await this.runOrt('model', () => this.roleBytes('model'), { input: floatTensor(x, dims) })).data;
+  }
+
+  /** gan / cgan: z (+ labels or label weights) -> images. */
+  async generate(g: GenerateInput): Promise<Float32Array> {
+    const latent = this.info.latentSize ?? g.z.length / g.n;
+    if (g.labelWeights) {
+      if (!this.hasLabels) throw new StudioError('BAD_INPUT', `Model "${this.info.name}" is not conditional: it takes no class.`);
+      // Class blending always runs the soft-label ONNX variant (tfjs has no such graph).
+      const classes = this.info.numClasses!;
+      return (
+        await this.runOrt('soft', () => softLabelVariant(this.roleBytes('model')).bytes, {
+          z: floatTensor(g.z, [g.n, latent]),
+          label: floatTensor(g.labelWeights, [g.n, classes]),
+        })
+      ).data;
+    }
+    if (this.info.kind === 'autoencoder') return this.decode(g.z, g.n);
+    const labels = this.hasLabels ? (g.labels ?? new Array(g.n).fill(0)) : undefined;
+    if (labels && this.info.numClasses) {
+      for (const l of labels) {
+        if (!Number.isInteger(l) || l < 0 || l >= this.info.numClasses) {
+          throw new StudioError('BAD_INPUT', `Class ${l} does not exist: the model has classes 0..${this.info.numClasses - 1}${this.info.classNames ? ` (${this.info.classNames.join(', ')})` : ''}.`);
+        }
+      }
+    }
+    if (this.runtime === 'tfjs') {
+      return this.tfjsRun([this.src!.generator!], labels ? [{ data: g.z, dims: [g.n, latent] }, { data: labels, dims: [g.n], int: true }] : [{ data: g.z, dims: [g.n, latent] }]);
+    }
+    const feeds: Record<string, OrtTensor> = { z: floatTensor(g.z, [g.n, latent]) };
+    if (labels) feeds.label = int64Tensor(labels, [g.n]);
+    return (await this.runOrt('model', () => this.roleBytes('model'), feeds)).data;
+  }
+
+  /** Autoencoder: images -> z [n, latent]. */
+  async encode(x: Float32Array, n: number): Promise<Float32Array> {
+    if (this.runtime === 'tfjs' && this.src?.encoder) return this.tfjsRun([this.src.encoder], [{ data: x, dims: this.imageDims(n) }]);
+    return (await this.runOrt('encoder', () => this.roleBytes('encoder'), { input: floatTensor(x, this.imageDims(n)) }, 'z')).data;
+  }
+
+  /** Autoencoder: z -> images. */
+  async decode(z: Float32Array, n: number): Promise<Float32Array> {
+    const latent = this.info.latentSize ?? z.length / n;
+    if (this.runtime === 'tfjs' && this.src?.decoder) return this.tfjsRun([this.src.decoder], [{ data: z, dims: [n, latent] }]);
+    return (await this.runOrt('decoder', () => this.roleBytes('decoder'), { z: floatTensor(z, [n, latent]) })).data;
+  }
+
+  /**
+   * An intermediate activation (flattened per sample) for GANSpace-style directions, plus the
+   * output. Runs the ONNX graph with an extra `features` output.
+   */
+  async features(g: GenerateInput): Promise<{ features: Float32Array; perSample: number } | null> {
+    const role: Role = this.info.kind === 'autoencoder' ? 'decoder' : 'model';
+    let made: { bytes: Uint8Array; node: string } | null = null;
+    const key = `features:${role}`;
+    if (!this.sessions.has(key)) {
+      made = withFeatureOutput(this.roleBytes(role));
+      if (!made) return null;
+      this.featureNode = made.node;
+    }
+    const latent = this.info.latentSize ?? g.z.length / g.n;
+    const feeds: Record<string, OrtTensor> = { z: floatTensor(g.z, [g.n, latent]) };
+    if (role === 'model' && this.hasLabels) feeds.label = int64Tensor(g.labels ?? new Array(g.n).fill(0), [g.n]);
+    const r = await this.runOrt(key, () => made!.bytes, feeds, 'features');
+    return { features: Float32Array.from(r.data), perSample: r.data.length / g.n };
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) {
+      try {
+        await (await s).release();
+      } catch {
+        // a failed session has nothing to release
+      }
+    }
+  }
+}
+
+function guessKind(inputs: IoInfo[]): ModelKind {
+  if (inputs.some((i) => i.name === 'label')) return 'cgan';
+  if (inputs.some((i) => i.name === 'z')) return 'gan';
+  return 'pix2pix';
+}
+
+function latentOf(inputs: IoInfo[]): number | undefined {
+  const z = inputs.find((i) => i.name === 'z');
+  const d = z?.shape[1];
+  return typeof d === 'number' ? d : undefined;
+}
+
+function numClassesOf(m: InferenceModel, info: ModelInfo): number | undefined {
+  if (!info.inputs.some((i) => i.name === 'label')) return undefined;
+  // The embedding table decides (class names are for display).
+  try {
+    return softLabelVariant((m as unknown as { bytes: Map<Role, Uint8Array> }).bytes.get('model')!).classes;
+  } catch {
+    return info.classNames?.length || undefined;
+  }
+}
