@@ -1,10 +1,311 @@
-import { MissingChannels } from '../../components/EmptyState';
-import { PageLayout } from '../../components/Layout';
+/**
+ * Train: pick a model and a dataset, set options (generated from train.options with defaults
+ * and meanings), start (train.start). The live run shows the loss chart (uPlot), the latest
+ * sample grid (job.sample), progress/ETA/steps per second, pause/resume/cancel; past runs
+ * (run.list) can be resumed (train.resume).
+ */
+import { useEffect, useMemo, useState } from 'react';
+import type { DatasetSummary } from '../../../../shared/channels/dataset';
+import { callAny, has } from '../../api';
+import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { ZoomView } from '../../components/ImageView';
+import { Field, PageLayout, Panel } from '../../components/Layout';
+import { LossChart } from '../../components/LossChart';
+import { ProgressBar } from '../../components/Progress';
+import { LabeledSlider } from '../../components/Slider';
+import { ErrorInline } from '../../components/Toasts';
+import { Icon } from '../../components/Icons';
+import { fmtEta, fmtNum, fmtTime } from '../../lib/format';
+import { usePngUrl } from '../../lib/png';
+import { useLoad } from '../../lib/useLoad';
+import { call } from '../../studio';
+import { isActive, useJobs, waitForJob, type JobView } from '../../store/jobs';
+import { notify, reportError } from '../../store/ui';
+import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
+import { normaliseModels, normaliseRuns, type ModelView, type RunView } from './types';
+
+const DATA_FOR: Record<ModelView['data'], DatasetSummary['kind'][]> = {
+  paired: ['paired'],
+  unpaired: ['unpaired', 'paired'],
+  labelled: ['labeled', 'fashion-mnist'],
+  images: ['labeled', 'fashion-mnist', 'paired', 'unpaired'],
+};
+
+function SampleGrid({ jobId }: { jobId: string }) {
+  const sample = useJobs((s) => s.samples[jobId]);
+  const url = usePngUrl(sample?.png);
+  if (!sample || !url) return <div className="muted small">The first sample grid appears after the first sampling step.</div>;
+  return (
+    <div className="col" data-testid="train-sample">
+      <div className="muted small">
+        Sample at step {sample.step}
+        {sample.caption ? ` — ${sample.caption}` : ''}
+      </div>
+      <div style={{ height: 360 }}>
+        <ZoomView src={url} width={sample.width} height={sample.height} alt={`Sample at step ${sample.step}`} />
+      </div>
+    </div>
+  );
+}
+
+function LiveRun({ job }: { job: JobView }) {
+  const history = useJobs((s) => s.losses[job.id]);
+  const [smoothing, setSmoothing] = useState(0.6);
+  const [log, setLog] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const active = isActive(job);
+  const pauseChannel = has('train.pause') ? 'train.pause' : has('job.pause') ? 'job.pause' : null;
+  const setPaused = async (paused: boolean) => {
+    if (!pauseChannel) return;
+    setBusy(true);
+    try {
+      await callAny(pauseChannel, { jobId: job.id, paused });
+    } catch (e) {
+      reportError(paused ? 'Pause training' : 'Resume training', e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const cancel = async () => {
+    setBusy(true);
+    try {
+      await call('job.cancel', { jobId: job.id });
+    } catch (e) {
+      reportError('Cancel training', e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="col" data-testid="live-run">
+      <div className="section-head">
+        <h3>{job.title}</h3>
+        <span className={`tag`}>{job.state}</span>
+        <span className="grow" />
+        {active && pauseChannel ? (
+          job.state === 'paused' ? (
+            <button type="button" className="btn small" disabled={busy} onClick={() => void setPaused(false)} data-testid="train-resume-live">
+              <Icon name="play" size={14} /> Resume
+            </button>
+          ) : (
+            <button type="button" className="btn small" disabled={busy} onClick={() => void setPaused(true)} data-testid="train-pause">
+              <Icon name="pause" size={14} /> Pause
+            </button>
+          )
+        ) : null}
+        {active ? (
+          <button type="button" className="btn small danger" disabled={busy} onClick={() => void cancel()} data-testid="train-cancel">
+            <Icon name="stop" size={14} /> Stop
+          </button>
+        ) : null}
+      </div>
+      <ProgressBar step={job.step} total={job.total} testId="train-progress" />
+      <div className="stats">
+        <div className="stat"><b>{job.step}{job.total ? ` / ${job.total}` : ''}</b><span>steps</span></div>
+        {job.epoch !== undefined ? <div className="stat"><b>{job.epoch}</b><span>epoch</span></div> : null}
+        <div className="stat"><b>{job.stepsPerSec ? job.stepsPerSec.toFixed(2) : '—'}</b><span>steps/s</span></div>
+        <div className="stat"><b>{active ? fmtEta(job.etaSec) : '—'}</b><span>ETA</span></div>
+        {Object.entries(job.losses ?? {}).map(([k, v]) => (
+          <div className="stat" key={k}><b>{fmtNum(v)}</b><span>{k}</span></div>
+        ))}
+      </div>
+      {job.error && job.state === 'failed' ? <ErrorInline title="Training failed" error={job.error} /> : null}
+      <div className="row">
+        <div style={{ width: 220 }}>
+          <LabeledSlider label="Smoothing" value={smoothing} min={0} max={0.99} step={0.01} onChange={setSmoothing} format={(v) => v.toFixed(2)} />
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={log} onChange={(e) => setLog(e.currentTarget.checked)} /> log scale
+        </label>
+      </div>
+      {history ? <LossChart history={history} smoothing={smoothing} logScale={log} /> : <div className="muted small">Losses appear with the first progress report.</div>}
+      <SampleGrid jobId={job.id} />
+    </div>
+  );
+}
 
 export function TrainPage() {
+  const ready = has('train.start') && has('train.options');
+  const models = useLoad(ready ? () => callAny<unknown>('train.options', {}).then(normaliseModels) : null, [ready]);
+  const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
+  const runs = useLoad(has('run.list') ? () => callAny<unknown>('run.list', {}).then(normaliseRuns) : null, []);
+  const jobs = useJobs((s) => s.jobs);
+  const [modelKind, setModelKind] = useState<string>('');
+  const [datasetId, setDatasetId] = useState<string>('');
+  const [values, setValues] = useState<OptionValues>({});
+  const [steps, setSteps] = useState(2000);
+  const [name, setName] = useState('');
+  const [starting, setStarting] = useState(false);
+  const [watch, setWatch] = useState<string | null>(null);
+
+  const model = useMemo(() => models.data?.find((m) => m.kind === modelKind) ?? models.data?.[0] ?? null, [models.data, modelKind]);
+  const specs: OptionSpecView[] = model?.options ?? [];
+  useEffect(() => {
+    if (model) setValues(defaultsOf(model.options));
+  }, [model]);
+  const fitting = useMemo(() => (datasets.data ?? []).filter((d) => !model || DATA_FOR[model.data].includes(d.kind)), [datasets.data, model]);
+  const dataset = fitting.find((d) => d.id === datasetId) ?? fitting[0] ?? null;
+
+  const trainJobs = useMemo(() => Object.values(jobs).filter((j) => j.kind === 'train' || j.kind.startsWith('train')).sort((a, b) => b.startedAt - a.startedAt), [jobs]);
+  const live = (watch ? jobs[watch] : undefined) ?? trainJobs.find(isActive) ?? trainJobs[0] ?? null;
+
+  if (!ready) {
+    return (
+      <PageLayout title="Train" testId="page-train">
+        <MissingChannels what="Training" channels={['train.options', 'train.start']} />
+      </PageLayout>
+    );
+  }
+
+  const start = async () => {
+    if (!model || !dataset) return;
+    setStarting(true);
+    try {
+      const res = await callAny<{ jobId: string; runId?: string }>('train.start', {
+        model: model.kind,
+        datasetId: dataset.id,
+        options: { ...changedOptions(specs, values) },
+        steps,
+        ...(name.trim() ? { name: name.trim() } : {}),
+      });
+      setWatch(res.jobId);
+      waitForJob(res.jobId).then(
+        () => {
+          notify('Training finished', `${model.title} on ${dataset.name}`, 'success');
+          runs.reload();
+        },
+        (e: unknown) => {
+          if ((e as { code?: string }).code !== 'CANCELLED') reportError(`Training ${model.title}`, e);
+          runs.reload();
+        },
+      );
+    } catch (e) {
+      reportError(`Start ${model.title}`, e);
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  const resume = async (r: RunView) => {
+    try {
+      const res = await callAny<{ jobId: string }>('train.resume', { runId: r.runId });
+      setWatch(res.jobId);
+      waitForJob(res.jobId).then(
+        () => runs.reload(),
+        (e: unknown) => {
+          if ((e as { code?: string }).code !== 'CANCELLED') reportError(`Resume ${r.name}`, e);
+          runs.reload();
+        },
+      );
+    } catch (e) {
+      reportError(`Resume ${r.name}`, e);
+    }
+  };
+
+  const side = (
+    <>
+      <Panel title="Model">
+        {models.error ? <ErrorInline title="Load model options" error={models.error} /> : null}
+        <Field label="Model" hint={model?.description}>
+          <select value={model?.kind ?? ''} onChange={(e) => setModelKind(e.currentTarget.value)} data-testid="train-model">
+            {(models.data ?? []).map((m) => (
+              <option key={m.kind} value={m.kind}>
+                {m.title}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Dataset" hint={model ? `${model.title} needs ${model.data} data.` : undefined}>
+          <select value={dataset?.id ?? ''} onChange={(e) => setDatasetId(e.currentTarget.value)} data-testid="train-dataset" disabled={!fitting.length}>
+            {fitting.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({d.kind}, {d.counts.train} items)
+              </option>
+            ))}
+          </select>
+        </Field>
+        {datasets.data && !fitting.length ? <div className="notice warn">No {model?.data ?? ''} dataset yet — import one on the Data page (or build the demo datasets).</div> : null}
+        <Field label="Steps" hint="Training steps (batches) for this run.">
+          <input type="number" min={1} value={steps} onChange={(e) => setSteps(Math.max(1, Number(e.currentTarget.value) || 1))} data-testid="train-steps" />
+        </Field>
+        <Field label="Run name (optional)">
+          <input value={name} onChange={(e) => setName(e.currentTarget.value)} />
+        </Field>
+        <button type="button" className="btn primary" disabled={!model || !dataset || starting} onClick={() => void start()} data-testid="train-start">
+          {starting ? 'Starting…' : 'Start training'}
+        </button>
+      </Panel>
+      {specs.length ? (
+        <Panel title="Options" actions={<button type="button" className="btn ghost small" onClick={() => model && setValues(defaultsOf(model.options))}>Reset</button>}>
+          <OptionsForm specs={specs} values={values} onChange={setValues} />
+        </Panel>
+      ) : null}
+    </>
+  );
+
   return (
-    <PageLayout title="Train" testId="page-train">
-      <MissingChannels what="Train" channels={[]} />
+    <PageLayout title="Train" side={side} testId="page-train">
+      {live ? (
+        <div className="section">
+          <LiveRun job={live} />
+        </div>
+      ) : (
+        <EmptyState title="No training run in this session" testId="train-empty">
+          <p>Pick a model and a dataset on the right and start a run; the loss chart and samples appear here live.</p>
+        </EmptyState>
+      )}
+      <div className="section">
+        <div className="section-head">
+          <h3>Runs</h3>
+          {runs.data ? <span className="muted small">{runs.data.length}</span> : null}
+          <span className="grow" />
+          {has('run.list') ? (
+            <button type="button" className="btn ghost small" onClick={runs.reload}>
+              Refresh
+            </button>
+          ) : null}
+        </div>
+        {!has('run.list') ? <div className="muted small">Past runs are not available in this build (no run.list channel).</div> : null}
+        {runs.error ? <ErrorInline title="List runs" error={runs.error} /> : null}
+        {runs.data && !runs.data.length ? <div className="muted small">No runs yet.</div> : null}
+        {runs.data?.length ? (
+          <table className="report" data-testid="run-list">
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>Model</th>
+                <th>Dataset</th>
+                <th>Steps</th>
+                <th>State</th>
+                <th>Created</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {runs.data.map((r) => (
+                <tr key={r.runId}>
+                  <td>{r.name}</td>
+                  <td>{r.model}</td>
+                  <td>{r.datasetId}</td>
+                  <td>
+                    {r.step ?? '—'}
+                    {r.totalSteps ? ` / ${r.totalSteps}` : ''}
+                  </td>
+                  <td>{r.state ?? '—'}</td>
+                  <td className="muted">{fmtTime(r.createdAt ? Date.parse(r.createdAt) : undefined)}</td>
+                  <td>
+                    {has('train.resume') && r.state !== 'done' && r.state !== 'running' ? (
+                      <button type="button" className="btn small" onClick={() => void resume(r)} data-testid="run-resume">
+                        Resume
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </div>
     </PageLayout>
   );
 }
