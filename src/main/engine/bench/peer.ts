@@ -1,0 +1,67 @@
+/**
+ * The PyTorch peer: the same pix2pix networks, losses and optimiser timed in PyTorch on this
+ * CPU, in the same bench run, so our figures come with a ratio. Uses Debian's python3-torch with
+ * OpenBLAS (OpenMP build) first on LD_LIBRARY_PATH and 2 threads, and says which BLAS it loaded.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { appRoot } from '../workspace';
+
+const run = promisify(execFile);
+
+export interface PeerResult {
+  torch: string;
+  threads: number;
+  blas: string[];
+  results: { size: number; batch: number; secondsPerStep: number; steps: number; paramsG: number; paramsD: number }[];
+}
+
+export interface PeerAvailability {
+  available: boolean;
+  python?: string;
+  reason: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+function openblasDir(): string | undefined {
+  const candidates = ['/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib/aarch64-linux-gnu/openblas-openmp'];
+  try {
+    for (const d of fs.readdirSync('/usr/lib')) if (d.endsWith('-linux-gnu')) candidates.push(path.join('/usr/lib', d, 'openblas-openmp'));
+  } catch {
+    // not a Debian-like layout
+  }
+  return candidates.find((d) => fs.existsSync(path.join(d, 'libblas.so.3')));
+}
+
+export async function peerAvailability(): Promise<PeerAvailability> {
+  const python = process.env.ATELIER_PEER_PYTHON ?? '/usr/bin/python3';
+  if (!fs.existsSync(python)) return { available: false, reason: `${python} not found` };
+  const blas = openblasDir();
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(Math.min(2, os.cpus().length)) };
+  if (blas) env.LD_LIBRARY_PATH = [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  try {
+    await run(python, ['-c', 'import torch'], { env, timeout: 60_000 });
+  } catch {
+    return { available: false, python, reason: 'torch is not importable (apt-get install python3-torch libopenblas0-openmp)' };
+  }
+  return { available: true, python, env, reason: blas ? `OpenBLAS (OpenMP) from ${blas}` : 'default BLAS alternative (libopenblas0-openmp not found)' };
+}
+
+export async function runPeerPix2pix(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number }): Promise<PeerResult | { error: string }> {
+  const a = await peerAvailability();
+  if (!a.available) return { error: a.reason };
+  const script = path.join(appRoot(), 'scripts', 'peer', 'torch_pix2pix.py');
+  try {
+    const { stdout } = await run(
+      a.python!,
+      [script, '--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', '2', '--ngf', String(opts.ngf ?? 64)],
+      { env: a.env, timeout: 30 * 60_000, maxBuffer: 8 << 20 },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as PeerResult;
+  } catch (e) {
+    return { error: `the PyTorch peer failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}

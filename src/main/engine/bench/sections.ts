@@ -1,0 +1,83 @@
+/** The bench's sections, in order. Each adds figures; `quick` keeps CI's run to a minute or two. */
+import type { Figure } from '../../cli/bench';
+import { benchTrainStep } from './train';
+import { peerAvailability, runPeerPix2pix } from './peer';
+import { tf, initBackend } from '../backend';
+import { createModel } from '../models/registry';
+
+type Ctx = { quick: boolean; profile: boolean; add: (f: Figure) => void; log: (s: string) => void };
+
+async function backend(ctx: Ctx) {
+  const b = await initBackend();
+  ctx.log(`backend ${b.backend} (${b.reason}); threads ${b.threads}; own kernels: ${b.customKernels.join(', ') || 'none'}`);
+}
+
+/** pix2pix step (U-Net ngf 64 + 70x70 PatchGAN, batch 1) against the same networks in PyTorch. */
+async function pix2pix(ctx: Ctx) {
+  await backend(ctx);
+  const sizes = ctx.quick ? [32] : [64, 128, 256];
+  const steps = ctx.quick ? 2 : 3;
+  const peerInfo = await peerAvailability();
+  ctx.log(`peer: ${peerInfo.available ? `PyTorch with ${peerInfo.reason}, 2 threads` : `not measured (${peerInfo.reason})`}`);
+  const peer = peerInfo.available ? await runPeerPix2pix({ sizes, batch: 1, steps, warmup: 1 }) : null;
+  if (peer && 'error' in peer) ctx.log(peer.error);
+  if (peer && !('error' in peer)) ctx.log(`peer BLAS loaded: ${peer.blas.join(', ') || 'unknown'}; torch ${peer.torch}, ${peer.threads} threads`);
+  for (const size of sizes) {
+    const ours = await benchTrainStep({ model: 'pix2pix', size, batch: 1, steps, warmup: 1, options: { ngf: 64, ndf: 64, nLayersD: 3 } });
+    const p = peer && !('error' in peer) ? peer.results.find((r) => r.size === size) : undefined;
+    if (p) ctx.log(`params ours G ${ours.params.G} D ${ours.params.D}; PyTorch G ${p.paramsG} D ${p.paramsD}${p.paramsG === ours.params.G && p.paramsD === ours.params.D ? ' (match)' : ' (DIFFER)'}`);
+    const ratio = p ? ours.secondsPerStep / p.secondsPerStep : null;
+    ctx.add({ section: 'pix2pix', name: `pix2pix step ${size}px b1`, value: ours.secondsPerStep, unit: 's', peer: p?.secondsPerStep ?? null, ratio, target: '<= 2x PyTorch', met: ratio == null ? null : ratio <= 2 });
+  }
+}
+
+/** Other models' steps at small sizes, batch 1 and 8. */
+async function models(ctx: Ctx) {
+  await initBackend();
+  const plan: [string, number, number, Record<string, unknown>][] = ctx.quick
+    ? [['cyclegan', 32, 1, {}], ['cgan', 32, 8, {}], ['autoencoder', 32, 8, {}]]
+    : [
+        ['cyclegan', 32, 1, {}], ['cyclegan', 64, 1, {}], ['cyclegan', 128, 1, {}],
+        ['cgan', 32, 1, {}], ['cgan', 32, 8, {}], ['cgan', 64, 8, {}], ['cgan', 128, 1, {}],
+        ['pix2pix', 32, 8, {}], ['pix2pix', 64, 8, {}],
+        ['autoencoder', 32, 8, {}],
+      ];
+  for (const [model, size, batch, options] of plan) {
+    const f = await benchTrainStep({ model, size, batch, steps: ctx.quick ? 2 : 3, warmup: 1, options });
+    ctx.add({ section: 'models', name: `${model} step ${size}px b${batch}`, value: f.secondsPerStep, unit: 's', note: `params ${Object.entries(f.params).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}` });
+  }
+}
+
+/** Tensor count and RSS over many steps of a small model: both must stay flat. */
+async function memory(ctx: Ctx) {
+  await initBackend();
+  const steps = ctx.quick ? 60 : 500;
+  const model = createModel('pix2pix', { size: 32, channels: 3, batchSize: 1, seed: 3, ngf: 8, ndf: 8 });
+  const a = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const b = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  let t10 = 0;
+  let rss10 = 0;
+  let peak = 0;
+  for (let s = 0; s < steps; s++) {
+    model.setInput({ a: a.clone(), b: b.clone() });
+    model.trainStep();
+    if (s === 9) {
+      t10 = tf.memory().numTensors;
+      rss10 = process.memoryUsage().rss;
+    }
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  const drift = tf.memory().numTensors - t10;
+  const rssGrowth = (process.memoryUsage().rss - rss10) / 2 ** 20;
+  ctx.add({ section: 'memory', name: `tensor count drift over ${steps - 10} steps`, value: drift, unit: '', target: '0', met: drift === 0 });
+  ctx.add({ section: 'memory', name: `RSS growth after warm-up (${steps - 10} steps)`, value: rssGrowth, unit: ' MiB', target: '< 64 MiB', met: rssGrowth < 64 });
+  ctx.add({ section: 'memory', name: 'peak RSS', value: peak / 2 ** 20, unit: ' MiB' });
+  model.dispose();
+  tf.dispose([a, b]);
+}
+
+export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
+  pix2pix,
+  models,
+  memory,
+};
