@@ -124,6 +124,7 @@ export interface ScanResult {
   ignored: number;
 }
 
+const prefixed = (list: FileReport[], dir: string) => list.map((r) => ({ ...r, rel: r.rel === '.' ? dir : `${dir}/${r.rel}` }));
 const stemOf = (rel: string) => rel.replace(/\.[^./]+$/, '');
 const SPLIT_NAMES: Record<string, 'train' | 'test'> = { train: 'train', test: 'test', val: 'test', valid: 'test', validation: 'test' };
 
@@ -220,7 +221,7 @@ export async function scanSource(req: DatasetSourceRequest): Promise<ScanResult>
         entries,
         missingA,
         missingB,
-        problems: [...wa.problems, ...wb.problems],
+        problems: [...prefixed(wa.problems, path.basename(dirA)), ...prefixed(wb.problems, path.basename(dirB))],
         ignored: wa.ignored + wb.ignored,
         datasetProblems: entries.length ? [] : ['No pairs: no file in A/ has a file with the same name (ignoring the extension) in B/.'],
       };
@@ -260,7 +261,7 @@ export async function scanSource(req: DatasetSourceRequest): Promise<ScanResult>
     ] as const) {
       if (!dir) continue;
       const w = await walkImages(dir);
-      problems.push(...w.problems);
+      problems.push(...prefixed(w.problems, path.basename(dir)));
       ignored += w.ignored;
       for (const f of w.files) entries.push({ name: `${path.basename(dir)}/${stemOf(f.rel)}`, split, [role]: { path: f.path, rel: `${path.basename(dir)}/${f.rel}` } });
     }
@@ -290,7 +291,7 @@ export async function scanSource(req: DatasetSourceRequest): Promise<ScanResult>
           continue;
         }
         const w = await walkImages(p);
-        problems.push(...w.problems);
+        problems.push(...prefixed(w.problems, e.name));
         ignored += w.ignored;
         classSet.add(e.name);
         perRoot.push({ split, cls: e.name, files: w.files.map((f) => ({ path: f.path, rel: `${e.name}/${f.rel}` })) });

@@ -54,7 +54,8 @@ async function pool<T>(items: T[], n: number, fn: (t: T, i: number) => Promise<v
 const ROLES: Role[] = ['a', 'b', 'ab', 'x'];
 
 export async function validateSource(reqIn: DatasetSourceRequest, opts: ValidateOpts = {}): Promise<Validation> {
-  const req = datasetSourceSchema.parse(reqIn);
+  const { kind, path: p, pairs, layout, size: sz, network, batchSize } = reqIn;
+  const req = datasetSourceSchema.parse({ kind, path: p, pairs, layout, size: sz, network, batchSize });
   if (req.kind === 'fashion-mnist') return validateFashion(req);
   const scan = await scanSource(req);
   const files: { f: FoundFile; role: Role; entry: PlanEntry }[] = [];
