@@ -6,12 +6,8 @@ import { tf, initBackend } from '../../../../src/main/engine/backend';
 
 export async function useTestBackend(): Promise<string> {
   const want = process.env.ATELIER_TEST_BACKEND ?? 'wasm';
-  if (want === 'cpu') {
-    await tf.setBackend('cpu');
-  } else {
-    process.env.ATELIER_BACKEND = want;
-    await initBackend();
-  }
+  process.env.ATELIER_BACKEND = want;
+  await initBackend();
   await tf.ready();
   return tf.getBackend();
 }

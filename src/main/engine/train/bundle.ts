@@ -1,0 +1,192 @@
+/**
+ * Model bundles: everything needed to use a trained model, loadable with no flags.
+ *
+ *   bundles/<id>/bundle.json
+ *     { format: 'atelier-bundle', version: 1, id, name, createdAt,
+ *       model: 'pix2pix' | 'cyclegan' | 'gan' | 'cgan' | 'autoencoder',
+ *       networks: { <name>: { path: 'networks/<name>', role, inputs, output } },
+ *       config: <resolved model options>,
+ *       preprocessing: { size, channels, inChannels, layout: 'NHWC', dtype: 'float32',
+ *                        valueRange: [-1, 1], direction, norm, inference: {...} },
+ *       classes?: { count, names? },  latent?: { size } | nz,
+ *       training: { runId, datasetId, steps, epochs, durationSec, stepsPerSec, backend,
+ *                   finalLosses, meanLosses (last 10% of steps) } }
+ *   bundles/<id>/networks/<name>/model.json + weights.bin   (tfjs layers format)
+ * The inference networks only (generators; encoder + decoder), all in inference mode:
+ * batch norm uses its moving statistics, dropout is off.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '../backend';
+import { loadModelFromDir, saveModelToDir } from '../networks/io';
+import { makeTempDirBeside, publishDir, exists } from '../fsutil';
+import type { BaseModel, ModelKind } from '../models/base';
+import { Rng } from '../models/rng';
+import { StudioError } from '../../../shared/errors';
+
+export interface BundleNetworkMeta {
+  path: string;
+  role: 'generator' | 'generator_AtoB' | 'generator_BtoA' | 'encoder' | 'decoder';
+  inputs: { name: string; shape: (number | null)[]; dtype: string }[];
+  output: { shape: (number | null)[] };
+}
+
+export interface BundleMeta {
+  format: 'atelier-bundle';
+  version: 1;
+  id: string;
+  name: string;
+  createdAt: string;
+  model: ModelKind;
+  networks: Record<string, BundleNetworkMeta>;
+  config: Record<string, unknown>;
+  preprocessing: {
+    size: number;
+    channels: number;
+    inChannels: number;
+    layout: 'NHWC';
+    dtype: 'float32';
+    valueRange: [number, number];
+    direction: 'AtoB' | 'BtoA' | null;
+    norm: string | null;
+    inference: { batchNorm: 'moving-statistics' | 'none'; dropout: 'off'; training: false };
+  };
+  classes?: { count: number; names?: string[] };
+  latent?: { size: number };
+  training: {
+    runId: string;
+    datasetId: string;
+    steps: number;
+    epochs: number;
+    durationSec: number;
+    stepsPerSec: number;
+    backend: string;
+    finalLosses: Record<string, number>;
+    meanLosses: Record<string, number>;
+  };
+}
+
+export interface LoadedBundle {
+  dir: string;
+  meta: BundleMeta;
+  networks: Record<string, tf.LayersModel>;
+}
+
+const ROLE: Record<string, BundleNetworkMeta['role']> = { G: 'generator', G_A: 'generator_AtoB', G_B: 'generator_BtoA', encoder: 'encoder', decoder: 'decoder' };
+
+export async function writeBundle(
+  bundlesRoot: string,
+  id: string,
+  model: BaseModel,
+  info: Omit<BundleMeta, 'format' | 'version' | 'id' | 'createdAt' | 'networks' | 'model' | 'config' | 'preprocessing' | 'latent'> & { direction?: 'AtoB' | 'BtoA' | null; name?: string },
+): Promise<{ dir: string; meta: BundleMeta }> {
+  const finalDir = path.join(bundlesRoot, id);
+  const tmp = await makeTempDirBeside(finalDir);
+  const networks: Record<string, BundleNetworkMeta> = {};
+  let hasBN = false;
+  for (const name of model.inferenceNetworks) {
+    const net = model.networks[name]!;
+    hasBN ||= net.layers.some((l) => l.getClassName() === 'BatchNormalization');
+    await saveModelToDir(net, path.join(tmp, 'networks', name));
+    networks[name] = {
+      path: `networks/${name}`,
+      role: ROLE[name] ?? 'generator',
+      inputs: net.inputs.map((i) => ({ name: i.name.replace(/:.*$/, ''), shape: i.shape, dtype: i.dtype })),
+      output: { shape: net.outputs[0]!.shape },
+    };
+  }
+  const o = model.options as unknown as Record<string, unknown>;
+  const meta: BundleMeta = {
+    format: 'atelier-bundle',
+    version: 1,
+    id,
+    name: info.name ?? id,
+    createdAt: new Date().toISOString(),
+    model: model.kind,
+    networks,
+    config: { ...o },
+    preprocessing: {
+      size: o.size as number,
+      channels: o.channels as number,
+      inChannels: (o.inChannels as number | null | undefined) ?? (o.channels as number),
+      layout: 'NHWC',
+      dtype: 'float32',
+      valueRange: [-1, 1],
+      direction: model.kind === 'pix2pix' ? (info.direction ?? 'AtoB') : model.kind === 'cyclegan' ? 'AtoB' : null,
+      norm: (o.norm as string | undefined) ?? (model.kind === 'gan' || model.kind === 'cgan' ? 'batch' : null),
+      inference: { batchNorm: hasBN ? 'moving-statistics' : 'none', dropout: 'off', training: false },
+    },
+    ...(info.classes ? { classes: info.classes } : {}),
+    ...(model.kind === 'autoencoder' ? { latent: { size: o.latent as number } } : model.kind === 'gan' || model.kind === 'cgan' ? { latent: { size: o.nz as number } } : {}),
+    training: info.training,
+  };
+  await fsp.writeFile(path.join(tmp, 'bundle.json'), JSON.stringify(meta, null, 2) + '\n');
+  await publishDir(tmp, finalDir);
+  return { dir: finalDir, meta };
+}
+
+/** Load a bundle folder: metadata + its networks, ready for inference. */
+export async function loadBundle(dir: string): Promise<LoadedBundle> {
+  const file = path.join(dir, 'bundle.json');
+  if (!(await exists(file))) throw new StudioError('NOT_FOUND', `No model bundle at ${dir} (bundle.json missing).`);
+  const meta = JSON.parse(await fsp.readFile(file, 'utf8')) as BundleMeta;
+  if (meta.format !== 'atelier-bundle') throw new StudioError('BAD_INPUT', `${file} is not an Atelier bundle.`);
+  const networks: Record<string, tf.LayersModel> = {};
+  for (const [name, n] of Object.entries(meta.networks)) networks[name] = await loadModelFromDir(path.join(dir, n.path));
+  return { dir, meta, networks };
+}
+
+export function disposeBundle(b: LoadedBundle): void {
+  for (const n of Object.values(b.networks)) n.dispose();
+}
+
+/**
+ * Translate images with a translation bundle (pix2pix; cyclegan both ways; autoencoder
+ * reconstructs). input [B, S, S, inChannels] in [-1, 1] -> [B, S, S, channels].
+ */
+export function translate(b: LoadedBundle, input: tf.Tensor4D, opts: { direction?: 'AtoB' | 'BtoA' } = {}): tf.Tensor4D {
+  return tf.tidy(() => {
+    const nets = b.networks;
+    switch (b.meta.model) {
+      case 'pix2pix':
+        return nets.G!.apply(input, { training: false }) as tf.Tensor4D;
+      case 'cyclegan':
+        return (opts.direction === 'BtoA' ? nets.G_B! : nets.G_A!).apply(input, { training: false }) as tf.Tensor4D;
+      case 'autoencoder':
+        return nets.decoder!.apply(nets.encoder!.apply(input, { training: false }), { training: false }) as tf.Tensor4D;
+      default:
+        throw new StudioError('BAD_INPUT', `A ${b.meta.model} bundle generates from noise; use generate().`);
+    }
+  });
+}
+
+/**
+ * Generate images: gan/cgan from noise z [N, nz] (drawn from `seed` when not given; cgan
+ * labels [N] default 0..N-1 cycling over the classes); autoencoder decodes latents z [N, latent].
+ */
+export function generate(b: LoadedBundle, opts: { n?: number; seed?: number; z?: tf.Tensor2D; labels?: number[] } = {}): tf.Tensor4D {
+  return tf.tidy(() => {
+    const m = b.meta;
+    const size = m.latent?.size;
+    if (!size) throw new StudioError('BAD_INPUT', `A ${m.model} bundle translates images; use translate().`);
+    const n = opts.z?.shape[0] ?? opts.n ?? 8;
+    let z = opts.z;
+    if (!z) {
+      const r = new Rng(opts.seed ?? 0);
+      z = tf.tensor2d(Float32Array.from({ length: n * size }, () => r.normal()), [n, size]);
+    }
+    if (m.model === 'autoencoder') return b.networks.decoder!.apply(z, { training: false }) as tf.Tensor4D;
+    if (m.model === 'cgan') {
+      const k = m.classes?.count ?? (m.config.numClasses as number);
+      const labels = opts.labels ?? Array.from({ length: n }, (_, i) => i % k);
+      return b.networks.G!.apply([z, tf.tensor2d(Int32Array.from(labels), [n, 1], 'int32')], { training: false }) as tf.Tensor4D;
+    }
+    return b.networks.G!.apply(z, { training: false }) as tf.Tensor4D;
+  });
+}
+
+/** Autoencoder: images -> latent vectors. */
+export function encode(b: LoadedBundle, input: tf.Tensor4D): tf.Tensor2D {
+  if (!b.networks.encoder) throw new StudioError('BAD_INPUT', `A ${b.meta.model} bundle has no encoder.`);
+  return tf.tidy(() => b.networks.encoder!.apply(input, { training: false }) as tf.Tensor2D);
+}

@@ -1,0 +1,131 @@
+/**
+ * Checkpoints: <run>/checkpoints/step-N/
+ *   state.json  {format, version, step, epoch, kind, extras (rng, optimizer meta, step),
+ *                cursor (data), arrays: [{name, shape, dtype, offset, bytes}], createdAt}
+ *   state.bin   every array back to back: network weights (net/<name>/<i>), optimizer state
+ *               (opt/<name>/<i>: iterations, Adam m and v), image pools (extra/pool*)
+ * Written to a dot-temp folder beside the target, each file fsynced, then renamed into place
+ * (fsutil makeTempDirBeside/publishDir): a kill mid-write leaves the previous checkpoint intact
+ * and a temp folder that sweepTemp removes. The last K are kept.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { makeTempDirBeside, publishDir, sweepTemp } from '../fsutil';
+import type { ModelState, NamedArray } from '../models/base';
+
+export interface CheckpointInfo {
+  step: number;
+  dir: string;
+  createdAt: number;
+  bytes: number;
+}
+
+export interface CheckpointData {
+  step: number;
+  epoch: number;
+  cursor: unknown;
+  state: ModelState;
+  createdAt: number;
+}
+
+interface ArrayEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  offset: number;
+  bytes: number;
+}
+
+export const checkpointsDir = (runDir: string) => path.join(runDir, 'checkpoints');
+
+async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function writeCheckpoint(runDir: string, data: Omit<CheckpointData, 'createdAt'>, keep: number): Promise<CheckpointInfo> {
+  const finalDir = path.join(checkpointsDir(runDir), `step-${data.step}`);
+  const tmp = await makeTempDirBeside(finalDir);
+  const entries: ArrayEntry[] = [];
+  let offset = 0;
+  for (const a of data.state.arrays) {
+    const bytes = a.data.byteLength;
+    entries.push({ name: a.name, shape: a.shape, dtype: a.dtype, offset, bytes });
+    offset += bytes;
+  }
+  const bin = new Uint8Array(offset);
+  data.state.arrays.forEach((a, i) => bin.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), entries[i]!.offset));
+  await writeSynced(path.join(tmp, 'state.bin'), bin);
+  await testDelay(data.step);
+  const createdAt = Date.now();
+  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
+  await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json));
+  await publishDir(tmp, finalDir);
+  await pruneCheckpoints(runDir, keep);
+  return { step: data.step, dir: finalDir, createdAt, bytes: offset };
+}
+
+/** Test hook: pause between the two files so a test can kill the process mid-checkpoint. */
+async function testDelay(step: number): Promise<void> {
+  const ms = Number(process.env.ATELIER_TEST_CHECKPOINT_DELAY_MS ?? 0);
+  const from = Number(process.env.ATELIER_TEST_CHECKPOINT_DELAY_FROM ?? 0);
+  if (ms > 0 && step >= from) {
+    process.stdout.write(`CHECKPOINT-WRITING step-${step}\n`);
+    await new Promise((r) => setTimeout(r, ms));
+  }
+}
+
+/** Complete checkpoints (dot-temp folders and folders without state.json are ignored), oldest first. */
+export async function listCheckpoints(runDir: string): Promise<CheckpointInfo[]> {
+  const dir = checkpointsDir(runDir);
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: CheckpointInfo[] = [];
+  for (const n of names) {
+    const m = /^step-(\d+)$/.exec(n);
+    if (!m) continue;
+    const d = path.join(dir, n);
+    try {
+      const st = await fsp.stat(path.join(d, 'state.json'));
+      const bin = await fsp.stat(path.join(d, 'state.bin'));
+      out.push({ step: Number(m[1]), dir: d, createdAt: st.mtimeMs, bytes: bin.size });
+    } catch {
+      // incomplete: not a checkpoint
+    }
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+export async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
+  await sweepTemp(checkpointsDir(runDir)).catch(() => undefined);
+  const all = await listCheckpoints(runDir);
+  for (const c of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) await fsp.rm(c.dir, { recursive: true, force: true });
+}
+
+export async function readCheckpoint(dir: string): Promise<CheckpointData> {
+  const json = JSON.parse(await fsp.readFile(path.join(dir, 'state.json'), 'utf8')) as {
+    step: number;
+    epoch: number;
+    cursor: unknown;
+    extras: Record<string, unknown>;
+    arrays: ArrayEntry[];
+    createdAt: number;
+  };
+  const bin = fs.readFileSync(path.join(dir, 'state.bin'));
+  const arrays: NamedArray[] = json.arrays.map((e) => {
+    const copy = new Uint8Array(e.bytes);
+    copy.set(bin.subarray(e.offset, e.offset + e.bytes));
+    return { name: e.name, shape: e.shape, dtype: e.dtype, data: e.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer) };
+  });
+  return { step: json.step, epoch: json.epoch, cursor: json.cursor, createdAt: json.createdAt, state: { arrays, extras: json.extras } };
+}

@@ -1,0 +1,440 @@
+/**
+ * Training runs. A run lives in <workspace>/runs/<id>/:
+ *   options.json   the resolved request (model, dataset, every model option with its default,
+ *                  total steps, sample/checkpoint cadence)
+ *   status.json    state, step, epoch, last losses, bundle id (atomic writes)
+ *   log.jsonl      one line per step: {step, epoch, lr, t, losses}
+ *   samples/step-N.png
+ *   checkpoints/step-N/   (see checkpoint.ts), the last K kept
+ * trainRun() starts a run or continues it from its latest checkpoint: weights, optimizer state,
+ * step (= LR schedule position), RNG state, image pool and data cursor all come back, so the
+ * losses after a resume equal those of an uninterrupted run.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { tf, initBackend } from '../backend';
+import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../fsutil';
+import { type Workspace, insideDir, safeId } from '../workspace';
+import { StudioError } from '../../../shared/errors';
+import type { JobProgress, JobSample } from '../../../shared/events';
+import { createModel, modelEntry, resolveOptions } from '../models/registry';
+import type { BaseModel, ModelKind } from '../models/base';
+import { listCheckpoints, readCheckpoint, writeCheckpoint, checkpointsDir } from './checkpoint';
+import { openBatchSource, type BatchSource } from './source';
+import { visualsToPng } from './grid';
+import { writeBundle } from './bundle';
+import { sweepTemp } from '../fsutil';
+
+export interface TrainRequest {
+  model: string;
+  datasetId: string;
+  options?: Record<string, unknown>;
+  steps?: number;
+  epochs?: number;
+  sampleEvery?: number;
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
+  /** Write a model bundle when the run completes (default true). */
+  bundle?: boolean;
+  direction?: 'AtoB' | 'BtoA';
+  name?: string;
+  /** Runs folder override (CLI --out); default <workspace>/runs. */
+  runsDir?: string;
+}
+
+export interface RunOptionsFile {
+  format: 'atelier-run';
+  version: 1;
+  runId: string;
+  name: string;
+  model: ModelKind;
+  datasetId: string;
+  options: Record<string, unknown>;
+  totalSteps: number;
+  epochs: number | null;
+  itemsPerEpoch: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  bundle: boolean;
+  direction: 'AtoB' | 'BtoA';
+  createdAt: string;
+}
+
+export type RunState = 'created' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface RunStatus {
+  state: RunState;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  updatedAt: number;
+  lastLosses?: Record<string, number>;
+  stepsPerSec?: number;
+  bundleId?: string;
+  error?: string;
+  backend?: string;
+}
+
+export interface LogEntry {
+  step: number;
+  epoch: number;
+  lr: number;
+  t: number;
+  losses: Record<string, number>;
+}
+
+export interface TrainSummary {
+  runId: string;
+  runDir: string;
+  model: ModelKind;
+  state: RunState;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  resumedFrom: number | null;
+  durationSec: number;
+  stepsPerSec: number;
+  msPerStep: number;
+  finalLosses: Record<string, number>;
+  meanLosses: Record<string, number>;
+  checkpoint: number | null;
+  bundleId: string | null;
+  bundleDir: string | null;
+  backend: string;
+}
+
+export interface TrainHooks {
+  /** Pause / cancel point between steps (JobContext.checkpoint). */
+  checkpoint?: () => Promise<void>;
+  progress?: (p: Omit<JobProgress, 'jobId'>) => void;
+  sample?: (s: Omit<JobSample, 'jobId'>) => void;
+  /** Stop (as if cancelled) once this many steps are done: tests and `--steps` slices. */
+  stopAtStep?: number;
+}
+
+export function runDirOf(ws: Workspace, runId: string, runsDir = ws.runs): string {
+  const d = insideDir(runsDir, runId);
+  if (!d || !/^[A-Za-z0-9_-]+$/.test(runId)) throw new StudioError('BAD_INPUT', `"${runId}" is not a run id.`);
+  return d;
+}
+
+export async function readRunOptions(runDir: string): Promise<RunOptionsFile> {
+  const f = path.join(runDir, 'options.json');
+  if (!(await exists(f))) throw new StudioError('NOT_FOUND', `No training run at ${runDir}.`, { hint: 'List runs with run.list (atelier train --help).' });
+  return readJson<RunOptionsFile>(f);
+}
+
+export async function readRunStatus(runDir: string): Promise<RunStatus | null> {
+  try {
+    return await readJson<RunStatus>(path.join(runDir, 'status.json'));
+  } catch {
+    return null;
+  }
+}
+
+export async function readLog(runDir: string, maxStep = Infinity): Promise<LogEntry[]> {
+  let text = '';
+  try {
+    text = await fsp.readFile(path.join(runDir, 'log.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: LogEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as LogEntry;
+      if (e.step <= maxStep) out.push(e);
+    } catch {
+      // a line cut by a kill
+    }
+  }
+  return out;
+}
+
+function sourceNeeds(kind: ModelKind) {
+  return modelEntry(kind).data;
+}
+
+async function openSource(ws: Workspace, run: Pick<RunOptionsFile, 'model' | 'datasetId' | 'options' | 'direction'>): Promise<BatchSource> {
+  const o = run.options;
+  return openBatchSource({
+    workspace: ws,
+    datasetId: run.datasetId,
+    size: o.size as number,
+    channels: o.channels as number,
+    batchSize: o.batchSize as number,
+    seed: o.seed as number,
+    needs: sourceNeeds(run.model),
+    direction: run.direction,
+  });
+}
+
+/** Validate the request, resolve every option, write options.json. Returns the run id. */
+export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ runId: string; runDir: string; run: RunOptionsFile }> {
+  const entry = modelEntry(req.model);
+  const given = { ...(req.options ?? {}) };
+  let options = resolveOptions(entry.kind, given);
+  const direction = req.direction ?? 'AtoB';
+  const probe = await openSource(ws, { model: entry.kind, datasetId: req.datasetId, options, direction });
+  const info = probe.info;
+  probe.close?.();
+  if (entry.kind === 'cgan') {
+    if (!info.numClasses) throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has no class labels; cgan needs them.`, { hint: 'Use gan, or a labelled dataset.' });
+    if (given.numClasses === undefined) options = resolveOptions('cgan', { ...given, numClasses: info.numClasses });
+  }
+  if ((entry.kind === 'pix2pix' || entry.kind === 'cyclegan') && !info.hasB) {
+    throw new StudioError('BAD_INPUT', `${entry.kind} needs ${entry.data} A/B images; dataset ${req.datasetId} has one image set.`);
+  }
+  const batch = options.batchSize as number;
+  const perEpoch = Math.max(1, Math.ceil(info.length / batch));
+  const totalSteps = req.steps ?? (req.epochs ? req.epochs * perEpoch : 200 * perEpoch);
+  const now = new Date();
+  const runId = `${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}-${entry.kind}-${crypto.randomBytes(2).toString('hex')}`;
+  const runDir = runDirOf(ws, runId, req.runsDir ?? ws.runs);
+  const run: RunOptionsFile = {
+    format: 'atelier-run',
+    version: 1,
+    runId,
+    name: req.name ? safeId(req.name) : runId,
+    model: entry.kind,
+    datasetId: req.datasetId,
+    options,
+    totalSteps,
+    epochs: req.epochs ?? null,
+    itemsPerEpoch: info.length,
+    sampleEvery: req.sampleEvery ?? Math.max(1, Math.min(100, Math.ceil(totalSteps / 20))),
+    checkpointEvery: req.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(totalSteps / 10))),
+    keepCheckpoints: req.keepCheckpoints ?? 3,
+    bundle: req.bundle ?? true,
+    direction,
+    createdAt: now.toISOString(),
+  };
+  await fsp.mkdir(path.join(runDir, 'samples'), { recursive: true });
+  await fsp.mkdir(checkpointsDir(runDir), { recursive: true });
+  await writeJsonAtomic(path.join(runDir, 'options.json'), run);
+  await writeJsonAtomic(path.join(runDir, 'status.json'), { state: 'created', step: 0, totalSteps, epoch: 0, updatedAt: Date.now() } satisfies RunStatus);
+  return { runId, runDir, run };
+}
+
+function meanOfTail(log: LogEntry[]): Record<string, number> {
+  const tail = log.slice(-Math.max(1, Math.ceil(log.length / 10)));
+  const out: Record<string, number> = {};
+  for (const e of tail) for (const [k, v] of Object.entries(e.losses)) out[k] = (out[k] ?? 0) + v / tail.length;
+  return out;
+}
+
+/** Build the model and load a checkpoint into it (the newest, or a given step). */
+export async function modelFromCheckpoint(runDir: string, step?: number): Promise<{ model: BaseModel; run: RunOptionsFile; step: number; epoch: number; cursor: unknown }> {
+  const run = await readRunOptions(runDir);
+  const all = await listCheckpoints(runDir);
+  const c = step === undefined ? all[all.length - 1] : all.find((x) => x.step === step);
+  if (!c) throw new StudioError('NOT_FOUND', `Run ${run.runId} has no checkpoint${step === undefined ? '' : ` at step ${step}`}.`, { hint: 'Checkpoints are written every checkpointEvery steps and at the end.' });
+  const data = await readCheckpoint(c.dir);
+  const model = createModel(run.model, run.options);
+  model.totalSteps = run.totalSteps;
+  await model.setState(data.state);
+  return { model, run, step: data.step, epoch: data.epoch, cursor: data.cursor };
+}
+
+/** Bundle id for a run (and step). */
+export function bundleIdFor(run: RunOptionsFile, step?: number): string {
+  return safeId(step === undefined ? run.runId : `${run.runId}-step-${step}`);
+}
+
+async function bundleFrom(ws: Workspace, runDir: string, run: RunOptionsFile, model: BaseModel, bundleId: string, extra: { durationSec: number; stepsPerSec: number; backend: string; numClasses?: number }) {
+  const log = await readLog(runDir, model.step);
+  return writeBundle(ws.bundles, bundleId, model, {
+    name: run.name,
+    direction: run.direction,
+    ...(run.model === 'cgan' ? { classes: { count: run.options.numClasses as number } } : {}),
+    training: {
+      runId: run.runId,
+      datasetId: run.datasetId,
+      steps: model.step,
+      epochs: (model.step * (run.options.batchSize as number)) / Math.max(1, run.itemsPerEpoch),
+      durationSec: extra.durationSec,
+      stepsPerSec: extra.stepsPerSec,
+      backend: extra.backend,
+      finalLosses: log[log.length - 1]?.losses ?? {},
+      meanLosses: meanOfTail(log),
+    },
+  });
+}
+
+/** Make a bundle from a run's checkpoint (newest by default). */
+export async function promoteRun(ws: Workspace, runId: string, opts: { step?: number; bundleId?: string } = {}): Promise<{ bundleId: string; dir: string }> {
+  const runDir = runDirOf(ws, runId);
+  const { model, run, step } = await modelFromCheckpoint(runDir, opts.step);
+  try {
+    const status = await readRunStatus(runDir);
+    const id = opts.bundleId ? safeId(opts.bundleId) : bundleIdFor(run, step === run.totalSteps ? undefined : step);
+    const b = await bundleFrom(ws, runDir, run, model, id, { durationSec: 0, stepsPerSec: status?.stepsPerSec ?? 0, backend: status?.backend ?? tf.getBackend() });
+    return { bundleId: id, dir: b.dir };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Run (or continue) training until totalSteps, a cancel, or hooks.stopAtStep. Always leaves a
+ * checkpoint of the last step it completed (unless it failed).
+ */
+export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks = {}): Promise<TrainSummary> {
+  const backend = (await initBackendForTraining()) as string;
+  const run = await readRunOptions(runDir);
+  await sweepTemp(checkpointsDir(runDir));
+  const src = await openSource(ws, run);
+  const model = createModel(run.model, run.options);
+  model.totalSteps = run.totalSteps;
+  let resumedFrom: number | null = null;
+  const ckpts = await listCheckpoints(runDir);
+  const latest = ckpts[ckpts.length - 1];
+  let lastCkpt: number | null = null;
+  if (latest) {
+    const data = await readCheckpoint(latest.dir);
+    await model.setState(data.state);
+    src.restore(data.cursor);
+    resumedFrom = data.step;
+    lastCkpt = data.step;
+  }
+  // The log keeps what the checkpoint covers; steps after it are redone.
+  const kept = await readLog(runDir, resumedFrom ?? 0);
+  await writeFileAtomic(path.join(runDir, 'log.jsonl'), kept.map((e) => JSON.stringify(e)).join('\n') + (kept.length ? '\n' : ''));
+  const logFd = fs.openSync(path.join(runDir, 'log.jsonl'), 'a');
+
+  const batch = run.options.batchSize as number;
+  const epochOf = (step: number) => Math.floor((step * batch) / Math.max(1, run.itemsPerEpoch));
+  const t0 = performance.now();
+  const startStep = model.step;
+  let lastLosses: Record<string, number> = kept[kept.length - 1]?.losses ?? {};
+  let lastProgress = 0;
+  let emaMs = 0;
+  let state: RunState = 'running';
+  const writeStatus = (extra: Partial<RunStatus> = {}) =>
+    writeJsonAtomic(path.join(runDir, 'status.json'), {
+      state,
+      step: model.step,
+      totalSteps: run.totalSteps,
+      epoch: epochOf(model.step),
+      updatedAt: Date.now(),
+      lastLosses,
+      stepsPerSec: emaMs ? 1000 / emaMs : undefined,
+      backend,
+      ...extra,
+    } satisfies RunStatus);
+
+  const checkpointNow = async () => {
+    if (lastCkpt === model.step) return;
+    fs.fsyncSync(logFd);
+    const state0 = await model.getState();
+    await writeCheckpoint(runDir, { step: model.step, epoch: epochOf(model.step), cursor: src.state(), state: state0 }, run.keepCheckpoints);
+    lastCkpt = model.step;
+    await writeStatus();
+  };
+
+  const sampleNow = async () => {
+    const v = model.visuals();
+    try {
+      const g = await visualsToPng(v);
+      await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), g.png);
+      hooks.sample?.({ step: model.step, png: g.png, width: g.width, height: g.height, caption: g.rows.join(' | ') });
+    } finally {
+      tf.dispose(Object.values(v));
+    }
+  };
+
+  let bundle: { id: string; dir: string } | null = null;
+  try {
+    await writeStatus();
+    hooks.progress?.({ step: model.step, total: run.totalSteps, epoch: epochOf(model.step), message: resumedFrom !== null ? `resumed at step ${resumedFrom}` : 'started' });
+    while (model.step < run.totalSteps) {
+      if (hooks.stopAtStep !== undefined && model.step >= hooks.stopAtStep) throw new StudioError('CANCELLED', 'stopped');
+      await hooks.checkpoint?.();
+      const ts = performance.now();
+      model.setInput(src.next());
+      const lr = model.learningRate();
+      const losses = model.trainStep();
+      for (const [k, v] of Object.entries(losses)) {
+        if (!Number.isFinite(v)) throw new StudioError('BAD_INPUT', `Training diverged at step ${model.step}: loss ${k} is ${v}.`, { hint: 'Lower the learning rate, or resume from an earlier checkpoint.' });
+      }
+      const ms = performance.now() - ts;
+      emaMs = emaMs ? 0.8 * emaMs + 0.2 * ms : ms;
+      lastLosses = losses;
+      const step = model.step;
+      const epoch = epochOf(step);
+      fs.writeSync(logFd, JSON.stringify({ step, epoch, lr, t: Date.now(), losses } satisfies LogEntry) + '\n');
+      const now = performance.now();
+      if (now - lastProgress > 250 || step === run.totalSteps) {
+        lastProgress = now;
+        hooks.progress?.({
+          step,
+          total: run.totalSteps,
+          epoch,
+          losses,
+          metrics: { lr, msPerStep: ms },
+          stepsPerSec: 1000 / emaMs,
+          etaSec: ((run.totalSteps - step) * emaMs) / 1000,
+        });
+      }
+      if (step % run.sampleEvery === 0 || step === run.totalSteps) await sampleNow();
+      if (step % run.checkpointEvery === 0 || step === run.totalSteps) await checkpointNow();
+    }
+    state = 'done';
+    if (run.bundle) {
+      const id = bundleIdFor(run);
+      const b = await bundleFrom(ws, runDir, run, model, id, { durationSec: (performance.now() - t0) / 1000, stepsPerSec: emaMs ? 1000 / emaMs : 0, backend });
+      bundle = { id, dir: b.dir };
+    }
+    await writeStatus(bundle ? { bundleId: bundle.id } : {});
+  } catch (e) {
+    const cancelled = e instanceof StudioError && e.code === 'CANCELLED';
+    state = cancelled ? 'cancelled' : 'failed';
+    try {
+      if (cancelled) await checkpointNow();
+      await writeStatus(cancelled ? {} : { error: e instanceof Error ? e.message : String(e) });
+    } catch {
+      // keep the original error
+    }
+    if (!(cancelled && hooks.stopAtStep !== undefined)) {
+      fs.closeSync(logFd);
+      model.dispose();
+      src.close?.();
+      throw e;
+    }
+  }
+  fs.closeSync(logFd);
+  const log = await readLog(runDir);
+  const durationSec = (performance.now() - t0) / 1000;
+  const done = model.step - startStep;
+  const summary: TrainSummary = {
+    runId: run.runId,
+    runDir,
+    model: run.model,
+    state,
+    step: model.step,
+    totalSteps: run.totalSteps,
+    epoch: epochOf(model.step),
+    resumedFrom,
+    durationSec,
+    stepsPerSec: done ? done / durationSec : 0,
+    msPerStep: emaMs,
+    finalLosses: lastLosses,
+    meanLosses: meanOfTail(log),
+    checkpoint: lastCkpt,
+    bundleId: bundle?.id ?? null,
+    bundleDir: bundle?.dir ?? null,
+    backend,
+  };
+  model.dispose();
+  src.close?.();
+  return summary;
+}
+
+async function initBackendForTraining(): Promise<string> {
+  const info = await initBackend();
+  return info.backend;
+}
