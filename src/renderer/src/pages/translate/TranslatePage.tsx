@@ -1,10 +1,275 @@
-import { MissingChannels } from '../../components/EmptyState';
-import { PageLayout } from '../../components/Layout';
+/**
+ * Translate: drop an image (or pick a test image from a dataset), choose a bundle, see input
+ * and output side by side and in a before/after compare, save the output; drop a folder to
+ * translate it as a job (infer.translateFolder).
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/dataset';
+import { toErrorData, type ErrorData } from '../../../../shared/errors';
+import { callAny, has } from '../../api';
+import { CompareSlider } from '../../components/CompareSlider';
+import { DropZone } from '../../components/DropZone';
+import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { Icon } from '../../components/Icons';
+import { fitScale, PixelImage } from '../../components/ImageView';
+import { Field, PageLayout, Panel } from '../../components/Layout';
+import { ErrorInline } from '../../components/Toasts';
+import { TRANSLATORS, useBundles } from '../../lib/bundles';
+import { IMAGE_EXT, commonRoot, type DroppedFiles } from '../../lib/files';
+import { downloadBytes, usePngUrl } from '../../lib/png';
+import { useLoad } from '../../lib/useLoad';
+import { studio } from '../../studio';
+import { waitForJob } from '../../store/jobs';
+import { notify, reportError } from '../../store/ui';
+
+interface InputImage {
+  name: string;
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+interface Output {
+  png: Uint8Array;
+  width: number;
+  height: number;
+  ms?: number;
+}
+
+async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return { width: img.naturalWidth, height: img.naturalHeight };
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+function TestImages({ onPick }: { onPick(i: InputImage): void }) {
+  const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
+  const [id, setId] = useState('');
+  const ds = (datasets.data ?? []).find((d) => d.id === id) ?? datasets.data?.[0];
+  const page = useLoad(
+    ds ? () => callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split: 'test', limit: 12, thumbSize: Math.max(ds.image.width, 8) }) : null,
+    [ds?.id],
+  );
+  if (!datasets.data?.length) return <div className="muted small">No datasets to pick test images from.</div>;
+  return (
+    <div className="col">
+      <select value={ds?.id ?? ''} onChange={(e) => setId(e.currentTarget.value)} aria-label="Dataset for test images">
+        {datasets.data.map((d) => (
+          <option key={d.id} value={d.id}>
+            {d.name}
+          </option>
+        ))}
+      </select>
+      <div className="thumbs" style={{ gridTemplateColumns: 'repeat(6, 1fr)' }} data-testid="test-images">
+        {(page.data?.items ?? [])
+          .filter((t) => t.role !== 'b')
+          .map((t) => (
+            <TestThumb key={`${t.index}-${t.role}`} t={t} onPick={onPick} />
+          ))}
+      </div>
+    </div>
+  );
+}
+
+function TestThumb({ t, onPick }: { t: DatasetThumb; onPick(i: InputImage): void }) {
+  const url = usePngUrl(t.png);
+  return (
+    <button type="button" className="thumb" style={{ padding: 0, cursor: 'pointer' }} onClick={() => onPick({ name: `${t.name}.png`, bytes: t.png, width: t.width, height: t.height })} title={t.name}>
+      {url ? <img src={url} alt={t.name} /> : null}
+    </button>
+  );
+}
 
 export function TranslatePage() {
+  const ready = has('infer.translate') && has('bundle.list');
+  const bundles = useBundles((b) => TRANSLATORS.has(b.kind));
+  const [bundleId, setBundleId] = useState('');
+  const [input, setInput] = useState<InputImage | null>(null);
+  const [output, setOutput] = useState<Output | null>(null);
+  const [error, setError] = useState<ErrorData | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [view, setView] = useState<'side' | 'compare'>('side');
+  const [folderBusy, setFolderBusy] = useState(false);
+  const [folderResult, setFolderResult] = useState<{ outDir?: string; count?: number } | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const [boxW, setBoxW] = useState(800);
+  const bundle = bundles.list.find((b) => b.id === bundleId) ?? bundles.list[0] ?? null;
+  const inUrl = usePngUrl(input?.bytes, 'image/*');
+  const outUrl = usePngUrl(output?.png);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => setBoxW(el.clientWidth));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [ready]);
+
+  const run = async (img: InputImage, b = bundle) => {
+    if (!b) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const out = await callAny<Output>('infer.translate', { model: b.id, image: img.bytes });
+      setOutput(out);
+    } catch (e) {
+      setError(toErrorData(e));
+      setOutput(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // Re-run when the bundle changes.
+  useEffect(() => {
+    if (input && bundle) void run(input, bundle);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [bundle?.id]);
+
+  const useImage = async (img: InputImage) => {
+    setInput(img);
+    setOutput(null);
+    await run(img);
+  };
+
+  const onDrop = async (d: DroppedFiles) => {
+    const images = d.files.filter((f, i) => IMAGE_EXT.test(d.relPaths[i] ?? f.name) || f.type.startsWith('image/'));
+    if (d.folders.length || images.length > 1) return translateFolder(d);
+    const f = images[0];
+    if (!f) throw new Error('No image among the dropped files.');
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    const size = await imageSize(bytes).catch(() => ({ width: 0, height: 0 }));
+    await useImage({ name: f.name, bytes, ...size });
+  };
+
+  const translateFolder = async (d: DroppedFiles) => {
+    if (!bundle) return;
+    if (!has('infer.translateFolder')) {
+      reportError('Translate folder', new Error('Folder translation is not available in this build (no infer.translateFolder channel).'));
+      return;
+    }
+    setFolderBusy(true);
+    setFolderResult(null);
+    try {
+      const paths = await studio().pathsForFiles(d.files, d.relPaths);
+      let root = commonRoot(paths, d.relPaths);
+      if (d.folders.length === 1) root = `${root}/${d.folders[0]}`.replace(/\/\/+/g, '/');
+      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, folder: root });
+      const res = await waitForJob<{ outDir?: string; count?: number; written?: number }>(jobId);
+      setFolderResult({ outDir: res?.outDir, count: res?.count ?? res?.written });
+      notify('Folder translated', res?.outDir ? `Written to ${res.outDir}` : undefined, 'success');
+    } catch (e) {
+      reportError('Translate folder', e);
+    } finally {
+      setFolderBusy(false);
+    }
+  };
+
+  const scale = useMemo(() => {
+    if (!output) return 1;
+    const half = view === 'side' ? (boxW - 48) / 2 : boxW - 32;
+    return fitScale(output.width, output.height, half, 560);
+  }, [output, boxW, view]);
+
+  if (!ready) {
+    return (
+      <PageLayout title="Translate" testId="page-translate">
+        <MissingChannels what="Translation" channels={['bundle.list', 'infer.translate']} />
+      </PageLayout>
+    );
+  }
+
+  const side = (
+    <>
+      <Panel title="Model">
+        {bundles.error ? <ErrorInline title="List models" error={bundles.error} /> : null}
+        {bundles.data && !bundles.list.length ? <div className="notice warn">No image-to-image models yet. Train pix2pix or CycleGAN on the Train page.</div> : null}
+        <Field label="Bundle">
+          <select value={bundle?.id ?? ''} onChange={(e) => setBundleId(e.currentTarget.value)} data-testid="translate-bundle" disabled={!bundles.list.length}>
+            {bundles.list.map((b) => (
+              <option key={b.id} value={b.id}>
+                {b.name} ({b.kind}, {b.imageSize}px)
+              </option>
+            ))}
+          </select>
+        </Field>
+      </Panel>
+      <Panel title="Input">
+        <DropZone testId="translate-drop" onFiles={onDrop} label="Browse image">
+          <Icon name="upload" size={20} />
+          <div>Drop an image to translate it, or a folder to translate every image in it.</div>
+        </DropZone>
+        {folderBusy ? <div className="muted small">Translating the folder… (progress in the jobs strip)</div> : null}
+        {folderResult ? (
+          <div className="notice ok">
+            Translated {folderResult.count ?? ''} images{folderResult.outDir ? ` into ${folderResult.outDir}` : ''}.
+            {folderResult.outDir && has('app.reveal') && studio().transport === 'electron' ? (
+              <button type="button" className="btn ghost small" onClick={() => void callAny('app.reveal', { path: folderResult.outDir }).catch((e: unknown) => reportError('Reveal folder', e))}>
+                Reveal
+              </button>
+            ) : null}
+          </div>
+        ) : null}
+      </Panel>
+      <Panel title="Test images">
+        <TestImages onPick={(i) => void useImage(i)} />
+      </Panel>
+    </>
+  );
+
+  const tools = (
+    <>
+      <div className="seg">
+        <button type="button" className={view === 'side' ? 'on' : ''} onClick={() => setView('side')}>
+          Side by side
+        </button>
+        <button type="button" className={view === 'compare' ? 'on' : ''} onClick={() => setView('compare')} data-testid="view-compare">
+          Compare
+        </button>
+      </div>
+      <button type="button" className="btn" disabled={!output} onClick={() => output && downloadBytes(output.png, `${(input?.name ?? 'image').replace(/\.[^.]+$/, '')}-${bundle?.name ?? 'out'}.png`)} data-testid="translate-save">
+        <Icon name="download" size={14} /> Save output
+      </button>
+    </>
+  );
+
   return (
-    <PageLayout title="Translate" testId="page-translate">
-      <MissingChannels what="Translate" channels={[]} />
+    <PageLayout title="Translate" tools={tools} side={side} testId="page-translate">
+      <div ref={box} style={{ height: '100%' }}>
+        {error ? <ErrorInline title="Translate" error={error} onDismiss={() => setError(null)} /> : null}
+        {!input ? (
+          <DropZone testId="translate-canvas-drop" className="page-drop" onFiles={onDrop}>
+            <EmptyState title="Drop an image to translate" testId="translate-empty">
+              <p>Or pick a test image on the right. A folder dropped here is translated image by image as a job.</p>
+            </EmptyState>
+          </DropZone>
+        ) : view === 'side' || !outUrl || !inUrl ? (
+          <div className="row" style={{ alignItems: 'flex-start', gap: 16 }}>
+            <figure className="col" style={{ margin: 0 }}>
+              {inUrl ? <PixelImage src={inUrl} width={output?.width ?? input.width} height={output?.height ?? input.height} scale={output ? scale : fitScale(input.width, input.height, (boxW - 48) / 2, 560)} alt="Input" testId="translate-input" /> : null}
+              <figcaption className="muted small">Input — {input.name}</figcaption>
+            </figure>
+            <figure className="col" style={{ margin: 0 }}>
+              {outUrl && output ? (
+                <PixelImage src={outUrl} width={output.width} height={output.height} scale={scale} alt="Output" testId="translate-output" />
+              ) : (
+                <div className="muted" style={{ width: 256, height: 256, display: 'grid', placeItems: 'center' }}>
+                  {busy ? 'Translating…' : '—'}
+                </div>
+              )}
+              <figcaption className="muted small">Output{output?.ms ? ` — ${Math.round(output.ms)} ms` : ''}</figcaption>
+            </figure>
+          </div>
+        ) : (
+          <CompareSlider before={inUrl} after={outUrl} size={Math.min(640, Math.round(output!.width * scale))} pixelated={scale >= 2} />
+        )}
+      </div>
     </PageLayout>
   );
 }
