@@ -71,7 +71,7 @@ async function onBackend<T>(name: string, fn: () => T): Promise<T> {
 }
 
 export async function benchKernels(opts: { sizes?: number[]; reps?: number; ngf?: number; cpuUpTo?: number; generatorUpTo?: number; log?: (s: string) => void } = {}): Promise<BenchRow[]> {
-  const { sizes = [64, 128, 256], reps = 3, ngf = 64, cpuUpTo = 64, generatorUpTo = 128, log = console.log } = opts;
+  const { sizes = [64, 128, 256], reps = 3, ngf = 64, cpuUpTo = 64, generatorUpTo = 256, log = console.log } = opts;
   const info = await initBackend();
   if (info.backend !== 'wasm') throw new Error(`kernel bench needs the wasm backend (have ${info.backend})`);
   const rows: BenchRow[] = [];

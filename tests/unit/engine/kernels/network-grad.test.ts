@@ -24,7 +24,7 @@ const batchOf = (bilinear: boolean) => (bilinear ? 2 : 1);
 
 function bn(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  return tf.batchNorm(x, mean, variance, b, g, 1e-5);
+  return tf.batchNorm(x, mean, variance, b, g, 1e-5) as tf.Tensor4D;
 }
 
 function forward(w: Record<string, tf.Tensor>, x: tf.Tensor4D, bilinear: boolean): tf.Tensor4D {

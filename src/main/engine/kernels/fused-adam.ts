@@ -1,0 +1,119 @@
+/**
+ * Adam whose update runs in one pass per variable on the wasm backend.
+ *
+ * tf.train.adam issues ~10 element-wise kernels per variable per step (mul, add, square, div,
+ * sqrt, ...), each a separate pass over memory with its own allocation; on the wasm backend
+ * that tail is a large share of a GAN step (NOTES-performance.md). This optimizer extends
+ * tf.AdamOptimizer (same state layout, so getWeights/setWeights, checkpoints and resume are
+ * interchangeable with tf.train.adam) and, on wasm, replaces applyGradients with a single JS
+ * loop over the wasm heap per variable. Every intermediate is rounded to float32 in the same
+ * order as tfjs's op sequence, so results match tf.train.adam (to the last bit in practice).
+ *
+ * - The moments m and v are updated in place (they are ours and never feed a convolution).
+ * - The variable gets a NEW buffer, never an in-place write: the wasm Conv2D caches XNNPACK
+ *   operators (with packed weights) by the filter's tensor id, so mutating a filter's data
+ *   under the same id would make later convolutions use stale weights.
+ * On other backends it simply defers to tf.AdamOptimizer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from './wasm-util';
+
+interface AdamState {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+}
+
+const f32 = Math.fround;
+type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+
+export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
+    super(learningRate, beta1, beta2, epsilon);
+  }
+
+  override applyGradients(variableGradients: VariableGradients): void {
+    const engine = tf.engine();
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const grads = names.map((n, i) => (Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[n]));
+    const vars = names.map((n) => engine.registeredVariables[n]!);
+    const fusable =
+      tf.getBackend() === 'wasm' &&
+      vars.every((v) => v && v.dtype === 'float32') &&
+      grads.every((g) => g == null || g.dtype === 'float32');
+    if (!fusable) {
+      super.applyGradients(variableGradients);
+      return;
+    }
+    const st = this as unknown as AdamState;
+    const backend = engine.backend as unknown as BackendWasm;
+    const b1 = f32(this.beta1);
+    const b2 = f32(this.beta2);
+    const c1 = f32(1 - this.beta1); // tfjs: mul(gradient, 1 - beta1), a float32 scalar
+    const c2 = f32(1 - this.beta2);
+    const eps = f32(this.epsilon);
+    const negLr = f32(-this.learningRate);
+    const accB1 = st.accBeta1.dataSync()[0]!;
+    const accB2 = st.accBeta2.dataSync()[0]!;
+    const om1 = f32(1 - accB1);
+    const om2 = f32(1 - accB2);
+
+    names.forEach((name, i) => {
+      const value = vars[i]!;
+      // Same creation (and order) as tf.AdamOptimizer, so the state is interchangeable.
+      st.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      st.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      const gradient = grads[i];
+      if (gradient == null) return;
+      const m = st.accumulatedFirstMoment[i]!.variable;
+      const v = st.accumulatedSecondMoment[i]!.variable;
+      const mv = this.ownBuffer(m, backend);
+      const vv = this.ownBuffer(v, backend);
+      const outInfo = backend.makeOutput(value.shape.slice(), 'float32');
+      // Views after the last allocation (the heap may have grown).
+      const o = backend.typedArrayFromHeap(outInfo) as Float32Array;
+      const w = backend.typedArrayFromHeap(value) as Float32Array;
+      const g = backend.typedArrayFromHeap(gradient) as Float32Array;
+      const M = backend.typedArrayFromHeap(mv) as Float32Array;
+      const V = backend.typedArrayFromHeap(vv) as Float32Array;
+      const n = o.length;
+      for (let k = 0; k < n; k++) {
+        const gk = g[k]!;
+        const m1 = f32(f32(M[k]! * b1) + f32(gk * c1));
+        const v1 = f32(f32(V[k]! * b2) + f32(f32(gk * gk) * c2));
+        M[k] = m1;
+        V[k] = v1;
+        const mh = f32(m1 / om1);
+        const vh = f32(v1 / om2);
+        o[k] = f32(f32(f32(mh / f32(f32(Math.sqrt(vh)) + eps)) * negLr) + w[k]!);
+      }
+      const newValue = engine.makeTensorFromTensorInfo(outInfo);
+      value.assign(newValue);
+      newValue.dispose();
+    });
+    tf.tidy(() => {
+      st.accBeta1.assign(tf.mul(st.accBeta1, this.beta1));
+      st.accBeta2.assign(tf.mul(st.accBeta2, this.beta2));
+    });
+    this.incrementIterations();
+  }
+
+  /**
+   * The moment's own buffer, safe to write in place: if its data is shared (e.g. a clone or a
+   * reshape someone holds), give the variable a private copy first.
+   */
+  private ownBuffer(t: tf.Variable, backend: BackendWasm): tf.TensorInfo {
+    if (backend.refCount(t.dataId) > 1) {
+      const copy = tf.tidy(() => tf.add(t, tf.zerosLike(t)));
+      t.assign(copy);
+      copy.dispose();
+    }
+    return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+  }
+}
+
+/** Drop-in for tf.train.adam (same defaults). */
+export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
+  return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
+}

@@ -1,0 +1,87 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FusedAdamOptimizer, fusedAdam } from '../../../../src/main/engine/kernels/fused-adam';
+import { counts, initWasm, rand, relDiff, tf } from './helpers';
+
+const shapes = [[3, 3, 5, 4], [4], [7, 6], [1]];
+
+/** Run `steps` Adam steps on a small quadratic-ish loss; return final weights and moments. */
+async function train(opt: tf.AdamOptimizer, steps: number, tag: string): Promise<{ weights: Float32Array[]; state: Float32Array[] }> {
+  const vars = shapes.map((s, i) => tf.variable(tf.tensor(rand(s.reduce((a, b) => a * b, 1), 10 + i), s), true, `${tag}_w${i}`));
+  const targets = shapes.map((s, i) => tf.tensor(rand(s.reduce((a, b) => a * b, 1), 20 + i, 2), s));
+  for (let k = 0; k < steps; k++) {
+    opt.minimize(() => tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(tf.mul(v, v), targets[i]!))))) as tf.Scalar, false, vars);
+  }
+  const weights = vars.map((v) => Float32Array.from(v.dataSync()));
+  const state = (await opt.getWeights()).map((w) => Float32Array.from(w.tensor.dataSync()));
+  tf.dispose([...vars, ...targets]);
+  return { weights, state };
+}
+
+describe('FusedAdamOptimizer', () => {
+  beforeAll(initWasm);
+
+  it('matches tf.train.adam over 20 steps on wasm (weights and moments)', async () => {
+    const stock = await train(tf.train.adam(2e-2, 0.5, 0.999), 20, 'stock');
+    const fusedOpt = fusedAdam(2e-2, 0.5, 0.999);
+    const fused = await train(fusedOpt, 20, 'fused');
+    expect(fused.state.length).toBe(stock.state.length);
+    for (const [a, b] of [...fused.weights.map((w, i) => [w, stock.weights[i]!]), ...fused.state.map((w, i) => [w, stock.state[i]!])] as [Float32Array, Float32Array][]) {
+      expect(relDiff(a, b)).toBeLessThan(1e-6);
+    }
+    // The weights moved: the comparison is not vacuous.
+    const start = rand(3 * 3 * 5 * 4, 10);
+    expect(relDiff(fused.weights[0]!, start)).toBeGreaterThan(1e-2);
+    fusedOpt.dispose();
+  });
+
+  it('matches with default betas/epsilon and after setWeights from a stock optimizer', async () => {
+    const stockOpt = tf.train.adam(1e-2);
+    await train(stockOpt, 3, 'resumeA');
+    const fusedOpt = new FusedAdamOptimizer(1e-2, 0.9, 0.999);
+    await fusedOpt.setWeights(await stockOpt.getWeights());
+    const continuedStock = await train(stockOpt, 5, 'resumeB');
+    const continuedFused = await train(fusedOpt, 5, 'resumeC');
+    continuedFused.weights.forEach((w, i) => expect(relDiff(w, continuedStock.weights[i]!)).toBeLessThan(1e-6));
+    stockOpt.dispose();
+    fusedOpt.dispose();
+  });
+
+  it('runs the update without element-wise kernels on wasm (one pass per variable)', async () => {
+    const vars = shapes.map((s, i) => tf.variable(tf.tensor(rand(s.reduce((a, b) => a * b, 1), 30 + i), s), true, `prof_w${i}`));
+    const grads = Object.fromEntries(vars.map((v) => [v.name, tf.onesLike(v)]));
+    const kernelsPerStep = async (opt: tf.Optimizer) => {
+      opt.applyGradients(grads); // first step creates the moments
+      const info = await tf.profile(() => opt.applyGradients(grads));
+      opt.dispose();
+      return info.kernels.length;
+    };
+    const stockKernels = await kernelsPerStep(tf.train.adam(1e-3));
+    const fusedKernels = await kernelsPerStep(fusedAdam(1e-3));
+    expect(stockKernels).toBeGreaterThanOrEqual(10 * vars.length);
+    expect(fusedKernels).toBeLessThanOrEqual(4); // only the two beta-power scalars
+    tf.dispose([...vars, ...Object.values(grads)]);
+  });
+
+  it('defers to tf.AdamOptimizer on cpu', async () => {
+    await tf.setBackend('cpu');
+    try {
+      const a = await train(tf.train.adam(1e-2), 4, 'cpuA');
+      const b = await train(fusedAdam(1e-2), 4, 'cpuB');
+      b.weights.forEach((w, i) => expect(relDiff(w, a.weights[i]!)).toBeLessThan(1e-6));
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
+  it('leaks no tensors or wasm buffers across steps', () => {
+    const opt = fusedAdam(1e-3);
+    const v = tf.variable(tf.tensor(rand(64, 3), [8, 8]), true, 'leak_w');
+    const step = () => opt.minimize(() => tf.sum(tf.square(v)) as tf.Scalar, false, [v]);
+    step(); // creates the moments
+    const before = counts();
+    for (let i = 0; i < 5; i++) step();
+    expect(counts()).toEqual(before);
+    opt.dispose();
+    v.dispose();
+  });
+});
