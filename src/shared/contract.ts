@@ -9,11 +9,19 @@ import type { ChannelDef } from './define';
 import { appChannels } from './channels/app';
 import { jobChannels } from './channels/job';
 import { datasetChannels } from './channels/dataset';
+import { bundleChannels } from './channels/bundle';
+import { inferChannels } from './channels/infer';
+import { latentChannels } from './channels/latent';
+import { exportChannels } from './channels/export';
 
 export const contract = {
   ...appChannels,
   ...jobChannels,
   ...datasetChannels,
+  ...bundleChannels,
+  ...inferChannels,
+  ...latentChannels,
+  ...exportChannels,
 } as const;
 
 export type Contract = typeof contract;

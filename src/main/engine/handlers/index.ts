@@ -3,9 +3,16 @@ import type { HandlerTable } from '../context';
 import { appHandlers } from './app';
 import { jobHandlers } from './job';
 import { datasetHandlers } from './dataset';
+import { bundleHandlers, exportHandlers } from './export';
+import { inferHandlers } from './infer';
+import { latentHandlers } from './latent';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
   ...jobHandlers,
   ...datasetHandlers,
+  ...bundleHandlers,
+  ...inferHandlers,
+  ...latentHandlers,
+  ...exportHandlers,
 };

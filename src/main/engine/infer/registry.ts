@@ -18,30 +18,13 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
+import type { BundleLocation, BundleSummary } from '../../../shared/channels/bundle';
 import type { Workspace } from '../workspace';
 import { exists } from '../fsutil';
 import type { ExportSource, ModelKind, OnnxSidecar } from '../export/onnx-export';
 import { InferenceModel, type Runtime } from './model';
 
-export type BundleLocation = 'workspace' | 'shipped' | 'path';
-
-export interface BundleSummary {
-  id: string;
-  name: string;
-  kind: ModelKind;
-  imageSize: number;
-  channels: number;
-  latentSize?: number;
-  classNames?: string[];
-  location: BundleLocation;
-  dir: string;
-  /** The exported ONNX file, when there is one. */
-  onnx: string | null;
-  /** tfjs networks present (export / tfjs runtime possible). */
-  hasTfjs: boolean;
-  /** Parity of the last export, when exported. */
-  parity?: { maxAbsDiff: number; pass: boolean };
-}
+export type { BundleLocation, BundleSummary };
 
 export interface BundleManifest {
   kind?: string;

@@ -1,0 +1,90 @@
+/** export.onnx (a job) and bundle.list / bundle.get. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { BundleDetail } from '../../../shared/channels/bundle';
+import type { OnnxExportResult } from '../../../shared/channels/export';
+import { StudioError } from '../../../shared/errors';
+import { handlers } from '../context';
+import { exportOnnx, type OnnxSidecar } from '../export/onnx-export';
+import { onnxFileInfo } from '../export/inspect';
+import { evictModels, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
+import type { Workspace } from '../workspace';
+import { safeId } from '../workspace';
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDetail> {
+  const r = await resolveModelRef(ws, ref);
+  if (r.dir) {
+    const summary = await summarizeBundle(r.dir, r.location, r.id);
+    if (!summary) throw new StudioError('BAD_INPUT', `${r.dir} is not a model bundle (no bundle.json and no exported ONNX file).`);
+    const card = (await readText(path.join(r.dir, 'model-card.md'))) ?? (await readText(path.join(r.dir, 'README.md')));
+    const manifestText = await readText(path.join(r.dir, 'bundle.json'));
+    return {
+      summary,
+      onnx: summary.onnx ? await onnxFileInfo(summary.onnx) : null,
+      ...(card ? { card } : {}),
+      ...(manifestText ? { manifest: JSON.parse(manifestText) as Record<string, unknown> } : {}),
+    };
+  }
+  const info = await onnxFileInfo(r.onnx!);
+  const side = (await readText(r.onnx!.slice(0, -5) + '.json')) ?? null;
+  const s = side ? (JSON.parse(side) as OnnxSidecar) : null;
+  const md = info.metadata;
+  return {
+    summary: {
+      id: r.id,
+      name: s?.name ?? md['atelier.name'] ?? r.id,
+      kind: String(s?.kind ?? md['atelier.kind'] ?? 'pix2pix'),
+      imageSize: s?.imageSize ?? Number(md['atelier.imageSize'] ?? 0),
+      channels: s?.channels ?? Number(md['atelier.channels'] ?? 3),
+      ...(s?.latentSize ?? md['atelier.latentSize'] ? { latentSize: Number(s?.latentSize ?? md['atelier.latentSize']) } : {}),
+      ...(s?.classNames ? { classNames: s.classNames } : {}),
+      location: 'path',
+      dir: path.dirname(r.onnx!),
+      onnx: r.onnx,
+      hasTfjs: false,
+      ...(info.parity ? { parity: { maxAbsDiff: info.parity.maxAbsDiff, pass: info.parity.pass } } : {}),
+    },
+    onnx: info,
+  };
+}
+
+/** Default export target: inside a workspace bundle; shipped/read-only ones go to <workspace>/exports/. */
+export function defaultExportFile(ws: Workspace, r: { dir: string | null; location: string; id: string }): string {
+  if (r.dir && r.location !== 'shipped') return path.join(r.dir, `${safeId(r.id)}.onnx`);
+  return path.join(ws.root, 'exports', `${safeId(r.id)}.onnx`);
+}
+
+export const bundleHandlers = handlers({
+  'bundle.list': (_req, ctx) => listBundles(ctx.workspace),
+  'bundle.get': (req, ctx) => bundleDetail(ctx.workspace, req.id),
+});
+
+export const exportHandlers = handlers({
+  'export.onnx': async (req, ctx) => {
+    const r = await resolveModelRef(ctx.workspace, req.model);
+    if (!r.dir) throw new StudioError('BAD_INPUT', `"${req.model}" is already an ONNX file; export needs a bundle with tfjs networks.`);
+    const file = path.resolve(req.file ?? defaultExportFile(ctx.workspace, r));
+    if (!file.toLowerCase().endsWith('.onnx')) throw new StudioError('BAD_INPUT', `The export file must end in .onnx (got ${path.basename(file)}).`);
+    const job = ctx.jobs.start('export.onnx', `Export ${r.id} to ONNX`, async (j): Promise<OnnxExportResult> => {
+      const src = await loadBundleSource(r.dir!);
+      if (req.dropout) src.dropout = req.dropout;
+      try {
+        await j.checkpoint();
+        const res = await exportOnnx(src, file, { onStep: (step, total, message) => j.progress({ step, total, message }) });
+        await evictModels((k) => k.includes(r.id) || k.includes(r.dir!));
+        return res;
+      } finally {
+        for (const m of [src.generator, src.encoder, src.decoder]) m?.dispose();
+      }
+    });
+    return { jobId: job.id };
+  },
+});

@@ -1,0 +1,46 @@
+/**
+ * ONNX export of a bundle's generator: opset 17, NCHW float32 in [-1, 1], dynamic batch,
+ * metadata + sidecar JSON, checked against tfjs in onnxruntime (max |diff| < 1e-4 or failed).
+ */
+import { z } from 'zod';
+import { channel } from '../define';
+import { modelRef } from './bundle';
+
+export interface OnnxExportResult {
+  file: string;
+  sidecar: string;
+  /** All files written (autoencoders: model, encoder, decoder). */
+  files: string[];
+  bytes: number;
+  pass: boolean;
+  parity: {
+    maxAbsDiff: number;
+    meanAbsDiff: number;
+    threshold: number;
+    pass: boolean;
+    batch: number;
+    seed: number;
+    files: { file: string; maxAbsDiff: number; pass: boolean }[];
+    note?: string;
+  };
+  inputs: { name: string; dtype: 'float32' | 'int64'; shape: (number | string)[] }[];
+  outputs: { name: string; dtype: 'float32' | 'int64'; shape: (number | string)[] }[];
+  /** For people: the parity figure, or why the export failed. */
+  message: string;
+}
+
+export const exportChannels = {
+  'export.onnx': channel<{ jobId: string }>()(
+    z
+      .object({
+        model: modelRef,
+        /** Target .onnx path; default <bundle>/<id>.onnx (shipped bundles: <workspace>/exports/<id>.onnx). */
+        file: z.string().min(1).max(4096).optional(),
+        /** Dropout at inference; default: what the bundle says, else identity. */
+        dropout: z.enum(['identity', 'keep']).optional(),
+      })
+      .strict(),
+    'Export a bundle to ONNX as a job; job.done carries OnnxExportResult (parity maxAbsDiff, pass/fail).',
+    ['NOT_FOUND', 'BAD_INPUT'],
+  ),
+} as const;

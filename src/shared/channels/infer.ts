@@ -1,0 +1,80 @@
+/**
+ * Translation and generation with a model bundle. Images cross as PNG bytes (or a path the engine
+ * can read); outputs are PNG bytes with their size.
+ */
+import { z } from 'zod';
+import { channel } from '../define';
+import { modelRef } from './bundle';
+
+const filePath = z.string().min(1).max(4096);
+export const RUNTIMES = ['onnx', 'tfjs'] as const;
+export type InferRuntime = (typeof RUNTIMES)[number];
+export const runtime = z.enum(RUNTIMES).default('onnx');
+export const FITS = ['fill', 'cover', 'contain'] as const;
+
+export interface PngImage {
+  png: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface TranslateResult extends PngImage {
+  inputWidth: number;
+  inputHeight: number;
+  ms: number;
+  runtime: InferRuntime;
+}
+
+export interface TranslateFolderResult {
+  outDir: string;
+  written: string[];
+  failed: { file: string; error: string }[];
+  total: number;
+}
+
+export const inferChannels = {
+  'infer.translate': channel<TranslateResult>()(
+    z
+      .object({
+        model: modelRef,
+        /** PNG/JPEG/... bytes, or `path`. */
+        image: z.instanceof(Uint8Array).optional(),
+        path: filePath.optional(),
+        /** Resize the output back to the input's size and aspect (default true). */
+        keepSize: z.boolean().default(true),
+        fit: z.enum(FITS).default('fill'),
+        runtime,
+      })
+      .strict()
+      .refine((r) => (r.image ? 1 : 0) + (r.path ? 1 : 0) === 1, 'give exactly one of image (bytes) or path'),
+    'Translate one image with a pix2pix/cyclegan bundle (autoencoders reconstruct). PNG out.',
+    ['NOT_FOUND', 'BAD_INPUT', 'UNAVAILABLE'],
+  ),
+  'infer.translateFolder': channel<{ jobId: string }>()(
+    z
+      .object({
+        model: modelRef,
+        input: filePath,
+        output: filePath,
+        keepSize: z.boolean().default(true),
+        fit: z.enum(FITS).default('fill'),
+        runtime,
+      })
+      .strict(),
+    'Translate every image of a folder into another folder (same names, .png) as a job; the result lists written and failed files.',
+    ['NOT_FOUND', 'BAD_INPUT'],
+  ),
+  'infer.generate': channel<{ images: (PngImage & { seed: number })[] }>()(
+    z
+      .object({
+        model: modelRef,
+        seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+        count: z.number().int().min(1).max(64).default(1),
+        label: z.number().int().min(0).optional(),
+        runtime,
+      })
+      .strict(),
+    'Generate images with a gan/cgan (or autoencoder decoder) bundle; image i uses seed + i.',
+    ['NOT_FOUND', 'BAD_INPUT'],
+  ),
+} as const;

@@ -1,0 +1,124 @@
+/** The infer / latent / export / bundle channels through the engine's dispatch (contract validation included). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../../src/main/engine/backend';
+import { saveModelToDir } from '../../../../src/main/engine/networks/io';
+import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { evictModels } from '../../../../src/main/engine/infer/registry';
+import { tinyCgan, tinyUnet } from '../export/models';
+
+let root: string;
+let engine: InProcessEngine;
+const events: { event: string; payload: any }[] = [];
+
+async function call<T = any>(channel: string, payload: unknown): Promise<T> {
+  const r = await engine.request(channel, payload);
+  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
+  return r.data as T;
+}
+
+async function waitJob(jobId: string): Promise<any> {
+  for (let i = 0; i < 600; i++) {
+    const done = events.find((e) => (e.event === 'job.done' || e.event === 'job.failed') && e.payload.jobId === jobId);
+    if (done) {
+      if (done.event === 'job.failed') throw Object.assign(new Error(done.payload.error.message), done.payload.error);
+      return done.payload.result;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('job timeout');
+}
+
+beforeAll(async () => {
+  await initBackend();
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-ch-'));
+  process.env.ATELIER_MODELS_DIR = path.join(root, 'shipped');
+  fs.mkdirSync(process.env.ATELIER_MODELS_DIR);
+  engine = new InProcessEngine({ workspaceRoot: path.join(root, 'ws') });
+  engine.onEvent((event, payload) => events.push({ event, payload }));
+  const bundles = path.join(root, 'ws', 'bundles');
+  const g = tinyCgan();
+  await saveModelToDir(g, path.join(bundles, 'digits', 'generator'));
+  fs.writeFileSync(path.join(bundles, 'digits', 'bundle.json'), JSON.stringify({ kind: 'cgan', name: 'Digits', imageSize: 16, channels: 1, latentSize: 8, classNames: '0123456789'.split('') }));
+  g.dispose();
+  const u = tinyUnet();
+  await saveModelToDir(u, path.join(process.env.ATELIER_MODELS_DIR, 'facades', 'generator'));
+  fs.writeFileSync(path.join(process.env.ATELIER_MODELS_DIR, 'facades', 'bundle.json'), JSON.stringify({ kind: 'pix2pix', name: 'Facades', imageSize: 16, channels: 3 }));
+  u.dispose();
+});
+
+afterAll(async () => {
+  await evictModels();
+  await engine.close();
+  delete process.env.ATELIER_MODELS_DIR;
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('bundle / export / latent / infer channels', () => {
+  it('lists workspace and shipped bundles', async () => {
+    const list = await call<any[]>('bundle.list', {});
+    expect(list.map((b) => [b.id, b.location, b.kind, b.onnx])).toEqual([
+      ['digits', 'workspace', 'cgan', null],
+      ['facades', 'shipped', 'pix2pix', null],
+    ]);
+  });
+
+  it('export.onnx runs as a job, reports parity, and bundle.get reads the file back', async () => {
+    const { jobId } = await call('export.onnx', { model: 'digits' });
+    const res = await waitJob(jobId);
+    expect(res.pass).toBe(true);
+    expect(res.parity.maxAbsDiff).toBeLessThan(1e-4);
+    expect(path.basename(res.file)).toBe('digits.onnx');
+    const d = await call('bundle.get', { id: 'digits' });
+    expect(d.summary.onnx).toBe(res.file);
+    expect(d.onnx.opset).toBe(17);
+    expect(d.onnx.inputs.map((i: any) => i.name)).toEqual(['z', 'label']);
+    expect(d.onnx.parity.pass).toBe(true);
+    // shipped bundles export into the workspace
+    const s = await waitJob((await call('export.onnx', { model: 'facades' })).jobId);
+    expect(s.file).toBe(path.join(root, 'ws', 'exports', 'facades.onnx'));
+  });
+
+  it('latent.sample / render / interpolate / directions', async () => {
+    const s = await call('latent.sample', { model: 'digits', seed: 3, count: 2 });
+    expect(s.latentSize).toBe(8);
+    expect(s.z).toHaveLength(2);
+    const r = await call('latent.render', { model: 'digits', z: { z: s.z[0] }, blend: { a: 1, b: 2, t: 0.3 } });
+    expect(r.png).toBeInstanceOf(Uint8Array);
+    expect((await sharp(r.png).metadata()).width).toBe(16);
+    const it = await call('latent.interpolate', { model: 'digits', from: { seed: 1 }, to: { seed: 2 }, steps: 3 });
+    expect(it.frames).toHaveLength(3);
+    const d = await call('latent.directions', { model: 'digits', count: 2, samples: 16 });
+    expect(d.directions).toHaveLength(2);
+    const bad = await engine.request('latent.render', { model: 'digits', z: { seed: -1 } });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.code).toBe('VALIDATION');
+    const missing = await engine.request('latent.render', { model: 'nope', z: { seed: 1 } });
+    if (!missing.ok) expect(missing.error.code).toBe('NOT_FOUND');
+    expect(missing.ok).toBe(false);
+  });
+
+  it('infer.translate (bytes, path, both runtimes), translateFolder job, generate', async () => {
+    const px = Buffer.alloc(30 * 20 * 3, 90);
+    const img = new Uint8Array(await sharp(px, { raw: { width: 30, height: 20, channels: 3 } }).png().toBuffer());
+    const a = await call('infer.translate', { model: 'facades', image: img });
+    expect([a.width, a.height, a.runtime]).toEqual([30, 20, 'onnx']);
+    const f = path.join(root, 'in', 'x.png');
+    fs.mkdirSync(path.dirname(f));
+    fs.writeFileSync(f, img);
+    const b = await call('infer.translate', { model: 'facades', path: f, runtime: 'tfjs', keepSize: false });
+    expect([b.width, b.height, b.runtime]).toEqual([16, 16, 'tfjs']);
+    const both = await engine.request('infer.translate', { model: 'facades', path: f, image: img });
+    expect(both.ok).toBe(false);
+    const job = await call('infer.translateFolder', { model: 'facades', input: path.dirname(f), output: path.join(root, 'out') });
+    const res = await waitJob(job.jobId);
+    expect(res.written.map((w: string) => path.basename(w))).toEqual(['x.png']);
+    const g = await call('infer.generate', { model: 'digits', seed: 4, count: 2, label: 3 });
+    expect(g.images.map((i: any) => i.seed)).toEqual([4, 5]);
+    const wrong = await engine.request('infer.generate', { model: 'facades' });
+    expect(wrong.ok).toBe(false);
+  });
+});
