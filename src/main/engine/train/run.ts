@@ -23,6 +23,7 @@ import { createModel, modelEntry, resolveOptions } from '../models/registry';
 import type { BaseModel, ModelKind } from '../models/base';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, checkpointsDir } from './checkpoint';
 import { openBatchSource, type BatchSource } from './source';
+import './dataset-source';
 import { visualsToPng } from './grid';
 import { writeBundle } from './bundle';
 import { sweepTemp } from '../fsutil';
@@ -164,8 +165,8 @@ async function openSource(ws: Workspace, run: Pick<RunOptionsFile, 'model' | 'da
   return openBatchSource({
     workspace: ws,
     datasetId: run.datasetId,
-    size: o.size as number,
-    channels: o.channels as number,
+    size: (o.size as number | null) ?? undefined,
+    channels: (o.channels as number | null) ?? undefined,
     batchSize: o.batchSize as number,
     seed: o.seed as number,
     needs: sourceNeeds(run.model),
@@ -177,11 +178,15 @@ async function openSource(ws: Workspace, run: Pick<RunOptionsFile, 'model' | 'da
 export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ runId: string; runDir: string; run: RunOptionsFile }> {
   const entry = modelEntry(req.model);
   const given = { ...(req.options ?? {}) };
-  let options = resolveOptions(entry.kind, given);
   const direction = req.direction ?? 'AtoB';
-  const probe = await openSource(ws, { model: entry.kind, datasetId: req.datasetId, options, direction });
+  // Size and channels follow the dataset unless given.
+  const probeOpts = { ...resolveOptions(entry.kind, given), size: given.size ?? null, channels: given.channels ?? null };
+  const probe = await openSource(ws, { model: entry.kind, datasetId: req.datasetId, options: probeOpts, direction });
   const info = probe.info;
   probe.close?.();
+  given.size ??= info.size;
+  given.channels ??= info.channels;
+  let options = resolveOptions(entry.kind, given);
   if (entry.kind === 'cgan') {
     if (!info.numClasses) throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has no class labels; cgan needs them.`, { hint: 'Use gan, or a labelled dataset.' });
     if (given.numClasses === undefined) options = resolveOptions('cgan', { ...given, numClasses: info.numClasses });
@@ -297,7 +302,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   if (latest) {
     const data = await readCheckpoint(latest.dir);
     await model.setState(data.state);
-    src.restore(data.cursor);
+    await src.restore(data.cursor);
     resumedFrom = data.step;
     lastCkpt = data.step;
   }
@@ -355,7 +360,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       if (hooks.stopAtStep !== undefined && model.step >= hooks.stopAtStep) throw new StudioError('CANCELLED', 'stopped');
       await hooks.checkpoint?.();
       const ts = performance.now();
-      model.setInput(src.next());
+      model.setInput(await src.next());
       const lr = model.learningRate();
       const losses = model.trainStep();
       for (const [k, v] of Object.entries(losses)) {

@@ -27,17 +27,19 @@ export interface BatchSourceInfo {
 
 export interface BatchSource {
   readonly info: BatchSourceInfo;
-  next(): Batch;
+  next(): Batch | Promise<Batch>;
   state(): unknown;
-  restore(state: unknown): void;
+  restore(state: unknown): void | Promise<void>;
   close?(): void;
 }
 
 export interface OpenSourceRequest {
   workspace: Workspace;
   datasetId: string;
-  size: number;
-  channels: number;
+  /** Output side; undefined: the dataset's own (synthetic: 32). */
+  size?: number;
+  /** undefined: the dataset's own (synthetic: 3). */
+  channels?: number;
   batchSize: number;
   seed: number;
   /** What the model needs: paired A/B, unpaired A/B, labelled images or plain images. */
@@ -194,15 +196,17 @@ function syntheticSource(req: OpenSourceRequest): BatchSource {
   if (!['images', 'labelled', 'paired', 'unpaired'].includes(kind)) {
     throw new StudioError('BAD_INPUT', `Unknown synthetic dataset "${req.datasetId}".`, { hint: 'Use synthetic:images, synthetic:labelled, synthetic:paired or synthetic:unpaired.' });
   }
-  const d = syntheticImages({ n: 64, size: req.size, channels: req.channels, seed: 1234, kind });
+  const size = req.size ?? 32;
+  const channels = req.channels ?? 3;
+  const d = syntheticImages({ n: 64, size, channels, seed: 1234, kind });
   const swap = kind === 'paired' && req.direction === 'BtoA';
   return new InMemoryBatchSource(
     {
       a: swap ? d.b : d.a,
       ...(kind === 'paired' || kind === 'unpaired' ? { b: swap ? d.a : d.b } : {}),
       ...(kind === 'labelled' ? { labels: d.labels, numClasses: d.numClasses } : {}),
-      size: req.size,
-      channels: req.channels,
+      size,
+      channels,
       paired: kind === 'paired',
     },
     req.batchSize,

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
 import { MODELS, createModel, lrAt, resolveOptions, ImagePool, Rng, type BaseModel, type ModelKind } from '../../../../src/main/engine/models';
-import { InMemoryBatchSource, syntheticImages, type BatchSource } from '../../../../src/main/engine/train/source';
+import { InMemoryBatchSource, syntheticImages } from '../../../../src/main/engine/train/source';
 import { useTestBackend } from '../layers/test-backend';
 
 beforeAll(async () => {
@@ -16,7 +16,7 @@ const TINY: Record<ModelKind, Record<string, unknown>> = {
   autoencoder: { size: 16, channels: 3, latent: 4, ngf: 4, batchSize: 2 },
 };
 
-function source(kind: ModelKind, o: Record<string, unknown>): BatchSource {
+function source(kind: ModelKind, o: Record<string, unknown>): InMemoryBatchSource {
   const need = MODELS[kind].data;
   const d = syntheticImages({ n: 6, size: o.size as number, channels: o.channels as number, seed: 7, kind: need, numClasses: 3 });
   return new InMemoryBatchSource(
@@ -33,7 +33,7 @@ function source(kind: ModelKind, o: Record<string, unknown>): BatchSource {
   );
 }
 
-function steps(m: BaseModel, src: BatchSource, n: number): Record<string, number>[] {
+function steps(m: BaseModel, src: InMemoryBatchSource, n: number): Record<string, number>[] {
   const out: Record<string, number>[] = [];
   for (let i = 0; i < n; i++) {
     m.setInput(src.next());

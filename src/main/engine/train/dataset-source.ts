@@ -1,0 +1,76 @@
+/**
+ * BatchSource over a workspace dataset (src/main/engine/data/loader.ts): paired / unpaired
+ * datasets give {a, b}; labelled ones (and Fashion-MNIST) give {a: x, labels}. The cursor is
+ * the loader's own (epoch, index, augmentation RNG); restoring re-opens the loader at it.
+ * Registered as the default dataset opener on import.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatasetLoader, type LoaderCursor, type LoaderOptions } from '../data/loader';
+import type { Batch } from '../models/base';
+import { StudioError } from '../../../shared/errors';
+import { tf } from '../backend';
+import { registerDatasetOpener, type BatchSource, type BatchSourceInfo, type OpenSourceRequest } from './source';
+
+class LoaderSource implements BatchSource {
+  readonly info: BatchSourceInfo;
+  constructor(
+    private loader: DatasetLoader,
+    private readonly dir: string,
+    private readonly opts: LoaderOptions,
+  ) {
+    const m = loader.manifest;
+    this.info = {
+      size: loader.size,
+      channels: loader.channels,
+      length: loader.length,
+      hasB: loader.kind !== 'labeled',
+      paired: loader.kind === 'paired',
+      ...(loader.kind === 'labeled' && m.classes?.length ? { numClasses: m.classes.length, classNames: m.classes } : {}),
+    };
+  }
+
+  async next(): Promise<Batch> {
+    const b = await this.loader.next();
+    if (b.kind === 'labeled') {
+      const labels = tf.tidy(() => tf.reshape(tf.cast(b.label, 'int32'), [-1, 1]) as tf.Tensor2D);
+      b.label.dispose();
+      return { a: b.x, labels };
+    }
+    return { a: b.a, b: b.b };
+  }
+
+  state(): unknown {
+    return this.loader.cursor();
+  }
+
+  async restore(state: unknown): Promise<void> {
+    this.loader = await DatasetLoader.open(this.dir, { ...this.opts, cursor: state as LoaderCursor });
+  }
+}
+
+export async function openDatasetSource(req: OpenSourceRequest): Promise<BatchSource | null> {
+  const dir = path.join(req.workspace.datasets, req.datasetId);
+  if (!/^[A-Za-z0-9_.-]+$/.test(req.datasetId) || !fs.existsSync(path.join(dir, 'dataset.json'))) return null;
+  const opts: LoaderOptions = {
+    batchSize: req.batchSize,
+    split: 'train',
+    seed: req.seed,
+    ...(req.size ? { size: req.size } : {}),
+    preprocess: 'none',
+    direction: req.direction,
+    dropLast: true,
+  };
+  const loader = await DatasetLoader.open(dir, opts);
+  if (req.channels && req.channels !== loader.channels) {
+    throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has ${loader.channels}-channel images; the options ask for ${req.channels}.`, {
+      hint: `Leave channels unset (it follows the dataset) or set channels=${loader.channels}.`,
+    });
+  }
+  if (req.needs === 'paired' && loader.kind !== 'paired') throw new StudioError('BAD_INPUT', `pix2pix needs a paired dataset; ${req.datasetId} is ${loader.kind}.`, { hint: 'Use cyclegan for unpaired data.' });
+  if (req.needs === 'unpaired' && loader.kind === 'labeled') throw new StudioError('BAD_INPUT', `cyclegan needs two image domains; ${req.datasetId} is a labelled set.`);
+  if (req.needs === 'labelled' && loader.kind !== 'labeled') throw new StudioError('BAD_INPUT', `cgan needs class labels; ${req.datasetId} is ${loader.kind}.`, { hint: 'Use gan for unlabelled images.' });
+  return new LoaderSource(loader, dir, opts);
+}
+
+registerDatasetOpener(openDatasetSource);
