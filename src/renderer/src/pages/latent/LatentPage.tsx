@@ -1,10 +1,378 @@
-import { MissingChannels } from '../../components/EmptyState';
-import { PageLayout } from '../../components/Layout';
+/**
+ * Latent: the image follows the sliders live (latent.render through a latest-only requester:
+ * debounced, one request in flight, stale values dropped). Seed + new sample, PCA-direction
+ * sliders (latent.directions, sigma units) first, raw dimensions under a disclosure, cgan class
+ * and class blend, keyframes A/B with an interpolation strip (lerp/slerp) and frame export.
+ */
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { LatentDirections, ZRefDto } from '../../../../shared/channels/latent';
+import type { PngImage } from '../../../../shared/channels/infer';
+import { toErrorData, type ErrorData } from '../../../../shared/errors';
+import { callAny, has } from '../../api';
+import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { Icon } from '../../components/Icons';
+import { ZoomView } from '../../components/ImageView';
+import { Field, PageLayout, Panel } from '../../components/Layout';
+import { LabeledSlider } from '../../components/Slider';
+import { ErrorInline } from '../../components/Toasts';
+import { GENERATORS, useBundles, type BundleView } from '../../lib/bundles';
+import { createLatest } from '../../lib/latest';
+import { downloadBytes, usePngUrl } from '../../lib/png';
+import { reportError } from '../../store/ui';
+
+type Rendered = PngImage & { z: number[]; ms: number };
+
+interface Keyframe {
+  z: number[];
+  png: Uint8Array;
+}
+
+const SIGMA = 3;
+
+function FrameImg({ png, size, alt, testId }: { png: Uint8Array; size: number; alt: string; testId?: string }) {
+  const url = usePngUrl(png);
+  return url ? <img src={url} alt={alt} width={size} height={size} className="pixelated" style={{ borderRadius: 4, background: '#0e0f12' }} data-testid={testId} /> : null;
+}
+
+export function buildRenderRequest(o: {
+  model: string;
+  seed: number;
+  directions: LatentDirections | null;
+  amounts: number[];
+  dims: Record<number, number>;
+  label: number | null;
+  blendTo: number | null;
+  blendT: number;
+}) {
+  const moves = o.directions
+    ? o.amounts
+        .map((amount, i) => ({ direction: o.directions!.directions[i]!, amount, sigma: o.directions!.sigma[i] }))
+        .filter((m) => m.amount !== 0 && m.direction && m.sigma! > 0)
+    : [];
+  const dims = Object.entries(o.dims).map(([k, v]) => ({ index: Number(k), value: v }));
+  return {
+    model: o.model,
+    z: { seed: o.seed } as ZRefDto,
+    ...(moves.length ? { moves } : {}),
+    ...(dims.length ? { dims } : {}),
+    ...(o.label !== null && o.blendTo !== null && o.blendT > 0
+      ? { blend: { a: o.label, b: o.blendTo, t: o.blendT } }
+      : o.label !== null
+        ? { label: o.label }
+        : {}),
+  };
+}
+
+function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNode }) {
+  const [seed, setSeed] = useState(0);
+  const [directions, setDirections] = useState<LatentDirections | null>(null);
+  const [dirError, setDirError] = useState<ErrorData | null>(null);
+  const [amounts, setAmounts] = useState<number[]>([]);
+  const [baseZ, setBaseZ] = useState<number[] | null>(null);
+  const [dims, setDims] = useState<Record<number, number>>({});
+  const classes = bundle.classNames ?? [];
+  const conditional = bundle.kind === 'cgan' && classes.length > 0;
+  const [label, setLabel] = useState<number | null>(conditional ? 0 : null);
+  const [blendTo, setBlendTo] = useState<number | null>(null);
+  const [blendT, setBlendT] = useState(0);
+  const [image, setImage] = useState<Rendered | null>(null);
+  const [renderError, setRenderError] = useState<ErrorData | null>(null);
+  const [keyA, setKeyA] = useState<Keyframe | null>(null);
+  const [keyB, setKeyB] = useState<Keyframe | null>(null);
+  const [mode, setMode] = useState<'lerp' | 'slerp'>('slerp');
+  const [steps, setSteps] = useState(8);
+  const [strip, setStrip] = useState<PngImage[] | null>(null);
+  const [stripBusy, setStripBusy] = useState(false);
+  const url = usePngUrl(image?.png);
+
+  // One live requester per bundle: debounced, at most one in flight, newest value wins.
+  const requester = useRef<ReturnType<typeof createLatest<ReturnType<typeof buildRenderRequest>, Rendered>> | null>(null);
+  useEffect(() => {
+    const r = createLatest((req: ReturnType<typeof buildRenderRequest>) => callAny<Rendered>('latent.render', req), {
+      onResult: (res) => {
+        setImage(res);
+        setRenderError(null);
+      },
+      onError: (e) => setRenderError(toErrorData(e)),
+    }, 24);
+    requester.current = r;
+    return () => r.dispose();
+  }, [bundle.id]);
+
+  const req = useMemo(
+    () => buildRenderRequest({ model: bundle.id, seed, directions, amounts, dims, label, blendTo, blendT }),
+    [bundle.id, seed, directions, amounts, dims, label, blendTo, blendT],
+  );
+  useEffect(() => {
+    requester.current?.push(req);
+  }, [req]);
+
+  // Base z of the seed, for the raw-dimension sliders.
+  useEffect(() => {
+    if (!has('latent.sample')) return;
+    let live = true;
+    callAny<{ z: number[][] }>('latent.sample', { model: bundle.id, seed, count: 1 }).then(
+      (r) => live && setBaseZ(r.z[0] ?? null),
+      () => live && setBaseZ(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [bundle.id, seed]);
+
+  const loadDirections = async () => {
+    if (!has('latent.directions')) return;
+    setDirError(null);
+    try {
+      const d = await callAny<LatentDirections>('latent.directions', { model: bundle.id, count: 8, ...(label !== null ? { label } : {}) });
+      setDirections(d);
+      setAmounts(new Array(d.directions.length).fill(0));
+    } catch (e) {
+      setDirError(toErrorData(e));
+    }
+  };
+  useEffect(() => {
+    void loadDirections();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [bundle.id]);
+
+  const keyframe = (): Keyframe | null => (image ? { z: image.z, png: image.png } : null);
+
+  const interpolate = async () => {
+    if (!keyA || !keyB) return;
+    setStripBusy(true);
+    try {
+      const r = await callAny<{ frames: PngImage[] }>('latent.interpolate', {
+        model: bundle.id,
+        from: { z: keyA.z },
+        to: { z: keyB.z },
+        steps,
+        mode,
+        ...(conditional && label !== null ? (blendTo !== null ? { blend: { a: label, b: blendTo } } : { label }) : {}),
+      });
+      setStrip(r.frames);
+    } catch (e) {
+      reportError('Interpolate', e);
+    } finally {
+      setStripBusy(false);
+    }
+  };
+
+  const exportFrames = () => {
+    strip?.forEach((f, i) => downloadBytes(f.png, `${bundle.id}-${mode}-${String(i).padStart(3, '0')}.png`));
+  };
+
+  const resetSliders = () => {
+    setAmounts((a) => a.map(() => 0));
+    setDims({});
+  };
+
+  const latentSize = bundle.latentSize ?? baseZ?.length ?? 0;
+
+  const [seedText, setSeedText] = useState(String(seed));
+  useEffect(() => setSeedText(String(seed)), [seed]);
+  const newSeed = (s: number) => {
+    setSeed(s);
+    setDims({});
+  };
+  // "N" for a new sample (outside text fields).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (e.key.toLowerCase() !== 'n' || e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName)) return;
+      newSeed(Math.floor(Math.random() * 2 ** 31));
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+
+  const side = (
+    <>
+      {picker}
+      <Panel title="Sample">
+        <Field label="Seed" hint="Same seed, same image. N: new sample.">
+          <div className="row" style={{ flexWrap: 'nowrap' }}>
+            <input
+              type="number"
+              min={0}
+              value={seedText}
+              onChange={(e) => {
+                setSeedText(e.currentTarget.value);
+                const n = Number(e.currentTarget.value);
+                if (Number.isInteger(n) && n >= 0 && n < 2 ** 32) newSeed(n);
+              }}
+              data-testid="latent-seed"
+            />
+            <button type="button" className="btn" onClick={() => newSeed(Math.floor(Math.random() * 2 ** 31))} data-testid="new-sample" title="New sample (N)">
+              <Icon name="dice" size={14} /> New sample
+            </button>
+          </div>
+        </Field>
+      </Panel>
+      {conditional ? (
+        <Panel title="Class">
+          <Field label="Class">
+            <select value={label ?? 0} onChange={(e) => setLabel(Number(e.currentTarget.value))} data-testid="latent-class">
+              {classes.map((c, i) => (
+                <option key={i} value={i}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Blend towards">
+            <select value={blendTo ?? ''} onChange={(e) => setBlendTo(e.currentTarget.value === '' ? null : Number(e.currentTarget.value))} data-testid="latent-blend-to">
+              <option value="">(none)</option>
+              {classes.map((c, i) => (
+                <option key={i} value={i}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <LabeledSlider label="Class blend" value={blendT} min={0} max={1} step={0.01} disabled={blendTo === null} onChange={setBlendT} format={(v) => `${Math.round(v * 100)}%`} testId="class-blend" />
+        </Panel>
+      ) : null}
+      <Panel title="Directions (PCA, σ)" actions={<button type="button" className="btn ghost small" onClick={resetSliders}>Reset</button>}>
+        {dirError ? <ErrorInline title="PCA directions" error={dirError} /> : null}
+        {!directions && !dirError ? <div className="muted small">Finding the main directions of variation…</div> : null}
+        {directions?.directions.map((_, i) => (
+          <LabeledSlider
+            key={i}
+            label={`PC${i + 1}`}
+            hint={`${((directions.explainedVarianceRatio[i] ?? 0) * 100).toFixed(1)}% of the variance`}
+            value={amounts[i] ?? 0}
+            min={-SIGMA}
+            max={SIGMA}
+            step={0.05}
+            centered
+            onChange={(v) => setAmounts((a) => a.map((x, j) => (j === i ? v : x)))}
+            format={(v) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}σ · ${((directions.explainedVarianceRatio[i] ?? 0) * 100).toFixed(0)}% var`}
+            testId={`pc-slider-${i}`}
+          />
+        ))}
+        <details>
+          <summary>Raw dimensions ({latentSize})</summary>
+          <div className="col" style={{ marginTop: 8 }}>
+            {baseZ ? (
+              baseZ.slice(0, 128).map((v, i) => (
+                <LabeledSlider
+                  key={i}
+                  label={`z[${i}]`}
+                  value={dims[i] ?? v}
+                  min={-SIGMA}
+                  max={SIGMA}
+                  step={0.05}
+                  centered
+                  onChange={(nv) => setDims((d) => ({ ...d, [i]: nv }))}
+                  format={(x) => x.toFixed(2)}
+                />
+              ))
+            ) : (
+              <span className="muted small">The seed's vector is not available.</span>
+            )}
+            {baseZ && baseZ.length > 128 ? <span className="muted small">First 128 of {baseZ.length} dimensions.</span> : null}
+          </div>
+        </details>
+      </Panel>
+    </>
+  );
+
+  return (
+    <PageLayout title="Latent" side={side} testId="page-latent">
+      {renderError ? <ErrorInline title="Render" error={renderError} onDismiss={() => setRenderError(null)} /> : null}
+      <div style={{ height: 420 }} data-testid="latent-view">
+        {url && image ? (
+          <ZoomView src={url} width={image.width} height={image.height} alt={`Seed ${seed}`} testId="latent-image" />
+        ) : (
+          <div className="muted" style={{ display: 'grid', placeItems: 'center', height: '100%' }}>
+            Rendering…
+          </div>
+        )}
+      </div>
+      <div className="muted small">{image ? `${bundle.name} · seed ${seed} · ${image.width}×${image.height} · ${Math.round(image.ms)} ms per frame` : ''}</div>
+      <div className="section" style={{ marginTop: 16 }}>
+        <div className="section-head">
+          <h3>Interpolation</h3>
+          <button type="button" className="btn small" disabled={!image} onClick={() => setKeyA(keyframe())} data-testid="set-key-a">
+            Set A
+          </button>
+          <button type="button" className="btn small" disabled={!image} onClick={() => setKeyB(keyframe())} data-testid="set-key-b">
+            Set B
+          </button>
+          <div className="seg">
+            {(['lerp', 'slerp'] as const).map((m) => (
+              <button key={m} type="button" className={mode === m ? 'on' : ''} onClick={() => setMode(m)}>
+                {m}
+              </button>
+            ))}
+          </div>
+          <label className="row small muted">
+            frames
+            <input type="number" min={2} max={64} value={steps} onChange={(e) => setSteps(Math.max(2, Math.min(64, Number(e.currentTarget.value) || 2)))} style={{ width: 64 }} />
+          </label>
+          <button type="button" className="btn small primary" disabled={!keyA || !keyB || stripBusy || !has('latent.interpolate')} onClick={() => void interpolate()} data-testid="interpolate">
+            {stripBusy ? 'Rendering…' : 'Interpolate'}
+          </button>
+          <button type="button" className="btn small" disabled={!strip} onClick={exportFrames}>
+            <Icon name="download" size={14} /> Export frames
+          </button>
+        </div>
+        <div className="row" style={{ alignItems: 'flex-start' }}>
+          <div className="col" style={{ alignItems: 'center' }}>
+            {keyA ? <FrameImg png={keyA.png} size={72} alt="Keyframe A" /> : <div className="thumb" style={{ width: 72 }} />}
+            <span className="muted small">A</span>
+          </div>
+          <div className="strip" style={{ flex: 1 }} data-testid="interp-strip">
+            {strip ? strip.map((f, i) => <FrameImg key={i} png={f.png} size={72} alt={`frame ${i}`} />) : <span className="muted small">Set keyframes A and B from the current image, then interpolate.</span>}
+          </div>
+          <div className="col" style={{ alignItems: 'center' }}>
+            {keyB ? <FrameImg png={keyB.png} size={72} alt="Keyframe B" /> : <div className="thumb" style={{ width: 72 }} />}
+            <span className="muted small">B</span>
+          </div>
+        </div>
+      </div>
+    </PageLayout>
+  );
+}
 
 export function LatentPage() {
+  const ready = has('latent.render') && has('bundle.list');
+  const bundles = useBundles((b) => GENERATORS.has(b.kind));
+  const [id, setId] = useState('');
+  const bundle = bundles.list.find((b) => b.id === id) ?? bundles.list[0] ?? null;
+
+  if (!ready) {
+    return (
+      <PageLayout title="Latent" testId="page-latent">
+        <MissingChannels what="Latent exploration" channels={['bundle.list', 'latent.render']} />
+      </PageLayout>
+    );
+  }
+
+  const picker = (
+    <Panel title="Model">
+      {bundles.error ? <ErrorInline title="List models" error={bundles.error} /> : null}
+      <Field label="Generator" hint={bundle ? `${bundle.kind}, latent size ${bundle.latentSize ?? '?'}` : undefined}>
+        <select value={bundle?.id ?? ''} onChange={(e) => setId(e.currentTarget.value)} data-testid="latent-bundle" disabled={!bundles.list.length}>
+          {bundles.list.map((b) => (
+            <option key={b.id} value={b.id}>
+              {b.name} ({b.kind})
+            </option>
+          ))}
+        </select>
+      </Field>
+    </Panel>
+  );
+
+  if (bundle) return <LatentStudio key={bundle.id} bundle={bundle} picker={picker} />;
   return (
-    <PageLayout title="Latent" testId="page-latent">
-      <MissingChannels what="Latent" channels={[]} />
+    <PageLayout title="Latent" side={picker} testId="page-latent">
+      {bundles.data ? (
+        <EmptyState title="No generator models yet" testId="latent-empty">
+          <p>Train a GAN, conditional GAN or autoencoder on the Train page; its bundle appears here.</p>
+        </EmptyState>
+      ) : null}
     </PageLayout>
   );
 }

@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/dataset';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
+import type { TranslateFolderResult, TranslateResult } from '../../../../shared/channels/infer';
 import { callAny, has } from '../../api';
 import { CompareSlider } from '../../components/CompareSlider';
 import { DropZone } from '../../components/DropZone';
@@ -29,12 +30,7 @@ interface InputImage {
   height: number;
 }
 
-interface Output {
-  png: Uint8Array;
-  width: number;
-  height: number;
-  ms?: number;
-}
+type Output = Pick<TranslateResult, 'png' | 'width' | 'height'> & Partial<TranslateResult>;
 
 async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
   const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
@@ -96,7 +92,7 @@ export function TranslatePage() {
   const [busy, setBusy] = useState(false);
   const [view, setView] = useState<'side' | 'compare'>('side');
   const [folderBusy, setFolderBusy] = useState(false);
-  const [folderResult, setFolderResult] = useState<{ outDir?: string; count?: number } | null>(null);
+  const [folderResult, setFolderResult] = useState<{ outDir: string; count: number; total: number; failed: TranslateFolderResult['failed'] } | null>(null);
   const box = useRef<HTMLDivElement>(null);
   const [boxW, setBoxW] = useState(800);
   const bundle = bundles.list.find((b) => b.id === bundleId) ?? bundles.list[0] ?? null;
@@ -160,10 +156,12 @@ export function TranslatePage() {
       const paths = await studio().pathsForFiles(d.files, d.relPaths);
       let root = commonRoot(paths, d.relPaths);
       if (d.folders.length === 1) root = `${root}/${d.folders[0]}`.replace(/\/\/+/g, '/');
-      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, folder: root });
-      const res = await waitForJob<{ outDir?: string; count?: number; written?: number }>(jobId);
-      setFolderResult({ outDir: res?.outDir, count: res?.count ?? res?.written });
-      notify('Folder translated', res?.outDir ? `Written to ${res.outDir}` : undefined, 'success');
+      if (!root) return;
+      const output = `${root.replace(/\/+$/, '')}-${bundle.id.replace(/[^A-Za-z0-9_-]+/g, '-')}`;
+      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output });
+      const res = await waitForJob<TranslateFolderResult>(jobId);
+      setFolderResult({ outDir: res.outDir, count: res.written.length, failed: res.failed, total: res.total });
+      notify('Folder translated', `${res.written.length} of ${res.total} images written to ${res.outDir}${res.failed.length ? `; ${res.failed.length} failed` : ''}.`, 'success');
     } catch (e) {
       reportError('Translate folder', e);
     } finally {
@@ -208,7 +206,8 @@ export function TranslatePage() {
         {folderBusy ? <div className="muted small">Translating the folder… (progress in the jobs strip)</div> : null}
         {folderResult ? (
           <div className="notice ok">
-            Translated {folderResult.count ?? ''} images{folderResult.outDir ? ` into ${folderResult.outDir}` : ''}.
+            Translated {folderResult.count} of {folderResult.total} images into <code>{folderResult.outDir}</code>.
+            {folderResult.failed.length ? ` ${folderResult.failed.length} failed: ${folderResult.failed.slice(0, 3).map((f) => `${f.file} (${f.error})`).join('; ')}` : ''}
             {folderResult.outDir && has('app.reveal') && studio().transport === 'electron' ? (
               <button type="button" className="btn ghost small" onClick={() => void callAny('app.reveal', { path: folderResult.outDir }).catch((e: unknown) => reportError('Reveal folder', e))}>
                 Reveal
@@ -263,7 +262,7 @@ export function TranslatePage() {
                   {busy ? 'Translating…' : '—'}
                 </div>
               )}
-              <figcaption className="muted small">Output{output?.ms ? ` — ${Math.round(output.ms)} ms` : ''}</figcaption>
+              <figcaption className="muted small">Output{output?.ms ? ` — ${Math.round(output.ms)} ms${output.runtime ? ` (${output.runtime})` : ''}` : ''}</figcaption>
             </figure>
           </div>
         ) : (
