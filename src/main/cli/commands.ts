@@ -3,4 +3,7 @@ import { registerCommand } from './index';
 
 registerCommand('dataset', { summary: 'dataset validate|import|list|delete|demo   check, import and list datasets (atelier dataset help)', run: async (a) => (await import('./dataset')).runDatasetCli(a) });
 registerCommand('bench', { summary: 'bench [--quick] [--only s1,s2]          speed and memory figures, PyTorch peer ratios; writes bench/results.json', run: async (a) => (await import('./bench')).runBenchCli(a) });
-
+registerCommand('translate', { summary: 'translate --model B <in> <out>          translate an image or a folder (PNG out, names kept)', run: async (a) => (await import('./translate')).runTranslateCli(a) });
+registerCommand('generate', { summary: 'generate --model B [--label L] [--seed S] [--count N] --out DIR   images from a gan/cgan', run: async (a) => (await import('./generate')).runGenerateCli(a) });
+registerCommand('export', { summary: 'export --model B [--onnx FILE] [--json]  ONNX export with the parity figure', run: async (a) => (await import('./export')).runExportCli(a) });
+registerCommand('latent', { summary: 'latent interpolate|directions --model B ...   latent strips and PCA directions', run: async (a) => (await import('./latent')).runLatentCli(a) });

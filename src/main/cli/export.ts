@@ -1,0 +1,44 @@
+/** `atelier export --model B --onnx FILE [--dropout identity|keep] [--json]`: prints the parity figure. */
+import path from 'node:path';
+import { parseArgs } from './args';
+import { initBackend } from '../engine/backend';
+import { exportOnnx } from '../engine/export/onnx-export';
+import { loadBundleSource, resolveModelRef } from '../engine/infer/registry';
+import { defaultExportFile } from '../engine/handlers/export';
+import { openWorkspace } from '../engine/workspace';
+
+const USAGE = 'Usage: atelier export --model <bundle|folder> [--onnx FILE] [--dropout identity|keep] [--json]';
+
+export async function runExportCli(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['json', 'help']);
+  const model = args.flags.model;
+  if (args.flags.help || typeof model !== 'string') {
+    console.error(USAGE);
+    return args.flags.help ? 0 : 2;
+  }
+  await initBackend();
+  const ws = openWorkspace();
+  const r = await resolveModelRef(ws, model);
+  if (!r.dir) throw new Error(`"${model}" is an ONNX file already; export needs a bundle with tfjs networks`);
+  const file = path.resolve(typeof args.flags.onnx === 'string' ? args.flags.onnx : defaultExportFile(ws, r));
+  const src = await loadBundleSource(r.dir);
+  if (args.flags.dropout === 'keep' || args.flags.dropout === 'identity') src.dropout = args.flags.dropout;
+  try {
+    const res = await exportOnnx(src, file, {
+      onStep: (_s, _t, msg) => {
+        if (!args.flags.json) process.stderr.write(`  ${msg}\n`);
+      },
+    });
+    if (args.flags.json) console.log(JSON.stringify(res));
+    else {
+      console.log(res.message);
+      console.log(`  files     ${res.files.join(', ')}  (+ ${path.basename(res.sidecar)})`);
+      console.log(`  inputs    ${res.inputs.map((i) => `${i.name} ${i.dtype} [${i.shape.join(', ')}]`).join('; ')}`);
+      console.log(`  outputs   ${res.outputs.map((i) => `${i.name} ${i.dtype} [${i.shape.join(', ')}]`).join('; ')}`);
+      console.log(`  parity    max |diff| ${res.parity.maxAbsDiff.toExponential(2)} (limit ${res.parity.threshold}) ${res.pass ? 'PASS' : 'FAIL'}${res.parity.note ? ` — ${res.parity.note}` : ''}`);
+    }
+    return res.pass ? 0 : 1;
+  } finally {
+    for (const m of [src.generator, src.encoder, src.decoder]) m?.dispose();
+  }
+}

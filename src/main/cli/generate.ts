@@ -1,0 +1,45 @@
+/** `atelier generate --model B [--label L] [--seed S] [--count N] --out DIR`. */
+import path from 'node:path';
+import { intFlag, parseArgs } from './args';
+import { initBackend } from '../engine/backend';
+import { writeFileAtomic } from '../engine/fsutil';
+import { evictModels, getModel } from '../engine/infer/registry';
+import { generateImages } from '../engine/infer/ops';
+import { openWorkspace } from '../engine/workspace';
+
+const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] --out DIR';
+
+export async function runGenerateCli(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['json', 'help']);
+  const model = args.flags.model;
+  const out = args.flags.out;
+  if (args.flags.help || typeof model !== 'string' || typeof out !== 'string') {
+    console.error(USAGE);
+    return args.flags.help ? 0 : 2;
+  }
+  const seed = intFlag(args, 'seed', 0)!;
+  const count = intFlag(args, 'count', 1)!;
+  await initBackend();
+  const m = await getModel(openWorkspace(), model, args.flags.runtime === 'tfjs' ? 'tfjs' : 'onnx');
+  try {
+    let label: number | undefined;
+    const l = args.flags.label;
+    if (typeof l === 'string') {
+      const byName = m.info.classNames?.indexOf(l) ?? -1;
+      label = byName >= 0 && !/^\d+$/.test(l) ? byName : Number(l);
+      if (!Number.isInteger(label)) throw new Error(`--label needs a class number or name${m.info.classNames ? ` (${m.info.classNames.join(', ')})` : ''}, got "${l}"`);
+    }
+    const imgs = await generateImages(m, { seed, count, ...(label !== undefined ? { label } : {}) });
+    const files: string[] = [];
+    for (const im of imgs) {
+      const f = path.resolve(out, `${label !== undefined ? `class${label}-` : ''}seed${im.seed}.png`);
+      await writeFileAtomic(f, im.png);
+      files.push(f);
+    }
+    if (args.flags.json) console.log(JSON.stringify({ files }));
+    else console.log(`Wrote ${files.length} image(s) to ${path.resolve(out)} (${m.runtime}).`);
+    return 0;
+  } finally {
+    await evictModels();
+  }
+}
