@@ -136,7 +136,7 @@ async function writeFiles(tmp: string, id: string, req: ParsedImport, entries: V
     }
     items.push(item);
     i++;
-    job.progress({ step: i, total: entries.length, message: `imported ${i}/${entries.length}` });
+    job.progress({ step: i, total: entries.length, message: "importing" });
     await job.checkpoint();
   }
   const counts: DatasetManifest['counts'] = {
