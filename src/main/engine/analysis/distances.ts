@@ -294,6 +294,16 @@ export interface PdistOptions {
  * Memory: n(n-1)/2 values only (never an n x n matrix).
  */
 export function pdist(m: Matrix, metric: Metric = 'euclidean', opts: PdistOptions = {}): Condensed {
+  const g = pdistSteps(m, metric, opts);
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+    opts.onProgress?.(r.value, m.rows);
+  }
+}
+
+/** pdist as a generator: yields the number of rows done after each block of rows. */
+export function* pdistSteps(m: Matrix, metric: Metric = 'euclidean', opts: Omit<PdistOptions, 'onProgress'> = {}): Generator<number, Condensed, void> {
   const n = m.rows;
   if (n > MAX_PAIRWISE_N) {
     throw new StudioError(
@@ -330,7 +340,7 @@ export function pdist(m: Matrix, metric: Metric = 'euclidean', opts: PdistOption
         rowToRows(m, metric, i, null, j0, jEnd - j0, out, condensedIndex(n, i, j0), norms);
       }
     }
-    opts.onProgress?.(iEnd, n);
+    yield iEnd;
   }
   return { n, data: out };
 }

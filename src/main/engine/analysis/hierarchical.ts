@@ -12,7 +12,8 @@
  * chain element preferred), then clusters are relabelled with a union-find (scipy's `label`).
  */
 import { StudioError } from '../../../shared/errors';
-import { type Condensed, type Metric, FLOAT64_MAX_N, checkMetric, condensedIndex, pdist, rowNorms, rowToRows } from './distances';
+import { type Condensed, type Metric, FLOAT64_MAX_N, checkMetric, pdistSteps, rowNorms, rowToRows } from './distances';
+import { type Step, drive } from './steps';
 import { type Matrix, assertUsable } from './matrix';
 
 export type LinkageMethod = 'single' | 'complete' | 'average' | 'weighted' | 'ward';
@@ -48,6 +49,11 @@ function checkMethod(method: string): LinkageMethod {
 
 /** Cluster the rows of `m`. */
 export function linkage(m: Matrix, opts: LinkageOptions = {}): LinkageTree {
+  return drive(linkageSteps(m, opts), (s) => opts.onProgress?.(s.fraction, s.message));
+}
+
+/** linkage as a generator yielding progress between blocks of work (see steps.ts). */
+export function* linkageSteps(m: Matrix, opts: Omit<LinkageOptions, 'onProgress'> = {}): Generator<Step, LinkageTree, void> {
   const method = checkMethod(opts.method ?? 'average');
   const metric = checkMetric(opts.metric ?? 'euclidean');
   if (method === 'ward' && metric !== 'euclidean') {
@@ -60,14 +66,19 @@ export function linkage(m: Matrix, opts: LinkageOptions = {}): LinkageTree {
   let Z: Float64Array;
   if (method === 'single' && (n > FLOAT64_MAX_N || opts.lowMemory)) {
     // large n: O(n) memory, distances computed as Prim needs them (one row at a time, slower)
-    Z = primOnTheFly(m, metric, opts.onProgress);
+    Z = yield* primOnTheFly(m, metric);
   } else {
-    const D = pdist(m, metric, {
-      onProgress: opts.onProgress ? (done, total) => opts.onProgress!((0.9 * done) / total, 'distances') : undefined,
-    });
-    Z = method === 'single' ? primCondensed(D.data, n) : nnChain(D.data, n, method);
-    opts.onProgress?.(1, 'merged');
+    const g = pdistSteps(m, metric);
+    let r = g.next();
+    while (!r.done) {
+      yield { fraction: (0.8 * r.value) / n, message: 'distances' };
+      r = g.next();
+    }
+    const D = r.value;
+    if (method === 'single') Z = primCondensed(D.data, n);
+    else Z = yield* nnChain(D.data, n, method, 0.8);
   }
+  yield { fraction: 1, message: 'merged' };
   return { n, Z, method, metric };
 }
 
@@ -83,13 +94,13 @@ export function linkageFromCondensed(D: Condensed, method: LinkageMethod = 'aver
     const v = D.data[i];
     if (!(v >= 0) || v === Infinity) throw new StudioError('BAD_INPUT', `Distance ${i} of the condensed matrix is ${v}; distances must be finite and >= 0.`);
   }
-  const Z = method === 'single' ? primCondensed(D.data, n) : nnChain(D.data, n, method);
+  const Z = method === 'single' ? primCondensed(D.data, n) : drive(nnChain(D.data, n, method, 0));
   return { n, Z, method, metric };
 }
 
 // ---------------------------------------------------------------- single linkage (Prim)
 
-function primOnTheFly(m: Matrix, metric: Metric, onProgress?: LinkageOptions['onProgress']): Float64Array {
+function* primOnTheFly(m: Matrix, metric: Metric): Generator<Step, Float64Array, void> {
   const n = m.rows;
   const Z = new Float64Array((n - 1) * 4);
   const D = new Float64Array(n).fill(Infinity);
@@ -122,7 +133,7 @@ function primOnTheFly(m: Matrix, metric: Metric, onProgress?: LinkageOptions['on
     let w = 0;
     for (let t = 0; t < count; t++) if (active[t] !== y) active[w++] = active[t];
     count = w;
-    if (onProgress && k % every === 0) onProgress(k / (n - 1), 'merging');
+    if (k % every === every - 1) yield { fraction: k / (n - 1), message: 'merging' };
   }
   active = new Int32Array(0);
   return sortAndLabel(Z, n);
@@ -160,7 +171,8 @@ function primCondensed(dists: ArrayLike<number>, n: number): Float64Array {
 
 // ---------------------------------------------------------------- nearest-neighbour chain
 
-function nnChain(D: Float32Array | Float64Array, n: number, method: LinkageMethod): Float64Array {
+function* nnChain(D: Float32Array | Float64Array, n: number, method: LinkageMethod, base: number): Generator<Step, Float64Array, void> {
+  const every = Math.max(1, Math.floor(n / 50));
   const Z = new Float64Array((n - 1) * 4);
   const size = new Int32Array(n).fill(1);
   const chain = new Int32Array(n);
@@ -226,6 +238,7 @@ function nnChain(D: Float32Array | Float64Array, n: number, method: LinkageMetho
     Z[k * 4 + 3] = nx + ny;
     size[x] = 0;
     size[y] = nx + ny;
+    if (k % every === every - 1) yield { fraction: base + ((1 - base) * k) / (n - 1), message: 'merging' };
     const dxy = currentMin;
     for (let i = 0; i < n; i++) {
       const ni = size[i];

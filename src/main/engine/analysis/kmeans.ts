@@ -13,6 +13,7 @@
 import { StudioError } from '../../../shared/errors';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
+import { drive } from './steps';
 
 export type KMeansMetric = 'euclidean' | 'manhattan';
 
@@ -63,6 +64,14 @@ export interface KMeansResult {
 }
 
 export function kmeans(X: Matrix, opts: KMeansOptions): KMeansResult {
+  return drive(kmeansSteps(X, opts), (it) => {
+    if (opts.isCancelled?.()) throw new StudioError('CANCELLED', 'k-means was cancelled.');
+    opts.onIteration?.(it);
+  });
+}
+
+/** k-means as a generator yielding after every iteration (see steps.ts). */
+export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' | 'isCancelled'>): Generator<KMeansIteration, KMeansResult, void> {
   const metric = opts.metric ?? 'euclidean';
   if (metric !== 'euclidean' && metric !== 'manhattan') {
     throw new StudioError('BAD_INPUT', `k-means supports euclidean or manhattan distance, not "${String(metric)}".`);
@@ -103,10 +112,13 @@ export function kmeans(X: Matrix, opts: KMeansOptions): KMeansResult {
     if (explicit) C = Float64Array.from(explicit.data);
     else if (opts.init === 'random') C = randomInit(X, k, rng);
     else C = kmeansPlusPlus(X, k, metric, rng, opts.localTrials ?? 1);
-    const r = lloyd(X, C, k, metric, xx, maxIter, tol, (iteration, inertia, shift) => {
-      if (opts.isCancelled?.()) throw new StudioError('CANCELLED', 'k-means was cancelled.');
-      opts.onIteration?.({ run, nInit, iteration, inertia, shift });
-    });
+    const g = lloyd(X, C, k, metric, xx, maxIter, tol);
+    let step = g.next();
+    while (!step.done) {
+      yield { run, nInit, ...step.value };
+      step = g.next();
+    }
+    const r = step.value;
     runInertias.push(r.inertia);
     if (!best || r.inertia < best.inertia) {
       best = r;
@@ -406,7 +418,7 @@ function select(buf: Float64Array, lo: number, hi: number, kth: number): number 
   return buf[kth];
 }
 
-function lloyd(
+function* lloyd(
   X: Matrix,
   C0: Float64Array,
   k: number,
@@ -414,8 +426,7 @@ function lloyd(
   xx: Float64Array,
   maxIter: number,
   tol: number,
-  onIter: (iteration: number, inertia: number, shift: number) => void,
-): Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric'> {
+): Generator<{ iteration: number; inertia: number; shift: number }, Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric'>, void> {
   const n = X.rows;
   const d = X.cols;
   let C: Float64Array = C0;
@@ -443,7 +454,7 @@ function lloyd(
     const t = C;
     C = next;
     next = t;
-    onIter(it, inertia, shift);
+    yield { iteration: it, inertia, shift };
     if (shift <= tol) {
       converged = true;
       break;

@@ -14,6 +14,7 @@ import { StudioError } from '../../../shared/errors';
 import { symmetricEigen } from './eigen';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
+import { type Step, drive } from './steps';
 
 export type PcaMethod = 'auto' | 'covariance' | 'gram' | 'randomized';
 
@@ -48,6 +49,11 @@ export interface PcaModel {
 const EXACT_OPS_LIMIT = 2e9;
 
 export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
+  return drive(pcaSteps(X, opts), (s) => opts.onProgress?.(s.fraction, s.message));
+}
+
+/** pca as a generator yielding progress between passes over the data (see steps.ts). */
+export function* pcaSteps(X: Matrix, opts: Omit<PcaOptions, 'onProgress'> = {}): Generator<Step, PcaModel, void> {
   assertUsable(X, 'input', 2);
   const n = X.rows;
   const d = X.cols;
@@ -60,7 +66,6 @@ export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
       { hint: maxK < d ? `n points span at most n - 1 = ${maxK} directions.` : undefined },
     );
   }
-  const progress = opts.onProgress ?? (() => {});
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X.data[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;
@@ -89,16 +94,16 @@ export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
   let values: Float64Array; // k eigenvalues of the scatter matrix (sum of squares)
   const rng = new Rng(opts.seed ?? 0);
   if (method === 'covariance') {
-    progress(0, 'covariance');
-    const S = scatter(X, mean);
-    progress(0.5, 'eigen-decomposition');
+    yield { fraction: 0, message: 'covariance' };
+    const S = yield* scatter(X, mean);
+    yield { fraction: 0.6, message: 'eigen-decomposition' };
     const eig = symmetricEigen(S, d);
     comps = eig.vectors.slice(0, k * d);
     values = eig.values.slice(0, k);
   } else if (method === 'gram') {
-    progress(0, 'gram matrix');
+    yield { fraction: 0, message: 'gram matrix' };
     const G = gram(X, mean);
-    progress(0.5, 'eigen-decomposition');
+    yield { fraction: 0.5, message: 'eigen-decomposition' };
     const eig = symmetricEigen(G, n);
     values = eig.values.slice(0, k);
     comps = new Float64Array(k * d);
@@ -117,7 +122,7 @@ export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
       for (let j = 0; j < d; j++) row[j] *= inv;
     }
   } else if (method === 'randomized') {
-    ({ comps, values } = randomized(X, mean, k, rng, opts.powerIterations ?? 4, opts.oversample ?? 10, progress));
+    ({ comps, values } = yield* randomized(X, mean, k, rng, opts.powerIterations ?? 4, opts.oversample ?? 10));
   } else {
     throw new StudioError('BAD_INPUT', `Unknown PCA method "${String(method)}"; use auto, covariance, gram or randomized.`);
   }
@@ -142,7 +147,7 @@ export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
     explainedVariance[c] = values[c] / (n - 1);
     explainedVarianceRatio[c] = explainedVariance[c] / totalVariance;
   }
-  progress(1, 'done');
+  yield { fraction: 1, message: 'done' };
   return {
     mean,
     components: { rows: k, cols: d, data: Float32Array.from(comps) },
@@ -155,7 +160,7 @@ export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
 }
 
 /** Xc^T Xc (d x d), rows centred on the fly, accumulated in blocks of rows. */
-function scatter(X: Matrix, mean: Float64Array): Float64Array {
+function* scatter(X: Matrix, mean: Float64Array): Generator<Step, Float64Array, void> {
   const { rows: n, cols: d, data } = X;
   const S = new Float64Array(d * d);
   const B = 32;
@@ -175,6 +180,7 @@ function scatter(X: Matrix, mean: Float64Array): Float64Array {
         S[a * d + c] += s;
       }
     }
+    if ((i0 / B) % 64 === 63) yield { fraction: (0.6 * (i0 + b)) / n, message: 'covariance' };
   }
   for (let a = 0; a < d; a++) for (let c = a + 1; c < d; c++) S[c * d + a] = S[a * d + c];
   return S;
@@ -286,15 +292,14 @@ function rowsTimesX(X: Matrix, mean: Float64Array, Q: Float64Array, l: number): 
   return Z;
 }
 
-function randomized(
+function* randomized(
   X: Matrix,
   mean: Float64Array,
   k: number,
   rng: Rng,
   q: number,
   oversample: number,
-  progress: (f: number, m: string) => void,
-): { comps: Float64Array; values: Float64Array } {
+): Generator<Step, { comps: Float64Array; values: Float64Array }, void> {
   const n = X.rows;
   const d = X.cols;
   const l = Math.min(k + oversample, n, d);
@@ -304,13 +309,13 @@ function randomized(
   orthonormalizeRows(Q, l, n, rng);
   const steps = q + 1;
   for (let it = 0; it < q; it++) {
-    progress((it + 1) / (steps + 1), `power iteration ${it + 1}/${q}`);
+    yield { fraction: (it + 1) / (steps + 1), message: `power iteration ${it + 1}/${q}` };
     const Z = rowsTimesX(X, mean, Q, l); // l x d
     orthonormalizeRows(Z, l, d, rng);
     Q = timesRowsT(X, mean, Z, l);
     orthonormalizeRows(Q, l, n, rng);
   }
-  progress(steps / (steps + 1), 'small SVD');
+  yield { fraction: steps / (steps + 1), message: 'small SVD' };
   const B = rowsTimesX(X, mean, Q, l); // l x d, B = Q^T Xc
   // B B^T = U S^2 U^T; right singular vectors V = B^T U / S
   const BBt = new Float64Array(l * l);
