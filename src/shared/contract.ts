@@ -13,6 +13,7 @@ import { bundleChannels } from './channels/bundle';
 import { inferChannels } from './channels/infer';
 import { latentChannels } from './channels/latent';
 import { exportChannels } from './channels/export';
+import { trainChannels } from './channels/train';
 
 export const contract = {
   ...appChannels,
@@ -22,6 +23,7 @@ export const contract = {
   ...inferChannels,
   ...latentChannels,
   ...exportChannels,
+  ...trainChannels,
 } as const;
 
 export type Contract = typeof contract;

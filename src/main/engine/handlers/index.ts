@@ -6,6 +6,7 @@ import { datasetHandlers } from './dataset';
 import { bundleHandlers, exportHandlers } from './export';
 import { inferHandlers } from './infer';
 import { latentHandlers } from './latent';
+import { trainHandlers } from './train';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -15,4 +16,5 @@ export const handlerTable: HandlerTable = {
   ...inferHandlers,
   ...latentHandlers,
   ...exportHandlers,
+  ...trainHandlers,
 };

@@ -1,0 +1,80 @@
+/** Handlers of the train.* and run.* channels. Training runs as a job ('train'). */
+import { handlers, type EngineContext } from '../context';
+import { StudioError } from '../../../shared/errors';
+import { MODELS, MODEL_KINDS, createModel } from '../models/registry';
+import type { TrainModelInfo } from '../../../shared/channels/train';
+import { createRun, promoteRun, readRunOptions, runDirOf, trainRun, type TrainRequest } from '../train/run';
+import { deleteRun, getRun, listRuns, type ActiveJobs } from '../train/runs';
+import { tf } from '../backend';
+
+/** runId -> jobId of the training jobs running in this engine. */
+const active: ActiveJobs = new Map();
+let modelInfoCache: TrainModelInfo[] | null = null;
+
+function modelInfos(): TrainModelInfo[] {
+  if (modelInfoCache) return modelInfoCache;
+  modelInfoCache = MODEL_KINDS.map((kind) => {
+    const e = MODELS[kind];
+    // Names come from a tiny instance (built once, disposed).
+    const m = createModel(kind, { size: 16, ngf: 2, ndf: 2, ...(kind === 'cyclegan' ? { blocks: 0 } : {}), ...(kind === 'gan' || kind === 'cgan' ? { nz: 2 } : {}), ...(kind === 'autoencoder' ? { latent: 2 } : {}) });
+    const info: TrainModelInfo = {
+      kind,
+      title: e.title,
+      description: e.description,
+      data: e.data,
+      lossNames: [...m.lossNames],
+      visualNames: [...m.visualNames],
+      networkNames: [...m.networkNames],
+      options: e.options.map((o) => ({ ...o })),
+    };
+    m.dispose();
+    return info;
+  });
+  return modelInfoCache;
+}
+
+function startJob(ctx: EngineContext, runId: string, runDir: string, title: string, total: number): { jobId: string; runId: string } {
+  if (active.has(runId)) throw new StudioError('CONFLICT', `Run ${runId} is already training (job ${active.get(runId)}).`);
+  const job = ctx.jobs.start(
+    'train',
+    title,
+    async (j) => {
+      j.setRunId(runId);
+      try {
+        return await trainRun(ctx.workspace, runDir, { checkpoint: () => j.checkpoint(), progress: (p) => j.progress(p), sample: (s) => j.sample(s) });
+      } finally {
+        active.delete(runId);
+      }
+    },
+    { total },
+  );
+  active.set(runId, job.id);
+  return { jobId: job.id, runId };
+}
+
+export const trainHandlers = handlers({
+  'train.options': async (req) => {
+    await tf.ready();
+    const all = modelInfos();
+    return req.model ? all.filter((m) => m.kind === req.model) : all;
+  },
+  'train.start': async (req, ctx) => {
+    const { runId, runDir, run } = await createRun(ctx.workspace, req as TrainRequest);
+    return startJob(ctx, runId, runDir, `Train ${run.model} on ${run.datasetId}`, run.totalSteps);
+  },
+  'train.resume': async (req, ctx) => {
+    const runDir = runDirOf(ctx.workspace, req.runId);
+    const run = await readRunOptions(runDir);
+    return startJob(ctx, run.runId, runDir, `Resume ${run.model} on ${run.datasetId}`, run.totalSteps);
+  },
+  'train.pause': (req, ctx) => {
+    const j = ctx.jobs.get(req.jobId);
+    if (!j) throw new StudioError('NOT_FOUND', `No job with id ${req.jobId}.`);
+    if (j.kind !== 'train') throw new StudioError('CONFLICT', `Job ${req.jobId} is not a training job.`);
+    return ctx.jobs.pause(req.jobId, req.paused);
+  },
+  'run.list': (_req, ctx) => listRuns(ctx.workspace, active),
+  'run.get': (req, ctx) => getRun(ctx.workspace, req.runId, active, req),
+  'run.delete': (req, ctx) => deleteRun(ctx.workspace, req.runId, active),
+  'run.promote': (req, ctx) => promoteRun(ctx.workspace, req.runId, { ...(req.step !== undefined ? { step: req.step } : {}), ...(req.bundleId ? { bundleId: req.bundleId } : {}) }),
+});

@@ -1,0 +1,153 @@
+/**
+ * Training: model options, starting / resuming / pausing a training job, and the runs it writes
+ * (<workspace>/runs/<id>/). Progress, samples and the end of a run arrive as job events
+ * (job.progress with step/epoch/losses/stepsPerSec/etaSec, job.sample with the grid PNG,
+ * job.done with the TrainSummary, job.failed).
+ */
+import { z } from 'zod';
+import { channel } from '../define';
+import { jobId } from './job';
+import type { JobInfo } from './job';
+
+export const TRAIN_MODEL_KINDS = ['gan', 'cgan', 'pix2pix', 'cyclegan', 'autoencoder'] as const;
+export type TrainModelKind = (typeof TRAIN_MODEL_KINDS)[number];
+const modelKind = z.enum(TRAIN_MODEL_KINDS);
+export const runId = z.string().min(1).max(120).regex(/^[A-Za-z0-9_-]+$/, 'run ids are letters, digits, dash, underscore');
+
+export interface TrainOptionInfo {
+  key: string;
+  type: 'number' | 'int' | 'boolean' | 'enum';
+  /** null: chosen from the image size / dataset. */
+  default: number | boolean | string | null;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  description: string;
+}
+
+export interface TrainModelInfo {
+  kind: TrainModelKind;
+  title: string;
+  description: string;
+  /** What the dataset must hold. */
+  data: 'images' | 'labelled' | 'paired' | 'unpaired';
+  lossNames: string[];
+  visualNames: string[];
+  networkNames: string[];
+  options: TrainOptionInfo[];
+}
+
+export type RunState = 'created' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface RunSummary {
+  runId: string;
+  name: string;
+  model: TrainModelKind;
+  datasetId: string;
+  state: RunState;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  createdAt: string;
+  updatedAt: number;
+  lastLosses?: Record<string, number>;
+  stepsPerSec?: number;
+  bundleId?: string;
+  /** The job training it now, if any. */
+  jobId?: string;
+  error?: string;
+}
+
+export interface RunLogEntry {
+  step: number;
+  epoch: number;
+  lr: number;
+  t: number;
+  losses: Record<string, number>;
+}
+
+export interface RunDetail {
+  summary: RunSummary;
+  /** options.json: the resolved request and every model option. */
+  options: Record<string, unknown>;
+  /** log.jsonl entries (from logFrom, at most logLimit, evenly thinned when longer). */
+  log: RunLogEntry[];
+  latestSample: { step: number; png: Uint8Array } | null;
+  samples: number[];
+  checkpoints: { step: number; createdAt: number; bytes: number }[];
+}
+
+export interface TrainSummaryInfo {
+  runId: string;
+  runDir: string;
+  model: TrainModelKind;
+  state: string;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  resumedFrom: number | null;
+  durationSec: number;
+  stepsPerSec: number;
+  msPerStep: number;
+  finalLosses: Record<string, number>;
+  meanLosses: Record<string, number>;
+  checkpoint: number | null;
+  bundleId: string | null;
+  bundleDir: string | null;
+  backend: string;
+}
+
+const optionValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+
+export const trainChannels = {
+  'train.options': channel<TrainModelInfo[]>()(
+    z.object({ model: modelKind.optional() }).strict(),
+    'The trainable models with their options (type, default, one-line meaning).',
+  ),
+  'train.start': channel<{ jobId: string; runId: string }>()(
+    z
+      .object({
+        model: modelKind,
+        datasetId: z.string().min(1).max(200),
+        options: z.record(z.string(), optionValue).default({}),
+        steps: z.number().int().min(1).max(10_000_000).optional(),
+        epochs: z.number().int().min(1).max(100_000).optional(),
+        sampleEvery: z.number().int().min(1).optional(),
+        checkpointEvery: z.number().int().min(1).optional(),
+        keepCheckpoints: z.number().int().min(1).max(100).optional(),
+        direction: z.enum(['AtoB', 'BtoA']).optional(),
+        name: z.string().min(1).max(100).optional(),
+        /** Write a model bundle when the run completes (default true). */
+        bundle: z.boolean().optional(),
+      })
+      .strict()
+      .refine((r) => !(r.steps && r.epochs), { message: 'give steps or epochs, not both' }),
+    'Start a training job; answers {jobId, runId} at once. Options not given take the model defaults.',
+    ['VALIDATION', 'NOT_FOUND', 'BAD_INPUT', 'CONFLICT'],
+  ),
+  'train.resume': channel<{ jobId: string; runId: string }>()(
+    z.object({ runId }).strict(),
+    'Continue a run from its latest checkpoint (exactly where it stopped).',
+    ['NOT_FOUND', 'CONFLICT'],
+  ),
+  'train.pause': channel<JobInfo>()(z.object({ jobId, paused: z.boolean() }).strict(), 'Pause or resume a training job between steps.', ['NOT_FOUND', 'CONFLICT']),
+  'run.list': channel<RunSummary[]>()(z.object({}).strict(), 'Training runs of the workspace, newest first.'),
+  'run.get': channel<RunDetail>()(
+    z
+      .object({
+        runId,
+        logFrom: z.number().int().min(0).optional(),
+        logLimit: z.number().int().min(1).max(100_000).optional(),
+        sampleStep: z.number().int().min(0).optional(),
+      })
+      .strict(),
+    'One run: options, loss log, latest (or a given) sample PNG, checkpoints.',
+    ['NOT_FOUND'],
+  ),
+  'run.delete': channel<{ deleted: boolean }>()(z.object({ runId }).strict(), 'Delete a run folder (not its bundles).', ['NOT_FOUND', 'CONFLICT']),
+  'run.promote': channel<{ bundleId: string; dir: string }>()(
+    z.object({ runId, step: z.number().int().min(0).optional(), bundleId: z.string().min(1).max(100).optional() }).strict(),
+    'Make a model bundle from a run checkpoint (the newest by default).',
+    ['NOT_FOUND', 'BAD_INPUT'],
+  ),
+} as const;
