@@ -16,7 +16,9 @@ function modelInfos(): TrainModelInfo[] {
   modelInfoCache = MODEL_KINDS.map((kind) => {
     const e = MODELS[kind];
     // Names come from a tiny instance (built once, disposed).
-    const m = createModel(kind, { size: 16, ngf: 2, ndf: 2, ...(kind === 'cyclegan' ? { blocks: 0 } : {}), ...(kind === 'gan' || kind === 'cgan' ? { nz: 2 } : {}), ...(kind === 'autoencoder' ? { latent: 2 } : {}) });
+    const tiny: Record<string, unknown> = { size: 16, ngf: 2, ndf: 2, blocks: 0, nz: 2, latent: 2 };
+    const keys = new Set(e.options.map((o) => o.key));
+    const m = createModel(kind, Object.fromEntries(Object.entries(tiny).filter(([k]) => keys.has(k))));
     const info: TrainModelInfo = {
       kind,
       title: e.title,
