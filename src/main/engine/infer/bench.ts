@@ -1,0 +1,132 @@
+/**
+ * Inference speed: per-image generator inference, tfjs (current backend) vs onnxruntime-node,
+ * for the pix2pix U-Net (ngf 64, batch norm, dropout) at 64 / 128 / 256 px; and latent.render
+ * through the contract (in-process engine: validation, cached session, PNG encode) for DCGAN
+ * generators at 32 / 64 px. Medians after warm-up; reported, never asserted.
+ *
+ * `inferBenchSection` fits `atelier bench` sections ({quick, add, log}); `runInferBench` returns
+ * the rows for scripts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend, tf } from '../backend';
+import { unetGenerator, dcganGenerator, saveModelToDir } from '../networks';
+import { InProcessEngine } from '../inprocess';
+import { InferenceModel } from './model';
+import { evictModels } from './registry';
+import { sampleZ } from './latent';
+
+export interface BenchRow {
+  section: string;
+  name: string;
+  value: number | null;
+  unit: string;
+  note?: string;
+  target?: string;
+  met?: boolean | null;
+}
+
+export interface BenchCtx {
+  quick: boolean;
+  add: (f: BenchRow) => void;
+  log: (s: string) => void;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+};
+
+async function time(fn: () => Promise<unknown>, reps: number, warm = 1): Promise<number[]> {
+  for (let i = 0; i < warm; i++) await fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return t;
+}
+
+export async function inferBenchSection(ctx: BenchCtx): Promise<void> {
+  const info = await initBackend();
+  const section = 'inference';
+  const sizes = ctx.quick ? [64] : [64, 128, 256];
+  for (const size of sizes) {
+    const g = unetGenerator({ size, inChannels: 3, outChannels: 3, ngf: 64, norm: 'batch', dropout: true, seed: 1 });
+    const src = { kind: 'pix2pix' as const, name: `unet${size}`, generator: g, imageSize: size, channels: 3 };
+    const x = Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i) * 0.9);
+    const onnx = InferenceModel.fromSource(src, 'onnx');
+    const tfjs = InferenceModel.fromSource(src, 'tfjs');
+    const reps = ctx.quick ? 3 : size >= 256 ? 5 : 10;
+    const tOrt = median(await time(() => onnx.translate(x, 1), reps, 2));
+    const tTf = median(await time(() => tfjs.translate(x, 1), Math.max(3, Math.ceil(reps / 2)), 1));
+    ctx.add({ section, name: `U-Net ngf64 ${size}px onnxruntime`, value: tOrt, unit: 'ms' });
+    ctx.add({ section, name: `U-Net ngf64 ${size}px tfjs-${info.backend}`, value: tTf, unit: 'ms', note: `onnxruntime ${(tTf / tOrt).toFixed(1)}x faster` });
+    await onnx.dispose();
+    await tfjs.dispose();
+    g.dispose();
+  }
+
+  // latent.render through the contract (in-process engine, cached session).
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-bench-'));
+  const engine = new InProcessEngine({ workspaceRoot: root });
+  try {
+    for (const size of ctx.quick ? [32] : [32, 64]) {
+      for (const cond of [false, true]) {
+        const id = `dcgan${size}${cond ? 'c' : ''}`;
+        const g = dcganGenerator({ size, channels: size === 32 ? 1 : 3, nz: 100, ngf: 64, ndf: 64, numClasses: cond ? 10 : 0, seed: 2 });
+        const dir = path.join(root, 'bundles', id);
+        await saveModelToDir(g, path.join(dir, 'generator'));
+        fs.writeFileSync(path.join(dir, 'bundle.json'), JSON.stringify({ kind: cond ? 'cgan' : 'gan', name: id, imageSize: size, channels: size === 32 ? 1 : 3, latentSize: 100 }));
+        g.dispose();
+        const exp = await engine.request('export.onnx', { model: id });
+        if (!exp.ok) throw new Error(exp.error.message);
+        await waitJob(engine, (exp.data as { jobId: string }).jobId);
+        const z = Array.from(sampleZ(3, 1, 100));
+        let k = 0;
+        const render = async () => {
+          const req = cond ? { model: id, z: { z }, blend: { a: 1, b: 2, t: (k++ % 10) / 10 } } : { model: id, z: { z }, dims: [{ index: 0, value: (k++ % 10) / 5 }] };
+          const r = await engine.request('latent.render', req);
+          if (!r.ok) throw new Error(r.error.message);
+        };
+        const ts = await time(render, ctx.quick ? 20 : 100, 3);
+        const p50 = median(ts);
+        ctx.add({ section, name: `latent.render DCGAN ${size}px${cond ? ' cgan blend' : ''} p50`, value: p50, unit: 'ms', target: '<= 30 ms', met: p50 <= 30 });
+        ctx.add({ section, name: `latent.render DCGAN ${size}px${cond ? ' cgan blend' : ''} p95`, value: pct(ts, 0.95), unit: 'ms' });
+      }
+    }
+  } finally {
+    await evictModels();
+    await engine.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  ctx.log(`tf tensors after bench: ${tf.memory().numTensors}`);
+}
+
+async function waitJob(engine: InProcessEngine, jobId: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const off = engine.onEvent((event, payload) => {
+      const p = payload as { jobId?: string; result?: unknown; error?: { message: string } };
+      if (p.jobId !== jobId) return;
+      if (event === 'job.done') {
+        off();
+        resolve(p.result);
+      } else if (event === 'job.failed') {
+        off();
+        reject(new Error(p.error?.message ?? 'job failed'));
+      }
+    });
+  });
+}
+
+export async function runInferBench(opts: { quick?: boolean; log?: (s: string) => void } = {}): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  await inferBenchSection({ quick: !!opts.quick, add: (r) => rows.push(r), log: opts.log ?? (() => undefined) });
+  return rows;
+}
