@@ -19,7 +19,8 @@ const USAGE = `Usage:
   atelier dataset list [--json]
   atelier dataset delete <id>
   atelier dataset demo [--force] [--json]
-Kinds: ${DATASET_KINDS.join(', ')}. Common: --workspace DIR (default ${defaultWorkspaceRoot()}).`;
+Kinds: ${DATASET_KINDS.join(', ')}. Common: --workspace DIR (default ${defaultWorkspaceRoot()}).
+validate exits 0 when clean, 3 when importable with --accept-partial, 4 when not importable.`;
 
 function unwrap<T>(env: Envelope<unknown>): T {
   if (!env.ok) throw Object.assign(new Error(env.error.message), env.error);

@@ -1,9 +1,24 @@
 /** One page of a dataset's images as PNG thumbnails (bytes, never JSON arrays). */
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DatasetManifest, DatasetThumb } from '../../../shared/channels/dataset';
 import { readIdx, type IdxArray } from './idx';
 import { thumbnailPng, type RawImage } from './normalize';
+
+/** Parsed idx files of recently paged datasets (Fashion-MNIST is 26 MB gzipped: parse it once). */
+const idxCache = new Map<string, { mtimeMs: number; arr: IdxArray }>();
+const IDX_CACHE_MAX = 6;
+
+async function cachedIdx(file: string): Promise<IdxArray> {
+  const st = await fsp.stat(file);
+  const hit = idxCache.get(file);
+  if (hit && hit.mtimeMs === st.mtimeMs) return hit.arr;
+  const arr = await readIdx(file);
+  idxCache.set(file, { mtimeMs: st.mtimeMs, arr });
+  while (idxCache.size > IDX_CACHE_MAX) idxCache.delete(idxCache.keys().next().value!);
+  return arr;
+}
 
 export async function datasetPage(
   dir: string,
@@ -28,8 +43,8 @@ export async function datasetPage(
   }
   const split = m.packed![opts.split];
   const arrays: Partial<Record<'a' | 'b' | 'x', IdxArray>> = {};
-  for (const role of ['a', 'b', 'x'] as const) if (split.images[role]) arrays[role] = await readIdx(path.join(dir, split.images[role]!));
-  const labels = split.labels ? (await readIdx(path.join(dir, split.labels))).data : null;
+  for (const role of ['a', 'b', 'x'] as const) if (split.images[role]) arrays[role] = await cachedIdx(path.join(dir, split.images[role]!));
+  const labels = split.labels ? (await cachedIdx(path.join(dir, split.labels))).data : null;
   const total = Math.max(0, ...Object.values(split.count).map((n) => n ?? 0));
   const end = Math.min(total, opts.offset + opts.limit);
   for (let i = opts.offset; i < end; i++) {
