@@ -7,8 +7,11 @@
  *   would fall back to), measured only where it finishes in reasonable time.
  * - generator step: forward + backward of a pix2pix U-Net generator with the stock vs our
  *   Conv2DBackpropInput (every transposed conv and every conv input gradient uses it).
+ * - benchAdam: one optimizer step over the U-Net generator's weights, tf.train.adam vs
+ *   FusedAdamOptimizer.
  */
 import { tf, initBackend } from '../backend';
+import { fusedAdam } from './fused-adam';
 import { useWasmKernel } from './index';
 
 export interface BenchRow {
@@ -163,4 +166,36 @@ function benchGenerator(S: number, ngf: number, reps: number): { stockMs: number
   const ours = timeIt(step, reps);
   tf.dispose([...ws, x, target]);
   return { stockMs: stock.ms, oursMs: ours.ms, maxDiff: maxAbsDiff(stock.out, ours.out) };
+}
+
+/** One Adam step over a pix2pix U-Net generator's weights (size S, ngf): stock vs fused. */
+export async function benchAdam(opts: { size?: number; ngf?: number; reps?: number; log?: (s: string) => void } = {}): Promise<BenchRow> {
+  const { size: S = 64, ngf = 64, reps = 3, log = console.log } = opts;
+  await initBackend();
+  const depth = Math.log2(S);
+  const chans = (i: number) => ngf * Math.min(8, 2 ** i);
+  const shapes: number[][] = [];
+  for (let i = 0; i < depth; i++) shapes.push([4, 4, i === 0 ? 3 : chans(i - 1), chans(i)], [chans(i)]);
+  for (let i = depth - 1; i >= 0; i--) shapes.push([4, 4, i === 0 ? 3 : chans(i - 1), i === depth - 1 ? chans(i) : chans(i) * 2], [i === 0 ? 3 : chans(i - 1)]);
+  const vars = shapes.map((s, i) => tf.variable(tf.randomNormal(s, 0, 0.02, 'float32', i), true, `benchAdam_${S}_${i}`));
+  const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1e-3, 'float32', 100 + i)]));
+  const params = vars.reduce((a, v) => a + v.size, 0);
+  const time = (opt: tf.Optimizer) => {
+    opt.applyGradients(grads); // creates the moments
+    const ts: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      opt.applyGradients(grads);
+      vars[0]!.dataSync(); // wait for the last write
+      ts.push(performance.now() - t0);
+    }
+    opt.dispose();
+    return median(ts);
+  };
+  const stockMs = time(tf.train.adam(2e-4, 0.5, 0.999));
+  const oursMs = time(fusedAdam(2e-4, 0.5, 0.999));
+  tf.dispose([...vars, ...Object.values(grads)]);
+  const row: BenchRow = { kernel: 'Adam step (U-Net G)', shape: `${S} px, ${vars.length} vars, ${(params / 1e6).toFixed(1)}M params`, size: S, stockMs, oursMs, maxDiff: null };
+  log(`${row.kernel.padEnd(22)} ${row.shape.padEnd(36)} stock ${stockMs.toFixed(1).padStart(7)} ms  ours ${oursMs.toFixed(1).padStart(7)} ms  ${(stockMs / oursMs).toFixed(2).padStart(6)}x`);
+  return row;
 }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createAdamSimd } from '../../../../src/main/engine/kernels/adam-simd';
 import { FusedAdamOptimizer, fusedAdam } from '../../../../src/main/engine/kernels/fused-adam';
 import { counts, initWasm, rand, relDiff, tf } from './helpers';
 
@@ -20,6 +21,12 @@ async function train(opt: tf.AdamOptimizer, steps: number, tag: string): Promise
 describe('FusedAdamOptimizer', () => {
   beforeAll(initWasm);
 
+  it('assembles the SIMD update against the wasm backend memory', () => {
+    const memory = (tf.engine().backend as unknown as { wasm: { asm: { memory: { buffer: ArrayBuffer } } } }).wasm.asm.memory;
+    expect(memory.buffer.byteLength).toBeGreaterThan(0);
+    expect(createAdamSimd(memory)).toBeTypeOf('function');
+  });
+
   it('matches tf.train.adam over 20 steps on wasm (weights and moments)', async () => {
     const stock = await train(tf.train.adam(2e-2, 0.5, 0.999), 20, 'stock');
     const fusedOpt = fusedAdam(2e-2, 0.5, 0.999);
@@ -27,11 +34,21 @@ describe('FusedAdamOptimizer', () => {
     expect(fused.state.length).toBe(stock.state.length);
     for (const [a, b] of [...fused.weights.map((w, i) => [w, stock.weights[i]!]), ...fused.state.map((w, i) => [w, stock.state[i]!])] as [Float32Array, Float32Array][]) {
       expect(relDiff(a, b)).toBeLessThan(1e-6);
+      expect(Array.from(a)).toEqual(Array.from(b)); // same float32 op sequence: bit-identical
     }
     // The weights moved: the comparison is not vacuous.
     const start = rand(3 * 3 * 5 * 4, 10);
     expect(relDiff(fused.weights[0]!, start)).toBeGreaterThan(1e-2);
     fusedOpt.dispose();
+  });
+
+  it('the scalar JS fallback matches tf.train.adam too', async () => {
+    const stock = await train(tf.train.adam(2e-2, 0.5, 0.999), 20, 'stockJs');
+    const opt = fusedAdam(2e-2, 0.5, 0.999);
+    opt.useSimd = false;
+    const fused = await train(opt, 20, 'fusedJs');
+    fused.weights.forEach((w, i) => expect(relDiff(w, stock.weights[i]!)).toBeLessThan(1e-6));
+    opt.dispose();
   });
 
   it('matches with default betas/epsilon and after setWeights from a stock optimizer', async () => {

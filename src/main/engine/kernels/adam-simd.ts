@@ -1,0 +1,112 @@
+/**
+ * The Adam update as a tiny hand-assembled WebAssembly SIMD function that works directly on
+ * the tfjs wasm backend's heap (it imports the backend's own WebAssembly.Memory), one pass
+ * over w, g, m, v per variable, 4 lanes at a time. The op sequence is exactly tfjs's
+ * (AdamOptimizer.applyGradients) with IEEE float32 lanes, so results are bit-identical:
+ *
+ *   m' = m*b1 + g*c1          c1 = 1 - beta1   (m' stored in place)
+ *   v' = v*b2 + (g*g)*c2      c2 = 1 - beta2   (v' stored in place)
+ *   out = ((m'/om1) / (sqrt(v'/om2) + eps)) * negLr + w     om = 1 - beta^t
+ *
+ * The module is assembled here from opcodes (no build step, no dependency); if the engine has
+ * no SIMD, `createAdamSimd` returns null and the caller uses its scalar JS loop.
+ */
+
+// --- minimal wasm binary writer -----------------------------------------------------------
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const tee = (i: number) => [0x22, ...uleb(i)];
+const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative constants only
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const load = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
+const store = [...simd(0x0b), 0, 0]; // v128.store
+const splat = simd(0x13); // f32x4.splat
+const sqrt = simd(0xe3);
+const add = simd(0xe4);
+const mul = simd(0xe6);
+const div = simd(0xe7);
+
+// params: 0 w, 1 g, 2 m, 3 v, 4 out (byte offsets), 5 blocks of 4; 6..13 b1 b2 c1 c2 om1 om2 eps negLr
+// locals: 14..21 the splatted scalars, 22 g, 23 m', 24 v'
+function adamModule(): Uint8Array {
+  const S = (k: number) => 14 + k; // splat of param 6 + k
+  const G = 22;
+  const M1 = 23;
+  const V1 = 24;
+  const body: number[] = [];
+  for (let k = 0; k < 8; k++) body.push(...get(6 + k), ...splat, ...set(S(k)));
+  body.push(0x02, 0x40, ...get(5), 0x45, 0x0d, 0); // block; br_if 0 when no blocks
+  body.push(0x03, 0x40); // loop
+  body.push(...get(1), ...load, ...set(G));
+  body.push(...get(2), ...load, ...get(S(0)), ...mul, ...get(G), ...get(S(2)), ...mul, ...add, ...set(M1));
+  body.push(...get(2), ...get(M1), ...store);
+  body.push(...get(3), ...load, ...get(S(1)), ...mul, ...get(G), ...get(G), ...mul, ...get(S(3)), ...mul, ...add, ...set(V1));
+  body.push(...get(3), ...get(V1), ...store);
+  body.push(...get(4));
+  body.push(...get(M1), ...get(S(4)), ...div);
+  body.push(...get(V1), ...get(S(5)), ...div, ...sqrt, ...get(S(6)), ...add);
+  body.push(...div, ...get(S(7)), ...mul, ...get(0), ...load, ...add, ...store);
+  for (let p = 0; p < 5; p++) body.push(...get(p), ...i32const(16), 0x6a, ...set(p));
+  body.push(...get(5), ...i32const(1), 0x6b, ...tee(5), 0x0d, 0); // br_if loop while blocks left
+  body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
+  const locals = vec([[11, V128]]);
+  const func = [...locals, ...body];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), 0]])),
+    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])), // memory, min 0, no max
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...str('adam'), 0x00, 0]])),
+    ...section(10, vec([[...uleb(func.length), ...func]])),
+  ];
+  return new Uint8Array(bytes);
+}
+
+export type AdamSimd = (
+  w: number, g: number, m: number, v: number, out: number, blocks: number,
+  b1: number, b2: number, c1: number, c2: number, om1: number, om2: number, eps: number, negLr: number,
+) => void;
+
+/** The WebAssembly API (typed locally: the project's TS lib has no DOM/WebAssembly types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+const cache = new WeakMap<WasmMemory, AdamSimd | null>();
+
+/** The SIMD update bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
+export function createAdamSimd(memory: WasmMemory | undefined): AdamSimd | null {
+  if (!memory || !WA) return null;
+  if (cache.has(memory)) return cache.get(memory)!;
+  let fn: AdamSimd | null = null;
+  try {
+    const instance = new WA.Instance(new WA.Module(adamModule()), { env: { memory } });
+    fn = instance.exports.adam as AdamSimd;
+  } catch {
+    fn = null;
+  }
+  cache.set(memory, fn);
+  return fn;
+}
