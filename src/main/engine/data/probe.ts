@@ -117,7 +117,7 @@ export async function probeFile(file: string): Promise<ProbeInfo> {
     await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: FAIL_ON, pages: 1 }).resize(16, 16, { fit: 'inside' }).raw().toBuffer();
   } catch (e) {
     const msg = firstLine(e);
-    const truncated = /premature end|truncat|read error|unexpected end|corrupt/i.test(msg);
+    const truncated = /premature end|truncat|read error|unexpected end|corrupt|treated as error/i.test(msg);
     return {
       ...info,
       ...fail('CORRUPT', truncated ? `Truncated or damaged ${sniffed.toUpperCase()}: ${msg}. Re-export or re-download it.` : `Cannot decode: ${msg}.`),

@@ -63,7 +63,10 @@ export async function validateSource(reqIn: DatasetSourceRequest, opts: Validate
   const infos = new Map<string, ProbeInfo>();
   let done = 0;
   const uniq = [...new Map(files.map((x) => [x.f.path, x.f])).values()];
-  await pool(uniq, opts.concurrency ?? 4, async (f) => {
+  // One file at a time: libvips keeps one error buffer per process, so decoding several broken
+  // files at once can attach one file's error text to another (sharp still decodes each file on
+  // several threads).
+  await pool(uniq, opts.concurrency ?? 1, async (f) => {
     infos.set(f.path, await probeFile(f.path));
     done++;
     if (opts.checkpoint && done % 16 === 0) await opts.checkpoint();

@@ -83,6 +83,15 @@ describe('validateSource + importDataset (labeled: good/ and bad/ classes)', () 
     expect(byRel.get('mixed/zero.png')?.issue).toBe('EMPTY');
     expect(byRel.get('mixed/text.png')?.issue).toBe('NOT_IMAGE');
     expect(byRel.get('mixed/selfloop.png')?.issue).toBe('SYMLINK_LOOP');
+    // Each file carries its own message in the whole-folder report (not a neighbour's decoder error).
+    for (const [name, c] of Object.entries(corpus.cases)) {
+      if (c.skip) continue;
+      const rel = `mixed/${path.relative(corpus.dir, c.path).split(path.sep).join('/')}`;
+      const f = byRel.get(rel);
+      expect(f, `${name} missing from report`).toBeDefined();
+      expect(f!.verdict, `${name}: ${f!.message}`).toBe(c.verdict);
+      expect(f!.message, name).toMatch(c.message);
+    }
     const loop = report.files.find((f) => f.rel === 'mixed/nested/back-up');
     expect(loop?.issue).toBe('SYMLINK_LOOP');
     expect(loop?.message).toMatch(/already being read/);
