@@ -131,6 +131,29 @@ describe('DatasetLoader', () => {
     dispose(gb);
   });
 
+  it('flip augmentation mirrors some samples horizontally and leaves the others as they are', async () => {
+    const plain = await DatasetLoader.open(dsDir('demo-fashion'), { batchSize: 32, seed: 4, augment: false });
+    const aug = await DatasetLoader.open(dsDir('demo-fashion'), { batchSize: 32, seed: 4, augment: true, flip: true });
+    const p = await plain.next();
+    const q = await aug.next();
+    if (p.kind !== 'labeled' || q.kind !== 'labeled') throw new Error('expected labeled');
+    expect(q.indices).toEqual(p.indices);
+    const P = p.x.arraySync();
+    const Q = q.x.arraySync();
+    let flipped = 0;
+    let same = 0;
+    for (let k = 0; k < 32; k++) {
+      const s = JSON.stringify(Q[k]);
+      if (s === JSON.stringify(P[k])) same++;
+      else if (s === JSON.stringify(P[k]!.map((row) => [...row].reverse()))) flipped++;
+    }
+    expect(flipped + same).toBe(32);
+    expect(flipped).toBeGreaterThan(4);
+    expect(same).toBeGreaterThan(4);
+    dispose(p);
+    dispose(q);
+  });
+
   it('every epoch visits every item once', async () => {
     const l = await DatasetLoader.open(dsDir('demo-edges2fashion'), { batchSize: 64, seed: 3 });
     const seen: number[] = [];
