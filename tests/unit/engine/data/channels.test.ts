@@ -109,6 +109,26 @@ describe('dataset channels through the engine', () => {
     expect(fs.readdirSync(path.join(tmp, 'ws', 'datasets'))).toEqual([]);
   });
 
+  it('a cancelled import ends as cancelled and leaves nothing behind', async () => {
+    const big = path.join(tmp, 'big');
+    await writeLabeled(big, { classes: ['p', 'q'], perClass: 20, size: 16 });
+    let cancelAsked = false;
+    const off = eng.onEvent((event, payload) => {
+      const p = payload as EventMap['job.progress'];
+      if (event === 'job.progress' && p.message === 'importing' && p.step >= 2 && !cancelAsked) {
+        cancelAsked = true;
+        void eng.request('job.cancel', { jobId: p.jobId });
+      }
+    });
+    const { jobId } = ok<{ jobId: string }>(await eng.request('dataset.import', { kind: 'labeled', path: big, name: 'cancelled' }));
+    const end = await waitJob(jobId);
+    off();
+    expect(cancelAsked).toBe(true);
+    expect(end.ok).toBe(false);
+    expect((end.payload as EventMap['job.failed']).cancelled).toBe(true);
+    expect(fs.readdirSync(path.join(tmp, 'ws', 'datasets'))).toEqual([]);
+  });
+
   it('dataset.demo builds the three demo datasets as a job', async () => {
     const { jobId } = ok<{ jobId: string }>(await eng.request('dataset.demo', {}));
     const end = await waitJob(jobId);
