@@ -56,6 +56,8 @@ export interface RunOptionsFile {
   totalSteps: number;
   epochs: number | null;
   itemsPerEpoch: number;
+  /** Class names of a labelled dataset (cgan). */
+  classNames?: string[];
   sampleEvery: number;
   checkpointEvery: number;
   keepCheckpoints: number;
@@ -211,6 +213,7 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
     totalSteps,
     epochs: req.epochs ?? null,
     itemsPerEpoch: info.length,
+    ...(entry.kind === 'cgan' && info.classNames ? { classNames: info.classNames } : {}),
     sampleEvery: req.sampleEvery ?? Math.max(1, Math.min(100, Math.ceil(totalSteps / 20))),
     checkpointEvery: req.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(totalSteps / 10))),
     keepCheckpoints: req.keepCheckpoints ?? 3,
@@ -255,7 +258,7 @@ async function bundleFrom(ws: Workspace, runDir: string, run: RunOptionsFile, mo
   return writeBundle(ws.bundles, bundleId, model, {
     name: run.name,
     direction: run.direction,
-    ...(run.model === 'cgan' ? { classes: { count: run.options.numClasses as number } } : {}),
+    ...(run.model === 'cgan' ? { classes: { count: run.options.numClasses as number, ...(run.classNames ? { names: run.classNames } : {}) } } : {}),
     training: {
       runId: run.runId,
       datasetId: run.datasetId,
