@@ -14,6 +14,7 @@ import { inferChannels } from './channels/infer';
 import { latentChannels } from './channels/latent';
 import { exportChannels } from './channels/export';
 import { trainChannels } from './channels/train';
+import { analysisChannels } from './channels/analysis';
 
 export const contract = {
   ...appChannels,
@@ -24,6 +25,7 @@ export const contract = {
   ...latentChannels,
   ...exportChannels,
   ...trainChannels,
+  ...analysisChannels,
 } as const;
 
 export type Contract = typeof contract;

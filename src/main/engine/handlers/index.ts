@@ -7,6 +7,7 @@ import { bundleHandlers, exportHandlers } from './export';
 import { inferHandlers } from './infer';
 import { latentHandlers } from './latent';
 import { trainHandlers } from './train';
+import { analysisHandlers } from './analysis';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -17,4 +18,5 @@ export const handlerTable: HandlerTable = {
   ...latentHandlers,
   ...exportHandlers,
   ...trainHandlers,
+  ...analysisHandlers,
 };

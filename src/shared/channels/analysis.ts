@@ -1,0 +1,165 @@
+/**
+ * Unsupervised analysis of a matrix of rows (flattened images, latent vectors, features):
+ * PCA, k-means and hierarchical clustering. Rows come from a file (CSV/JSON/NPY/IDX), an
+ * imported dataset (images flattened, pixels in [0, 1]) or inline numbers.
+ * Small inline requests answer `{ result }` at once; everything else starts a job and answers
+ * `{ jobId }` (the result then arrives in job.done's `result`).
+ */
+import { z } from 'zod';
+import { channel } from '../define';
+import { datasetId } from './dataset';
+
+/** Inline rows: at most this many numbers are answered without a job. */
+export const ANALYSIS_INLINE_SYNC_VALUES = 200_000;
+/** Default number of dataset images analysed when `limit` is not given. */
+export const ANALYSIS_DEFAULT_LIMIT = { pca: 5000, kmeans: 5000, hierarchical: 2000 } as const;
+/** Hierarchical clustering keeps n(n-1)/2 distances: at most this many points. */
+export const HIERARCHICAL_MAX_POINTS = 10_000;
+
+export const analysisSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('matrix'), path: z.string().min(1).max(4096) }).strict(),
+  z
+    .object({
+      kind: z.literal('dataset'),
+      datasetId,
+      /** How many images; a seeded random subset when the split holds more. */
+      limit: z.number().int().min(1).max(100_000).optional(),
+      split: z.enum(['train', 'test']).default('train'),
+      /** Which images of a paired/unpaired dataset (default a; labeled datasets have x). */
+      role: z.enum(['a', 'b', 'x']).optional(),
+      /** Seed of the subset. */
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('inline'),
+      rows: z.array(z.array(z.number()).min(1).max(100_000)).min(1).max(HIERARCHICAL_MAX_POINTS * 5),
+    })
+    .strict(),
+]);
+export type AnalysisSource = z.input<typeof analysisSourceSchema>;
+
+const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
+
+export const pcaRequestSchema = z
+  .object({
+    source: analysisSourceSchema,
+    /** Components computed (explained variance for each). */
+    nComponents: z.number().int().min(1).max(200).default(10),
+    /** Components whose d values are returned (the rest only as variances). */
+    returnComponents: z.number().int().min(0).max(50).default(3),
+    /** Coordinates returned per row: 2 or 3 (scatter plots). */
+    projectionDims: z.union([z.literal(2), z.literal(3)]).default(2),
+    method: z.enum(['auto', 'covariance', 'gram', 'randomized']).default('auto'),
+    seed,
+  })
+  .strict();
+
+export const kmeansRequestSchema = z
+  .object({
+    source: analysisSourceSchema,
+    k: z.number().int().min(1).max(1000),
+    metric: z.enum(['euclidean', 'manhattan']).default('euclidean'),
+    nInit: z.number().int().min(1).max(50).default(1),
+    maxIter: z.number().int().min(1).max(10_000).default(300),
+    /** Stop when no centroid moves more than this (0 = until they stop moving). */
+    tol: z.number().min(0).default(0),
+    seed,
+    /** Explicit initial centroids (k rows); default k-means++. */
+    init: z.array(z.array(z.number())).optional(),
+  })
+  .strict();
+
+export const hierarchicalRequestSchema = z
+  .object({
+    source: analysisSourceSchema,
+    linkage: z.enum(['single', 'complete', 'average', 'weighted', 'ward']).default('average'),
+    metric: z.enum(['euclidean', 'manhattan', 'cosine']).default('euclidean'),
+    /** Also return flat clusters: at most k clusters ... */
+    k: z.number().int().min(1).max(HIERARCHICAL_MAX_POINTS).optional(),
+    /** ... or the clusters below this height. */
+    cutHeight: z.number().min(0).optional(),
+  })
+  .strict();
+
+/** What was analysed. */
+export interface AnalysisSourceInfo {
+  /** Rows (points) and columns (dimensions). */
+  n: number;
+  d: number;
+  /** e.g. "fashion-mnist (train, 2000 of 60000 images, 28x28x1)" or a file name. */
+  description: string;
+  /** Dataset sources: the split index of each row (to show the image of a clicked point). */
+  indices?: number[];
+  /** Labeled datasets: the class of each row, and the class names. */
+  classLabels?: number[];
+  classes?: string[];
+  /** Dataset sources: the image shape of a row (components can be drawn as images). */
+  image?: { width: number; height: number; channels: number };
+}
+
+export interface PcaResult {
+  source: AnalysisSourceInfo;
+  method: 'covariance' | 'gram' | 'randomized';
+  /** First `returnComponents` components, each d values (unit length). */
+  components: number[][];
+  /** Variance along each of the nComponents components, and its share of the total. */
+  explained: number[];
+  ratio: number[];
+  cumulative: number[];
+  totalVariance: number;
+  /** n rows x projectionDims coordinates. */
+  projection: number[][];
+  /** The mean row (d values). */
+  mean: number[];
+}
+
+export interface KMeansResultDto {
+  source: AnalysisSourceInfo;
+  /** Cluster (0..k-1) of each row. */
+  labels: number[];
+  /** k rows of d values. */
+  centroids: number[][];
+  inertia: number;
+  iterations: number;
+  converged: boolean;
+  sizes: number[];
+  metric: 'euclidean' | 'manhattan';
+}
+
+export interface HierarchicalResult {
+  source: AnalysisSourceInfo;
+  /** scipy linkage matrix: n-1 rows [a, b, height, size]; merge i creates node n + i. */
+  linkage: number[][];
+  /** Leaves left to right (scipy leaves_list). */
+  leafOrder: number[];
+  maxHeight: number;
+  method: 'single' | 'complete' | 'average' | 'weighted' | 'ward';
+  metric: 'euclidean' | 'manhattan' | 'cosine';
+  /** Flat cluster of each row (0-based) when k or cutHeight was given. */
+  clusters?: number[];
+}
+
+/** Small inline requests answer the result; the rest answer a job id. */
+export type AnalysisReply<T> = { result: T; jobId?: undefined } | { jobId: string; result?: undefined };
+
+const ERRORS = ['NOT_FOUND', 'BAD_INPUT', 'CANCELLED'] as const;
+
+export const analysisChannels = {
+  'analysis.pca': channel<AnalysisReply<PcaResult>>()(
+    pcaRequestSchema,
+    'PCA of the rows: explained variance, the first components and a 2-D/3-D projection (a job unless small and inline).',
+    ERRORS,
+  ),
+  'analysis.kmeans': channel<AnalysisReply<KMeansResultDto>>()(
+    kmeansRequestSchema,
+    'k-means (euclidean) or k-medians (manhattan) with k-means++ seeding and restarts (a job unless small and inline).',
+    ERRORS,
+  ),
+  'analysis.hierarchical': channel<AnalysisReply<HierarchicalResult>>()(
+    hierarchicalRequestSchema,
+    'Agglomerative clustering; returns the scipy-style merge tree for a dendrogram (a job unless small and inline).',
+    ERRORS,
+  ),
+} as const;
