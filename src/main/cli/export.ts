@@ -7,7 +7,7 @@ import { loadBundleSource, resolveModelRef } from '../engine/infer/registry';
 import { defaultExportFile } from '../engine/handlers/export';
 import { openWorkspace } from '../engine/workspace';
 
-const USAGE = 'Usage: atelier export --model <bundle|folder> [--onnx FILE] [--dropout identity|keep] [--json]';
+const USAGE = 'Usage: atelier export --model <bundle|folder> [--onnx FILE] [--dropout identity|keep] [--direction AtoB|BtoA] [--json]';
 
 export async function runExportCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'help']);
@@ -20,8 +20,9 @@ export async function runExportCli(argv: string[]): Promise<number> {
   const ws = openWorkspace();
   const r = await resolveModelRef(ws, model);
   if (!r.dir) throw new Error(`"${model}" is an ONNX file already; export needs a bundle with tfjs networks`);
-  const file = path.resolve(typeof args.flags.onnx === 'string' ? args.flags.onnx : defaultExportFile(ws, r));
-  const src = await loadBundleSource(r.dir);
+  const direction = args.flags.direction === 'BtoA' ? 'BtoA' : 'AtoB';
+  const file = path.resolve(typeof args.flags.onnx === 'string' ? args.flags.onnx : defaultExportFile(ws, r, direction));
+  const src = await loadBundleSource(r.dir, { direction });
   if (args.flags.dropout === 'keep' || args.flags.dropout === 'identity') src.dropout = args.flags.dropout;
   try {
     const res = await exportOnnx(src, file, {

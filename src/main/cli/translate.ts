@@ -9,7 +9,7 @@ import { translateFolder, translateImage } from '../engine/infer/ops';
 import { openWorkspace } from '../engine/workspace';
 import type { Runtime } from '../engine/infer/model';
 
-const USAGE = 'Usage: atelier translate --model <bundle|folder|file.onnx> [--runtime onnx|tfjs] [--model-size] [--fit fill|cover|contain] [--json] <input image|folder> <output file|folder>';
+const USAGE = 'Usage: atelier translate --model <bundle|folder|file.onnx> [--runtime onnx|tfjs] [--model-size] [--fit fill|cover|contain] [--direction AtoB|BtoA] [--json] <input image|folder> <output file|folder>';
 
 export async function runTranslateCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'model-size', 'help']);
@@ -23,7 +23,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
   const fit = (['fill', 'cover', 'contain'].includes(String(args.flags.fit)) ? args.flags.fit : 'fill') as 'fill' | 'cover' | 'contain';
   const keepSize = !args.flags['model-size'];
   await initBackend();
-  const m = await getModel(openWorkspace(), model, runtime);
+  const m = await getModel(openWorkspace(), model, runtime, args.flags.direction === 'BtoA' ? 'BtoA' : 'AtoB');
   try {
     const st = await fs.stat(path.resolve(input));
     if (st.isDirectory()) {

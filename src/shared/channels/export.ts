@@ -38,6 +38,8 @@ export const exportChannels = {
         file: z.string().min(1).max(4096).optional(),
         /** Dropout at inference; default: what the bundle says, else identity. */
         dropout: z.enum(['identity', 'keep']).optional(),
+        /** cyclegan: AtoB (G_A, default file <id>.onnx) or BtoA (G_B, default file <id>.BtoA.onnx). */
+        direction: z.enum(['AtoB', 'BtoA']).default('AtoB'),
       })
       .strict(),
     'Export a bundle to ONNX as a job; job.done carries OnnxExportResult (parity maxAbsDiff, pass/fail).',

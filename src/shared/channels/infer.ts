@@ -11,6 +11,8 @@ export const RUNTIMES = ['onnx', 'tfjs'] as const;
 export type InferRuntime = (typeof RUNTIMES)[number];
 export const runtime = z.enum(RUNTIMES).default('onnx');
 export const FITS = ['fill', 'cover', 'contain'] as const;
+/** cyclegan: which generator (AtoB = G_A, the default; BtoA = G_B). Ignored by other kinds. */
+export const direction = z.enum(['AtoB', 'BtoA']).default('AtoB');
 
 export interface PngImage {
   png: Uint8Array;
@@ -44,6 +46,7 @@ export const inferChannels = {
         keepSize: z.boolean().default(true),
         fit: z.enum(FITS).default('fill'),
         runtime,
+        direction,
       })
       .strict()
       .refine((r) => (r.image ? 1 : 0) + (r.path ? 1 : 0) === 1, 'give exactly one of image (bytes) or path'),
@@ -59,6 +62,7 @@ export const inferChannels = {
         keepSize: z.boolean().default(true),
         fit: z.enum(FITS).default('fill'),
         runtime,
+        direction,
       })
       .strict(),
     'Translate every image of a folder into another folder (same names, .png) as a job; the result lists written and failed files.',

@@ -36,7 +36,10 @@ export interface ExportSource {
   encoder?: tfTypes.LayersModel;
   decoder?: tfTypes.LayersModel;
   imageSize: number;
+  /** Output channels. */
   channels: number;
+  /** Input image channels of a translator when they differ from the output's (e.g. grey -> colour). */
+  inChannels?: number;
   latentSize?: number;
   classNames?: string[];
   /** Dropout at inference: 'identity' (default) or 'keep' (pix2pix-style noise). */
@@ -73,6 +76,7 @@ export interface OnnxSidecar {
   layout: 'NCHW';
   imageSize: number;
   channels: number;
+  inChannels?: number;
   pixelRange: [-1, 1];
   pixelFormat: string;
   inputs: IoInfo[];
@@ -116,9 +120,11 @@ export function metadataFor(src: ExportSource, role: BuiltOnnx['role'], dropout:
     'atelier.layout': 'NCHW',
     'atelier.dropout': dropout,
     'Image.NominalPixelRange': 'Normalized_1_1',
-    'Image.BitmapPixelFormat': pixelFormat(src.channels),
+    // The image the model takes (translators, autoencoders) or makes (generators).
+    'Image.BitmapPixelFormat': pixelFormat(role !== 'decoder' && src.inChannels && !src.latentSize ? src.inChannels : src.channels),
     'Image.ColorSpaceGamma': 'SRGB',
   };
+  if (src.inChannels !== undefined) md['atelier.inChannels'] = String(src.inChannels);
   if (src.latentSize !== undefined) md['atelier.latentSize'] = String(src.latentSize);
   if (src.classNames) md['atelier.classNames'] = JSON.stringify(src.classNames);
   if (src.training) md['atelier.training'] = JSON.stringify(src.training);
@@ -308,6 +314,7 @@ export async function exportOnnx(src: ExportSource, file: string, opts: { onStep
     layout: 'NCHW',
     imageSize: src.imageSize,
     channels: src.channels,
+    ...(src.inChannels !== undefined ? { inChannels: src.inChannels } : {}),
     pixelRange: [-1, 1],
     pixelFormat: pixelFormat(src.channels),
     inputs: main.inputs,

@@ -57,9 +57,10 @@ export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDe
 }
 
 /** Default export target: inside a workspace bundle; shipped/read-only ones go to <workspace>/exports/. */
-export function defaultExportFile(ws: Workspace, r: { dir: string | null; location: string; id: string }): string {
-  if (r.dir && r.location !== 'shipped') return path.join(r.dir, `${safeId(r.id)}.onnx`);
-  return path.join(ws.root, 'exports', `${safeId(r.id)}.onnx`);
+export function defaultExportFile(ws: Workspace, r: { dir: string | null; location: string; id: string }, direction: 'AtoB' | 'BtoA' = 'AtoB'): string {
+  const name = `${safeId(r.id)}${direction === 'BtoA' ? '.BtoA' : ''}.onnx`;
+  if (r.dir && r.location !== 'shipped') return path.join(r.dir, name);
+  return path.join(ws.root, 'exports', name);
 }
 
 export const bundleHandlers = handlers({
@@ -71,10 +72,10 @@ export const exportHandlers = handlers({
   'export.onnx': async (req, ctx) => {
     const r = await resolveModelRef(ctx.workspace, req.model);
     if (!r.dir) throw new StudioError('BAD_INPUT', `"${req.model}" is already an ONNX file; export needs a bundle with tfjs networks.`);
-    const file = path.resolve(req.file ?? defaultExportFile(ctx.workspace, r));
+    const file = path.resolve(req.file ?? defaultExportFile(ctx.workspace, r, req.direction));
     if (!file.toLowerCase().endsWith('.onnx')) throw new StudioError('BAD_INPUT', `The export file must end in .onnx (got ${path.basename(file)}).`);
     const job = ctx.jobs.start('export.onnx', `Export ${r.id} to ONNX`, async (j): Promise<OnnxExportResult> => {
-      const src = await loadBundleSource(r.dir!);
+      const src = await loadBundleSource(r.dir!, { direction: req.direction });
       if (req.dropout) src.dropout = req.dropout;
       try {
         await j.checkpoint();

@@ -7,12 +7,12 @@ import { generateImages, translateFolder, translateImage } from '../infer/ops';
 
 export const inferHandlers = handlers({
   'infer.translate': async (req, ctx) => {
-    const m = await getModel(ctx.workspace, req.model, req.runtime);
+    const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
     const r = await translateImage(m, req.image ?? path.resolve(req.path!), { keepSize: req.keepSize, fit: req.fit });
     return { png: r.png, width: r.width, height: r.height, inputWidth: r.inputWidth, inputHeight: r.inputHeight, ms: r.ms, runtime: m.runtime };
   },
   'infer.translateFolder': async (req, ctx) => {
-    const m = await getModel(ctx.workspace, req.model, req.runtime);
+    const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
     const input = path.resolve(req.input);
     const output = path.resolve(req.output);
     if (input === output) throw new StudioError('BAD_INPUT', 'The output folder must differ from the input folder (names are kept).');

@@ -82,8 +82,22 @@ export async function inferBenchSection(ctx: BenchCtx): Promise<void> {
         const id = `dcgan${size}${cond ? 'c' : ''}`;
         const g = dcganGenerator({ size, channels: size === 32 ? 1 : 3, nz: 100, ngf: 64, ndf: 64, numClasses: cond ? 10 : 0, seed: 2 });
         const dir = path.join(root, 'bundles', id);
-        await saveModelToDir(g, path.join(dir, 'generator'));
-        fs.writeFileSync(path.join(dir, 'bundle.json'), JSON.stringify({ kind: cond ? 'cgan' : 'gan', name: id, imageSize: size, channels: size === 32 ? 1 : 3, latentSize: 100 }));
+        await saveModelToDir(g, path.join(dir, 'networks', 'G'));
+        const channels = size === 32 ? 1 : 3;
+        const meta = {
+          format: 'atelier-bundle',
+          version: 1,
+          id,
+          name: id,
+          createdAt: new Date().toISOString(),
+          model: cond ? 'cgan' : 'gan',
+          networks: { G: { path: 'networks/G', role: 'generator', inputs: [], output: { shape: g.outputs[0]!.shape } } },
+          config: {},
+          preprocessing: { size, channels, inChannels: channels, layout: 'NHWC', dtype: 'float32', valueRange: [-1, 1], direction: null, norm: 'batch', inference: { batchNorm: 'moving-statistics', dropout: 'off', training: false } },
+          ...(cond ? { classes: { count: 10 } } : {}),
+          latent: { size: 100 },
+        };
+        fs.writeFileSync(path.join(dir, 'bundle.json'), JSON.stringify(meta));
         g.dispose();
         const exp = await engine.request('export.onnx', { model: id });
         if (!exp.ok) throw new Error(exp.error.message);

@@ -23,7 +23,10 @@ export interface ModelInfo {
   name: string;
   kind: ModelKind;
   imageSize: number;
+  /** Output channels. */
   channels: number;
+  /** Input image channels (translators; = channels unless they differ). */
+  inChannels: number;
   latentSize?: number;
   classNames?: string[];
   numClasses?: number;
@@ -73,6 +76,7 @@ export class InferenceModel {
       kind: side.kind ?? md['atelier.kind'] ?? guessKind(inputs),
       imageSize: side.imageSize ?? Number(md['atelier.imageSize'] ?? decoded.graph.outputs[0]?.shape?.[3] ?? 0),
       channels: side.channels ?? Number(md['atelier.channels'] ?? decoded.graph.outputs[0]?.shape?.[1] ?? 3),
+      inChannels: side.inChannels ?? Number(md['atelier.inChannels'] ?? side.channels ?? md['atelier.channels'] ?? 3),
       latentSize: side.latentSize ?? (md['atelier.latentSize'] ? Number(md['atelier.latentSize']) : latentOf(inputs)),
       ...(classNames ? { classNames } : {}),
       inputs,
@@ -95,6 +99,7 @@ export class InferenceModel {
       kind: src.kind,
       imageSize: src.imageSize,
       channels: src.channels,
+      inChannels: src.inChannels ?? src.channels,
       ...(src.latentSize !== undefined ? { latentSize: src.latentSize } : {}),
       ...(src.classNames ? { classNames: src.classNames } : {}),
       inputs: [],
@@ -162,13 +167,13 @@ export class InferenceModel {
     });
   }
 
-  private imageDims(n: number): number[] {
-    return [n, this.info.channels, this.info.imageSize, this.info.imageSize];
+  private imageDims(n: number, channels = this.info.channels): number[] {
+    return [n, channels, this.info.imageSize, this.info.imageSize];
   }
 
   /** Translators: images [n, C, S, S] -> [n, C, S, S]. Autoencoders: reconstruction. */
   async translate(x: Float32Array, n: number): Promise<Float32Array> {
-    const dims = this.imageDims(n);
+    const dims = this.imageDims(n, this.info.inChannels);
     if (this.runtime === 'tfjs') {
       const stages = this.src!.generator ? [this.src!.generator] : [this.src!.encoder!, this.src!.decoder!];
       return this.tfjsRun(stages, [{ data: x, dims }]);

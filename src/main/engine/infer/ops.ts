@@ -28,7 +28,7 @@ export async function translateImage(m: InferenceModel, src: string | Uint8Array
     throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}: it generates from noise and does not translate images.`, { hint: 'Use generate or the Latent page.' });
   }
   const t0 = performance.now();
-  const img = await imageToModel(src, m.info.imageSize, m.info.channels, opts.fit ?? 'fill');
+  const img = await imageToModel(src, m.info.imageSize, m.info.inChannels, opts.fit ?? 'fill');
   const y = await m.translate(img.data, 1);
   const out = await modelToPng(y, m.info.channels, m.info.imageSize, opts.keepSize === false ? {} : { resizeTo: { width: img.width, height: img.height } });
   return { ...out, inputWidth: img.width, inputHeight: img.height, ms: performance.now() - t0 };

@@ -5,8 +5,8 @@
  *   - a bundle id: a folder in <workspace>/bundles/ or in the shipped models/ folder,
  *   - a path to a bundle folder,
  *   - a path to an exported .onnx file (its sidecar .json beside it).
- * A bundle folder holds the tfjs networks (bundle.json + one folder per network in the tfjs
- * layers format) and, once exported, <name>.onnx + <name>.json. Inference prefers the ONNX file
+ * A bundle folder (train/bundle.ts: bundle.json + networks/<name>/ in the tfjs layers format)
+ * holds, once exported, also <id>.onnx + <id>.json (+ .encoder/.decoder.onnx for autoencoders). Inference prefers the ONNX file
  * (onnxruntime-node); without one it converts the tfjs networks in memory (runtime 'onnx') or
  * runs them with tfjs (runtime 'tfjs').
  *
@@ -21,28 +21,11 @@ import { StudioError } from '../../../shared/errors';
 import type { BundleLocation, BundleSummary } from '../../../shared/channels/bundle';
 import type { Workspace } from '../workspace';
 import { exists } from '../fsutil';
-import type { ExportSource, ModelKind, OnnxSidecar } from '../export/onnx-export';
+import type { ExportSource, OnnxSidecar } from '../export/onnx-export';
+import { disposeBundle, loadBundle, type BundleMeta } from '../train/bundle';
 import { InferenceModel, type Runtime } from './model';
 
 export type { BundleLocation, BundleSummary };
-
-export interface BundleManifest {
-  kind?: string;
-  name?: string;
-  size?: number;
-  imageSize?: number;
-  channels?: number;
-  nz?: number;
-  latent?: number;
-  latentSize?: number;
-  classNames?: string[];
-  classes?: string[];
-  dropout?: 'identity' | 'keep' | boolean;
-  networks?: Record<string, string> | string[];
-  training?: Record<string, unknown>;
-  summary?: Record<string, unknown>;
-  [k: string]: unknown;
-}
 
 const MANIFEST = 'bundle.json';
 
@@ -54,54 +37,52 @@ async function readJsonMaybe<T>(file: string): Promise<T | null> {
   }
 }
 
-/** The main exported .onnx in a folder (not the .encoder/.decoder parts). */
-export async function findOnnx(dir: string): Promise<string | null> {
+/**
+ * The main exported .onnx in a folder (not the .encoder/.decoder parts); `BtoA` finds the
+ * cyclegan reverse generator's file (<id>.BtoA.onnx).
+ */
+export async function findOnnx(dir: string, direction: 'AtoB' | 'BtoA' = 'AtoB'): Promise<string | null> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
   } catch {
     return null;
   }
-  const main = names.filter((n) => n.endsWith('.onnx') && !n.endsWith('.encoder.onnx') && !n.endsWith('.decoder.onnx') && !n.startsWith('.')).sort();
+  const onnx = names.filter((n) => n.endsWith('.onnx') && !n.startsWith('.')).sort();
+  if (direction === 'BtoA') {
+    const b = onnx.find((n) => n.endsWith('.BtoA.onnx'));
+    return b ? path.join(dir, b) : null;
+  }
+  const main = onnx.filter((n) => !n.endsWith('.encoder.onnx') && !n.endsWith('.decoder.onnx') && !n.endsWith('.BtoA.onnx'));
   return main.length ? path.join(dir, main.includes('model.onnx') ? 'model.onnx' : main[0]!) : null;
 }
 
-/** Network folders of a bundle (each holding a tfjs model.json). */
-async function networkDirs(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  let entries: fs.Dirent[];
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'model.json'))) out[e.name] = path.join(dir, e.name);
-  }
-  return out;
+function classNamesOf(meta: BundleMeta): string[] | undefined {
+  const c = meta.classes;
+  if (!c) return undefined;
+  return c.names?.length ? c.names : Array.from({ length: c.count }, (_, i) => String(i));
 }
 
 export async function summarizeBundle(dir: string, location: BundleLocation, id = path.basename(dir)): Promise<BundleSummary | null> {
-  const manifest = await readJsonMaybe<BundleManifest>(path.join(dir, MANIFEST));
+  const raw = await readJsonMaybe<BundleMeta>(path.join(dir, MANIFEST));
+  const meta = raw && raw.format === 'atelier-bundle' ? raw : null;
   const onnx = await findOnnx(dir);
-  const nets = await networkDirs(dir);
   const side = onnx ? await readJsonMaybe<OnnxSidecar>(onnx.slice(0, -5) + '.json') : null;
-  if (!manifest && !side) return null;
-  const m = manifest ?? {};
-  const classNames = m.classNames ?? m.classes ?? side?.classNames;
-  const latent = m.latentSize ?? m.nz ?? m.latent ?? side?.latentSize;
+  if (!meta && !side) return null;
+  const classNames = (meta ? classNamesOf(meta) : undefined) ?? side?.classNames;
+  const latent = meta?.latent?.size ?? side?.latentSize;
   return {
     id,
-    name: m.name ?? side?.name ?? id,
-    kind: (m.kind ?? side?.kind ?? 'pix2pix') as ModelKind,
-    imageSize: Number(m.imageSize ?? m.size ?? side?.imageSize ?? 0),
-    channels: Number(m.channels ?? side?.channels ?? 3),
+    name: meta?.name ?? side?.name ?? id,
+    kind: meta?.model ?? side?.kind ?? 'pix2pix',
+    imageSize: Number(meta?.preprocessing.size ?? side?.imageSize ?? 0),
+    channels: Number(meta?.preprocessing.channels ?? side?.channels ?? 3),
     ...(latent !== undefined ? { latentSize: Number(latent) } : {}),
     ...(classNames ? { classNames } : {}),
     location,
     dir,
     onnx,
-    hasTfjs: Object.keys(nets).length > 0,
+    hasTfjs: !!meta && Object.keys(meta.networks ?? {}).length > 0,
     ...(side?.parity ? { parity: { maxAbsDiff: side.parity.maxAbsDiff, pass: side.parity.pass } } : {}),
   };
 }
@@ -149,39 +130,47 @@ export async function resolveModelRef(ws: Workspace, ref: string): Promise<{ dir
   });
 }
 
+export type Direction = 'AtoB' | 'BtoA';
+
 /**
- * tfjs networks of a bundle as an ExportSource (for export and the tfjs runtime).
- * Networks: generator (or G / G_A / netG), or encoder + decoder.
+ * A bundle's tfjs networks (loadBundle) as an ExportSource, for export and the tfjs runtime.
+ * cyclegan: G_A (AtoB, the default) or G_B (BtoA). Networks the source does not use are disposed.
  */
-export async function loadBundleSource(dir: string): Promise<ExportSource> {
-  const manifest = (await readJsonMaybe<BundleManifest>(path.join(dir, MANIFEST))) ?? {};
-  const nets = await networkDirs(dir);
-  const { loadModelFromDir } = await import('../networks/io');
-  const load = (name: string) => loadModelFromDir(nets[name]!);
-  const kind = String(manifest.kind ?? (nets.encoder && nets.decoder ? 'autoencoder' : 'pix2pix')) as ModelKind;
-  const size = Number(manifest.imageSize ?? manifest.size ?? 0);
-  const channels = Number(manifest.channels ?? 3);
-  const classNames = manifest.classNames ?? manifest.classes;
-  const latent = manifest.latentSize ?? manifest.nz ?? manifest.latent;
-  const dropout = manifest.dropout === 'keep' || manifest.dropout === true ? 'keep' : 'identity';
+export async function loadBundleSource(dir: string, opts: { direction?: Direction } = {}): Promise<ExportSource> {
+  const b = await loadBundle(dir);
+  const m = b.meta;
+  const p = m.preprocessing;
+  const classNames = classNamesOf(m);
   const base: ExportSource = {
-    kind,
-    name: String(manifest.name ?? path.basename(dir)),
-    imageSize: size,
-    channels,
-    ...(latent !== undefined ? { latentSize: Number(latent) } : {}),
+    kind: m.model,
+    name: m.name,
+    imageSize: p.size,
+    channels: p.channels,
+    ...(p.inChannels && p.inChannels !== p.channels ? { inChannels: p.inChannels } : {}),
+    ...(m.latent?.size ? { latentSize: m.latent.size } : {}),
     ...(classNames ? { classNames } : {}),
-    dropout,
-    ...(manifest.training || manifest.summary ? { training: (manifest.training ?? manifest.summary) as Record<string, unknown> } : {}),
+    dropout: (p.inference?.dropout as string) === 'keep' ? 'keep' : 'identity',
+    ...(m.training ? { training: { ...m.training, bundleId: m.id, createdAt: m.createdAt } } : {}),
   };
-  if (nets.encoder && nets.decoder) return { ...base, encoder: await load('encoder'), decoder: await load('decoder') };
-  const genName = ['generator', 'G', 'G_A', 'netG', 'netG_A', 'gen'].find((n) => nets[n]) ?? (Object.keys(nets).length === 1 ? Object.keys(nets)[0] : undefined);
-  if (!genName) {
-    throw new StudioError('BAD_INPUT', `Bundle ${path.basename(dir)} has no generator network (found: ${Object.keys(nets).join(', ') || 'none'}).`);
+  const nets = b.networks;
+  const take = (name: string): tfTypes.LayersModel => {
+    const n = nets[name];
+    if (!n) throw new StudioError('BAD_INPUT', `Bundle ${m.id} has no ${name} network (found: ${Object.keys(nets).join(', ') || 'none'}).`);
+    delete nets[name];
+    return n;
+  };
+  let src: ExportSource;
+  try {
+    if (m.model === 'autoencoder') src = { ...base, encoder: take('encoder'), decoder: take('decoder') };
+    else if (m.model === 'cyclegan') {
+      const dirn = opts.direction ?? 'AtoB';
+      src = { ...base, name: dirn === 'AtoB' ? base.name : `${base.name} (BtoA)`, generator: take(dirn === 'AtoB' ? 'G_A' : 'G_B') };
+      if (dirn === 'BtoA' && p.inChannels !== p.channels) src = { ...src, channels: p.inChannels, inChannels: p.channels };
+    } else src = { ...base, generator: take(nets.G ? 'G' : Object.keys(nets)[0]!) };
+  } finally {
+    disposeBundle(b); // whatever was not taken
   }
-  const generator: tfTypes.LayersModel = await load(genName);
-  if (!base.imageSize) base.imageSize = (generator.outputs[0]!.shape[1] as number) ?? 0;
-  return { ...base, generator };
+  return src;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,9 +179,9 @@ export async function loadBundleSource(dir: string): Promise<ExportSource> {
 const MAX_CACHED = 4;
 const cache = new Map<string, Promise<InferenceModel>>();
 
-/** Get a model ready for inference (cached per reference and runtime). */
-export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'onnx'): Promise<InferenceModel> {
-  const key = `${ws.root}|${ref}|${runtime}`;
+/** Get a model ready for inference (cached per reference, runtime and cyclegan direction). */
+export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'onnx', direction: Direction = 'AtoB'): Promise<InferenceModel> {
+  const key = `${ws.root}|${ref}|${runtime}|${direction}`;
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
@@ -201,9 +190,10 @@ export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'o
   }
   const p = (async () => {
     const r = await resolveModelRef(ws, ref);
-    if (runtime === 'onnx' && r.onnx) return InferenceModel.fromOnnxFile(r.onnx);
+    const file = direction === 'BtoA' ? (r.dir ? await findOnnx(r.dir, 'BtoA') : null) : r.onnx;
+    if (runtime === 'onnx' && file) return InferenceModel.fromOnnxFile(file);
     if (!r.dir) throw new StudioError('BAD_INPUT', `The tfjs runtime needs a bundle folder; "${ref}" is only an ONNX file.`);
-    const src = await loadBundleSource(r.dir);
+    const src = await loadBundleSource(r.dir, { direction });
     return InferenceModel.fromSource(src, runtime, r.dir);
   })();
   cache.set(key, p);

@@ -49,7 +49,7 @@ export function randomizeBatchNorm(model: tfTypes.LayersModel, seed = 7): void {
 }
 
 /** U-Net-like: strided convs, BN, LeakyReLU, transposed convs, dropout, skip concat, tanh. */
-export function tinyUnet(size = 16, ch = 3, ngf = 4): tfTypes.LayersModel {
+export function tinyUnet(size = 16, ch = 3, ngf = 4, outCh = ch): tfTypes.LayersModel {
   const x = tf.input({ shape: [size, size, ch], name: 'image' });
   const e1 = L().leakyReLU({ alpha: 0.2 }).apply(L().conv2d({ filters: ngf, kernelSize: 4, strides: 2, padding: 'same' }).apply(x)) as ST;
   let e2 = L().conv2d({ filters: ngf * 2, kernelSize: 4, strides: 2, padding: 'same', useBias: false }).apply(e1) as ST;
@@ -59,7 +59,7 @@ export function tinyUnet(size = 16, ch = 3, ngf = 4): tfTypes.LayersModel {
   d1 = L().dropout({ rate: 0.5 }).apply(d1) as ST;
   d1 = L().reLU().apply(d1) as ST;
   const cat = L().concatenate({ axis: -1 }).apply([d1, e1]) as ST;
-  const y = L().conv2dTranspose({ filters: ch, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh' }).apply(cat) as ST;
+  const y = L().conv2dTranspose({ filters: outCh, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh' }).apply(cat) as ST;
   const m = tf.model({ inputs: x, outputs: y, name: 'unet' });
   randomizeBatchNorm(m);
   return m;
@@ -145,4 +145,33 @@ export function tinyAutoencoder(size = 16, ch = 1, latent = 4): { encoder: tfTyp
 
 export function disposeModels(...ms: (tfTypes.LayersModel | undefined)[]): void {
   for (const m of ms) m?.dispose();
+}
+
+/** Write a bundle folder in the train/bundle.ts format (bundle.json + networks/<name>/). */
+export async function writeTestBundle(
+  dir: string,
+  o: { id: string; model: 'pix2pix' | 'cyclegan' | 'gan' | 'cgan' | 'autoencoder'; networks: Record<string, tfTypes.LayersModel>; size: number; channels: number; inChannels?: number; latent?: number; classes?: { count: number; names?: string[] } },
+): Promise<void> {
+  const { saveModelToDir } = await import('../../../../src/main/engine/networks/io');
+  const networks: Record<string, unknown> = {};
+  for (const [name, net] of Object.entries(o.networks)) {
+    await saveModelToDir(net, `${dir}/networks/${name}`);
+    networks[name] = { path: `networks/${name}`, role: name === 'G_B' ? 'generator_BtoA' : name === 'G_A' ? 'generator_AtoB' : name === 'G' ? 'generator' : name, inputs: [], output: { shape: net.outputs[0]!.shape } };
+  }
+  const meta = {
+    format: 'atelier-bundle',
+    version: 1,
+    id: o.id,
+    name: o.id,
+    createdAt: new Date(0).toISOString(),
+    model: o.model,
+    networks,
+    config: {},
+    preprocessing: { size: o.size, channels: o.channels, inChannels: o.inChannels ?? o.channels, layout: 'NHWC', dtype: 'float32', valueRange: [-1, 1], direction: null, norm: null, inference: { batchNorm: 'moving-statistics', dropout: 'off', training: false } },
+    ...(o.classes ? { classes: o.classes } : {}),
+    ...(o.latent ? { latent: { size: o.latent } } : {}),
+    training: { runId: 'r', datasetId: 'd', steps: 10, epochs: 1, durationSec: 1, stepsPerSec: 10, backend: 'wasm', finalLosses: {}, meanLosses: {} },
+  };
+  const fs = await import('node:fs');
+  fs.writeFileSync(`${dir}/bundle.json`, JSON.stringify(meta));
 }

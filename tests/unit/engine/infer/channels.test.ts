@@ -5,10 +5,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../src/main/engine/backend';
-import { saveModelToDir } from '../../../../src/main/engine/networks/io';
 import { InProcessEngine } from '../../../../src/main/engine/inprocess';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
-import { tinyCgan, tinyUnet } from '../export/models';
+import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
 
 let root: string;
 let engine: InProcessEngine;
@@ -41,13 +40,17 @@ beforeAll(async () => {
   engine.onEvent((event, payload) => events.push({ event, payload }));
   const bundles = path.join(root, 'ws', 'bundles');
   const g = tinyCgan();
-  await saveModelToDir(g, path.join(bundles, 'digits', 'generator'));
-  fs.writeFileSync(path.join(bundles, 'digits', 'bundle.json'), JSON.stringify({ kind: 'cgan', name: 'Digits', imageSize: 16, channels: 1, latentSize: 8, classNames: '0123456789'.split('') }));
+  await writeTestBundle(path.join(bundles, 'digits'), { id: 'digits', model: 'cgan', networks: { G: g }, size: 16, channels: 1, latent: 8, classes: { count: 10, names: '0123456789'.split('') } });
   g.dispose();
   const u = tinyUnet();
-  await saveModelToDir(u, path.join(process.env.ATELIER_MODELS_DIR, 'facades', 'generator'));
-  fs.writeFileSync(path.join(process.env.ATELIER_MODELS_DIR, 'facades', 'bundle.json'), JSON.stringify({ kind: 'pix2pix', name: 'Facades', imageSize: 16, channels: 3 }));
+  await writeTestBundle(path.join(process.env.ATELIER_MODELS_DIR, 'facades'), { id: 'facades', model: 'pix2pix', networks: { G: u }, size: 16, channels: 3 });
   u.dispose();
+  // cyclegan, grey A -> colour B: G_A 1 -> 3 channels, G_B 3 -> 1
+  const ga = tinyUnet(16, 1, 4, 3);
+  const gb = tinyUnet(16, 3, 4, 1);
+  await writeTestBundle(path.join(bundles, 'colorize'), { id: 'colorize', model: 'cyclegan', networks: { G_A: ga, G_B: gb }, size: 16, channels: 3, inChannels: 1 });
+  ga.dispose();
+  gb.dispose();
 });
 
 afterAll(async () => {
@@ -61,6 +64,7 @@ describe('bundle / export / latent / infer channels', () => {
   it('lists workspace and shipped bundles', async () => {
     const list = await call<any[]>('bundle.list', {});
     expect(list.map((b) => [b.id, b.location, b.kind, b.onnx])).toEqual([
+      ['colorize', 'workspace', 'cyclegan', null],
       ['digits', 'workspace', 'cgan', null],
       ['facades', 'shipped', 'pix2pix', null],
     ]);
@@ -120,5 +124,23 @@ describe('bundle / export / latent / infer channels', () => {
     expect(g.images.map((i: any) => i.seed)).toEqual([4, 5]);
     const wrong = await engine.request('infer.generate', { model: 'facades' });
     expect(wrong.ok).toBe(false);
+  });
+
+  it('cyclegan with different channel counts: both directions, exported and in memory', async () => {
+    const grey = new Uint8Array(await sharp(Buffer.alloc(20 * 20, 128), { raw: { width: 20, height: 20, channels: 1 } }).png().toBuffer());
+    const ab = await waitJob((await call('export.onnx', { model: 'colorize' })).jobId);
+    const ba = await waitJob((await call('export.onnx', { model: 'colorize', direction: 'BtoA' })).jobId);
+    expect(path.basename(ab.file)).toBe('colorize.onnx');
+    expect(path.basename(ba.file)).toBe('colorize.BtoA.onnx');
+    expect([ab.pass, ba.pass]).toEqual([true, true]);
+    expect(ab.inputs[0].shape).toEqual(['batch', 1, 16, 16]);
+    expect(ab.outputs[0].shape).toEqual(['batch', 3, 16, 16]);
+    expect(ba.inputs[0].shape).toEqual(['batch', 3, 16, 16]);
+    const colour = await call('infer.translate', { model: 'colorize', image: grey });
+    expect((await sharp(colour.png).metadata()).channels).toBe(3);
+    const back = await call('infer.translate', { model: 'colorize', image: colour.png, direction: 'BtoA', runtime: 'tfjs' });
+    expect((await sharp(back.png).metadata()).channels).toBe(1);
+    const list = await call<any[]>('bundle.list', {});
+    expect(list.find((b) => b.id === 'colorize').onnx).toBe(ab.file);
   });
 });
