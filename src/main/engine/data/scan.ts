@@ -243,6 +243,7 @@ export async function scanSource(req: DatasetSourceRequest): Promise<ScanResult>
   }
   if (req.kind === 'unpaired') {
     const root = await requireSourcePath(req.path);
+    if (!(await isDir(root))) return { ...base, root, datasetProblems: [`${root} is a file; an unpaired dataset is a folder with trainA/ and trainB/.`] };
     const trainA = (await child(root, 'trainA')) ?? (await child(root, 'A'));
     const trainB = (await child(root, 'trainB')) ?? (await child(root, 'B'));
     const testA = await child(root, 'testA');
@@ -274,6 +275,7 @@ export async function scanSource(req: DatasetSourceRequest): Promise<ScanResult>
   }
   if (req.kind === 'labeled') {
     const root = await requireSourcePath(req.path);
+    if (!(await isDir(root))) return { ...base, root, datasetProblems: [`${root} is a file; a labeled dataset is a folder with one sub-folder per class.`] };
     // Either <root>/<class>/... or <root>/train/<class>/... [+ <root>/test/<class>/...]
     const trainDir = await child(root, 'train');
     const testDir = (await child(root, 'test')) ?? (await child(root, 'val'));
