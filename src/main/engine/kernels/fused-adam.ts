@@ -43,16 +43,20 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const grads = names.map((n, i) => (Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[n]));
     const vars = names.map((n) => engine.registeredVariables[n]!);
+    const st = this as unknown as AdamState;
+    const backend = engine.backend as unknown as BackendWasm;
+    // Everything must be float32 and already live on the wasm heap (a tensor made while another
+    // backend was active lives there until the engine moves it: leave that to the stock path).
+    const onHeap = (t: tf.Tensor | undefined) => t == null || (t.dtype === 'float32' && backend.dataIdMap.has(t.dataId));
     const fusable =
       tf.getBackend() === 'wasm' &&
-      vars.every((v) => v && v.dtype === 'float32') &&
-      grads.every((g) => g == null || g.dtype === 'float32');
+      vars.every((v) => v != null && onHeap(v)) &&
+      grads.every(onHeap) &&
+      [...st.accumulatedFirstMoment, ...st.accumulatedSecondMoment].every((e) => e == null || onHeap(e.variable));
     if (!fusable) {
       super.applyGradients(variableGradients);
       return;
     }
-    const st = this as unknown as AdamState;
-    const backend = engine.backend as unknown as BackendWasm;
     const b1 = f32(this.beta1);
     const b2 = f32(this.beta2);
     const c1 = f32(1 - this.beta1); // tfjs: mul(gradient, 1 - beta1), a float32 scalar
