@@ -186,7 +186,9 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
   const probe = await openSource(ws, { model: entry.kind, datasetId: req.datasetId, options: probeOpts, direction });
   const info = probe.info;
   probe.close?.();
-  given.size ??= info.size;
+  // The networks halve the image down to 1x1 / 4x4: the default size is the next power of two
+  // at or above the dataset's (Fashion-MNIST 28 -> 32; the loader resizes).
+  given.size ??= 2 ** Math.ceil(Math.log2(Math.max(8, info.size)));
   given.channels ??= info.channels;
   let options = resolveOptions(entry.kind, given);
   if (entry.kind === 'cgan') {
@@ -195,6 +197,14 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
   }
   if ((entry.kind === 'pix2pix' || entry.kind === 'cyclegan') && !info.hasB) {
     throw new StudioError('BAD_INPUT', `${entry.kind} needs ${entry.data} A/B images; dataset ${req.datasetId} has one image set.`);
+  }
+  try {
+    createModel(entry.kind, options).dispose(); // fail now (not inside the job) on options the networks refuse
+  } catch (e) {
+    if (e instanceof StudioError) throw e;
+    throw new StudioError('BAD_INPUT', `Cannot build ${entry.kind} with these options: ${e instanceof Error ? e.message : String(e)}.`, {
+      hint: 'Image sizes must be powers of two (16, 32, 64, 128, 256); see train.options for the ranges.',
+    });
   }
   const batch = options.batchSize as number;
   const perEpoch = Math.max(1, Math.ceil(info.length / batch));

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
+import { openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { createRun, readLog, trainRun } from '../../../../src/main/engine/train/run';
+import { loadBundle, disposeBundle } from '../../../../src/main/engine/train/bundle';
+import { useTestBackend } from '../layers/test-backend';
+
+let tmp: string;
+let ws: Workspace;
+const savedFrom = process.env.ATELIER_DEMO_FROM;
+beforeAll(async () => {
+  await useTestBackend();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-train-ds-'));
+  ws = openWorkspace(path.join(tmp, 'ws'));
+  process.env.ATELIER_DEMO_FROM = 'resources';
+  await ensureDemoDatasets(ws);
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  if (savedFrom === undefined) delete process.env.ATELIER_DEMO_FROM;
+  else process.env.ATELIER_DEMO_FROM = savedFrom;
+});
+
+// Workspace datasets through the data loader: size/channels follow the dataset, the loader's
+// cursor (order + augmentation RNG) is checkpointed, so resume equals the uninterrupted run.
+describe.each([
+  ['pix2pix', 'demo-edges2fashion', { ngf: 4, ndf: 4 }],
+  ['cyclegan', 'demo-sneaker2boot', { ngf: 4, ndf: 4, blocks: 1, poolSize: 1 }],
+  ['cgan', 'demo-fashion', { ngf: 4, ndf: 4, nz: 8, batchSize: 4 }],
+] as const)('%s on %s', (model, datasetId, options) => {
+  it('trains from the dataset; resume equals the uninterrupted run', async () => {
+    const req = { model, datasetId, options: { ...options }, steps: 3, checkpointEvery: 1, sampleEvery: 3 };
+    const a = await createRun(ws, req);
+    expect(a.run.options.size).toBeGreaterThan(0);
+    const sa = await trainRun(ws, a.runDir);
+    expect(sa.state).toBe('done');
+    const b = await createRun(ws, req);
+    await trainRun(ws, b.runDir, { stopAtStep: 1 });
+    await trainRun(ws, b.runDir);
+    const la = await readLog(a.runDir);
+    const lb = await readLog(b.runDir);
+    expect(lb.map((e) => e.step)).toEqual([1, 2, 3]);
+    for (let i = 0; i < 3; i++) for (const [k, v] of Object.entries(la[i]!.losses)) expect(Math.abs(lb[i]!.losses[k]! - v)).toBeLessThan(1e-5);
+    if (model === 'cgan') {
+      expect(a.run.options.numClasses).toBe(10);
+      const bundle = await loadBundle(sa.bundleDir!);
+      expect(bundle.meta.classes?.names?.length).toBe(10);
+      disposeBundle(bundle);
+    }
+  });
+});
