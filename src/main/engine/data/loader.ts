@@ -6,8 +6,8 @@
  * Order: a permutation per epoch from (seed, epoch); augmentation (crop offsets, flips) from a
  * seeded RNG whose state is in the cursor {epoch, index, rng}: a loader opened with a saved
  * cursor yields exactly the batches the original would have yielded next.
- * Memory: packed datasets (idx) are held as uint8; file datasets are read per batch, and cached
- * as uint8 after the resize step only while the whole set fits in `cacheBytes`.
+ * Memory: packed datasets (idx) are held as uint8; file datasets are read per batch. Images are
+ * cached as uint8 after the resize step only while the whole set fits in `cacheBytes`.
  *
  * Preprocess modes (as in pix2pix):
  *   resize_and_crop  resize to loadSize x loadSize, then a random size x size crop (train) or the centre (test)
@@ -152,7 +152,9 @@ export class DatasetLoader {
     this.rng = new DataRng(c?.rng ?? mixSeed(this.o.seed, 0x5eed));
     const loaded = this.o.preprocess === 'none' ? this.size : this.o.loadSize;
     const imgs = srcA.count + (srcB?.count ?? 0);
-    this.cacheOn = manifest.storage === 'files' && imgs * loaded * loaded * this.channels <= this.o.cacheBytes;
+    // Files: cache decoded images while they fit. Packed: already in memory; cache only resized copies.
+    const resized = this.o.preprocess !== 'crop' && loaded !== manifest.image.width;
+    this.cacheOn = (manifest.storage === 'files' || resized) && imgs * loaded * loaded * this.channels <= this.o.cacheBytes;
   }
 
   static async open(dir: string, opts: LoaderOptions): Promise<DatasetLoader> {

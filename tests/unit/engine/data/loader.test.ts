@@ -154,6 +154,19 @@ describe('DatasetLoader', () => {
     dispose(q);
   });
 
+  it('packed 28x28 resized to 32 (preprocess none), the same on a second epoch from the cache', async () => {
+    const l = await DatasetLoader.open(dsDir('demo-fashion'), { batchSize: 900, seed: 8, size: 32, augment: false, shuffle: false });
+    const b1 = await l.next();
+    dispose(await l.next());
+    const b2 = await l.next(); // epoch 1, first batch: same items, now from the cache
+    if (b1.kind !== 'labeled' || b2.kind !== 'labeled') throw new Error('expected labeled');
+    expect(b1.x.shape).toEqual([900, 32, 32, 1]);
+    expect(b2.epoch).toBe(1);
+    expect(Array.from(b2.x.dataSync())).toEqual(Array.from(b1.x.dataSync()));
+    dispose(b1);
+    dispose(b2);
+  });
+
   it('every epoch visits every item once', async () => {
     const l = await DatasetLoader.open(dsDir('demo-edges2fashion'), { batchSize: 64, seed: 3 });
     const seen: number[] = [];
