@@ -21,6 +21,7 @@ const cases: Case[] = [
   { x: [1, 8, 8, 3], k: [4, 4], co: 2, s: 2, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
   { x: [3, 6, 6, 2], k: [3, 3], co: 4, s: 1, pad: 1 },
   { x: [1, 6, 6, 3], k: [1, 1], co: 4, s: 2, pad: 'valid' },
+  { x: [3, 8, 8, 3], k: [5, 5], co: 4, s: 2, pad: 'same' }, // DCGAN discriminator
   { x: [1, 16, 16, 64], k: [4, 4], co: 32, s: 2, pad: 'same' }, // pix2pix-like layer, small
 ];
 

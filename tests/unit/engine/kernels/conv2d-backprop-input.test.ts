@@ -26,6 +26,7 @@ const cases: Case[] = [
   { x: [3, 6, 6, 2], k: [3, 3], co: 4, s: 1, pad: 1 },
   { x: [1, 6, 6, 3], k: [1, 1], co: 4, s: 2, pad: 'valid' }, // kernel < stride: empty phases
   { x: [1, 8, 8, 3], k: [2, 2], co: 5, s: 2, pad: 'same' },
+  { x: [3, 8, 8, 3], k: [5, 5], co: 4, s: 2, pad: 'same' }, // DCGAN generator up-conv
   { x: [1, 16, 16, 32], k: [4, 4], co: 64, s: 2, pad: 'same' }, // pix2pix-like layer, small
 ];
 
