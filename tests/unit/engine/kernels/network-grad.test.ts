@@ -4,6 +4,7 @@
  * resize-conv upsampling (nearest and bilinear), mirror pad, tanh, sigmoid cross-entropy, L1.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fusedAdam } from '../../../../src/main/engine/kernels/fused-adam';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const shapes: Record<string, number[]> = {
@@ -85,5 +86,40 @@ describe('tf.grad through a small GAN on wasm', () => {
     for (let i = 0; i < 3; i++) step();
     expect(counts()).toEqual(before);
     tf.dispose(vars);
+  });
+});
+
+describe('a tf.layers model trained with FusedAdam on wasm', () => {
+  beforeAll(initWasm);
+
+  /** Three steps of a small encoder/decoder (conv, BN, leakyRelu, conv2dTranspose, tanh); final weights. */
+  function trainLayers(optimizerKind: 'fused' | 'stock'): tf.Tensor[] {
+    const init = (seed: number) => tf.initializers.glorotNormal({ seed });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 6, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init(1) }),
+        tf.layers.batchNormalization(),
+        tf.layers.leakyReLU({ alpha: 0.2 }),
+        tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init(2) }),
+        tf.layers.activation({ activation: 'tanh' }),
+      ],
+    });
+    const opt = optimizerKind === 'fused' ? fusedAdam(2e-3, 0.5) : tf.train.adam(2e-3, 0.5);
+    const x = tf.tensor4d(inputValues.subarray(0, 2 * 192), [2, 8, 8, 3]);
+    const y = tf.tensor4d(targetValues.subarray(0, 2 * 192), [2, 8, 8, 3]).tanh();
+    for (let i = 0; i < 3; i++) {
+      opt.minimize(() => tf.mean(tf.abs(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar);
+    }
+    const weights = model.getWeights().map((w) => w.clone());
+    opt.dispose();
+    model.dispose();
+    return weights;
+  }
+
+  it('matches tf.train.adam on cpu', async () => {
+    const got = await on('wasm', () => trainLayers('fused'));
+    const want = await on('cpu', () => trainLayers('stock'));
+    expect(got.length).toBe(want.length);
+    expectClose(got, want);
   });
 });
