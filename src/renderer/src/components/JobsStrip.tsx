@@ -31,7 +31,7 @@ function JobRow({ j }: { j: JobView }) {
       <div className="job-title" title={j.title}>
         {j.title}
       </div>
-      <ProgressBar step={j.step} total={j.total} indeterminate={active && j.total <= 0} />
+      <ProgressBar step={j.state === 'done' ? Math.max(1, j.total) : j.step} total={j.state === 'done' ? Math.max(1, j.total) : j.total} indeterminate={active && j.total <= 0} />
       <div className="job-meta">
         {active ? (
           <>

@@ -160,7 +160,7 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
             <dt>folder</dt>
             <dd className="small">{b.dir}</dd>
             {Object.entries(training)
-              .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
+              .filter(([k, v]) => (typeof v === 'string' || typeof v === 'number') && !['steps', 'step', 'datasetId', 'dataset'].includes(k))
               .slice(0, 10)
               .map(([k, v]) => (
                 <FragmentKV key={k} k={k} v={typeof v === 'number' ? fmtNum(v) : String(v)} />
