@@ -24,6 +24,8 @@ export interface CheckpointInfo {
 export interface CheckpointData {
   step: number;
   epoch: number;
+  /** LR schedule position (informative: the schedule is a function of step). */
+  schedule?: { policy: string; lr: number; totalSteps: number };
   cursor: unknown;
   state: ModelState;
   createdAt: number;
@@ -64,7 +66,7 @@ export async function writeCheckpoint(runDir: string, data: Omit<CheckpointData,
   await writeSynced(path.join(tmp, 'state.bin'), bin);
   await testDelay(data.step);
   const createdAt = Date.now();
-  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
+  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, schedule: data.schedule, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
   await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json));
   await publishDir(tmp, finalDir);
   await pruneCheckpoints(runDir, keep);

@@ -349,7 +349,17 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     if (lastCkpt === model.step) return;
     fs.fsyncSync(logFd);
     const state0 = await model.getState();
-    await writeCheckpoint(runDir, { step: model.step, epoch: epochOf(model.step), cursor: src.state(), state: state0 }, run.keepCheckpoints);
+    await writeCheckpoint(
+      runDir,
+      {
+        step: model.step,
+        epoch: epochOf(model.step),
+        schedule: { policy: run.options.lrPolicy as string, lr: model.learningRate(), totalSteps: run.totalSteps },
+        cursor: src.state(),
+        state: state0,
+      },
+      run.keepCheckpoints,
+    );
     lastCkpt = model.step;
     await writeStatus();
   };

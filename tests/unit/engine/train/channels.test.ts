@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- untyped envelopes and event payloads in a test */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,7 +78,10 @@ it('pause, cancel (writes a checkpoint), then train.resume finishes the run', as
   const { jobId, runId } = await call('train.start', { model: 'autoencoder', datasetId: 'synthetic:images', options: { size: 16, latent: 4, ngf: 4 }, steps: 400, checkpointEvery: 1000, sampleEvery: 1000, bundle: false });
   await new Promise<void>((r) => {
     const t = setInterval(() => {
-      if (events.some((e) => e.event === 'job.progress' && e.payload.jobId === jobId && e.payload.step >= 1)) clearInterval(t), r();
+      if (events.some((e) => e.event === 'job.progress' && e.payload.jobId === jobId && e.payload.step >= 1)) {
+        clearInterval(t);
+        r();
+      }
     }, 10);
   });
   const paused = await call('train.pause', { jobId, paused: true });
