@@ -23,6 +23,8 @@ import { isActive, useJobs, waitForJob, type JobView } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
 import { normaliseModels, normaliseRuns, type ModelView, type RunView } from './types';
+import type { RunDetail } from '../../../../shared/channels/train';
+import type { LossHistory } from '../../store/jobs';
 
 const DATA_FOR: Record<ModelView['data'], DatasetSummary['kind'][]> = {
   paired: ['paired'],
@@ -124,6 +126,83 @@ function LiveRun({ job }: { job: JobView }) {
   );
 }
 
+/** The log of a run (run.get) as chart history. */
+export function historyFromLog(log: RunDetail['log']): LossHistory {
+  const names = new Set<string>();
+  for (const e of log) for (const k of Object.keys(e.losses)) names.add(k);
+  const series: Record<string, number[]> = {};
+  for (const n of names) series[n] = log.map((e) => e.losses[n] ?? NaN);
+  return { steps: log.map((e) => e.step), series };
+}
+
+function PastRun({ runId, onResume }: { runId: string; onResume?(): void }) {
+  const detail = useLoad(() => callAny<RunDetail>('run.get', { runId, logLimit: 5000 }), [runId]);
+  const [smoothing, setSmoothing] = useState(0.6);
+  const [log, setLog] = useState(false);
+  const history = useMemo(() => (detail.data ? historyFromLog(detail.data.log) : undefined), [detail.data]);
+  const url = usePngUrl(detail.data?.latestSample?.png);
+  const s = detail.data?.summary;
+  return (
+    <div className="col" data-testid="past-run">
+      <div className="section-head">
+        <h3>{s?.name ?? runId}</h3>
+        {s ? <span className="tag">{s.model}</span> : null}
+        {s ? <span className="tag">{s.state}</span> : null}
+        <span className="grow" />
+        {onResume ? (
+          <button type="button" className="btn small" onClick={onResume}>
+            <Icon name="play" size={14} /> Resume
+          </button>
+        ) : null}
+      </div>
+      {detail.error ? <ErrorInline title="Load run" error={detail.error} /> : null}
+      {s ? (
+        <>
+          <ProgressBar step={s.step} total={s.totalSteps} />
+          <div className="stats">
+            <div className="stat"><b>{s.step} / {s.totalSteps}</b><span>steps</span></div>
+            <div className="stat"><b>{s.epoch}</b><span>epoch</span></div>
+            <div className="stat"><b>{s.stepsPerSec ? s.stepsPerSec.toFixed(2) : '—'}</b><span>steps/s</span></div>
+            <div className="stat"><b>{s.datasetId}</b><span>dataset</span></div>
+            {s.bundleId ? <div className="stat"><b>{s.bundleId}</b><span>bundle</span></div> : null}
+          </div>
+          {s.error ? <div className="notice warn">{s.error}</div> : null}
+        </>
+      ) : null}
+      <div className="row">
+        <div style={{ width: 220 }}>
+          <LabeledSlider label="Smoothing" value={smoothing} min={0} max={0.99} step={0.01} onChange={setSmoothing} format={(v) => v.toFixed(2)} />
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={log} onChange={(e) => setLog(e.currentTarget.checked)} /> log scale
+        </label>
+      </div>
+      {history && history.steps.length ? <LossChart history={history} smoothing={smoothing} logScale={log} /> : <div className="muted small">{detail.loading ? 'Loading…' : 'No losses logged.'}</div>}
+      {url && detail.data?.latestSample ? (
+        <div className="col">
+          <div className="muted small">Latest sample (step {detail.data.latestSample.step})</div>
+          <div style={{ height: 360 }}>
+            <SampleImage url={url} png={detail.data.latestSample.png} />
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** A PNG whose size we learn from the image itself. */
+function SampleImage({ url, png }: { url: string; png: Uint8Array }) {
+  const [size, setSize] = useState<{ w: number; h: number } | null>(null);
+  useEffect(() => {
+    // PNG IHDR: width and height at bytes 16..23.
+    if (png.byteLength > 24) {
+      const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
+      setSize({ w: dv.getUint32(16), h: dv.getUint32(20) });
+    }
+  }, [png]);
+  return size ? <ZoomView src={url} width={size.w} height={size.h} alt="Sample" /> : null;
+}
+
 export function TrainPage() {
   const ready = has('train.start') && has('train.options');
   const models = useLoad(ready ? () => callAny<unknown>('train.options', {}).then(normaliseModels) : null, [ready]);
@@ -137,6 +216,7 @@ export function TrainPage() {
   const [name, setName] = useState('');
   const [starting, setStarting] = useState(false);
   const [watch, setWatch] = useState<string | null>(null);
+  const [viewRun, setViewRun] = useState<string | null>(null);
 
   const model = useMemo(() => models.data?.find((m) => m.kind === modelKind) ?? models.data?.[0] ?? null, [models.data, modelKind]);
   const specs: OptionSpecView[] = model?.options ?? [];
@@ -169,6 +249,8 @@ export function TrainPage() {
         ...(name.trim() ? { name: name.trim() } : {}),
       });
       setWatch(res.jobId);
+      setViewRun(null);
+      runs.reload();
       waitForJob(res.jobId).then(
         () => {
           notify('Training finished', `${model.title} on ${dataset.name}`, 'success');
@@ -190,6 +272,8 @@ export function TrainPage() {
     try {
       const res = await callAny<{ jobId: string }>('train.resume', { runId: r.runId });
       setWatch(res.jobId);
+      setViewRun(null);
+      runs.reload();
       waitForJob(res.jobId).then(
         () => runs.reload(),
         (e: unknown) => {
@@ -245,7 +329,21 @@ export function TrainPage() {
 
   return (
     <PageLayout title="Train" side={side} testId="page-train">
-      {live ? (
+      {viewRun ? (
+        <div className="section">
+          <button type="button" className="btn ghost small" onClick={() => setViewRun(null)}>
+            ‹ Back to the live run
+          </button>
+          <PastRun
+            key={viewRun}
+            runId={viewRun}
+            onResume={(() => {
+              const r = runs.data?.find((x) => x.runId === viewRun);
+              return r && has('train.resume') && r.state !== 'done' && r.state !== 'running' ? () => void resume(r) : undefined;
+            })()}
+          />
+        </div>
+      ) : live ? (
         <div className="section">
           <LiveRun job={live} />
         </div>
@@ -283,8 +381,16 @@ export function TrainPage() {
             </thead>
             <tbody>
               {runs.data.map((r) => (
-                <tr key={r.runId}>
-                  <td>{r.name}</td>
+                <tr key={r.runId} className={viewRun === r.runId ? 'selected' : ''}>
+                  <td>
+                    {has('run.get') ? (
+                      <button type="button" className="linkish" onClick={() => setViewRun(r.runId)} data-testid="run-open">
+                        {r.name}
+                      </button>
+                    ) : (
+                      r.name
+                    )}
+                  </td>
                   <td>{r.model}</td>
                   <td>{r.datasetId}</td>
                   <td>
