@@ -261,7 +261,24 @@ function timesRowsT(X: Matrix, mean: Float64Array, om: Float64Array, l: number):
   }
   for (let i = 0; i < n; i++) {
     const o = i * d;
-    for (let c = 0; c < l; c++) {
+    let c = 0;
+    // four test vectors per pass over the row (independent accumulators)
+    for (; c + 4 <= l; c += 4) {
+      const c0 = c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < d; j++) {
+        const x = data[o + j];
+        s0 += x * om[c0 + j];
+        s1 += x * om[c1 + j];
+        s2 += x * om[c2 + j];
+        s3 += x * om[c3 + j];
+      }
+      Y[c * n + i] = s0 - shift[c];
+      Y[(c + 1) * n + i] = s1 - shift[c + 1];
+      Y[(c + 2) * n + i] = s2 - shift[c + 2];
+      Y[(c + 3) * n + i] = s3 - shift[c + 3];
+    }
+    for (; c < l; c++) {
       const co = c * d;
       let s = 0;
       for (let j = 0; j < d; j++) s += data[o + j] * om[co + j];
@@ -277,9 +294,21 @@ function rowsTimesX(X: Matrix, mean: Float64Array, Q: Float64Array, l: number): 
   const Z = new Float64Array(l * d);
   for (let i = 0; i < n; i++) {
     const o = i * d;
-    for (let c = 0; c < l; c++) {
+    let c = 0;
+    // four output rows per pass over the data row
+    for (; c + 4 <= l; c += 4) {
+      const q0 = Q[c * n + i], q1 = Q[(c + 1) * n + i], q2 = Q[(c + 2) * n + i], q3 = Q[(c + 3) * n + i];
+      const z0 = c * d, z1 = z0 + d, z2 = z1 + d, z3 = z2 + d;
+      for (let j = 0; j < d; j++) {
+        const x = data[o + j];
+        Z[z0 + j] += q0 * x;
+        Z[z1 + j] += q1 * x;
+        Z[z2 + j] += q2 * x;
+        Z[z3 + j] += q3 * x;
+      }
+    }
+    for (; c < l; c++) {
       const q = Q[c * n + i];
-      if (q === 0) continue;
       const zo = c * d;
       for (let j = 0; j < d; j++) Z[zo + j] += q * data[o + j];
     }
