@@ -45,8 +45,8 @@ export interface PcaModel {
   method: Exclude<PcaMethod, 'auto'>;
 }
 
-/** Exact methods above this many operations (n * d * min(n, d)) are slower than randomized. */
-const EXACT_OPS_LIMIT = 2e9;
+/** Exact methods below this many operations are always fine (well under a second or two). */
+const EXACT_OPS_LIMIT = 3e8;
 
 export function pca(X: Matrix, opts: PcaOptions = {}): PcaModel {
   return drive(pcaSteps(X, opts), (s) => opts.onProgress?.(s.fraction, s.message));
@@ -85,9 +85,12 @@ export function* pcaSteps(X: Matrix, opts: Omit<PcaOptions, 'onProgress'> = {}):
   }
   let method = opts.method ?? 'auto';
   if (method === 'auto') {
+    // exact: the d x d (or n x n) product plus an O(small^3) eigen-decomposition;
+    // randomized: (2q + 2) passes of n x d x (k + oversample)
     const small = Math.min(n, d);
-    const exactOps = n * d * small;
-    if (small <= 64 || exactOps <= EXACT_OPS_LIMIT || k > small / 2) method = d <= n ? 'covariance' : 'gram';
+    const exactOps = (n * d * small) / 2 + 8 * small ** 3;
+    const randOps = (2 * (opts.powerIterations ?? 4) + 2) * n * d * Math.min(small, k + (opts.oversample ?? 10));
+    if (small <= 64 || k > small / 2 || exactOps <= Math.max(EXACT_OPS_LIMIT, 2 * randOps)) method = d <= n ? 'covariance' : 'gram';
     else method = 'randomized';
   }
   let comps: Float64Array; // k x d
