@@ -122,6 +122,26 @@ describe('analysis channels through the engine', () => {
   });
 });
 
+describe('analysis jobs', () => {
+  it('big inline requests become jobs, and cancel stops them', async () => {
+    // 2100 x 100 = 210,000 values: above the inline limit, so a job
+    const rows = Array.from({ length: 2100 }, (_, i) => Array.from({ length: 100 }, (_, j) => Math.sin(i * 7 + j)));
+    const { jobId } = ok<AnalysisReply<HierarchicalResult>>(await eng.request('analysis.hierarchical', { source: { kind: 'inline', rows } }));
+    expect(jobId).toBeTruthy();
+    expect(ok<{ cancelled: boolean }>(await eng.request('job.cancel', { jobId: jobId! })).cancelled).toBe(true);
+    for (let i = 0; i < 6000; i++) {
+      const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
+      if (e) {
+        expect(e.event).toBe('job.failed');
+        expect((e.payload as EventMap['job.failed']).cancelled).toBe(true);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('job did not end');
+  });
+});
+
 describe('steps driver', () => {
   function* gen(): Generator<number, string, void> {
     try {
