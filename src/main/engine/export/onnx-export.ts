@@ -17,7 +17,7 @@ import { tf } from '../backend';
 import { Rng } from '../analysis/rng';
 import { writeFileAtomic, writeJsonAtomic } from '../fsutil';
 import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel } from './onnx-proto';
-import { convertTfjs, type DropoutMode, type LabelMode } from './tfjs-to-onnx';
+import { convertTfjs, type DropoutMode, type LabelMode, type TransposedConvMode } from './tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtTensor } from './ort';
 
 export const PARITY_THRESHOLD = 1e-4;
@@ -145,12 +145,12 @@ function wrap(graph: OnnxModel['graph'], metadata: Record<string, string>, doc: 
 }
 
 /** Build the ONNX model(s) of a source in memory. */
-export function buildOnnx(src: ExportSource, opts: { dropout?: DropoutMode; labelMode?: LabelMode } = {}): BuiltOnnx[] {
+export function buildOnnx(src: ExportSource, opts: { dropout?: DropoutMode; labelMode?: LabelMode; transposedConv?: TransposedConvMode } = {}): BuiltOnnx[] {
   const dropout = opts.dropout ?? src.dropout ?? 'identity';
   const labelMode = opts.labelMode ?? 'index';
   const out: BuiltOnnx[] = [];
   const one = (role: BuiltOnnx['role'], stages: tfTypes.LayersModel[], inputNames: string[] | undefined, outputNames: string[]) => {
-    const r = convertTfjs({ stages, inputNames, outputNames, dropout, labelMode, graphName: `${src.name}-${role}` });
+    const r = convertTfjs({ stages, inputNames, outputNames, dropout, labelMode, transposedConv: opts.transposedConv, graphName: `${src.name}-${role}` });
     const model = wrap(r.graph, metadataFor(src, role, dropout), `Atelier ${src.kind} ${role} "${src.name}": NCHW float32 in [-1, 1].`);
     out.push({ role, model, bytes: encodeModel(model), stages, inputs: ioOf(r.graph.inputs), outputs: ioOf(r.graph.outputs), layerClasses: r.layerClasses });
   };

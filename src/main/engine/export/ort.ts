@@ -25,11 +25,14 @@ export function loadOrt(): Ort {
   }
 }
 
-/** A session from file bytes or a path; 2 intra-op threads by default (this machine has 2 cores). */
+/**
+ * A session from file bytes or a path. Intra-op threads: `threads`, else ATELIER_ORT_THREADS,
+ * else 2 (the target machines have 2 cores; on a busy machine 1 can be faster).
+ */
 export async function createSession(model: Uint8Array | string, opts: { threads?: number } = {}): Promise<OrtSession> {
   const o = loadOrt();
   const so: OrtTypes.InferenceSession.SessionOptions = {
-    intraOpNumThreads: opts.threads ?? 2,
+    intraOpNumThreads: opts.threads ?? (Number(process.env.ATELIER_ORT_THREADS) || 2),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',

@@ -22,6 +22,8 @@ type SymbolicTensor = tfTypes.SymbolicTensor;
 export type DropoutMode = 'identity' | 'keep';
 /** How a `label` input enters the graph: class indices (int64 [batch]) or soft weights (float [batch, classes]). */
 export type LabelMode = 'index' | 'soft';
+/** Transposed convolutions as ONNX ConvTranspose ('native') or as s*s phase Convs + DepthToSpace ('phase', faster in onnxruntime). */
+export type TransposedConvMode = 'native' | 'phase';
 
 /** A value in the ONNX graph with its tfjs-side shape (batch = null). Rank-4 values are stored NCHW. */
 interface Val {
@@ -42,6 +44,7 @@ export interface ConvertSpec {
   outputNames?: string[];
   dropout?: DropoutMode;
   labelMode?: LabelMode;
+  transposedConv?: TransposedConvMode;
   graphName?: string;
 }
 
@@ -214,10 +217,12 @@ export class TfjsToOnnx {
   readonly g = new GraphBuilder();
   private dropout: DropoutMode;
   private labelMode: LabelMode;
+  private transposedConv: TransposedConvMode;
 
-  constructor(opts: { dropout?: DropoutMode; labelMode?: LabelMode } = {}) {
+  constructor(opts: { dropout?: DropoutMode; labelMode?: LabelMode; transposedConv?: TransposedConvMode } = {}) {
     this.dropout = opts.dropout ?? 'identity';
     this.labelMode = opts.labelMode ?? 'index';
+    this.transposedConv = opts.transposedConv ?? 'phase';
   }
 
   /** Declare a graph input for a tfjs input tensor. */
@@ -343,6 +348,75 @@ export class TfjsToOnnx {
     return [h, w];
   }
 
+  /**
+   * A stride-s transposed convolution as s*s ordinary convolutions on the input (one per output
+   * phase), interleaved with DepthToSpace: same arithmetic, but onnxruntime's Conv kernels are
+   * much faster than its ConvTranspose. Output pixel Y = s*q + r (after the crop `pad`) receives
+   * W[r + pad + s*m] * x[q - m] for every m with 0 <= r + pad + s*m < k, i.e. a correlation with
+   * the sub-kernel, padded by [mhi, Q - n - mlo]. Returns null when the shape does not suit it
+   * (unequal strides, an empty phase, negative pads); the caller then emits ConvTranspose.
+   */
+  private phaseConvTranspose(
+    k: { data: Float32Array; shape: number[] },
+    bias: Float32Array | null,
+    xName: string,
+    inHW: [number, number],
+    outHW: [number, number],
+    strides: [number, number],
+    padBegin: [number, number],
+    hint: string,
+  ): string | null {
+    const g = this.g;
+    const [kh, kw, cout, cin] = k.shape as [number, number, number, number];
+    const s = strides[0];
+    if (strides[1] !== s || s < 2) return null;
+    const ks = [kh, kw];
+    type Phase = { mlo: number; mhi: number; pb: number; pe: number };
+    const Q = [Math.ceil(outHW[0] / s), Math.ceil(outHW[1] / s)];
+    const phases: Phase[][] = [0, 1].map((d) =>
+      Array.from({ length: s }, (_, r) => {
+        const base = r + padBegin[d]!;
+        const mlo = Math.ceil(-base / s);
+        const mhi = Math.floor((ks[d]! - 1 - base) / s);
+        return { mlo, mhi, pb: mhi, pe: Q[d]! - inHW[d]! - mlo };
+      }),
+    );
+    if (phases.some((ps) => ps.some((p) => p.mhi < p.mlo || p.pb < 0 || p.pe < 0))) return null;
+    const outs: string[] = [];
+    for (let ry = 0; ry < s; ry++) {
+      for (let rx = 0; rx < s; rx++) {
+        const py = phases[0]![ry]!;
+        const px = phases[1]![rx]!;
+        const th = py.mhi - py.mlo + 1;
+        const tw = px.mhi - px.mlo + 1;
+        // ONNX Conv weight [out, in, th, tw] from the tfjs kernel [kh, kw, out, in].
+        const W = new Float32Array(cout * cin * th * tw);
+        for (let ty = 0; ty < th; ty++) {
+          const ky = ry + padBegin[0] + s * (py.mhi - ty);
+          for (let tx = 0; tx < tw; tx++) {
+            const kx = rx + padBegin[1] + s * (px.mhi - tx);
+            const src = (ky * kw + kx) * cout * cin;
+            for (let o = 0; o < cout; o++) {
+              for (let i = 0; i < cin; i++) W[((o * cin + i) * th + ty) * tw + tx] = k.data[src + o * cin + i]!;
+            }
+          }
+        }
+        const inputs = [xName, g.floatInit(`${hint}/W_p${ry}${rx}`, [cout, cin, th, tw], W)];
+        if (bias) inputs.push(g.floatConst(`${hint}/B`, Array.from(bias)));
+        outs.push(
+          g.one('Conv', inputs, { kernel_shape: ints([th, tw]), strides: ints([1, 1]), pads: ints([py.pb, px.pb, py.pe, px.pe]), group: int(1) }, `${hint}/phase${ry}${rx}`),
+        );
+      }
+    }
+    // Channel (ry*s + rx)*cout + o -> pixel (s*q + ry, s*q' + rx): DepthToSpace in DCR order.
+    const cat = g.one('Concat', outs, { axis: int(1) }, hint);
+    let y = g.one('DepthToSpace', [cat], { blocksize: int(s), mode: str('DCR') }, hint);
+    if (s * Q[0]! !== outHW[0] || s * Q[1]! !== outHW[1]) {
+      y = g.one('Slice', [y, g.int64Const(`${hint}/starts`, [0, 0]), g.int64Const(`${hint}/ends`, [outHW[0], outHW[1]]), g.int64Const('axes_23', [2, 3])], {}, hint);
+    }
+    return y;
+  }
+
   private convertLayer(layer: Layer, ins: Val[], node: TfNode): Val[] {
     const g = this.g;
     const cls = layer.getClassName();
@@ -399,10 +473,14 @@ export class TfjsToOnnx {
         };
         const ch = crop(h, kh, sh, oh);
         const cw = crop(w, kw, sw, ow);
+        const b = cfg.useBias ? weight(layer, 'bias') : null;
+        if (this.transposedConv === 'phase' && !ch.extra && !cw.extra) {
+          const y = this.phaseConvTranspose(k, b?.data ?? null, x.name, [h, w], [oh, ow], [sh, sw], [ch.begin, cw.begin], hint);
+          if (y) return [this.act(cfg.activation as string, float(y), hint)];
+        }
         // tfjs kernel [kh, kw, out, in] -> ONNX [in, out, kh, kw]
         const W = permute(k.data, k.shape, [3, 2, 0, 1]);
         const inputs = [x.name, g.floatInit(`${hint}/W`, W.shape, W.data)];
-        const b = cfg.useBias ? weight(layer, 'bias') : null;
         if (b) inputs.push(g.floatInit(`${hint}/B`, [cout], b.data));
         const attrs: Attrs = { kernel_shape: ints([kh, kw]), strides: ints([sh, sw]), pads: ints([ch.begin, cw.begin, ch.end, cw.end]), group: int(1) };
         if (ch.extra || cw.extra) attrs.output_padding = ints([ch.extra, cw.extra]);
@@ -601,7 +679,7 @@ export class TfjsToOnnx {
 /** Build an ONNX graph from tfjs models (one, or a chain like encoder -> decoder). */
 export function convertTfjs(spec: ConvertSpec): ConvertResult {
   if (!spec.stages.length) throw new StudioError('BAD_INPUT', 'Nothing to export: no model given.');
-  const conv = new TfjsToOnnx({ dropout: spec.dropout, labelMode: spec.labelMode });
+  const conv = new TfjsToOnnx({ dropout: spec.dropout, labelMode: spec.labelMode, transposedConv: spec.transposedConv });
   const first = spec.stages[0]!;
   const inputNames = spec.inputNames ?? defaultInputNames(first);
   if (inputNames.length !== first.inputs.length) {

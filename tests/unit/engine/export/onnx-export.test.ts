@@ -98,6 +98,25 @@ describe('ONNX export parity (onnxruntime vs tfjs, < 1e-4)', () => {
     expect(d).toBeLessThan(PARITY_THRESHOLD);
     m.dispose();
   });
+
+  it('transposed convolutions: phase decomposition (default) and native ConvTranspose both match tfjs', async () => {
+    const L = tf.layers;
+    const x = tf.input({ shape: [5, 6, 3] });
+    let h = L.conv2dTranspose({ filters: 4, kernelSize: 4, strides: 2, padding: 'same' }).apply(x) as tfTypes.SymbolicTensor; // 10x12
+    h = L.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(h) as tfTypes.SymbolicTensor; // asymmetric crop
+    h = L.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'valid', useBias: false }).apply(h) as tfTypes.SymbolicTensor; // odd size: sliced
+    h = L.conv2dTranspose({ filters: 2, kernelSize: [5, 3], strides: 3, padding: 'same' }).apply(h) as tfTypes.SymbolicTensor; // stride 3, non-square kernel
+    const m = tf.model({ inputs: x, outputs: h });
+    const s = src({ generator: m, channels: 2, imageSize: 5 });
+    for (const mode of ['phase', 'native'] as const) {
+      const [b] = buildOnnx(s, { transposedConv: mode });
+      const ops = new Set(b!.model.graph.nodes.map((n) => n.opType));
+      expect(ops.has('ConvTranspose')).toBe(mode === 'native');
+      expect(ops.has('DepthToSpace')).toBe(mode === 'phase');
+      expect((await parityOf(b!, 2, 5)).maxAbsDiff).toBeLessThan(PARITY_THRESHOLD);
+    }
+    m.dispose();
+  });
 });
 
 describe('files, reader and metadata', () => {
