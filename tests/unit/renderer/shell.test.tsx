@@ -1,0 +1,79 @@
+import './match-media';
+import { afterEach, describe, expect, it } from 'vitest';
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { App, pageForKey } from '../../../src/renderer/src/App';
+import { setStudioForTests } from '../../../src/renderer/src/studio';
+import { useUi } from '../../../src/renderer/src/store/ui';
+import { useStatus } from '../../../src/renderer/src/store/status';
+import type { StudioApi } from '../../../src/shared/api';
+
+type Cb = (p: unknown) => void;
+
+/** A fake studio with only app.* and job.*: every other page must show its honest empty state. */
+function fakeStudio() {
+  const listeners = new Map<string, Set<Cb>>();
+  const api = {
+    transport: 'browser',
+    app: {
+      doctor: async () => ({ ok: true, data: { backend: 'wasm', backendReason: 'tfjs-node not installed', threads: 1, workspace: '/tmp/ws', appVersion: '0.1.0' } }),
+      version: async () => ({ ok: true, data: { version: '0.1.0', name: 'Atelier' } }),
+    },
+    job: { list: async () => ({ ok: true, data: [] }), cancel: async () => ({ ok: true, data: { cancelled: true } }) },
+    on(event: string, cb: Cb) {
+      const s = listeners.get(event) ?? new Set<Cb>();
+      listeners.set(event, s);
+      s.add(cb);
+      return () => s.delete(cb);
+    },
+    pathsForFiles: async () => [],
+  } as unknown as StudioApi;
+  const emit = (e: string, p: unknown) => act(() => listeners.get(e)?.forEach((cb) => cb(p)));
+  return { api, emit };
+}
+
+afterEach(() => {
+  cleanup();
+  setStudioForTests(null);
+  useUi.setState({ page: 'data', toasts: [] });
+  useStatus.setState({ doctor: null, doctorError: null, engine: 'starting' });
+});
+
+describe('shell', () => {
+  it('shows the backend from app.doctor and follows engine.state events', async () => {
+    const f = fakeStudio();
+    setStudioForTests(f.api);
+    render(<App />);
+    expect(await screen.findByText('backend wasm')).toBeTruthy();
+    expect(screen.getByTestId('status-backend').textContent).toContain('wasm');
+    f.emit('engine.state', { state: 'crashed', message: 'engine exited' });
+    expect(screen.getByTestId('engine-state').textContent).toContain('crashed');
+    expect(screen.getByTestId('engine-state').textContent).toContain('engine exited');
+  });
+
+  it('switches pages with 1-6 and Ctrl+1..6 but not while typing', async () => {
+    const f = fakeStudio();
+    setStudioForTests(f.api);
+    render(<App />);
+    fireEvent.keyDown(window, { key: '3' });
+    expect(screen.getByTestId('page-translate')).toBeTruthy();
+    fireEvent.keyDown(window, { key: '6', ctrlKey: true });
+    expect(screen.getByTestId('page-models')).toBeTruthy();
+    const input = document.createElement('input');
+    document.body.appendChild(input);
+    expect(pageForKey({ key: '2', ctrlKey: false, metaKey: false, altKey: false, target: input })).toBeNull();
+    expect(pageForKey({ key: '2', ctrlKey: true, metaKey: false, altKey: false, target: input })).toBe('train');
+    expect(pageForKey({ key: '7', ctrlKey: false, metaKey: false, altKey: false, target: document.body })).toBeNull();
+    input.remove();
+  });
+
+  it('gives every page an honest empty state when its channels are missing', () => {
+    const f = fakeStudio();
+    setStudioForTests(f.api);
+    render(<App />);
+    for (const id of ['data', 'train', 'translate', 'latent', 'explore', 'models']) {
+      fireEvent.click(screen.getByTestId(`nav-${id}`));
+      expect(screen.getByTestId(`page-${id}`)).toBeTruthy();
+      expect(screen.getByTestId('missing-channels').textContent).toContain('not available in this build');
+    }
+  });
+});
