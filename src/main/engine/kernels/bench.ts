@@ -4,7 +4,9 @@
  *
  * - Conv2DBackpropInput: the stock wasm kernel vs the phase decomposition (ours).
  * - Conv2DBackpropFilter: wasm has no stock kernel; "stock" is the cpu backend (what training
- *   would fall back to), measured only where it finishes in reasonable time.
+ *   would fall back to), measured only up to `cpuUpTo` px (default 0: it takes ~30 s at 64 px).
+ * - Timings are medians of `reps` runs after a warm-up; on a shared, loaded machine they are
+ *   noisy (compare stock and ours from the same run, not across runs).
  * - generator step: forward + backward of a pix2pix U-Net generator with the stock vs our
  *   Conv2DBackpropInput (every transposed conv and every conv input gradient uses it).
  * - benchAdam: one optimizer step over the U-Net generator's weights, tf.train.adam vs
@@ -74,7 +76,7 @@ async function onBackend<T>(name: string, fn: () => T): Promise<T> {
 }
 
 export async function benchKernels(opts: { sizes?: number[]; reps?: number; ngf?: number; cpuUpTo?: number; generatorUpTo?: number; log?: (s: string) => void } = {}): Promise<BenchRow[]> {
-  const { sizes = [64, 128, 256], reps = 3, ngf = 64, cpuUpTo = 64, generatorUpTo = 256, log = console.log } = opts;
+  const { sizes = [64, 128, 256], reps = 3, ngf = 64, cpuUpTo = 0, generatorUpTo = 128, log = console.log } = opts;
   const info = await initBackend();
   if (info.backend !== 'wasm') throw new Error(`kernel bench needs the wasm backend (have ${info.backend})`);
   const rows: BenchRow[] = [];
