@@ -258,39 +258,55 @@ function assign(X: Matrix, C: Float64Array, k: number, metric: KMeansMetric, xx:
       for (let j = 0; j < d; j++) s += C[c * d + j] * C[c * d + j];
       cc[c] = s;
     }
-    for (let i = 0; i < n; i++) {
-      const o = i * d;
-      let best = Infinity;
-      let bc = 0;
+    // two points x four centroids per pass (8 dot products, 6 loads per j); each dot product is
+    // summed in j order, so the result does not depend on the tiling
+    const dots = new Float64Array(2 * k);
+    for (let i = 0; i < n; i += 2) {
+      const two = i + 1 < n;
+      const o0 = i * d;
+      const o1 = two ? o0 + d : o0;
       let c = 0;
       for (; c + 4 <= k; c += 4) {
         const c0 = c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
         for (let j = 0; j < d; j++) {
-          const a = x[o + j];
-          s0 += a * C[c0 + j];
-          s1 += a * C[c1 + j];
-          s2 += a * C[c2 + j];
-          s3 += a * C[c3 + j];
+          const x0 = x[o0 + j];
+          const x1 = x[o1 + j];
+          const w0 = C[c0 + j], w1 = C[c1 + j], w2 = C[c2 + j], w3 = C[c3 + j];
+          a0 += x0 * w0; a1 += x0 * w1; a2 += x0 * w2; a3 += x0 * w3;
+          b0 += x1 * w0; b1 += x1 * w1; b2 += x1 * w2; b3 += x1 * w3;
         }
-        const v0 = cc[c] - 2 * s0, v1 = cc[c + 1] - 2 * s1, v2 = cc[c + 2] - 2 * s2, v3 = cc[c + 3] - 2 * s3;
-        if (v0 < best) { best = v0; bc = c; }
-        if (v1 < best) { best = v1; bc = c + 1; }
-        if (v2 < best) { best = v2; bc = c + 2; }
-        if (v3 < best) { best = v3; bc = c + 3; }
+        dots[c] = a0; dots[c + 1] = a1; dots[c + 2] = a2; dots[c + 3] = a3;
+        dots[k + c] = b0; dots[k + c + 1] = b1; dots[k + c + 2] = b2; dots[k + c + 3] = b3;
       }
       for (; c < k; c++) {
         const co = c * d;
-        let s = 0;
-        for (let j = 0; j < d; j++) s += x[o + j] * C[co + j];
-        const v = cc[c] - 2 * s;
-        if (v < best) { best = v; bc = c; }
+        let a = 0, b = 0;
+        for (let j = 0; j < d; j++) {
+          const w = C[co + j];
+          a += x[o0 + j] * w;
+          b += x[o1 + j] * w;
+        }
+        dots[c] = a;
+        dots[k + c] = b;
       }
-      let dv = best + xx[i];
-      if (dv < 0) dv = 0;
-      labels[i] = bc;
-      dist[i] = dv;
-      inertia += dv;
+      for (let r = 0; r < (two ? 2 : 1); r++) {
+        let best = Infinity;
+        let bc = 0;
+        for (let cc2 = 0; cc2 < k; cc2++) {
+          const v = cc[cc2] - 2 * dots[r * k + cc2];
+          if (v < best) {
+            best = v;
+            bc = cc2;
+          }
+        }
+        const p = i + r;
+        let dv = best + xx[p];
+        if (dv < 0) dv = 0;
+        labels[p] = bc;
+        dist[p] = dv;
+        inertia += dv;
+      }
     }
     return inertia;
   }
