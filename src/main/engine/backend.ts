@@ -11,6 +11,7 @@ import path from 'node:path';
 import { StudioError } from '../../shared/errors';
 import type { BackendName } from '../../shared/channels/app';
 import { registerWasmKernels } from './kernels';
+import { installWasmThreads, wantedWasmThreads } from './threads/wasm-threads';
 
 const require = createRequire(import.meta.url);
 
@@ -49,14 +50,16 @@ async function tryNode(): Promise<{ ok: true; version: string } | { ok: false; e
   }
 }
 
-async function tryWasm(): Promise<{ ok: true; kernels: string[] } | { ok: false; error: string }> {
+async function tryWasm(): Promise<{ ok: true; kernels: string[]; threads: number } | { ok: false; error: string }> {
   try {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmDistDir());
+    // Multi-threaded XNNPACK pool (threads/wasm-threads.ts); ATELIER_WASM_THREADS=1 opts out.
+    installWasmThreads(wasm, wantedWasmThreads().threads);
     const kernels = registerWasmKernels();
     const ok = await tf.setBackend('wasm');
     if (!ok) return { ok: false, error: 'the wasm backend failed to initialise' };
-    return { ok: true, kernels };
+    return { ok: true, kernels, threads: wasm.getThreadsCount() };
   } catch (e) {
     return { ok: false, error: firstLine(e) };
   }
@@ -95,6 +98,7 @@ async function choose(): Promise<BackendInfo> {
         ...base,
         backend: 'wasm',
         reason: forced ? 'forced by ATELIER_BACKEND=wasm' : `tfjs-node unavailable (${tfjsNode.error}); using wasm`,
+        threads: w.threads,
         customKernels: w.kernels,
         tfjsNode,
       };
