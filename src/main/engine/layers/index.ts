@@ -2,5 +2,5 @@
  * Custom layers (registered with tf.serialization on import, so saved models reload and the ONNX
  * exporter finds them by their stable class names).
  */
-export { InstanceNormalization, instanceNormalization, type InstanceNormalizationArgs } from './instance-norm';
+export { InstanceNormalization, instanceNormalization, instanceNorm, type InstanceNormalizationArgs } from './instance-norm';
 export { ReflectionPadding2D, reflectionPadding2d, reflectionPad2d, type ReflectionPadding2DArgs } from './reflection-padding';

@@ -9,16 +9,28 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Fold the gradient of a 1-axis reflection pad back onto the unpadded axis. */
+/**
+ * Fold the gradient of a 1-axis reflection pad back onto the unpadded axis:
+ *   [c_0, c_1..p + rev(top), c_(p+1)..(n-p-2), c_(n-1-p)..(n-2) + rev(bottom), c_(n-1)]
+ * built from slices and one concat (no Pad ops, which are slow on wasm). When the two folded
+ * bands overlap (n < 2p + 2) the zero-pad-and-add form is used instead.
+ */
 function foldAxis(dy: tf.Tensor4D, axis: 1 | 2, p: number, n: number): tf.Tensor4D {
-  const begin = (start: number): [number, number, number, number] => (axis === 1 ? [0, start, 0, 0] : [0, 0, start, 0]);
-  const size = (len: number): [number, number, number, number] => (axis === 1 ? [-1, len, -1, -1] : [-1, -1, len, -1]);
+  const sl = (start: number, len: number): tf.Tensor4D =>
+    tf.slice(dy, axis === 1 ? [0, start, 0, 0] : [0, 0, start, 0], axis === 1 ? [-1, len, -1, -1] : [-1, -1, len, -1]);
+  const top = tf.reverse(sl(0, p), axis);
+  const bottom = tf.reverse(sl(p + n, p), axis);
+  // centre row i of x is dy row p + i
+  if (n >= 2 * p + 2) {
+    const parts: tf.Tensor4D[] = [sl(p, 1), tf.add(sl(p + 1, p), top)];
+    const midLen = n - 2 * p - 2;
+    if (midLen > 0) parts.push(sl(2 * p + 1, midLen));
+    parts.push(tf.add(sl(p + n - 1 - p, p), bottom), sl(p + n - 1, 1));
+    return tf.concat(parts, axis);
+  }
   const padSpec = (before: number, after: number): Array<[number, number]> =>
     axis === 1 ? [[0, 0], [before, after], [0, 0], [0, 0]] : [[0, 0], [0, 0], [before, after], [0, 0]];
-  const centre = tf.slice(dy, begin(p), size(n));
-  const top = tf.reverse(tf.slice(dy, begin(0), size(p)), axis);
-  const bottom = tf.reverse(tf.slice(dy, begin(p + n), size(p)), axis);
-  return tf.addN([centre, tf.pad(top, padSpec(1, n - 1 - p)), tf.pad(bottom, padSpec(n - 1 - p, 1))]) as tf.Tensor4D;
+  return tf.addN([sl(p, n), tf.pad(top, padSpec(1, n - 1 - p)), tf.pad(bottom, padSpec(n - 1 - p, 1))]) as tf.Tensor4D;
 }
 
 /** Reflection padding of H and W by p, with a correct gradient. */

@@ -3,7 +3,8 @@
  * take logits (BCE-with-logits for 'vanilla', MSE on logits for 'lsgan'); sigmoid(logit) is the
  * probability "real".
  *
- * PatchGAN (pix2pix NLayerDiscriminator), every conv 4x4 with zero padding 1:
+ * PatchGAN (pix2pix NLayerDiscriminator), every conv 4x4 with zero padding 1 (for the stride-2
+ * convs 'same' padding is exactly that, pad 1 each side, so no separate padding layer):
  *   input  [B, S, S, C]      (pix2pix: C = input channels + output channels, concatenated)
  *   conv s2 ndf, LReLU 0.2                           [B, S/2, S/2, ndf]
  *   n = 1..nLayers-1: conv s2 ndf*min(2^n,8), norm, LReLU   [B, S/2^(n+1), ..]
@@ -46,8 +47,8 @@ export function patchGanDiscriminator(o: PatchGanOptions): tf.LayersModel {
   const seeds = new Seeds(o.seed);
   const bias = useBiasFor(o.norm);
   const input = tf.input({ shape: [o.size, o.size, o.inChannels], name: 'input' });
-  let h = lrelu(conv(zeroPad(input, 1), o.ndf, 4, 2, 'valid', seeds, true));
-  for (let i = 1; i < n; i++) h = lrelu(norm(conv(zeroPad(h, 1), o.ndf * Math.min(2 ** i, 8), 4, 2, 'valid', seeds, bias), o.norm, seeds));
+  let h = lrelu(conv(input, o.ndf, 4, 2, 'same', seeds, true));
+  for (let i = 1; i < n; i++) h = lrelu(norm(conv(h, o.ndf * Math.min(2 ** i, 8), 4, 2, 'same', seeds, bias), o.norm, seeds));
   h = lrelu(norm(conv(zeroPad(h, 1), o.ndf * Math.min(2 ** n, 8), 4, 1, 'valid', seeds, bias), o.norm, seeds));
   h = conv(zeroPad(h, 1), 1, 4, 1, 'valid', seeds, true);
   return tf.model({ inputs: input, outputs: h, name: o.name ?? 'patchgan_discriminator' });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
-import { InstanceNormalization, ReflectionPadding2D, reflectionPad2d } from '../../../../src/main/engine/layers';
+import { InstanceNormalization, ReflectionPadding2D, instanceNorm, reflectionPad2d } from '../../../../src/main/engine/layers';
 import { deserializeModel, serializeModel } from '../../../../src/main/engine/networks/io';
 import { maxAbsDiff, numericGrad, useTestBackend } from './test-backend';
 
@@ -30,10 +30,15 @@ describe('ReflectionPadding2D', () => {
     tf.dispose([x, g]);
   });
 
-  it('gradient matches finite differences (p = 2, non-square, 2 channels)', () => {
-    const x = tf.randomNormal([2, 4, 5, 2], 0, 1, 'float32', 1);
-    const w = tf.randomNormal([2, 8, 9, 2], 0, 1, 'float32', 2);
-    const f = (t: tf.Tensor) => tf.sum(tf.mul(reflectionPad2d(t as tf.Tensor4D, 2), w)) as tf.Scalar;
+  it.each([
+    [2, 4, 5],
+    [1, 6, 7],
+    [3, 8, 4],
+    [1, 2, 2],
+  ])('gradient matches finite differences (p = %i, %ix%i, 2 channels)', (p, h, wd) => {
+    const x = tf.randomNormal([2, h, wd, 2], 0, 1, 'float32', 1);
+    const w = tf.randomNormal([2, h + 2 * p, wd + 2 * p, 2], 0, 1, 'float32', 2);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(reflectionPad2d(t as tf.Tensor4D, p), w)) as tf.Scalar;
     const g = tf.grad(f)(x);
     const n = numericGrad(f, x, 1e-2);
     expect(maxAbsDiff(g.dataSync(), n)).toBeLessThan(2e-2);
@@ -82,6 +87,28 @@ describe('InstanceNormalization', () => {
     }, tf.tensor1d([1.5, 0.7]), 1e-2);
     expect(maxAbsDiff(gGamma.dataSync(), gammaNum)).toBeLessThan(3e-2);
     tf.dispose([x, w, g, ...Object.values(grads)]);
+  });
+});
+
+describe('instanceNorm analytic gradient', () => {
+  it.each([1, 3])('matches finite differences and autodiff of the textbook formula (batch %i)', (b) => {
+    const x = tf.randomNormal([b, 3, 4, 2], 0.5, 2, 'float32', 11);
+    const w = tf.randomNormal([b, 3, 4, 2], 0, 1, 'float32', 12);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)) as tf.Scalar;
+    const textbook = (t: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, [1, 2], true);
+      return tf.sum(tf.mul(tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-5))), w)) as tf.Scalar;
+    };
+    const g = tf.grad(f)(x);
+    const ref = tf.grad(textbook)(x);
+    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-4);
+    expect(maxAbsDiff(g.dataSync(), numericGrad(f, x, 1e-2))).toBeLessThan(3e-2);
+    const n0 = tf.memory().numTensors;
+    tf.tidy(() => {
+      tf.grad(f)(x);
+    });
+    expect(tf.memory().numTensors).toBe(n0);
+    tf.dispose([x, w, g, ref]);
   });
 });
 
