@@ -5,8 +5,8 @@
  *    [batch, classes] (float) instead of indices: the Embedding's Gather(table, index) becomes
  *    MatMul(weights, table), i.e. a blend of the embedding vectors. For one-hot weights it is the
  *    same computation as the original (class blending in latent tools).
- *  - withFeatureOutput: expose an intermediate activation as an extra output `features`
- *    (GANSpace-style PCA directions on an early layer).
+ *  - withFeatureOutput: a graph whose only output `features` is an intermediate activation
+ *    (GANSpace-style PCA directions on an early layer); later layers are dropped.
  */
 import { StudioError } from '../../../shared/errors';
 import { decodeModel, DT, encodeModel, int64Tensor, type OnnxModel, type OnnxNode } from './onnx-proto';
@@ -90,6 +90,19 @@ export function withFeatureOutput(bytes: Uint8Array, pick?: (n: OnnxNode, i: num
   if (!chosen) return null;
   const name = 'features';
   nodes.push({ opType: 'Identity', name: 'features/Identity', inputs: [chosen.outputs[0]!], outputs: [name], attributes: {} });
-  m.graph.outputs.push({ name, elemType: DT.FLOAT });
+  // Only the features: drop the rest of the network (nodes and weights not needed for them).
+  m.graph.outputs = [{ name, elemType: DT.FLOAT }];
+  const needed = new Set([name]);
+  const keep: OnnxNode[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (n.outputs.some((o) => needed.has(o))) {
+      keep.push(n);
+      for (const x of n.inputs) if (x) needed.add(x);
+    }
+  }
+  m.graph.nodes = keep.reverse();
+  m.graph.initializers = m.graph.initializers.filter((t) => needed.has(t.name));
+  m.graph.inputs = m.graph.inputs.filter((v) => needed.has(v.name));
   return { bytes: encodeModel(m), node: chosen.name };
 }

@@ -146,7 +146,83 @@ function orthonormalize(vs: Float64Array[]): void {
   }
 }
 
-export function smallPca(X: Float32Array, n: number, d: number, k: number, opts: { iterations?: number; seed?: number } = {}): SmallPca {
+/**
+ * PCA through the n x n Gram matrix G = C C^T when there are more features than samples
+ * (activations, pixels): eigenvectors u of G give components v = C^T u / sqrt(lambda) and
+ * scores C v = sqrt(lambda) u. Cost n^2 d once, then n^2 per power-iteration vector.
+ */
+function gramPca(C: Float64Array, n: number, d: number, k: number, mean: Float64Array, total: number, rng: Rng, iters: number, Gin?: Float64Array | Float32Array): SmallPca {
+  let G = Gin;
+  if (!G) {
+    const g = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      const oi = i * d;
+      for (let j = i; j < n; j++) {
+        const oj = j * d;
+        let s = 0;
+        for (let t = 0; t < d; t++) s += C[oi + t]! * C[oj + t]!;
+        g[i * n + j] = s;
+        g[j * n + i] = s;
+      }
+    }
+    G = g;
+  }
+  const p = Math.min(n, k + 4);
+  let U: Float64Array[] = Array.from({ length: p }, () => Float64Array.from({ length: n }, () => rng.normal()));
+  orthonormalize(U);
+  const mul = (u: Float64Array) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      const o = i * n;
+      for (let j = 0; j < n; j++) s += G[o + j]! * u[j]!;
+      out[i] = s;
+    }
+    return out;
+  };
+  for (let it = 0; it < iters; it++) {
+    U = U.map(mul);
+    orthonormalize(U);
+  }
+  const lambdas = U.map((u) => {
+    const gu = mul(u);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += u[i]! * gu[i]!;
+    return s;
+  });
+  const order = lambdas.map((l, i) => ({ i, l })).sort((a, b) => b.l - a.l).slice(0, k);
+  const components: Float64Array[] = [];
+  const scores: Float64Array[] = [];
+  for (const { i, l } of order) {
+    const u = U[i]!;
+    const v = new Float64Array(d);
+    for (let r = 0; r < n; r++) {
+      const w = u[r]!;
+      if (w === 0) continue;
+      const o = r * d;
+      for (let t = 0; t < d; t++) v[t] += C[o + t]! * w;
+    }
+    const sl = Math.sqrt(Math.max(l, 1e-30));
+    for (let t = 0; t < d; t++) v[t] /= sl;
+    const sc = Float64Array.from(u, (x) => x * sl);
+    // Deterministic sign: largest-magnitude entry of the component positive.
+    let best = 0;
+    for (let t = 1; t < d; t++) if (Math.abs(v[t]!) > Math.abs(v[best]!)) best = t;
+    if (v[best]! < 0) {
+      for (let t = 0; t < d; t++) v[t] = -v[t]!;
+      for (let r = 0; r < n; r++) sc[r] = -sc[r]!;
+    }
+    components.push(v);
+    scores.push(sc);
+  }
+  return { mean, components, variance: order.map((o) => o.l / (n - 1)), totalVariance: total / (n - 1), scores };
+}
+
+/**
+ * Top-k PCA of rows X [n, d]. `gram` (optional) computes C C^T of the centred rows faster than
+ * plain JS (e.g. onnxruntime's MatMul); it is used when d > n.
+ */
+export function smallPca(X: Float32Array, n: number, d: number, k: number, opts: { iterations?: number; seed?: number; gram?: Float32Array | Float64Array } = {}): SmallPca {
   if (n < 2) throw new StudioError('BAD_INPUT', 'PCA needs at least 2 samples.');
   k = Math.min(k, d, n - 1);
   const mean = new Float64Array(d);
@@ -161,6 +237,7 @@ export function smallPca(X: Float32Array, n: number, d: number, k: number, opts:
       total += v * v;
     }
   const rng = new Rng(opts.seed ?? 17);
+  if (d > n) return gramPca(C, n, d, k, mean, total, rng, opts.iterations ?? 100, opts.gram);
   const p = Math.min(d, k + 4); // a few extra vectors speed up convergence of the first k
   let Q: Float64Array[] = Array.from({ length: p }, () => Float64Array.from({ length: d }, () => rng.normal()));
   orthonormalize(Q);
@@ -213,6 +290,16 @@ export function smallPca(X: Float32Array, n: number, d: number, k: number, opts:
   return { mean, components, variance: order.map((o) => o.v / (n - 1)), totalVariance: total / (n - 1), scores };
 }
 
+/** Rows minus their column means, as float32 (input of a fast Gram product). */
+export function centeredRows(X: Float32Array, n: number, d: number): Float32Array {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j]!;
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  const C = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) C[i * d + j] = X[i * d + j]! - mean[j]!;
+  return C;
+}
+
 export interface Directions {
   /** k unit vectors in z, orthonormal. */
   directions: number[][];
@@ -227,8 +314,8 @@ export interface Directions {
  * component regress z on its scores (least squares: u = Z^T s / s^T s), so moving z along u moves
  * the features along the component; finally orthonormalise the u's (Gram-Schmidt in PCA order).
  */
-export function directionsFromFeatures(Z: Float32Array, F: Float32Array, n: number, latent: number, featDim: number, k: number, seed = 17): Directions {
-  const pcaRes = smallPca(F, n, featDim, k, { seed });
+export function directionsFromFeatures(Z: Float32Array, F: Float32Array, n: number, latent: number, featDim: number, k: number, seed = 17, gram?: Float32Array | Float64Array): Directions {
+  const pcaRes = smallPca(F, n, featDim, k, { seed, ...(gram ? { gram } : {}) });
   const U = pcaRes.scores.map((s) => {
     let ss = 0;
     for (let i = 0; i < n; i++) ss += s[i]! * s[i]!;

@@ -145,7 +145,10 @@ export class InferenceModel {
 
   private async runOrt(key: string, make: () => Uint8Array, feeds: Record<string, OrtTensor>, output = 'output'): Promise<{ data: Float32Array; dims: readonly number[]; all: Record<string, OrtTensor> }> {
     const s = await this.session(key, make);
-    const res = await s.run(feeds);
+    // Feed only what this graph takes (a features-only graph may not use every input).
+    const used: Record<string, OrtTensor> = {};
+    for (const n of s.inputNames) if (feeds[n]) used[n] = feeds[n];
+    const res = await s.run(used);
     const t = res[output]!;
     return { data: t.data as Float32Array, dims: t.dims, all: res };
   }

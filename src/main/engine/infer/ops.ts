@@ -7,7 +7,8 @@ import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
 import { writeFileAtomic } from '../fsutil';
 import { imageToModel, modelToPng, type Fit, type PngOut } from './image';
-import { applySliders, arithmetic, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';
+import { gramOrt } from './gram';
+import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';
 import { isTranslator, type InferenceModel } from './model';
 
 export const IMAGE_EXTS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
@@ -234,7 +235,24 @@ export interface DirectionsRequest {
   label?: number;
 }
 
-export async function latentDirections(m: InferenceModel, r: DirectionsRequest): Promise<Directions & { space: 'features' | 'output'; layer?: string; samples: number }> {
+type DirectionsResult = Directions & { space: 'features' | 'output'; layer?: string; samples: number };
+const directionsCache = new WeakMap<InferenceModel, Map<string, Promise<DirectionsResult>>>();
+
+/** Directions are deterministic for a model and request: computed once, then served from memory. */
+export function latentDirections(m: InferenceModel, r: DirectionsRequest): Promise<DirectionsResult> {
+  let per = directionsCache.get(m);
+  if (!per) directionsCache.set(m, (per = new Map()));
+  const key = JSON.stringify([r.count, r.samples, r.seed, r.space, r.label ?? null]);
+  let p = per.get(key);
+  if (!p) {
+    p = computeDirections(m, r);
+    per.set(key, p);
+    p.catch(() => per!.delete(key));
+  }
+  return p;
+}
+
+async function computeDirections(m: InferenceModel, r: DirectionsRequest): Promise<DirectionsResult> {
   const L = latentSize(m);
   if (r.samples < r.count + 1) throw new StudioError('BAD_INPUT', `Use more samples (${r.samples}) than directions (${r.count}).`);
   const Z = sampleZ(r.seed, r.samples, L);
@@ -273,6 +291,7 @@ export async function latentDirections(m: InferenceModel, r: DirectionsRequest):
       return { data: y, per: y.length / n };
     });
   }
-  const dirs = directionsFromFeatures(Z, F!, r.samples, L, d, r.count, r.seed);
+  const gram = d > r.samples ? await gramOrt(centeredRows(F!, r.samples, d), r.samples, d) : undefined;
+  const dirs = directionsFromFeatures(Z, F!, r.samples, L, d, r.count, r.seed, gram);
   return { ...dirs, space, ...(space === 'features' && m.featureNode ? { layer: m.featureNode } : {}), samples: r.samples };
 }

@@ -96,3 +96,32 @@ describe('PCA and directions', () => {
     expect(r.explainedVarianceRatio[0]!).toBeGreaterThan(r.explainedVarianceRatio[1]!);
   });
 });
+
+describe('PCA with more features than samples (Gram path)', () => {
+  it('agrees with the covariance path on the top components', () => {
+    const rng = new Rng(8);
+    const n = 30;
+    const d = 40;
+    const X = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const a = rng.normal() * 4;
+      const b = rng.normal() * 2;
+      for (let j = 0; j < d; j++) X[i * d + j] = a * Math.sin(j) + b * Math.cos(3 * j) + rng.normal() * 0.1;
+    }
+    const gram = smallPca(X, n, d, 2);
+    // covariance path on the transposed problem is not comparable; check against the definition:
+    // each component is unit-norm, orthogonal, and its variance equals the variance of the scores.
+    for (let c = 0; c < 2; c++) {
+      expect(norm(gram.components[c]!)).toBeCloseTo(1, 6);
+      const sc = gram.scores[c]!;
+      const v = Array.from(sc).reduce((s, x) => s + x * x, 0) / (n - 1);
+      expect(v).toBeCloseTo(gram.variance[c]!, 6);
+    }
+    expect(dot(gram.components[0]!, gram.components[1]!)).toBeCloseTo(0, 6);
+    // the first component is the sin pattern (up to sign, normalised)
+    const sinv = Float64Array.from({ length: d }, (_, j) => Math.sin(j));
+    const sn = norm(sinv);
+    expect(Math.abs(dot(gram.components[0]!, sinv)) / sn).toBeGreaterThan(0.98);
+    expect(gram.variance[0]! / gram.totalVariance).toBeGreaterThan(0.6);
+  });
+});

@@ -135,3 +135,19 @@ describe('generate and latent tools (cgan from an exported ONNX file)', () => {
     decoder.dispose();
   });
 });
+
+describe('fast Gram product', () => {
+  it('onnxruntime X X^T equals the definition', async () => {
+    const { gramOrt } = await import('../../../../src/main/engine/infer/gram');
+    const n = 5;
+    const d = 7;
+    const X = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.3));
+    const G = await gramOrt(X, n, d);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let t = 0; t < d; t++) s += X[i * d + t]! * X[j * d + t]!;
+        expect(G[i * n + j]).toBeCloseTo(s, 4);
+      }
+  });
+});
