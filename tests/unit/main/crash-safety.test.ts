@@ -111,5 +111,5 @@ describe('training survives SIGKILL of the engine host', () => {
     expect(lastCheckpointStep).toBeGreaterThan(0);
     ok(await client.request('job.cancel', { jobId }));
     await jobEnd(jobId);
-  });
+  }, 900_000);
 });
