@@ -18,6 +18,7 @@ export interface Pix2PixOptions extends CommonOptions {
   netD: 'patch' | 'pixel';
   ngf: number | null;
   ndf: number | null;
+  unetDepth: number | null;
   nLayersD: number | null;
   norm: NormKind;
   dropout: boolean;
@@ -32,6 +33,7 @@ export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
   { key: 'netD', type: 'enum', default: 'patch', choices: ['patch', 'pixel'], description: 'Discriminator: PatchGAN (70x70 at 256 px) or per-pixel.' },
   { key: 'ngf', type: 'int', default: null, min: 1, description: 'Generator width; default 64 at >=128 px, scaled down for small images.' },
   { key: 'ndf', type: 'int', default: null, min: 1, description: 'Discriminator width; default like ngf.' },
+  { key: 'unetDepth', type: 'int', default: null, min: 2, max: 10, description: 'U-Net down-sampling levels; default log2(size), down to 1x1.' },
   { key: 'nLayersD', type: 'int', default: null, min: 1, max: 6, description: 'PatchGAN strided layers; default 3, fewer for small images.' },
   { key: 'norm', type: 'enum', default: 'batch', choices: ['batch', 'instance', 'none'], description: 'Normalisation layers (paper: batch).' },
   { key: 'dropout', type: 'boolean', default: true, description: 'Dropout 0.5 in the 3 innermost U-Net decoder blocks (training only).' },
@@ -57,7 +59,7 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
     const seed = this.rng.seed();
     this.networks.G =
       o.netG === 'unet'
-        ? unetGenerator({ size: o.size, inChannels: inC, outChannels: o.channels, ngf, norm: o.norm, dropout: o.dropout, seed, name: 'G' })
+        ? unetGenerator({ size: o.size, inChannels: inC, outChannels: o.channels, ngf, norm: o.norm, dropout: o.dropout, depth: o.unetDepth ?? undefined, seed, name: 'G' })
         : resnetGenerator({ size: o.size, inChannels: inC, outChannels: o.channels, ngf, norm: o.norm, upsample: 'transpose', seed, name: 'G' });
     const dSeed = this.rng.seed();
     this.networks.D =

@@ -207,7 +207,7 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
     });
   }
   const batch = options.batchSize as number;
-  const perEpoch = Math.max(1, Math.ceil(info.length / batch));
+  const perEpoch = Math.max(1, Math.floor(info.length / batch)); // the loader drops a short last batch
   const totalSteps = req.steps ?? (req.epochs ? req.epochs * perEpoch : 200 * perEpoch);
   const now = new Date();
   const runId = `${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}-${entry.kind}-${crypto.randomBytes(2).toString('hex')}`;
@@ -328,6 +328,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   const epochOf = (step: number) => Math.floor((step * batch) / Math.max(1, run.itemsPerEpoch));
   const t0 = performance.now();
   const startStep = model.step;
+  const prev = await readRunStatus(runDir);
   let lastLosses: Record<string, number> = kept[kept.length - 1]?.losses ?? {};
   let lastProgress = 0;
   let emaMs = 0;
@@ -412,7 +413,9 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       if (step % run.checkpointEvery === 0 || step === run.totalSteps) await checkpointNow();
     }
     state = 'done';
-    if (run.bundle) {
+    const already = startStep === model.step && prev?.bundleId && (await exists(path.join(ws.bundles, prev.bundleId, 'bundle.json')));
+    if (already) bundle = { id: prev!.bundleId!, dir: path.join(ws.bundles, prev!.bundleId!) };
+    else if (run.bundle) {
       const id = bundleIdFor(run);
       const b = await bundleFrom(ws, runDir, run, model, id, { durationSec: (performance.now() - t0) / 1000, stepsPerSec: emaMs ? 1000 / emaMs : 0, backend });
       bundle = { id, dir: b.dir };
