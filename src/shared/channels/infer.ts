@@ -7,6 +7,8 @@ import { channel } from '../define';
 import { modelRef } from './bundle';
 
 const filePath = z.string().min(1).max(4096);
+/** Encoded image bytes (PNG, JPEG, WebP, ...). Any Uint8Array (Buffer included). */
+export const imageBytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength > 0, 'image bytes (a non-empty Uint8Array)');
 export const RUNTIMES = ['onnx', 'tfjs'] as const;
 export type InferRuntime = (typeof RUNTIMES)[number];
 export const runtime = z.enum(RUNTIMES).default('onnx');
@@ -40,7 +42,7 @@ export const inferChannels = {
       .object({
         model: modelRef,
         /** PNG/JPEG/... bytes, or `path`. */
-        image: z.instanceof(Uint8Array).optional(),
+        image: imageBytes.optional(),
         path: filePath.optional(),
         /** Resize the output back to the input's size and aspect (default true). */
         keepSize: z.boolean().default(true),

@@ -5,14 +5,14 @@
 import { z } from 'zod';
 import { channel } from '../define';
 import { modelRef } from './bundle';
-import type { PngImage } from './infer';
+import { imageBytes, type PngImage } from './infer';
 
 const seed = z.number().int().min(0).max(2 ** 32 - 1);
 const vec = z.array(z.number().finite()).min(1).max(4096);
 /** A latent point: from a seed (z = seeded normal) or given. */
 export const zRef = z.union([z.object({ seed }).strict(), z.object({ z: vec }).strict()]);
 export type ZRefDto = z.infer<typeof zRef>;
-const imageIn = z.union([z.instanceof(Uint8Array), z.string().min(1).max(4096)]);
+const imageIn = z.union([imageBytes, z.string().min(1).max(4096)]);
 
 export interface LatentDirections {
   /** Unit vectors in z, orthonormal, by decreasing explained variance. */

@@ -8,23 +8,27 @@ import { initBackend } from '../../../../src/main/engine/backend';
 import { InProcessEngine } from '../../../../src/main/engine/inprocess';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
+import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';
+import type { OnnxExportResult } from '../../../../src/shared/channels/export';
+import type { TranslateFolderResult } from '../../../../src/shared/channels/infer';
 
 let root: string;
 let engine: InProcessEngine;
-const events: { event: string; payload: any }[] = [];
+type JobEnd = { jobId: string; result?: unknown; error?: { message: string } };
+const events: { event: string; payload: JobEnd }[] = [];
 
-async function call<T = any>(channel: string, payload: unknown): Promise<T> {
+async function call<C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
   const r = await engine.request(channel, payload);
   if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.data as T;
+  return r.data as ResponseOf<C>;
 }
 
-async function waitJob(jobId: string): Promise<any> {
+async function waitJob<T = OnnxExportResult>(jobId: string): Promise<T> {
   for (let i = 0; i < 600; i++) {
     const done = events.find((e) => (e.event === 'job.done' || e.event === 'job.failed') && e.payload.jobId === jobId);
     if (done) {
-      if (done.event === 'job.failed') throw Object.assign(new Error(done.payload.error.message), done.payload.error);
-      return done.payload.result;
+      if (done.event === 'job.failed') throw Object.assign(new Error(done.payload.error!.message), done.payload.error);
+      return done.payload.result as T;
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -37,7 +41,7 @@ beforeAll(async () => {
   process.env.ATELIER_MODELS_DIR = path.join(root, 'shipped');
   fs.mkdirSync(process.env.ATELIER_MODELS_DIR);
   engine = new InProcessEngine({ workspaceRoot: path.join(root, 'ws') });
-  engine.onEvent((event, payload) => events.push({ event, payload }));
+  engine.onEvent((event, payload) => events.push({ event, payload: payload as JobEnd }));
   const bundles = path.join(root, 'ws', 'bundles');
   const g = tinyCgan();
   await writeTestBundle(path.join(bundles, 'digits'), { id: 'digits', model: 'cgan', networks: { G: g }, size: 16, channels: 1, latent: 8, classes: { count: 10, names: '0123456789'.split('') } });
@@ -62,7 +66,7 @@ afterAll(async () => {
 
 describe('bundle / export / latent / infer channels', () => {
   it('lists workspace and shipped bundles', async () => {
-    const list = await call<any[]>('bundle.list', {});
+    const list = await call('bundle.list', {});
     expect(list.map((b) => [b.id, b.location, b.kind, b.onnx])).toEqual([
       ['colorize', 'workspace', 'cyclegan', null],
       ['digits', 'workspace', 'cgan', null],
@@ -78,9 +82,9 @@ describe('bundle / export / latent / infer channels', () => {
     expect(path.basename(res.file)).toBe('digits.onnx');
     const d = await call('bundle.get', { id: 'digits' });
     expect(d.summary.onnx).toBe(res.file);
-    expect(d.onnx.opset).toBe(17);
-    expect(d.onnx.inputs.map((i: any) => i.name)).toEqual(['z', 'label']);
-    expect(d.onnx.parity.pass).toBe(true);
+    expect(d.onnx!.opset).toBe(17);
+    expect(d.onnx!.inputs.map((i) => i.name)).toEqual(['z', 'label']);
+    expect(d.onnx!.parity!.pass).toBe(true);
     // shipped bundles export into the workspace
     const s = await waitJob((await call('export.onnx', { model: 'facades' })).jobId);
     expect(s.file).toBe(path.join(root, 'ws', 'exports', 'facades.onnx'));
@@ -90,7 +94,7 @@ describe('bundle / export / latent / infer channels', () => {
     const s = await call('latent.sample', { model: 'digits', seed: 3, count: 2 });
     expect(s.latentSize).toBe(8);
     expect(s.z).toHaveLength(2);
-    const r = await call('latent.render', { model: 'digits', z: { z: s.z[0] }, blend: { a: 1, b: 2, t: 0.3 } });
+    const r = await call('latent.render', { model: 'digits', z: { z: s.z[0]! }, blend: { a: 1, b: 2, t: 0.3 } });
     expect(r.png).toBeInstanceOf(Uint8Array);
     expect((await sharp(r.png).metadata()).width).toBe(16);
     const it = await call('latent.interpolate', { model: 'digits', from: { seed: 1 }, to: { seed: 2 }, steps: 3 });
@@ -118,10 +122,10 @@ describe('bundle / export / latent / infer channels', () => {
     const both = await engine.request('infer.translate', { model: 'facades', path: f, image: img });
     expect(both.ok).toBe(false);
     const job = await call('infer.translateFolder', { model: 'facades', input: path.dirname(f), output: path.join(root, 'out') });
-    const res = await waitJob(job.jobId);
-    expect(res.written.map((w: string) => path.basename(w))).toEqual(['x.png']);
+    const res = await waitJob<TranslateFolderResult>(job.jobId);
+    expect(res.written.map((w) => path.basename(w))).toEqual(['x.png']);
     const g = await call('infer.generate', { model: 'digits', seed: 4, count: 2, label: 3 });
-    expect(g.images.map((i: any) => i.seed)).toEqual([4, 5]);
+    expect(g.images.map((i) => i.seed)).toEqual([4, 5]);
     const wrong = await engine.request('infer.generate', { model: 'facades' });
     expect(wrong.ok).toBe(false);
   });
@@ -140,7 +144,7 @@ describe('bundle / export / latent / infer channels', () => {
     expect((await sharp(colour.png).metadata()).channels).toBe(3);
     const back = await call('infer.translate', { model: 'colorize', image: colour.png, direction: 'BtoA', runtime: 'tfjs' });
     expect((await sharp(back.png).metadata()).channels).toBe(1);
-    const list = await call<any[]>('bundle.list', {});
-    expect(list.find((b) => b.id === 'colorize').onnx).toBe(ab.file);
+    const list = await call('bundle.list', {});
+    expect(list.find((b) => b.id === 'colorize')!.onnx).toBe(ab.file);
   });
 });
