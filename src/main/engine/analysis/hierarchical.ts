@@ -106,7 +106,7 @@ function* primOnTheFly(m: Matrix, metric: Metric): Generator<Step, Float64Array,
   const D = new Float64Array(n).fill(Infinity);
   const norms = metric === 'cosine' ? rowNorms(m) : undefined;
   // Unmerged points in increasing index order (scipy scans i = 0..n-1 and keeps the first minimum).
-  let active = new Int32Array(n - 1);
+  const active = new Int32Array(n - 1);
   let count = n - 1;
   for (let i = 1; i < n; i++) active[i - 1] = i;
   const dist = new Float64Array(n);
@@ -135,7 +135,6 @@ function* primOnTheFly(m: Matrix, metric: Metric): Generator<Step, Float64Array,
     count = w;
     if (k % every === every - 1) yield { fraction: k / (n - 1), message: 'merging' };
   }
-  active = new Int32Array(0);
   return sortAndLabel(Z, n);
 }
 
