@@ -129,6 +129,153 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await screenshot(page, 'data-after-import');
   });
 
+  /** Pick the first <option> whose text starts with `prefix`. */
+  async function selectByText(selector: string, prefix: string): Promise<void> {
+    let texts: string[] = [];
+    let hit: string | undefined;
+    // Lists load asynchronously: wait up to 30 s for the option.
+    for (let i = 0; i < 60 && !hit; i++) {
+      texts = await page.locator(`${selector} option`).allTextContents();
+      hit = texts.find((t) => t.startsWith(prefix));
+      if (!hit) await page.waitForTimeout(500);
+    }
+    if (!hit) throw new Error(`No option starting with "${prefix}" in ${selector}: ${texts.join(', ')}`);
+    await page.selectOption(selector, { label: hit });
+  }
+
+  async function errorToasts(): Promise<string> {
+    const texts = [...(await page.locator('[data-testid=toast-error]').allTextContents()), ...(await page.locator('[data-testid=error-inline]').allTextContents())];
+    return texts.join(' | ') || 'none shown';
+  }
+
+  /** True when the page is built (its channels exist); else it must say why. */
+  async function pageReady(id: string): Promise<boolean> {
+    await page.click(`[data-testid=nav-${id}]`);
+    await page.waitForSelector(`[data-testid=page-${id}]`);
+    if (await page.isVisible('[data-testid=missing-channels]')) return false;
+    return true;
+  }
+
+  it('builds the demo datasets as a job and shows them', async () => {
+    if (!(await pageReady('data'))) return;
+    const before = await page.locator('[data-testid=dataset-card]').count();
+    await page.click('[data-testid=build-demo]');
+    await page.waitForSelector('[data-testid=job-row]');
+    await page
+      .waitForFunction((n) => document.querySelectorAll('[data-testid=dataset-card]').length >= n + 3, before, { timeout: 240_000 })
+      .catch(async (e: unknown) => {
+        throw new Error(`Demo datasets did not appear. Errors: ${await errorToasts()}`, { cause: e });
+      });
+    await page.waitForTimeout(1000);
+    await screenshot(page, 'data-demo-datasets');
+  });
+
+  it('trains pix2pix for a few steps with a live chart and samples', async () => {
+    if (!(await pageReady('train'))) return;
+    await page.waitForSelector('[data-testid=train-model] option', { state: 'attached' });
+    await page.selectOption('[data-testid=train-model]', 'pix2pix');
+    await selectByText('[data-testid=train-dataset]', 'edges2fashion');
+    await page.fill('[data-testid=train-steps]', '30');
+    await page.fill('input[aria-label=ngf]', '8');
+    await page.fill('input[aria-label=ndf]', '8');
+    await page.click('[data-testid=train-start]');
+    await page.waitForSelector('[data-testid=live-run]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=loss-chart] canvas', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid=train-sample] img', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
+      throw new Error(`Training did not finish. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    await page.waitForTimeout(500);
+    await screenshot(page, 'train-run');
+  });
+
+  it('exports the trained model to ONNX and shows a passing parity figure', async () => {
+    if (!(await pageReady('models'))) return;
+    await page.waitForSelector('[data-testid=bundle-card]', { timeout: 30_000 });
+    await page.click('[data-testid=export-onnx]');
+    await page.waitForSelector('[data-testid=export-result]', { timeout: 180_000 }).catch(async (e: unknown) => {
+      throw new Error(`No export result. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    const text = await page.textContent('[data-testid=export-result]');
+    expect(text).toMatch(/parity pass/);
+    await screenshot(page, 'models-export');
+  });
+
+  it('translates a test image and compares input and output', async () => {
+    if (!(await pageReady('translate'))) return;
+    await page.waitForSelector('[data-testid=test-images] button', { timeout: 30_000 });
+    await selectByText('[aria-label="Dataset for test images"]', 'edges2fashion');
+    await page.waitForTimeout(500);
+    await page.locator('[data-testid=test-images] button').first().click();
+    await page.waitForSelector('[data-testid=translate-output]', { timeout: 60_000 }).catch(async (e: unknown) => {
+      throw new Error(`No output. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    await screenshot(page, 'translate-side-by-side');
+    await page.click('[data-testid=view-compare]');
+    await page.waitForSelector('[data-testid=compare-handle]');
+    await page.focus('[data-testid=compare-handle]');
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.getAttribute('[data-testid=compare-handle]', 'aria-valuenow')).toBe('48');
+    await screenshot(page, 'translate-compare');
+  });
+
+  it('explores a dataset: PCA scatter, k-means colours, dendrogram', async () => {
+    if (!(await pageReady('explore'))) return;
+    await page.waitForSelector('[data-testid=explore-dataset] option', { state: 'attached' });
+    await selectByText('[data-testid=explore-dataset]', 'fashion (');
+    await page.selectOption('select:near([data-testid=explore-dataset])', '500').catch(() => undefined);
+    await page.click('[data-testid=run-pca]');
+    await page.waitForSelector('[data-testid=scatter]', { timeout: 180_000 }).catch(async (e: unknown) => {
+      throw new Error(`No scatter. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    await page.waitForSelector('[data-testid=variance-bars]');
+    // Hover across the middle of the plot until a point shows its image.
+    const box = (await page.locator('[data-testid=scatter]').boundingBox())!;
+    for (let dx = -200; dx < 200 && !(await page.locator('[data-testid=point-image]').count()); dx += 8) {
+      await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2);
+    }
+    expect(await page.locator('[data-testid=point-image]').count()).toBe(1);
+    await page.click('[data-testid=run-tree]');
+    await page.waitForSelector('[data-testid=dendrogram] svg path', { timeout: 180_000 });
+    await screenshot(page, 'explore');
+  });
+
+  it('trains a small GAN and explores its latent space live', async () => {
+    if (!(await pageReady('train'))) return;
+    await page.selectOption('[data-testid=train-model]', 'gan');
+    await selectByText('[data-testid=train-dataset]', 'fashion (');
+    await page.fill('[data-testid=train-steps]', '20');
+    for (const [k, v] of [['ngf', '8'], ['ndf', '8']]) await page.fill(`input[aria-label=${k}]`, v).catch(() => undefined);
+    await page.click('[data-testid=train-start]');
+    await page.waitForSelector('[data-testid=live-run]:has-text("Train gan")', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
+      throw new Error(`GAN training did not finish. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    if (!(await pageReady('latent'))) return;
+    await page.waitForSelector('[data-testid=latent-bundle] option', { state: 'attached' });
+    await selectByText('[data-testid=latent-bundle]', '');
+    const img = page.locator('[data-testid=latent-image]');
+    await img.waitFor({ timeout: 60_000 });
+    const first = await img.getAttribute('src');
+    await page.fill('[data-testid=latent-seed]', '12345');
+    await page.waitForFunction((src) => document.querySelector('[data-testid=latent-image]')?.getAttribute('src') !== src, first, { timeout: 30_000 });
+    await page.waitForSelector('[data-testid=pc-slider-0]', { timeout: 120_000 }).catch(() => undefined);
+    if (await page.locator('[data-testid=pc-slider-0] [role=slider]').count()) {
+      const before = await img.getAttribute('src');
+      await page.focus('[data-testid=pc-slider-0] [role=slider]');
+      for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((src) => document.querySelector('[data-testid=latent-image]')?.getAttribute('src') !== src, before, { timeout: 30_000 });
+    }
+    await page.click('[data-testid=set-key-a]');
+    await page.click('[data-testid=new-sample]');
+    await page.waitForTimeout(500);
+    await page.click('[data-testid=set-key-b]');
+    await page.click('[data-testid=interpolate]');
+    await page.waitForSelector('[data-testid=interp-strip] img', { timeout: 60_000 });
+    expect(await page.locator('[data-testid=interp-strip] img').count()).toBe(8);
+    await screenshot(page, 'latent');
+  });
+
   it('threw no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -323,7 +323,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
             {keyA ? <FrameImg png={keyA.png} size={72} alt="Keyframe A" /> : <div className="thumb" style={{ width: 72 }} />}
             <span className="muted small">A</span>
           </div>
-          <div className="strip" style={{ flex: 1 }} data-testid="interp-strip">
+          <div className="strip" style={{ maxWidth: "calc(100% - 180px)" }} data-testid="interp-strip">
             {strip ? strip.map((f, i) => <FrameImg key={i} png={f.png} size={72} alt={`frame ${i}`} />) : <span className="muted small">Set keyframes A and B from the current image, then interpolate.</span>}
           </div>
           <div className="col" style={{ alignItems: 'center' }}>

@@ -82,7 +82,9 @@ function LiveRun({ job }: { job: JobView }) {
     <div className="col" data-testid="live-run">
       <div className="section-head">
         <h3>{job.title}</h3>
-        <span className={`tag`}>{job.state}</span>
+        <span className="tag" data-testid="live-state">
+          {job.state}
+        </span>
         <span className="grow" />
         {active && pauseChannel ? (
           job.state === 'paused' ? (

@@ -169,11 +169,13 @@ export function TranslatePage() {
     }
   };
 
+  // Both images are shown at the input's size (the engine restores it), pixel-exact when small.
+  const dispW = input?.width || output?.width || 256;
+  const dispH = input?.height || output?.height || 256;
   const scale = useMemo(() => {
-    if (!output) return 1;
-    const half = view === 'side' ? (boxW - 48) / 2 : boxW - 32;
-    return fitScale(output.width, output.height, half, 560);
-  }, [output, boxW, view]);
+    const avail = view === 'side' ? (boxW - 48) / 2 : boxW - 32;
+    return fitScale(dispW, dispH, Math.min(avail, 512), 512, 8);
+  }, [dispW, dispH, boxW, view]);
 
   if (!ready) {
     return (
@@ -241,33 +243,38 @@ export function TranslatePage() {
   return (
     <PageLayout title="Translate" tools={tools} side={side} testId="page-translate">
       <div ref={box} style={{ height: '100%' }}>
-        {error ? <ErrorInline title="Translate" error={error} onDismiss={() => setError(null)} /> : null}
-        {!input ? (
-          <DropZone testId="translate-canvas-drop" className="page-drop" onFiles={onDrop}>
+        <DropZone testId="translate-canvas-drop" className="page-drop" onFiles={onDrop}>
+          {error ? <ErrorInline title="Translate" error={error} onDismiss={() => setError(null)} /> : null}
+          {!input ? (
             <EmptyState title="Drop an image to translate" testId="translate-empty">
               <p>Or pick a test image on the right. A folder dropped here is translated image by image as a job.</p>
             </EmptyState>
-          </DropZone>
-        ) : view === 'side' || !outUrl || !inUrl ? (
-          <div className="row" style={{ alignItems: 'flex-start', gap: 16 }}>
-            <figure className="col" style={{ margin: 0 }}>
-              {inUrl ? <PixelImage src={inUrl} width={output?.width ?? input.width} height={output?.height ?? input.height} scale={output ? scale : fitScale(input.width, input.height, (boxW - 48) / 2, 560)} alt="Input" testId="translate-input" /> : null}
-              <figcaption className="muted small">Input — {input.name}</figcaption>
-            </figure>
-            <figure className="col" style={{ margin: 0 }}>
-              {outUrl && output ? (
-                <PixelImage src={outUrl} width={output.width} height={output.height} scale={scale} alt="Output" testId="translate-output" />
-              ) : (
-                <div className="muted" style={{ width: 256, height: 256, display: 'grid', placeItems: 'center' }}>
-                  {busy ? 'Translating…' : '—'}
-                </div>
-              )}
-              <figcaption className="muted small">Output{output?.ms ? ` — ${Math.round(output.ms)} ms${output.runtime ? ` (${output.runtime})` : ''}` : ''}</figcaption>
-            </figure>
-          </div>
-        ) : (
-          <CompareSlider before={inUrl} after={outUrl} size={Math.min(640, Math.round(output!.width * scale))} pixelated={scale >= 2} />
-        )}
+          ) : view === 'side' || !outUrl || !inUrl ? (
+            <div className="row" style={{ alignItems: 'flex-start', gap: 16 }}>
+              <figure className="col" style={{ margin: 0 }}>
+                {inUrl ? <PixelImage src={inUrl} width={dispW} height={dispH} scale={scale} alt="Input" testId="translate-input" /> : null}
+                <figcaption className="muted small">
+                  Input — {input.name} {input.width ? `(${input.width}×${input.height})` : ''}
+                </figcaption>
+              </figure>
+              <figure className="col" style={{ margin: 0 }}>
+                {outUrl && output ? (
+                  <PixelImage src={outUrl} width={output.width} height={output.height} scale={(dispW * scale) / output.width} alt="Output" testId="translate-output" />
+                ) : (
+                  <div className="muted" style={{ width: Math.round(dispW * scale), height: Math.round(dispH * scale), display: 'grid', placeItems: 'center', background: '#0e0f12', borderRadius: 8 }}>
+                    {busy ? 'Translating…' : '—'}
+                  </div>
+                )}
+                <figcaption className="muted small">
+                  Output{bundle ? ` — ${bundle.name}` : ''}
+                  {output?.ms ? ` · ${Math.round(output.ms)} ms${output.runtime ? ` (${output.runtime})` : ''}` : ''}
+                </figcaption>
+              </figure>
+            </div>
+          ) : (
+            <CompareSlider before={inUrl} after={outUrl} size={Math.round(Math.max(dispW, dispH) * scale)} pixelated={scale >= 2} />
+          )}
+        </DropZone>
       </div>
     </PageLayout>
   );
