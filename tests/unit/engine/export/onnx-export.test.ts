@@ -99,6 +99,22 @@ describe('ONNX export parity (onnxruntime vs tfjs, < 1e-4)', () => {
     m.dispose();
   });
 
+  it('Sequential models and nested models (a sub-model used as a layer) are inlined', async () => {
+    const L = tf.layers;
+    const block = tf.sequential({ layers: [L.conv2d({ inputShape: [8, 8, 4], filters: 4, kernelSize: 3, padding: 'same' }), L.leakyReLU({ alpha: 0.1 })] });
+    const x = tf.input({ shape: [8, 8, 2] });
+    let h = L.conv2d({ filters: 4, kernelSize: 1 }).apply(x) as tfTypes.SymbolicTensor;
+    h = block.apply(h) as tfTypes.SymbolicTensor;
+    h = block.apply(h) as tfTypes.SymbolicTensor; // shared twice
+    const y = L.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(h) as tfTypes.SymbolicTensor;
+    const m = tf.model({ inputs: x, outputs: y });
+    expect(await parity(src({ generator: m, channels: 2, imageSize: 8 }))).toBeLessThan(PARITY_THRESHOLD);
+    const seq = tf.sequential({ layers: [L.dense({ inputShape: [6], units: 32, activation: 'relu' }), L.reshape({ targetShape: [4, 4, 2] }), L.upSampling2d({ size: [2, 2] }), L.conv2d({ filters: 1, kernelSize: 3, padding: 'same' })] });
+    expect(await parity(src({ kind: 'gan', generator: seq, channels: 1, imageSize: 8 }))).toBeLessThan(PARITY_THRESHOLD);
+    m.dispose();
+    seq.dispose();
+  });
+
   it('transposed convolutions: phase decomposition (default) and native ConvTranspose both match tfjs', async () => {
     const L = tf.layers;
     const x = tf.input({ shape: [5, 6, 3] });
