@@ -34,7 +34,7 @@ export const exportChannels = {
     z
       .object({
         model: modelRef,
-        /** Target .onnx path; default <bundle>/<id>.onnx (shipped bundles: <workspace>/exports/<id>.onnx). */
+        /** Target .onnx path; default <bundle>/<id>.onnx (shipped bundles: <workspace>/exports/<id>/<id>.onnx). */
         file: z.string().min(1).max(4096).optional(),
         /** Dropout at inference; default: what the bundle says, else identity. */
         dropout: z.enum(['identity', 'keep']).optional(),

@@ -7,7 +7,7 @@ import { StudioError } from '../../../shared/errors';
 import { handlers } from '../context';
 import { exportOnnx, type OnnxSidecar } from '../export/onnx-export';
 import { onnxFileInfo } from '../export/inspect';
-import { evictModels, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
+import { evictModels, exportsDirFor, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
 import type { Workspace } from '../workspace';
 import { safeId } from '../workspace';
 
@@ -22,7 +22,7 @@ async function readText(file: string): Promise<string | undefined> {
 export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDetail> {
   const r = await resolveModelRef(ws, ref);
   if (r.dir) {
-    const summary = await summarizeBundle(r.dir, r.location, r.id);
+    const summary = await summarizeBundle(r.dir, r.location, r.id, r.location === 'shipped' ? [exportsDirFor(ws, r.id)] : []);
     if (!summary) throw new StudioError('BAD_INPUT', `${r.dir} is not a model bundle (no bundle.json and no exported ONNX file).`);
     const card = (await readText(path.join(r.dir, 'model-card.md'))) ?? (await readText(path.join(r.dir, 'README.md')));
     const manifestText = await readText(path.join(r.dir, 'bundle.json'));
@@ -56,11 +56,11 @@ export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDe
   };
 }
 
-/** Default export target: inside a workspace bundle; shipped/read-only ones go to <workspace>/exports/. */
+/** Default export target: inside a workspace bundle; shipped/read-only ones go to <workspace>/exports/<id>/. */
 export function defaultExportFile(ws: Workspace, r: { dir: string | null; location: string; id: string }, direction: 'AtoB' | 'BtoA' = 'AtoB'): string {
   const name = `${safeId(r.id)}${direction === 'BtoA' ? '.BtoA' : ''}.onnx`;
   if (r.dir && r.location !== 'shipped') return path.join(r.dir, name);
-  return path.join(ws.root, 'exports', name);
+  return path.join(exportsDirFor(ws, r.id), name);
 }
 
 export const bundleHandlers = handlers({

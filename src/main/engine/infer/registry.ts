@@ -19,7 +19,7 @@ import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import type { BundleLocation, BundleSummary } from '../../../shared/channels/bundle';
-import type { Workspace } from '../workspace';
+import { safeId, type Workspace } from '../workspace';
 import { exists } from '../fsutil';
 import type { ExportSource, OnnxSidecar } from '../export/onnx-export';
 import { disposeBundle, loadBundle, type BundleMeta } from '../train/bundle';
@@ -57,16 +57,29 @@ export async function findOnnx(dir: string, direction: 'AtoB' | 'BtoA' = 'AtoB')
   return main.length ? path.join(dir, main.includes('model.onnx') ? 'model.onnx' : main[0]!) : null;
 }
 
+/** Exports of read-only shipped bundles go to <workspace>/exports/<id>/. */
+export function exportsDirFor(ws: Workspace, id: string): string {
+  return path.join(ws.root, 'exports', safeId(id));
+}
+
+async function findOnnxIn(dirs: string[], direction: 'AtoB' | 'BtoA' = 'AtoB'): Promise<string | null> {
+  for (const d of dirs) {
+    const f = await findOnnx(d, direction);
+    if (f) return f;
+  }
+  return null;
+}
+
 function classNamesOf(meta: BundleMeta): string[] | undefined {
   const c = meta.classes;
   if (!c) return undefined;
   return c.names?.length ? c.names : Array.from({ length: c.count }, (_, i) => String(i));
 }
 
-export async function summarizeBundle(dir: string, location: BundleLocation, id = path.basename(dir)): Promise<BundleSummary | null> {
+export async function summarizeBundle(dir: string, location: BundleLocation, id = path.basename(dir), exportDirs: string[] = []): Promise<BundleSummary | null> {
   const raw = await readJsonMaybe<BundleMeta>(path.join(dir, MANIFEST));
   const meta = raw && raw.format === 'atelier-bundle' ? raw : null;
-  const onnx = await findOnnx(dir);
+  const onnx = await findOnnxIn([dir, ...exportDirs]);
   const side = onnx ? await readJsonMaybe<OnnxSidecar>(onnx.slice(0, -5) + '.json') : null;
   if (!meta && !side) return null;
   const classNames = (meta ? classNamesOf(meta) : undefined) ?? side?.classNames;
@@ -101,7 +114,7 @@ export async function listBundles(ws: Workspace): Promise<BundleSummary[]> {
     }
     for (const e of entries) {
       if (!e.isDirectory() || e.name.startsWith('.')) continue;
-      const s = await summarizeBundle(path.join(root, e.name), location, e.name);
+      const s = await summarizeBundle(path.join(root, e.name), location, e.name, location === 'shipped' ? [exportsDirFor(ws, e.name)] : []);
       if (s && !out.some((o) => o.id === s.id)) out.push(s);
     }
   }
@@ -116,7 +129,7 @@ export async function resolveModelRef(ws: Workspace, ref: string): Promise<{ dir
       [ws.shippedModels, 'shipped'],
     ] as const) {
       const dir = path.join(root, ref);
-      if (await exists(dir)) return { dir, onnx: await findOnnx(dir), location, id: ref };
+      if (await exists(dir)) return { dir, onnx: await findOnnxIn(location === 'shipped' ? [dir, exportsDirFor(ws, ref)] : [dir]), location, id: ref };
     }
   }
   const abs = path.resolve(ref);
@@ -190,7 +203,7 @@ export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'o
   }
   const p = (async () => {
     const r = await resolveModelRef(ws, ref);
-    const file = direction === 'BtoA' ? (r.dir ? await findOnnx(r.dir, 'BtoA') : null) : r.onnx;
+    const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(r.location === 'shipped' ? [r.dir, exportsDirFor(ws, r.id)] : [r.dir], 'BtoA') : null) : r.onnx;
     if (runtime === 'onnx' && file) return InferenceModel.fromOnnxFile(file);
     if (!r.dir) throw new StudioError('BAD_INPUT', `The tfjs runtime needs a bundle folder; "${ref}" is only an ONNX file.`);
     const src = await loadBundleSource(r.dir, { direction });

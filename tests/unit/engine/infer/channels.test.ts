@@ -87,7 +87,9 @@ describe('bundle / export / latent / infer channels', () => {
     expect(d.onnx!.parity!.pass).toBe(true);
     // shipped bundles export into the workspace
     const s = await waitJob((await call('export.onnx', { model: 'facades' })).jobId);
-    expect(s.file).toBe(path.join(root, 'ws', 'exports', 'facades.onnx'));
+    expect(s.file).toBe(path.join(root, 'ws', 'exports', 'facades', 'facades.onnx'));
+    const shipped = (await call('bundle.list', {})).find((b) => b.id === 'facades')!;
+    expect([shipped.location, shipped.onnx, shipped.parity?.pass]).toEqual(['shipped', s.file, true]);
   });
 
   it('latent.sample / render / interpolate / directions', async () => {
