@@ -5,6 +5,9 @@
  * dataset shows in the grid). No page may throw an uncaught error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
 
@@ -127,6 +130,41 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     expect(await card.textContent()).toContain('paired');
     await page.waitForSelector('[data-testid=dataset-thumbs] img', { timeout: 30_000 });
     await screenshot(page, 'data-after-import');
+  });
+
+  it('checks a dropped folder (validation report), then imports the good files', async () => {
+    await page.click('[data-testid=nav-data]');
+    if (!(await page.isVisible('[data-testid=page-drop-folder-input]'))) {
+      // Hidden inputs are not "visible"; check it is attached instead.
+      expect(await page.locator('[data-testid=page-drop-folder-input]').count()).toBe(1);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-e2e-folder-'));
+    const root = path.join(dir, 'shoes');
+    fs.mkdirSync(path.join(root, 'A'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'B'), { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      fs.writeFileSync(path.join(root, 'A', `${i}.png`), Buffer.from(await pngInPage(page, [60 * i, 90, 40])));
+      fs.writeFileSync(path.join(root, 'B', `${i}.png`), Buffer.from(await pngInPage(page, [20, 60 * i, 200])));
+    }
+    fs.writeFileSync(path.join(root, 'A', '9.png'), Buffer.from(await pngInPage(page, [1, 2, 3]))); // no partner
+    fs.writeFileSync(path.join(root, 'B', 'broken.png'), 'this is not a png');
+    await page.setInputFiles('[data-testid=page-drop-folder-input]', root);
+    await page.waitForSelector('[data-testid=validation-table]', { timeout: 60_000 }).catch(async (e: unknown) => {
+      throw new Error(`No validation report. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    const rows = await page.locator('[data-testid=validation-table] tbody tr[data-verdict=error]').allTextContents();
+    expect(rows.some((r) => r.includes('A/9.png'))).toBe(true);
+    expect(rows.some((r) => r.includes('broken.png'))).toBe(true);
+    await screenshot(page, 'data-validation-report');
+    // Not clean: import needs the explicit "leave out the bad files" consent.
+    expect(await page.isDisabled('[data-testid=import-start]')).toBe(true);
+    await page.check('[data-testid=import-panel] input[type=checkbox]');
+    await page.fill('[data-testid=import-name]', 'e2e-folder');
+    await page.click('[data-testid=import-start]');
+    await page.locator('[data-testid=dataset-card]', { hasText: 'e2e-folder' }).waitFor({ timeout: 120_000 }).catch(async (e: unknown) => {
+      throw new Error(`Imported folder did not appear. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   /** Pick the first <option> whose text starts with `prefix`. */

@@ -75,11 +75,7 @@ export function ValidationReportView({ report }: { report: Report }) {
                 </td>
                 <td>{reason(f)}</td>
                 <td className="muted small">
-                  {f.width ? `${f.width}×${f.height}` : ''}
-                  {f.channels ? ` · ${f.channels}ch` : ''}
-                  {f.format ? ` · ${f.format}` : ''}
-                  {f.role ? ` · ${f.role}` : ''}
-                  {f.label ? ` · ${f.label}` : ''}
+                  {[f.width ? `${f.width}×${f.height}` : '', f.channels ? `${f.channels}ch` : '', f.format ?? '', f.role ? `role ${f.role}` : '', f.label ?? ''].filter(Boolean).join(' · ')}
                 </td>
               </tr>
             ))}
