@@ -20,7 +20,14 @@ export function checkRequest(channel: unknown, payload: unknown): Checked {
       error: { code: 'UNKNOWN_CHANNEL', message: `Unknown channel "${shown}".`, hint: 'Update the app: the UI and the engine disagree on the contract.' },
     };
   }
-  const parsed = channelDef(channel).request.safeParse(payload === undefined ? {} : payload);
+  let parsed: ReturnType<ReturnType<typeof channelDef>['request']['safeParse']>;
+  try {
+    parsed = channelDef(channel).request.safeParse(payload === undefined ? {} : payload);
+  } catch (e) {
+    // Hostile shapes (e.g. an object whose prototype is a typed array) can make a schema throw
+    // instead of failing; that is still just an invalid request.
+    return { ok: false, error: { code: 'VALIDATION', message: `Invalid request for ${channel}: the payload is not plain data.`, details: String(e).slice(0, 500) } };
+  }
   if (parsed.success) return { ok: true, channel, value: parsed.data };
   const issues = parsed.error.issues;
   const text = issues

@@ -26,6 +26,17 @@ export interface DoctorReport {
   engineMode: string;
 }
 
+export interface EngineStats {
+  /** Resident set size of the engine process. */
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Live tfjs tensors and their bytes: flat between jobs, or something leaks. */
+  tensors: number;
+  tensorBytes: number;
+  runningJobs: number;
+  uptimeSec: number;
+}
+
 export const appChannels = {
   'app.version': channel<{ version: string; name: string }>()(z.object({}).strict(), 'The app name and version.'),
   'app.doctor': channel<DoctorReport>()(
@@ -33,6 +44,7 @@ export const appChannels = {
     'Runtime report: backend, native modules, Electron binary, threads, workspace.',
     ['UNAVAILABLE'],
   ),
+  'app.stats': channel<EngineStats>()(z.object({}).strict(), 'Engine memory and load: RSS, heap, live tensors, running jobs.'),
   'app.reveal': channel<{ revealed: boolean }>()(
     z.object({ path: z.string().min(1).max(4096) }).strict(),
     'Show a file in the system file manager (desktop app only).',

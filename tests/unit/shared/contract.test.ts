@@ -39,6 +39,15 @@ describe('contract', () => {
     expect(checkRequest('job.cancel', 'str').ok).toBe(false);
   });
 
+  it('answers VALIDATION, never throws, for payloads that make a schema throw', () => {
+    const hostile = new Proxy({}, { get() { throw new Error('trap'); }, ownKeys() { throw new Error('trap'); } });
+    for (const name of CHANNEL_NAMES) {
+      const r = checkRequest(name, hostile);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe('VALIDATION');
+    }
+  });
+
   it('accepts valid payloads and treats a missing payload as {}', () => {
     expect(checkRequest('app.doctor', undefined).ok).toBe(true);
     expect(checkRequest('job.cancel', { jobId: 'train-abc_1' }).ok).toBe(true);

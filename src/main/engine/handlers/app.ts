@@ -1,5 +1,6 @@
 import { StudioError } from '../../../shared/errors';
 import { handlers } from '../context';
+import { initBackend, tf } from '../backend';
 import { appVersion, doctorReport } from '../doctor';
 
 export const appHandlers = handlers({
@@ -7,6 +8,12 @@ export const appHandlers = handlers({
   // The desktop app answers this in the main process; elsewhere there is no file manager to drive.
   'app.reveal': (req) => {
     throw new StudioError('UNAVAILABLE', `Revealing files works in the desktop app. The file is at: ${req.path}`);
+  },
+  'app.stats': async (_req, ctx) => {
+    await initBackend();
+    const mem = process.memoryUsage();
+    const t = tf.memory();
+    return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, tensors: t.numTensors, tensorBytes: t.numBytes, runningJobs: ctx.jobs.running().length, uptimeSec: process.uptime() };
   },
   'app.doctor': (_req, ctx) => doctorReport({ workspace: ctx.workspace.root, mode: ctx.mode }),
 });
