@@ -58,6 +58,8 @@ export class InferenceModel {
     readonly info: ModelInfo,
     readonly runtime: Runtime,
     private readonly src: ExportSource | null,
+    /** Dispose the tfjs models with this object (they were loaded for it). */
+    private readonly ownsSource = false,
   ) {}
 
   /** From an exported .onnx file (+ its sidecar JSON, or the file's metadata). */
@@ -91,8 +93,12 @@ export class InferenceModel {
     return m;
   }
 
-  /** From tfjs models in memory; 'onnx' converts them in memory (no file written). */
-  static fromSource(src: ExportSource, runtime: Runtime = 'onnx', source = src.name): InferenceModel {
+  /**
+   * From tfjs models in memory; 'onnx' converts them in memory (no file written). `own`: the
+   * tfjs models are disposed with this object (the onnx runtime disposes them at once: the
+   * converted bytes are all it needs).
+   */
+  static fromSource(src: ExportSource, runtime: Runtime = 'onnx', source = src.name, own = false): InferenceModel {
     const main = src.generator ?? src.encoder!;
     const info: ModelInfo = {
       name: src.name,
@@ -105,7 +111,7 @@ export class InferenceModel {
       inputs: [],
       source,
     };
-    const m = new InferenceModel(info, runtime, src);
+    const m = new InferenceModel(info, runtime, src, own);
     const built = buildOnnx(src);
     for (const b of built) m.bytes.set(b.role, b.bytes);
     info.inputs = built.find((b) => b.role === 'model')!.inputs;
@@ -114,6 +120,7 @@ export class InferenceModel {
       else if (src.generator && main.inputs[0]!.shape.length === 2) info.latentSize = main.inputs[0]!.shape[1] as number;
     }
     info.numClasses = numClassesOf(m, info);
+    if (own && runtime === 'onnx') disposeSource(src);
     return m;
   }
 
@@ -249,6 +256,7 @@ export class InferenceModel {
   }
 
   async dispose(): Promise<void> {
+    if (this.ownsSource && this.runtime === 'tfjs' && this.src) disposeSource(this.src);
     const all = [...this.sessions.values()];
     this.sessions.clear();
     for (const s of all) {
@@ -259,6 +267,10 @@ export class InferenceModel {
       }
     }
   }
+}
+
+function disposeSource(src: ExportSource): void {
+  for (const n of [src.generator, src.encoder, src.decoder]) n?.dispose();
 }
 
 function guessKind(inputs: IoInfo[]): ModelKind {

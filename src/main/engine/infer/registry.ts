@@ -190,7 +190,50 @@ export async function loadBundleSource(dir: string, opts: { direction?: Directio
 // Cache of loaded models
 
 const MAX_CACHED = 4;
-const cache = new Map<string, Promise<InferenceModel>>();
+/** A cached model is checked against its files at most this often (a re-promoted or re-exported bundle reloads). */
+const RECHECK_MS = 1000;
+interface Entry {
+  p: Promise<InferenceModel>;
+  stamp: string;
+  checkedAt: number;
+}
+const cache = new Map<string, Entry>();
+
+async function mtime(file: string | null): Promise<string> {
+  if (!file) return '-';
+  try {
+    return String((await fsp.stat(file)).mtimeMs);
+  } catch {
+    return 'missing';
+  }
+}
+
+/** What the loaded model depends on: bundle.json and the ONNX file used (path + mtime). */
+async function stampOf(ws: Workspace, ref: string, direction: Direction): Promise<string> {
+  try {
+    const r = await resolveModelRef(ws, ref);
+    const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(r.location === 'shipped' ? [r.dir, exportsDirFor(ws, r.id)] : [r.dir], 'BtoA') : null) : r.onnx;
+    return [r.dir ? await mtime(path.join(r.dir, MANIFEST)) : '-', file ?? '-', await mtime(file)].join('|');
+  } catch {
+    return 'missing';
+  }
+}
+
+async function load(ws: Workspace, ref: string, runtime: Runtime, direction: Direction): Promise<InferenceModel> {
+  const r = await resolveModelRef(ws, ref);
+  const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(r.location === 'shipped' ? [r.dir, exportsDirFor(ws, r.id)] : [r.dir], 'BtoA') : null) : r.onnx;
+  if (runtime === 'onnx' && file) return InferenceModel.fromOnnxFile(file);
+  if (!r.dir) throw new StudioError('BAD_INPUT', `The tfjs runtime needs a bundle folder; "${ref}" is only an ONNX file.`);
+  const src = await loadBundleSource(r.dir, { direction });
+  return InferenceModel.fromSource(src, runtime, r.dir, true);
+}
+
+function drop(key: string): void {
+  const e = cache.get(key);
+  if (!e) return;
+  cache.delete(key);
+  void e.p.then((m) => m.dispose()).catch(() => undefined);
+}
 
 /** Get a model ready for inference (cached per reference, runtime and cyclegan direction). */
 export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'onnx', direction: Direction = 'AtoB'): Promise<InferenceModel> {
@@ -198,32 +241,30 @@ export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'o
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
-    cache.set(key, hit);
-    return hit;
+    cache.set(key, hit); // most recently used last
+    if (Date.now() - hit.checkedAt < RECHECK_MS) return hit.p;
+    const stamp = await stampOf(ws, ref, direction);
+    if (stamp === hit.stamp) {
+      hit.checkedAt = Date.now();
+      return hit.p;
+    }
+    drop(key);
   }
-  const p = (async () => {
-    const r = await resolveModelRef(ws, ref);
-    const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(r.location === 'shipped' ? [r.dir, exportsDirFor(ws, r.id)] : [r.dir], 'BtoA') : null) : r.onnx;
-    if (runtime === 'onnx' && file) return InferenceModel.fromOnnxFile(file);
-    if (!r.dir) throw new StudioError('BAD_INPUT', `The tfjs runtime needs a bundle folder; "${ref}" is only an ONNX file.`);
-    const src = await loadBundleSource(r.dir, { direction });
-    return InferenceModel.fromSource(src, runtime, r.dir);
-  })();
-  cache.set(key, p);
-  p.catch(() => cache.delete(key));
-  while (cache.size > MAX_CACHED) {
-    const [oldKey, old] = cache.entries().next().value as [string, Promise<InferenceModel>];
-    cache.delete(oldKey);
-    void old.then((m) => m.dispose()).catch(() => undefined);
-  }
+  const stamp = await stampOf(ws, ref, direction);
+  const p = load(ws, ref, runtime, direction);
+  cache.set(key, { p, stamp, checkedAt: Date.now() });
+  p.catch(() => {
+    if (cache.get(key)?.p === p) cache.delete(key);
+  });
+  while (cache.size > MAX_CACHED) drop(cache.keys().next().value as string);
   return p;
 }
 
 /** Forget cached models (after an export rewrote a file, or on shutdown). */
 export async function evictModels(match?: (key: string) => boolean): Promise<void> {
-  for (const [k, p] of [...cache.entries()]) {
+  for (const [k, e] of [...cache.entries()]) {
     if (match && !match(k)) continue;
     cache.delete(k);
-    await p.then((m) => m.dispose()).catch(() => undefined);
+    await e.p.then((m) => m.dispose()).catch(() => undefined);
   }
 }

@@ -132,6 +132,20 @@ describe('bundle / export / latent / infer channels', () => {
     expect(wrong.ok).toBe(false);
   });
 
+  it('a bundle replaced on disk (re-promoted) is reloaded, not served from the cache', async () => {
+    const first = await call('infer.generate', { model: 'digits', seed: 9, count: 1, label: 1 });
+    const dir = path.join(root, 'ws', 'bundles', 'digits');
+    fs.rmSync(dir, { recursive: true, force: true });
+    const g = tinyCgan(8, 10, 1, 8);
+    for (const l of g.layers) if (l.getClassName() === 'Dense') l.setWeights(l.getWeights().map((w) => w.mul(-1)));
+    await writeTestBundle(dir, { id: 'digits', model: 'cgan', networks: { G: g }, size: 16, channels: 1, latent: 8, classes: { count: 10 } });
+    g.dispose();
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await call('infer.generate', { model: 'digits', seed: 9, count: 1, label: 1 });
+    expect(Buffer.from(second.images[0]!.png).equals(Buffer.from(first.images[0]!.png))).toBe(false);
+    expect((await call('bundle.list', {})).find((b) => b.id === 'digits')!.onnx).toBe(null);
+  });
+
   it('cyclegan with different channel counts: both directions, exported and in memory', async () => {
     const grey = new Uint8Array(await sharp(Buffer.alloc(20 * 20, 128), { raw: { width: 20, height: 20, channels: 1 } }).png().toBuffer());
     const ab = await waitJob((await call('export.onnx', { model: 'colorize' })).jobId);
