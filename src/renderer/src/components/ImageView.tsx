@@ -60,15 +60,28 @@ export function ZoomView({ src, width, height, alt, testId }: { src: string; wid
     const next = dir > 0 ? (cur < 1 ? Math.min(1, cur * 2) : Math.min(32, Math.floor(cur) * 2)) : cur > 1 ? Math.max(1, Math.floor(cur / 2)) : cur / 2;
     setZoom(Math.max(0.125, next));
   };
+  // Wheel zooms the canvas (as in Figma); a non-passive listener so the page does not scroll.
+  const stepRef = useRef(step);
+  stepRef.current = step;
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let acc = 0;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      acc += e.deltaY;
+      if (Math.abs(acc) < 40) return;
+      stepRef.current(acc < 0 ? 1 : -1);
+      acc = 0;
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, []);
   return (
     <div className="zoomview">
       <div
         ref={box}
         className="zoomview-area"
-        onWheel={(e) => {
-          if (!e.ctrlKey && !e.metaKey && Math.abs(e.deltaY) < 1) return;
-          step(e.deltaY < 0 ? 1 : -1);
-        }}
       >
         <PixelImage src={src} width={width} height={height} scale={scale} alt={alt} testId={testId} />
       </div>
@@ -76,7 +89,7 @@ export function ZoomView({ src, width, height, alt, testId }: { src: string; wid
         <button type="button" className="icon-btn" aria-label="Zoom out" onClick={() => step(-1)}>
           <Icon name="zoomOut" size={16} />
         </button>
-        <span className="zoom-label">{scale >= 1 ? `${Math.round(scale * 100)}%` : `${Math.round(scale * 100)}%`}</span>
+        <span className="zoom-label" title="Wheel over the image to zoom">{Math.round(scale * 100)}%</span>
         <button type="button" className="icon-btn" aria-label="Zoom in" onClick={() => step(1)}>
           <Icon name="zoomIn" size={16} />
         </button>

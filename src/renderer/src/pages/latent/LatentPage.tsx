@@ -158,6 +158,25 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
     }
   };
 
+  /** One PNG with every frame side by side (one download), at native size. */
+  const exportSheet = async () => {
+    if (!strip?.length) return;
+    try {
+      const bitmaps = await Promise.all(strip.map((f) => createImageBitmap(new Blob([f.png as Uint8Array<ArrayBuffer>], { type: 'image/png' }))));
+      const w = bitmaps[0]!.width;
+      const h = bitmaps[0]!.height;
+      const c = document.createElement('canvas');
+      c.width = w * bitmaps.length;
+      c.height = h;
+      const ctx = c.getContext('2d')!;
+      bitmaps.forEach((b, i) => ctx.drawImage(b, i * w, 0));
+      const blob = await new Promise<Blob | null>((r) => c.toBlob(r, 'image/png'));
+      if (!blob) throw new Error('The browser could not encode the frame sheet.');
+      downloadBytes(new Uint8Array(await blob.arrayBuffer()), `${bundle.id}-${mode}-${strip.length}frames.png`);
+    } catch (e) {
+      reportError('Export frames', e);
+    }
+  };
   const exportFrames = () => {
     strip?.forEach((f, i) => downloadBytes(f.png, `${bundle.id}-${mode}-${String(i).padStart(3, '0')}.png`));
   };
@@ -314,8 +333,11 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
           <button type="button" className="btn small primary" disabled={!keyA || !keyB || stripBusy || !has('latent.interpolate')} onClick={() => void interpolate()} data-testid="interpolate">
             {stripBusy ? 'Rendering…' : 'Interpolate'}
           </button>
-          <button type="button" className="btn small" disabled={!strip} onClick={exportFrames}>
-            <Icon name="download" size={14} /> Export frames
+          <button type="button" className="btn small" disabled={!strip} onClick={() => void exportSheet()} title="One PNG with all frames side by side">
+            <Icon name="download" size={14} /> Export strip
+          </button>
+          <button type="button" className="btn small ghost" disabled={!strip} onClick={exportFrames} title="One PNG per frame">
+            Export frames
           </button>
         </div>
         <div className="row" style={{ alignItems: 'flex-start' }}>
