@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { useUi, type PageId } from '../store/ui';
 
 export function EmptyState({ title, children, testId }: { title: string; children?: ReactNode; testId?: string }) {
   return (
@@ -6,6 +7,16 @@ export function EmptyState({ title, children, testId }: { title: string; childre
       <div className="empty-title">{title}</div>
       {children ? <div className="empty-body">{children}</div> : null}
     </div>
+  );
+}
+
+/** A button that takes the user to the page where the missing thing is made. */
+export function GoTo({ page, children }: { page: PageId; children: ReactNode }) {
+  const setPage = useUi((s) => s.setPage);
+  return (
+    <button type="button" className="btn" onClick={() => setPage(page)}>
+      {children}
+    </button>
   );
 }
 

@@ -11,7 +11,7 @@ import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import { callAny, has } from '../../api';
 import { VarianceBars } from '../../components/BarChart';
 import { Dendrogram, cutTree } from '../../components/Dendrogram';
-import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { CLUSTER_COLOURS, Scatter } from '../../components/Scatter';
 import { LabeledSlider } from '../../components/Slider';
@@ -265,6 +265,7 @@ export function ExplorePage() {
       {datasets.data && !datasets.data.length ? (
         <EmptyState title="No datasets yet" testId="explore-empty">
           <p>Import a dataset or build the demo datasets on the Data page, then explore it here.</p>
+          <GoTo page="data">Go to Data</GoTo>
         </EmptyState>
       ) : null}
       {pcaError ? <ErrorInline title="PCA" error={pcaError} onDismiss={() => setPcaError(null)} /> : null}

@@ -9,7 +9,7 @@ import type { LatentDirections, ZRefDto } from '../../../../shared/channels/late
 import type { PngImage } from '../../../../shared/channels/infer';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import { callAny, has } from '../../api';
-import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { Icon } from '../../components/Icons';
 import { ZoomView } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
@@ -393,6 +393,7 @@ export function LatentPage() {
       {bundles.data ? (
         <EmptyState title="No generator models yet" testId="latent-empty">
           <p>Train a GAN, conditional GAN or autoencoder on the Train page; its bundle appears here.</p>
+          <GoTo page="train">Go to Train</GoTo>
         </EmptyState>
       ) : null}
     </PageLayout>

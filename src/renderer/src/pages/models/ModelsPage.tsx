@@ -7,7 +7,7 @@ import { useState } from 'react';
 import type { BundleDetail, BundleSummary } from '../../../../shared/channels/bundle';
 import type { OnnxExportResult } from '../../../../shared/channels/export';
 import { callAny, has } from '../../api';
-import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { Icon } from '../../components/Icons';
 import { PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
@@ -269,6 +269,7 @@ export function ModelsPage() {
       {bundles.data && !list.length ? (
         <EmptyState title="No models yet" testId="models-empty">
           <p>Finished training runs write a model bundle here; shipped demo models appear here too.</p>
+          <GoTo page="train">Go to Train</GoTo>
         </EmptyState>
       ) : null}
       {list.length ? (

@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { DatasetSummary } from '../../../../shared/channels/dataset';
 import { callAny, has } from '../../api';
-import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { ZoomView } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { LossChart } from '../../components/LossChart';
@@ -352,6 +352,7 @@ export function TrainPage() {
       ) : (
         <EmptyState title="No training run in this session" testId="train-empty">
           <p>Pick a model and a dataset on the right and start a run; the loss chart and samples appear here live.</p>
+          {datasets.data && !datasets.data.length ? <GoTo page="data">Import or build datasets first</GoTo> : null}
         </EmptyState>
       )}
       <div className="section">

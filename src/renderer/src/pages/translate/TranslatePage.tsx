@@ -10,7 +10,7 @@ import type { TranslateFolderResult, TranslateResult } from '../../../../shared/
 import { callAny, has } from '../../api';
 import { CompareSlider } from '../../components/CompareSlider';
 import { DropZone } from '../../components/DropZone';
-import { EmptyState, MissingChannels } from '../../components/EmptyState';
+import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { Icon } from '../../components/Icons';
 import { fitScale, PixelImage } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
@@ -189,7 +189,12 @@ export function TranslatePage() {
     <>
       <Panel title="Model">
         {bundles.error ? <ErrorInline title="List models" error={bundles.error} /> : null}
-        {bundles.data && !bundles.list.length ? <div className="notice warn">No image-to-image models yet. Train pix2pix or CycleGAN on the Train page.</div> : null}
+        {bundles.data && !bundles.list.length ? (
+          <div className="notice warn col">
+            No image-to-image models yet. Train pix2pix or CycleGAN on the Train page.
+            <GoTo page="train">Go to Train</GoTo>
+          </div>
+        ) : null}
         <Field label="Bundle">
           <select value={bundle?.id ?? ''} onChange={(e) => setBundleId(e.currentTarget.value)} data-testid="translate-bundle" disabled={!bundles.list.length}>
             {bundles.list.map((b) => (
