@@ -55,7 +55,7 @@ async function tryWasm(): Promise<{ ok: true; kernels: string[]; threads: number
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmDistDir());
     // Multi-threaded XNNPACK pool (threads/wasm-threads.ts); ATELIER_WASM_THREADS=1 opts out.
-    installWasmThreads(wasm, wantedWasmThreads().threads);
+    installWasmThreads(wasm, wantedWasmThreads());
     const kernels = registerWasmKernels();
     const ok = await tf.setBackend('wasm');
     if (!ok) return { ok: false, error: 'the wasm backend failed to initialise' };

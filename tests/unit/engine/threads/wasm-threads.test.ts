@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { wantedWasmThreads } from '../../../../src/main/engine/threads/wasm-threads';
+import { fusedAdamWorksOnSharedHeap, wantedWasmThreads } from '../../../../src/main/engine/threads/wasm-threads';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..', '..');
 const FIX = path.join(import.meta.dirname, 'fixtures');
@@ -59,15 +59,23 @@ function maxAbsDiff(a: number[], b: number[]): number {
 }
 
 describe('wantedWasmThreads', () => {
-  it('defaults to min(2, cpus), 1 under vitest, and honours ATELIER_WASM_THREADS', () => {
-    expect(wantedWasmThreads({}, 2).threads).toBe(2);
-    expect(wantedWasmThreads({}, 8).threads).toBe(2);
-    expect(wantedWasmThreads({}, 1).threads).toBe(1);
-    expect(wantedWasmThreads({ VITEST: 'true' }, 2).threads).toBe(1);
-    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '1' }, 2).threads).toBe(1);
-    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '2', VITEST: 'true' }, 2).threads).toBe(2);
-    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '3' }, 2).threads).toBe(3);
-    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '64' }, 2).threads).toBe(8); // emscripten pool size
+  const yes = () => true;
+  const no = () => false;
+  it('defaults to min(2, cpus) when FusedAdam can use the shared heap, else 1; 1 under vitest', () => {
+    expect(wantedWasmThreads({}, 2, yes).threads).toBe(2);
+    expect(wantedWasmThreads({}, 8, yes).threads).toBe(2);
+    expect(wantedWasmThreads({}, 1, yes).threads).toBe(1);
+    expect(wantedWasmThreads({}, 2, no).threads).toBe(1);
+    expect(wantedWasmThreads({}, 2, no).why).toContain('FusedAdam');
+    expect(wantedWasmThreads({ VITEST: 'true' }, 2, yes).threads).toBe(1);
+  });
+
+  it('honours ATELIER_WASM_THREADS over every default', () => {
+    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '1' }, 2, yes).threads).toBe(1);
+    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '2' }, 2, no).threads).toBe(2);
+    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '2', VITEST: 'true' }, 2, yes).threads).toBe(2);
+    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: ' 3 ' }, 2, yes).threads).toBe(3);
+    expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '64' }, 2, yes).threads).toBe(8); // emscripten pool size
   });
 
   it('ignores a malformed ATELIER_WASM_THREADS (with a warning) instead of failing', () => {
@@ -75,12 +83,16 @@ describe('wantedWasmThreads', () => {
     const seen: string[] = [];
     console.warn = (m: string) => seen.push(m);
     try {
-      expect(wantedWasmThreads({ ATELIER_WASM_THREADS: 'many' }, 2).threads).toBe(2);
-      expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '0' }, 4).threads).toBe(2);
+      expect(wantedWasmThreads({ ATELIER_WASM_THREADS: 'many' }, 2, yes).threads).toBe(2);
+      expect(wantedWasmThreads({ ATELIER_WASM_THREADS: '0' }, 4, no).threads).toBe(1);
     } finally {
       console.warn = warn;
     }
     expect(seen.join('\n')).toContain('ATELIER_WASM_THREADS="many"');
+  });
+
+  it('probes FusedAdam on a shared heap without throwing', () => {
+    expect(typeof fusedAdamWorksOnSharedHeap()).toBe('boolean');
   });
 });
 
@@ -104,7 +116,7 @@ describe('multi-threaded wasm backend (child processes)', () => {
 
     const a = two.json.out as Record<string, number[]>;
     const b = one.json.out as Record<string, number[]>;
-    expect(Object.keys(a).sort()).toEqual(['conv2d', 'conv2dGradW', 'conv2dGradX', 'conv2dTranspose', 'matMul', 'trainLoss', 'trainW1', 'trainW2']);
+    expect(Object.keys(a).sort()).toEqual(['adamW', 'conv2d', 'conv2dGradW', 'conv2dGradX', 'conv2dTranspose', 'matMul', 'trainLoss', 'trainW1', 'trainW2']);
     for (const k of Object.keys(b)) {
       expect(a[k]!.length, k).toBeGreaterThan(0);
       expect(a[k]!.every(Number.isFinite), k).toBe(true);
@@ -112,6 +124,12 @@ describe('multi-threaded wasm backend (child processes)', () => {
     }
     // The training step did something (guards against comparing two untouched copies).
     expect(a.trainLoss![1]).toBeLessThan(a.trainLoss![0]!);
+  }, 180_000);
+
+  it('picks its default thread count in the app (no ATELIER_WASM_THREADS) as wantedWasmThreads says', async () => {
+    const r = await runChild('threads-child.ts', { ATELIER_BACKEND: 'wasm', ATELIER_WASM_THREADS: '' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.threads).toBe(wantedWasmThreads({}).threads);
   }, 180_000);
 
   it('falls back to the stock single-threaded build when the pool does not start', async () => {
