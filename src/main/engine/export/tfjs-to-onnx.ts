@@ -438,7 +438,7 @@ export class TfjsToOnnx {
         const [h, w] = this.spatial(layer, x);
         const k = weight(layer, 'kernel');
         if (!k) throw unsupported(layer, 'no kernel weight');
-        const [kh, kw, cin, cout] = k.shape as [number, number, number, number];
+        const [kh, kw, , cout] = k.shape as [number, number, number, number];
         const [sh, sw] = pair(cfg.strides, 1);
         const [dh, dw] = pair(cfg.dilationRate, 1);
         let pads = [0, 0, 0, 0];
@@ -451,7 +451,6 @@ export class TfjsToOnnx {
         const inputs = [x.name, g.floatInit(`${hint}/W`, W.shape, W.data)];
         const b = cfg.useBias ? weight(layer, 'bias') : null;
         if (b) inputs.push(g.floatInit(`${hint}/B`, [cout], b.data));
-        void cin;
         const y = g.one('Conv', inputs, { kernel_shape: ints([kh, kw]), strides: ints([sh, sw]), dilations: ints([dh, dw]), pads: ints(pads), group: int(1) }, hint);
         return [this.act(cfg.activation as string, float(y), hint)];
       }
@@ -619,7 +618,7 @@ export class TfjsToOnnx {
       case 'Embedding': {
         const table = weight(layer, 'embeddings');
         if (!table) throw unsupported(layer, 'no embeddings weight');
-        const [classes, dim] = table.shape as [number, number];
+        const [classes] = table.shape as [number, number];
         const T = g.floatInit(`${hint}/table`, table.shape, table.data);
         if (x.kind === 'soft-label') {
           if (x.classes !== classes) throw unsupported(layer, `soft label has ${x.classes} classes, the embedding ${classes}`);
@@ -627,7 +626,6 @@ export class TfjsToOnnx {
           let y = g.one('MatMul', [x.name, T], {}, hint);
           if (outShape.length === 3) y = g.one('Unsqueeze', [y, g.int64Const('axes_1', [1])], {}, hint);
           else if (outShape.length !== 2) throw unsupported(layer, 'soft labels need an Embedding of one index per sample');
-          void dim;
           return [float(y)];
         }
         const idx = x.kind === 'int' ? x.name : g.one('Cast', [this.toTfOrder(x, hint)], { to: int(DT.INT64) }, hint);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf, initBackend } from '../../../../src/main/engine/backend';
-import { buildOnnx, exportOnnx, parityOf, PARITY_THRESHOLD, type ExportSource } from '../../../../src/main/engine/export/onnx-export';
+import { buildOnnx, checkParity, exportOnnx, parityOf, PARITY_THRESHOLD, type ExportSource } from '../../../../src/main/engine/export/onnx-export';
 import { decodeModel, ONNX_OPSET } from '../../../../src/main/engine/export/onnx-proto';
 import { samePads, permute } from '../../../../src/main/engine/export/tfjs-to-onnx';
 import { StudioError } from '../../../../src/shared/errors';
@@ -190,6 +190,21 @@ describe('files, reader and metadata', () => {
 });
 
 describe('bad cases', () => {
+  it('parity fails (and says so) when the ONNX graph and the tfjs model differ', async () => {
+    const m = tinyDcgan();
+    const s = src({ kind: 'gan', generator: m });
+    const builds = buildOnnx(s);
+    const dense = m.layers.find((l) => l.getClassName() === 'Dense')!;
+    const w = dense.getWeights();
+    dense.setWeights(w.map((t) => t.mul(1.01)));
+    const rep = await checkParity(builds, s, () => 'x.onnx');
+    expect(rep.pass).toBe(false);
+    expect(rep.maxAbsDiff).toBeGreaterThan(PARITY_THRESHOLD);
+    expect(rep.files[0]).toMatchObject({ file: 'x.onnx', pass: false });
+    m.dispose();
+  });
+
+
   it('an unsupported layer fails with a clear error naming the layer and its class', () => {
     const x = tf.input({ shape: [8, 8, 3] });
     const y = tf.layers.layerNormalization({ name: 'ln_odd' }).apply(x) as tfTypes.SymbolicTensor;
