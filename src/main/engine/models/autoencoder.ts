@@ -25,7 +25,6 @@ export class AutoencoderModel extends BaseModel<AutoencoderModelOptions> {
   readonly visualNames = ['real', 'recon'] as const;
   readonly networkNames = ['encoder', 'decoder'] as const;
   readonly inferenceNetworks = ['encoder', 'decoder'] as const;
-  private input: Batch | null = null;
 
   constructor(options: AutoencoderModelOptions) {
     super(options);
@@ -36,15 +35,6 @@ export class AutoencoderModel extends BaseModel<AutoencoderModelOptions> {
     this.optimizers.AE = this.makeAdam();
   }
 
-  setInput(batch: Batch): void {
-    this.disposeInput();
-    this.input = batch;
-  }
-
-  protected disposeInput(): void {
-    if (this.input) tf.dispose([this.input.a, ...(this.input.b ? [this.input.b] : []), ...(this.input.labels ? [this.input.labels] : [])]);
-    this.input = null;
-  }
 
   protected trainStepImpl(): Record<string, number> {
     if (!this.input) throw new Error('setInput first');

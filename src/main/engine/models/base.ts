@@ -83,7 +83,33 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
     this.rng = new Rng(options.seed);
   }
 
-  abstract setInput(batch: Batch): void;
+  /** The current batch (owned: disposed at the next setInput / dispose). */
+  protected input: Batch | null = null;
+
+  /** Take ownership of a batch (the previous one is disposed). */
+  setInput(batch: Batch): void {
+    this.checkInput(batch);
+    disposeBatch(this.input);
+    this.input = batch;
+  }
+
+  /** Throw when the batch lacks what the model needs (b, labels). */
+  protected checkInput(_batch: Batch): void {}
+
+  /**
+   * Visuals for another batch (e.g. a fixed preview batch for the sample grid), leaving the
+   * current input alone; the caller keeps ownership of `batch`.
+   */
+  visualsFor(batch: Batch): Record<string, tf.Tensor4D> {
+    const saved = this.input;
+    this.input = batch;
+    try {
+      return this.visuals();
+    } finally {
+      this.input = saved;
+    }
+  }
+
   protected abstract trainStepImpl(): Record<string, number>;
   abstract visuals(): Record<string, tf.Tensor4D>;
 
@@ -200,8 +226,7 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
   dispose(): void {
     for (const n of Object.values(this.networks)) n.dispose();
     for (const o of Object.values(this.optimizers)) o.dispose();
-    this.disposeInput();
+    disposeBatch(this.input);
+    this.input = null;
   }
-
-  protected abstract disposeInput(): void;
 }

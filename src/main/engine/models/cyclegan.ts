@@ -50,7 +50,6 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
   readonly visualNames = ['real_A', 'fake_B', 'rec_A', 'real_B', 'fake_A', 'rec_B'] as const;
   readonly networkNames = ['G_A', 'G_B', 'D_A', 'D_B'] as const;
   readonly inferenceNetworks = ['G_A', 'G_B'] as const;
-  private input: Batch | null = null;
   readonly poolA: ImagePool;
   readonly poolB: ImagePool;
 
@@ -74,15 +73,8 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
     this.poolB = new ImagePool(o.poolSize);
   }
 
-  setInput(batch: Batch): void {
+  protected override checkInput(batch: Batch): void {
     if (!batch.b) throw new Error('cyclegan needs both domains in a batch (a and b)');
-    this.disposeInput();
-    this.input = batch;
-  }
-
-  protected disposeInput(): void {
-    if (this.input) tf.dispose([this.input.a, this.input.b!]);
-    this.input = null;
   }
 
   protected trainStepImpl(): Record<string, number> {

@@ -41,7 +41,6 @@ export class GanModel extends BaseModel<GanOptions> {
   readonly visualNames: readonly string[];
   readonly networkNames = ['G', 'D'] as const;
   readonly inferenceNetworks = ['G'] as const;
-  private input: Batch | null = null;
   private readonly fixedZ: Float32Array;
   private readonly conditional: boolean;
 
@@ -62,15 +61,8 @@ export class GanModel extends BaseModel<GanOptions> {
     this.visualNames = conditional ? Array.from({ length: Math.min(o.numClasses, 16) }, (_, c) => `class_${c}`) : ['fake'];
   }
 
-  setInput(batch: Batch): void {
+  protected override checkInput(batch: Batch): void {
     if (this.conditional && !batch.labels) throw new Error('cgan needs labelled batches');
-    this.disposeInput();
-    this.input = batch;
-  }
-
-  protected disposeInput(): void {
-    if (this.input) tf.dispose([this.input.a, ...(this.input.labels ? [this.input.labels] : [])]);
-    this.input = null;
   }
 
   private noise(n: number): tf.Tensor2D {

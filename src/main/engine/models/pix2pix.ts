@@ -48,7 +48,6 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
   readonly visualNames = ['real_A', 'fake_B', 'real_B'] as const;
   readonly networkNames = ['G', 'D'] as const;
   readonly inferenceNetworks = ['G'] as const;
-  private input: Batch | null = null;
 
   constructor(options: Pix2PixOptions) {
     super(options);
@@ -70,15 +69,8 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
     this.optimizers.D = this.makeAdam();
   }
 
-  setInput(batch: Batch): void {
+  protected override checkInput(batch: Batch): void {
     if (!batch.b) throw new Error('pix2pix needs paired batches (a and b)');
-    this.disposeInput();
-    this.input = batch;
-  }
-
-  protected disposeInput(): void {
-    if (this.input) tf.dispose([this.input.a, this.input.b!]);
-    this.input = null;
   }
 
   protected trainStepImpl(): Record<string, number> {

@@ -20,7 +20,7 @@ import { type Workspace, insideDir, safeId } from '../workspace';
 import { StudioError } from '../../../shared/errors';
 import type { JobProgress, JobSample } from '../../../shared/events';
 import { createModel, modelEntry, resolveOptions } from '../models/registry';
-import type { BaseModel, ModelKind } from '../models/base';
+import { disposeBatch, type Batch, type BaseModel, type ModelKind } from '../models/base';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, checkpointsDir } from './checkpoint';
 import { openBatchSource, type BatchSource } from './source';
 import './dataset-source';
@@ -365,8 +365,17 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     await writeStatus();
   };
 
+  // A fixed preview batch (up to 4 items, its own seed: the training stream is untouched), so
+  // sample grids show the same inputs over the run. gan/cgan sample from fixed noise instead.
+  let preview: Batch | null = null;
+  if (run.model !== 'gan' && run.model !== 'cgan') {
+    const n = Math.max(1, Math.min(4, run.itemsPerEpoch));
+    const ps = await openSource(ws, { ...run, options: { ...run.options, batchSize: n, seed: (run.options.seed as number) + 1 } });
+    preview = await ps.next();
+    ps.close?.();
+  }
   const sampleNow = async () => {
-    const v = model.visuals();
+    const v = preview ? model.visualsFor(preview) : model.visuals();
     try {
       const g = await visualsToPng(v);
       await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), g.png);
@@ -431,6 +440,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       // keep the original error
     }
     if (!(cancelled && hooks.stopAtStep !== undefined)) {
+      disposeBatch(preview);
       fs.closeSync(logFd);
       model.dispose();
       src.close?.();
@@ -460,6 +470,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     bundleDir: bundle?.dir ?? null,
     backend,
   };
+  disposeBatch(preview);
   model.dispose();
   src.close?.();
   return summary;
