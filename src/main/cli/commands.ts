@@ -8,3 +8,4 @@ registerCommand('generate', { summary: 'generate --model B [--label L] [--seed S
 registerCommand('export', { summary: 'export --model B [--onnx FILE] [--json]  ONNX export with the parity figure', run: async (a) => (await import('./export')).runExportCli(a) });
 registerCommand('latent', { summary: 'latent interpolate|directions --model B ...   latent strips and PCA directions', run: async (a) => (await import('./latent')).runLatentCli(a) });
 registerCommand('train', { summary: 'train --model M --data D [--size S] [--steps N|--epochs N] [--out DIR] [--resume RUN] [--option k=v ...]   train a model (JSON summary)', run: async (a) => (await import('./train')).runTrainCli(a) });
+registerCommand('analyze', { summary: 'analyze pca|kmeans|hierarchical --input FILE|--dataset NAME [--k K] [--linkage L] [--metric M] [--json]', run: async (a) => (await import('./analyze')).runAnalyzeCli(a) });

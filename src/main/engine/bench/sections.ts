@@ -76,8 +76,34 @@ async function memory(ctx: Ctx) {
   tf.dispose([a, b]);
 }
 
+/** Our wasm kernels against the stock ones (or cpu where wasm has none), and the fused Adam. */
+async function kernels(ctx: Ctx) {
+  const { benchKernels, benchAdam } = await import('../kernels/bench');
+  const rows = await benchKernels({ sizes: ctx.quick ? [32] : [64, 128, 256], reps: ctx.quick ? 1 : 3, generatorUpTo: ctx.quick ? 32 : 128, log: () => {} });
+  for (const r of rows) {
+    ctx.add({ section: 'kernels', name: `${r.kernel} ${r.shape}`, value: r.oursMs, unit: ' ms', note: r.stockMs == null ? 'no stock kernel' : `stock ${r.stockMs.toFixed(1)} ms (x${(r.stockMs / r.oursMs).toFixed(2)} faster)${r.maxDiff == null ? '' : `, max diff ${r.maxDiff.toExponential(1)}`}` });
+  }
+  const adam = await benchAdam({ size: ctx.quick ? 32 : 64, reps: ctx.quick ? 2 : 5, log: () => {} });
+  ctx.add({ section: 'kernels', name: `Adam update ${adam.shape}`, value: adam.oursMs, unit: ' ms', note: adam.stockMs == null ? '' : `tf.train.adam ${adam.stockMs.toFixed(1)} ms (x${(adam.stockMs / adam.oursMs).toFixed(2)} faster)` });
+}
+
+/** Generator inference tfjs vs onnxruntime, latent.render through the contract. */
+async function inference(ctx: Ctx) {
+  const { inferBenchSection } = await import('../infer/bench');
+  await inferBenchSection(ctx);
+}
+
+/** k-means 60k x 784 and hierarchical 5k x 784 per linkage (quick: 10k and 1k). */
+async function analysis(ctx: Ctx) {
+  const { benchAnalysis } = await import('../analysis/bench');
+  for (const f of await benchAnalysis({ quick: ctx.quick })) ctx.add(f);
+}
+
 export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   pix2pix,
   models,
   memory,
+  kernels,
+  inference,
+  analysis,
 };
