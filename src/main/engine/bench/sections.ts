@@ -1,6 +1,6 @@
 /** The bench's sections, in order. Each adds figures; `quick` keeps CI's run to a minute or two. */
 import type { Figure } from '../../cli/bench';
-import { benchTrainStep } from './train';
+import { benchTrainStep, median, percentile } from './train';
 import { peerAvailability, runPeerPix2pix } from './peer';
 import { tf, initBackend } from '../backend';
 import { createModel } from '../models/registry';
@@ -99,6 +99,56 @@ async function analysis(ctx: Ctx) {
   for (const f of await benchAnalysis({ quick: ctx.quick })) ctx.add(f);
 }
 
+/**
+ * While a training job runs in the engine host: the event-loop lag of this (main/serve-like)
+ * process, which relays every event, and how long a small request waits for the busy engine.
+ */
+async function eventloop(ctx: Ctx) {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { EngineClient, childProcessSpawner } = await import('../client');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-bench-'));
+  const client = new EngineClient(childProcessSpawner({ ...process.env, ATELIER_WORKSPACE: ws }));
+  const events: { event: string; payload: Record<string, unknown> }[] = [];
+  client.onEvent((event, payload) => events.push({ event, payload: payload as Record<string, unknown> }));
+  const ok = async <T>(p: Promise<{ ok: boolean; data?: unknown; error?: { message: string } }>) => {
+    const e = await p;
+    if (!e.ok) throw new Error(e.error!.message);
+    return e.data as T;
+  };
+  const until = async (pred: () => boolean) => {
+    while (!pred()) await new Promise((r) => setTimeout(r, 20));
+  };
+  try {
+    const demo = await ok<{ jobId: string }>(client.request('dataset.demo', {}));
+    await until(() => events.some((e) => e.event === 'job.done' && e.payload.jobId === demo.jobId));
+    const ds = (await ok<{ id: string; kind: string }[]>(client.request('dataset.list', {}))).find((d) => d.kind === 'paired')!;
+    const { jobId } = await ok<{ jobId: string }>(client.request('train.start', { model: 'pix2pix', datasetId: ds.id, steps: 100_000, sampleEvery: 5, checkpointEvery: 50, options: {} }));
+    await until(() => events.some((e) => e.event === 'job.progress' && e.payload.jobId === jobId && (e.payload.step as number) > 1));
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    const waits: number[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < (ctx.quick ? 4000 : 20000)) {
+      const q = performance.now();
+      await client.request('app.stats', {});
+      waits.push(performance.now() - q);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    h.disable();
+    const steps = events.filter((e) => e.event === 'job.progress' && e.payload.jobId === jobId).length;
+    ctx.add({ section: 'eventloop', name: 'serve process event-loop lag p99 (training)', value: h.percentile(99) / 1e6, unit: ' ms', target: '< 50 ms', met: h.percentile(99) / 1e6 < 50, note: `max ${(h.max / 1e6).toFixed(1)} ms, ${steps} progress events relayed` });
+    ctx.add({ section: 'eventloop', name: 'engine request wait p50 (training)', value: median(waits), unit: ' ms' });
+    ctx.add({ section: 'eventloop', name: 'engine request wait p95 (training)', value: percentile(waits, 95), unit: ' ms', note: 'requests wait for the training step in progress' });
+    await client.request('job.cancel', { jobId });
+  } finally {
+    await client.close();
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
+}
+
 export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   pix2pix,
   models,
@@ -106,4 +156,5 @@ export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   kernels,
   inference,
   analysis,
+  eventloop,
 };
