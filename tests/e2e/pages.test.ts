@@ -227,6 +227,26 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await screenshot(page, 'train-run');
   });
 
+  it('pauses, resumes and stops a training run', async () => {
+    if (!(await pageReady('train'))) return;
+    await page.selectOption('[data-testid=train-model]', 'pix2pix');
+    await selectByText('[data-testid=train-dataset]', 'edges2fashion');
+    await page.fill('[data-testid=train-steps]', '5000');
+    await page.fill('[data-testid=train-options] input[aria-label=ngf]', '8');
+    await page.fill('[data-testid=train-options] input[aria-label=ndf]', '8');
+    await page.click('[data-testid=train-start]');
+    await page.waitForSelector('[data-testid=live-state]:text-is("running")', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=loss-chart] canvas', { timeout: 120_000 });
+    await page.click('[data-testid=train-pause]');
+    await page.waitForSelector('[data-testid=live-state]:text-is("paused")', { timeout: 30_000 });
+    await screenshot(page, 'train-paused');
+    await page.click('[data-testid=train-resume-live]');
+    await page.waitForSelector('[data-testid=live-state]:text-is("running")', { timeout: 30_000 });
+    await page.click('[data-testid=train-cancel]');
+    await page.waitForSelector('[data-testid=live-state]:text-is("cancelled")', { timeout: 60_000 });
+    expect(await errorToasts()).toBe('none shown');
+  });
+
   it('exports the trained model to ONNX and shows a passing parity figure', async () => {
     if (!(await pageReady('models'))) return;
     await page.waitForSelector('[data-testid=bundle-card]', { timeout: 30_000 });

@@ -24,6 +24,7 @@ import { notify, reportError } from '../../store/ui';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
 import { normaliseModels, normaliseRuns, type ModelView, type RunView } from './types';
 import type { RunDetail } from '../../../../shared/channels/train';
+import type { JobInfo } from '../../../../shared/channels/job';
 import type { LossHistory } from '../../store/jobs';
 
 const DATA_FOR: Record<ModelView['data'], DatasetSummary['kind'][]> = {
@@ -61,7 +62,8 @@ function LiveRun({ job }: { job: JobView }) {
     if (!pauseChannel) return;
     setBusy(true);
     try {
-      await callAny(pauseChannel, { jobId: job.id, paused });
+      const info = await callAny<JobInfo>(pauseChannel, { jobId: job.id, paused });
+      if (info && typeof info === 'object' && 'id' in info) useJobs.getState().fromInfo(info);
     } catch (e) {
       reportError(paused ? 'Pause training' : 'Resume training', e);
     } finally {
