@@ -8,6 +8,26 @@ import { StudioError } from '../../../shared/errors';
 
 export type Fit = 'fill' | 'cover' | 'contain';
 
+/**
+ * How to map a model output back onto the input's frame:
+ *   fill:    stretch back to w x h;
+ *   contain: cut the letterbox off, then scale to w x h;
+ *   cover:   the output shows the centred square crop of side min(w, h): scale to that square.
+ */
+export function restoreGeometry(fit: Fit, size: number, w: number, h: number): { extract?: { left: number; top: number; width: number; height: number }; resizeTo: { width: number; height: number } } {
+  if (fit === 'contain') {
+    const scale = size / Math.max(w, h);
+    const cw = Math.max(1, Math.min(size, Math.round(w * scale)));
+    const ch = Math.max(1, Math.min(size, Math.round(h * scale)));
+    return { extract: { left: Math.floor((size - cw) / 2), top: Math.floor((size - ch) / 2), width: cw, height: ch }, resizeTo: { width: w, height: h } };
+  }
+  if (fit === 'cover') {
+    const m = Math.min(w, h);
+    return { resizeTo: { width: m, height: m } };
+  }
+  return { resizeTo: { width: w, height: h } };
+}
+
 export interface ModelImage {
   /** NCHW float32 in [-1, 1], one image: [channels, size, size]. */
   data: Float32Array;
@@ -71,13 +91,25 @@ export async function modelToPng(
   data: Float32Array,
   channels: number,
   size: number,
-  opts: { index?: number; resizeTo?: { width: number; height: number }; kernel?: 'lanczos3' | 'nearest'; fast?: boolean } = {},
+  opts: {
+    index?: number;
+    /** A region of the model image to keep (e.g. the content of a letterboxed input). */
+    extract?: { left: number; top: number; width: number; height: number };
+    resizeTo?: { width: number; height: number };
+    kernel?: 'lanczos3' | 'nearest';
+    fast?: boolean;
+  } = {},
 ): Promise<PngOut> {
   const px = nchwToPixels(data, channels, size, size, (opts.index ?? 0) * channels * size * size);
   let p = sharp(px, { raw: { width: size, height: size, channels: channels as 1 | 3 | 4 } });
   let width = size;
   let height = size;
-  if (opts.resizeTo && (opts.resizeTo.width !== size || opts.resizeTo.height !== size)) {
+  if (opts.extract && (opts.extract.width !== size || opts.extract.height !== size)) {
+    p = sharp(await p.extract(opts.extract).raw().toBuffer(), { raw: { width: opts.extract.width, height: opts.extract.height, channels: channels as 1 | 3 | 4 } });
+    width = opts.extract.width;
+    height = opts.extract.height;
+  }
+  if (opts.resizeTo && (opts.resizeTo.width !== width || opts.resizeTo.height !== height)) {
     width = opts.resizeTo.width;
     height = opts.resizeTo.height;
     p = p.resize(width, height, { fit: 'fill', kernel: opts.kernel ?? 'lanczos3' });

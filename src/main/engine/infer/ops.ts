@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
 import { writeFileAtomic } from '../fsutil';
-import { imageToModel, modelToPng, type Fit, type PngOut } from './image';
+import { imageToModel, modelToPng, restoreGeometry, type Fit, type PngOut } from './image';
 import { gramOrt } from './gram';
 import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';
 import { isTranslator, type InferenceModel } from './model';
@@ -14,7 +14,7 @@ import { isTranslator, type InferenceModel } from './model';
 export const IMAGE_EXTS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
 export interface TranslateOptions {
-  /** Resize the output back to the input's size (aspect restored). Default true. */
+  /** Map the output back onto the input's size and aspect (see restoreGeometry). Default true. */
   keepSize?: boolean;
   fit?: Fit;
 }
@@ -31,7 +31,7 @@ export async function translateImage(m: InferenceModel, src: string | Uint8Array
   const t0 = performance.now();
   const img = await imageToModel(src, m.info.imageSize, m.info.inChannels, opts.fit ?? 'fill');
   const y = await m.translate(img.data, 1);
-  const out = await modelToPng(y, m.info.channels, m.info.imageSize, opts.keepSize === false ? {} : { resizeTo: { width: img.width, height: img.height } });
+  const out = await modelToPng(y, m.info.channels, m.info.imageSize, opts.keepSize === false ? {} : restoreGeometry(opts.fit ?? 'fill', m.info.imageSize, img.width, img.height));
   return { ...out, inputWidth: img.width, inputHeight: img.height, ms: performance.now() - t0 };
 }
 

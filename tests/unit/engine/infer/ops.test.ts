@@ -47,6 +47,23 @@ describe('translate', () => {
     g.dispose();
   });
 
+  it('fit modes map the output back: contain drops the letterbox, cover gives the centre square', async () => {
+    const { restoreGeometry } = await import('../../../../src/main/engine/infer/image');
+    expect(restoreGeometry('fill', 16, 40, 24)).toEqual({ resizeTo: { width: 40, height: 24 } });
+    expect(restoreGeometry('contain', 16, 40, 24)).toEqual({ extract: { left: 0, top: 3, width: 16, height: 10 }, resizeTo: { width: 40, height: 24 } });
+    expect(restoreGeometry('cover', 16, 40, 24)).toEqual({ resizeTo: { width: 24, height: 24 } });
+    const g = tinyUnet();
+    const m = InferenceModel.fromSource({ kind: 'pix2pix', name: 'u', generator: g, imageSize: 16, channels: 3 });
+    const input = await png(40, 24, 3);
+    for (const [fit, w, h] of [['contain', 40, 24], ['cover', 24, 24]] as const) {
+      const r = await translateImage(m, input, { fit });
+      const meta = await sharp(r.png).metadata();
+      expect([meta.width, meta.height]).toEqual([w, h]);
+    }
+    await m.dispose();
+    g.dispose();
+  });
+
   it('folder: keeps names, writes PNGs, reports bad files, cancels', async () => {
     const g = tinyUnet();
     const m = InferenceModel.fromSource({ kind: 'pix2pix', name: 'u', generator: g, imageSize: 16, channels: 3 });
