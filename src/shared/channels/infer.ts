@@ -44,7 +44,7 @@ export const inferChannels = {
         /** PNG/JPEG/... bytes, or `path`. */
         image: imageBytes.optional(),
         path: filePath.optional(),
-        /** Resize the output back to the input's size and aspect (default true). */
+        /** Map the output back to the input's size and aspect (default true; fit contain: letterbox cut off; cover: the centre square). */
         keepSize: z.boolean().default(true),
         fit: z.enum(FITS).default('fill'),
         runtime,
