@@ -39,6 +39,7 @@ interface SourceSel {
 
 function PointImage({ ds, index, role, caption }: { ds: DatasetSummary; index: number; role?: string; caption: string }) {
   const [thumb, setThumb] = useState<DatasetThumb | null>(null);
+  const [err, setErr] = useState<string | null>(null);
   const cache = useRef(new Map<string, DatasetThumb>());
   useEffect(() => {
     const key = `${ds.id}:${index}:${role ?? ''}`;
@@ -49,9 +50,16 @@ function PointImage({ ds, index, role, caption }: { ds: DatasetSummary; index: n
       (r) => {
         const t = r.items.find((i) => i.index === index && (!role || i.role === role)) ?? r.items[0] ?? null;
         if (t) cache.current.set(key, t);
-        if (live) setThumb(t);
+        if (live) {
+          setThumb(t);
+          setErr(null);
+        }
       },
-      () => live && setThumb(null),
+      (e: unknown) => {
+        if (!live) return;
+        setThumb(null);
+        setErr(toErrorData(e).message);
+      },
     );
     return () => {
       live = false;
@@ -62,6 +70,7 @@ function PointImage({ ds, index, role, caption }: { ds: DatasetSummary; index: n
     <div className="col" style={{ alignItems: 'center' }} data-testid="point-image">
       {url ? <img src={url} alt={caption} width={128} height={128} className="pixelated" style={{ borderRadius: 6, background: '#0e0f12' }} /> : <div className="thumb" style={{ width: 128 }} />}
       <span className="small muted">{caption}</span>
+      {err ? <span className="small" style={{ color: 'var(--err)' }}>{err}</span> : null}
     </div>
   );
 }

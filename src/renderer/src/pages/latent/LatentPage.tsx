@@ -69,6 +69,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [dirError, setDirError] = useState<ErrorData | null>(null);
   const [amounts, setAmounts] = useState<number[]>([]);
   const [baseZ, setBaseZ] = useState<number[] | null>(null);
+  const [baseZError, setBaseZError] = useState<string | null>(null);
   const [dims, setDims] = useState<Record<number, number>>({});
   const classes = bundle.classNames ?? [];
   const conditional = bundle.kind === 'cgan' && classes.length > 0;
@@ -112,8 +113,16 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
     if (!has('latent.sample')) return;
     let live = true;
     callAny<{ z: number[][] }>('latent.sample', { model: bundle.id, seed, count: 1 }).then(
-      (r) => live && setBaseZ(r.z[0] ?? null),
-      () => live && setBaseZ(null),
+      (r) => {
+        if (!live) return;
+        setBaseZ(r.z[0] ?? null);
+        setBaseZError(null);
+      },
+      (e: unknown) => {
+        if (!live) return;
+        setBaseZ(null);
+        setBaseZError(toErrorData(e).message);
+      },
     );
     return () => {
       live = false;
@@ -288,7 +297,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
                 />
               ))
             ) : (
-              <span className="muted small">The seed's vector is not available.</span>
+              <span className="muted small">The seed's vector is not available{baseZError ? `: ${baseZError}` : '.'}</span>
             )}
             {baseZ && baseZ.length > 128 ? <span className="muted small">First 128 of {baseZ.length} dimensions.</span> : null}
           </div>

@@ -139,8 +139,22 @@ export function historyFromLog(log: RunDetail['log']): LossHistory {
   return { steps: log.map((e) => e.step), series };
 }
 
-function PastRun({ runId, onResume }: { runId: string; onResume?(): void }) {
+function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): void; onPromoted?(): void }) {
   const detail = useLoad(() => callAny<RunDetail>('run.get', { runId, logLimit: 5000 }), [runId]);
+  const [promoting, setPromoting] = useState(false);
+  const promote = async () => {
+    setPromoting(true);
+    try {
+      const r = await callAny<{ bundleId: string }>('run.promote', { runId });
+      notify('Model bundle made', `${r.bundleId} — find it on the Models, Translate and Latent pages.`, 'success');
+      detail.reload();
+      onPromoted?.();
+    } catch (e) {
+      reportError('Make a bundle from the checkpoint', e);
+    } finally {
+      setPromoting(false);
+    }
+  };
   const [smoothing, setSmoothing] = useState(0.6);
   const [log, setLog] = useState(false);
   const history = useMemo(() => (detail.data ? historyFromLog(detail.data.log) : undefined), [detail.data]);
@@ -153,6 +167,11 @@ function PastRun({ runId, onResume }: { runId: string; onResume?(): void }) {
         {s ? <span className="tag">{s.model}</span> : null}
         {s ? <span className="tag">{s.state}</span> : null}
         <span className="grow" />
+        {s && !s.bundleId && s.step > 0 && has('run.promote') ? (
+          <button type="button" className="btn small" disabled={promoting} onClick={() => void promote()} title="Write a model bundle from the newest checkpoint of this run" data-testid="run-promote">
+            {promoting ? 'Making bundle…' : 'Make bundle from checkpoint'}
+          </button>
+        ) : null}
         {onResume ? (
           <button type="button" className="btn small" onClick={onResume}>
             <Icon name="play" size={14} /> Resume
@@ -294,6 +313,7 @@ export function TrainPage() {
     <>
       <Panel title="Model">
         {models.error ? <ErrorInline title="Load model options" error={models.error} /> : null}
+        {datasets.error ? <ErrorInline title="List datasets" error={datasets.error} /> : null}
         <Field label="Model" hint={model?.description}>
           <select value={model?.kind ?? ''} onChange={(e) => setModelKind(e.currentTarget.value)} data-testid="train-model">
             {(models.data ?? []).map((m) => (
@@ -341,6 +361,7 @@ export function TrainPage() {
           <PastRun
             key={viewRun}
             runId={viewRun}
+            onPromoted={runs.reload}
             onResume={(() => {
               const r = runs.data?.find((x) => x.runId === viewRun);
               return r && has('train.resume') && r.state !== 'done' && r.state !== 'running' ? () => void resume(r) : undefined;

@@ -52,6 +52,7 @@ function TestImages({ onPick }: { onPick(i: InputImage): void }) {
     ds ? () => callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split: 'test', limit: 12, thumbSize: Math.max(ds.image.width, 8) }) : null,
     [ds?.id],
   );
+  if (datasets.error) return <ErrorInline title="List datasets" error={datasets.error} />;
   if (!datasets.data?.length) return <div className="muted small">No datasets to pick test images from.</div>;
   return (
     <div className="col">
@@ -62,6 +63,7 @@ function TestImages({ onPick }: { onPick(i: InputImage): void }) {
           </option>
         ))}
       </select>
+      {page.error ? <ErrorInline title="Load test images" error={page.error} /> : null}
       <div className="thumbs" style={{ gridTemplateColumns: 'repeat(6, 1fr)' }} data-testid="test-images">
         {(page.data?.items ?? [])
           .filter((t) => t.role !== 'b')
