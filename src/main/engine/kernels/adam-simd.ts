@@ -94,19 +94,23 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-const cache = new WeakMap<WasmMemory, AdamSimd | null>();
+const cache = new WeakMap<WasmMemory, AdamSimd>();
+let warned = false;
 
 /** The SIMD update bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
 export function createAdamSimd(memory: WasmMemory | undefined): AdamSimd | null {
   if (!memory || !WA) return null;
-  if (cache.has(memory)) return cache.get(memory)!;
-  let fn: AdamSimd | null = null;
+  const hit = cache.get(memory);
+  if (hit) return hit;
   try {
     const instance = new WA.Instance(new WA.Module(adamModule()), { env: { memory } });
-    fn = instance.exports.adam as AdamSimd;
-  } catch {
-    fn = null;
+    const fn = instance.exports.adam as AdamSimd;
+    cache.set(memory, fn);
+    return fn;
+  } catch (e) {
+    // Not cached: a later step retries. Say it once: the scalar fallback is ~10x slower.
+    if (!warned) console.warn(`[atelier] fused Adam: WebAssembly SIMD unavailable (${e instanceof Error ? e.message : String(e)}); using the slower JS loop`);
+    warned = true;
+    return null;
   }
-  cache.set(memory, fn);
-  return fn;
 }

@@ -5,14 +5,14 @@
  * - Conv2DBackpropInput: the stock wasm kernel vs the phase decomposition (ours).
  * - Conv2DBackpropFilter: wasm has no stock kernel; "stock" is the cpu backend (what training
  *   would fall back to), measured only up to `cpuUpTo` px (default 0: it takes ~30 s at 64 px).
- * - Timings are medians of `reps` runs after a warm-up; on a shared, loaded machine they are
- *   noisy (compare stock and ours from the same run, not across runs).
+ * - Timings are medians of `reps` runs after a warm-up, in CPU time of this process (see cpuMs).
  * - generator step: forward + backward of a pix2pix U-Net generator with the stock vs our
  *   Conv2DBackpropInput (every transposed conv and every conv input gradient uses it).
  * - benchAdam: one optimizer step over the U-Net generator's weights, tf.train.adam vs
  *   FusedAdamOptimizer.
  */
 import { tf, initBackend } from '../backend';
+import { createAdamSimd, type WasmMemory } from './adam-simd';
 import { fusedAdam } from './fused-adam';
 import { useWasmKernel } from './index';
 
@@ -30,13 +30,23 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/**
+ * CPU time of this process in ms. The wasm backend runs on one thread, so this is the work
+ * done, and unlike wall time it does not count the time other processes on a shared machine
+ * hold the cores (under load, wall times here varied 5x between runs; CPU times ~10%).
+ */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function timeIt(fn: () => Float32Array, reps: number): { ms: number; out: Float32Array } {
-  let out = fn(); // warm up (XNNPACK operator creation, heap growth)
+  let out = fn(); // warm up (heap growth)
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
+    const t0 = cpuMs();
     out = fn();
-    ts.push(performance.now() - t0);
+    ts.push(cpuMs() - t0);
   }
   return { ms: median(ts), out };
 }
@@ -186,10 +196,10 @@ export async function benchAdam(opts: { size?: number; ngf?: number; reps?: numb
     opt.applyGradients(grads); // creates the moments
     const ts: number[] = [];
     for (let i = 0; i < reps; i++) {
-      const t0 = performance.now();
+      const t0 = cpuMs();
       opt.applyGradients(grads);
       vars[0]!.dataSync(); // wait for the last write
-      ts.push(performance.now() - t0);
+      ts.push(cpuMs() - t0);
     }
     opt.dispose();
     return median(ts);
@@ -197,7 +207,9 @@ export async function benchAdam(opts: { size?: number; ngf?: number; reps?: numb
   const stockMs = time(tf.train.adam(2e-4, 0.5, 0.999));
   const oursMs = time(fusedAdam(2e-4, 0.5, 0.999));
   tf.dispose([...vars, ...Object.values(grads)]);
-  const row: BenchRow = { kernel: 'Adam step (U-Net G)', shape: `${S} px, ${vars.length} vars, ${(params / 1e6).toFixed(1)}M params`, size: S, stockMs, oursMs, maxDiff: null };
+  const memory = (tf.engine().backend as unknown as { wasm: { asm?: { memory?: WasmMemory } } }).wasm.asm?.memory;
+  const how = createAdamSimd(memory) ? 'simd' : 'JS loop';
+  const row: BenchRow = { kernel: 'Adam step (U-Net G)', shape: `${S} px, ${(params / 1e6).toFixed(1)}M params, ${how}`, size: S, stockMs, oursMs, maxDiff: null };
   log(`${row.kernel.padEnd(22)} ${row.shape.padEnd(36)} stock ${stockMs.toFixed(1).padStart(7)} ms  ours ${oursMs.toFixed(1).padStart(7)} ms  ${(stockMs / oursMs).toFixed(2).padStart(6)}x`);
   return row;
 }
