@@ -1,6 +1,7 @@
 /**
  * Checkpoints: <run>/checkpoints/step-N/
- *   state.json  {format, version, step, epoch, kind, extras (rng, optimizer meta, step),
+ *   state.json  {format, version, step, epoch, schedule, binBytes, sha256 (of state.bin),
+ *                kind, extras (rng, optimizer meta, step),
  *                cursor (data), arrays: [{name, shape, dtype, offset, bytes}], createdAt}
  *   state.bin   every array back to back: network weights (net/<name>/<i>), optimizer state
  *               (opt/<name>/<i>: iterations, Adam m and v), image pools (extra/pool*)
@@ -11,6 +12,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { makeTempDirBeside, publishDir, sweepTemp } from '../fsutil';
 import type { ModelState, NamedArray } from '../models/base';
 
@@ -66,7 +68,8 @@ export async function writeCheckpoint(runDir: string, data: Omit<CheckpointData,
   await writeSynced(path.join(tmp, 'state.bin'), bin);
   await testDelay(data.step);
   const createdAt = Date.now();
-  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, schedule: data.schedule, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
+  const sha256 = crypto.createHash('sha256').update(bin).digest('hex');
+  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, schedule: data.schedule, binBytes: bin.byteLength, sha256, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
   await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json));
   await publishDir(tmp, finalDir);
   await pruneCheckpoints(runDir, keep);
@@ -122,8 +125,13 @@ export async function readCheckpoint(dir: string): Promise<CheckpointData> {
     extras: Record<string, unknown>;
     arrays: ArrayEntry[];
     createdAt: number;
+    binBytes?: number;
+    sha256?: string;
   };
   const bin = fs.readFileSync(path.join(dir, 'state.bin'));
+  if ((json.binBytes !== undefined && bin.byteLength !== json.binBytes) || (json.sha256 && crypto.createHash('sha256').update(bin).digest('hex') !== json.sha256)) {
+    throw new Error(`checkpoint ${dir} is damaged (state.bin does not match state.json)`);
+  }
   const arrays: NamedArray[] = json.arrays.map((e) => {
     const copy = new Uint8Array(e.bytes);
     copy.set(bin.subarray(e.offset, e.offset + e.bytes));

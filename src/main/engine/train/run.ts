@@ -309,15 +309,32 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   const model = createModel(run.model, run.options);
   model.totalSteps = run.totalSteps;
   let resumedFrom: number | null = null;
-  const ckpts = await listCheckpoints(runDir);
-  const latest = ckpts[ckpts.length - 1];
   let lastCkpt: number | null = null;
-  if (latest) {
-    const data = await readCheckpoint(latest.dir);
-    await model.setState(data.state);
-    await src.restore(data.cursor);
-    resumedFrom = data.step;
-    lastCkpt = data.step;
+  try {
+    // Newest checkpoint first; one that does not load (damaged disk) falls back to the previous.
+    const ckpts = await listCheckpoints(runDir);
+    let lastErr: unknown = null;
+    for (const c of ckpts.reverse()) {
+      try {
+        const data = await readCheckpoint(c.dir);
+        await model.setState(data.state);
+        await src.restore(data.cursor);
+        resumedFrom = data.step;
+        lastCkpt = data.step;
+        break;
+      } catch (e) {
+        lastErr = e;
+      }
+    }
+    if (ckpts.length && resumedFrom === null) {
+      throw new StudioError('BAD_INPUT', `No checkpoint of run ${run.runId} could be loaded: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}.`, {
+        hint: 'Delete the damaged checkpoints/step-* folders to start over, or start a new run.',
+      });
+    }
+  } catch (e) {
+    model.dispose();
+    src.close?.();
+    throw e;
   }
   // The log keeps what the checkpoint covers; steps after it are redone.
   const kept = await readLog(runDir, resumedFrom ?? 0);

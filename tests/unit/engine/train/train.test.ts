@@ -119,3 +119,17 @@ describe('promote', () => {
     disposeBundle(b);
   });
 });
+
+describe('damaged checkpoint', () => {
+  it('a truncated newest checkpoint falls back to the previous one', async () => {
+    const r = await createRun(ws, { ...REQ.autoencoder, steps: 4, checkpointEvery: 1, keepCheckpoints: 3, bundle: false });
+    await trainRun(ws, r.runDir, { stopAtStep: 3 });
+    const ck = await listCheckpoints(r.runDir);
+    expect(ck.map((c) => c.step)).toEqual([1, 2, 3]);
+    fs.truncateSync(path.join(ck[2]!.dir, 'state.bin'), 10);
+    const s = await trainRun(ws, r.runDir);
+    expect(s.resumedFrom).toBe(2);
+    expect(s.step).toBe(4);
+    expect((await readLog(r.runDir)).map((e) => e.step)).toEqual([1, 2, 3, 4]);
+  });
+});
