@@ -63,13 +63,24 @@ export async function writeCheckpoint(runDir: string, data: Omit<CheckpointData,
     entries.push({ name: a.name, shape: a.shape, dtype: a.dtype, offset, bytes });
     offset += bytes;
   }
-  const bin = new Uint8Array(offset);
-  data.state.arrays.forEach((a, i) => bin.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), entries[i]!.offset));
-  await writeSynced(path.join(tmp, 'state.bin'), bin);
+  // Stream the arrays (no second copy of a multi-hundred-MB state), hashing as we go.
+  const hash = crypto.createHash('sha256');
+  const fh = await fsp.open(path.join(tmp, 'state.bin'), 'w');
+  try {
+    for (const a of data.state.arrays) {
+      const bytes = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+      hash.update(bytes);
+      for (let off = 0; off < bytes.byteLength; ) off += (await fh.write(bytes, off, bytes.byteLength - off)).bytesWritten;
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const binBytes = offset;
+  const sha256 = hash.digest('hex');
   await testDelay(data.step);
   const createdAt = Date.now();
-  const sha256 = crypto.createHash('sha256').update(bin).digest('hex');
-  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, schedule: data.schedule, binBytes: bin.byteLength, sha256, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
+  const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, schedule: data.schedule, binBytes, sha256, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
   await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json));
   await publishDir(tmp, finalDir);
   await pruneCheckpoints(runDir, keep);
