@@ -9,6 +9,7 @@ import type { LatentDirections, ZRefDto } from '../../../../shared/channels/late
 import type { PngImage } from '../../../../shared/channels/infer';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import { callAny, has } from '../../api';
+import { DropZone } from '../../components/DropZone';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { Icon } from '../../components/Icons';
 import { ZoomView } from '../../components/ImageView';
@@ -23,8 +24,38 @@ import { reportError } from '../../store/ui';
 type Rendered = PngImage & { z: number[]; ms: number };
 
 interface Keyframe {
-  z: number[];
+  /** A latent point (from the current render) ... */
+  z?: number[];
+  /** ... or, for autoencoders, an image the engine encodes. */
+  image?: Uint8Array;
   png: Uint8Array;
+}
+
+/** A keyframe slot; autoencoders also take a dropped image. */
+function KeySlot({ k, side, acceptImage, onImage }: { k: Keyframe | null; side: 'A' | 'B'; acceptImage: boolean; onImage(bytes: Uint8Array): void }) {
+  const body = k ? <FrameImg png={k.png} size={72} alt={`Keyframe ${side}`} /> : <div className="thumb" style={{ width: 72 }} />;
+  return (
+    <div className="col" style={{ alignItems: 'center' }}>
+      {acceptImage ? (
+        <DropZone
+          testId={`key-${side.toLowerCase()}-drop`}
+          className="key-drop"
+          multiple={false}
+          folders={false}
+          label="Image…"
+          onFiles={async (d) => {
+            const f = d.files[0];
+            if (f) onImage(new Uint8Array(await f.arrayBuffer()));
+          }}
+        >
+          {body}
+        </DropZone>
+      ) : (
+        body
+      )}
+      <span className="muted small">{side}</span>
+    </div>
+  );
 }
 
 const SIGMA = 3;
@@ -78,6 +109,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [blendT, setBlendT] = useState(0);
   const [image, setImage] = useState<Rendered | null>(null);
   const [renderError, setRenderError] = useState<ErrorData | null>(null);
+  const isAe = bundle.kind === 'autoencoder';
   const [keyA, setKeyA] = useState<Keyframe | null>(null);
   const [keyB, setKeyB] = useState<Keyframe | null>(null);
   const [mode, setMode] = useState<'lerp' | 'slerp'>('slerp');
@@ -153,8 +185,13 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
     try {
       const r = await callAny<{ frames: PngImage[] }>('latent.interpolate', {
         model: bundle.id,
-        from: { z: keyA.z },
-        to: { z: keyB.z },
+        ...(keyA.image && keyB.image
+          ? { fromImage: keyA.image, toImage: keyB.image }
+          : keyA.z && keyB.z
+            ? { from: { z: keyA.z }, to: { z: keyB.z } }
+            : (() => {
+                throw new Error('Use two images or two latent points as keyframes, not one of each.');
+              })()),
         steps,
         mode,
         ...(conditional && label !== null ? (blendTo !== null ? { blend: { a: label, b: blendTo } } : { label }) : {}),
@@ -350,17 +387,13 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
           </button>
         </div>
         <div className="row" style={{ alignItems: 'flex-start' }}>
-          <div className="col" style={{ alignItems: 'center' }}>
-            {keyA ? <FrameImg png={keyA.png} size={72} alt="Keyframe A" /> : <div className="thumb" style={{ width: 72 }} />}
-            <span className="muted small">A</span>
-          </div>
+          <KeySlot k={keyA} side="A" acceptImage={isAe} onImage={(b) => setKeyA({ image: b, png: b })} />
           <div className="strip" style={{ maxWidth: "calc(100% - 180px)" }} data-testid="interp-strip">
-            {strip ? strip.map((f, i) => <FrameImg key={i} png={f.png} size={72} alt={`frame ${i}`} />) : <span className="muted small">Set keyframes A and B from the current image, then interpolate.</span>}
+            {strip ? strip.map((f, i) => <FrameImg key={i} png={f.png} size={72} alt={`frame ${i}`} />) : <span className="muted small">
+                Set keyframes A and B from the current image{isAe ? ' (or drop an image on each: the autoencoder encodes it)' : ''}, then interpolate.
+              </span>}
           </div>
-          <div className="col" style={{ alignItems: 'center' }}>
-            {keyB ? <FrameImg png={keyB.png} size={72} alt="Keyframe B" /> : <div className="thumb" style={{ width: 72 }} />}
-            <span className="muted small">B</span>
-          </div>
+          <KeySlot k={keyB} side="B" acceptImage={isAe} onImage={(b) => setKeyB({ image: b, png: b })} />
         </div>
       </div>
     </PageLayout>
