@@ -98,13 +98,20 @@ export class InMemoryBatchSource implements BatchSource {
     };
   }
 
+  private orders = new Map<string, number[]>();
+
   private order(n: number, epoch: number, salt: number): number[] {
+    const key = `${n}:${epoch}:${salt}`;
+    const hit = this.orders.get(key);
+    if (hit) return hit;
+    if (this.orders.size > 8) this.orders.clear();
     const r = new Rng((this.seed * 1000003 + epoch * 7919 + salt) >>> 0);
     const idx = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
       const j = r.int(i + 1);
       [idx[i], idx[j]] = [idx[j]!, idx[i]!];
     }
+    this.orders.set(key, idx);
     return idx;
   }
 
