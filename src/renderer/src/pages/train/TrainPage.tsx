@@ -236,6 +236,10 @@ export function TrainPage() {
   const [datasetId, setDatasetId] = useState<string>('');
   const [values, setValues] = useState<OptionValues>({});
   const [steps, setSteps] = useState(2000);
+  const [lengthBy, setLengthBy] = useState<'steps' | 'epochs'>('steps');
+  const [epochs, setEpochs] = useState(5);
+  const [direction, setDirection] = useState<'AtoB' | 'BtoA'>('AtoB');
+  const [sampleEvery, setSampleEvery] = useState('');
   const [name, setName] = useState('');
   const [starting, setStarting] = useState(false);
   const [watch, setWatch] = useState<string | null>(null);
@@ -268,7 +272,9 @@ export function TrainPage() {
         model: model.kind,
         datasetId: dataset.id,
         options: { ...changedOptions(specs, values) },
-        steps,
+        ...(lengthBy === 'steps' ? { steps } : { epochs }),
+        ...(model.kind === 'pix2pix' ? { direction } : {}),
+        ...(Number(sampleEvery) > 0 ? { sampleEvery: Math.round(Number(sampleEvery)) } : {}),
         ...(name.trim() ? { name: name.trim() } : {}),
       });
       setWatch(res.jobId);
@@ -333,8 +339,36 @@ export function TrainPage() {
           </select>
         </Field>
         {datasets.data && !fitting.length ? <div className="notice warn">No {model?.data ?? ''} dataset yet — import one on the Data page (or build the demo datasets).</div> : null}
-        <Field label="Steps" hint="Training steps (batches) for this run.">
-          <input type="number" min={1} value={steps} onChange={(e) => setSteps(Math.max(1, Number(e.currentTarget.value) || 1))} data-testid="train-steps" />
+        <Field label="Run length" hint={lengthBy === 'steps' ? 'Training steps (batches) for this run.' : `Passes over the ${dataset ? `${dataset.counts.train} training items` : 'dataset'}.`}>
+          <div className="row" style={{ flexWrap: 'nowrap' }}>
+            <div className="seg">
+              <button type="button" className={lengthBy === 'steps' ? 'on' : ''} onClick={() => setLengthBy('steps')}>
+                steps
+              </button>
+              <button type="button" className={lengthBy === 'epochs' ? 'on' : ''} onClick={() => setLengthBy('epochs')} data-testid="length-epochs">
+                epochs
+              </button>
+            </div>
+            {lengthBy === 'steps' ? (
+              <input type="number" min={1} value={steps} onChange={(e) => setSteps(Math.max(1, Number(e.currentTarget.value) || 1))} data-testid="train-steps" aria-label="Steps" />
+            ) : (
+              <input type="number" min={1} value={epochs} onChange={(e) => setEpochs(Math.max(1, Number(e.currentTarget.value) || 1))} data-testid="train-epochs" aria-label="Epochs" />
+            )}
+          </div>
+        </Field>
+        {model?.kind === 'pix2pix' ? (
+          <Field label="Direction" hint="AtoB learns B from A (e.g. edges → photo); BtoA the reverse.">
+            <div className="seg">
+              {(['AtoB', 'BtoA'] as const).map((d) => (
+                <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)}>
+                  {d === 'AtoB' ? 'A → B' : 'B → A'}
+                </button>
+              ))}
+            </div>
+          </Field>
+        ) : null}
+        <Field label="Sample every (steps)" hint="How often the sample grid is drawn; empty: the engine's default.">
+          <input type="number" min={1} value={sampleEvery} placeholder="default" onChange={(e) => setSampleEvery(e.currentTarget.value)} />
         </Field>
         <Field label="Run name (optional)">
           <input value={name} onChange={(e) => setName(e.currentTarget.value)} />
