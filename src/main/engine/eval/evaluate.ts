@@ -1,0 +1,397 @@
+/**
+ * evaluateBundle: measure a model bundle on a dataset split with the metrics that fit its kind.
+ * Shared by `atelier eval`, the eval.run channel and scripts/train-demos.ts (model cards).
+ *
+ * Conventions (also in the shared EvalResult doc):
+ *   - pixel metrics (L1, MSE, SSIM) are on the [0, 1] scale; SSIM with data range 1
+ *     (analysis/metrics.ts, scikit-image's definition);
+ *   - dataset images are brought to the model's size the way the demo datasets are made:
+ *     28x28 -> 32x32 by a 2-pixel black border, other sizes bilinear; colour <-> grey by channel
+ *     mean / repetition;
+ *   - classifier metrics use the FashionCNN (analysis/classifier.ts); FD-FashionCNN is the
+ *     Fréchet distance of its 64-d penultimate features (NOT FID).
+ *   - generated samples come from seeded noise: the same request gives the same numbers.
+ */
+import path from 'node:path';
+import type { EvalMetric, EvalResult } from '../../../shared/channels/eval';
+import { StudioError } from '../../../shared/errors';
+import { tf, initBackend } from '../backend';
+import { classifierFeatures, classify, disposeClassifier, loadClassifier, type Classifier } from '../analysis/classifier';
+import { loadDatasetMatrix, type DatasetMatrix } from '../analysis/dataset-source';
+import { ssim } from '../analysis/metrics';
+import { pca, pcaProject } from '../analysis/pca';
+import { Rng } from '../analysis/rng';
+import { resolveModelRef } from '../infer/registry';
+import { disposeBundle, generate, loadBundle, translate, type LoadedBundle } from '../train/bundle';
+import type { Workspace } from '../workspace';
+import { conditionalAccuracy, fitGaussian, frechetGaussians, meanL1, meanMse, transferRate, type Features } from './metrics';
+
+export const DEFAULT_CLASSIFIER = 'fashion-classifier';
+
+export interface EvaluateOptions {
+  model: string;
+  dataset: string;
+  split?: 'train' | 'test';
+  limit?: number;
+  samples?: number;
+  seed?: number;
+  classifier?: string;
+  /**
+   * Real images given in memory instead of a workspace dataset (scripts: Fashion-MNIST t10k).
+   * test: the split evaluated; train: the autoencoder's PCA baseline is fitted on it.
+   */
+  inMemory?: { test: DatasetMatrix; train?: DatasetMatrix };
+}
+
+/** uint8 images (n x size x size, grey) + labels as a DatasetMatrix (rows in [0, 1]). */
+export function matrixFromBytes(images: Uint8Array, n: number, size: number, description: string, labels?: ArrayLike<number>): DatasetMatrix {
+  const per = size * size;
+  const data = new Float32Array(n * per);
+  for (let i = 0; i < n * per; i++) data[i] = images[i]! / 255;
+  return {
+    matrix: { rows: n, cols: per, data },
+    indices: Array.from({ length: n }, (_, i) => i),
+    ...(labels ? { labels: Array.from(labels).slice(0, n) } : {}),
+    image: { width: size, height: size, channels: 1 },
+    total: n,
+    description,
+  };
+}
+
+export interface EvalHooks {
+  progress?: (fraction: number, message: string) => void;
+  checkpoint?: () => Promise<void>;
+}
+
+/** Images as rows in [0, 1] (n x size*size*channels, HWC). */
+export interface ImageSet {
+  data: Float32Array;
+  n: number;
+  size: number;
+  channels: number;
+}
+
+/** [0,1] rows (any size) -> NHWC tensor in [-1, 1] at `size` x `channels`. */
+export function toModelTensor(rows: Float32Array, n: number, w: number, h: number, c: number, size: number, channels: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    let x = tf.sub(tf.mul(tf.tensor4d(rows, [n, h, w, c]), 2), 1) as tf.Tensor4D;
+    if (c !== channels) x = channels === 1 ? (tf.mean(x, 3, true) as tf.Tensor4D) : (tf.tile(tf.mean(x, 3, true), [1, 1, 1, channels]) as tf.Tensor4D);
+    if (w === size && h === size) return x;
+    if (w === 28 && h === 28 && size === 32) return tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], -1) as tf.Tensor4D;
+    return tf.image.resizeBilinear(x, [size, size]);
+  });
+}
+
+/** NHWC in [-1, 1] -> rows in [0, 1]. */
+export function toRows(x: tf.Tensor4D): ImageSet {
+  const t = tf.tidy(() => tf.clipByValue(tf.div(tf.add(x, 1), 2), 0, 1));
+  const data = Float32Array.from(t.dataSync());
+  t.dispose();
+  return { data, n: x.shape[0], size: x.shape[1], channels: x.shape[3] };
+}
+
+function batched(n: number, batch: number, fn: (start: number, count: number) => tf.Tensor4D): tf.Tensor4D {
+  const parts: tf.Tensor4D[] = [];
+  for (let i = 0; i < n; i += batch) parts.push(fn(i, Math.min(batch, n - i)));
+  const out = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as tf.Tensor4D);
+  if (parts.length > 1) tf.dispose(parts);
+  return out;
+}
+
+function translateAll(b: LoadedBundle, x: tf.Tensor4D, direction: 'AtoB' | 'BtoA' = 'AtoB'): tf.Tensor4D {
+  return batched(x.shape[0], 64, (s, k) => tf.tidy(() => translate(b, x.slice([s, 0, 0, 0], [k, -1, -1, -1]), { direction })));
+}
+
+function ssimMean(a: ImageSet, b: ImageSet): number {
+  const per = a.size * a.size * a.channels;
+  let s = 0;
+  for (let i = 0; i < a.n; i++) {
+    s += ssim(
+      { height: a.size, width: a.size, channels: a.channels, data: a.data.subarray(i * per, (i + 1) * per) },
+      { height: b.size, width: b.size, channels: b.channels, data: b.data.subarray(i * per, (i + 1) * per) },
+      1,
+    );
+  }
+  return s / a.n;
+}
+
+function feats(c: Classifier, x: tf.Tensor4D): Features {
+  return classifierFeatures(c, x);
+}
+
+function selectRows(f: Features, keep: (i: number) => boolean): Features {
+  const rows: number[] = [];
+  for (let i = 0; i < f.rows; i++) if (keep(i)) rows.push(i);
+  const data = new Float32Array(rows.length * f.cols);
+  rows.forEach((r, k) => {
+    for (let j = 0; j < f.cols; j++) data[k * f.cols + j] = f.data[r * f.cols + j]!;
+  });
+  return { data, rows: rows.length, cols: f.cols };
+}
+
+const fdOf = (a: Features, b: Features) => frechetGaussians(fitGaussian(a), fitGaussian(b)).fd;
+
+/** A permutation of 0..k-1 with no fixed point (seeded). */
+export function derangement(k: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  for (;;) {
+    const p = Array.from({ length: k }, (_, i) => i);
+    for (let i = k - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [p[i], p[j]] = [p[j]!, p[i]!];
+    }
+    if (p.every((v, i) => v !== i)) return p;
+  }
+}
+
+async function loadSplit(ws: Workspace, id: string, split: 'train' | 'test', role: 'a' | 'b' | 'x' | undefined, limit: number | undefined, seed: number): Promise<DatasetMatrix> {
+  try {
+    const m = await loadDatasetMatrix({ workspace: ws }, id, limit, { split, ...(role ? { role } : {}), seed });
+    if (m.matrix.rows === 0) throw new StudioError('NOT_FOUND', `Dataset "${id}" has no images in its ${split} split.`);
+    return m;
+  } catch (e) {
+    if (e instanceof StudioError && e.code === 'NOT_FOUND' && split === 'test') {
+      throw new StudioError('NOT_FOUND', `${e.message}`, { hint: 'Evaluate on the training split (--split train), knowing the model has seen those images.' });
+    }
+    throw e;
+  }
+}
+
+const tensorOf = (m: DatasetMatrix, size: number, channels: number) =>
+  toModelTensor(m.matrix.data, m.matrix.rows, m.image.width, m.image.height, m.image.channels, size, channels);
+
+export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks: EvalHooks = {}): Promise<EvalResult> {
+  await initBackend();
+  const t0 = performance.now();
+  const split = opts.split ?? 'test';
+  const seed = opts.seed ?? 0;
+  const progress = hooks.progress ?? (() => undefined);
+  const ref = await resolveModelRef(ws, opts.model);
+  if (!ref.dir) throw new StudioError('BAD_INPUT', `"${opts.model}" is an ONNX file; evaluation needs a bundle folder (bundle.json + networks).`);
+  progress(0, 'loading the model');
+  const bundle = await loadBundle(ref.dir);
+  const kind = bundle.meta.model;
+  const size = bundle.meta.preprocessing.size;
+  const channels = bundle.meta.preprocessing.channels;
+  const needsClassifier = kind === 'cgan' || kind === 'gan' || kind === 'cyclegan';
+  let clf: Classifier | null = null;
+  const metrics: EvalMetric[] = [];
+  const details: Record<string, unknown> = {};
+  const notes: string[] = [];
+  const live: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T): T => (live.push(t), t);
+  try {
+    if (needsClassifier) {
+      const dir = opts.classifier ? path.resolve(opts.classifier) : path.join(ws.shippedModels, DEFAULT_CLASSIFIER);
+      clf = await loadClassifier(dir);
+      notes.push(`Classifier ${clf.meta.name} (${dir}); FD-FashionCNN = Fréchet distance of its ${clf.meta.featureDim}-d penultimate features (not FID).`);
+    }
+    let description = '';
+    let count = 0;
+    await hooks.checkpoint?.();
+    if (kind === 'cgan' || kind === 'gan') {
+      progress(0.1, 'reading real images');
+      const real = opts.inMemory?.test ?? (await loadSplit(ws, opts.dataset, split, undefined, opts.limit, seed));
+      description = real.description;
+      count = real.matrix.rows;
+      const realX = keep(tensorOf(real, size, channels));
+      const realF = feats(clf!, realX);
+      const k = kind === 'cgan' ? (bundle.meta.classes?.count ?? (bundle.meta.config.numClasses as number)) : 1;
+      const perClass = opts.samples ?? (kind === 'cgan' ? 100 : 1000);
+      const n = kind === 'cgan' ? perClass * k : perClass;
+      const labels = Array.from({ length: n }, (_, i) => Math.floor(i / perClass));
+      progress(0.3, `generating ${n} images`);
+      const zr = new Rng(seed ^ 0x5eed);
+      const nz = bundle.meta.latent!.size;
+      const fake = keep(
+        batched(n, 100, (s, m) =>
+          tf.tidy(() => {
+            const z = tf.tensor2d(Float32Array.from({ length: m * nz }, () => zr.normal()), [m, nz]);
+            return generate(bundle, { z, ...(kind === 'cgan' ? { labels: labels.slice(s, s + m) } : {}) });
+          }),
+        ),
+      );
+      await hooks.checkpoint?.();
+      progress(0.6, 'classifying');
+      const fakeF = feats(clf!, fake);
+      metrics.push({ key: 'fdFashionCnn', label: 'FD-FashionCNN (all generated vs real)', value: fdOf(fakeF, realF), better: 'lower', note: `${n} generated vs ${count} real (${split})` });
+      if (kind === 'cgan') {
+        const pred = classify(clf!, fake);
+        const acc = conditionalAccuracy(pred, labels);
+        metrics.push({ key: 'conditionalAccuracy', label: 'Conditional accuracy', value: acc.rate, better: 'higher', note: `share of ${n} generated images classified as the requested class` });
+        const perm = derangement(k, seed + 1);
+        const shuffled = conditionalAccuracy(pred, labels.map((c) => perm[c]!));
+        metrics.push({ key: 'baselineShuffled.conditionalAccuracy', label: 'Conditional accuracy, shuffled labels (baseline)', value: shuffled.rate, better: 'none', note: 'same images scored against a fixed derangement of the labels' });
+        details.conditionalAccuracyPerClass = acc.perClass;
+        // Class-conditional FD: generated class c vs real class c; baseline: generated pi(c) vs real c.
+        if (real.labels) {
+          const realLab = real.labels;
+          const perFd: Record<number, { fd: number; shuffled: number; real: number; generated: number }> = {};
+          let sum = 0;
+          let sumS = 0;
+          let used = 0;
+          for (let c = 0; c < k; c++) {
+            const rc = selectRows(realF, (i) => realLab[i] === c);
+            if (rc.rows < 2) continue;
+            const gc = selectRows(fakeF, (i) => labels[i] === c);
+            const gs = selectRows(fakeF, (i) => labels[i] === perm[c]);
+            const fd = fdOf(gc, rc);
+            const fs = fdOf(gs, rc);
+            perFd[c] = { fd, shuffled: fs, real: rc.rows, generated: gc.rows };
+            sum += fd;
+            sumS += fs;
+            used++;
+          }
+          if (used) {
+            metrics.push({ key: 'classFdFashionCnn', label: 'Class-conditional FD-FashionCNN (mean over classes)', value: sum / used, better: 'lower', note: 'generated class c vs real class c' });
+            metrics.push({ key: 'baselineShuffled.classFdFashionCnn', label: 'Class-conditional FD-FashionCNN, shuffled labels (baseline)', value: sumS / used, better: 'none', note: 'generated class pi(c) vs real class c, pi a fixed derangement' });
+            details.classFd = perFd;
+            const minReal = Math.min(...Object.values(perFd).map((v) => v.real));
+            if (minReal < clf!.meta.featureDim) notes.push(`Only ${minReal} real images in some class (< ${clf!.meta.featureDim} feature dimensions): per-class FD is biased upwards; compare it with its baseline, not across datasets.`);
+          }
+        } else notes.push('The dataset has no labels: no class-conditional FD.');
+      }
+      details.generated = { n, perClass: kind === 'cgan' ? perClass : undefined, seed };
+    } else if (kind === 'pix2pix') {
+      progress(0.1, 'reading pairs');
+      const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
+      const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
+      const trainB = await loadSplit(ws, opts.dataset, 'train', 'b', 5000, seed);
+      description = `${a.description} -> ${b.description}`;
+      count = a.matrix.rows;
+      const inC = bundle.meta.preprocessing.inChannels;
+      const ax = keep(tensorOf(a, size, inC));
+      const target = toRows(keep(tensorOf(b, size, channels)));
+      progress(0.3, 'translating');
+      const out = toRows(keep(translateAll(bundle, ax)));
+      await hooks.checkpoint?.();
+      progress(0.6, 'scoring');
+      const input = toRows(keep(tensorOf(a, size, channels)));
+      // mean training target
+      const mt = toRows(keep(tensorOf(trainB, size, channels)));
+      const per = size * size * channels;
+      const mean = new Float32Array(per);
+      for (let i = 0; i < mt.n; i++) for (let j = 0; j < per; j++) mean[j]! += mt.data[i * per + j]! / mt.n;
+      const meanSet: ImageSet = { data: new Float32Array(count * per), n: count, size, channels };
+      for (let i = 0; i < count; i++) meanSet.data.set(mean, i * per);
+      const score = (x: ImageSet) => ({ l1: meanL1(x.data, target.data), ssim: ssimMean(x, target) });
+      const m = score(out);
+      const bi = score(input);
+      const bm = score(meanSet);
+      metrics.push({ key: 'l1', label: 'L1 (translation vs target)', value: m.l1, better: 'lower' });
+      metrics.push({ key: 'ssim', label: 'SSIM (translation vs target)', value: m.ssim, better: 'higher' });
+      metrics.push({ key: 'baselineInput.l1', label: 'L1, baseline: the input itself', value: bi.l1, better: 'none' });
+      metrics.push({ key: 'baselineInput.ssim', label: 'SSIM, baseline: the input itself', value: bi.ssim, better: 'none' });
+      metrics.push({ key: 'baselineMean.l1', label: 'L1, baseline: mean training target', value: bm.l1, better: 'none', note: `mean of ${mt.n} training targets` });
+      metrics.push({ key: 'baselineMean.ssim', label: 'SSIM, baseline: mean training target', value: bm.ssim, better: 'none' });
+      details.beatsBaselines = { l1: m.l1 < bi.l1 && m.l1 < bm.l1, ssim: m.ssim > bi.ssim && m.ssim > bm.ssim };
+    } else if (kind === 'cyclegan') {
+      progress(0.1, 'reading both domains');
+      const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
+      const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
+      description = `${a.description} | ${b.description}`;
+      count = a.matrix.rows + b.matrix.rows;
+      const ax = keep(tensorOf(a, size, channels));
+      const bx = keep(tensorOf(b, size, channels));
+      // Domain classes: the classifier's majority vote on the real images of each domain.
+      const predA = classify(clf!, ax);
+      const predB = classify(clf!, bx);
+      const majority = (p: Int32Array) => {
+        const c = new Map<number, number>();
+        for (const v of p) c.set(v, (c.get(v) ?? 0) + 1);
+        return [...c.entries()].sort((x, y) => y[1] - x[1])[0]![0];
+      };
+      const classA = majority(predA);
+      const classB = majority(predB);
+      const names = clf!.meta.classes;
+      if (classA === classB) notes.push(`Both domains look like "${names[classA]}" to the classifier: the transfer rate cannot separate them.`);
+      progress(0.3, 'translating both ways');
+      const fakeB = keep(translateAll(bundle, ax, 'AtoB'));
+      const fakeA = keep(translateAll(bundle, bx, 'BtoA'));
+      const recA = keep(translateAll(bundle, fakeB, 'BtoA'));
+      const recB = keep(translateAll(bundle, fakeA, 'AtoB'));
+      const idtB = keep(translateAll(bundle, bx, 'AtoB'));
+      const idtA = keep(translateAll(bundle, ax, 'BtoA'));
+      await hooks.checkpoint?.();
+      progress(0.7, 'scoring');
+      const tAB = transferRate(classify(clf!, fakeB), classB);
+      const tBA = transferRate(classify(clf!, fakeA), classA);
+      const rows = (t: tf.Tensor4D) => toRows(t).data;
+      metrics.push({ key: 'transferRate.AtoB', label: `Domain-transfer rate A->B (classified "${names[classB]}")`, value: tAB.rate, better: 'higher', note: `${a.matrix.rows} translated A images` });
+      metrics.push({ key: 'transferRate.BtoA', label: `Domain-transfer rate B->A (classified "${names[classA]}")`, value: tBA.rate, better: 'higher', note: `${b.matrix.rows} translated B images` });
+      metrics.push({ key: 'realRate.A', label: `Reference: real A classified "${names[classA]}"`, value: transferRate(predA, classA).rate, better: 'none' });
+      metrics.push({ key: 'realRate.B', label: `Reference: real B classified "${names[classB]}"`, value: transferRate(predB, classB).rate, better: 'none' });
+      metrics.push({ key: 'baselineIdentity.transferRate.AtoB', label: 'Baseline (no translation): real A classified as B', value: transferRate(predA, classB).rate, better: 'none' });
+      metrics.push({ key: 'cycleL1.A', label: 'Cycle L1 A->B->A', value: meanL1(rows(recA), rows(ax)), better: 'lower' });
+      metrics.push({ key: 'cycleL1.B', label: 'Cycle L1 B->A->B', value: meanL1(rows(recB), rows(bx)), better: 'lower' });
+      metrics.push({ key: 'identityL1.A', label: 'Identity L1 |G_A(B) - B|', value: meanL1(rows(idtB), rows(bx)), better: 'lower' });
+      metrics.push({ key: 'identityL1.B', label: 'Identity L1 |G_B(A) - A|', value: meanL1(rows(idtA), rows(ax)), better: 'lower' });
+      const fB = feats(clf!, fakeB);
+      const fA = feats(clf!, fakeA);
+      const rB = feats(clf!, bx);
+      const rA = feats(clf!, ax);
+      metrics.push({ key: 'fdFashionCnn.AtoB', label: 'FD-FashionCNN, translated A vs real B', value: fdOf(fB, rB), better: 'lower' });
+      metrics.push({ key: 'fdFashionCnn.BtoA', label: 'FD-FashionCNN, translated B vs real A', value: fdOf(fA, rA), better: 'lower' });
+      metrics.push({ key: 'baselineIdentity.fdFashionCnn.AtoB', label: 'FD-FashionCNN baseline: real A vs real B', value: fdOf(rA, rB), better: 'none' });
+      details.domainClasses = { A: { index: classA, name: names[classA] }, B: { index: classB, name: names[classB] } };
+    } else if (kind === 'autoencoder') {
+      progress(0.1, 'reading images');
+      const test = opts.inMemory?.test ?? (await loadSplit(ws, opts.dataset, split, undefined, opts.limit, seed));
+      const train = opts.inMemory?.train ?? (await loadSplit(ws, opts.dataset, 'train', undefined, 5000, seed));
+      description = test.description;
+      count = test.matrix.rows;
+      const x = keep(tensorOf(test, size, channels));
+      const target = toRows(x);
+      progress(0.3, 'reconstructing');
+      const rec = toRows(keep(translateAll(bundle, x)));
+      const mse = meanMse(rec.data, target.data);
+      const k = bundle.meta.latent?.size ?? (bundle.meta.config.latent as number);
+      progress(0.5, `fitting PCA with ${k} components on ${train.matrix.rows} training images`);
+      await hooks.checkpoint?.();
+      const trainRows = toRows(keep(tensorOf(train, size, channels)));
+      const d = size * size * channels;
+      const model = pca({ rows: trainRows.n, cols: d, data: trainRows.data }, { nComponents: Math.min(k, trainRows.n - 1), seed });
+      const proj = pcaProject(model, { rows: target.n, cols: d, data: target.data });
+      const kk = proj.cols;
+      const C = model.components.data;
+      const recP = new Float32Array(target.n * d);
+      for (let i = 0; i < target.n; i++) {
+        for (let j = 0; j < d; j++) {
+          let s = model.mean[j]!;
+          for (let c = 0; c < kk; c++) s += proj.data[i * kk + c]! * C[c * d + j]!;
+          recP[i * d + j] = s;
+        }
+      }
+      const pmse = meanMse(recP, target.data);
+      metrics.push({ key: 'reconMse', label: `Reconstruction MSE (bottleneck ${k})`, value: mse, better: 'lower' });
+      metrics.push({ key: 'baselinePca.reconMse', label: `Reconstruction MSE, PCA with ${kk} components (baseline)`, value: pmse, better: 'none', note: `PCA fitted on ${trainRows.n} training images (${model.method})` });
+      metrics.push({ key: 'reconL1', label: 'Reconstruction L1', value: meanL1(rec.data, target.data), better: 'lower' });
+      metrics.push({ key: 'reconSsim', label: 'Reconstruction SSIM', value: ssimMean(rec, target), better: 'higher' });
+      details.beatsPca = mse < pmse;
+    } else {
+      throw new StudioError('BAD_INPUT', `No evaluation for ${kind} bundles.`);
+    }
+    progress(1, 'done');
+    return {
+      model: { id: ref.id, kind, dir: ref.dir, imageSize: size },
+      dataset: { id: opts.dataset, split, count, description },
+      ...(clf ? { classifier: { dir: opts.classifier ? path.resolve(opts.classifier) : path.join(ws.shippedModels, DEFAULT_CLASSIFIER), name: clf.meta.name, featureDim: clf.meta.featureDim } } : {}),
+      metrics,
+      details,
+      notes,
+      seed,
+      durationSec: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    tf.dispose(live);
+    disposeBundle(bundle);
+    if (clf) disposeClassifier(clf);
+  }
+}
+
+/** The value of a metric by key (throws when missing). */
+export function metricValue(r: EvalResult, key: string): number {
+  const m = r.metrics.find((x) => x.key === key);
+  if (!m) throw new Error(`no metric ${key} in the evaluation of ${r.model.id}`);
+  return m.value;
+}
