@@ -89,9 +89,10 @@ export function withFeatureOutput(bytes: Uint8Array, pick?: (n: OnnxNode, i: num
   }
   if (!chosen) return null;
   const name = 'features';
-  nodes.push({ opType: 'Identity', name: 'features/Identity', inputs: [chosen.outputs[0]!], outputs: [name], attributes: {} });
+  // Flattened per sample: [batch, features] (a known rank keeps the graph valid for onnx.checker).
+  nodes.push({ opType: 'Flatten', name: 'features/Flatten', inputs: [chosen.outputs[0]!], outputs: [name], attributes: { axis: { type: 'int', i: 1 } } });
   // Only the features: drop the rest of the network (nodes and weights not needed for them).
-  m.graph.outputs = [{ name, elemType: DT.FLOAT }];
+  m.graph.outputs = [{ name, elemType: DT.FLOAT, shape: ['batch', 'features'] }];
   const needed = new Set([name]);
   const keep: OnnxNode[] = [];
   for (let i = nodes.length - 1; i >= 0; i--) {
