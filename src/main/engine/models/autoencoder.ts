@@ -4,7 +4,7 @@
  */
 import { tf } from '../backend';
 import { autoencoderNetworks, scaledWidth, type NormKind } from '../networks';
-import { BaseModel, variablesOf, type Batch, type CommonOptions } from './base';
+import { BaseModel, variablesOf, type CommonOptions } from './base';
 import type { OptionSpec } from './options';
 
 export interface AutoencoderModelOptions extends CommonOptions {
