@@ -45,7 +45,12 @@ export function Scatter({ x, y, group, selected, onHover, onSelect, height = 460
       if (b < y0) y0 = b;
       if (b > y1) y1 = b;
     }
-    if (!Number.isFinite(x0)) (x0 = -1), (x1 = 1), (y0 = -1), (y1 = 1);
+    if (!Number.isFinite(x0)) {
+      x0 = -1;
+      x1 = 1;
+      y0 = -1;
+      y1 = 1;
+    }
     const dx = x1 - x0 || 1, dy = y1 - y0 || 1;
     const sx = (width - 2 * PAD) / dx, sy = (height - 2 * PAD) / dy;
     const px = new Float32Array(n), py = new Float32Array(n);
@@ -130,7 +135,10 @@ export function Scatter({ x, y, group, selected, onHover, onSelect, height = 460
         if (!b) continue;
         for (const i of b) {
           const d = (view.px[i]! - mx) ** 2 + (view.py[i]! - my) ** 2;
-          if (d < bestD) (bestD = d), (best = i);
+          if (d < bestD) {
+            bestD = d;
+            best = i;
+          }
         }
       }
     return best >= 0 ? best : null;

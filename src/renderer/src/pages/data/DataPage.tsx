@@ -78,7 +78,7 @@ export function DataPage() {
   const [pairBusy, setPairBusy] = useState(false);
   const [demoBusy, setDemoBusy] = useState(false);
 
-  const datasets = list.data ?? [];
+  const datasets = useMemo(() => list.data ?? [], [list.data]);
   const current = useMemo(() => datasets.find((d) => d.id === selected) ?? datasets[0] ?? null, [datasets, selected]);
 
   if (!ready) {
@@ -194,7 +194,10 @@ export function DataPage() {
         return;
       }
       await runImport(s, name, false);
-      for (const p of pairs) URL.revokeObjectURL(p.urlA), URL.revokeObjectURL(p.urlB);
+      for (const p of pairs) {
+        URL.revokeObjectURL(p.urlA);
+        URL.revokeObjectURL(p.urlB);
+      }
       setPairs([]);
     } catch (e) {
       reportError(`Import pairs as “${name}”`, e);

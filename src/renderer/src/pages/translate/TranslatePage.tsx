@@ -130,7 +130,7 @@ export function TranslatePage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [bundle?.id]);
 
-  const useImage = async (img: InputImage) => {
+  const showImage = async (img: InputImage) => {
     setInput(img);
     setOutput(null);
     await run(img);
@@ -143,7 +143,7 @@ export function TranslatePage() {
     if (!f) throw new Error('No image among the dropped files.');
     const bytes = new Uint8Array(await f.arrayBuffer());
     const size = await imageSize(bytes).catch(() => ({ width: 0, height: 0 }));
-    await useImage({ name: f.name, bytes, ...size });
+    await showImage({ name: f.name, bytes, ...size });
   };
 
   const translateFolder = async (d: DroppedFiles) => {
@@ -226,7 +226,7 @@ export function TranslatePage() {
         ) : null}
       </Panel>
       <Panel title="Test images">
-        <TestImages onPick={(i) => void useImage(i)} />
+        <TestImages onPick={(i) => void showImage(i)} />
       </Panel>
     </>
   );
