@@ -13,6 +13,7 @@ import { tf } from '../backend';
 import { buildOnnx, exportPaths, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
 import { decodeModel } from '../export/onnx-proto';
 import { softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
+import { defaultInputNames } from '../export/tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
 import { exists } from '../fsutil';
 
@@ -112,9 +113,22 @@ export class InferenceModel {
       source,
     };
     const m = new InferenceModel(info, runtime, src, own);
-    const built = buildOnnx(src);
-    for (const b of built) m.bytes.set(b.role, b.bytes);
-    info.inputs = built.find((b) => b.role === 'model')!.inputs;
+    try {
+      const built = buildOnnx(src);
+      for (const b of built) m.bytes.set(b.role, b.bytes);
+      info.inputs = built.find((b) => b.role === 'model')!.inputs;
+    } catch (e) {
+      // The tfjs runtime does not need the ONNX graph (only class blending does).
+      if (runtime !== 'tfjs') {
+        if (own) disposeSource(src);
+        throw e;
+      }
+      info.inputs = defaultInputNames(main).map((name, i) => ({
+        name,
+        dtype: name === 'label' ? 'int64' : 'float32',
+        shape: main.inputs[i]!.shape.map((d, j) => (j === 0 ? 'batch' : (d ?? '?'))),
+      }));
+    }
     if (!info.latentSize) {
       if (src.decoder) info.latentSize = (src.decoder.inputs[0]!.shape[1] as number) ?? undefined;
       else if (src.generator && main.inputs[0]!.shape.length === 2) info.latentSize = main.inputs[0]!.shape[1] as number;

@@ -64,6 +64,19 @@ describe('translate', () => {
     g.dispose();
   });
 
+  it('a model with a layer ONNX cannot express still runs on the tfjs runtime; onnx says why not', async () => {
+    const x = tf.input({ shape: [16, 16, 3] });
+    const y = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(tf.layers.layerNormalization().apply(x)) as tf.SymbolicTensor;
+    const g = tf.model({ inputs: x, outputs: y });
+    const src = { kind: 'pix2pix' as const, name: 'ln', generator: g, imageSize: 16, channels: 3 };
+    expect(() => InferenceModel.fromSource(src, 'onnx')).toThrow(/class LayerNormalization/);
+    const m = InferenceModel.fromSource(src, 'tfjs');
+    const r = await translateImage(m, await png(16, 16, 2));
+    expect([r.width, r.height]).toEqual([16, 16]);
+    await m.dispose();
+    g.dispose();
+  });
+
   it('folder: keeps names, writes PNGs, reports bad files, cancels', async () => {
     const g = tinyUnet();
     const m = InferenceModel.fromSource({ kind: 'pix2pix', name: 'u', generator: g, imageSize: 16, channels: 3 });
