@@ -8,8 +8,10 @@
  *   v' = v*b2 + (g*g)*c2      c2 = 1 - beta2   (v' stored in place)
  *   out = ((m'/om1) / (sqrt(v'/om2) + eps)) * negLr + w     om = 1 - beta^t
  *
- * The module is assembled here from opcodes (no build step, no dependency); if the engine has
- * no SIMD, `createAdamSimd` returns null and the caller uses its scalar JS loop.
+ * The module is assembled here from opcodes (no build step, no dependency). It imports the memory
+ * as shared when the backend's is (tfjs's threaded build); it runs on the calling thread between
+ * kernels, while the XNNPACK pool is idle. If the engine has no SIMD, `createAdamSimd` returns
+ * null and the caller uses its scalar JS loop.
  */
 
 // --- minimal wasm binary writer -----------------------------------------------------------
@@ -45,7 +47,7 @@ const div = simd(0xe7);
 
 // params: 0 w, 1 g, 2 m, 3 v, 4 out (byte offsets), 5 blocks of 4; 6..13 b1 b2 c1 c2 om1 om2 eps negLr
 // locals: 14..21 the splatted scalars, 22 g, 23 m', 24 v'
-function adamModule(): Uint8Array {
+function adamModule(shared: boolean): Uint8Array {
   const S = (k: number) => 14 + k; // splat of param 6 + k
   const G = 22;
   const M1 = 23;
@@ -71,7 +73,9 @@ function adamModule(): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), 0]])),
-    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]])), // memory, min 0, no max
+    // memory import: min 0 and no max; a shared memory (tfjs's threaded build) must be imported as
+    // shared, which requires a max: 65536 pages (4 GiB), the most a 32-bit memory can declare.
+    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
     ...section(3, vec([[0]])),
     ...section(7, vec([[...str('adam'), 0x00, 0]])),
     ...section(10, vec([[...uleb(func.length), ...func]])),
@@ -103,7 +107,8 @@ export function createAdamSimd(memory: WasmMemory | undefined): AdamSimd | null 
   const hit = cache.get(memory);
   if (hit) return hit;
   try {
-    const instance = new WA.Instance(new WA.Module(adamModule()), { env: { memory } });
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const instance = new WA.Instance(new WA.Module(adamModule(shared)), { env: { memory } });
     const fn = instance.exports.adam as AdamSimd;
     cache.set(memory, fn);
     return fn;

@@ -102,3 +102,36 @@ describe('FusedAdamOptimizer', () => {
     v.dispose();
   });
 });
+
+describe('adam-simd on a bare memory', () => {
+  /** Run the SIMD update on a memory we fill ourselves and compare with the float32 formula. */
+  function check(shared: boolean) {
+    const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly;
+    const memory = new WA.Memory(shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
+    expect(memory.buffer instanceof SharedArrayBuffer).toBe(shared);
+    const fn = createAdamSimd(memory);
+    expect(fn).toBeTypeOf('function');
+    const n = 12; // three blocks of 4
+    const heap = new Float32Array(memory.buffer);
+    const [w, g, m, v, out] = [0, 1, 2, 3, 4].map((k) => k * n);
+    heap.set(rand(n, 1), w);
+    heap.set(rand(n, 2), g);
+    heap.set(rand(n, 3, 0.1), m);
+    heap.set(rand(n, 4, 0.1).map(Math.abs), v);
+    const before = heap.slice(0, 5 * n);
+    const f = Math.fround;
+    const [b1, b2, c1, c2, om1, om2, eps, negLr] = [0.5, 0.999, 0.5, 0.001, 0.75, 0.002, 1e-7, -0.01].map(f);
+    fn!(w * 4, g * 4, m * 4, v * 4, out * 4, n / 4, b1, b2, c1, c2, om1, om2, eps, negLr);
+    for (let k = 0; k < n; k++) {
+      const gk = before[g + k]!;
+      const m1 = f(f(before[m + k]! * b1) + f(gk * c1));
+      const v1 = f(f(before[v + k]! * b2) + f(f(gk * gk) * c2));
+      expect(heap[m + k]).toBe(m1);
+      expect(heap[v + k]).toBe(v1);
+      expect(heap[out + k]).toBe(f(f(f(f(m1 / om1) / f(f(Math.sqrt(f(v1 / om2))) + eps)) * negLr) + before[w + k]!));
+    }
+  }
+
+  it('works on a non-shared memory (stock single-threaded build)', () => check(false));
+  it('works on a shared memory (threaded build)', () => check(true));
+});
