@@ -12,6 +12,22 @@
  */
 import { tf } from '../backend';
 import { FusedAdamOptimizer } from '../kernels/fused-adam';
+import { createAdamSimd } from '../kernels/adam-simd';
+
+let fusedOk: boolean | null = null;
+/**
+ * FusedAdam only where its WebAssembly SIMD pass runs (wasm backend, SIMD module instantiable on
+ * the backend's memory); elsewhere its scalar fallback is slower than tf.train.adam, so use that.
+ * Both give the same numbers (FusedAdam is bit-identical), so checkpoints move between them.
+ */
+function fusedAdamUsable(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  if (fusedOk === null) {
+    const b = tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } };
+    fusedOk = !!createAdamSimd(b.wasm?.asm?.memory as Parameters<typeof createAdamSimd>[0]);
+  }
+  return fusedOk;
+}
 import { lrAt, type LrSchedule } from './lr';
 import { Rng, type RngState } from './rng';
 
@@ -115,7 +131,8 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
 
   /** Adam (eps 1e-8 as torch). FusedAdam: one wasm SIMD pass per variable, bit-identical to tf.train.adam. */
   protected makeAdam(): tf.Optimizer {
-    return new FusedAdamOptimizer(this.options.lr, this.options.beta1, this.options.beta2, 1e-8);
+    const o = this.options;
+    return fusedAdamUsable() ? new FusedAdamOptimizer(o.lr, o.beta1, o.beta2, 1e-8) : tf.train.adam(o.lr, o.beta1, o.beta2, 1e-8);
   }
 
   /** Current learning rate from the schedule. */
