@@ -24,7 +24,11 @@ export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDe
   if (r.dir) {
     const summary = await summarizeBundle(r.dir, r.location, r.id, r.location === 'shipped' ? [exportsDirFor(ws, r.id)] : []);
     if (!summary) throw new StudioError('BAD_INPUT', `${r.dir} is not a model bundle (no bundle.json and no exported ONNX file).`);
-    const card = (await readText(path.join(r.dir, 'model-card.md'))) ?? (await readText(path.join(r.dir, 'README.md')));
+    let card: string | undefined;
+    for (const name of ['model-card.md', 'MODEL_CARD.md', 'card.md', 'README.md']) {
+      card = await readText(path.join(r.dir, name));
+      if (card) break;
+    }
     const manifestText = await readText(path.join(r.dir, 'bundle.json'));
     return {
       summary,
