@@ -137,3 +137,28 @@ describe('options and schedules', () => {
     expect(old).toBeLessThan(32);
   });
 });
+
+describe('variants', () => {
+  it.each([
+    ['pix2pix', { size: 16, ngf: 4, ndf: 4, netG: 'resnet', netD: 'pixel', ganMode: 'lsgan', reconLoss: 'l2', norm: 'instance', lrPolicy: 'cosine' }],
+    ['pix2pix', { size: 16, ngf: 4, ndf: 4, norm: 'none', dropout: false, unetDepth: 3, lrPolicy: 'step', lrStepSize: 1 }],
+    ['cyclegan', { size: 16, ngf: 4, ndf: 4, netG: 'unet', lambdaIdentity: 0, poolSize: 0, ganMode: 'vanilla' }],
+    ['cyclegan', { size: 16, ngf: 4, ndf: 4, blocks: 1, upsample: 'resize', norm: 'batch' }],
+    ['autoencoder', { size: 32, latent: 3, ngf: 4, norm: 'batch', batchSize: 2 }],
+  ] as const)('%s %j: two finite steps, tensors flat, LR follows the schedule', (kind, o) => {
+    const m = createModel(kind, o as Record<string, unknown>);
+    m.totalSteps = 4;
+    const src = source(kind, { channels: 3, ...o });
+    steps(m, src, 1);
+    m.setInput(src.next());
+    const before = tf.memory().numTensors;
+    const lr = m.learningRate();
+    const l = m.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    for (const v of Object.values(l)) expect(Number.isFinite(v)).toBe(true);
+    const opt = Object.values(m.optimizers)[0] as unknown as { learningRate: number };
+    expect(opt.learningRate).toBeCloseTo(lr, 12);
+    if ((o as { lrPolicy?: string }).lrPolicy === 'step') expect(lr).toBeCloseTo(2e-5, 10);
+    m.dispose();
+  });
+});
