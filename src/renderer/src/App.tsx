@@ -12,7 +12,7 @@ import { TranslatePage } from './pages/translate/TranslatePage';
 import { call, studio } from './studio';
 import { connectJobEvents, useJobs } from './store/jobs';
 import { useStatus } from './store/status';
-import { PAGES, reportError, useUi, type PageId } from './store/ui';
+import { PAGES, notify, reportError, useUi, type PageId } from './store/ui';
 import { toErrorData } from '../../shared/errors';
 
 function isTyping(t: EventTarget | null): boolean {
@@ -42,8 +42,14 @@ function useShell() {
     }
     const offJobs = connectJobEvents(api.on.bind(api));
     const offEngine = api.on('engine.state', (s) => {
+      const prev = useStatus.getState().engine;
       useStatus.getState().setEngine(s);
-      if (s.state === 'ready') loadDoctor();
+      if (s.state === 'ready') {
+        loadDoctor();
+        if (prev === 'crashed' || prev === 'restarting') notify('Engine is back', 'Running jobs were stopped; start them again (training resumes from its last checkpoint).');
+      } else if (s.state === 'crashed' && prev !== 'crashed') {
+        reportError('Engine', { code: 'ENGINE_CRASHED', message: s.message ?? 'The engine stopped unexpectedly.', hint: 'It is being restarted; calls in flight failed and can be retried.' });
+      }
     });
     const loadDoctor = () =>
       call('app.doctor', {}).then(

@@ -48,6 +48,9 @@ describe('shell', () => {
     f.emit('engine.state', { state: 'crashed', message: 'engine exited' });
     expect(screen.getByTestId('engine-state').textContent).toContain('crashed');
     expect(screen.getByTestId('engine-state').textContent).toContain('engine exited');
+    // A crash is never silent: it also raises an error toast with a hint.
+    expect(screen.getByTestId('toast-error').textContent).toContain('ENGINE_CRASHED');
+    expect(screen.getByTestId('toast-error').textContent).toContain('engine exited');
   });
 
   it('switches pages with 1-6 and Ctrl+1..6 but not while typing', async () => {
