@@ -2,7 +2,7 @@
  * Multi-threaded tfjs-backend-wasm in Node (XNNPACK's pthreadpool on node:worker_threads).
  *
  * Why the stock package runs one thread in Node (tfjs-backend-wasm 4.22, read from its dist and
- * wasm-out files; see docs in the bench report of this folder's commit):
+ * wasm-out files; measurements in README.md):
  *  1. flags_wasm.js: WASM_HAS_MULTITHREAD_SUPPORT returns false whenever IS_NODE, so init() loads
  *     tfjs-backend-wasm-simd.wasm (no threads at all).
  *  2. Forcing the flag, init() hands emscripten a `locateFile` that turns the pthread worker script
@@ -290,7 +290,7 @@ export function installWasmThreads(
   if (engine.registry['wasm']) return false; // already initialised: too late
   const stock = tf.findBackendFactory('wasm');
   if (!stock) return false;
-  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const timeoutMs = opts.timeoutMs ?? 20_000; // init takes 0.7 s here, ~4 s under heavy load
   tf.removeBackend('wasm');
   tf.registerBackend(
     'wasm',
