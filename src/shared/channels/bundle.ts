@@ -53,6 +53,8 @@ export interface BundleDetail {
   card?: string;
   /** bundle.json as written by training (options, training summary, metrics). */
   manifest?: Record<string, unknown>;
+  /** card.json (format atelier-model-card): data, options, metrics, how it was trained. */
+  cardData?: Record<string, unknown>;
 }
 
 export const bundleChannels = {

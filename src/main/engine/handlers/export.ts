@@ -30,11 +30,19 @@ export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDe
       if (card) break;
     }
     const manifestText = await readText(path.join(r.dir, 'bundle.json'));
+    const cardText = await readText(path.join(r.dir, 'card.json'));
+    let cardData: Record<string, unknown> | undefined;
+    try {
+      cardData = cardText ? (JSON.parse(cardText) as Record<string, unknown>) : undefined;
+    } catch {
+      cardData = undefined; // a broken card does not hide the bundle
+    }
     return {
       summary,
       onnx: summary.onnx ? await onnxFileInfo(summary.onnx) : null,
       ...(card ? { card } : {}),
       ...(manifestText ? { manifest: JSON.parse(manifestText) as Record<string, unknown> } : {}),
+      ...(cardData ? { cardData } : {}),
     };
   }
   const info = await onnxFileInfo(r.onnx!);
