@@ -36,14 +36,23 @@ function JobRow({ j }: { j: JobView }) {
         {active ? (
           <>
             <span>{pct !== null ? `${pct}%` : j.state}</span>
-            {j.state === 'paused' ? <span>paused</span> : null}
-            <span title="Estimated time left">ETA {fmtEta(j.etaSec)}</span>
-            {j.stepsPerSec ? <span>{j.stepsPerSec.toFixed(j.stepsPerSec < 10 ? 1 : 0)}/s</span> : null}
+            {j.state === 'paused' ? (
+              <span>paused</span>
+            ) : (
+              <>
+                <span title="Estimated time left">ETA {fmtEta(j.etaSec)}</span>
+                {j.stepsPerSec ? <span>{j.stepsPerSec.toFixed(j.stepsPerSec < 10 ? 1 : 0)}/s</span> : null}
+              </>
+            )}
           </>
         ) : (
           <span className={`job-outcome ${j.state}`}>{j.state === 'done' ? 'done' : j.state === 'cancelled' ? 'cancelled' : `failed: ${j.error?.message ?? ''}`}</span>
         )}
-        {j.message && active ? <span className="job-msg" title={j.message}>{j.message}</span> : null}
+        {j.message && active && j.message !== 'paused' && j.message !== 'resumed' ? (
+          <span className="job-msg" title={j.message}>
+            {j.message}
+          </span>
+        ) : null}
       </div>
       {active ? (
         <button type="button" className="icon-btn" aria-label={`Cancel ${j.title}`} disabled={cancelling} onClick={() => void cancel()} data-testid="job-cancel">

@@ -52,7 +52,8 @@ export function LossChart({ history, smoothing, logScale, height = 260 }: { hist
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: false }, y: logScale ? { distr: 3 } : { auto: true } },
       axes: [
-        { stroke: '#8e919e', grid: { stroke: '#24262d' }, ticks: { stroke: '#2b2d35' }, label: 'step' },
+        // Steps are whole numbers: integer tick increments only.
+        { stroke: '#8e919e', grid: { stroke: '#24262d' }, ticks: { stroke: '#2b2d35' }, label: 'step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000] },
         { stroke: '#8e919e', grid: { stroke: '#24262d' }, ticks: { stroke: '#2b2d35' }, size: 56 },
       ],
       series: [{ label: 'step' }, ...names.map((n, i) => ({ label: n, stroke: SERIES_COLOURS[i % SERIES_COLOURS.length], width: 1.5, spanGaps: true, points: { show: false } }))],

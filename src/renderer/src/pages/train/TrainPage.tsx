@@ -110,7 +110,7 @@ function LiveRun({ job }: { job: JobView }) {
         <div className="stat"><b>{job.step}{job.total ? ` / ${job.total}` : ''}</b><span>steps</span></div>
         {job.epoch !== undefined ? <div className="stat"><b>{job.epoch}</b><span>epoch</span></div> : null}
         <div className="stat"><b>{job.stepsPerSec ? job.stepsPerSec.toFixed(2) : '—'}</b><span>steps/s</span></div>
-        <div className="stat"><b>{active ? fmtEta(job.etaSec) : '—'}</b><span>ETA</span></div>
+        <div className="stat"><b>{job.state === 'running' ? fmtEta(job.etaSec) : '—'}</b><span>ETA</span></div>
         {Object.entries(job.losses ?? {}).map(([k, v]) => (
           <div className="stat" key={k}><b>{fmtNum(v)}</b><span>{k}</span></div>
         ))}
