@@ -115,6 +115,19 @@ export async function inferBenchSection(ctx: BenchCtx): Promise<void> {
         ctx.add({ section, name: `latent.render DCGAN ${size}px${cond ? ' cgan blend' : ''} p95`, value: pct(ts, 0.95), unit: 'ms' });
       }
     }
+    // The shipped demo translators (models/), end to end through infer.translate (PNG in and out).
+    const shipped = await engine.request('bundle.list', {});
+    if (shipped.ok) {
+      for (const b of (shipped.data as { id: string; kind: string; location: string; imageSize: number; channels: number }[]).filter((x) => x.location === 'shipped' && (x.kind === 'pix2pix' || x.kind === 'cyclegan'))) {
+        const sharp = (await import('sharp')).default;
+        const img = new Uint8Array(await sharp(Buffer.alloc(b.imageSize * b.imageSize * 3, 128), { raw: { width: b.imageSize, height: b.imageSize, channels: 3 } }).png().toBuffer());
+        const ts = await time(async () => {
+          const r = await engine.request('infer.translate', { model: b.id, image: img });
+          if (!r.ok) throw new Error(r.error.message);
+        }, ctx.quick ? 10 : 50, 3);
+        ctx.add({ section, name: `infer.translate ${b.id} (${b.imageSize}px) p50`, value: median(ts), unit: 'ms' });
+      }
+    }
   } finally {
     await evictModels();
     await engine.close();
