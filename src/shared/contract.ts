@@ -15,6 +15,7 @@ import { latentChannels } from './channels/latent';
 import { exportChannels } from './channels/export';
 import { trainChannels } from './channels/train';
 import { analysisChannels } from './channels/analysis';
+import { evalChannels } from './channels/eval';
 
 export const contract = {
   ...appChannels,
@@ -26,6 +27,7 @@ export const contract = {
   ...exportChannels,
   ...trainChannels,
   ...analysisChannels,
+  ...evalChannels,
 } as const;
 
 export type Contract = typeof contract;

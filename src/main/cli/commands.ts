@@ -9,3 +9,4 @@ registerCommand('export', { summary: 'export --model B [--onnx FILE] [--json]  O
 registerCommand('latent', { summary: 'latent interpolate|directions --model B ...   latent strips and PCA directions', run: async (a) => (await import('./latent')).runLatentCli(a) });
 registerCommand('train', { summary: 'train --model M --data D [--size S] [--steps N|--epochs N] [--out DIR] [--resume RUN] [--option k=v ...]   train a model (JSON summary)', run: async (a) => (await import('./train')).runTrainCli(a) });
 registerCommand('analyze', { summary: 'analyze pca|kmeans|hierarchical --input FILE|--dataset NAME [--k K] [--linkage L] [--metric M] [--json]', run: async (a) => (await import('./analyze')).runAnalyzeCli(a) });
+registerCommand('eval', { summary: 'eval --model B --data D [--split test] [--json]   metrics for the model kind (conditional accuracy, FD-FashionCNN, SSIM, transfer rate, MSE vs PCA)', run: async (a) => (await import('./eval')).runEvalCli(a) });

@@ -8,6 +8,7 @@ import { inferHandlers } from './infer';
 import { latentHandlers } from './latent';
 import { trainHandlers } from './train';
 import { analysisHandlers } from './analysis';
+import { evalHandlers } from './eval';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -19,4 +20,5 @@ export const handlerTable: HandlerTable = {
   ...exportHandlers,
   ...trainHandlers,
   ...analysisHandlers,
+  ...evalHandlers,
 };
