@@ -5,7 +5,9 @@
  * - Conv2DBackpropInput: the stock wasm kernel vs the phase decomposition (ours).
  * - Conv2DBackpropFilter: wasm has no stock kernel; "stock" is the cpu backend (what training
  *   would fall back to), measured only up to `cpuUpTo` px (default 0: it takes ~30 s at 64 px).
- * - Timings are medians of `reps` runs after a warm-up, in CPU time of this process (see cpuMs).
+ * - Timings are medians of `reps` runs after a warm-up, in CPU time of this process (see cpuMs)
+ *   and in wall time. CPU time counts every thread: with the threaded build it shows work, not
+ *   the pool's wall-clock gain (compare kernels with ATELIER_WASM_THREADS=1).
  * - generator step: forward + backward of a pix2pix U-Net generator with the stock vs our
  *   Conv2DBackpropInput (every transposed conv and every conv input gradient uses it).
  * - benchAdam: one optimizer step over the U-Net generator's weights, tf.train.adam vs
@@ -20,8 +22,12 @@ export interface BenchRow {
   kernel: string;
   shape: string;
   size: number;
+  /** CPU ms of this process (all threads): the work done, robust to other load. */
   stockMs: number | null;
   oursMs: number;
+  /** Wall ms (what a user waits; noisy on a shared machine, shows thread-pool gains). */
+  stockWallMs?: number | null;
+  oursWallMs?: number;
   maxDiff: number | null;
 }
 
@@ -40,15 +46,18 @@ export function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-function timeIt(fn: () => Float32Array, reps: number): { ms: number; out: Float32Array } {
+function timeIt(fn: () => Float32Array, reps: number): { ms: number; wallMs: number; out: Float32Array } {
   let out = fn(); // warm up (heap growth)
   const ts: number[] = [];
+  const ws: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = cpuMs();
+    const w0 = performance.now();
     out = fn();
+    ws.push(performance.now() - w0);
     ts.push(cpuMs() - t0);
   }
-  return { ms: median(ts), out };
+  return { ms: median(ts), wallMs: median(ws), out };
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -94,7 +103,8 @@ export async function benchKernels(opts: { sizes?: number[]; reps?: number; ngf?
     rows.push(r);
     const f = (x: number | null) => (x == null ? '      -' : x.toFixed(1).padStart(7));
     const speed = r.stockMs != null ? `${(r.stockMs / r.oursMs).toFixed(2)}x` : '';
-    log(`${r.kernel.padEnd(22)} ${r.shape.padEnd(36)} stock ${f(r.stockMs)} ms  ours ${f(r.oursMs)} ms  ${speed.padStart(7)}  ${r.maxDiff == null ? '' : `maxdiff ${r.maxDiff.toExponential(1)}`}`);
+    const wall = r.oursWallMs != null ? `  wall ${f(r.stockWallMs ?? null)} /${f(r.oursWallMs)}` : '';
+    log(`${r.kernel.padEnd(22)} ${r.shape.padEnd(36)} cpu stock ${f(r.stockMs)} ms  ours ${f(r.oursMs)} ms  ${speed.padStart(7)}${wall}  ${r.maxDiff == null ? '' : `maxdiff ${r.maxDiff.toExponential(1)}`}`);
   };
 
   for (const S of sizes) {
@@ -108,13 +118,15 @@ export async function benchKernels(opts: { sizes?: number[]; reps?: number; ngf?
       const fAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, ci, co] };
       const ours = timeIt(() => run('Conv2DBackpropFilter', { x, dy }, fAttrs), reps);
       let stockMs: number | null = null;
+      let stockWallMs: number | null = null;
       let maxDiff: number | null = null;
       if (S <= cpuUpTo) {
         const cpu = await onBackend('cpu', () => timeIt(() => run('Conv2DBackpropFilter', { x, dy }, fAttrs), 1));
         stockMs = cpu.ms;
+        stockWallMs = cpu.wallMs;
         maxDiff = maxAbsDiff(ours.out, cpu.out);
       }
-      emit({ kernel: 'Conv2DBackpropFilter', shape: `x ${xShape} dy ${dyShape}${stockMs != null ? ' (stock=cpu)' : ''}`, size: S, stockMs, oursMs: ours.ms, maxDiff });
+      emit({ kernel: 'Conv2DBackpropFilter', shape: `x ${xShape} dy ${dyShape}${stockMs != null ? ' (stock=cpu)' : ''}`, size: S, stockMs, oursMs: ours.ms, stockWallMs, oursWallMs: ours.wallMs, maxDiff });
 
       // The transposed conv that mirrors this layer in the decoder: [1,H/2,H/2,co] -> [1,H,H,ci].
       const bAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: xShape };
@@ -122,12 +134,12 @@ export async function benchKernels(opts: { sizes?: number[]; reps?: number; ngf?
       const stock = timeIt(() => run('Conv2DBackpropInput', { dy, filter: w }, bAttrs), reps);
       useWasmKernel('Conv2DBackpropInput', 'ours');
       const mine = timeIt(() => run('Conv2DBackpropInput', { dy, filter: w }, bAttrs), reps);
-      emit({ kernel: 'Conv2DBackpropInput', shape: `dy ${dyShape} -> ${xShape}`, size: S, stockMs: stock.ms, oursMs: mine.ms, maxDiff: maxAbsDiff(mine.out, stock.out) });
+      emit({ kernel: 'Conv2DBackpropInput', shape: `dy ${dyShape} -> ${xShape}`, size: S, stockMs: stock.ms, oursMs: mine.ms, stockWallMs: stock.wallMs, oursWallMs: mine.wallMs, maxDiff: maxAbsDiff(mine.out, stock.out) });
       tf.dispose([x, dy, w]);
     }
     if (S <= generatorUpTo) {
       const gen = benchGenerator(S, ngf, Math.max(1, reps - 1));
-      emit({ kernel: 'U-Net G fwd+bwd', shape: `[1,${S},${S},3] ngf ${ngf}`, size: S, stockMs: gen.stockMs, oursMs: gen.oursMs, maxDiff: gen.maxDiff });
+      emit({ kernel: 'U-Net G fwd+bwd', shape: `[1,${S},${S},3] ngf ${ngf}`, size: S, stockMs: gen.stockMs, oursMs: gen.oursMs, stockWallMs: gen.stockWallMs, oursWallMs: gen.oursWallMs, maxDiff: gen.maxDiff });
     }
   }
   useWasmKernel('Conv2DBackpropInput', 'ours');
@@ -135,7 +147,7 @@ export async function benchKernels(opts: { sizes?: number[]; reps?: number; ngf?
 }
 
 /** pix2pix U-Net generator (depth from size, down to 1x1), forward + backward of an L1 loss. */
-function benchGenerator(S: number, ngf: number, reps: number): { stockMs: number; oursMs: number; maxDiff: number } {
+function benchGenerator(S: number, ngf: number, reps: number): { stockMs: number; oursMs: number; stockWallMs: number; oursWallMs: number; maxDiff: number } {
   const depth = Math.log2(S);
   const chans = (i: number) => ngf * Math.min(8, 2 ** i); // encoder level i output channels
   const ws: tf.Tensor[] = [];
@@ -177,7 +189,7 @@ function benchGenerator(S: number, ngf: number, reps: number): { stockMs: number
   useWasmKernel('Conv2DBackpropInput', 'ours');
   const ours = timeIt(step, reps);
   tf.dispose([...ws, x, target]);
-  return { stockMs: stock.ms, oursMs: ours.ms, maxDiff: maxAbsDiff(stock.out, ours.out) };
+  return { stockMs: stock.ms, oursMs: ours.ms, stockWallMs: stock.wallMs, oursWallMs: ours.wallMs, maxDiff: maxAbsDiff(stock.out, ours.out) };
 }
 
 /** One Adam step over a pix2pix U-Net generator's weights (size S, ngf): stock vs fused. */
@@ -210,6 +222,6 @@ export async function benchAdam(opts: { size?: number; ngf?: number; reps?: numb
   const memory = (tf.engine().backend as unknown as { wasm: { asm?: { memory?: WasmMemory } } }).wasm.asm?.memory;
   const how = createAdamSimd(memory) ? 'simd' : 'JS loop';
   const row: BenchRow = { kernel: 'Adam step (U-Net G)', shape: `${S} px, ${(params / 1e6).toFixed(1)}M params, ${how}`, size: S, stockMs, oursMs, maxDiff: null };
-  log(`${row.kernel.padEnd(22)} ${row.shape.padEnd(36)} stock ${stockMs.toFixed(1).padStart(7)} ms  ours ${oursMs.toFixed(1).padStart(7)} ms  ${(stockMs / oursMs).toFixed(2).padStart(6)}x`);
+  log(`${row.kernel.padEnd(22)} ${row.shape.padEnd(36)} cpu stock ${stockMs.toFixed(1).padStart(7)} ms  ours ${oursMs.toFixed(1).padStart(7)} ms  ${(stockMs / oursMs).toFixed(2).padStart(6)}x`);
   return row;
 }
