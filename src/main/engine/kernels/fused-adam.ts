@@ -7,7 +7,7 @@
  * tf.AdamOptimizer (same state layout, so getWeights/setWeights, checkpoints and resume are
  * interchangeable with tf.train.adam) and, on wasm, replaces applyGradients with a single pass
  * over the wasm heap per variable: a hand-assembled WebAssembly SIMD loop (adam-simd.ts), or a
- * scalar JS loop where SIMD is unavailable (measured ~3x SLOWER than stock, so only a fallback).
+ * scalar JS loop where SIMD is unavailable (measured ~2x SLOWER than stock, so only a fallback).
  * Both follow tfjs's op sequence in float32, so results match tf.train.adam bit for bit.
  *
  * - The moments m and v are updated in place (they are ours and never feed a convolution).
