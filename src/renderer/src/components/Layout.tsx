@@ -28,12 +28,20 @@ export function Panel({ title, children, testId, actions }: { title: string; chi
   );
 }
 
-export function Field({ label, hint, children }: { label: string; hint?: string; children: ReactNode }) {
-  return (
-    <label className="field">
+/** A labelled control. Groups of buttons are not labelable: they get a <div role="group">. */
+export function Field({ label, hint, children, group }: { label: string; hint?: string; children: ReactNode; group?: boolean }) {
+  const body = (
+    <>
       <span className="field-label">{label}</span>
       {children}
       {hint ? <span className="field-hint">{hint}</span> : null}
-    </label>
+    </>
+  );
+  return group ? (
+    <div className="field" role="group" aria-label={label}>
+      {body}
+    </div>
+  ) : (
+    <label className="field">{body}</label>
   );
 }

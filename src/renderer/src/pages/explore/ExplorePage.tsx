@@ -200,7 +200,7 @@ export function ExplorePage() {
           </select>
         </Field>
         {hasRoles ? (
-          <Field label="Images">
+          <Field group label="Images">
             <div className="seg">
               {(['a', 'b'] as const).map((r) => (
                 <button key={r} type="button" className={role === r ? 'on' : ''} onClick={() => setRole(r)}>

@@ -38,6 +38,20 @@ function flatNumbers(o: unknown, prefix = '', out: [string, number][] = [], dept
   return out;
 }
 
+/** card.json of a bundle (format atelier-model-card), read loosely. */
+interface CardData {
+  summary?: string;
+  data?: Record<string, unknown>;
+  steps?: number;
+  batchSize?: number;
+  wallTimeSec?: number;
+  backend?: string;
+  machine?: { cpus: number };
+  metrics?: Record<string, unknown>;
+  keyMetric?: { name: string; value: number; dataset: string; split: string };
+  bars?: { name: string; measured: number; op: string; target: number; pass: boolean }[];
+}
+
 function Parity({ maxAbsDiff, pass, threshold }: { maxAbsDiff: number; pass: boolean; threshold?: number }) {
   return (
     <span className={`verdict ${pass ? 'ok' : 'error'}`} data-testid="parity" title={`ONNX vs tfjs on fixed inputs${threshold ? `; must be < ${threshold}` : ''}`}>
@@ -82,18 +96,20 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
   const detail = useLoad(has('bundle.get') ? () => callAny<BundleDetail>('bundle.get', { id: b.id }) : null, [b.id, b.onnx, b.parity?.maxAbsDiff]);
   const [jobId, setJobId] = useState<string | null>(null);
   const [result, setResult] = useState<OnnxExportResult | null>(null);
+  const [direction, setDirection] = useState<'AtoB' | 'BtoA'>('AtoB');
   const job = useJobs((s) => (jobId ? s.jobs[jobId] : undefined));
   const m = detail.data?.manifest;
+  const card = detail.data?.cardData as CardData | undefined;
   const training = (pick(m, 'training', 'summary') ?? {}) as Record<string, unknown>;
-  const metrics = flatNumbers(pick(m, 'metrics', 'training.metrics', 'summary.metrics') ?? {});
-  const steps = pick(m, 'training.step', 'training.steps', 'summary.step', 'step', 'steps');
-  const dataset = pick(m, 'training.datasetId', 'datasetId', 'training.dataset', 'dataset');
+  const metrics = flatNumbers(card?.metrics ?? pick(m, 'metrics', 'training.metrics', 'summary.metrics') ?? {});
+  const steps = card?.steps ?? pick(m, 'training.step', 'training.steps', 'summary.step', 'step', 'steps');
+  const dataset = card?.data ? Object.entries(card.data).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('; ') : pick(m, 'training.datasetId', 'datasetId', 'training.dataset', 'dataset');
   const onnx = detail.data?.onnx;
 
   const exportOnnx = async () => {
     setResult(null);
     try {
-      const { jobId: id } = await callAny<{ jobId: string }>('export.onnx', { model: b.id });
+      const { jobId: id } = await callAny<{ jobId: string }>('export.onnx', { model: b.id, ...(b.kind === 'cyclegan' ? { direction } : {}) });
       setJobId(id);
       const r = await waitForJob<OnnxExportResult>(id);
       setResult(r);
@@ -122,6 +138,15 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
         <h3>{b.name}</h3>
         <span className="tag">{b.kind}</span>
         <span className="grow" />
+        {has('export.onnx') && b.kind === 'cyclegan' ? (
+          <div className="seg" title="Which generator to export">
+            {(['AtoB', 'BtoA'] as const).map((d) => (
+              <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)}>
+                {d === 'AtoB' ? 'A → B' : 'B → A'}
+              </button>
+            ))}
+          </div>
+        ) : null}
         {has('export.onnx') ? (
           <button type="button" className="btn primary" onClick={() => void exportOnnx()} disabled={!!exporting || !b.hasTfjs} title={b.hasTfjs ? 'Export to ONNX and check parity' : 'This bundle has no tfjs networks to export'} data-testid="export-onnx">
             {exporting ? 'Exporting…' : b.onnx ? 'Re-export ONNX' : 'Export ONNX'}
@@ -143,6 +168,45 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
         </div>
       ) : null}
       {detail.error ? <ErrorInline title="Load model card" error={detail.error} /> : null}
+      {card?.summary ? <div className="notice">{card.summary}</div> : null}
+      {card?.keyMetric || card?.bars?.length ? (
+        <div className="card" data-testid="card-bars">
+          <div className="card-title">
+            Key figure
+            {card.keyMetric ? (
+              <span className="tag">
+                {card.keyMetric.name} = {fmtNum(card.keyMetric.value, 4)} on {card.keyMetric.dataset} ({card.keyMetric.split})
+              </span>
+            ) : null}
+          </div>
+          {card.bars?.length ? (
+            <table className="report">
+              <thead>
+                <tr>
+                  <th>Bar</th>
+                  <th>Measured</th>
+                  <th>Target</th>
+                  <th>Result</th>
+                </tr>
+              </thead>
+              <tbody>
+                {card.bars.map((bar) => (
+                  <tr key={bar.name}>
+                    <td>{bar.name}</td>
+                    <td>{fmtNum(bar.measured, 4)}</td>
+                    <td>
+                      {bar.op} {fmtNum(bar.target, 4)}
+                    </td>
+                    <td>
+                      <span className={`verdict ${bar.pass ? 'ok' : 'error'}`}>{bar.pass ? 'met' : 'missed'}</span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
+        </div>
+      ) : null}
       <div className="cards">
         <div className="card">
           <div className="card-title">Model card</div>
@@ -156,7 +220,19 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
               {b.imageSize}×{b.imageSize}, {b.channels === 1 ? 'greyscale' : `${b.channels} channels`}
             </dd>
             <dt>steps</dt>
-            <dd>{steps !== undefined ? String(steps) : '—'}</dd>
+            <dd>
+              {steps !== undefined ? String(steps) : '—'}
+              {card?.batchSize ? ` (batch ${card.batchSize})` : ''}
+            </dd>
+            {card?.wallTimeSec ? (
+              <>
+                <dt>wall time</dt>
+                <dd>
+                  {(card.wallTimeSec / 60).toFixed(1)} min on {card.backend ?? '?'}
+                  {card.machine ? `, ${card.machine.cpus} CPUs` : ''}
+                </dd>
+              </>
+            ) : null}
             <dt>folder</dt>
             <dd className="small">{b.dir}</dd>
             {Object.entries(training)
@@ -210,10 +286,10 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
         </div>
       </div>
       {detail.data?.card ? (
-        <div className="card">
-          <div className="card-title">Notes</div>
-          <pre style={{ whiteSpace: 'pre-wrap', margin: 0, fontFamily: 'var(--font)', color: 'var(--muted)' }}>{detail.data.card}</pre>
-        </div>
+        <details className="card">
+          <summary>Model card (markdown)</summary>
+          <pre style={{ whiteSpace: 'pre-wrap', margin: '8px 0 0', fontFamily: 'var(--mono)', fontSize: 11.5, color: 'var(--muted)' }}>{detail.data.card}</pre>
+        </details>
       ) : null}
     </div>
   );

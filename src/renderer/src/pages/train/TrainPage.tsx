@@ -339,7 +339,7 @@ export function TrainPage() {
           </select>
         </Field>
         {datasets.data && !fitting.length ? <div className="notice warn">No {model?.data ?? ''} dataset yet — import one on the Data page (or build the demo datasets).</div> : null}
-        <Field label="Run length" hint={lengthBy === 'steps' ? 'Training steps (batches) for this run.' : `Passes over the ${dataset ? `${dataset.counts.train} training items` : 'dataset'}.`}>
+        <Field group label="Run length" hint={lengthBy === 'steps' ? 'Training steps (batches) for this run.' : `Passes over the ${dataset ? `${dataset.counts.train} training items` : 'dataset'}.`}>
           <div className="row" style={{ flexWrap: 'nowrap' }}>
             <div className="seg">
               <button type="button" className={lengthBy === 'steps' ? 'on' : ''} onClick={() => setLengthBy('steps')}>
@@ -357,7 +357,7 @@ export function TrainPage() {
           </div>
         </Field>
         {model?.kind === 'pix2pix' ? (
-          <Field label="Direction" hint="AtoB learns B from A (e.g. edges → photo); BtoA the reverse.">
+          <Field group label="Direction" hint="AtoB learns B from A (e.g. edges → photo); BtoA the reverse.">
             <div className="seg">
               {(['AtoB', 'BtoA'] as const).map((d) => (
                 <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)}>

@@ -93,6 +93,9 @@ export function TranslatePage() {
   const [error, setError] = useState<ErrorData | null>(null);
   const [busy, setBusy] = useState(false);
   const [view, setView] = useState<'side' | 'compare'>('side');
+  const [direction, setDirection] = useState<'AtoB' | 'BtoA'>('AtoB');
+  const [fit, setFit] = useState<'fill' | 'cover' | 'contain'>('fill');
+  const [runtime, setRuntime] = useState<'onnx' | 'tfjs'>('onnx');
   const [folderBusy, setFolderBusy] = useState(false);
   const [folderResult, setFolderResult] = useState<{ outDir: string; count: number; total: number; failed: TranslateFolderResult['failed'] } | null>(null);
   const box = useRef<HTMLDivElement>(null);
@@ -114,7 +117,7 @@ export function TranslatePage() {
     setBusy(true);
     setError(null);
     try {
-      const out = await callAny<Output>('infer.translate', { model: b.id, image: img.bytes });
+      const out = await callAny<Output>('infer.translate', { model: b.id, image: img.bytes, fit, runtime, ...(b.kind === 'cyclegan' ? { direction } : {}) });
       setOutput(out);
     } catch (e) {
       setError(toErrorData(e));
@@ -124,11 +127,11 @@ export function TranslatePage() {
     }
   };
 
-  // Re-run when the bundle changes.
+  // Re-run when the bundle or a setting changes.
   useEffect(() => {
     if (input && bundle) void run(input, bundle);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [bundle?.id]);
+  }, [bundle?.id, direction, fit, runtime]);
 
   const showImage = async (img: InputImage) => {
     setInput(img);
@@ -160,7 +163,7 @@ export function TranslatePage() {
       if (d.folders.length === 1) root = `${root}/${d.folders[0]}`.replace(/\/\/+/g, '/');
       if (!root) return;
       const output = `${root.replace(/\/+$/, '')}-${bundle.id.replace(/[^A-Za-z0-9_-]+/g, '-')}`;
-      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output });
+      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output, fit, runtime, ...(bundle.kind === 'cyclegan' ? { direction } : {}) });
       const res = await waitForJob<TranslateFolderResult>(jobId);
       setFolderResult({ outDir: res.outDir, count: res.written.length, failed: res.failed, total: res.total });
       notify('Folder translated', `${res.written.length} of ${res.total} images written to ${res.outDir}${res.failed.length ? `; ${res.failed.length} failed` : ''}.`, 'success');
@@ -205,6 +208,33 @@ export function TranslatePage() {
               </option>
             ))}
           </select>
+        </Field>
+        {bundle?.kind === 'cyclegan' ? (
+          <Field group label="Direction" hint="CycleGAN learns both ways.">
+            <div className="seg">
+              {(['AtoB', 'BtoA'] as const).map((d) => (
+                <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)} data-testid={`direction-${d}`}>
+                  {d === 'AtoB' ? 'A → B' : 'B → A'}
+                </button>
+              ))}
+            </div>
+          </Field>
+        ) : null}
+        <Field label="Fit" hint="How a non-square input meets the model's square size.">
+          <select value={fit} onChange={(e) => setFit(e.currentTarget.value as typeof fit)}>
+            <option value="fill">fill (stretch)</option>
+            <option value="cover">cover (centre crop)</option>
+            <option value="contain">contain (letterbox)</option>
+          </select>
+        </Field>
+        <Field group label="Runtime" hint="ONNX Runtime (the exported model) or tfjs (the trained weights).">
+          <div className="seg">
+            {(['onnx', 'tfjs'] as const).map((r) => (
+              <button key={r} type="button" className={runtime === r ? 'on' : ''} onClick={() => setRuntime(r)}>
+                {r}
+              </button>
+            ))}
+          </div>
         </Field>
       </Panel>
       <Panel title="Input">
