@@ -1,4 +1,5 @@
-// Scratch: gradients of many ops on wasm (with our kernels) vs cpu.
+// Scratch: gradients of many ops on wasm (with our kernels) vs cpu. Expected DIFFs: resizeNN* (the cpu
+// backend's ResizeNearestNeighborGrad is wrong for batch > 1; ours is checked against the forward mapping).
 import { tf, initBackend } from '../src/main/engine/backend';
 await initBackend();
 const T = (s: number[], seed: number) => tf.randomNormal(s, 0, 1, 'float32', seed);
