@@ -1,6 +1,6 @@
 /**
  * atelier train --model M --data D [--size S] [--steps N | --epochs N] [--out DIR]
- *                [--resume RUN] [--option k=v ...] [--batch N] [--sample-every N]
+ *                [--resume RUN [--steps NEW_TOTAL]] [--option k=v ...] [--batch N] [--sample-every N]
  *                [--checkpoint-every N] [--keep K] [--direction AtoB|BtoA] [--no-bundle] [--json]
  * Trains in this process with a one-line progress display (stderr) and prints a JSON summary
  * (stdout). Ctrl-C stops after the current step, writes a checkpoint, and prints how to resume.
@@ -12,7 +12,7 @@ import { StudioError } from '../../shared/errors';
 import { defaultWorkspaceRoot, openWorkspace } from '../engine/workspace';
 import { MODELS, MODEL_KINDS, modelEntry } from '../engine/models/registry';
 import { parseOptionStrings } from '../engine/models/options';
-import { createRun, readRunOptions, trainRun } from '../engine/train/run';
+import { createRun, readRunOptions, setRunTotalSteps, trainRun } from '../engine/train/run';
 import type { JobProgress } from '../../shared/events';
 
 function usage(): string {
@@ -60,6 +60,8 @@ export async function runTrainCli(argv: string[]): Promise<number> {
     const r = args.flags.resume;
     runDir = r.includes(path.sep) || r.startsWith('.') ? path.resolve(r) : path.join(out, r);
     await readRunOptions(runDir);
+    const steps = intFlag(args, 'steps');
+    if (steps) await setRunTotalSteps(runDir, steps); // continue to a new total
   } else {
     if (!model || typeof args.flags.data !== 'string') {
       console.error(usage());

@@ -126,8 +126,8 @@ export const trainChannels = {
     ['VALIDATION', 'NOT_FOUND', 'BAD_INPUT', 'CONFLICT'],
   ),
   'train.resume': channel<{ jobId: string; runId: string }>()(
-    z.object({ runId }).strict(),
-    'Continue a run from its latest checkpoint (exactly where it stopped).',
+    z.object({ runId, totalSteps: z.number().int().min(1).max(10_000_000).optional() }).strict(),
+    'Continue a run from its latest checkpoint (exactly where it stopped); totalSteps extends (or shortens) the run, which reshapes a decaying LR schedule.',
     ['NOT_FOUND', 'CONFLICT'],
   ),
   'train.pause': channel<JobInfo>()(z.object({ jobId, paused: z.boolean() }).strict(), 'Pause or resume a training job between steps.', ['NOT_FOUND', 'CONFLICT']),

@@ -3,7 +3,7 @@ import { handlers, type EngineContext } from '../context';
 import { StudioError } from '../../../shared/errors';
 import { MODELS, MODEL_KINDS, createModel } from '../models/registry';
 import type { TrainModelInfo } from '../../../shared/channels/train';
-import { createRun, promoteRun, readRunOptions, runDirOf, trainRun, type TrainRequest } from '../train/run';
+import { createRun, promoteRun, readRunOptions, runDirOf, setRunTotalSteps, trainRun, type TrainRequest } from '../train/run';
 import { deleteRun, getRun, listRuns, type ActiveJobs } from '../train/runs';
 import { tf } from '../backend';
 
@@ -66,7 +66,8 @@ export const trainHandlers = handlers({
   },
   'train.resume': async (req, ctx) => {
     const runDir = runDirOf(ctx.workspace, req.runId);
-    const run = await readRunOptions(runDir);
+    if (active.has(req.runId)) throw new StudioError('CONFLICT', `Run ${req.runId} is already training (job ${active.get(req.runId)}).`);
+    const run = req.totalSteps ? await setRunTotalSteps(runDir, req.totalSteps) : await readRunOptions(runDir);
     return startJob(ctx, run.runId, runDir, `Resume ${run.model} on ${run.datasetId}`, run.totalSteps);
   },
   'train.pause': (req, ctx) => {

@@ -283,6 +283,15 @@ async function bundleFrom(ws: Workspace, runDir: string, run: RunOptionsFile, mo
   });
 }
 
+/** Change a run's total steps (continue training past the original end). */
+export async function setRunTotalSteps(runDir: string, totalSteps: number): Promise<RunOptionsFile> {
+  const run = await readRunOptions(runDir);
+  if (run.totalSteps === totalSteps) return run;
+  const next = { ...run, totalSteps };
+  await writeJsonAtomic(path.join(runDir, 'options.json'), next);
+  return next;
+}
+
 /** Make a bundle from a run's checkpoint (newest by default). */
 export async function promoteRun(ws: Workspace, runId: string, opts: { step?: number; bundleId?: string } = {}): Promise<{ bundleId: string; dir: string }> {
   const runDir = runDirOf(ws, runId);

@@ -28,6 +28,9 @@ it('atelier train prints a JSON summary; --resume continues the run; bad options
   const again = atelier(['train', '--resume', s.runId, '--json']);
   expect(again.status, again.stderr).toBe(0);
   expect(JSON.parse(again.stdout).resumedFrom).toBe(3);
+  const more = atelier(['train', '--resume', s.runId, '--steps', '5', '--json']);
+  expect(more.status, more.stderr).toBe(0);
+  expect(JSON.parse(more.stdout)).toMatchObject({ resumedFrom: 3, step: 5, totalSteps: 5 });
   const bad = atelier(['train', '--model', 'pix2pix', '--data', 'synthetic:paired', '--option', 'lambdaL2=3']);
   expect(bad.status).not.toBe(0);
   expect(bad.stderr).toContain('Unknown option "lambdaL2"');
