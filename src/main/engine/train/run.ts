@@ -207,6 +207,9 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
     });
   }
   const batch = options.batchSize as number;
+  if (info.length < batch) {
+    throw new StudioError('BAD_INPUT', `Batch size ${batch} is larger than the ${info.length} training items of ${req.datasetId}.`, { hint: `Use batchSize <= ${info.length}.` });
+  }
   const perEpoch = Math.max(1, Math.floor(info.length / batch)); // the loader drops a short last batch
   const totalSteps = req.steps ?? (req.epochs ? req.epochs * perEpoch : 200 * perEpoch);
   const now = new Date();
@@ -405,7 +408,11 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     try {
       const g = await visualsToPng(v);
       await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), g.png);
-      hooks.sample?.({ step: model.step, png: g.png, width: g.width, height: g.height, caption: g.rows.join(' | ') });
+      const rows = g.rows.map((r) => {
+        const m = /^class_(\d+)$/.exec(r);
+        return m && run.classNames?.[Number(m[1])] ? run.classNames[Number(m[1])]! : r;
+      });
+      hooks.sample?.({ step: model.step, png: g.png, width: g.width, height: g.height, caption: rows.join(' | ') });
     } finally {
       tf.dispose(Object.values(v));
     }
