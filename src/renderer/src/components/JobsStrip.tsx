@@ -74,7 +74,8 @@ export function JobsStrip() {
     () =>
       Object.values(jobs)
         .filter((j) => isActive(j) || j.state === 'failed' || now - (j.endedAt ?? now) < KEEP_DONE_MS)
-        .sort((a, b) => b.startedAt - a.startedAt),
+        // Running first, then the newest.
+        .sort((a, b) => Number(isActive(b)) - Number(isActive(a)) || b.startedAt - a.startedAt),
     [jobs, now],
   );
   const hasFinished = list.some((j) => !isActive(j) && j.state !== 'failed');
