@@ -213,7 +213,8 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<{ mode
         kept.dispose();
         return out;
       });
-      (ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss), (emaAcc = Number.isNaN(emaAcc) ? acc : 0.98 * emaAcc + 0.02 * acc);
+      ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
+      emaAcc = Number.isNaN(emaAcc) ? acc : 0.98 * emaAcc + 0.02 * acc;
       step++;
       o.onProgress?.({ epoch: e, step, total, loss: ema, acc: emaAcc });
     }

@@ -45,6 +45,9 @@ export interface StageContext {
   limit?: number;
   /** Wall-time budget of a training: stop early (the card says so, with the steps done). */
   maxMinutes?: number;
+  /** Option overrides and step count for experiments (recorded in the bundle and card). */
+  overrides?: Record<string, unknown>;
+  steps?: number;
   log: (m: string) => void;
 }
 
@@ -447,6 +450,8 @@ export async function runStage(name: StageName, ctx: StageContext & { phase?: 't
   const phase = ctx.phase ?? 'all';
   if (phase !== 'card') {
     const spec = await specFor(name, ctx);
+    if (ctx.overrides) Object.assign(spec.options, ctx.overrides);
+    if (ctx.steps) spec.steps = ctx.steps;
     await trainDemo(spec, ctx);
   }
   if (phase === 'train') return { trained: path.join(ctx.out, DEMO_NAMES[name]) };
