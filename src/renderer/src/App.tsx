@@ -3,6 +3,7 @@ import { JobsStrip } from './components/JobsStrip';
 import { Nav } from './components/Nav';
 import { StatusBar } from './components/StatusBar';
 import { Toasts } from './components/Toasts';
+import { Shortcuts } from './components/Shortcuts';
 import { DataPage } from './pages/data/DataPage';
 import { ExplorePage } from './pages/explore/ExplorePage';
 import { LatentPage } from './pages/latent/LatentPage';
@@ -14,12 +15,8 @@ import { connectJobEvents, useJobs } from './store/jobs';
 import { useStatus } from './store/status';
 import { PAGES, notify, reportError, useUi, type PageId } from './store/ui';
 import { toErrorData } from '../../shared/errors';
+import { isTypingTarget } from './lib/keys';
 
-function isTyping(t: EventTarget | null): boolean {
-  const el = t as HTMLElement | null;
-  if (!el || !el.tagName) return false;
-  return el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable;
-}
 
 /** 1..6 (outside text fields) or Ctrl/Cmd+1..6 switch pages. */
 export function pageForKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): PageId | null {
@@ -27,7 +24,7 @@ export function pageForKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' 
   const p = PAGES.find((x) => x.key === e.key);
   if (!p) return null;
   if (e.ctrlKey || e.metaKey) return p.id;
-  if (isTyping(e.target)) return null;
+  if (isTypingTarget(e.target)) return null;
   return p.id;
 }
 
@@ -102,6 +99,7 @@ export function App() {
       <JobsStrip />
       <StatusBar />
       <Toasts />
+      <Shortcuts />
     </div>
   );
 }

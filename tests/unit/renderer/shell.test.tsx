@@ -69,6 +69,16 @@ describe('shell', () => {
     input.remove();
   });
 
+  it('lists the keyboard shortcuts on ? and hides them on Escape', () => {
+    const f = fakeStudio();
+    setStudioForTests(f.api);
+    render(<App />);
+    fireEvent.keyDown(window, { key: '?' });
+    expect(screen.getByTestId('shortcuts').textContent).toContain('New sample');
+    fireEvent.keyDown(window, { key: 'Escape' });
+    expect(screen.queryByTestId('shortcuts')).toBeNull();
+  });
+
   it('gives every page an honest empty state when its channels are missing', () => {
     const f = fakeStudio();
     setStudioForTests(f.api);

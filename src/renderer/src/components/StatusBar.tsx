@@ -32,6 +32,9 @@ export function StatusBar() {
       ) : null}
       <span className="grow" />
       <span>{running ? `${running} job${running === 1 ? '' : 's'} running` : 'idle'}</span>
+      <span className="muted" title="Keyboard shortcuts">
+        <kbd>?</kbd> shortcuts
+      </span>
       {doctor ? <span className="muted">Atelier {doctor.appVersion}</span> : null}
     </footer>
   );

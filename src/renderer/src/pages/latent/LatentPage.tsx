@@ -18,6 +18,7 @@ import { LabeledSlider } from '../../components/Slider';
 import { ErrorInline } from '../../components/Toasts';
 import { GENERATORS, useBundles, type BundleView } from '../../lib/bundles';
 import { createLatest } from '../../lib/latest';
+import { useKeys } from '../../lib/keys';
 import { downloadBytes, usePngUrl } from '../../lib/png';
 import { reportError } from '../../store/ui';
 
@@ -240,15 +241,11 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
     setSeed(s);
     setDims({});
   };
-  // "N" for a new sample (outside text fields).
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      const t = e.target as HTMLElement;
-      if (e.key.toLowerCase() !== 'n' || e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName)) return;
-      newSeed(Math.floor(Math.random() * 2 ** 31));
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+  // N: new sample; A / B: keyframes from the current image.
+  useKeys({
+    n: () => newSeed(Math.floor(Math.random() * 2 ** 31)),
+    a: () => image && setKeyA({ z: image.z, png: image.png }),
+    b: () => image && setKeyB({ z: image.z, png: image.png }),
   });
 
   const side = (

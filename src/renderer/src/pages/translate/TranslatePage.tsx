@@ -19,6 +19,7 @@ import { TRANSLATORS, useBundles } from '../../lib/bundles';
 import { IMAGE_EXT, commonRoot, type DroppedFiles } from '../../lib/files';
 import { downloadBytes, usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
+import { useKeys } from '../../lib/keys';
 import { studio } from '../../studio';
 import { waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
@@ -182,6 +183,9 @@ export function TranslatePage() {
     return fitScale(dispW, dispH, Math.min(avail, 512), 512, 8);
   }, [dispW, dispH, boxW, view]);
 
+  const save = () => output && downloadBytes(output.png, `${(input?.name ?? 'image').replace(/\.[^.]+$/, '')}-${bundle?.name ?? 'out'}.png`);
+  useKeys({ c: () => setView((v) => (v === 'side' ? 'compare' : 'side')), s: save });
+
   if (!ready) {
     return (
       <PageLayout title="Translate" testId="page-translate">
@@ -271,7 +275,7 @@ export function TranslatePage() {
           Compare
         </button>
       </div>
-      <button type="button" className="btn" disabled={!output} onClick={() => output && downloadBytes(output.png, `${(input?.name ?? 'image').replace(/\.[^.]+$/, '')}-${bundle?.name ?? 'out'}.png`)} data-testid="translate-save">
+      <button type="button" className="btn" disabled={!output} onClick={save} title="Save output (S)" data-testid="translate-save">
         <Icon name="download" size={14} /> Save output
       </button>
     </>
