@@ -277,6 +277,24 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await screenshot(page, 'translate-compare');
   });
 
+  it('translates a dropped folder as a job into the workspace', async () => {
+    if (!(await pageReady('translate'))) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-e2e-translate-'));
+    const root = path.join(dir, 'sketches');
+    fs.mkdirSync(root);
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(root, `${i}.png`), Buffer.from(await pngInPage(page, [40 * i, 40, 40])));
+    await page.setInputFiles('[data-testid=translate-drop-folder-input]', root);
+    await page.waitForSelector('[data-testid=folder-result]', { timeout: 120_000 }).catch(async (e: unknown) => {
+      throw new Error(`No folder result. Errors: ${await errorToasts()}`, { cause: e });
+    });
+    const text = (await page.textContent('[data-testid=folder-result]')) ?? '';
+    expect(text).toContain('Translated 3 of 3 images');
+    const out = /into (\S+)\./.exec(text)?.[1];
+    expect(out && out.startsWith(served.workspace)).toBe(true);
+    expect(fs.readdirSync(out!).filter((f) => f.endsWith('.png')).sort()).toEqual(['0.png', '1.png', '2.png']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('explores a dataset: PCA scatter, k-means colours, dendrogram', async () => {
     if (!(await pageReady('explore'))) return;
     await page.waitForSelector('[data-testid=explore-dataset] option', { state: 'attached' });

@@ -22,6 +22,7 @@ import { useLoad } from '../../lib/useLoad';
 import { useKeys } from '../../lib/keys';
 import { studio } from '../../studio';
 import { waitForJob } from '../../store/jobs';
+import { useStatus } from '../../store/status';
 import { notify, reportError } from '../../store/ui';
 
 interface InputImage {
@@ -163,7 +164,11 @@ export function TranslatePage() {
       let root = commonRoot(paths, d.relPaths);
       if (d.folders.length === 1) root = `${root}/${d.folders[0]}`.replace(/\/\/+/g, '/');
       if (!root) return;
-      const output = `${root.replace(/\/+$/, '')}-${bundle.id.replace(/[^A-Za-z0-9_-]+/g, '-')}`;
+      // Results go to <workspace>/translations/<folder>-<model> (uploads live in a temp folder).
+      const ws = useStatus.getState().doctor?.workspace;
+      const folderName = (d.folders[0] ?? root.split('/').filter(Boolean).pop() ?? 'images').replace(/[^A-Za-z0-9_-]+/g, '-');
+      const tag = `${folderName}-${bundle.id.replace(/[^A-Za-z0-9_-]+/g, '-')}-${Date.now().toString(36)}`;
+      const output = ws ? `${ws.replace(/\/+$/, '')}/translations/${tag}` : `${root.replace(/\/+$/, '')}-${tag}`;
       const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output, fit, runtime, ...(bundle.kind === 'cyclegan' ? { direction } : {}) });
       const res = await waitForJob<TranslateFolderResult>(jobId);
       setFolderResult({ outDir: res.outDir, count: res.written.length, failed: res.failed, total: res.total });
@@ -248,7 +253,7 @@ export function TranslatePage() {
         </DropZone>
         {folderBusy ? <div className="muted small">Translating the folder… (progress in the jobs strip)</div> : null}
         {folderResult ? (
-          <div className="notice ok">
+          <div className="notice ok" data-testid="folder-result">
             Translated {folderResult.count} of {folderResult.total} images into <code>{folderResult.outDir}</code>.
             {folderResult.failed.length ? ` ${folderResult.failed.length} failed: ${folderResult.failed.slice(0, 3).map((f) => `${f.file} (${f.error})`).join('; ')}` : ''}
             {folderResult.outDir && has('app.reveal') && studio().transport === 'electron' ? (
