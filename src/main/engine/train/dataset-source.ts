@@ -18,10 +18,12 @@ class LoaderSource implements BatchSource {
     private loader: DatasetLoader,
     private readonly dir: string,
     private readonly opts: LoaderOptions,
+    /** Resize batches to this side here (bilinear) instead of in the loader. */
+    private readonly resizeTo: number | null = null,
   ) {
     const m = loader.manifest;
     this.info = {
-      size: loader.size,
+      size: resizeTo ?? loader.size,
       channels: loader.channels,
       length: loader.length,
       hasB: loader.kind !== 'labeled',
@@ -30,14 +32,22 @@ class LoaderSource implements BatchSource {
     };
   }
 
+  private sized(x: tf.Tensor4D): tf.Tensor4D {
+    const s = this.resizeTo;
+    if (!s || (x.shape[1] === s && x.shape[2] === s)) return x;
+    const y = tf.tidy(() => tf.clipByValue(tf.image.resizeBilinear(x, [s, s], false, true), -1, 1) as tf.Tensor4D);
+    x.dispose();
+    return y;
+  }
+
   async next(): Promise<Batch> {
     const b = await this.loader.next();
     if (b.kind === 'labeled') {
       const labels = tf.tidy(() => tf.reshape(tf.cast(b.label, 'int32'), [-1, 1]) as tf.Tensor2D);
       b.label.dispose();
-      return { a: b.x, labels };
+      return { a: this.sized(b.x), labels };
     }
-    return { a: b.a, b: b.b };
+    return { a: this.sized(b.a), b: this.sized(b.b) };
   }
 
   state(): unknown {
@@ -52,16 +62,14 @@ class LoaderSource implements BatchSource {
 export async function openDatasetSource(req: OpenSourceRequest): Promise<BatchSource | null> {
   const dir = path.join(req.workspace.datasets, req.datasetId);
   if (!/^[A-Za-z0-9_.-]+$/.test(req.datasetId) || !fs.existsSync(path.join(dir, 'dataset.json'))) return null;
-  const opts: LoaderOptions = {
-    batchSize: req.batchSize,
-    split: 'train',
-    seed: req.seed,
-    ...(req.size ? { size: req.size } : {}),
-    preprocess: 'none',
-    direction: req.direction,
-    dropLast: true,
-  };
-  const loader = await DatasetLoader.open(dir, opts);
+  const base: LoaderOptions = { batchSize: req.batchSize, split: 'train', seed: req.seed, preprocess: 'none', direction: req.direction, dropLast: true };
+  // Grey datasets: the loader's sharp resize returns 3-channel pixels for 1-channel input
+  // (striped images), so those are loaded at their stored size and resized here.
+  const probe = await DatasetLoader.open(dir, base);
+  const grey = probe.channels === 1;
+  const resizeTo = grey && req.size && req.size !== probe.size ? req.size : null;
+  const opts: LoaderOptions = { ...base, ...(req.size && !resizeTo ? { size: req.size } : {}) };
+  const loader = resizeTo || !req.size ? probe : await DatasetLoader.open(dir, opts);
   if (req.channels && req.channels !== loader.channels) {
     throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has ${loader.channels}-channel images; the options ask for ${req.channels}.`, {
       hint: `Leave channels unset (it follows the dataset) or set channels=${loader.channels}.`,
@@ -70,7 +78,7 @@ export async function openDatasetSource(req: OpenSourceRequest): Promise<BatchSo
   if (req.needs === 'paired' && loader.kind !== 'paired') throw new StudioError('BAD_INPUT', `pix2pix needs a paired dataset; ${req.datasetId} is ${loader.kind}.`, { hint: 'Use cyclegan for unpaired data.' });
   if (req.needs === 'unpaired' && loader.kind === 'labeled') throw new StudioError('BAD_INPUT', `cyclegan needs two image domains; ${req.datasetId} is a labelled set.`);
   if (req.needs === 'labelled' && loader.kind !== 'labeled') throw new StudioError('BAD_INPUT', `cgan needs class labels; ${req.datasetId} is ${loader.kind}.`, { hint: 'Use gan for unlabelled images.' });
-  return new LoaderSource(loader, dir, opts);
+  return new LoaderSource(loader, dir, opts, resizeTo);
 }
 
 registerDatasetOpener(openDatasetSource);

@@ -7,6 +7,9 @@ import { openWorkspace, type Workspace } from '../../../../src/main/engine/works
 import { createRun, readLog, trainRun } from '../../../../src/main/engine/train/run';
 import { loadBundle, disposeBundle } from '../../../../src/main/engine/train/bundle';
 import { useTestBackend } from '../layers/test-backend';
+import { tf } from '../../../../src/main/engine/backend';
+import { openBatchSource } from '../../../../src/main/engine/train/source';
+import '../../../../src/main/engine/train/dataset-source';
 
 let tmp: string;
 let ws: Workspace;
@@ -22,6 +25,19 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
   if (savedFrom === undefined) delete process.env.ATELIER_DEMO_FROM;
   else process.env.ATELIER_DEMO_FROM = savedFrom;
+});
+
+it('grey datasets resized to a power of two keep their pixels (28 -> 32 px, no channel-stride stripes)', async () => {
+  const open = (size: number) => openBatchSource({ workspace: ws, datasetId: 'demo-fashion', size, channels: 1, batchSize: 8, seed: 0, needs: 'labelled', direction: 'AtoB' });
+  const [s28, s32] = [await open(28), await open(32)];
+  const [b28, b32] = [await s28.next(), await s32.next()];
+  expect(b32.a.shape).toEqual([8, 32, 32, 1]);
+  expect(Array.from(b32.labels!.dataSync())).toEqual(Array.from(b28.labels!.dataSync()));
+  const means = (t: tf.Tensor) => tf.tidy(() => Array.from(tf.mean(t, [1, 2, 3]).dataSync()));
+  const m28 = means(b28.a);
+  const m32 = means(b32.a);
+  for (let i = 0; i < 8; i++) expect(Math.abs(m28[i]! - m32[i]!)).toBeLessThan(0.05);
+  tf.dispose([b28.a, b28.labels!, b32.a, b32.labels!]);
 });
 
 // Workspace datasets through the data loader: size/channels follow the dataset, the loader's
