@@ -152,9 +152,16 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
             {exporting ? 'Exporting…' : b.onnx ? 'Re-export ONNX' : 'Export ONNX'}
           </button>
         ) : null}
-        {canReveal ? (
-          <button type="button" className="btn" onClick={() => void reveal(b.onnx ?? b.dir)}>
-            <Icon name="reveal" size={14} /> Reveal
+        {has('app.reveal') ? (
+          <button
+            type="button"
+            className="btn"
+            disabled={!canReveal}
+            title={canReveal ? 'Show the file in the file manager' : 'Revealing files works in the desktop app; in the browser the path is shown below.'}
+            onClick={() => void reveal(b.onnx ?? b.dir)}
+            data-testid="reveal"
+          >
+            <Icon name="reveal" size={14} /> Reveal file
           </button>
         ) : null}
       </div>
