@@ -149,6 +149,8 @@ export interface TrainClassifierOptions {
   lrFactor?: (progress: number) => number;
   /** Stop after this many minutes (the result says how many steps were done). */
   maxMinutes?: number;
+  /** Start from these weights (continue a training) instead of the seeded initialisation. */
+  initialWeights?: tf.Tensor[];
   onProgress?: (p: { epoch: number; step: number; total: number; loss: number; acc: number }) => void;
   /** Between steps (cancel point). */
   checkpoint?: () => Promise<void>;
@@ -159,6 +161,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<{ mode
   const n = o.labels.length;
   const px = o.size * o.size;
   const model = buildClassifierNetwork(o.seed, o.classes.length);
+  if (o.initialWeights) model.setWeights(o.initialWeights);
   const opt = tf.train.adam(o.lr);
   const rng = new Rng(o.seed);
   const perEpoch = Math.ceil(n / o.batchSize);

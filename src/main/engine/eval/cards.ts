@@ -97,6 +97,8 @@ export async function cardFor(name: Exclude<StageName, 'classifier'>, ctx: Stage
     if (side.format === 'atelier-onnx' && side.parity) onnx.push({ file: side.file ?? f, maxAbsDiff: side.parity.maxAbsDiff, pass: side.parity.pass });
   }
   const stopped = tr.stoppedEarly === true;
+  // Hand-written notes kept beside the bundle (e.g. which configurations were tried) go into the card.
+  const notes = await fsp.readFile(path.join(dir, 'card-notes.md'), 'utf8').catch(() => '');
   const card: ModelCard = {
     format: 'atelier-model-card',
     version: 1,
@@ -129,6 +131,9 @@ export async function cardFor(name: Exclude<StageName, 'classifier'>, ctx: Stage
     '',
     '## Training',
     trainingTable(card),
+    ...(Array.isArray(tr.stages)
+      ? ['', `Trained in ${tr.stages.length} stages (later stages start from the previous bundle's ${meta.model === 'autoencoder' ? 'encoder and decoder' : 'generators'}; discriminators and optimiser state afresh): ${(tr.stages as { steps: number; durationSec: number }[]).map((s, i) => `${i + 1}) ${s.steps} steps, ${(s.durationSec / 60).toFixed(1)} min`).join('; ')}.`]
+      : []),
     ...(stopped ? ['', `**Stopped by the time budget** after ${tr.steps} of ${String(tr.plannedSteps)} planned steps (the learning-rate schedule was set for ${String(tr.plannedSteps)}).`] : []),
     '',
     `Final losses (mean of the last 10% of steps): ${Object.entries(tr.meanLosses).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}.`,
@@ -138,6 +143,7 @@ export async function cardFor(name: Exclude<StageName, 'classifier'>, ctx: Stage
     '',
     bars.every((b) => b.pass) ? 'All bars met.' : `**Not every bar is met** (see above): these are the honest numbers of this run.`,
     '',
+    ...(notes ? ['## Notes', notes.trim(), ''] : []),
     '## Metrics',
     'Pixel metrics on the [0, 1] scale; FD-FashionCNN is the Fréchet distance of the fashion-classifier\'s 64-d penultimate features (not FID; not comparable with FID values).',
     '',
@@ -146,7 +152,9 @@ export async function cardFor(name: Exclude<StageName, 'classifier'>, ctx: Stage
     `- bundle.json + networks/ (tfjs layers): \`atelier eval --model models/${card.name} --data ${dataset}\` re-measures it`,
     ...onnx.map((o) => `- ${o.file}: ONNX opset 17, parity with tfjs max |diff| ${o.maxAbsDiff.toExponential(2)} (${o.pass ? 'pass' : 'FAIL'}, limit 1e-4)`),
     '',
-    `Reproduce: \`npm run train:demos -- --only ${name} --seed ${card.seed}\`${stopped ? ` (this run stopped at step ${tr.steps}: add \`--steps-scale ${(tr.steps / Number(tr.plannedSteps)).toFixed(4)}\` to get the same number of steps; the LR schedule then differs for linear policies)` : ''}.`,
+    Array.isArray(tr.stages)
+      ? `Reproduce: \`npm run train:demos -- --only ${name} --phase train --seed ${card.seed}${(tr.stages as { steps: number }[])[0] ? ` --steps ${(tr.stages as { steps: number }[])[0]!.steps}` : ''}\`, then for each later stage \`--phase train --set '{"continue":true}' --steps N\`, then \`--phase card\`.`
+      : `Reproduce: \`npm run train:demos -- --only ${name} --seed ${card.seed}\`${stopped ? ` (this run stopped at step ${tr.steps}: add \`--steps-scale ${(tr.steps / Number(tr.plannedSteps)).toFixed(4)}\` to get the same number of steps; the LR schedule then differs for linear policies)` : ''}.`,
     ...(name === 'cgan' ? ['', `Classes: ${CLASS_NAMES.map((c, i) => `${i} ${c}`).join(', ')}.`] : []),
     '',
   ].join('\n');

@@ -19,7 +19,7 @@ import { CLASS_NAMES, fashionDir, pick, readFashion, readSubset, withoutSubset, 
 import { Rng } from '../models/rng';
 import { createModel } from '../models/registry';
 import type { Batch, ModelKind } from '../models/base';
-import { writeBundle } from '../train/bundle';
+import { disposeBundle, loadBundle, writeBundle, type BundleMeta } from '../train/bundle';
 import { loadBundleSource } from '../infer/registry';
 import { exportOnnx } from '../export/onnx-export';
 import { ensureDemoDatasets, pad32 } from '../data/demo';
@@ -123,17 +123,23 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
   const subset = await readSubset(resourcesDir());
   const epochs = Math.max(1, Math.round(1 * ctx.stepsScale));
   const batchSize = 128;
-  const lr = 1e-3;
   ctx.log(`training on ${train.n} images (Fashion-MNIST train minus the ${subset.n} of the shipped subset), ${epochs} epochs`);
   let last = 0;
+  // --set '{"continue":true}': continue from the classifier already in the output folder.
+  const prevDir = path.join(ctx.out, DEMO_NAMES.classifier);
+  const prev = ctx.overrides?.continue ? await loadClassifier(prevDir) : null;
+  const prevTraining = prev ? (prev.meta.training as Record<string, unknown>) : null;
+  const lr = prev ? Number(ctx.overrides?.lr ?? 3e-4) : 1e-3;
+  if (prev) ctx.log(`continuing from ${prevDir} (${String(prevTraining?.steps)} steps done) at lr ${lr}`);
   const r = await trainClassifier({
+    ...(prev ? { initialWeights: prev.model.getWeights() } : {}),
     images: train.images,
     labels: train.labels,
     size: 28,
     epochs,
     batchSize,
     lr,
-    seed: ctx.seed,
+    seed: ctx.seed + (prev ? 1 : 0),
     classes: CLASS_NAMES,
     shift: 0,
     // constant for the first half, then linearly down to 0.1x
@@ -163,7 +169,11 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
     });
     return { accuracy: ok / d.n, perClass: Object.fromEntries(perClass.map((v, i) => [CLASS_NAMES[i]!, v.n ? v.ok / v.n : NaN])) };
   };
-  const trainingInfo = { images: train.n, epochs, steps: r.steps, batchSize, lr, optimizer: 'adam; lr constant for half the run, then linearly to 0.1x', durationSec: r.durationSec, seed: ctx.seed };
+  if (prev) disposeClassifier(prev);
+  const stage = { images: train.n, epochs, steps: r.steps, batchSize, lr, optimizer: 'adam; lr constant for half the run, then linearly to 0.1x', durationSec: r.durationSec, seed: ctx.seed };
+  const trainingInfo = prevTraining
+    ? { ...stage, steps: Number(prevTraining.steps) + r.steps, durationSec: Number(prevTraining.durationSec) + r.durationSec, stages: [...((prevTraining.stages as unknown[]) ?? [prevTraining]), stage] }
+    : stage;
   await saveClassifier(outDir, r.model, { name: 'FashionCNN', classes: CLASS_NAMES, training: trainingInfo, metrics: {} });
   r.model.dispose();
   const c = await loadClassifier(outDir);
@@ -183,10 +193,10 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
     kind: 'classifier',
     summary: 'FashionCNN: the small Fashion-MNIST classifier the quality metrics are measured with.',
     data: { train: `Fashion-MNIST train minus the shipped subset (${train.n} images)`, test: `t10k (${test.n})`, heldOut: `resources/demo/fashion-mnist-subset (${subset.n}, never trained on)` },
-    options: { architecture: 'conv3x16-pool, conv3x32-pool, conv3x64-pool, dense64 (features), dense10', input: '32x32x1 in [-1,1]; 28x28 padded by 2 black px', batchSize, lr, epochs },
-    steps: r.steps,
+    options: { architecture: 'conv3x16-pool, conv3x32-pool, conv3x64-pool, dense64 (features), dense10', input: '32x32x1 in [-1,1]; 28x28 padded by 2 black px', batchSize, lr, epochs, ...('stages' in trainingInfo ? { stages: trainingInfo.stages } : {}) },
+    steps: trainingInfo.steps,
     batchSize,
-    wallTimeSec: r.durationSec,
+    wallTimeSec: trainingInfo.durationSec,
     backend: tf.getBackend(),
     machine: m0,
     seed: ctx.seed,
@@ -384,6 +394,16 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
   const loadAvg1 = os.loadavg()[0]!;
   const model = createModel(spec.kind, spec.options);
   model.totalSteps = spec.steps;
+  // --set '{"continue":true}': start from the inference networks of the bundle already in the
+  // output folder (the discriminators and the optimiser state start afresh); steps add up.
+  let prev: BundleMeta['training'] & Record<string, unknown> | null = null;
+  if (ctx.overrides?.continue) {
+    const b = await loadBundle(path.join(ctx.out, spec.name));
+    for (const n of model.inferenceNetworks) model.networks[n]!.setWeights(b.networks[n]!.getWeights());
+    prev = b.meta.training as BundleMeta['training'] & Record<string, unknown>;
+    disposeBundle(b);
+    ctx.log(`continuing from the bundle in ${ctx.out} (${prev.steps} steps done)`);
+  }
   const next = spec.batches(new Rng((ctx.seed ^ 0xda7a) >>> 0));
   const t0 = performance.now();
   const tail: Record<string, number>[] = [];
@@ -409,18 +429,21 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
   const durationSec = (performance.now() - t0) / 1000;
   const mean: Record<string, number> = {};
   for (const l of tail) for (const [k, v] of Object.entries(l)) mean[k] = (mean[k] ?? 0) + v / tail.length;
+  const stage = { steps: model.step, durationSec, options: { ...spec.options }, continued: !!prev };
+  const stages = prev ? [...((prev.stages as unknown[]) ?? [{ steps: prev.steps, durationSec: prev.durationSec, options: prev.options ?? null, continued: false }]), stage] : undefined;
   const training = {
     runId: `train-demos-seed-${ctx.seed}`,
     datasetId: String(spec.data.dataset ?? 'fashion-mnist'),
-    steps: model.step,
+    steps: model.step + (prev ? prev.steps : 0),
     epochs: 0,
-    durationSec,
+    durationSec: durationSec + (prev ? prev.durationSec : 0),
     stepsPerSec: model.step / durationSec,
+    ...(stages ? { stages } : {}),
     backend: tf.getBackend(),
     finalLosses: tail[tail.length - 1] ?? {},
     meanLosses: mean,
     // extra fields the model card uses
-    plannedSteps: spec.steps,
+    plannedSteps: spec.steps + (prev ? prev.steps : 0),
     stoppedEarly,
     batchSize: spec.options.batchSize,
     seed: ctx.seed,
@@ -450,7 +473,7 @@ export async function runStage(name: StageName, ctx: StageContext & { phase?: 't
   const phase = ctx.phase ?? 'all';
   if (phase !== 'card') {
     const spec = await specFor(name, ctx);
-    if (ctx.overrides) Object.assign(spec.options, ctx.overrides);
+    if (ctx.overrides) for (const [k, v] of Object.entries(ctx.overrides)) if (k !== 'continue') spec.options[k] = v;
     if (ctx.steps) spec.steps = ctx.steps;
     await trainDemo(spec, ctx);
   }
