@@ -32,7 +32,7 @@ export const GAN_OPTIONS: readonly OptionSpec[] = [
 export const CGAN_OPTIONS: readonly OptionSpec[] = [
   ...GAN_OPTIONS,
   { key: 'numClasses', type: 'int', default: 10, min: 2, max: 10000, description: 'Number of classes (taken from the dataset when it has labels).' },
-  { key: 'embedDim', type: 'int', default: null, min: 1, description: 'Label embedding size in G; default nz.' },
+  { key: 'embedDim', type: 'int', default: null, min: 1, description: 'Label embedding size in G; default min(nz, numClasses).' },
 ];
 
 export class GanModel extends BaseModel<GanOptions> {

@@ -3,7 +3,7 @@
  * class-conditional.
  *
  * Generator:
- *   z      [B, nz]  (+ label [B, 1] int32 -> embedding [B, embedDim], concatenated to z)
+ *   z      [B, nz]  (+ label [B, 1] int32 -> embedding [B, embedDim = min(nz, classes)], concatenated to z)
  *   dense  [B, 4*4*ngf*2^(n-1)]  -> reshape [B, 4, 4, ngf*2^(n-1)], BN, ReLU     n = log2(S/4)
  *   convT4 s2, BN, ReLU  (channels halve)      [B, 8, 8, ..] ... [B, S/2, S/2, ngf]
  *   convT4 s2 -> channels, tanh                [B, S, S, channels] in [-1, 1]
@@ -15,6 +15,8 @@
  *   conv4 s2, BN, LReLU (channels double)      ... [B, 4, 4, ndf*2^(n-1)]
  *   flatten h                                  [B, F]
  *   logit = dense(h) [+ <embed(label), h>]     [B, 1]   (projection discriminator, Miyato 2018)
+ * Init: conv/dense N(0, 0.02); label embeddings N(0, 1) in G (as torch nn.Embedding) and
+ * N(0, 1/F) in D's projection, so the label matters from the start.
  */
 import { tf } from '../backend';
 import { Seeds, conv, convT, initN, isPow2, log2i, lrelu, norm, relu, tanh, type ST } from './common';
@@ -47,7 +49,8 @@ export function dcganGenerator(o: DcganOptions): tf.LayersModel {
   if (o.numClasses > 0) {
     const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
     inputs.push(label);
-    let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: o.embedDim ?? o.nz, embeddingsInitializer: initN(seeds, 0) }).apply(label) as ST;
+    // N(0, 1) as torch's nn.Embedding: the label code is as strong as z from the first step.
+    let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: o.embedDim ?? Math.min(o.nz, o.numClasses), embeddingsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: seeds.next() }) }).apply(label) as ST;
     e = tf.layers.flatten().apply(e) as ST;
     h = tf.layers.concatenate({ axis: -1 }).apply([z, e]) as ST;
   }
@@ -81,7 +84,8 @@ export function dcganDiscriminator(o: DcganOptions): tf.LayersModel {
   if (o.numClasses > 0) {
     const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
     inputs.push(label);
-    let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: featDim, embeddingsInitializer: initN(seeds) }).apply(label) as ST;
+    // N(0, 1/F): the projection <embed(y), h> starts on the scale of the unconditional logit.
+    let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: featDim, embeddingsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 1 / Math.sqrt(featDim), seed: seeds.next() }) }).apply(label) as ST;
     e = tf.layers.flatten().apply(e) as ST;
     const proj = tf.layers.dot({ axes: 1 }).apply([e, feat]) as ST;
     logit = tf.layers.add().apply([logit, proj]) as ST;
