@@ -10,6 +10,7 @@
  * which is a correlation of dy with F[m] = W[r + s*(J-1-m)] starting at dy row i + d - (J-1).
  */
 import * as tf from '@tensorflow/tfjs';
+import { smallConvBackpropInput } from './small-conv';
 import { type BackendWasm, type TensorInfo, release, run, runStock } from './wasm-util';
 
 /**
@@ -84,6 +85,14 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
   const attrs = args.attrs as unknown as Attrs;
   const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
   const [B0, OH0, OW0] = dy.shape as [number, number, number, number];
+  if (fmt === 'channelsLast' && dy.dtype === 'float32' && filter.dtype === 'float32') {
+    // Tiny dy, large filter: a direct product that reads the filter in place (no packing).
+    const small = smallConvBackpropInput(
+      backend, dy, filter,
+      tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt),
+    );
+    if (small) return small;
+  }
   if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || B0 * OH0 * OW0 < phaseConvOptions.minDyPixels) {
     return runStock(backend, 'Conv2DBackpropInput', args.inputs as Record<string, TensorInfo>, attrs as unknown as Record<string, unknown>);
   }

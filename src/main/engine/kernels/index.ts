@@ -15,6 +15,7 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
+import { conv2DConfig, fusedConv2DConfig } from './small-conv';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 
@@ -25,7 +26,7 @@ const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentS
  * (see bench.ts), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig];
 
 const registered = new Set<string>();
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasmKernel } from '../../../../src/main/engine/kernels';
 import { phaseConvOptions } from '../../../../src/main/engine/kernels/conv2d-backprop-input';
+import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -51,9 +52,11 @@ describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
   beforeAll(async () => {
     await initWasm();
     phaseConvOptions.minDyPixels = 0; // exercise the phase path even for tiny dy
+    smallConvOptions.enabled = false; // (small-conv.test.ts covers the direct path)
   });
   afterAll(() => {
     phaseConvOptions.minDyPixels = defaultMin;
+    smallConvOptions.enabled = true;
     useWasmKernel('Conv2DBackpropInput', 'ours');
   });
 

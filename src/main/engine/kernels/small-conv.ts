@@ -1,0 +1,222 @@
+/**
+ * Convolutions on tiny spatial inputs with large filters (U-Net's innermost layers, PatchGAN's
+ * last ones) without XNNPACK's weight packing.
+ *
+ * tfjs-backend-wasm's Conv2D caches an XNNPACK operator per filter tensor id; every optimizer
+ * step makes new filter tensors, so every step transposes and packs every filter again, on one
+ * thread, at ~5-11 ns per weight element: a 4x4x512x512 conv on a 4x4 input costs ~47 ms with a
+ * new filter and ~1 ms with a cached one. When the output has few pixels the product itself is
+ * cheap, so here it is done by gemm-simd.ts reading the filter in place:
+ *
+ *   forward  (Conv2D, FusedConv2D): im2col patches [P, KH*KW*CI] . W [KH*KW*CI, CO]
+ *   input gradient (Conv2DBackpropInput): cols [P, KH*KW*CI] = dy [P, CO] . W^T, then col2im
+ *
+ * P = batch * output pixels (dy pixels for the input gradient), padded to a multiple of 4.
+ * Everything else goes to the stock kernel (or the phase path).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WasmMemory } from './adam-simd';
+import { createGemmSimd, type GemmSimd } from './gemm-simd';
+import { type BackendWasm, type TensorInfo, release, runStock } from './wasm-util';
+
+/**
+ * Use the direct product when P <= maxPixels (forward) / maxPixelsInputGrad (input gradient) and
+ * the filter has >= minWeights elements (below that, packing is cheap and XNNPACK's faster
+ * product wins). Crossovers measured with new filters each call, 1 thread, CPU time: forward
+ * 4x4x256x512 at P = 256 59 vs 61 ms (tie), P = 64 49 vs 69; input gradient P = 256 37 vs 63 ms,
+ * P = 1024 40 vs 44. Tests set these to force a path.
+ */
+export const smallConvOptions = { maxPixels: 128, maxPixelsInputGrad: 256, minWeights: 1 << 15, enabled: true };
+/** Calls that took the direct path (tests check the path they mean to test was taken). */
+export const smallConvCalls = { forward: 0, backpropInput: 0 };
+
+function gemm(backend: BackendWasm): GemmSimd | null {
+  const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
+  return createGemmSimd(memory);
+}
+
+const off = (backend: BackendWasm, t: TensorInfo) => backend.getMemoryOffset(t.dataId);
+const f32 = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+function usable(info: ConvInfo, pixels: number, maxPixels: number): boolean {
+  const { filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO } = info;
+  return smallConvOptions.enabled && pixels <= maxPixels && KH * KW * CI * CO >= smallConvOptions.minWeights;
+}
+
+/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nn product; null when not applicable. */
+function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const P = B * OH * OW;
+  if (CO % 8 !== 0 || P === 0 || !usable(info, P, smallConvOptions.maxPixels)) return null;
+  const g = gemm(backend);
+  if (!g) return null;
+  const P4 = Math.ceil(P / 4) * 4;
+  const Kd = KH * KW * CI;
+  const patches = backend.makeOutput([P4 * Kd], 'float32');
+  const direct = P4 === P;
+  const out = backend.makeOutput([B, OH, OW, CO], 'float32');
+  const scratch = direct ? out : backend.makeOutput([P4 * CO], 'float32');
+  try {
+    const a = f32(backend, patches);
+    const xv = f32(backend, x);
+    a.fill(0);
+    const pt = info.padInfo.top;
+    const pl = info.padInfo.left;
+    let p = 0;
+    for (let b = 0; b < B; b++) {
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++, p++) {
+          const base = (p >> 2) * Kd * 4 + (p & 3);
+          for (let ky = 0; ky < KH; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KW; kx++) {
+              const ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= W) continue;
+              let src = ((b * H + iy) * W + ix) * CI;
+              let dst = base + (ky * KW + kx) * CI * 4;
+              for (let c = 0; c < CI; c++, dst += 4) a[dst] = xv[src++]!;
+            }
+          }
+        }
+      }
+    }
+    smallConvCalls.forward++;
+    g.nn(off(backend, patches), off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO);
+    if (!direct) f32(backend, out).set(f32(backend, scratch).subarray(0, P * CO));
+    return out;
+  } finally {
+    release(backend, patches, direct ? null : scratch);
+  }
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+function forwardInfo(x: TensorInfo, filter: TensorInfo, a: ConvAttrs): ConvInfo | null {
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast',
+  );
+}
+
+export function conv2DWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as ConvAttrs;
+  const info = forwardInfo(x, filter, a);
+  const out = info ? convForward(backend, x, filter, info) : null;
+  return out ?? runStock(backend, 'Conv2D', args.inputs as Record<string, TensorInfo>, a as unknown as Record<string, unknown>);
+}
+
+const ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid']);
+
+export function fusedConv2DWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, filter, bias } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
+  const a = args.attrs as unknown as ConvAttrs;
+  const act = a.activation ?? 'linear';
+  const info = ACTIVATIONS.has(act) && (!bias || (bias.dtype === 'float32' && (bias.shape.length <= 1))) ? forwardInfo(x, filter, a) : null;
+  const CO = info?.outChannels ?? 0;
+  const biasOk = !bias || tf.util.sizeFromShape(bias.shape) === CO || tf.util.sizeFromShape(bias.shape) === 1;
+  const out = info && biasOk ? convForward(backend, x, filter, info) : null;
+  if (!out) return runStock(backend, 'FusedConv2D', args.inputs as Record<string, TensorInfo>, a as unknown as Record<string, unknown>);
+  const o = f32(backend, out);
+  const bv = bias ? f32(backend, bias) : null;
+  const nb = bv ? bv.length : 0;
+  const alpha = a.leakyreluAlpha ?? 0.2;
+  for (let i = 0; i < o.length; i++) {
+    let v = o[i]!;
+    if (bv) v = Math.fround(v + bv[nb === 1 ? 0 : i % CO]!);
+    switch (act) {
+      case 'relu': v = v < 0 ? 0 : v; break;
+      case 'relu6': v = v < 0 ? 0 : v > 6 ? 6 : v; break;
+      case 'leakyrelu': v = v < 0 ? Math.fround(v * alpha) : v; break;
+      case 'elu': v = v < 0 ? Math.expm1(v) : v; break;
+      case 'sigmoid': v = 1 / (1 + Math.exp(-v)); break;
+      default: break;
+    }
+    o[i] = v;
+  }
+  return out;
+}
+
+/**
+ * dx[B,H,W,CI] for dy [B,OH,OW,CO] and filter [KH,KW,CI,CO] (NHWC, no dilation), or null when the
+ * direct product does not apply.
+ */
+export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const P = B * OH * OW;
+  const Kd = KH * KW * CI;
+  if (CO % 4 !== 0 || Kd % 2 !== 0 || P === 0 || !usable(info, P, smallConvOptions.maxPixelsInputGrad) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const g = gemm(backend);
+  if (!g) return null;
+  const P4 = Math.ceil(P / 4) * 4;
+  const padded = P4 === P ? null : backend.makeOutput([P4 * CO], 'float32');
+  const cols = backend.makeOutput([P4 * Kd], 'float32');
+  const dx = backend.makeOutput([B, H, W, CI], 'float32');
+  try {
+    if (padded) {
+      const pv = f32(backend, padded);
+      pv.fill(0);
+      pv.set(f32(backend, dy));
+    }
+    smallConvCalls.backpropInput++;
+    g.nt(off(backend, padded ?? dy), off(backend, filter), off(backend, cols), P4 >> 2, CO, Kd);
+    const c = f32(backend, cols);
+    const o = f32(backend, dx);
+    o.fill(0);
+    const pt = info.padInfo.top;
+    const pl = info.padInfo.left;
+    let p = 0;
+    for (let b = 0; b < B; b++) {
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++, p++) {
+          const base = (p >> 2) * Kd * 4 + (p & 3);
+          for (let ky = 0; ky < KH; ky++) {
+            const iy = oy * sh - pt + ky;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KW; kx++) {
+              const ix = ox * sw - pl + kx;
+              if (ix < 0 || ix >= W) continue;
+              let dst = ((b * H + iy) * W + ix) * CI;
+              let src = base + (ky * KW + kx) * CI * 4;
+              for (let ci = 0; ci < CI; ci++, src += 4) o[dst++] += c[src]!;
+            }
+          }
+        }
+      }
+    }
+    return dx;
+  } catch (e) {
+    release(backend, dx);
+    throw e;
+  } finally {
+    release(backend, padded, cols);
+  }
+}
+
+export const conv2DConfig: tf.KernelConfig = {
+  kernelName: 'Conv2D',
+  backendName: 'wasm',
+  kernelFunc: conv2DWasm as unknown as tf.KernelFunc,
+};
+
+export const fusedConv2DConfig: tf.KernelConfig = {
+  kernelName: 'FusedConv2D',
+  backendName: 'wasm',
+  kernelFunc: fusedConv2DWasm as unknown as tf.KernelFunc,
+};

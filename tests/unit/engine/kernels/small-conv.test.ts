@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallConvCalls, smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
+import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+interface Case {
+  x: [number, number, number, number];
+  k: [number, number];
+  co: number;
+  s: number | [number, number];
+  pad: Pad;
+  d?: number;
+}
+
+// Output pixels (batch * OH * OW) from 1 to 36, including counts that are not multiples of 4.
+const cases: Case[] = [
+  { x: [1, 4, 4, 16], k: [4, 4], co: 8, s: 2, pad: 'same' }, // U-Net innermost-like: 2x2 out
+  { x: [1, 2, 2, 8], k: [4, 4], co: 16, s: 2, pad: 'same' }, // 1x1 out
+  { x: [1, 1, 1, 12], k: [4, 4], co: 8, s: 2, pad: 'same' },
+  { x: [2, 3, 5, 6], k: [3, 3], co: 16, s: 1, pad: 'same' }, // 30 pixels
+  { x: [1, 8, 8, 4], k: [4, 4], co: 8, s: 1, pad: 1 }, // PatchGAN tail: 7x7
+  { x: [3, 5, 4, 5], k: [3, 2], co: 8, s: [2, 1], pad: 'valid' },
+  { x: [1, 6, 6, 4], k: [3, 3], co: 8, s: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { x: [1, 4, 4, 4], k: [4, 4], co: 8, s: 2, pad: 'same', d: 1 },
+];
+
+function outShape(c: Case): number[] {
+  return tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.s, c.d ?? 1, c.pad).outShape;
+}
+
+describe('small-spatial convolutions (direct SIMD product, no weight packing) on wasm', () => {
+  const saved = { ...smallConvOptions };
+  beforeAll(async () => {
+    await initWasm();
+    smallConvOptions.maxPixels = 1 << 30;
+    smallConvOptions.maxPixelsInputGrad = 1 << 30;
+    smallConvOptions.minWeights = 0;
+  });
+  afterAll(() => Object.assign(smallConvOptions, saved));
+
+  for (const c of cases) {
+    const name = `x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`;
+    it(`Conv2D matches cpu: ${name}`, async () => {
+      const xv = rand(size(c.x), 1);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 2, 0.5);
+      const run = () => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [...c.k, c.x[3], c.co]), c.s as number, c.pad as 'same');
+      const before = counts();
+      const n = smallConvCalls.forward;
+      const ours = await on('wasm', run);
+      expect(smallConvCalls.forward).toBe(n + 1);
+      expect(counts()).toEqual(before);
+      expectClose(ours, await on('cpu', run));
+    });
+
+    it(`FusedConv2D (bias + leakyrelu, relu) matches cpu: ${name}`, async () => {
+      const xv = rand(size(c.x), 3);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 4, 0.5);
+      const bv = rand(c.co, 5);
+      const run = () => ['leakyrelu', 'relu', 'linear'].map((activation) =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(xv, c.x), filter: tf.tensor4d(wv, [...c.k, c.x[3], c.co]), strides: c.s as number, pad: c.pad as 'same',
+          bias: tf.tensor1d(bv), activation: activation as 'relu', leakyreluAlpha: 0.2,
+        }));
+      const before = counts();
+      const n = smallConvCalls.forward;
+      const ours = await on('wasm', run);
+      expect(smallConvCalls.forward).toBe(n + 3);
+      expect(counts()).toEqual(before);
+      expectClose(ours, await on('cpu', run));
+    });
+
+    if (c.d == null) {
+      it(`Conv2DBackpropInput matches cpu: ${name}`, async () => {
+        const dyv = rand(size(outShape(c)), 6);
+        const wv = rand(size([...c.k, c.x[3], c.co]), 7, 0.5);
+        const run = () => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, outShape(c)), filter: tf.tensor4d(wv, [...c.k, c.x[3], c.co]) }, {
+          strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const before = counts();
+        const n = smallConvCalls.backpropInput;
+        const ours = await on('wasm', run);
+        expect(smallConvCalls.backpropInput).toBe(n + 1);
+        expect(counts()).toEqual(before);
+        expectClose(ours, await on('cpu', run));
+      });
+    }
+  }
+
+  it('a filter updated between steps is read afresh (no stale packed weights)', async () => {
+    const x = rand(size([1, 4, 4, 16]), 8);
+    const w1 = rand(4 * 4 * 16 * 8, 9);
+    const w2 = rand(4 * 4 * 16 * 8, 10);
+    const run = (wv: Float32Array) => () => {
+      const v = tf.variable(tf.tensor4d(w1, [4, 4, 16, 8]));
+      tf.conv2d(tf.tensor4d(x, [1, 4, 4, 16]), v as tf.Tensor4D, 2, 'same').dataSync();
+      v.assign(tf.tensor4d(wv, [4, 4, 16, 8]));
+      const r = tf.conv2d(tf.tensor4d(x, [1, 4, 4, 16]), v as tf.Tensor4D, 2, 'same');
+      const out = r.clone();
+      v.dispose();
+      return out;
+    };
+    expectClose(await on('wasm', run(w2)), await on('cpu', run(w2)));
+  });
+
+  it('large inputs still take the stock path with default thresholds', async () => {
+    Object.assign(smallConvOptions, saved);
+    try {
+      const c: Case = { x: [1, 16, 16, 8], k: [3, 3], co: 8, s: 1, pad: 'same' };
+      const xv = rand(size(c.x), 11);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 12);
+      const run = () => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [...c.k, c.x[3], c.co]), 1, 'same');
+      const n = smallConvCalls.forward;
+      expectClose(await on('wasm', run), await on('cpu', run));
+      expect(smallConvCalls.forward).toBe(n);
+    } finally {
+      smallConvOptions.maxPixels = 1 << 30;
+      smallConvOptions.maxPixelsInputGrad = 1 << 30;
+      smallConvOptions.minWeights = 0;
+    }
+  });
+});
