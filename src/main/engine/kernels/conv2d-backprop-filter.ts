@@ -12,6 +12,7 @@
  *   transpose -> [KH,KW,C,CO].
  */
 import * as tf from '@tensorflow/tfjs';
+import { smallConvBackpropFilter } from './small-conv';
 import { type BackendWasm, type TensorInfo, release, run } from './wasm-util';
 
 interface Attrs {
@@ -31,6 +32,9 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, fmt,
   );
+  // Few output pixels, large filter: a direct product (patches^T . dy), no XNNPACK operator.
+  const small = smallConvBackpropFilter(backend, x, dy, info);
+  if (small) return small;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, outHeight: OH, outWidth: OW } = info;
   const [, H, W] = x.shape as [number, number, number, number];
   const pt = info.padInfo.top;

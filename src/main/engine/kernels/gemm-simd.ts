@@ -8,6 +8,7 @@
  *
  *   nn(a, b, c, blocks, K, N):  C[4*blocks, N] = A . B     B [K, N] row-major (N % 8 == 0),
  *                               A interleaved by 4 rows: A4[blk][k][r] = A[4*blk + r, k]
+ *   nnRows(...):                the same, loops nested the other way (for small K)
  *   nt(a, w, c, blocks, K, M):  C4[blk][m][r] = dot(A[4*blk + r, :], W[m, :])
  *                               A [4*blocks, K] row-major, W [M, K] row-major (K % 4 == 0, M even)
  *
@@ -68,41 +69,58 @@ const END = [0x0b];
 const br = (d: number) => [0x0c, ...uleb(d)];
 const brIf = (d: number) => [0x0d, ...uleb(d)];
 
-/** C[4 rows, 8 cols] strips; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N. */
-function nnFunc(): number[] {
+/**
+ * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N. `stripsOuter`: column strips
+ * outside row blocks (B's strip is reused from cache across blocks: large K, B = weights); else
+ * row blocks outside (A's block is reused across strips and C is written row by row: small K).
+ */
+function nnFunc(stripsOuter: boolean): number[] {
   const [A, Bp, C, BLK, K, N] = [0, 1, 2, 3, 4, 5];
-  const NB = 6, N0 = 7, IB = 8, AP = 9, BP = 10, KK = 11, CP = 12; // i32 locals
-  const ACC = (r: number, h: number) => 13 + r * 2 + h; // 13..20
-  const B0 = 21, B1 = 22, AV = 23; // v128
+  const NB = 6, N0 = 7, IB = 8, AP = 9, BP = 10, KK = 11, CP = 12, AB = 13; // i32 locals
+  const ACC = (r: number, h: number) => 14 + r * 2 + h; // 14..21
+  const B0 = 22, B1 = 23, AV = 24; // v128
   const b: number[] = [];
-  b.push(...get(N), ...i32(2), ...SHL, ...set(NB));
-  b.push(...i32(0), ...set(N0));
-  b.push(...BLOCK, ...LOOP); // n0 strips
-  b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
-  b.push(...i32(0), ...set(IB), ...get(A), ...set(AP));
-  b.push(...BLOCK, ...LOOP); // row blocks
-  b.push(...get(IB), ...get(BLK), ...GE_U, ...brIf(1));
-  for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) b.push(...zero, ...set(ACC(r, h)));
-  b.push(...get(Bp), ...get(N0), ...ADD, ...set(BP), ...get(K), ...set(KK));
-  b.push(...LOOP); // k
-  b.push(...get(BP), ...load(0), ...set(B0), ...get(BP), ...load(16), ...set(B1), ...get(AP), ...load(0), ...set(AV));
+  const tile: number[] = [];
+  for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) tile.push(...zero, ...set(ACC(r, h)));
+  tile.push(...get(AB), ...set(AP), ...get(Bp), ...get(N0), ...ADD, ...set(BP), ...get(K), ...set(KK));
+  tile.push(...LOOP); // k
+  tile.push(...get(BP), ...load(0), ...set(B0), ...get(BP), ...load(16), ...set(B1), ...get(AP), ...load(0), ...set(AV));
   for (let r = 0; r < 4; r++) {
     const bc = shuffle([r, r, r, r]);
-    b.push(...get(ACC(r, 0)), ...get(AV), ...get(AV), ...bc, ...get(B0), ...fmul, ...fadd, ...set(ACC(r, 0)));
-    b.push(...get(ACC(r, 1)), ...get(AV), ...get(AV), ...bc, ...get(B1), ...fmul, ...fadd, ...set(ACC(r, 1)));
+    tile.push(...get(ACC(r, 0)), ...get(AV), ...get(AV), ...bc, ...get(B0), ...fmul, ...fadd, ...set(ACC(r, 0)));
+    tile.push(...get(ACC(r, 1)), ...get(AV), ...get(AV), ...bc, ...get(B1), ...fmul, ...fadd, ...set(ACC(r, 1)));
   }
-  b.push(...get(AP), ...i32(16), ...ADD, ...set(AP), ...get(BP), ...get(NB), ...ADD, ...set(BP));
-  b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
-  // store the 4x8 block at c + (4*ib + r)*NB + n0
-  b.push(...get(IB), ...get(NB), ...MUL, ...i32(2), ...SHL, ...get(C), ...ADD, ...get(N0), ...ADD, ...set(CP));
+  tile.push(...get(AP), ...i32(16), ...ADD, ...set(AP), ...get(BP), ...get(NB), ...ADD, ...set(BP));
+  tile.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
+  // store the 4x8 tile at c + (4*ib + r)*NB + n0
+  tile.push(...get(IB), ...get(NB), ...MUL, ...i32(2), ...SHL, ...get(C), ...ADD, ...get(N0), ...ADD, ...set(CP));
   for (let r = 0; r < 4; r++) {
-    b.push(...get(CP), ...get(ACC(r, 0)), ...store(0), ...get(CP), ...get(ACC(r, 1)), ...store(16));
-    b.push(...get(CP), ...get(NB), ...ADD, ...set(CP));
+    tile.push(...get(CP), ...get(ACC(r, 0)), ...store(0), ...get(CP), ...get(ACC(r, 1)), ...store(16));
+    tile.push(...get(CP), ...get(NB), ...ADD, ...set(CP));
   }
-  b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
-  b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
+  // A block base: a + ib*K*16
+  const blockBase = [...get(IB), ...get(K), ...MUL, ...i32(4), ...SHL, ...get(A), ...ADD, ...set(AB)];
+  b.push(...get(N), ...i32(2), ...SHL, ...set(NB));
+  if (stripsOuter) {
+    b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
+    b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
+    b.push(...i32(0), ...set(IB), ...BLOCK, ...LOOP);
+    b.push(...get(IB), ...get(BLK), ...GE_U, ...brIf(1));
+    b.push(...blockBase, ...tile);
+    b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
+    b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
+  } else {
+    b.push(...i32(0), ...set(IB), ...BLOCK, ...LOOP);
+    b.push(...get(IB), ...get(BLK), ...GE_U, ...brIf(1));
+    b.push(...blockBase);
+    b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
+    b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
+    b.push(...tile);
+    b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
+    b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
+  }
   b.push(...END);
-  return [...vec([[7, I32], [11, V128]]), ...b];
+  return [...vec([[8, I32], [11, V128]]), ...b];
 }
 
 /** Dot products of 4 A rows with 2 W rows at a time; params 0 a, 1 w, 2 c, 3 blocks, 4 K, 5 M. */
@@ -152,22 +170,25 @@ function ntFunc(): number[] {
 }
 
 function gemmModule(shared: boolean): Uint8Array {
-  const nn = nnFunc();
+  const nn = nnFunc(true);
+  const nnRows = nnFunc(false);
   const nt = ntFunc();
   const sig = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([sig])),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
-    ...section(3, vec([[0], [0]])),
-    ...section(7, vec([[...str('nn'), 0x00, 0], [...str('nt'), 0x00, 1]])),
-    ...section(10, vec([[...uleb(nn.length), ...nn], [...uleb(nt.length), ...nt]])),
+    ...section(3, vec([[0], [0], [0]])),
+    ...section(7, vec([[...str('nn'), 0x00, 0], [...str('nt'), 0x00, 1], [...str('nnRows'), 0x00, 2]])),
+    ...section(10, vec([[...uleb(nn.length), ...nn], [...uleb(nt.length), ...nt], [...uleb(nnRows.length), ...nnRows]])),
   ]);
 }
 
 export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number) => void;
 export interface GemmSimd {
   nn: GemmFn;
+  /** nn with row blocks outermost (same result): for a small K, e.g. a filter gradient. */
+  nnRows: GemmFn;
   nt: GemmFn;
 }
 
@@ -186,7 +207,7 @@ export function createGemmSimd(memory: WasmMemory | undefined): GemmSimd | null 
   try {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const inst = new WA.Instance(new WA.Module(gemmModule(shared)), { env: { memory } });
-    g = { nn: inst.exports.nn as GemmFn, nt: inst.exports.nt as GemmFn };
+    g = { nn: inst.exports.nn as GemmFn, nnRows: inst.exports.nnRows as GemmFn, nt: inst.exports.nt as GemmFn };
   } catch {
     g = null; // callers keep the XNNPACK path
   }

@@ -26,9 +26,9 @@ import { type BackendWasm, type TensorInfo, release, runStock } from './wasm-uti
  * 4x4x256x512 at P = 256 59 vs 61 ms (tie), P = 64 49 vs 69; input gradient P = 256 37 vs 63 ms,
  * P = 1024 40 vs 44. Tests set these to force a path.
  */
-export const smallConvOptions = { maxPixels: 128, maxPixelsInputGrad: 256, minWeights: 1 << 15, enabled: true };
+export const smallConvOptions = { maxPixels: 128, maxPixelsInputGrad: 256, maxPixelsFilterGrad: 1024, minWeights: 1 << 15, enabled: true };
 /** Calls that took the direct path (tests check the path they mean to test was taken). */
-export const smallConvCalls = { forward: 0, backpropInput: 0 };
+export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
 
 function gemm(backend: BackendWasm): GemmSimd | null {
   const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
@@ -206,6 +206,61 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
     throw e;
   } finally {
     release(backend, padded, cols);
+  }
+}
+
+/**
+ * dW[KH,KW,CI,CO] = patches^T [KH*KW*CI, P] . dy [P, CO] (NHWC), or null when the direct product
+ * does not apply. The patches are laid out transposed and interleaved by 4 filter rows.
+ */
+export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const P = B * OH * OW;
+  if (CO % 8 !== 0 || P === 0 || !usable(info, P, smallConvOptions.maxPixelsFilterGrad) || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const g = gemm(backend);
+  if (!g) return null;
+  const Kd = KH * KW * CI;
+  const Kd4 = Math.ceil(Kd / 4) * 4;
+  const patches = backend.makeOutput([Kd4 * P], 'float32');
+  const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
+  const scratch = Kd4 === Kd ? out : backend.makeOutput([Kd4 * CO], 'float32');
+  try {
+    const a = f32(backend, patches);
+    const xv = f32(backend, x);
+    a.fill(0);
+    const pt = info.padInfo.top;
+    const pl = info.padInfo.left;
+    let p = 0;
+    for (let b = 0; b < B; b++) {
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++, p++) {
+          for (let ky = 0; ky < KH; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KW; kx++) {
+              const ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= W) continue;
+              let src = ((b * H + iy) * W + ix) * CI;
+              const k0 = (ky * KW + kx) * CI;
+              for (let c = 0; c < CI; c++) {
+                const k = k0 + c;
+                a[((k >> 2) * P + p) * 4 + (k & 3)] = xv[src++]!;
+              }
+            }
+          }
+        }
+      }
+    }
+    smallConvCalls.backpropFilter++;
+    g.nnRows(off(backend, patches), off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO);
+    if (scratch !== out) f32(backend, out).set(f32(backend, scratch).subarray(0, Kd * CO));
+    return out;
+  } catch (e) {
+    release(backend, out);
+    throw e;
+  } finally {
+    release(backend, patches, scratch === out ? null : scratch);
   }
 }
 

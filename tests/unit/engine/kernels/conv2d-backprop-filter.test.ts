@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -43,7 +44,13 @@ function runFilterGrad(c: Case, xv: Float32Array, dyv: Float32Array): tf.Tensor 
 }
 
 describe('Conv2DBackpropFilter on wasm', () => {
-  beforeAll(initWasm);
+  beforeAll(async () => {
+    await initWasm();
+    smallConvOptions.enabled = false; // the XNNPACK path (small-conv.test.ts covers the direct one)
+  });
+  afterAll(() => {
+    smallConvOptions.enabled = true;
+  });
 
   it('is registered on wasm', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeTruthy();

@@ -34,6 +34,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     await initWasm();
     smallConvOptions.maxPixels = 1 << 30;
     smallConvOptions.maxPixelsInputGrad = 1 << 30;
+    smallConvOptions.maxPixelsFilterGrad = 1 << 30;
     smallConvOptions.minWeights = 0;
   });
   afterAll(() => Object.assign(smallConvOptions, saved));
@@ -86,6 +87,23 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     }
   }
 
+  // Filter gradients, including a filter height*width*channels that is not a multiple of 4.
+  for (const c of [...cases.filter((c) => c.d == null), { x: [2, 3, 3, 3], k: [3, 3], co: 8, s: 1, pad: 'same' } as Case]) {
+    it(`Conv2DBackpropFilter matches cpu: x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`, async () => {
+      const xv = rand(size(c.x), 13);
+      const dyv = rand(size(outShape(c)), 14);
+      const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, outShape(c)) }, {
+        strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [...c.k, c.x[3], c.co],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const before = counts();
+      const n = smallConvCalls.backpropFilter;
+      const ours = await on('wasm', run);
+      expect(smallConvCalls.backpropFilter).toBe(n + 1);
+      expect(counts()).toEqual(before);
+      expectClose(ours, await on('cpu', run));
+    });
+  }
+
   it('a filter updated between steps is read afresh (no stale packed weights)', async () => {
     const x = rand(size([1, 4, 4, 16]), 8);
     const w1 = rand(4 * 4 * 16 * 8, 9);
@@ -115,6 +133,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     } finally {
       smallConvOptions.maxPixels = 1 << 30;
       smallConvOptions.maxPixelsInputGrad = 1 << 30;
+      smallConvOptions.maxPixelsFilterGrad = 1 << 30;
       smallConvOptions.minWeights = 0;
     }
   });

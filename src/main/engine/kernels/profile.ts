@@ -1,0 +1,112 @@
+/**
+ * Per-kernel time of training steps on the wasm backend (`atelier bench --profile`,
+ * scripts/kernels-profile.ts). Every registered wasm kernel is wrapped for the duration of the
+ * run and restored afterwards; only top-level calls are timed (a kernel of ours that calls other
+ * kernels counts once, inclusive), so the rows add up to the kernel time of the step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { tf as engineTf, initBackend } from '../backend';
+import { createModel } from '../models/registry';
+
+export interface KernelProfileRow {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+export interface StepProfile {
+  model: string;
+  size: number;
+  /** Median wall and process CPU time per step, ms. */
+  wallMs: number;
+  cpuMs: number;
+  /** Per-kernel wall ms per step (mean over the profiled steps), largest first. */
+  kernels: KernelProfileRow[];
+  threads: number;
+}
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Time `fn` per kernel while it runs; originals are restored even if fn throws. */
+export function withKernelTimes<T>(fn: () => T): { result: T; times: Map<string, { ms: number; calls: number }> } {
+  const times = new Map<string, { ms: number; calls: number }>();
+  const originals = tf.getKernelsForBackend('wasm');
+  let depth = 0;
+  for (const k of originals) {
+    const orig = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({
+      ...k,
+      setupFunc: undefined,
+      kernelFunc: (a) => {
+        if (depth > 0) return orig(a);
+        depth++;
+        const t0 = performance.now();
+        try {
+          return orig(a);
+        } finally {
+          depth--;
+          const e = times.get(k.kernelName) ?? { ms: 0, calls: 0 };
+          e.ms += performance.now() - t0;
+          e.calls++;
+          times.set(k.kernelName, e);
+        }
+      },
+    });
+  }
+  try {
+    return { result: fn(), times };
+  } finally {
+    for (const k of originals) {
+      tf.unregisterKernel(k.kernelName, 'wasm');
+      tf.registerKernel(k);
+    }
+  }
+}
+
+/** Profile `steps` training steps of a model (after one warm-up step) on random data. */
+export async function profileTrainStep(opts: { model?: string; size: number; steps?: number; options?: Record<string, unknown> }): Promise<StepProfile> {
+  const info = await initBackend();
+  const model = opts.model ?? 'pix2pix';
+  const steps = opts.steps ?? 2;
+  const m = createModel(model, { size: opts.size, channels: 3, batchSize: 1, seed: 1, ...(opts.options ?? { ngf: 64, ndf: 64, nLayersD: 3 }) });
+  const batch = () => engineTf.tidy(() => ({
+    a: engineTf.randomUniform([1, opts.size, opts.size, 3], -1, 1, 'float32', 1) as tf.Tensor4D,
+    b: engineTf.randomUniform([1, opts.size, opts.size, 3], -1, 1, 'float32', 2) as tf.Tensor4D,
+  }));
+  try {
+    m.setInput(batch());
+    m.trainStep();
+    const walls: number[] = [];
+    const cpus: number[] = [];
+    const { times } = withKernelTimes(() => {
+      for (let s = 0; s < steps; s++) {
+        m.setInput(batch());
+        const w0 = performance.now();
+        const c0 = cpuNow();
+        m.trainStep();
+        walls.push(performance.now() - w0);
+        cpus.push(cpuNow() - c0);
+      }
+    });
+    const kernels = [...times.entries()]
+      .map(([kernel, v]) => ({ kernel, ms: v.ms / steps, calls: v.calls / steps }))
+      .sort((a, b) => b.ms - a.ms);
+    return { model, size: opts.size, wallMs: median(walls), cpuMs: median(cpus), kernels, threads: info.threads };
+  } finally {
+    m.dispose();
+  }
+}
+
+/** Lines for a log: total, then the top kernels with their share of the kernel time. */
+export function formatProfile(p: StepProfile, top = 12): string[] {
+  const total = p.kernels.reduce((s, k) => s + k.ms, 0);
+  const lines = [`${p.model} ${p.size}px step: wall ${p.wallMs.toFixed(0)} ms, CPU ${p.cpuMs.toFixed(0)} ms, kernels ${total.toFixed(0)} ms (${p.threads} thread${p.threads === 1 ? '' : 's'})`];
+  for (const k of p.kernels.slice(0, top)) {
+    lines.push(`  ${k.kernel.padEnd(26)} ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(0).padStart(3)}%  ${k.calls} calls`);
+  }
+  return lines;
+}
