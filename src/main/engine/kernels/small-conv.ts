@@ -26,7 +26,19 @@ import { type BackendWasm, type TensorInfo, release, runStock } from './wasm-uti
  * 4x4x256x512 at P = 256 59 vs 61 ms (tie), P = 64 49 vs 69; input gradient P = 256 37 vs 63 ms,
  * P = 1024 40 vs 44. Tests set these to force a path.
  */
-export const smallConvOptions = { maxPixels: 128, maxPixelsInputGrad: 256, maxPixelsFilterGrad: 1024, minWeights: 1 << 15, enabled: true };
+export const smallConvOptions = {
+  maxPixels: 128,
+  maxPixelsInputGrad: 256,
+  minWeights: 1 << 15,
+  /**
+   * The filter gradient has no weights to pack but XNNPACK's path transposes x and dy and packs
+   * dy as a filter; the direct product won at every pix2pix layer measured (1 thread, CPU ms:
+   * x 128x128x64 -> 128 ch 64 vs 78, x 256x256x3 -> 64 ch 7.7 vs 18, deep 512-ch layers 11-15
+   * vs 15-30). Only the patches buffer (KH*KW*CI x P floats) bounds it.
+   */
+  maxPatchFloatsFilterGrad: 1 << 23,
+  enabled: true,
+};
 /** Calls that took the direct path (tests check the path they mean to test was taken). */
 export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
 
@@ -217,11 +229,11 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const P = B * OH * OW;
-  if (CO % 8 !== 0 || P === 0 || !usable(info, P, smallConvOptions.maxPixelsFilterGrad) || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
-  const g = gemm(backend);
-  if (!g) return null;
   const Kd = KH * KW * CI;
   const Kd4 = Math.ceil(Kd / 4) * 4;
+  if (!smallConvOptions.enabled || CO % 8 !== 0 || P === 0 || Kd4 * P > smallConvOptions.maxPatchFloatsFilterGrad || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const g = gemm(backend);
+  if (!g) return null;
   const patches = backend.makeOutput([Kd4 * P], 'float32');
   const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
   const scratch = Kd4 === Kd ? out : backend.makeOutput([Kd4 * CO], 'float32');

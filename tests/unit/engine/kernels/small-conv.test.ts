@@ -34,7 +34,6 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     await initWasm();
     smallConvOptions.maxPixels = 1 << 30;
     smallConvOptions.maxPixelsInputGrad = 1 << 30;
-    smallConvOptions.maxPixelsFilterGrad = 1 << 30;
     smallConvOptions.minWeights = 0;
   });
   afterAll(() => Object.assign(smallConvOptions, saved));
@@ -133,8 +132,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     } finally {
       smallConvOptions.maxPixels = 1 << 30;
       smallConvOptions.maxPixelsInputGrad = 1 << 30;
-      smallConvOptions.maxPixelsFilterGrad = 1 << 30;
-      smallConvOptions.minWeights = 0;
+        smallConvOptions.minWeights = 0;
     }
   });
 });
