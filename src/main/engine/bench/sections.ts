@@ -29,6 +29,15 @@ async function pix2pix(ctx: Ctx) {
     const ratio = p ? ours.secondsPerStep / p.secondsPerStep : null;
     ctx.add({ section: 'pix2pix', name: `pix2pix step ${size}px b1`, value: ours.secondsPerStep, unit: 's', peer: p?.secondsPerStep ?? null, ratio, target: '<= 2x PyTorch', met: ratio == null ? null : ratio <= 2 });
   }
+  if (ctx.profile) {
+    // Per-kernel wall time of the step (top-level kernel calls) and the process CPU time.
+    const { profileTrainStep, formatProfile } = await import('../kernels/profile');
+    for (const size of sizes) {
+      const prof = await profileTrainStep({ size, steps: 2 });
+      for (const line of formatProfile(prof)) ctx.log(line);
+      ctx.add({ section: 'pix2pix', name: `pix2pix step ${size}px b1 CPU time (profiled)`, value: prof.cpuMs / 1000, unit: 's', note: `wall ${(prof.wallMs / 1000).toFixed(2)} s, ${prof.threads} thread(s)` });
+    }
+  }
 }
 
 /** Other models' steps at small sizes, batch 1 and 8. */
