@@ -8,6 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           environment: 'node',
           include: ['tests/unit/**/*.test.ts'],
           exclude: ['tests/unit/renderer/**'],
@@ -19,9 +20,9 @@ export default defineConfig({
         },
       },
       {
-        esbuild: { jsx: 'automatic' },
         test: {
           name: 'renderer',
+          sequence: { groupOrder: 1 },
           environment: 'jsdom',
           include: ['tests/unit/renderer/**/*.test.{ts,tsx}'],
         },
@@ -29,6 +30,8 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // After the unit suites: the browser tests want the machine to themselves.
+          sequence: { groupOrder: 2 },
           environment: 'node',
           include: ['tests/e2e/**/*.test.ts'],
           testTimeout: 300_000,

@@ -13,7 +13,7 @@ import type { BackendName } from '../../shared/channels/app';
 import { registerWasmKernels } from './kernels';
 import { installWasmThreads, wantedWasmThreads } from './threads/wasm-threads';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 export interface BackendInfo {
   backend: BackendName;
@@ -27,7 +27,7 @@ export interface BackendInfo {
 let current: Promise<BackendInfo> | null = null;
 
 export function wasmDistDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + path.sep + 'dist' + path.sep;
+  return path.dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + path.sep + 'dist' + path.sep;
 }
 
 function firstLine(e: unknown): string {
@@ -37,7 +37,7 @@ function firstLine(e: unknown): string {
 
 async function tryNode(): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
   try {
-    const mod = require('@tensorflow/tfjs-node') as { version?: Record<string, string> };
+    const mod = nodeRequire('@tensorflow/tfjs-node') as { version?: Record<string, string> };
     const ok = await tf.setBackend('tensorflow');
     if (!ok) return { ok: false, error: 'tfjs-node loaded but its backend did not initialise' };
     return { ok: true, version: mod.version?.['tfjs-node'] ?? 'unknown' };
@@ -52,7 +52,7 @@ async function tryNode(): Promise<{ ok: true; version: string } | { ok: false; e
 
 async function tryWasm(): Promise<{ ok: true; kernels: string[]; threads: number } | { ok: false; error: string }> {
   try {
-    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    const wasm = nodeRequire('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmDistDir());
     // Multi-threaded XNNPACK pool (threads/wasm-threads.ts); ATELIER_WASM_THREADS=1 opts out.
     installWasmThreads(wasm, wantedWasmThreads());

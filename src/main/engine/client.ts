@@ -40,8 +40,8 @@ export function childProcessSpawner(env: NodeJS.ProcessEnv = process.env): Spawn
     const useSrc = env.ATELIER_ENGINE_FROM_SOURCE === '1' || !fs.existsSync(built) || isOlder(built, path.join(root, 'src'));
     let child: ChildProcess;
     if (useSrc) {
-      const require = createRequire(import.meta.url);
-      const tsx = require.resolve('tsx');
+      const nodeRequire = createRequire(import.meta.url);
+      const tsx = nodeRequire.resolve('tsx');
       child = fork(src, [], { serialization: 'advanced', execArgv: ['--import', pathToImport(tsx)], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     } else {
       child = fork(built, [], { serialization: 'advanced', env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -7,7 +7,7 @@ import type { DoctorReport } from '../../shared/channels/app';
 import { initBackend } from './backend';
 import { appRoot } from './workspace';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 export function appVersion(): string {
   try {
@@ -19,7 +19,7 @@ export function appVersion(): string {
 
 function pkgVersion(name: string): string | undefined {
   try {
-    return (require(`${name}/package.json`) as { version: string }).version;
+    return (nodeRequire(`${name}/package.json`) as { version: string }).version;
   } catch {
     return undefined;
   }
@@ -34,7 +34,7 @@ export function findElectronBinary(): { binary: boolean; path?: string; reason: 
     return fs.existsSync(p) ? { binary: true, path: p, reason: 'ELECTRON_OVERRIDE_DIST_PATH' } : { binary: false, reason: `ELECTRON_OVERRIDE_DIST_PATH is set but ${p} does not exist` };
   }
   try {
-    const dir = path.dirname(require.resolve('electron/package.json'));
+    const dir = path.dirname(nodeRequire.resolve('electron/package.json'));
     const txt = path.join(dir, 'path.txt');
     if (fs.existsSync(txt)) {
       const p = path.join(dir, 'dist', fs.readFileSync(txt, 'utf8').trim());
@@ -50,14 +50,14 @@ export async function doctorReport(opts: { workspace: string; mode: string }): P
   const b = await initBackend();
   let onnxruntime: DoctorReport['onnxruntime'];
   try {
-    const ort = require('onnxruntime-node') as { env?: { versions?: { node?: string } } };
+    const ort = nodeRequire('onnxruntime-node') as { env?: { versions?: { node?: string } } };
     onnxruntime = { present: true, version: ort.env?.versions?.node ?? pkgVersion('onnxruntime-node') };
   } catch (e) {
     onnxruntime = { present: false, error: (e as Error).message.split('\n')[0] };
   }
   let sharp: DoctorReport['sharp'];
   try {
-    const s = require('sharp') as { versions: { sharp?: string; vips?: string } };
+    const s = nodeRequire('sharp') as { versions: { sharp?: string; vips?: string } };
     sharp = { present: true, version: s.versions.sharp ?? pkgVersion('sharp'), libvips: s.versions.vips };
   } catch (e) {
     sharp = { present: false, error: (e as Error).message.split('\n')[0] };

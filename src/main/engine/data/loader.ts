@@ -97,7 +97,10 @@ function labelsOf(dir: string, m: DatasetManifest, split: 'train' | 'test'): Pro
 
 async function resizeRaw(img: RawImage, w: number, h: number): Promise<RawImage> {
   if (img.width === w && img.height === h) return img;
-  const data = await sharp(img.data, rawInput(img)).resize(w, h, { fit: 'fill', kernel: 'cubic' }).raw().toBuffer();
+  let pipeline = sharp(img.data, rawInput(img)).resize(w, h, { fit: 'fill', kernel: 'cubic' });
+  // sharp hands raw output back in sRGB (3 channels) even for a 1-channel input: keep one.
+  if (img.channels === 1) pipeline = pipeline.extractChannel(0);
+  const data = await pipeline.raw().toBuffer();
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: w, height: h, channels: img.channels };
 }
 

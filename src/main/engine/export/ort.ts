@@ -10,13 +10,13 @@ export type Ort = typeof OrtTypes;
 export type OrtSession = OrtTypes.InferenceSession;
 export type OrtTensor = OrtTypes.Tensor;
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 let ort: Ort | null = null;
 
 export function loadOrt(): Ort {
   if (ort) return ort;
   try {
-    ort = require('onnxruntime-node') as Ort;
+    ort = nodeRequire('onnxruntime-node') as Ort;
     return ort;
   } catch (e) {
     throw new StudioError('UNAVAILABLE', `onnxruntime-node cannot be loaded: ${(e as Error).message.split('\n')[0]}.`, {

@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createAdamSimd } from '../kernels/adam-simd';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 type WasmPkg = typeof import('@tensorflow/tfjs-backend-wasm');
 
@@ -118,7 +118,7 @@ export function wantedWasmThreads(
 }
 
 function wasmPackageDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  return path.dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
 }
 
 /** The WebAssembly global (the node tsconfig has no DOM lib, so no WebAssembly types). */
@@ -172,7 +172,7 @@ async function initThreadedModule(threads: number, timeoutMs: number): Promise<E
   const workerJs = path.join(pkg, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js');
   const wasmFile = path.join(pkg, 'dist', 'tfjs-backend-wasm-threaded-simd.wasm');
   for (const f of [mainJs, workerJs, wasmFile]) if (!fs.existsSync(f)) throw new Error(`missing ${f}`);
-  const factory = require(mainJs) as (cfg: Record<string, unknown>) => Promise<EmModule>;
+  const factory = nodeRequire(mainJs) as (cfg: Record<string, unknown>) => Promise<EmModule>;
   const bytes = fs.readFileSync(wasmFile);
 
   const cfg: Record<string, unknown> = {
@@ -211,7 +211,7 @@ async function initThreadedModule(threads: number, timeoutMs: number): Promise<E
   // PTHREAD_POOL_SIZE workers synchronously inside factory(): for just that call, hand it a Worker
   // that does not inherit this process's execArgv (e.g. `--import tsx`, which would start a
   // loader in each of the 8 workers). Restored right after; the pool never spawns more workers.
-  const wt = require('node:worker_threads') as typeof import('node:worker_threads');
+  const wt = nodeRequire('node:worker_threads') as typeof import('node:worker_threads');
   const NodeWorker = wt.Worker;
   const hadGlobalWorker = Object.prototype.hasOwnProperty.call(globalThis, 'Worker');
   const prevGlobalWorker = (globalThis as Record<string, unknown>).Worker;
