@@ -16,6 +16,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { conv2DConfig, fusedConv2DConfig } from './small-conv';
+import { tileConfig } from './tile';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 
@@ -26,7 +27,7 @@ const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentS
  * (see bench.ts), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig];
 
 const registered = new Set<string>();
 

@@ -1,0 +1,31 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+
+const cases: [number[], number[]][] = [
+  [[1, 1, 1, 8], [1, 4, 3, 1]], // a per-channel vector to a feature map (normalisation gradients)
+  [[2, 3, 1, 5], [2, 1, 4, 3]],
+  [[3], [4]],
+  [[2, 3], [1, 1]],
+  [[2, 1, 3], [3, 5, 2]],
+  [[1, 2, 2, 1], [2, 2, 2, 7]], // innermost dimension of 1
+  [[2, 0, 3], [2, 2, 2]], // empty
+];
+
+describe('Tile (block copies) on wasm', () => {
+  beforeAll(initWasm);
+  for (const [shape, reps] of cases) {
+    it(`matches cpu: ${JSON.stringify(shape)} x ${JSON.stringify(reps)}`, async () => {
+      const v = rand(size(shape), 1);
+      const run = () => [tf.tile(tf.tensor(v, shape), reps), tf.tile(tf.tensor(v, shape).mul(100).round().toInt(), reps).toFloat()];
+      const before = counts();
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(ours[0]!.length).toBe(size(shape.map((d, i) => d * reps[i]!)));
+      expectClose(ours, await on('cpu', run), 1e-9);
+    });
+  }
+  it('bool takes the stock kernel and still matches cpu', async () => {
+    const run = () => tf.tile(tf.tensor([true, false, true], [3], 'bool'), [2]).toFloat();
+    expectClose(await on('wasm', run), await on('cpu', run), 1e-9);
+  });
+});
