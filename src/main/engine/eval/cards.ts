@@ -35,7 +35,7 @@ function metricsTable(r: EvalResult): string {
     '',
     '| metric | value | |',
     '|---|---|---|',
-    ...r.metrics.map((m) => `| ${m.label} | ${fmt(m.value)} | ${m.better === 'higher' ? 'higher is better' : m.better === 'lower' ? 'lower is better' : 'reference'}${m.note ? `; ${m.note}` : ''} |`),
+    ...r.metrics.map((m) => `| ${m.label.replace(/\|/g, '\\|')} | ${fmt(m.value)} | ${m.better === 'higher' ? 'higher is better' : m.better === 'lower' ? 'lower is better' : 'reference'}${m.note ? `; ${m.note}` : ''} |`),
     ...(r.notes.length ? ['', ...r.notes.map((n) => `- ${n}`)] : []),
   ].join('\n');
 }

@@ -113,7 +113,7 @@ function machine() {
 
 /* ------------------------------------------------------------------ classifier */
 
-async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
+async function stageClassifier(ctx: StageContext & { phase?: 'train' | 'card' | 'all' }): Promise<ModelCard> {
   const dir = fashionDir();
   if (!dir) throw new Error('The classifier trains on the full Fashion-MNIST: install dataset-fashion-mnist or set ATELIER_FASHION_MNIST_DIR.');
   const m0 = machine();
@@ -123,35 +123,7 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
   const subset = await readSubset(resourcesDir());
   const epochs = Math.max(1, Math.round(1 * ctx.stepsScale));
   const batchSize = 128;
-  ctx.log(`training on ${train.n} images (Fashion-MNIST train minus the ${subset.n} of the shipped subset), ${epochs} epochs`);
-  let last = 0;
-  // --set '{"continue":true}': continue from the classifier already in the output folder.
-  const prevDir = path.join(ctx.out, DEMO_NAMES.classifier);
-  const prev = ctx.overrides?.continue ? await loadClassifier(prevDir) : null;
-  const prevTraining = prev ? (prev.meta.training as Record<string, unknown>) : null;
-  const lr = prev ? Number(ctx.overrides?.lr ?? 3e-4) : 1e-3;
-  if (prev) ctx.log(`continuing from ${prevDir} (${String(prevTraining?.steps)} steps done) at lr ${lr}`);
-  const r = await trainClassifier({
-    ...(prev ? { initialWeights: prev.model.getWeights() } : {}),
-    images: train.images,
-    labels: train.labels,
-    size: 28,
-    epochs,
-    batchSize,
-    lr,
-    seed: ctx.seed + (prev ? 1 : 0),
-    classes: CLASS_NAMES,
-    shift: 0,
-    // constant for the first half, then linearly down to 0.1x
-    lrFactor: (p) => (p < 0.5 ? 1 : 1 - 1.8 * (p - 0.5)),
-    ...(ctx.maxMinutes ? { maxMinutes: ctx.maxMinutes } : {}),
-    onProgress: (p) => {
-      if (p.step - last >= 50 || p.step === p.total) {
-        last = p.step;
-        ctx.log(`step ${p.step}/${p.total} epoch ${p.epoch} loss ${p.loss.toFixed(4)} acc ${p.acc.toFixed(4)}`);
-      }
-    },
-  });
+  if (ctx.phase !== 'card') ctx.log(`training on ${train.n} images (Fashion-MNIST train minus the ${subset.n} of the shipped subset), ${epochs} epochs`);
   const outDir = path.join(ctx.out, DEMO_NAMES.classifier);
   const accOf = (d: { images: Uint8Array; labels: Uint8Array; n: number; size: number }, c: Parameters<typeof classify>[0]) => {
     const x = bytesToTensor(d.images, d.n, d.size);
@@ -169,13 +141,49 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
     });
     return { accuracy: ok / d.n, perClass: Object.fromEntries(perClass.map((v, i) => [CLASS_NAMES[i]!, v.n ? v.ok / v.n : NaN])) };
   };
-  if (prev) disposeClassifier(prev);
-  const stage = { images: train.n, epochs, steps: r.steps, batchSize, lr, optimizer: 'adam; lr constant for half the run, then linearly to 0.1x', durationSec: r.durationSec, seed: ctx.seed };
-  const trainingInfo = prevTraining
-    ? { ...stage, steps: Number(prevTraining.steps) + r.steps, durationSec: Number(prevTraining.durationSec) + r.durationSec, stages: [...((prevTraining.stages as unknown[]) ?? [prevTraining]), stage] }
-    : stage;
-  await saveClassifier(outDir, r.model, { name: 'FashionCNN', classes: CLASS_NAMES, training: trainingInfo, metrics: {} });
-  r.model.dispose();
+  let trainingInfo: Record<string, unknown> & { steps: number; durationSec: number };
+  if (ctx.phase === 'card') {
+    // --phase card: re-measure the classifier already in the output folder, rewrite its card.
+    const c0 = await loadClassifier(outDir);
+    trainingInfo = c0.meta.training as typeof trainingInfo;
+    disposeClassifier(c0);
+  } else {
+    let last = 0;
+    // --set '{"continue":true}': continue from the classifier already in the output folder.
+    const prevDir = path.join(ctx.out, DEMO_NAMES.classifier);
+    const prev = ctx.overrides?.continue ? await loadClassifier(prevDir) : null;
+    const prevTraining = prev ? (prev.meta.training as Record<string, unknown>) : null;
+    const lr = prev ? Number(ctx.overrides?.lr ?? 3e-4) : 1e-3;
+    if (prev) ctx.log(`continuing from ${prevDir} (${String(prevTraining?.steps)} steps done) at lr ${lr}`);
+    const r = await trainClassifier({
+      ...(prev ? { initialWeights: prev.model.getWeights() } : {}),
+      images: train.images,
+      labels: train.labels,
+      size: 28,
+      epochs,
+      batchSize,
+      lr,
+      seed: ctx.seed + (prev ? 1 : 0),
+      classes: CLASS_NAMES,
+      shift: 0,
+      // constant for the first half, then linearly down to 0.1x
+      lrFactor: (p) => (p < 0.5 ? 1 : 1 - 1.8 * (p - 0.5)),
+      ...(ctx.maxMinutes ? { maxMinutes: ctx.maxMinutes } : {}),
+      onProgress: (p) => {
+        if (p.step - last >= 50 || p.step === p.total) {
+          last = p.step;
+          ctx.log(`step ${p.step}/${p.total} epoch ${p.epoch} loss ${p.loss.toFixed(4)} acc ${p.acc.toFixed(4)}`);
+        }
+      },
+    });
+    if (prev) disposeClassifier(prev);
+    const stage = { images: train.n, epochs, steps: r.steps, batchSize, lr, optimizer: 'adam; lr constant for half the run, then linearly to 0.1x', durationSec: r.durationSec, seed: ctx.seed + (prev ? 1 : 0) };
+    trainingInfo = prevTraining
+      ? { ...stage, steps: Number(prevTraining.steps) + r.steps, durationSec: Number(prevTraining.durationSec) + r.durationSec, stages: [...((prevTraining.stages as unknown[]) ?? [prevTraining]), stage] }
+      : stage;
+    await saveClassifier(outDir, r.model, { name: 'FashionCNN', classes: CLASS_NAMES, training: trainingInfo, metrics: {} });
+    r.model.dispose();
+  }
   const c = await loadClassifier(outDir);
   const t10k = accOf(test, c);
   const sub = accOf(subset, c);
@@ -193,7 +201,7 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
     kind: 'classifier',
     summary: 'FashionCNN: the small Fashion-MNIST classifier the quality metrics are measured with.',
     data: { train: `Fashion-MNIST train minus the shipped subset (${train.n} images)`, test: `t10k (${test.n})`, heldOut: `resources/demo/fashion-mnist-subset (${subset.n}, never trained on)` },
-    options: { architecture: 'conv3x16-pool, conv3x32-pool, conv3x64-pool, dense64 (features), dense10', input: '32x32x1 in [-1,1]; 28x28 padded by 2 black px', batchSize, lr, epochs, ...('stages' in trainingInfo ? { stages: trainingInfo.stages } : {}) },
+    options: { architecture: 'conv3x16-pool, conv3x32-pool, conv3x64-pool, dense64 (features), dense10', input: '32x32x1 in [-1,1]; 28x28 padded by 2 black px', batchSize, lr: trainingInfo.lr, epochs: Array.isArray(trainingInfo.stages) ? trainingInfo.stages.length * epochs : epochs, ...('stages' in trainingInfo ? { stages: trainingInfo.stages } : {}) },
     steps: trainingInfo.steps,
     batchSize,
     wallTimeSec: trainingInfo.durationSec,
@@ -236,7 +244,9 @@ async function stageClassifier(ctx: StageContext): Promise<ModelCard> {
     'The shipped subset (resources/demo/fashion-mnist-subset) was excluded from training, so its',
     'accuracy is held-out accuracy; the unit tests re-measure it.',
     '',
-    'Reproduce: `npm run train:demos -- --only classifier` (needs the full Fashion-MNIST).',
+    Array.isArray(trainingInfo.stages)
+      ? `Reproduce (needs the full Fashion-MNIST): \`npm run train:demos -- --only classifier\`, then ${trainingInfo.stages.length - 1} x \`npm run train:demos -- --only classifier --set '{"continue":true}'\` (${(trainingInfo.stages as { lr: number; steps: number }[]).map((x, i) => `stage ${i + 1}: ${x.steps} steps at lr ${x.lr}`).join('; ')}).`
+      : 'Reproduce: `npm run train:demos -- --only classifier` (needs the full Fashion-MNIST).',
     '',
   ].join('\n');
   await writeCard(outDir, card, md);
