@@ -11,6 +11,8 @@ import { createModel } from '../models/registry';
 export interface KernelProfileRow {
   kernel: string;
   ms: number;
+  /** Process CPU time (the calling thread's work when the backend runs 1 thread). */
+  cpuMs: number;
   calls: number;
 }
 export interface StepProfile {
@@ -30,9 +32,14 @@ const cpuNow = () => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-/** Time `fn` per kernel while it runs; originals are restored even if fn throws. */
-export function withKernelTimes<T>(fn: () => T): { result: T; times: Map<string, { ms: number; calls: number }> } {
-  const times = new Map<string, { ms: number; calls: number }>();
+type Times = Map<string, { ms: number; cpuMs: number; calls: number }>;
+
+/**
+ * Time `fn` per kernel while it runs; originals are restored even if fn throws. `byShape` keys
+ * the rows by kernel and input shapes.
+ */
+export function withKernelTimes<T>(fn: () => T, byShape = false): { result: T; times: Times } {
+  const times: Times = new Map();
   const originals = tf.getKernelsForBackend('wasm');
   let depth = 0;
   for (const k of originals) {
@@ -45,14 +52,17 @@ export function withKernelTimes<T>(fn: () => T): { result: T; times: Map<string,
         if (depth > 0) return orig(a);
         depth++;
         const t0 = performance.now();
+        const c0 = cpuNow();
         try {
           return orig(a);
         } finally {
           depth--;
-          const e = times.get(k.kernelName) ?? { ms: 0, calls: 0 };
+          const key = byShape ? `${k.kernelName} ${Object.values(a.inputs).map((t) => (t ? `[${t.shape.join(',')}]` : '-')).join(' ')}` : k.kernelName;
+          const e = times.get(key) ?? { ms: 0, cpuMs: 0, calls: 0 };
           e.ms += performance.now() - t0;
+          e.cpuMs += cpuNow() - c0;
           e.calls++;
-          times.set(k.kernelName, e);
+          times.set(key, e);
         }
       },
     });
@@ -68,7 +78,7 @@ export function withKernelTimes<T>(fn: () => T): { result: T; times: Map<string,
 }
 
 /** Profile `steps` training steps of a model (after one warm-up step) on random data. */
-export async function profileTrainStep(opts: { model?: string; size: number; steps?: number; options?: Record<string, unknown> }): Promise<StepProfile> {
+export async function profileTrainStep(opts: { model?: string; size: number; steps?: number; options?: Record<string, unknown>; byShape?: boolean }): Promise<StepProfile> {
   const info = await initBackend();
   const model = opts.model ?? 'pix2pix';
   const steps = opts.steps ?? 2;
@@ -91,10 +101,10 @@ export async function profileTrainStep(opts: { model?: string; size: number; ste
         walls.push(performance.now() - w0);
         cpus.push(cpuNow() - c0);
       }
-    });
+    }, opts.byShape);
     const kernels = [...times.entries()]
-      .map(([kernel, v]) => ({ kernel, ms: v.ms / steps, calls: v.calls / steps }))
-      .sort((a, b) => b.ms - a.ms);
+      .map(([kernel, v]) => ({ kernel, ms: v.ms / steps, cpuMs: v.cpuMs / steps, calls: v.calls / steps }))
+      .sort((a, b) => b.cpuMs - a.cpuMs);
     return { model, size: opts.size, wallMs: median(walls), cpuMs: median(cpus), kernels, threads: info.threads };
   } finally {
     m.dispose();
@@ -103,10 +113,10 @@ export async function profileTrainStep(opts: { model?: string; size: number; ste
 
 /** Lines for a log: total, then the top kernels with their share of the kernel time. */
 export function formatProfile(p: StepProfile, top = 12): string[] {
-  const total = p.kernels.reduce((s, k) => s + k.ms, 0);
-  const lines = [`${p.model} ${p.size}px step: wall ${p.wallMs.toFixed(0)} ms, CPU ${p.cpuMs.toFixed(0)} ms, kernels ${total.toFixed(0)} ms (${p.threads} thread${p.threads === 1 ? '' : 's'})`];
+  const total = p.kernels.reduce((s, k) => s + k.cpuMs, 0);
+  const lines = [`${p.model} ${p.size}px step: wall ${p.wallMs.toFixed(0)} ms, CPU ${p.cpuMs.toFixed(0)} ms, kernels CPU ${total.toFixed(0)} ms (${p.threads} thread${p.threads === 1 ? '' : 's'}; per kernel: CPU ms, wall ms)`];
   for (const k of p.kernels.slice(0, top)) {
-    lines.push(`  ${k.kernel.padEnd(26)} ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(0).padStart(3)}%  ${k.calls} calls`);
+    lines.push(`  ${k.kernel.padEnd(26)} ${k.cpuMs.toFixed(1).padStart(8)} ${k.ms.toFixed(1).padStart(8)} ${((100 * k.cpuMs) / total).toFixed(0).padStart(3)}%  ${k.calls} calls`);
   }
   return lines;
 }

@@ -29,3 +29,30 @@ describe('Tile (block copies) on wasm', () => {
     expectClose(await on('wasm', run), await on('cpu', run), 1e-9);
   });
 });
+
+describe('Identity (shared, refcounted data) on wasm', () => {
+  beforeAll(initWasm);
+  it('a clone keeps its values after the original is disposed, and frees its data after', () => {
+    const before = counts();
+    const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4]);
+    b.dispose();
+    expect(counts()).toEqual(before);
+  });
+  it('a variable updated by FusedAdam does not change a clone taken before the step', async () => {
+    const { fusedAdam } = await import('../../../../src/main/engine/kernels/fused-adam');
+    const v = tf.variable(tf.tensor([1, 2, 3, 4]));
+    const opt = fusedAdam(0.1);
+    const g = tf.tensor([1, 1, 1, 1]);
+    opt.applyGradients({ [v.name]: g });
+    const snapshot = tf.clone(v);
+    const before = Array.from(snapshot.dataSync());
+    opt.applyGradients({ [v.name]: g });
+    expect(Array.from(snapshot.dataSync())).toEqual(before);
+    expect(Array.from(v.dataSync())).not.toEqual(before);
+    tf.dispose([v, g, snapshot]);
+    opt.dispose();
+  });
+});
