@@ -132,7 +132,7 @@ export async function cardFor(name: Exclude<StageName, 'classifier'>, ctx: Stage
     '## Training',
     trainingTable(card),
     ...(Array.isArray(tr.stages)
-      ? ['', `Trained in ${tr.stages.length} stages (later stages start from the previous bundle's ${meta.model === 'autoencoder' ? 'encoder and decoder' : 'generators'}; discriminators and optimiser state afresh): ${(tr.stages as { steps: number; durationSec: number }[]).map((s, i) => `${i + 1}) ${s.steps} steps, ${(s.durationSec / 60).toFixed(1)} min`).join('; ')}.`]
+      ? ['', `Trained in ${tr.stages.length} stages (later stages start from the previous bundle's ${meta.model === 'autoencoder' ? 'encoder and decoder; the optimiser state afresh' : 'generators; discriminators and optimiser state afresh'}): ${(tr.stages as { steps: number; durationSec: number }[]).map((s, i) => `${i + 1}) ${s.steps} steps, ${(s.durationSec / 60).toFixed(1)} min`).join('; ')}.`]
       : []),
     ...(stopped ? ['', `**Stopped by the time budget** after ${tr.steps} of ${String(tr.plannedSteps)} planned steps (the learning-rate schedule was set for ${String(tr.plannedSteps)}).`] : []),
     '',
