@@ -6,11 +6,6 @@
  * import, demo datasets, training (live chart, samples, pause/resume/stop), ONNX export with
  * parity, translation (image, compare, folder), exploration (PCA, k-means, dendrogram), and a
  * GAN's latent space (sliders, interpolation). No page may throw an uncaught error.
- *
- * Note (28 Nov): the built engine bundle out/main/engine-host.js currently fails to load
- * ("Identifier 'require' has already been declared": the bundler's require shim collides with
- * `const require = createRequire(...)` in engine sources), so `serve` exits at start. Until that
- * is fixed, run with ATELIER_ENGINE_FROM_SOURCE=1 (the engine then runs from src via tsx).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
