@@ -6,7 +6,7 @@
  * thread at ~5-11 ns per weight element; these read the weights as they are, once, in tfjs's
  * own [KH*KW*CI, CO] layout, so a step with new weights costs no packing at all.
  *
- *   nn(a, b, c, blocks, K, N):  C[4*blocks, N] = A . B     B [K, N] row-major (N % 8 == 0),
+ *   nn(a, b, c, blocks, K, N, scratch):  C[4*blocks, N] = A . B     B [K, N] row-major (N % 8 == 0),
  *                               A interleaved by 4 rows: A4[blk][k][r] = A[4*blk + r, k]
  *   nnRows(...):                the same, loops nested the other way (for small K)
  *   nt(a, w, c, blocks, K, M):  C4[blk][m][r] = dot(A[4*blk + r, :], W[m, :])
@@ -70,19 +70,23 @@ const br = (d: number) => [0x0c, ...uleb(d)];
 const brIf = (d: number) => [0x0d, ...uleb(d)];
 
 /**
- * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N. `stripsOuter`: column strips
- * outside row blocks (B's strip is reused from cache across blocks: large K, B = weights); else
- * row blocks outside (A's block is reused across strips and C is written row by row: small K).
+ * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N, 6 scratch.
+ * `stripsOuter`: column strips outside row blocks, each strip of B (K rows x 8 floats, rows N
+ * floats apart) first copied to the contiguous scratch (K*32 bytes) so that the row blocks
+ * re-read it from cache without a TLB miss per row (B = weights, large K). Otherwise row blocks
+ * outside (A's block reused across strips, C written row by row: small K, B read in place).
  */
 function nnFunc(stripsOuter: boolean): number[] {
-  const [A, Bp, C, BLK, K, N] = [0, 1, 2, 3, 4, 5];
-  const NB = 6, N0 = 7, IB = 8, AP = 9, BP = 10, KK = 11, CP = 12, AB = 13; // i32 locals
-  const ACC = (r: number, h: number) => 14 + r * 2 + h; // 14..21
-  const B0 = 22, B1 = 23, AV = 24; // v128
+  const [A, Bp, C, BLK, K, N, SCR] = [0, 1, 2, 3, 4, 5, 6];
+  const NB = 7, N0 = 8, IB = 9, AP = 10, BP = 11, KK = 12, CP = 13, AB = 14, BS = 15, SP = 16; // i32 locals
+  const ACC = (r: number, h: number) => 17 + r * 2 + h; // 17..24
+  const B0 = 25, B1 = 26, AV = 27; // v128
   const b: number[] = [];
   const tile: number[] = [];
   for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) tile.push(...zero, ...set(ACC(r, h)));
-  tile.push(...get(AB), ...set(AP), ...get(Bp), ...get(N0), ...ADD, ...set(BP), ...get(K), ...set(KK));
+  if (stripsOuter) tile.push(...get(SCR), ...set(BP));
+  else tile.push(...get(Bp), ...get(N0), ...ADD, ...set(BP));
+  tile.push(...get(AB), ...set(AP), ...get(K), ...set(KK));
   tile.push(...LOOP); // k
   tile.push(...get(BP), ...load(0), ...set(B0), ...get(BP), ...load(16), ...set(B1), ...get(AP), ...load(0), ...set(AV));
   for (let r = 0; r < 4; r++) {
@@ -90,7 +94,7 @@ function nnFunc(stripsOuter: boolean): number[] {
     tile.push(...get(ACC(r, 0)), ...get(AV), ...get(AV), ...bc, ...get(B0), ...fmul, ...fadd, ...set(ACC(r, 0)));
     tile.push(...get(ACC(r, 1)), ...get(AV), ...get(AV), ...bc, ...get(B1), ...fmul, ...fadd, ...set(ACC(r, 1)));
   }
-  tile.push(...get(AP), ...i32(16), ...ADD, ...set(AP), ...get(BP), ...get(NB), ...ADD, ...set(BP));
+  tile.push(...get(AP), ...i32(16), ...ADD, ...set(AP), ...get(BP), ...get(BS), ...ADD, ...set(BP));
   tile.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
   // store the 4x8 tile at c + (4*ib + r)*NB + n0
   tile.push(...get(IB), ...get(NB), ...MUL, ...i32(2), ...SHL, ...get(C), ...ADD, ...get(N0), ...ADD, ...set(CP));
@@ -102,14 +106,22 @@ function nnFunc(stripsOuter: boolean): number[] {
   const blockBase = [...get(IB), ...get(K), ...MUL, ...i32(4), ...SHL, ...get(A), ...ADD, ...set(AB)];
   b.push(...get(N), ...i32(2), ...SHL, ...set(NB));
   if (stripsOuter) {
+    b.push(...i32(32), ...set(BS));
     b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
     b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
+    // copy the strip: scratch[k] = B[k, n0 .. n0+8]
+    b.push(...get(Bp), ...get(N0), ...ADD, ...set(BP), ...get(SCR), ...set(SP), ...get(K), ...set(KK));
+    b.push(...LOOP);
+    b.push(...get(SP), ...get(BP), ...load(0), ...store(0), ...get(SP), ...get(BP), ...load(16), ...store(16));
+    b.push(...get(BP), ...get(NB), ...ADD, ...set(BP), ...get(SP), ...i32(32), ...ADD, ...set(SP));
+    b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
     b.push(...i32(0), ...set(IB), ...BLOCK, ...LOOP);
     b.push(...get(IB), ...get(BLK), ...GE_U, ...brIf(1));
     b.push(...blockBase, ...tile);
     b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
     b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
   } else {
+    b.push(...get(NB), ...set(BS));
     b.push(...i32(0), ...set(IB), ...BLOCK, ...LOOP);
     b.push(...get(IB), ...get(BLK), ...GE_U, ...brIf(1));
     b.push(...blockBase);
@@ -120,15 +132,15 @@ function nnFunc(stripsOuter: boolean): number[] {
     b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
   }
   b.push(...END);
-  return [...vec([[8, I32], [11, V128]]), ...b];
+  return [...vec([[10, I32], [11, V128]]), ...b];
 }
 
-/** Dot products of 4 A rows with 2 W rows at a time; params 0 a, 1 w, 2 c, 3 blocks, 4 K, 5 M. */
+/** Dot products of 4 A rows with 2 W rows at a time; params 0 a, 1 w, 2 c, 3 blocks, 4 K, 5 M (6 unused). */
 function ntFunc(): number[] {
   const [A, Wp, C, BLK, K, M] = [0, 1, 2, 3, 4, 5];
-  const KB = 6, KB2 = 7, KB3 = 8, MM = 9, MI = 10, WP = 11, IB = 12, AP = 13, JJ = 14, WQ = 15, CP = 16; // i32
-  const ACC = (r: number, h: number) => 17 + r * 2 + h; // 17..24
-  const W0 = 25, W1 = 26, X = 27, U01 = 28, U23 = 29; // v128
+  const KB = 7, KB2 = 8, KB3 = 9, MM = 10, MI = 11, WP = 12, IB = 13, AP = 14, JJ = 15, WQ = 16, CP = 17; // i32
+  const ACC = (r: number, h: number) => 18 + r * 2 + h; // 18..25
+  const W0 = 26, W1 = 27, X = 28, U01 = 29, U23 = 30; // v128
   const b: number[] = [];
   b.push(...get(K), ...i32(2), ...SHL, ...tee(KB), ...get(KB), ...ADD, ...tee(KB2), ...get(KB), ...ADD, ...set(KB3));
   b.push(...get(M), ...i32(1), ...SHR_U, ...set(MM), ...i32(0), ...set(MI), ...get(Wp), ...set(WP));
@@ -173,7 +185,7 @@ function gemmModule(shared: boolean): Uint8Array {
   const nn = nnFunc(true);
   const nnRows = nnFunc(false);
   const nt = ntFunc();
-  const sig = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0];
+  const sig = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([sig])),
@@ -184,8 +196,9 @@ function gemmModule(shared: boolean): Uint8Array {
   ]);
 }
 
-export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number) => void;
+export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number, scratch?: number) => void;
 export interface GemmSimd {
+  /** Needs `scratch`: K*32 bytes on the heap. */
   nn: GemmFn;
   /** nn with row blocks outermost (same result): for a small K, e.g. a filter gradient. */
   nnRows: GemmFn;

@@ -20,15 +20,17 @@ import { createGemmSimd, type GemmSimd } from './gemm-simd';
 import { type BackendWasm, type TensorInfo, release, runStock } from './wasm-util';
 
 /**
- * Use the direct product when P <= maxPixels (forward) / maxPixelsInputGrad (input gradient) and
- * the filter has >= minWeights elements (below that, packing is cheap and XNNPACK's faster
- * product wins). Crossovers measured with new filters each call, 1 thread, CPU time: forward
- * 4x4x256x512 at P = 256 59 vs 61 ms (tie), P = 64 49 vs 69; input gradient P = 256 37 vs 63 ms,
- * P = 1024 40 vs 44. Tests set these to force a path.
+ * Use the direct product when P <= maxPixels (forward and input gradient) and the filter has >=
+ * minWeights elements (below that, packing is cheap). Measured with new filters each call, 1
+ * thread, CPU ms, ours vs XNNPACK (forward) / phases (input gradient): P = 4: 5.5 vs 49, 2.9 vs
+ * 9; P = 64: 21 vs 79, 19 vs 91 (4x4x512x512); P = 225: 41 vs 58, 44 vs 109 (PatchGAN 256->512
+ * stride 1); P = 1024: 36 vs 40, 39 vs 87 (4x4x128x256). XNNPACK's product runs on the whole
+ * pool and ours on one thread, so with more threads the cap is maxPixelsThreaded. Tests set
+ * these to force a path.
  */
 export const smallConvOptions = {
-  maxPixels: 128,
-  maxPixelsInputGrad: 256,
+  maxPixels: 1024,
+  maxPixelsThreaded: 256,
   minWeights: 1 << 15,
   /**
    * The filter gradient has no weights to pack but XNNPACK's path transposes x and dy and packs
@@ -52,9 +54,21 @@ const f32 = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
-function usable(info: ConvInfo, pixels: number, maxPixels: number): boolean {
+const threadCounts = new WeakMap<object, number>();
+function threads(backend: BackendWasm): number {
+  let n = threadCounts.get(backend);
+  if (n == null) {
+    const get = (backend.wasm as unknown as { tfjs?: { getThreadsCount?: () => number } }).tfjs?.getThreadsCount;
+    n = typeof get === 'function' ? get() : 1;
+    threadCounts.set(backend, n);
+  }
+  return n;
+}
+
+function usable(backend: BackendWasm, info: ConvInfo, pixels: number): boolean {
   const { filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO } = info;
-  return smallConvOptions.enabled && pixels <= maxPixels && KH * KW * CI * CO >= smallConvOptions.minWeights;
+  const cap = threads(backend) > 1 ? Math.min(smallConvOptions.maxPixels, smallConvOptions.maxPixelsThreaded) : smallConvOptions.maxPixels;
+  return smallConvOptions.enabled && pixels <= cap && KH * KW * CI * CO >= smallConvOptions.minWeights;
 }
 
 /** out[B,OH,OW,CO] = conv(x, filter) via im2col + nn product; null when not applicable. */
@@ -62,19 +76,19 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const P = B * OH * OW;
-  if (CO % 8 !== 0 || P === 0 || !usable(info, P, smallConvOptions.maxPixels)) return null;
+  if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P)) return null;
   const g = gemm(backend);
   if (!g) return null;
   const P4 = Math.ceil(P / 4) * 4;
   const Kd = KH * KW * CI;
-  const patches = backend.makeOutput([P4 * Kd], 'float32');
+  const patches = backend.makeOutput([P4 * Kd + Kd * 8], 'float32'); // + the strip scratch
   const direct = P4 === P;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
   const scratch = direct ? out : backend.makeOutput([P4 * CO], 'float32');
   try {
     const a = f32(backend, patches);
     const xv = f32(backend, x);
-    a.fill(0);
+    a.fill(0, 0, P4 * Kd);
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
     let p = 0;
@@ -97,7 +111,8 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
       }
     }
     smallConvCalls.forward++;
-    g.nn(off(backend, patches), off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO);
+    const pOff = off(backend, patches);
+    g.nn(pOff, off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO, pOff + P4 * Kd * 4);
     if (!direct) f32(backend, out).set(f32(backend, scratch).subarray(0, P * CO));
     return out;
   } finally {
@@ -173,7 +188,7 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   const P = B * OH * OW;
   const Kd = KH * KW * CI;
-  if (CO % 4 !== 0 || Kd % 2 !== 0 || P === 0 || !usable(info, P, smallConvOptions.maxPixelsInputGrad) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  if (CO % 4 !== 0 || Kd % 2 !== 0 || P === 0 || !usable(backend, info, P) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
   const g = gemm(backend);
   if (!g) return null;
   const P4 = Math.ceil(P / 4) * 4;

@@ -33,7 +33,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
   beforeAll(async () => {
     await initWasm();
     smallConvOptions.maxPixels = 1 << 30;
-    smallConvOptions.maxPixelsInputGrad = 1 << 30;
+    smallConvOptions.maxPixelsThreaded = 1 << 30;
     smallConvOptions.minWeights = 0;
   });
   afterAll(() => Object.assign(smallConvOptions, saved));
@@ -131,7 +131,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
       expect(smallConvCalls.forward).toBe(n);
     } finally {
       smallConvOptions.maxPixels = 1 << 30;
-      smallConvOptions.maxPixelsInputGrad = 1 << 30;
+      smallConvOptions.maxPixelsThreaded = 1 << 30;
         smallConvOptions.minWeights = 0;
     }
   });
