@@ -6,7 +6,9 @@
  * Found missing on wasm 4.22 by taking gradients of every op our networks use
  * (scripts/kernels-probe.ts): Conv2DBackpropFilter (every conv2d / conv2dTranspose filter
  * gradient) and UnsortedSegmentSum (gradient of gather, i.e. embeddings). Replaced because it
- * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient).
+ * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient), Conv2D
+ * and FusedConv2D on few output pixels (XNNPACK re-packs new filters every step: small-conv.ts),
+ * Tile (index per element) and Identity (copies).
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
  */
@@ -24,8 +26,9 @@ import { stockConfig, stockKernel } from './wasm-util';
 /** Kernels wasm does not have at all: registered only where the name is free. */
 const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig];
 /**
- * Kernels that replace a stock wasm kernel: Conv2DBackpropInput because ours is faster
- * (see bench.ts), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
+ * Kernels that replace a stock wasm kernel: Conv2DBackpropInput, Conv2D, FusedConv2D, Tile and
+ * Identity because ours are faster (see bench.ts, README.md; the conv ones call the stock kernel
+ * outside the small-spatial case), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
 const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig];
