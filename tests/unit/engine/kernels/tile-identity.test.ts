@@ -46,10 +46,10 @@ describe('Identity (shared, refcounted data) on wasm', () => {
     const v = tf.variable(tf.tensor([1, 2, 3, 4]));
     const opt = fusedAdam(0.1);
     const g = tf.tensor([1, 1, 1, 1]);
-    opt.applyGradients({ [v.name]: g });
+    opt.applyGradients([{ name: v.name, tensor: g }]);
     const snapshot = tf.clone(v);
     const before = Array.from(snapshot.dataSync());
-    opt.applyGradients({ [v.name]: g });
+    opt.applyGradients([{ name: v.name, tensor: g }]);
     expect(Array.from(snapshot.dataSync())).toEqual(before);
     expect(Array.from(v.dataSync())).not.toEqual(before);
     tf.dispose([v, g, snapshot]);
