@@ -30,6 +30,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`Unknown command "${name}".\n\n${usage()}`);
     return 2;
   }
+  // Commands without their own usage text answer --help with their summary line.
+  if ((rest.includes('--help') || rest.includes('-h')) && ['doctor', 'serve', 'bench'].includes(name)) {
+    console.log(`Usage: atelier ${cmd.summary}`);
+    return 0;
+  }
   try {
     return await cmd.run(rest);
   } catch (e) {
