@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { channel } from '../define';
+import { modelRef } from './bundle';
 import { datasetId } from './dataset';
+import type { PngImage } from './infer';
 
 /** Inline rows: at most this many numbers are answered without a job. */
 export const ANALYSIS_INLINE_SYNC_VALUES = 200_000;
@@ -40,11 +42,44 @@ export const analysisSourceSchema = z.discriminatedUnion('kind', [
 ]);
 export type AnalysisSource = z.input<typeof analysisSourceSchema>;
 
+/** Rows computed by a model bundle (sources.ts): at most this many per request. */
+export const ANALYSIS_MODEL_MAX_ROWS = 20_000;
+const modelSeed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
+const modelCount = z.number().int().min(2).max(ANALYSIS_MODEL_MAX_ROWS).optional();
+
+/**
+ * Rows a model computes:
+ *   latent:    the z vectors of a gan/cgan (row i = z of seed + i, as latent.sample; a cgan's row i
+ *              has class i mod classes). The image of a point is latent.render {z: {seed}, label}.
+ *   generated: the generator's outputs for those z, flattened (HWC, pixels in [0, 1]).
+ *   features:  an autoencoder's encoder outputs (bottleneck z) of dataset images.
+ */
+export const modelSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('latent'), model: modelRef, count: modelCount, seed: modelSeed }).strict(),
+  z.object({ kind: z.literal('generated'), model: modelRef, count: modelCount, seed: modelSeed }).strict(),
+  z
+    .object({
+      kind: z.literal('features'),
+      model: modelRef,
+      datasetId,
+      limit: z.number().int().min(1).max(100_000).optional(),
+      split: z.enum(['train', 'test']).default('train'),
+      role: z.enum(['a', 'b', 'x']).optional(),
+      seed: modelSeed,
+    })
+    .strict(),
+]);
+export type ModelSource = z.input<typeof modelSourceSchema>;
+
+/** Every source the analyses take: rows from a file, a dataset, inline numbers or a model. */
+export const anySourceSchema = z.discriminatedUnion('kind', [...analysisSourceSchema.options, ...modelSourceSchema.options]);
+export type AnyAnalysisSource = z.input<typeof anySourceSchema>;
+
 const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
 
 export const pcaRequestSchema = z
   .object({
-    source: analysisSourceSchema,
+    source: anySourceSchema,
     /** Components computed (explained variance for each). */
     nComponents: z.number().int().min(1).max(200).default(10),
     /** Components whose d values are returned (the rest only as variances). */
@@ -58,7 +93,7 @@ export const pcaRequestSchema = z
 
 export const kmeansRequestSchema = z
   .object({
-    source: analysisSourceSchema,
+    source: anySourceSchema,
     k: z.number().int().min(1).max(1000),
     metric: z.enum(['euclidean', 'manhattan']).default('euclidean'),
     nInit: z.number().int().min(1).max(50).default(1),
@@ -73,7 +108,7 @@ export const kmeansRequestSchema = z
 
 export const hierarchicalRequestSchema = z
   .object({
-    source: analysisSourceSchema,
+    source: anySourceSchema,
     linkage: z.enum(['single', 'complete', 'average', 'weighted', 'ward']).default('average'),
     metric: z.enum(['euclidean', 'manhattan', 'cosine']).default('euclidean'),
     /** Also return flat clusters: at most k clusters ... */
@@ -97,6 +132,12 @@ export interface AnalysisSourceInfo {
   classes?: string[];
   /** Dataset sources: the image shape of a row (components can be drawn as images). */
   image?: { width: number; height: number; channels: number };
+  /** Dataset and features sources: the dataset and split the rows' images come from. */
+  datasetId?: string;
+  split?: 'train' | 'test';
+  /** Model sources: the bundle, and the seed of each row's z (latent.render draws the point). */
+  model?: string;
+  seeds?: number[];
 }
 
 export interface PcaResult {
@@ -141,6 +182,56 @@ export interface HierarchicalResult {
   clusters?: number[];
 }
 
+export const reconstructRequestSchema = z
+  .object({
+    datasetId,
+    /** An autoencoder bundle. */
+    model: modelRef,
+    /** PCA components (default: the bundle's latent size, for a like-for-like bottleneck). */
+    k: z.number().int().min(1).max(4096).optional(),
+    /** Images compared (a seeded subset of the split). */
+    limit: z.number().int().min(2).max(10_000).default(500),
+    /** Split of the compared images (default test, or train when the dataset has no test split). */
+    split: z.enum(['train', 'test']).optional(),
+    role: z.enum(['a', 'b', 'x']).optional(),
+    /** Fit the PCA on training images (held out, like the autoencoder) or on the compared images themselves. */
+    fitOn: z.enum(['train', 'same']).default('train'),
+    /** Training images the PCA is fitted on (fitOn train). */
+    fitLimit: z.number().int().min(2).max(20_000).default(2000),
+    /** Example triplets returned. */
+    examples: z.number().int().min(0).max(32).default(6),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  })
+  .strict();
+
+export interface ReconstructExample {
+  /** Split index of the image. */
+  index: number;
+  original: PngImage;
+  pca: PngImage;
+  autoencoder: PngImage;
+  pcaMse: number;
+  autoencoderMse: number;
+}
+
+export interface ReconstructResult {
+  model: string;
+  /** Components used (k, capped by the fitted rows and the pixels). */
+  k: number;
+  latentSize?: number;
+  n: number;
+  description: string;
+  /** What the PCA was fitted on. */
+  fit: { on: 'train' | 'same'; n: number; method: 'covariance' | 'gram' | 'randomized' };
+  /** Mean squared error per pixel value (images in [0, 1] at the model's size). */
+  pcaMse: number;
+  autoencoderMse: number;
+  /** Share of the variance of the compared images the k components keep. */
+  pcaExplained?: number;
+  image: { width: number; height: number; channels: number };
+  examples: ReconstructExample[];
+}
+
 /** Small inline requests answer the result; the rest answer a job id. */
 export type AnalysisReply<T> = { result: T; jobId?: undefined } | { jobId: string; result?: undefined };
 
@@ -160,6 +251,11 @@ export const analysisChannels = {
   'analysis.hierarchical': channel<AnalysisReply<HierarchicalResult>>()(
     hierarchicalRequestSchema,
     'Agglomerative clustering; returns the scipy-style merge tree for a dendrogram (a job unless small and inline).',
+    ERRORS,
+  ),
+  'analysis.reconstruct': channel<AnalysisReply<ReconstructResult>>()(
+    reconstructRequestSchema,
+    'Reconstruction of the same dataset images by PCA with k components and by an autoencoder: both MSEs and example triplets (a job).',
     ERRORS,
   ),
 } as const;

@@ -1,0 +1,312 @@
+/**
+ * Rows for the analyses computed by a model bundle, and the PCA-versus-autoencoder
+ * reconstruction comparison (analysis.reconstruct).
+ *
+ *   latent     z of a gan/cgan: row i = sampleZ(seed + i) (as latent.sample and generate), a
+ *              cgan's row i has class i mod classes; the image of a point is
+ *              latent.render {z: {seed: seeds[i]}, label}.
+ *   generated  the generator's output for those z, flattened HWC with pixels in [0, 1] (the
+ *              convention of dataset rows, so components can be drawn as images).
+ *   features   an autoencoder's encoder outputs of dataset images (the same seeded subset a
+ *              dataset source takes, so a smaller limit gives a subset of the rows).
+ *
+ * Inference runs on the cached ONNX sessions (infer/registry getModel); dataset images reach the
+ * model's size and range through eval's toModelTensor (tfjs, tidied and disposed here).
+ */
+import type { z } from 'zod';
+import {
+  type ReconstructExample,
+  type ReconstructResult,
+  ANALYSIS_MODEL_MAX_ROWS,
+  modelSourceSchema,
+  reconstructRequestSchema,
+} from '../../../shared/channels/analysis';
+import { StudioError } from '../../../shared/errors';
+import { initBackend, tf } from '../backend';
+import { toModelTensor } from '../eval/evaluate';
+import { modelToPng } from '../infer/image';
+import { sampleZ } from '../infer/latent';
+import { isTranslator, type InferenceModel } from '../infer/model';
+import { getModel, resolveModelRef } from '../infer/registry';
+import type { Workspace } from '../workspace';
+import type { ResolvedSource } from './api';
+import { type DatasetMatrix, loadDatasetMatrix } from './dataset-source';
+import { pcaProject, pcaReconstruct, pcaSteps } from './pca';
+import { drive } from './steps';
+
+export type ModelSourceReq = z.output<typeof modelSourceSchema>;
+export type ReconstructReq = z.output<typeof reconstructRequestSchema>;
+
+/** Progress (0..1) and a cancel/pause point between chunks of inference. */
+export interface SourceHooks {
+  progress?(fraction: number, message: string): void;
+  checkpoint?(): Promise<void>;
+}
+
+interface Ctx {
+  workspace: Workspace;
+}
+
+/** Images per inference call. */
+const CHUNK = 64;
+
+export function isModelSource(s: { kind: string }): s is ModelSourceReq {
+  return s.kind === 'latent' || s.kind === 'generated' || s.kind === 'features';
+}
+
+/** Cheap checks before a job starts: the model exists (and the dataset, for features). */
+export async function precheckModelSource(ctx: Ctx, s: ModelSourceReq): Promise<void> {
+  await resolveModelRef(ctx.workspace, s.model);
+  if (s.kind === 'features') {
+    const { datasetDir, readManifest } = await import('../data/store');
+    await readManifest(datasetDir(ctx.workspace, s.datasetId));
+  }
+}
+
+function needLatent(m: InferenceModel, what: string): number {
+  if (isTranslator(m.info.kind) || !m.info.latentSize) {
+    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}: it has no latent space to ${what}.`, {
+      hint: 'Pick a gan or cgan bundle (or an autoencoder) for latent vectors and generated images.',
+    });
+  }
+  return m.info.latentSize;
+}
+
+function needAutoencoder(m: InferenceModel): void {
+  if (m.info.kind !== 'autoencoder') {
+    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}, not an autoencoder: it has no encoder features.`, {
+      hint: 'Pick an autoencoder bundle (e.g. fashion-autoencoder).',
+    });
+  }
+}
+
+/** z of rows seed .. seed + n - 1 (each as sampleZ(seed + i, 1, L)), and a cgan's class per row. */
+function seededZ(m: InferenceModel, seed: number, n: number, L: number): { z: Float32Array; seeds: number[]; labels?: number[] } {
+  const z = new Float32Array(n * L);
+  const seeds: number[] = [];
+  for (let i = 0; i < n; i++) {
+    z.set(sampleZ(seed + i, 1, L), i * L);
+    seeds.push(seed + i);
+  }
+  const classes = m.hasLabels ? (m.info.numClasses ?? m.info.classNames?.length ?? 0) : 0;
+  return { z, seeds, ...(classes > 0 ? { labels: seeds.map((_, i) => i % classes) } : {}) };
+}
+
+/** NCHW [-1, 1] images -> HWC rows in [0, 1] (clipped). */
+export function nchwToRows(y: Float32Array, n: number, c: number, s: number): Float32Array {
+  const plane = s * s;
+  const per = c * plane;
+  const out = new Float32Array(n * per);
+  for (let i = 0; i < n; i++) {
+    const o = i * per;
+    for (let p = 0; p < plane; p++) {
+      for (let k = 0; k < c; k++) {
+        const v = (y[o + k * plane + p]! + 1) / 2;
+        out[o + p * c + k] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+      }
+    }
+  }
+  return out;
+}
+
+/** HWC rows in [0, 1] -> NCHW [-1, 1] (no clipping: PCA reconstructions may leave the range). */
+function rowsToNchw(rows: Float32Array, n: number, c: number, s: number): Float32Array {
+  const plane = s * s;
+  const per = c * plane;
+  const out = new Float32Array(n * per);
+  for (let i = 0; i < n; i++) {
+    const o = i * per;
+    for (let p = 0; p < plane; p++) for (let k = 0; k < c; k++) out[o + k * plane + p] = rows[o + p * c + k]! * 2 - 1;
+  }
+  return out;
+}
+
+/**
+ * Dataset rows at the model's size and channels: NCHW in [-1, 1] (the model's input) and HWC
+ * rows in [0, 1] (what reconstructions are compared with). 28x28 Fashion-MNIST is padded to 32
+ * as in training.
+ */
+export async function datasetToModel(dm: DatasetMatrix, size: number, channels: number): Promise<{ nchw: Float32Array; rows: Float32Array }> {
+  await initBackend();
+  const { width: w, height: h, channels: c } = dm.image;
+  const n = dm.matrix.rows;
+  const [nchw, rows] = tf.tidy(() => {
+    const x = toModelTensor(dm.matrix.data, n, w, h, c, size, channels);
+    const a = tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array;
+    const b = tf.clipByValue(tf.div(tf.add(x, 1), 2), 0, 1).dataSync() as Float32Array;
+    return [Float32Array.from(a), Float32Array.from(b)];
+  });
+  return { nchw, rows };
+}
+
+/** Run `fn` over n items in chunks, concatenating the outputs (progress and checkpoints between chunks). */
+async function chunked(n: number, per: number, fn: (start: number, count: number) => Promise<Float32Array>, hooks: SourceHooks, what: string): Promise<Float32Array> {
+  const out = new Float32Array(n * per);
+  for (let s = 0; s < n; s += CHUNK) {
+    await hooks.checkpoint?.();
+    const k = Math.min(CHUNK, n - s);
+    const y = await fn(s, k);
+    if (y.length !== k * per) throw new StudioError('BAD_INPUT', `The model answered ${y.length / k} values per row; ${per} were expected.`);
+    out.set(y, s * per);
+    hooks.progress?.((s + k) / n, `${what} ${s + k}/${n}`);
+  }
+  return out;
+}
+
+export async function resolveModelSource(ctx: Ctx, s: ModelSourceReq, defaultLimit: number, hooks: SourceHooks = {}): Promise<ResolvedSource> {
+  const m = await getModel(ctx.workspace, s.model, 'onnx');
+  const name = m.info.name;
+  if (s.kind === 'latent' || s.kind === 'generated') {
+    const L = needLatent(m, s.kind === 'latent' ? 'sample' : 'generate from');
+    const n = Math.min(s.count ?? defaultLimit, ANALYSIS_MODEL_MAX_ROWS);
+    const { z, seeds, labels } = seededZ(m, s.seed, n, L);
+    const classInfo = labels ? { classLabels: labels, ...(m.info.classNames ? { classes: m.info.classNames } : {}) } : {};
+    const seedText = `seeds ${s.seed}..${s.seed + n - 1}`;
+    if (s.kind === 'latent') {
+      hooks.progress?.(1, `${n} latent vectors`);
+      return {
+        matrix: { rows: n, cols: L, data: z },
+        info: { n, d: L, description: `${name} latent z (${n} vectors, ${seedText}${labels ? ', classes in turn' : ''})`, model: s.model, seeds, ...classInfo },
+      };
+    }
+    const { channels: c, imageSize: S } = m.info;
+    const per = c * S * S;
+    const y = await chunked(
+      n,
+      per,
+      (start, k) => m.generate({ z: z.subarray(start * L, (start + k) * L), n: k, ...(labels ? { labels: labels.slice(start, start + k) } : {}) }),
+      hooks,
+      'generating',
+    );
+    return {
+      matrix: { rows: n, cols: per, data: nchwToRows(y, n, c, S) },
+      info: {
+        n,
+        d: per,
+        description: `${name} generated images (${n}, ${seedText}, ${S}x${S}x${c})`,
+        model: s.model,
+        seeds,
+        image: { width: S, height: S, channels: c },
+        ...classInfo,
+      },
+    };
+  }
+  needAutoencoder(m);
+  const L = needLatent(m, 'encode to');
+  const dm = await loadDatasetMatrix(ctx, s.datasetId, s.limit ?? defaultLimit, { split: s.split, ...(s.role ? { role: s.role } : {}), seed: s.seed });
+  const n = dm.matrix.rows;
+  const { nchw } = await datasetToModel(dm, m.info.imageSize, m.info.inChannels);
+  const per = m.info.inChannels * m.info.imageSize * m.info.imageSize;
+  const f = await chunked(n, L, (start, k) => m.encode(nchw.subarray(start * per, (start + k) * per), k), hooks, 'encoding');
+  return {
+    matrix: { rows: n, cols: L, data: f },
+    info: {
+      n,
+      d: L,
+      description: `${name} encoder features of ${dm.description}`,
+      indices: dm.indices,
+      ...(dm.labels ? { classLabels: dm.labels } : {}),
+      ...(dm.classes ? { classes: dm.classes } : {}),
+      datasetId: s.datasetId,
+      split: s.split,
+      model: s.model,
+    },
+  };
+}
+
+function mseOf(a: Float32Array, b: Float32Array, from = 0, count = a.length): number {
+  let s = 0;
+  for (let i = from; i < from + count; i++) {
+    const e = a[i]! - b[i]!;
+    s += e * e;
+  }
+  return count ? s / count : 0;
+}
+
+async function loadCompared(ctx: Ctx, req: ReconstructReq): Promise<DatasetMatrix> {
+  const opts = { ...(req.role ? { role: req.role } : {}), seed: req.seed };
+  if (req.split) return loadDatasetMatrix(ctx, req.datasetId, req.limit, { ...opts, split: req.split });
+  try {
+    return await loadDatasetMatrix(ctx, req.datasetId, req.limit, { ...opts, split: 'test' });
+  } catch (e) {
+    if (!(e instanceof StudioError) || e.code !== 'NOT_FOUND') throw e;
+    return loadDatasetMatrix(ctx, req.datasetId, req.limit, { ...opts, split: 'train' });
+  }
+}
+
+/**
+ * The same images reconstructed by PCA with k components and by the autoencoder, both at the
+ * model's size with pixels in [0, 1]: MSE of each and example triplets (original | PCA | AE).
+ */
+export async function reconstructCompare(ctx: Ctx, req: ReconstructReq, hooks: SourceHooks = {}): Promise<ReconstructResult> {
+  const m = await getModel(ctx.workspace, req.model, 'onnx');
+  needAutoencoder(m);
+  const { imageSize: S, inChannels: c } = m.info;
+  const d = S * S * c;
+  hooks.progress?.(0.02, 'reading images');
+  const test = await loadCompared(ctx, req);
+  if (test.matrix.rows < 2) throw new StudioError('BAD_INPUT', 'The comparison needs at least 2 images.', { hint: 'Pick a larger limit or dataset.' });
+  const n = test.matrix.rows;
+  const x = await datasetToModel(test, S, c);
+  await hooks.checkpoint?.();
+  // The autoencoder's reconstruction.
+  const y = await chunked(n, d, (s, k) => m.translate(x.nchw.subarray(s * d, (s + k) * d), k), { ...hooks, progress: (f, msg) => hooks.progress?.(0.05 + 0.35 * f, msg) }, 'reconstructing');
+  const ae = nchwToRows(y, n, m.info.channels, S);
+  // PCA fitted on training images (or on the compared ones).
+  let fitRows = x.rows;
+  let fitN = n;
+  if (req.fitOn === 'train') {
+    hooks.progress?.(0.4, 'reading training images');
+    const train = await loadDatasetMatrix(ctx, req.datasetId, req.fitLimit, { split: 'train', ...(req.role ? { role: req.role } : {}), seed: req.seed });
+    fitN = train.matrix.rows;
+    fitRows = (await datasetToModel(train, S, c)).rows;
+  }
+  if (fitN < 2) throw new StudioError('BAD_INPUT', 'PCA needs at least 2 training images.');
+  await hooks.checkpoint?.();
+  const kWanted = req.k ?? m.info.latentSize ?? 32;
+  const k = Math.max(1, Math.min(kWanted, d, fitN - 1));
+  hooks.progress?.(0.45, `fitting PCA with ${k} components on ${fitN} images`);
+  const model = drive(pcaSteps({ rows: fitN, cols: d, data: fitRows }, { nComponents: k, seed: req.seed }), (s) => hooks.progress?.(0.45 + 0.45 * s.fraction, s.message));
+  await hooks.checkpoint?.();
+  const X = { rows: n, cols: d, data: x.rows };
+  const rec = pcaReconstruct(model, pcaProject(model, X, Math.min(k, model.components.rows))).data;
+  const pcaMse = mseOf(rec, x.rows);
+  const aeMse = mseOf(ae, x.rows);
+  // Variance of the compared images kept by the k components.
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.rows[i * d + j]! / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) ss += (x.rows[i * d + j]! - mean[j]!) ** 2;
+  hooks.progress?.(0.95, 'drawing examples');
+  const examples: ReconstructExample[] = [];
+  const pcaNchw = rowsToNchw(rec, Math.min(req.examples, n), c, S);
+  const origNchw = x.nchw;
+  for (let i = 0; i < Math.min(req.examples, n); i++) {
+    const png = async (data: Float32Array, ch: number) => {
+      const r = await modelToPng(data, ch, S, { index: i, fast: true });
+      return { png: r.png, width: r.width, height: r.height };
+    };
+    examples.push({
+      index: test.indices[i]!,
+      original: await png(origNchw, c),
+      pca: await png(pcaNchw, c),
+      autoencoder: await png(y, m.info.channels),
+      pcaMse: mseOf(rec, x.rows, i * d, d),
+      autoencoderMse: mseOf(ae, x.rows, i * d, d),
+    });
+  }
+  hooks.progress?.(1, 'done');
+  return {
+    model: req.model,
+    k: model.components.rows,
+    ...(m.info.latentSize ? { latentSize: m.info.latentSize } : {}),
+    n,
+    description: test.description,
+    fit: { on: req.fitOn, n: fitN, method: model.method },
+    pcaMse,
+    autoencoderMse: aeMse,
+    ...(ss > 0 ? { pcaExplained: Math.max(0, 1 - (pcaMse * n * d) / ss) } : {}),
+    image: { width: S, height: S, channels: c },
+    examples,
+  };
+}

@@ -1,0 +1,220 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AnalysisReply, type PcaResult, type ReconstructResult, reconstructRequestSchema } from '../../../../src/shared/channels/analysis';
+import type { Envelope } from '../../../../src/shared/errors';
+import type { EventMap } from '../../../../src/shared/events';
+import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { initBackend, tf } from '../../../../src/main/engine/backend';
+import { encodeIdx } from '../../../../src/main/engine/data/idx';
+import { sampleZ } from '../../../../src/main/engine/infer/latent';
+import { evictModels } from '../../../../src/main/engine/infer/registry';
+import { type ModelSourceReq, reconstructCompare, resolveModelSource } from '../../../../src/main/engine/analysis/sources';
+import type { Workspace } from '../../../../src/main/engine/workspace';
+
+const MODELS = path.resolve(__dirname, '../../../../models');
+let tmp: string;
+let ws: Workspace;
+const ctx = () => ({ workspace: ws });
+const PNG_SIG = [137, 80, 78, 71];
+
+/** A packed 28x28 dataset: blobs of varying position and brightness (deterministic). */
+function images(n: number, salt: number): Uint8Array {
+  const out = new Uint8Array(n * 784);
+  for (let i = 0; i < n; i++) {
+    const cx = 8 + ((i * 5 + salt) % 12);
+    const cy = 8 + ((i * 3 + salt * 2) % 12);
+    const r = 4 + (i % 5);
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) {
+        const d = Math.hypot(x - cx, y - cy);
+        out[i * 784 + y * 28 + x] = d < r ? 120 + ((i * 37) % 135) : 0;
+      }
+  }
+  return out;
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-sources-'));
+  ws = { root: tmp, datasets: path.join(tmp, 'datasets'), runs: '', bundles: path.join(tmp, 'bundles'), tmp: '', shippedModels: MODELS, resources: '' };
+  const dir = path.join(ws.datasets, 'blobs');
+  fs.mkdirSync(dir, { recursive: true });
+  const nTrain = 24;
+  const nTest = 8;
+  fs.writeFileSync(path.join(dir, 'train-images.idx.gz'), encodeIdx({ dims: [nTrain, 28, 28], data: images(nTrain, 0) }));
+  fs.writeFileSync(path.join(dir, 'train-labels.idx.gz'), encodeIdx({ dims: [nTrain], data: Uint8Array.from({ length: nTrain }, (_, i) => i % 10) }));
+  fs.writeFileSync(path.join(dir, 't10k-images.idx.gz'), encodeIdx({ dims: [nTest, 28, 28], data: images(nTest, 1) }));
+  const manifest = {
+    schemaVersion: 1,
+    id: 'blobs',
+    name: 'blobs',
+    kind: 'fashion-mnist',
+    createdAt: new Date(0).toISOString(),
+    source: { layout: 'idx', path: null },
+    image: { width: 28, height: 28, channels: 1 },
+    counts: { train: nTrain, test: nTest, warnings: 0, skipped: 0 },
+    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    storage: 'packed',
+    packed: {
+      train: { images: { x: 'train-images.idx.gz' }, labels: 'train-labels.idx.gz', count: { x: nTrain } },
+      test: { images: { x: 't10k-images.idx.gz' }, count: { x: nTest } },
+    },
+    fileHashes: {},
+    contentHash: '',
+    options: { size: null, fit: 'cover', background: '#000000', seed: 0, testFraction: 0 },
+  };
+  fs.writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify(manifest));
+});
+afterAll(async () => {
+  await evictModels();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const src = (s: Record<string, unknown>) => s as unknown as ModelSourceReq;
+
+describe('model sources for the analyses', () => {
+  it('latent: the z of seed + i (as latent.sample), a cgan class per row in turn; same seed, same rows', async () => {
+    const a = await resolveModelSource(ctx(), src({ kind: 'latent', model: 'fashion-cgan', count: 12, seed: 5 }), 1000);
+    expect([a.matrix.rows, a.matrix.cols]).toEqual([12, 64]);
+    expect([a.info.n, a.info.d]).toEqual([12, 64]);
+    expect(Array.from(a.matrix.data.subarray(3 * 64, 4 * 64))).toEqual(Array.from(sampleZ(8, 1, 64)));
+    expect(a.info.seeds).toEqual(Array.from({ length: 12 }, (_, i) => 5 + i));
+    expect(a.info.classLabels).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
+    expect(a.info.classes?.length).toBe(10);
+    expect(a.info.model).toBe('fashion-cgan');
+    const b = await resolveModelSource(ctx(), src({ kind: 'latent', model: 'fashion-cgan', count: 12, seed: 5 }), 1000);
+    expect(b.matrix.data).toEqual(a.matrix.data);
+    const c = await resolveModelSource(ctx(), src({ kind: 'latent', model: 'fashion-cgan', count: 12, seed: 6 }), 1000);
+    expect(c.matrix.data).not.toEqual(a.matrix.data);
+    // The default count is the analysis' limit.
+    const d = await resolveModelSource(ctx(), src({ kind: 'latent', model: 'fashion-cgan', seed: 0 }), 7);
+    expect(d.matrix.rows).toBe(7);
+  });
+
+  it('generated: the generator outputs as HWC rows in [0, 1], deterministic with a seed', async () => {
+    await initBackend();
+    const before = tf.memory().numTensors;
+    const a = await resolveModelSource(ctx(), src({ kind: 'generated', model: 'fashion-cgan', count: 5, seed: 3 }), 1000);
+    expect([a.matrix.rows, a.matrix.cols]).toEqual([5, 32 * 32]);
+    expect(a.info.image).toEqual({ width: 32, height: 32, channels: 1 });
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of a.matrix.data) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeLessThanOrEqual(1);
+    expect(hi - lo).toBeGreaterThan(0.2); // an image, not a constant
+    const b = await resolveModelSource(ctx(), src({ kind: 'generated', model: 'fashion-cgan', count: 5, seed: 3 }), 1000);
+    expect(b.matrix.data).toEqual(a.matrix.data);
+    // Row i does not depend on how many rows were asked for.
+    const c = await resolveModelSource(ctx(), src({ kind: 'generated', model: 'fashion-cgan', count: 2, seed: 3 }), 1000);
+    const close = Array.from(c.matrix.data).every((v, i) => Math.abs(v - a.matrix.data[i]!) < 1e-5);
+    expect(close).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('features: autoencoder bottleneck of dataset images; nested subsets; a generator is refused', async () => {
+    await initBackend();
+    const before = tf.memory().numTensors;
+    const a = await resolveModelSource(ctx(), src({ kind: 'features', model: 'fashion-autoencoder', datasetId: 'blobs', limit: 10, split: 'train', seed: 0 }), 1000);
+    expect([a.matrix.rows, a.matrix.cols]).toEqual([10, 32]);
+    expect(a.info.indices?.length).toBe(10);
+    expect(a.info.classLabels?.length).toBe(10);
+    expect(a.info.datasetId).toBe('blobs');
+    expect(a.info.split).toBe('train');
+    expect(Array.from(a.matrix.data).every(Number.isFinite)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    const b = await resolveModelSource(ctx(), src({ kind: 'features', model: 'fashion-autoencoder', datasetId: 'blobs', limit: 4, split: 'train', seed: 0 }), 1000);
+    // A smaller limit takes a subset of the same images: their features match.
+    for (let r = 0; r < 4; r++) {
+      const i = a.info.indices!.indexOf(b.info.indices![r]!);
+      expect(i).toBeGreaterThanOrEqual(0);
+      for (let j = 0; j < 32; j++) expect(b.matrix.data[r * 32 + j]).toBeCloseTo(a.matrix.data[i * 32 + j]!, 4);
+    }
+    await expect(resolveModelSource(ctx(), src({ kind: 'features', model: 'fashion-cgan', datasetId: 'blobs', split: 'train', seed: 0 }), 10)).rejects.toThrow(/not an autoencoder/);
+    await expect(resolveModelSource(ctx(), src({ kind: 'latent', model: 'edges2fashion-pix2pix', seed: 0 }), 10)).rejects.toThrow(/no latent space/);
+  });
+});
+
+describe('analysis.reconstruct', () => {
+  it('PCA at full rank reconstructs the fitted images exactly; the autoencoder has an MSE; example triplets as PNG', async () => {
+    const req = reconstructRequestSchema.parse({ datasetId: 'blobs', model: 'fashion-autoencoder', k: 100, limit: 6, fitOn: 'same', examples: 3 });
+    const r = await reconstructCompare(ctx(), req);
+    expect(r.n).toBe(6);
+    expect(r.k).toBe(5); // capped at n - 1: the rank of 6 centred images
+    expect(r.pcaMse).toBeLessThan(1e-6);
+    expect(r.autoencoderMse).toBeGreaterThan(0);
+    expect(r.autoencoderMse).toBeLessThan(0.25);
+    expect(r.description).toMatch(/test/);
+    expect(r.image).toEqual({ width: 32, height: 32, channels: 1 });
+    expect(r.examples).toHaveLength(3);
+    for (const e of r.examples) {
+      for (const img of [e.original, e.pca, e.autoencoder]) {
+        expect(Array.from(img.png.subarray(0, 4))).toEqual(PNG_SIG);
+        expect([img.width, img.height]).toEqual([32, 32]);
+      }
+      expect(e.pcaMse).toBeLessThan(1e-6);
+    }
+  });
+
+  it('default k is the bundle latent size, PCA fitted on held-out training images; fewer components, larger error', async () => {
+    const full = await reconstructCompare(ctx(), reconstructRequestSchema.parse({ datasetId: 'blobs', model: 'fashion-autoencoder', limit: 8, fitLimit: 24, examples: 0 }));
+    expect(full.latentSize).toBe(32);
+    expect(full.k).toBe(23); // min(32, 24 - 1)
+    expect(full.fit).toMatchObject({ on: 'train', n: 24 });
+    expect(full.examples).toHaveLength(0);
+    const few = await reconstructCompare(ctx(), reconstructRequestSchema.parse({ datasetId: 'blobs', model: 'fashion-autoencoder', k: 2, limit: 8, fitLimit: 24, examples: 0 }));
+    expect(few.k).toBe(2);
+    expect(few.pcaMse).toBeGreaterThan(full.pcaMse);
+    expect(few.autoencoderMse).toBeCloseTo(full.autoencoderMse, 6);
+    await expect(reconstructCompare(ctx(), reconstructRequestSchema.parse({ datasetId: 'blobs', model: 'fashion-cgan' }))).rejects.toThrow(/not an autoencoder/);
+  });
+});
+
+describe('model sources through the engine', () => {
+  let eng: InProcessEngine;
+  const events: { event: string; payload: unknown }[] = [];
+  const prevModels = process.env.ATELIER_MODELS_DIR;
+  beforeAll(() => {
+    process.env.ATELIER_MODELS_DIR = MODELS;
+    eng = new InProcessEngine({ workspaceRoot: tmp });
+    eng.onEvent((event, payload) => events.push({ event, payload }));
+  });
+  afterAll(async () => {
+    await eng.close();
+    if (prevModels === undefined) delete process.env.ATELIER_MODELS_DIR;
+    else process.env.ATELIER_MODELS_DIR = prevModels;
+  });
+  const ok = <T,>(env: Envelope<unknown>): T => {
+    if (!env.ok) throw new Error(`${env.error.code}: ${env.error.message}`);
+    return env.data as T;
+  };
+  async function waitJob<T>(jobId: string): Promise<T> {
+    for (let i = 0; i < 6000; i++) {
+      const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
+      if (e?.event === 'job.done') return (e.payload as EventMap['job.done']).result as T;
+      if (e) throw new Error(`job failed: ${JSON.stringify((e.payload as EventMap['job.failed']).error)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('job did not end');
+  }
+
+  it('analysis.pca of generator latents runs as a job; analysis.reconstruct answers both MSEs; unknown models fail the request', async () => {
+    const r = ok<AnalysisReply<PcaResult>>(await eng.request('analysis.pca', { source: { kind: 'latent', model: 'fashion-cgan', count: 20, seed: 1 }, nComponents: 3 }));
+    expect(r.jobId).toBeTruthy();
+    const pca = await waitJob<PcaResult>(r.jobId!);
+    expect(pca.projection).toHaveLength(20);
+    expect(pca.source).toMatchObject({ n: 20, d: 64, model: 'fashion-cgan' });
+    expect(pca.source.seeds?.[0]).toBe(1);
+    const rec = ok<AnalysisReply<ReconstructResult>>(await eng.request('analysis.reconstruct', { datasetId: 'blobs', model: 'fashion-autoencoder', limit: 4, fitLimit: 10, examples: 1 }));
+    const res = await waitJob<ReconstructResult>(rec.jobId!);
+    expect(res.k).toBe(9);
+    expect(Number.isFinite(res.pcaMse) && Number.isFinite(res.autoencoderMse)).toBe(true);
+    expect(res.examples[0]!.original.png).toBeInstanceOf(Uint8Array);
+    const missing = await eng.request('analysis.pca', { source: { kind: 'generated', model: 'no-such-model' } });
+    expect(missing.ok ? 'ok' : missing.error.code).toBe('NOT_FOUND');
+  });
+});
