@@ -1,14 +1,22 @@
 /**
- * Explore: choose a dataset; PCA scatter on canvas coloured by k-means cluster or true label,
- * hover/click a point to see its image; a k slider re-runs k-means; a dendrogram with linkage
- * and metric pickers and a draggable cut line; explained variance bars. (analysis.* channels;
+ * Explore: choose what to analyse (dataset images, a generator's latents or outputs, an
+ * autoencoder's features, a dropped CSV/JSON/NPY matrix); PCA scatter on canvas coloured by
+ * k-means cluster, true label or the dendrogram's cut; hover/click a point to see its image; a k
+ * slider re-runs k-means; a dendrogram with linkage and metric pickers and a draggable cut line;
+ * explained variance bars; PCA-k against an autoencoder's reconstructions. (analysis.* channels;
  * big requests run as jobs and show in the jobs strip.)
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AnalysisReply, HierarchicalResult, KMeansResultDto, PcaResult } from '../../../../shared/channels/analysis';
 import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/dataset';
-import { toErrorData, type ErrorData } from '../../../../shared/errors';
+import { StudioError, toErrorData, type ErrorData } from '../../../../shared/errors';
 import { callAny, has } from '../../api';
+import { DropZone } from '../../components/DropZone';
+import { useBundles } from '../../lib/bundles';
+import type { DroppedFiles } from '../../lib/files';
+import { studio } from '../../studio';
+import { ReconstructPanel } from './ReconstructPanel';
+import { MATRIX_EXT, SOURCE_KINDS, type SourceKind, type SourceSel, clustersOnScatter, fileName, toRequestSource } from './sources';
 import { VarianceBars } from '../../components/BarChart';
 import { Dendrogram, cutTree } from '../../components/Dendrogram';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
@@ -26,27 +34,60 @@ async function analysis<T>(channel: string, req: unknown): Promise<T> {
   return waitForJob<T>(r.jobId!);
 }
 
-type ColourBy = 'cluster' | 'label' | 'none';
+type ColourBy = 'cluster' | 'label' | 'tree' | 'none';
 type Linkage = 'single' | 'complete' | 'average' | 'weighted' | 'ward';
 type Metric = 'euclidean' | 'manhattan' | 'cosine';
 
-interface SourceSel {
-  datasetId: string;
-  split: 'train' | 'test';
-  role?: 'a' | 'b' | 'x';
-  limit: number;
+const GAN_KINDS = new Set(['gan', 'cgan']);
+
+/** The image a generator makes from a point's z (latent.render, cached per point). */
+function ModelPointImage({ model, seed, label, caption }: { model: string; seed: number; label?: number; caption: string }) {
+  const [png, setPng] = useState<Uint8Array | null>(null);
+  const [err, setErr] = useState<string | null>(null);
+  const cache = useRef(new Map<string, Uint8Array>());
+  useEffect(() => {
+    const key = `${model}:${seed}:${label ?? ''}`;
+    const hit = cache.current.get(key);
+    if (hit) return setPng(hit);
+    let live = true;
+    callAny<{ png: Uint8Array }>('latent.render', { model, z: { seed }, ...(label !== undefined ? { label } : {}) }).then(
+      (r) => {
+        cache.current.set(key, r.png);
+        if (live) {
+          setPng(r.png);
+          setErr(null);
+        }
+      },
+      (e: unknown) => {
+        if (!live) return;
+        setPng(null);
+        setErr(toErrorData(e).message);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [model, seed, label]);
+  const url = usePngUrl(png);
+  return (
+    <div className="col" style={{ alignItems: 'center' }} data-testid="point-image">
+      {url ? <img src={url} alt={caption} width={128} height={128} className="pixelated" style={{ borderRadius: 6, background: '#0e0f12' }} /> : <div className="thumb" style={{ width: 128 }} />}
+      <span className="small muted">{caption}</span>
+      {err ? <span className="small" style={{ color: 'var(--err)' }}>{err}</span> : null}
+    </div>
+  );
 }
 
-function PointImage({ ds, index, role, caption }: { ds: DatasetSummary; index: number; role?: string; caption: string }) {
+function PointImage({ ds, index, role, split = 'train', caption }: { ds: DatasetSummary; index: number; role?: string; split?: 'train' | 'test'; caption: string }) {
   const [thumb, setThumb] = useState<DatasetThumb | null>(null);
   const [err, setErr] = useState<string | null>(null);
   const cache = useRef(new Map<string, DatasetThumb>());
   useEffect(() => {
-    const key = `${ds.id}:${index}:${role ?? ''}`;
+    const key = `${ds.id}:${split}:${index}:${role ?? ''}`;
     const hit = cache.current.get(key);
     if (hit) return setThumb(hit);
     let live = true;
-    callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split: 'train', offset: index, limit: 2, thumbSize: 128 }).then(
+    callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split, offset: index, limit: 2, thumbSize: 128 }).then(
       (r) => {
         const t = r.items.find((i) => i.index === index && (!role || i.role === role)) ?? r.items[0] ?? null;
         if (t) cache.current.set(key, t);
@@ -64,7 +105,7 @@ function PointImage({ ds, index, role, caption }: { ds: DatasetSummary; index: n
     return () => {
       live = false;
     };
-  }, [ds.id, index, role]);
+  }, [ds.id, index, role, split]);
   const url = usePngUrl(thumb?.png);
   return (
     <div className="col" style={{ alignItems: 'center' }} data-testid="point-image">
@@ -78,10 +119,20 @@ function PointImage({ ds, index, role, caption }: { ds: DatasetSummary; index: n
 export function ExplorePage() {
   const ready = has('analysis.pca') && has('dataset.list');
   const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
+  const bundles = useBundles();
+  const generators = bundles.list.filter((b) => GAN_KINDS.has(b.kind));
+  const autoencoders = bundles.list.filter((b) => b.kind === 'autoencoder');
+  const [kind, setKind] = useState<SourceKind>('dataset');
   const [dsId, setDsId] = useState('');
   const ds = (datasets.data ?? []).find((d) => d.id === dsId) ?? datasets.data?.[0] ?? null;
   const [role, setRole] = useState<'a' | 'b'>('a');
   const [limit, setLimit] = useState(1000);
+  const [genId, setGenId] = useState('');
+  const [aeId, setAeId] = useState('');
+  const [seed, setSeed] = useState(0);
+  const [matrixPath, setMatrixPath] = useState('');
+  const gen = generators.find((b) => b.id === genId) ?? generators[0] ?? null;
+  const ae = autoencoders.find((b) => b.id === aeId) ?? autoencoders[0] ?? null;
   const [pca, setPca] = useState<PcaResult | null>(null);
   const [pcaError, setPcaError] = useState<ErrorData | null>(null);
   const [pcaBusy, setPcaBusy] = useState(false);
@@ -101,8 +152,34 @@ export function ExplorePage() {
   const kmSeq = useRef(0);
 
   const hasRoles = ds?.kind === 'paired' || ds?.kind === 'unpaired';
-  const source = useMemo<SourceSel | null>(() => (ds ? { datasetId: ds.id, split: 'train', ...(hasRoles ? { role } : {}), limit } : null), [ds, hasRoles, role, limit]);
-  const sourceReq = (s: SourceSel, lim = s.limit) => ({ kind: 'dataset' as const, datasetId: s.datasetId, split: s.split, limit: lim, ...(s.role ? { role: s.role } : {}) });
+  const usesDataset = kind === 'dataset' || kind === 'features';
+  const sel = useMemo<SourceSel>(
+    () => ({
+      kind,
+      ...(ds ? { datasetId: ds.id } : {}),
+      split: 'train',
+      ...(hasRoles ? { role } : {}),
+      limit,
+      ...(kind === 'features' && ae ? { model: ae.id } : (kind === 'latent' || kind === 'generated') && gen ? { model: gen.id } : {}),
+      seed,
+      ...(matrixPath ? { path: matrixPath } : {}),
+    }),
+    [kind, ds, hasRoles, role, limit, ae, gen, seed, matrixPath],
+  );
+  const source = useMemo(() => (toRequestSource(sel) ? sel : null), [sel]);
+  const sourceKey = JSON.stringify(toRequestSource(sel));
+  const sourceReq = (s: SourceSel, lim = s.limit) => toRequestSource(s, lim);
+  const what = kind === 'latent' ? 'latent vectors' : kind === 'matrix' ? 'rows' : 'images';
+
+  const onMatrixFiles = async (d: DroppedFiles) => {
+    const i = d.files.findIndex((f) => MATRIX_EXT.test(f.name));
+    if (i < 0) {
+      throw new StudioError('BAD_INPUT', `${d.files.map((f) => f.name).join(', ')}: not a matrix file.`, { hint: 'Drop a .csv, .tsv, .json or .npy file of numbers (one row per point).' });
+    }
+    const paths = await studio().pathsForFiles([d.files[i]!], [d.relPaths[i] ?? d.files[i]!.name]);
+    if (!paths[0]) throw new StudioError('BAD_INPUT', `Could not read ${d.files[i]!.name}.`);
+    setMatrixPath(paths[0]);
+  };
 
   const runKmeans = async (kk: number) => {
     if (!source || !has('analysis.kmeans')) return;
@@ -139,7 +216,7 @@ export function ExplorePage() {
     setTreeBusy(true);
     setTreeError(null);
     try {
-      const r = await analysis<HierarchicalResult>('analysis.hierarchical', { source: sourceReq(source, treeLimit), linkage, metric: linkage === 'ward' ? 'euclidean' : metric });
+      const r = await analysis<HierarchicalResult>('analysis.hierarchical', { source: sourceReq(source, Math.min(treeLimit, source.limit)), linkage, metric: linkage === 'ward' ? 'euclidean' : metric });
       setTree(r);
       // Start with the cut that leaves k clusters (the k-means k), a useful first view.
       const hs = r.linkage.map((row) => row[2]!).sort((a, b) => a - b);
@@ -158,17 +235,18 @@ export function ExplorePage() {
     setKm(null);
     setTree(null);
     setSelected(null);
-  }, [source?.datasetId, source?.role, source?.limit]);
+  }, [sourceKey]);
 
+  const treeClusters = useMemo(() => (tree ? cutTree(tree.linkage, tree.source.n, cut) : null), [tree, cut]);
   const xs = useMemo(() => pca?.projection.map((p) => p[0]!) ?? [], [pca]);
   const ys = useMemo(() => pca?.projection.map((p) => p[1] ?? 0) ?? [], [pca]);
   const group = useMemo(() => {
     if (!pca) return undefined;
     if (colourBy === 'label') return pca.source.classLabels;
     if (colourBy === 'cluster' && km && km.labels.length === xs.length) return km.labels;
+    if (colourBy === 'tree' && tree && treeClusters) return clustersOnScatter(pca.source, tree.source, treeClusters);
     return undefined;
-  }, [pca, km, colourBy, xs.length]);
-  const treeClusters = useMemo(() => (tree ? cutTree(tree.linkage, tree.source.n, cut) : null), [tree, cut]);
+  }, [pca, km, colourBy, xs.length, tree, treeClusters]);
 
   if (!ready) {
     return (
@@ -182,44 +260,111 @@ export function ExplorePage() {
   const describe = (i: number) => {
     const lab = pca?.source.classLabels?.[i];
     const cls = lab !== undefined ? (pca?.source.classes?.[lab] ?? String(lab)) : null;
-    const c = km?.labels[i];
-    return `#${pca?.source.indices?.[i] ?? i}${cls ? ` · ${cls}` : ''}${c !== undefined ? ` · cluster ${c + 1}` : ''}`;
+    const c = colourBy === 'tree' ? group?.[i] : km?.labels[i];
+    const id = pca?.source.indices?.[i] ?? (pca?.source.seeds ? `seed ${pca.source.seeds[i]}` : i);
+    return `#${id}${cls ? ` · ${cls}` : ''}${c !== undefined && c >= 0 ? ` · cluster ${c + 1}` : ''}`;
   };
+
+  const pointView = (i: number) => {
+    const src = pca!.source;
+    const pds = (datasets.data ?? []).find((d) => d.id === src.datasetId) ?? ds;
+    if (src.indices && pds) {
+      return <PointImage ds={pds} index={src.indices[i]!} role={hasRoles ? role : undefined} split={src.split ?? 'train'} caption={describe(i)} />;
+    }
+    if (src.model && src.seeds) {
+      return <ModelPointImage model={src.model} seed={src.seeds[i]!} {...(src.classLabels ? { label: src.classLabels[i] } : {})} caption={describe(i)} />;
+    }
+    return (
+      <div className="small muted" data-testid="point-image">
+        row {i} · {describe(i)}
+      </div>
+    );
+  };
+  const treeLegend = colourBy === 'tree' && tree && treeClusters && group ? { clusters: new Set(treeClusters).size, outside: Array.from(group).filter((g) => g < 0).length } : null;
 
   const side = (
     <>
       <Panel title="Source">
-        {datasets.error ? <ErrorInline title="List datasets" error={datasets.error} /> : null}
-        <Field label="Dataset">
-          <select value={ds?.id ?? ''} onChange={(e) => setDsId(e.currentTarget.value)} data-testid="explore-dataset" disabled={!datasets.data?.length}>
-            {(datasets.data ?? []).map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name} ({d.kind}, {d.counts.train})
+        <Field label="Analyse" hint={SOURCE_KINDS.find((k) => k.kind === kind)?.hint}>
+          <select value={kind} onChange={(e) => setKind(e.currentTarget.value as SourceKind)} data-testid="explore-source">
+            {SOURCE_KINDS.map((k) => (
+              <option key={k.kind} value={k.kind} disabled={(k.kind === 'latent' || k.kind === 'generated') && !generators.length ? true : k.kind === 'features' && !autoencoders.length}>
+                {k.label}
               </option>
             ))}
           </select>
         </Field>
-        {hasRoles ? (
-          <Field group label="Images">
-            <div className="seg">
-              {(['a', 'b'] as const).map((r) => (
-                <button key={r} type="button" className={role === r ? 'on' : ''} onClick={() => setRole(r)}>
-                  domain {r.toUpperCase()}
-                </button>
+        {bundles.error && kind !== 'dataset' && kind !== 'matrix' ? <ErrorInline title="List models" error={bundles.error} /> : null}
+        {kind === 'latent' || kind === 'generated' ? (
+          <Field label="Generator">
+            <select value={gen?.id ?? ''} onChange={(e) => setGenId(e.currentTarget.value)} data-testid="explore-generator" disabled={!generators.length}>
+              {generators.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.name} ({b.kind}, z {b.latentSize ?? '?'})
+                </option>
               ))}
-            </div>
+            </select>
           </Field>
         ) : null}
-        <Field label="Images analysed" hint="A seeded random subset when the dataset holds more.">
-          <select value={limit} onChange={(e) => setLimit(Number(e.currentTarget.value))}>
-            {[250, 500, 1000, 2000, 5000].map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <button type="button" className="btn primary" disabled={!ds || pcaBusy} onClick={() => void runPca()} data-testid="run-pca">
+        {kind === 'features' ? (
+          <Field label="Autoencoder">
+            <select value={ae?.id ?? ''} onChange={(e) => setAeId(e.currentTarget.value)} data-testid="explore-autoencoder" disabled={!autoencoders.length}>
+              {autoencoders.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.name} (z {b.latentSize ?? '?'})
+                </option>
+              ))}
+            </select>
+          </Field>
+        ) : null}
+        {usesDataset ? (
+          <>
+            {datasets.error ? <ErrorInline title="List datasets" error={datasets.error} /> : null}
+            <Field label="Dataset">
+              <select value={ds?.id ?? ''} onChange={(e) => setDsId(e.currentTarget.value)} data-testid="explore-dataset" disabled={!datasets.data?.length}>
+                {(datasets.data ?? []).map((d) => (
+                  <option key={d.id} value={d.id}>
+                    {d.name} ({d.kind}, {d.counts.train})
+                  </option>
+                ))}
+              </select>
+            </Field>
+            {hasRoles ? (
+              <Field group label="Images">
+                <div className="seg">
+                  {(['a', 'b'] as const).map((r) => (
+                    <button key={r} type="button" className={role === r ? 'on' : ''} onClick={() => setRole(r)}>
+                      domain {r.toUpperCase()}
+                    </button>
+                  ))}
+                </div>
+              </Field>
+            ) : null}
+          </>
+        ) : null}
+        {kind === 'matrix' ? (
+          <DropZone testId="matrix-drop" accept=".csv,.tsv,.txt,.json,.npy" multiple={false} folders={false} label="Pick a file" onFiles={onMatrixFiles}>
+            <div className="small" data-testid="matrix-file">
+              {matrixPath ? fileName(matrixPath) : 'Drop a .csv, .json or .npy matrix (one row per point).'}
+            </div>
+          </DropZone>
+        ) : (
+          <Field label={kind === 'latent' ? 'Latent vectors' : usesDataset ? 'Images analysed' : 'Images generated'} hint={usesDataset ? 'A seeded random subset when the dataset holds more.' : 'Vector i comes from seed + i.'}>
+            <select value={limit} onChange={(e) => setLimit(Number(e.currentTarget.value))} data-testid="explore-limit">
+              {[250, 500, 1000, 2000, 5000].map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
+        {kind === 'latent' || kind === 'generated' ? (
+          <Field label="Seed">
+            <input type="number" min={0} value={seed} onChange={(e) => setSeed(Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)))} data-testid="explore-seed" />
+          </Field>
+        ) : null}
+        <button type="button" className="btn primary" disabled={!source || pcaBusy} onClick={() => void runPca()} data-testid="run-pca">
           {pcaBusy ? 'Computing PCA…' : pca ? 'Recompute' : 'Compute PCA'}
         </button>
       </Panel>
@@ -229,7 +374,10 @@ export function ExplorePage() {
             k-means
           </button>
           <button type="button" className={colourBy === 'label' ? 'on' : ''} disabled={!pca?.source.classLabels} onClick={() => setColourBy('label')}>
-            true label
+            label
+          </button>
+          <button type="button" className={colourBy === 'tree' ? 'on' : ''} disabled={!tree} onClick={() => setColourBy('tree')} title={tree ? 'Clusters below the dendrogram cut line' : 'Build the tree first'} data-testid="colour-tree">
+            dendrogram cut
           </button>
           <button type="button" className={colourBy === 'none' ? 'on' : ''} onClick={() => setColourBy('none')}>
             none
@@ -242,6 +390,11 @@ export function ExplorePage() {
           </div>
         ) : null}
         {kmError ? <ErrorInline title="k-means" error={kmError} /> : null}
+        {treeLegend ? (
+          <div className="muted small" data-testid="tree-legend">
+            {treeLegend.clusters} clusters below the cut{treeLegend.outside ? ` · ${treeLegend.outside} points outside the tree (grey)` : ''}
+          </div>
+        ) : null}
         {colourBy === 'label' && pca?.source.classes ? (
           <div className="row small">
             {pca.source.classes.map((c, i) => (
@@ -253,11 +406,7 @@ export function ExplorePage() {
           </div>
         ) : null}
       </Panel>
-      {pca && ds && shown !== null && pca.source.indices ? (
-        <Panel title={selected !== null ? 'Selected point' : 'Point'}>
-          <PointImage ds={ds} index={pca.source.indices[shown]!} role={hasRoles ? role : undefined} caption={describe(shown)} />
-        </Panel>
-      ) : null}
+      {pca && shown !== null ? <Panel title={selected !== null ? 'Selected point' : 'Point'}>{pointView(shown)}</Panel> : null}
       {pca ? (
         <Panel title="Explained variance">
           <VarianceBars ratios={pca.ratio} />
@@ -271,22 +420,43 @@ export function ExplorePage() {
 
   return (
     <PageLayout title="Explore" side={side} testId="page-explore">
-      {datasets.data && !datasets.data.length ? (
+      {usesDataset && datasets.data && !datasets.data.length ? (
         <EmptyState title="No datasets yet" testId="explore-empty">
           <p>Import a dataset or build the demo datasets on the Data page, then explore it here.</p>
           <GoTo page="data">Go to Data</GoTo>
         </EmptyState>
       ) : null}
       {pcaError ? <ErrorInline title="PCA" error={pcaError} onDismiss={() => setPcaError(null)} /> : null}
-      {ds && !pca && !pcaBusy && !pcaError ? (
-        <EmptyState title={`Explore “${ds.name}”`} testId="explore-start">
-          <p>Compute a PCA of its images to see them as points; colours show k-means clusters or the true labels.</p>
+      {(kind === 'latent' || kind === 'generated') && bundles.data && !generators.length ? (
+        <EmptyState title="No generator yet" testId="explore-empty-models">
+          <p>Train a gan or cgan on the Train page (or add a bundle on the Models page) to explore its latent space and outputs.</p>
+          <GoTo page="train">Go to Train</GoTo>
+        </EmptyState>
+      ) : null}
+      {kind === 'features' && bundles.data && !autoencoders.length ? (
+        <EmptyState title="No autoencoder yet" testId="explore-empty-models">
+          <p>Train an autoencoder on the Train page to explore its bottleneck features.</p>
+          <GoTo page="train">Go to Train</GoTo>
+        </EmptyState>
+      ) : null}
+      {kind === 'matrix' && !matrixPath && !pca ? (
+        <EmptyState title="Bring a matrix" testId="explore-matrix-empty">
+          <p>Drop a CSV, JSON or NPY file of numbers on the Source panel (or pick one): each row is a point.</p>
+        </EmptyState>
+      ) : null}
+      {source && !pca && !pcaBusy && !pcaError ? (
+        <EmptyState title={`Explore ${kind === 'dataset' && ds ? `“${ds.name}”` : (SOURCE_KINDS.find((k) => k.kind === kind)?.label.toLowerCase() ?? '')}`} testId="explore-start">
+          <p>Compute a PCA of the {what} to see them as points; colours show k-means clusters, the true labels or the dendrogram's clusters.</p>
           <button type="button" className="btn primary" onClick={() => void runPca()}>
             Compute PCA
           </button>
         </EmptyState>
       ) : null}
-      {pcaBusy && !pca ? <div className="muted">Computing PCA of {limit} images… (progress in the jobs strip)</div> : null}
+      {pcaBusy && !pca ? (
+        <div className="muted">
+          Computing PCA of {kind === 'matrix' ? fileName(matrixPath) : `${limit} ${what}`}… (progress in the jobs strip)
+        </div>
+      ) : null}
       {pca ? (
         <div className="section">
           <div className="section-head">
@@ -314,13 +484,15 @@ export function ExplorePage() {
                 </option>
               ))}
             </select>
-            <select value={treeLimit} onChange={(e) => setTreeLimit(Number(e.currentTarget.value))} style={{ width: 130 }} aria-label="Images in the tree">
-              {[50, 100, 200, 500, 1000].map((n) => (
-                <option key={n} value={n}>
-                  {n} images
-                </option>
-              ))}
-            </select>
+            {kind !== 'matrix' ? (
+              <select value={treeLimit} onChange={(e) => setTreeLimit(Number(e.currentTarget.value))} style={{ width: 130 }} aria-label="Points in the tree">
+                {[50, 100, 200, 500, 1000].map((n) => (
+                  <option key={n} value={n}>
+                    {n} {what}
+                  </option>
+                ))}
+              </select>
+            ) : null}
             <button type="button" className="btn small" disabled={treeBusy} onClick={() => void runTree()} data-testid="run-tree">
               {treeBusy ? 'Clustering…' : tree ? 'Recompute' : 'Build tree'}
             </button>
@@ -335,9 +507,19 @@ export function ExplorePage() {
               labels={tree.source.classLabels?.map((l) => tree.source.classes?.[l] ?? String(l))}
             />
           ) : (
-            <div className="muted small">Build the merge tree of a subset ({treeLimit} images) to see how they group at every scale.</div>
+            <div className="muted small">
+              Build the merge tree of {kind === 'matrix' ? 'the rows' : `a subset (${Math.min(treeLimit, limit)} ${what})`} to see how they group at every scale; colour the scatter by its cut.
+            </div>
           )}
           {tree && treeClusters ? <div className="muted small">{tree.method} linkage, {tree.metric} distance, {tree.source.description}.</div> : null}
+        </div>
+      ) : null}
+      {has('analysis.reconstruct') && autoencoders.length ? (
+        <div className="section">
+          <div className="section-head">
+            <h3>PCA vs autoencoder</h3>
+          </div>
+          <ReconstructPanel autoencoders={autoencoders} datasets={datasets.data ?? []} {...(ds ? { datasetId: ds.id } : {})} {...(kind === 'features' && ae ? { model: ae.id } : {})} />
         </div>
       ) : null}
     </PageLayout>
