@@ -12,10 +12,12 @@
  *   nt(a, w, c, blocks, K, M):  C4[blk][m][r] = dot(A[4*blk + r, :], W[m, :])
  *                               A [4*blocks, K] row-major, W [M, K] row-major (K % 4 == 0, M even)
  *
+ * With a shared heap (tfjs's threaded build) gemm-pool.ts splits each call over two threads.
  * Pointers are byte offsets on the heap. Sums run in a fixed order over k (nn: sequential;
  * nt: 4 interleaved partial sums, then a pairwise reduction), so results are deterministic.
  */
 import type { WasmMemory } from './adam-simd';
+import { pooled } from './gemm-pool';
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -198,11 +200,13 @@ function gemmModule(shared: boolean): Uint8Array {
 
 export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number, scratch?: number) => void;
 export interface GemmSimd {
-  /** Needs `scratch`: K*32 bytes on the heap. */
+  /** Needs `scratch`: 2*K*32 bytes on the heap (one strip copy per thread). */
   nn: GemmFn;
   /** nn with row blocks outermost (same result): for a small K, e.g. a filter gradient. */
   nnRows: GemmFn;
   nt: GemmFn;
+  /** True when calls are split over two threads (shared heap, helper thread running). */
+  parallel?: () => boolean;
 }
 
 interface WasmApi {
@@ -211,6 +215,8 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 const cache = new WeakMap<WasmMemory, GemmSimd | null>();
+/** threads: 2 = use a helper thread when the heap is shared (read when a memory is first seen). */
+export const gemmOptions = { threads: 2 };
 
 /** The SIMD products bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
 export function createGemmSimd(memory: WasmMemory | undefined): GemmSimd | null {
@@ -219,8 +225,11 @@ export function createGemmSimd(memory: WasmMemory | undefined): GemmSimd | null 
   let g: GemmSimd | null = null;
   try {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const inst = new WA.Instance(new WA.Module(gemmModule(shared)), { env: { memory } });
+    const bytes = gemmModule(shared);
+    const inst = new WA.Instance(new WA.Module(bytes), { env: { memory } });
     g = { nn: inst.exports.nn as GemmFn, nnRows: inst.exports.nnRows as GemmFn, nt: inst.exports.nt as GemmFn };
+    // Shared heap (tfjs's threaded build): split the products with a helper thread.
+    if (shared && gemmOptions.threads > 1) g = pooled(g, memory, bytes);
   } catch {
     g = null; // callers keep the XNNPACK path
   }

@@ -25,8 +25,8 @@ import { type BackendWasm, type TensorInfo, release, runStock } from './wasm-uti
  * thread, CPU ms, ours vs XNNPACK (forward) / phases (input gradient): P = 4: 5.5 vs 49, 2.9 vs
  * 9; P = 64: 21 vs 79, 19 vs 91 (4x4x512x512); P = 225: 41 vs 58, 44 vs 109 (PatchGAN 256->512
  * stride 1); P = 1024: 36 vs 40, 39 vs 87 (4x4x128x256). XNNPACK's product runs on the whole
- * pool and ours on one thread, so with more threads the cap is maxPixelsThreaded. Tests set
- * these to force a path.
+ * pool; ours on two threads when the heap is shared (gemm-pool.ts), else on one, and then the
+ * cap is maxPixelsThreaded. Tests set these to force a path.
  */
 export const smallConvOptions = {
   maxPixels: 1024,
@@ -67,7 +67,9 @@ function threads(backend: BackendWasm): number {
 
 function usable(backend: BackendWasm, info: ConvInfo, pixels: number): boolean {
   const { filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO } = info;
-  const cap = threads(backend) > 1 ? Math.min(smallConvOptions.maxPixels, smallConvOptions.maxPixelsThreaded) : smallConvOptions.maxPixels;
+  // XNNPACK's product runs on its pool: ours keeps up only when it is split too (gemm-pool.ts).
+  const oursParallel = gemm(backend)?.parallel?.() ?? false;
+  const cap = threads(backend) > 1 && !oursParallel ? Math.min(smallConvOptions.maxPixels, smallConvOptions.maxPixelsThreaded) : smallConvOptions.maxPixels;
   return smallConvOptions.enabled && pixels <= cap && KH * KW * CI * CO >= smallConvOptions.minWeights;
 }
 
@@ -81,7 +83,7 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   if (!g) return null;
   const P4 = Math.ceil(P / 4) * 4;
   const Kd = KH * KW * CI;
-  const patches = backend.makeOutput([P4 * Kd + Kd * 8], 'float32'); // + the strip scratch
+  const patches = backend.makeOutput([P4 * Kd + Kd * 16], 'float32'); // + 2 strip scratches
   const direct = P4 === P;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
   const scratch = direct ? out : backend.makeOutput([P4 * CO], 'float32');

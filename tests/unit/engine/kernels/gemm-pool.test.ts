@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { createGemmSimd, type GemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
+import type { WasmMemory } from '../../../../src/main/engine/kernels/adam-simd';
+import { rand } from './helpers';
+
+interface Mem extends WasmMemory {
+  buffer: ArrayBuffer;
+}
+const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => Mem } }).WebAssembly;
+
+/** Lay out the same operands in a memory, run all three products, return the outputs. */
+function runAll(g: GemmSimd, mem: Mem, blocks: number, K: number, N: number): Float32Array[] {
+  const f = new Float32Array(mem.buffer);
+  const P = blocks * 4;
+  // regions (floats): A [P*K], B [K*N], C [P*N], scratch [2*K*8], W [N*K] (nt: M = N), C2 [P*N], C3 [K4..]
+  let at = 16;
+  const take = (n: number) => {
+    const o = at;
+    at += n + 16;
+    return o;
+  };
+  const A = take(P * K), B = take(K * N), C = take(P * N), S = take(2 * K * 8), C2 = take(P * N), A3 = take(K * P), C3 = take(K * N);
+  f.set(rand(P * K, 1), A);
+  f.set(rand(K * N, 2), B);
+  f.set(rand(K * P, 3), A3);
+  g.nn(A * 4, B * 4, C * 4, blocks, K, N, S * 4);
+  g.nt(A * 4, B * 4, C2 * 4, blocks, K, N); // A [P,K] rows . B viewed as [N rows, K] (K % 4, N even)
+  g.nnRows(A3 * 4, C * 4, C3 * 4, K / 4, P, N); // [K, P] interleaved . C [P, N]
+  return [f.slice(C, C + P * N), f.slice(C2, C2 + P * N), f.slice(C3, C3 + K * N)];
+}
+
+describe('gemm products split over two threads on a shared memory', () => {
+  it('are bit-identical to one thread', async () => {
+    const shared = new WA.Memory({ initial: 64, maximum: 256, shared: true });
+    const plain = new WA.Memory({ initial: 64 });
+    const gs = createGemmSimd(shared)!;
+    const gp = createGemmSimd(plain)!;
+    expect(gs).not.toBeNull();
+    expect(gp.parallel).toBeUndefined();
+    const t0 = Date.now();
+    while (!gs.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+    expect(gs.parallel?.()).toBe(true);
+    for (const [blocks, K, N] of [[5, 64, 16], [2, 8, 8], [7, 36, 24], [1, 16, 8]] as const) {
+      const a = runAll(gs, shared, blocks, K, N);
+      const b = runAll(gp, plain, blocks, K, N);
+      a.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
+      // and the products are right (nn against a scalar reference)
+      const A = rand(blocks * 4 * K, 1);
+      const B = rand(K * N, 2);
+      let err = 0;
+      for (let p = 0; p < blocks * 4; p++) {
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[(p >> 2) * K * 4 + k * 4 + (p & 3)]! * B[k * N + n]!;
+          err = Math.max(err, Math.abs(s - a[0]![p * N + n]!));
+        }
+      }
+      expect(err).toBeLessThan(1e-4);
+    }
+  });
+});
