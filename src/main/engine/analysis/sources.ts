@@ -23,6 +23,7 @@ import {
 } from '../../../shared/channels/analysis';
 import { StudioError } from '../../../shared/errors';
 import { initBackend, tf } from '../backend';
+import { datasetDir, readManifest } from '../data/store';
 import { toModelTensor } from '../eval/evaluate';
 import { modelToPng } from '../infer/image';
 import { sampleZ } from '../infer/latent';
@@ -58,7 +59,6 @@ export function isModelSource(s: { kind: string }): s is ModelSourceReq {
 export async function precheckModelSource(ctx: Ctx, s: ModelSourceReq): Promise<void> {
   await resolveModelRef(ctx.workspace, s.model);
   if (s.kind === 'features') {
-    const { datasetDir, readManifest } = await import('../data/store');
     await readManifest(datasetDir(ctx.workspace, s.datasetId));
   }
 }

@@ -1,0 +1,91 @@
+/**
+ * The Explore page on sources other than a dataset, in Chromium against `atelier serve` with a
+ * fresh workspace (no datasets): the shipped fashion-cgan's latent vectors (scatter, hover draws
+ * the generated image, dendrogram cut colours the scatter) and a CSV matrix picked from disk.
+ * Screenshots go to tests/e2e/artifacts/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
+
+describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    served = await startServe();
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(served.url);
+    await page.waitForSelector('[data-testid=status-backend]', { timeout: 60_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  async function errorsShown(): Promise<string> {
+    const texts = [...(await page.locator('[data-testid=toast-error]').allTextContents()), ...(await page.locator('[data-testid=error-inline]').allTextContents())];
+    return texts.join(' | ') || 'none shown';
+  }
+
+  it("explores the shipped cgan's latent vectors: scatter, hover image, dendrogram cut colours", async () => {
+    await page.click('[data-testid=nav-explore]');
+    await page.waitForSelector('[data-testid=page-explore]');
+    expect(await page.isVisible('[data-testid=missing-channels]')).toBe(false);
+    // The option is enabled once bundle.list has answered.
+    await page.waitForSelector('[data-testid=explore-source] option[value=latent]:not([disabled])', { state: 'attached', timeout: 30_000 });
+    await page.selectOption('[data-testid=explore-source]', 'latent');
+    await page.selectOption('[data-testid=explore-generator]', 'fashion-cgan');
+    await page.selectOption('[data-testid=explore-limit]', '250');
+    await page.click('[data-testid=run-pca]');
+    await page.waitForSelector('[data-testid=scatter]', { timeout: 180_000 }).catch(async (e: unknown) => {
+      throw new Error(`No scatter. Errors: ${await errorsShown()}`, { cause: e });
+    });
+    expect(await page.textContent('.section-head')).toContain('fashion-cgan latent z (250 vectors');
+    // Hover across the plot until a point shows the image its z generates.
+    const box = (await page.locator('[data-testid=scatter]').boundingBox())!;
+    for (let dx = -200; dx < 200 && !(await page.locator('[data-testid=point-image] img').count()); dx += 6) {
+      await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2);
+      await page.waitForTimeout(30);
+    }
+    expect(await page.locator('[data-testid=point-image] img').count()).toBe(1);
+    expect(await page.textContent('[data-testid=point-image]')).toMatch(/seed \d+/);
+    // Tree on a subset, then colour the scatter by its cut.
+    await page.selectOption('select[aria-label="Points in the tree"]', '50');
+    await page.click('[data-testid=run-tree]');
+    await page.waitForSelector('[data-testid=dendrogram] svg path', { timeout: 180_000 });
+    await page.click('[data-testid=colour-tree]');
+    await page.waitForSelector('[data-testid=tree-legend]');
+    expect(await page.textContent('[data-testid=tree-legend]')).toMatch(/\d+ clusters below the cut · 200 points outside the tree/);
+    await screenshot(page, 'explore-latent');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('explores a CSV matrix picked from disk', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-e2e-matrix-'));
+    const file = path.join(dir, 'points.csv');
+    const rows = ['a,b,c'];
+    for (let i = 0; i < 60; i++) rows.push([Math.cos(i) * (i % 3), Math.sin(i) + (i % 3) * 4, (i % 3) - i / 60].map((v) => v.toFixed(4)).join(','));
+    fs.writeFileSync(file, rows.join('\n'));
+    await page.selectOption('[data-testid=explore-source]', 'matrix');
+    await page.waitForSelector('[data-testid=explore-matrix-empty]');
+    await page.setInputFiles('[data-testid=matrix-drop-input]', file);
+    await page.waitForFunction(() => document.querySelector('[data-testid=matrix-file]')?.textContent === 'points.csv', null, { timeout: 30_000 });
+    await page.click('[data-testid=run-pca]');
+    await page.waitForFunction(() => document.querySelector('.section-head')?.textContent?.includes('points.csv'), null, { timeout: 120_000 }).catch(async (e: unknown) => {
+      throw new Error(`No matrix scatter. Errors: ${await errorsShown()}`, { cause: e });
+    });
+    expect(await page.textContent('.section-head')).toContain('60 x 3');
+    await screenshot(page, 'explore-matrix');
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
