@@ -260,21 +260,47 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
     a.fill(0);
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
-    let p = 0;
-    for (let b = 0; b < B; b++) {
-      for (let oy = 0; oy < OH; oy++) {
-        for (let ox = 0; ox < OW; ox++, p++) {
-          for (let ky = 0; ky < KH; ky++) {
-            const iy = oy * sh - pt + ky * dh;
-            if (iy < 0 || iy >= H) continue;
-            for (let kx = 0; kx < KW; kx++) {
-              const ix = ox * sw - pl + kx * dw;
-              if (ix < 0 || ix >= W) continue;
-              let src = ((b * H + iy) * W + ix) * CI;
-              const k0 = (ky * KW + kx) * CI;
-              for (let c = 0; c < CI; c++) {
-                const k = k0 + c;
-                a[((k >> 2) * P + p) * 4 + (k & 3)] = xv[src++]!;
+    if (CI % 4 === 0) {
+      // Groups of 4 channels never straddle a tap: write each group's P rows of 4 in order.
+      for (let ky = 0; ky < KH; ky++) {
+        for (let kx = 0; kx < KW; kx++) {
+          for (let c0 = 0; c0 < CI; c0 += 4) {
+            let dst = (((ky * KW + kx) * CI + c0) >> 2) * P * 4;
+            for (let b = 0; b < B; b++) {
+              for (let oy = 0; oy < OH; oy++) {
+                const iy = oy * sh - pt + ky * dh;
+                const rowOk = iy >= 0 && iy < H;
+                for (let ox = 0; ox < OW; ox++, dst += 4) {
+                  const ix = ox * sw - pl + kx * dw;
+                  if (!rowOk || ix < 0 || ix >= W) continue;
+                  const src = ((b * H + iy) * W + ix) * CI + c0;
+                  a[dst] = xv[src]!;
+                  a[dst + 1] = xv[src + 1]!;
+                  a[dst + 2] = xv[src + 2]!;
+                  a[dst + 3] = xv[src + 3]!;
+                }
+              }
+            }
+          }
+        }
+      }
+    } else {
+      let p = 0;
+      for (let b = 0; b < B; b++) {
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++, p++) {
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * sh - pt + ky * dh;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ix = ox * sw - pl + kx * dw;
+                if (ix < 0 || ix >= W) continue;
+                let src = ((b * H + iy) * W + ix) * CI;
+                const k0 = (ky * KW + kx) * CI;
+                for (let c = 0; c < CI; c++) {
+                  const k = k0 + c;
+                  a[((k >> 2) * P + p) * 4 + (k & 3)] = xv[src++]!;
+                }
               }
             }
           }

@@ -87,7 +87,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
   }
 
   // Filter gradients, including a filter height*width*channels that is not a multiple of 4.
-  for (const c of [...cases.filter((c) => c.d == null), { x: [2, 3, 3, 3], k: [3, 3], co: 8, s: 1, pad: 'same' } as Case]) {
+  for (const c of [...cases.filter((c) => c.d == null), { x: [2, 3, 3, 3], k: [3, 3], co: 8, s: 1, pad: 'same' } as Case, { x: [3, 5, 5, 8], k: [3, 3], co: 8, s: 2, pad: 'same' } as Case]) {
     it(`Conv2DBackpropFilter matches cpu: x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`, async () => {
       const xv = rand(size(c.x), 13);
       const dyv = rand(size(outShape(c)), 14);
