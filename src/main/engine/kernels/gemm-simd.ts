@@ -60,6 +60,7 @@ const GE_U = [0x4f];
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const load = (offset = 0) => [...simd(0x00), 0, ...uleb(offset)];
 const store = (offset = 0) => [...simd(0x0b), 0, ...uleb(offset)];
+const load32Splat = (offset = 0) => [...simd(0x09), 0, ...uleb(offset)];
 const fadd = simd(0xe4);
 const fmul = simd(0xe6);
 const zero = [...simd(0x0c), ...new Array(16).fill(0)];
@@ -90,11 +91,12 @@ function nnFunc(stripsOuter: boolean): number[] {
   else tile.push(...get(Bp), ...get(N0), ...ADD, ...set(BP));
   tile.push(...get(AB), ...set(AP), ...get(K), ...set(KK));
   tile.push(...LOOP); // k
-  tile.push(...get(BP), ...load(0), ...set(B0), ...get(BP), ...load(16), ...set(B1), ...get(AP), ...load(0), ...set(AV));
+  tile.push(...get(BP), ...load(0), ...set(B0), ...get(BP), ...load(16), ...set(B1));
   for (let r = 0; r < 4; r++) {
-    const bc = shuffle([r, r, r, r]);
-    tile.push(...get(ACC(r, 0)), ...get(AV), ...get(AV), ...bc, ...get(B0), ...fmul, ...fadd, ...set(ACC(r, 0)));
-    tile.push(...get(ACC(r, 1)), ...get(AV), ...get(AV), ...bc, ...get(B1), ...fmul, ...fadd, ...set(ACC(r, 1)));
+    // v128.load32_splat of A[4*blk + r, k] (a broadcast load, no shuffle)
+    tile.push(...get(AP), ...load32Splat(4 * r), ...set(AV));
+    tile.push(...get(ACC(r, 0)), ...get(AV), ...get(B0), ...fmul, ...fadd, ...set(ACC(r, 0)));
+    tile.push(...get(ACC(r, 1)), ...get(AV), ...get(B1), ...fmul, ...fadd, ...set(ACC(r, 1)));
   }
   tile.push(...get(AP), ...i32(16), ...ADD, ...set(AP), ...get(BP), ...get(BS), ...ADD, ...set(BP));
   tile.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
