@@ -52,7 +52,8 @@ const modelCount = z.number().int().min(2).max(ANALYSIS_MODEL_MAX_ROWS).optional
  *   latent:    the z vectors of a gan/cgan (row i = z of seed + i, as latent.sample; a cgan's row i
  *              has class i mod classes). The image of a point is latent.render {z: {seed}, label}.
  *   generated: the generator's outputs for those z, flattened (HWC, pixels in [0, 1]).
- *   features:  an autoencoder's encoder outputs (bottleneck z) of dataset images.
+ *   features:  an autoencoder's encoder outputs (bottleneck z) of dataset images, or a pix2pix /
+ *              cyclegan translator's bottleneck activation (its exported ONNX graph, cut there).
  */
 export const modelSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('latent'), model: modelRef, count: modelCount, seed: modelSeed }).strict(),

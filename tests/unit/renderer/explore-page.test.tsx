@@ -127,13 +127,13 @@ describe('Explore source picker', () => {
     expect(renders[0]).toMatchObject({ model: 'fashion-cgan', z: { seed: 0 }, label: 0 });
   });
 
-  it('autoencoder features: the autoencoder and dataset go out together', async () => {
+  it('autoencoder features: the encoder (autoencoder or translator) and dataset go out together', async () => {
     install();
     render(<ExplorePage />);
     await screen.findByTestId('explore-source');
     await waitFor(() => expect((screen.getByRole('option', { name: 'Autoencoder features' }) as HTMLOptionElement).disabled).toBe(false));
     await choose('explore-source', 'features');
-    expect(within(screen.getByTestId('explore-autoencoder')).getAllByRole('option').map((o) => o.getAttribute('value'))).toEqual(['fashion-autoencoder']);
+    expect(within(screen.getByTestId('explore-autoencoder')).getAllByRole('option').map((o) => o.getAttribute('value'))).toEqual(['fashion-autoencoder', 'edges']);
     await waitFor(() => expect(within(screen.getByTestId('explore-dataset')).getAllByRole('option')).toHaveLength(1));
     await act(async () => fireEvent.click(screen.getByTestId('run-pca')));
     await waitFor(() => expect(pcaReqs).toHaveLength(1));

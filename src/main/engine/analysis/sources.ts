@@ -28,6 +28,9 @@ import { toModelTensor } from '../eval/evaluate';
 import { modelToPng } from '../infer/image';
 import { sampleZ } from '../infer/latent';
 import { isTranslator, type InferenceModel } from '../infer/model';
+import fsp from 'node:fs/promises';
+import { createSession, floatTensor, type OrtSession } from '../export/ort';
+import { withFeatureOutput } from '../export/onnx-transform';
 import { getModel, resolveModelRef } from '../infer/registry';
 import type { Workspace } from '../workspace';
 import type { ResolvedSource } from './api';
@@ -72,12 +75,52 @@ function needLatent(m: InferenceModel, what: string): number {
   return m.info.latentSize;
 }
 
-function needAutoencoder(m: InferenceModel): void {
-  if (m.info.kind !== 'autoencoder') {
-    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}, not an autoencoder: it has no encoder features.`, {
-      hint: 'Pick an autoencoder bundle (e.g. fashion-autoencoder).',
+function needAutoencoder(m: InferenceModel, orTranslator = false): void {
+  if (m.info.kind !== 'autoencoder' && !(orTranslator && isTranslator(m.info.kind))) {
+    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}, not an autoencoder${orTranslator ? ' or a translator' : ''}: it has no encoder features.`, {
+      hint: `Pick an autoencoder bundle (e.g. fashion-autoencoder)${orTranslator ? ' or a pix2pix/cyclegan translator (its bottleneck)' : ''}.`,
     });
   }
+}
+
+/**
+ * A translator's bottleneck: the activation that feeds the first transposed convolution of the
+ * exported ONNX graph (U-Net: the innermost down block; ResNet generator: the last residual block),
+ * flattened per image. The cut graph's session is kept per file (and its mtime).
+ */
+const bottlenecks = new Map<string, Promise<{ session: OrtSession; node: string }>>();
+
+async function bottleneckSession(ctx: Ctx, ref: string): Promise<{ session: OrtSession; node: string }> {
+  const r = await resolveModelRef(ctx.workspace, ref);
+  if (!r.onnx) {
+    throw new StudioError('BAD_INPUT', `Translator "${ref}" has no ONNX export yet: its bottleneck is read from the exported graph.`, { hint: 'Export it to ONNX on the Models page first.' });
+  }
+  const file = r.onnx;
+  const key = `${file}|${(await fsp.stat(file)).mtimeMs}`;
+  let p = bottlenecks.get(key);
+  if (!p) {
+    p = (async () => {
+      const bytes = new Uint8Array(await fsp.readFile(file));
+      let target: string | undefined;
+      const cut = withFeatureOutput(bytes, (n, _i, all) => {
+        // Our exporter writes a transposed conv as phase Convs named "…Conv2DTranspose…/phaseXY/Conv".
+        target ??= all.find((x) => x.opType === 'ConvTranspose' || /transpose/i.test(x.name))?.inputs[0];
+        return target !== undefined && n.outputs[0] === target;
+      });
+      if (!cut) throw new StudioError('BAD_INPUT', `Cannot find the bottleneck of "${ref}" (no ConvTranspose in its graph).`);
+      return { session: await createSession(cut.bytes), node: cut.node };
+    })();
+    p.catch(() => bottlenecks.delete(key));
+    bottlenecks.set(key, p);
+  }
+  return p;
+}
+
+/** Forget the translator bottleneck sessions (tests, shutdown). */
+export async function releaseBottlenecks(): Promise<void> {
+  const all = [...bottlenecks.values()];
+  bottlenecks.clear();
+  for (const p of all) await p.then((b) => b.session.release()).catch(() => undefined);
 }
 
 /** z of rows seed .. seed + n - 1 (each as sampleZ(seed + i, 1, L)), and a cgan's class per row. */
@@ -191,19 +234,36 @@ export async function resolveModelSource(ctx: Ctx, s: ModelSourceReq, defaultLim
       },
     };
   }
-  needAutoencoder(m);
-  const L = needLatent(m, 'encode to');
+  needAutoencoder(m, true);
+  const translator = isTranslator(m.info.kind);
+  const bott = translator ? await bottleneckSession(ctx, s.model) : null;
   const dm = await loadDatasetMatrix(ctx, s.datasetId, s.limit ?? defaultLimit, { split: s.split, ...(s.role ? { role: s.role } : {}), seed: s.seed });
   const n = dm.matrix.rows;
-  const { nchw } = await datasetToModel(dm, m.info.imageSize, m.info.inChannels);
-  const per = m.info.inChannels * m.info.imageSize * m.info.imageSize;
-  const f = await chunked(n, L, (start, k) => m.encode(nchw.subarray(start * per, (start + k) * per), k), hooks, 'encoding');
+  const S = m.info.imageSize;
+  const { nchw } = await datasetToModel(dm, S, m.info.inChannels);
+  const per = m.info.inChannels * S * S;
+  let L: number;
+  let f: Float32Array;
+  if (bott) {
+    const probe = await bott.session.run({ input: floatTensor(nchw.slice(0, per), [1, m.info.inChannels, S, S]) });
+    L = (probe.features!.data as Float32Array).length;
+    f = await chunked(
+      n,
+      L,
+      async (start, k) => Float32Array.from((await bott.session.run({ input: floatTensor(nchw.slice(start * per, (start + k) * per), [k, m.info.inChannels, S, S]) })).features!.data as Float32Array),
+      hooks,
+      'encoding',
+    );
+  } else {
+    L = needLatent(m, 'encode to');
+    f = await chunked(n, L, (start, k) => m.encode(nchw.subarray(start * per, (start + k) * per), k), hooks, 'encoding');
+  }
   return {
     matrix: { rows: n, cols: L, data: f },
     info: {
       n,
       d: L,
-      description: `${name} encoder features of ${dm.description}`,
+      description: `${name} ${bott ? `bottleneck (${bott.node}, ${L} values)` : 'encoder features'} of ${dm.description}`,
       indices: dm.indices,
       ...(dm.labels ? { classLabels: dm.labels } : {}),
       ...(dm.classes ? { classes: dm.classes } : {}),

@@ -10,7 +10,7 @@ import { initBackend, tf } from '../../../../src/main/engine/backend';
 import { encodeIdx } from '../../../../src/main/engine/data/idx';
 import { sampleZ } from '../../../../src/main/engine/infer/latent';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
-import { type ModelSourceReq, reconstructCompare, resolveModelSource } from '../../../../src/main/engine/analysis/sources';
+import { type ModelSourceReq, reconstructCompare, releaseBottlenecks, resolveModelSource } from '../../../../src/main/engine/analysis/sources';
 import type { Workspace } from '../../../../src/main/engine/workspace';
 
 const MODELS = path.resolve(__dirname, '../../../../models');
@@ -68,6 +68,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await evictModels();
+  await releaseBottlenecks();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -136,6 +137,20 @@ describe('model sources for the analyses', () => {
     }
     await expect(resolveModelSource(ctx(), src({ kind: 'features', model: 'fashion-cgan', datasetId: 'blobs', split: 'train', seed: 0 }), 10)).rejects.toThrow(/not an autoencoder/);
     await expect(resolveModelSource(ctx(), src({ kind: 'latent', model: 'edges2fashion-pix2pix', seed: 0 }), 10)).rejects.toThrow(/no latent space/);
+  });
+
+  it("features of a translator: the U-Net bottleneck (the first ConvTranspose's input), deterministic", async () => {
+    const req = src({ kind: 'features', model: 'edges2fashion-pix2pix', datasetId: 'blobs', limit: 5, split: 'train', seed: 0 });
+    const a = await resolveModelSource(ctx(), req, 1000);
+    expect(a.matrix.rows).toBe(5);
+    expect(a.matrix.cols).toBeGreaterThan(0);
+    expect(a.matrix.cols).toBeLessThan(32 * 32); // a bottleneck, smaller than the image
+    expect(a.info.description).toMatch(/bottleneck/);
+    expect(Array.from(a.matrix.data).every(Number.isFinite)).toBe(true);
+    // Different images, different features.
+    expect(Array.from(a.matrix.data.subarray(0, a.matrix.cols))).not.toEqual(Array.from(a.matrix.data.subarray(a.matrix.cols, 2 * a.matrix.cols)));
+    const b = await resolveModelSource(ctx(), req, 1000);
+    expect(b.matrix.data).toEqual(a.matrix.data);
   });
 });
 

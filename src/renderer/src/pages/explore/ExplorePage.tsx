@@ -122,6 +122,8 @@ export function ExplorePage() {
   const bundles = useBundles();
   const generators = bundles.list.filter((b) => GAN_KINDS.has(b.kind));
   const autoencoders = bundles.list.filter((b) => b.kind === 'autoencoder');
+  // Features: an autoencoder's encoder, or a translator's bottleneck.
+  const encoders = bundles.list.filter((b) => b.kind === 'autoencoder' || b.kind === 'pix2pix' || b.kind === 'cyclegan');
   const [kind, setKind] = useState<SourceKind>('dataset');
   const [dsId, setDsId] = useState('');
   const ds = (datasets.data ?? []).find((d) => d.id === dsId) ?? datasets.data?.[0] ?? null;
@@ -132,7 +134,7 @@ export function ExplorePage() {
   const [seed, setSeed] = useState(0);
   const [matrixPath, setMatrixPath] = useState('');
   const gen = generators.find((b) => b.id === genId) ?? generators[0] ?? null;
-  const ae = autoencoders.find((b) => b.id === aeId) ?? autoencoders[0] ?? null;
+  const ae = encoders.find((b) => b.id === aeId) ?? encoders[0] ?? null;
   const [pca, setPca] = useState<PcaResult | null>(null);
   const [pcaError, setPcaError] = useState<ErrorData | null>(null);
   const [pcaBusy, setPcaBusy] = useState(false);
@@ -288,7 +290,7 @@ export function ExplorePage() {
         <Field label="Analyse" hint={SOURCE_KINDS.find((k) => k.kind === kind)?.hint}>
           <select value={kind} onChange={(e) => setKind(e.currentTarget.value as SourceKind)} data-testid="explore-source">
             {SOURCE_KINDS.map((k) => (
-              <option key={k.kind} value={k.kind} disabled={(k.kind === 'latent' || k.kind === 'generated') && !generators.length ? true : k.kind === 'features' && !autoencoders.length}>
+              <option key={k.kind} value={k.kind} disabled={(k.kind === 'latent' || k.kind === 'generated') && !generators.length ? true : k.kind === 'features' && !encoders.length}>
                 {k.label}
               </option>
             ))}
@@ -307,11 +309,11 @@ export function ExplorePage() {
           </Field>
         ) : null}
         {kind === 'features' ? (
-          <Field label="Autoencoder">
-            <select value={ae?.id ?? ''} onChange={(e) => setAeId(e.currentTarget.value)} data-testid="explore-autoencoder" disabled={!autoencoders.length}>
-              {autoencoders.map((b) => (
+          <Field label="Encoder" hint="An autoencoder's z, or a pix2pix/cyclegan bottleneck (needs its ONNX export).">
+            <select value={ae?.id ?? ''} onChange={(e) => setAeId(e.currentTarget.value)} data-testid="explore-autoencoder" disabled={!encoders.length}>
+              {encoders.map((b) => (
                 <option key={b.id} value={b.id}>
-                  {b.name} (z {b.latentSize ?? '?'})
+                  {b.name} ({b.kind === 'autoencoder' ? `z ${b.latentSize ?? '?'}` : `${b.kind} bottleneck`})
                 </option>
               ))}
             </select>
@@ -433,9 +435,9 @@ export function ExplorePage() {
           <GoTo page="train">Go to Train</GoTo>
         </EmptyState>
       ) : null}
-      {kind === 'features' && bundles.data && !autoencoders.length ? (
-        <EmptyState title="No autoencoder yet" testId="explore-empty-models">
-          <p>Train an autoencoder on the Train page to explore its bottleneck features.</p>
+      {kind === 'features' && bundles.data && !encoders.length ? (
+        <EmptyState title="No autoencoder or translator yet" testId="explore-empty-models">
+          <p>Train an autoencoder (or a pix2pix/cyclegan translator) on the Train page to explore its bottleneck features.</p>
           <GoTo page="train">Go to Train</GoTo>
         </EmptyState>
       ) : null}
@@ -519,7 +521,7 @@ export function ExplorePage() {
           <div className="section-head">
             <h3>PCA vs autoencoder</h3>
           </div>
-          <ReconstructPanel autoencoders={autoencoders} datasets={datasets.data ?? []} {...(ds ? { datasetId: ds.id } : {})} {...(kind === 'features' && ae ? { model: ae.id } : {})} />
+          <ReconstructPanel autoencoders={autoencoders} datasets={datasets.data ?? []} {...(ds ? { datasetId: ds.id } : {})} {...(kind === 'features' && ae?.kind === 'autoencoder' ? { model: ae.id } : {})} />
         </div>
       ) : null}
     </PageLayout>

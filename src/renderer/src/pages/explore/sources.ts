@@ -11,7 +11,7 @@ export const SOURCE_KINDS: { kind: SourceKind; label: string; hint: string }[] =
   { kind: 'dataset', label: 'Dataset images', hint: 'The pixels of an imported dataset.' },
   { kind: 'latent', label: 'Generator latents', hint: 'Seeded z vectors of a gan/cgan (hover shows the image each one makes).' },
   { kind: 'generated', label: 'Generator outputs', hint: 'The images a gan/cgan makes from seeded z, as pixels.' },
-  { kind: 'features', label: 'Autoencoder features', hint: "An autoencoder's bottleneck (encoder output) of dataset images." },
+  { kind: 'features', label: 'Autoencoder features', hint: "An autoencoder's bottleneck (encoder output), or a translator's U-Net bottleneck, of dataset images." },
   { kind: 'matrix', label: 'Matrix file', hint: 'Rows of a CSV, JSON or NPY file.' },
 ];
 
