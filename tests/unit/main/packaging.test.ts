@@ -62,13 +62,23 @@ describe('installer configuration', () => {
     expect(fs.readFileSync(path.join(ROOT, '.npmrc'), 'utf8')).toContain('onnxruntime-node-install=skip');
   });
   const bin = findElectronBinary();
-  it.skipIf(!bin.binary)(bin.binary ? 'packs --dir with the local Electron' : `packs --dir and launches (skipped: no Electron binary — ${bin.reason})`, async () => {
+  it.skipIf(!bin.binary)(bin.binary ? 'packs --dir with the local Electron and launches the packed app' : `packs --dir and launches (skipped: no Electron binary — ${bin.reason})`, async () => {
     const { execFileSync } = await import('node:child_process');
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'electron-builder', 'cli.js'), '--dir', '--config', 'electron-builder.config.cjs'], {
       cwd: ROOT,
       env: { ...process.env, ATELIER_TEST_BUILD: '1', ATELIER_ELECTRON_DIST: path.dirname(bin.path!) },
       stdio: 'inherit',
     });
-    expect(fs.existsSync(path.join(ROOT, 'release'))).toBe(true);
-  });
+    const unpacked = fs.readdirSync(path.join(ROOT, 'release')).find((d) => d.endsWith('-unpacked'));
+    expect(unpacked).toBeTruthy();
+    const exe = path.join(ROOT, 'release', unpacked!, process.platform === 'win32' ? 'Atelier.exe' : 'atelier');
+    const { _electron } = await import('playwright-core');
+    const app = await _electron.launch({ executablePath: exe, args: ['--no-sandbox'], env: { ...process.env, ATELIER_WORKSPACE: fs.mkdtempSync(path.join(ROOT, 'release', 'ws-')) } });
+    try {
+      const page = await app.firstWindow();
+      await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
+    } finally {
+      await app.close();
+    }
+  }, 600_000);
 });
