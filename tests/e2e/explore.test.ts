@@ -1,7 +1,8 @@
 /**
  * The Explore page on sources other than a dataset, in Chromium against `atelier serve` with a
  * fresh workspace (no datasets): the shipped fashion-cgan's latent vectors (scatter, hover draws
- * the generated image, dendrogram cut colours the scatter) and a CSV matrix picked from disk.
+ * the generated image, dendrogram cut colours the scatter), a CSV matrix picked from disk, and
+ * the shipped fashion-autoencoder's features of a small dataset with its PCA comparison.
  * Screenshots go to tests/e2e/artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,47 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { encodeIdx } from '../../src/main/engine/data/idx';
 import { haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
+
+/** A packed 28x28 dataset of blobs (varying place, size, brightness; label = size) in a workspace. */
+function writeBlobs(workspace: string, nTrain: number, nTest: number): void {
+  const dir = path.join(workspace, 'datasets', 'blobs');
+  fs.mkdirSync(dir, { recursive: true });
+  const images = (n: number, salt: number) => {
+    const out = new Uint8Array(n * 784);
+    for (let i = 0; i < n; i++) {
+      const cx = 8 + ((i * 5 + salt) % 12);
+      const cy = 8 + ((i * 3 + salt * 2) % 12);
+      const r = 3 + (i % 5);
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) out[i * 784 + y * 28 + x] = Math.hypot(x - cx, y - cy) < r ? 120 + ((i * 37) % 135) : 0;
+    }
+    return out;
+  };
+  fs.writeFileSync(path.join(dir, 'train-images.idx.gz'), encodeIdx({ dims: [nTrain, 28, 28], data: images(nTrain, 0) }));
+  fs.writeFileSync(path.join(dir, 'train-labels.idx.gz'), encodeIdx({ dims: [nTrain], data: Uint8Array.from({ length: nTrain }, (_, i) => i % 5) }));
+  fs.writeFileSync(path.join(dir, 't10k-images.idx.gz'), encodeIdx({ dims: [nTest, 28, 28], data: images(nTest, 1) }));
+  const manifest = {
+    schemaVersion: 1,
+    id: 'blobs',
+    name: 'blobs',
+    kind: 'fashion-mnist',
+    createdAt: new Date(0).toISOString(),
+    source: { layout: 'idx', path: null },
+    image: { width: 28, height: 28, channels: 1 },
+    counts: { train: nTrain, test: nTest, warnings: 0, skipped: 0 },
+    classes: ['r3', 'r4', 'r5', 'r6', 'r7'],
+    storage: 'packed',
+    packed: {
+      train: { images: { x: 'train-images.idx.gz' }, labels: 'train-labels.idx.gz', count: { x: nTrain } },
+      test: { images: { x: 't10k-images.idx.gz' }, count: { x: nTest } },
+    },
+    fileHashes: {},
+    contentHash: '',
+    options: { size: null, fit: 'cover', background: '#000000', seed: 0, testFraction: 0 },
+  };
+  fs.writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify(manifest));
+}
 
 describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
   let served: Served;
@@ -19,6 +60,7 @@ describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
 
   beforeAll(async () => {
     served = await startServe();
+    writeBlobs(served.workspace, 300, 40);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -86,6 +128,36 @@ describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
     expect(await page.textContent('.section-head')).toContain('60 x 3');
     await screenshot(page, 'explore-matrix');
     fs.rmSync(dir, { recursive: true, force: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("explores the shipped autoencoder's features of a dataset and compares its reconstructions with PCA", async () => {
+    await page.selectOption('[data-testid=explore-source]', 'features');
+    await page.selectOption('[data-testid=explore-autoencoder]', 'fashion-autoencoder');
+    await page.waitForSelector('[data-testid=explore-dataset] option[value=blobs]', { state: 'attached', timeout: 30_000 });
+    await page.selectOption('[data-testid=explore-dataset]', 'blobs');
+    await page.selectOption('[data-testid=explore-limit]', '250');
+    await page.click('[data-testid=run-pca]');
+    await page.waitForFunction(() => document.querySelector('.section-head')?.textContent?.includes('encoder features of blobs'), null, { timeout: 180_000 }).catch(async (e: unknown) => {
+      throw new Error(`No features scatter. Errors: ${await errorsShown()}`, { cause: e });
+    });
+    // Hovering a point shows its dataset image.
+    const box = (await page.locator('[data-testid=scatter]').boundingBox())!;
+    for (let dx = -200; dx < 200 && !(await page.locator('[data-testid=point-image] img').count()); dx += 6) {
+      await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2);
+      await page.waitForTimeout(30);
+    }
+    expect(await page.locator('[data-testid=point-image] img').count()).toBe(1);
+    await page.selectOption('[data-testid=reconstruct-model]', 'fashion-autoencoder');
+    await page.selectOption('[data-testid=reconstruct-dataset]', 'blobs');
+    await page.click('[data-testid=run-reconstruct]');
+    await page.waitForSelector('[data-testid=reconstruct-mse]', { timeout: 180_000 }).catch(async (e: unknown) => {
+      throw new Error(`No reconstruction result. Errors: ${await errorsShown()}`, { cause: e });
+    });
+    expect(await page.textContent('[data-testid=reconstruct-mse]')).toMatch(/PCA-32 MSE [\d.e-]+.*autoencoder \(z 32\) MSE [\d.e-]+.*40 images/);
+    expect(await page.locator('[data-testid=reconstruct-examples] img').count()).toBe(18);
+    await page.locator('[data-testid=reconstruct-panel]').scrollIntoViewIfNeeded();
+    await screenshot(page, 'explore-features-reconstruct');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -237,6 +237,8 @@ export function ExplorePage() {
     setKm(null);
     setTree(null);
     setSelected(null);
+    // The tree is gone with its source: its colours too.
+    setColourBy((c) => (c === 'tree' ? 'cluster' : c));
   }, [sourceKey]);
 
   const treeClusters = useMemo(() => (tree ? cutTree(tree.linkage, tree.source.n, cut) : null), [tree, cut]);
