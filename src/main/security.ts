@@ -6,18 +6,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob: studio:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
+/**
+ * The one Content-Security-Policy, for the desktop window and for `atelier serve` (which has no
+ * studio:// scheme: its images are blob: URLs).
+ */
+export function contentSecurityPolicy(opts: { studioScheme: boolean }): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    `img-src 'self' data: blob:${opts.studioScheme ? ' studio:' : ''}`,
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+export const CSP = contentSecurityPolicy({ studioScheme: true });
 
 export function secureWebPreferences(preload: string) {
   return {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { checkRequest } from '../../shared/validate';
+import { contentSecurityPolicy } from '../security';
 import { decodeFrame, encodeFrame } from '../../shared/wire';
 import type { EngineClientLike } from '../engine/client';
 
@@ -50,20 +51,9 @@ const MIME: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** Same CSP as the desktop window, plus WebSocket back to this origin. */
+/** The desktop window's CSP (security.ts), without the studio:// scheme serve does not have. */
 export function serveCsp(): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-    "form-action 'none'",
-  ].join('; ');
+  return contentSecurityPolicy({ studioScheme: false });
 }
 
 export function tokenEquals(a: string | undefined | null, b: string): boolean {

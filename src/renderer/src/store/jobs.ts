@@ -8,21 +8,11 @@ import type { JobInfo, JobState } from '../../../shared/channels/job';
 import type { EventMap } from '../../../shared/events';
 import { StudioError, type ErrorData } from '../../../shared/errors';
 
-export interface JobView {
-  id: string;
-  kind: string;
-  title: string;
-  state: JobState;
-  startedAt: number;
-  endedAt?: number;
-  step: number;
-  total: number;
-  message?: string;
+/** A job as the contract describes it, plus the live figures of its latest progress event. */
+export interface JobView extends JobInfo {
   etaSec?: number;
   stepsPerSec?: number;
   epoch?: number;
-  runId?: string;
-  error?: ErrorData;
   result?: unknown;
   losses?: Record<string, number>;
   metrics?: Record<string, number>;

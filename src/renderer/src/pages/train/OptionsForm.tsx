@@ -2,15 +2,9 @@
  * The model options form, generated from the option table train.options sends: one input per
  * option with its default and one-line meaning; null defaults mean "auto" (from the image size).
  */
-export interface OptionSpecView {
-  key: string;
-  type: 'number' | 'int' | 'boolean' | 'enum';
-  default: number | boolean | string | null;
-  choices?: readonly string[];
-  min?: number;
-  max?: number;
-  description: string;
-}
+import type { TrainOptionInfo } from '../../../../shared/channels/train';
+/** The option table from train.options (the contract's type). */
+export type OptionSpecView = TrainOptionInfo;
 
 export type OptionValues = Record<string, number | boolean | string | null>;
 
