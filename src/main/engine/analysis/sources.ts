@@ -36,7 +36,7 @@ import type { Workspace } from '../workspace';
 import type { ResolvedSource } from './api';
 import { type DatasetMatrix, loadDatasetMatrix } from './dataset-source';
 import { pcaProject, pcaReconstruct, pcaSteps } from './pca';
-import { drive } from './steps';
+import { driveAsync } from './steps';
 
 export type ModelSourceReq = z.output<typeof modelSourceSchema>;
 export type ReconstructReq = z.output<typeof reconstructRequestSchema>;
@@ -326,7 +326,11 @@ export async function reconstructCompare(ctx: Ctx, req: ReconstructReq, hooks: S
   const kWanted = req.k ?? m.info.latentSize ?? 32;
   const k = Math.max(1, Math.min(kWanted, d, fitN - 1));
   hooks.progress?.(0.45, `fitting PCA with ${k} components on ${fitN} images`);
-  const model = drive(pcaSteps({ rows: fitN, cols: d, data: fitRows }, { nComponents: k, seed: req.seed }), (s) => hooks.progress?.(0.45 + 0.45 * s.fraction, s.message));
+  // Between PCA passes: progress, and the job's cancel/pause point (other requests get in too).
+  const model = await driveAsync(pcaSteps({ rows: fitN, cols: d, data: fitRows }, { nComponents: k, seed: req.seed }), async (s) => {
+    hooks.progress?.(0.45 + 0.45 * s.fraction, s.message);
+    await hooks.checkpoint?.();
+  });
   await hooks.checkpoint?.();
   const X = { rows: n, cols: d, data: x.rows };
   const rec = pcaReconstruct(model, pcaProject(model, X, Math.min(k, model.components.rows))).data;
