@@ -36,11 +36,13 @@ function pcaOf(source: AnalysisSourceInfo): PcaResult {
 let pcaReqs: { source: Record<string, unknown> }[];
 let renders: unknown[];
 let reconReqs: unknown[];
+let treeReqs: { source: Record<string, unknown> }[];
 
 function install(opts: { paths?: string[] } = {}) {
   pcaReqs = [];
   renders = [];
   reconReqs = [];
+  treeReqs = [];
   setStudioForTests({
     transport: 'browser',
     dataset: { list: () => ok(DATASETS), get: () => ok({ items: [] }) },
@@ -57,7 +59,11 @@ function install(opts: { paths?: string[] } = {}) {
         return ok({ result: pcaOf(info) });
       },
       kmeans: () => ok({ result: { source: { n: 4, d: 2, description: '' }, labels: [0, 0, 1, 1], centroids: [], inertia: 1, iterations: 2, converged: true, sizes: [2, 2], metric: 'euclidean' } }),
-      hierarchical: () => ok({ result: { source: { n: 4, d: 2, description: '' }, linkage: [], leafOrder: [], maxHeight: 0, method: 'average', metric: 'euclidean' } }),
+      hierarchical: (req: { source: Record<string, unknown> }) => {
+        treeReqs.push(req);
+        // A tree over a subset (images 5 and 9) of the scatter's images (3, 5, 8, 9).
+        return ok({ result: { source: { n: 2, d: 3, description: 'tree', indices: [5, 9] }, linkage: [[0, 1, 1, 2]], leafOrder: [0, 1], maxHeight: 1, method: 'average', metric: 'euclidean' } });
+      },
       reconstruct: (req: unknown) => {
         reconReqs.push(req);
         const r: ReconstructResult = {
@@ -156,6 +162,21 @@ describe('Explore source picker', () => {
     await waitFor(() => expect(pcaReqs).toHaveLength(1));
     expect(pcaReqs[0]!.source).toEqual({ kind: 'matrix', path: '/tmp/up/points.csv' });
     expect(await screen.findByTestId('scatter')).toBeTruthy();
+  });
+
+  it('colour by dendrogram cut: enabled once the tree is built, matches the tree rows to the scatter', async () => {
+    install();
+    render(<ExplorePage />);
+    await waitFor(() => expect(within(screen.getByTestId('explore-dataset')).getAllByRole('option')).toHaveLength(1));
+    await act(async () => fireEvent.click(screen.getByTestId('run-pca')));
+    await screen.findByTestId('scatter');
+    expect((screen.getByTestId('colour-tree') as HTMLButtonElement).disabled).toBe(true);
+    await act(async () => fireEvent.click(screen.getByTestId('run-tree')));
+    await screen.findByTestId('dendrogram');
+    expect(treeReqs[0]!.source).toMatchObject({ kind: 'dataset', datasetId: 'fashion', limit: 200 });
+    await act(async () => fireEvent.click(screen.getByTestId('colour-tree')));
+    // The first cut leaves both leaves apart; images 3 and 8 are not in the tree.
+    expect(screen.getByTestId('tree-legend').textContent).toBe('2 clusters below the cut · 2 points outside the tree (grey)');
   });
 
   it('the reconstruction panel compares PCA-k with the autoencoder', async () => {
