@@ -1,7 +1,9 @@
 /**
- * The run's PRNG (xoshiro128** seeded through splitmix32) with a serialisable state, so a
- * resumed run draws exactly the numbers the uninterrupted run would have: noise z, dropout
- * seeds, image-pool swaps, fake labels. Tensor noise uses tf.random* with seeds drawn from here.
+ * The engine's one PRNG: xoshiro128** seeded through splitmix32 (any 32-bit seed, 0 included,
+ * gives a well-mixed state; pure 32-bit integer arithmetic, so the same stream on every
+ * platform), with a serialisable state so a resumed run draws exactly the numbers the
+ * uninterrupted run would have (noise z, dropout seeds, image-pool swaps, fake labels, data
+ * order). Tensor noise uses tf.random* with seeds drawn from here.
  */
 export interface RngState {
   s: [number, number, number, number];
@@ -9,7 +11,7 @@ export interface RngState {
 }
 
 export class Rng {
-  private s: [number, number, number, number];
+  protected s: [number, number, number, number];
   private spare: number | null = null;
 
   constructor(seed = 0) {

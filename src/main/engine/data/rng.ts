@@ -2,62 +2,31 @@
  * Seeded PRNG for the data pipeline whose whole state is four uint32 words, so a loader cursor
  * can save it and resume the exact same stream (xoshiro128**, seeded through splitmix32).
  */
+import { Rng } from '../rng';
+
 export type RngState = [number, number, number, number];
 
-export class DataRng {
-  private s: RngState;
-
+/**
+ * The data pipeline's view of the engine PRNG: its state is the four uint32 words (what a loader
+ * cursor saves), and next() uses 32 bits per draw (the stream the dataset hashes were made with).
+ */
+export class DataRng extends Rng {
   constructor(seedOrState: number | RngState = 0) {
+    super(Array.isArray(seedOrState) ? 0 : seedOrState);
     if (Array.isArray(seedOrState)) {
       this.s = [seedOrState[0] >>> 0, seedOrState[1] >>> 0, seedOrState[2] >>> 0, seedOrState[3] >>> 0];
-    } else {
-      let x = seedOrState >>> 0;
-      const next = (): number => {
-        x = (x + 0x9e3779b9) | 0;
-        let z = x;
-        z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-        return (z ^ (z >>> 16)) >>> 0;
-      };
-      this.s = [next(), next(), next(), next()];
+      if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
     }
-    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
   }
 
   state(): RngState {
-    return [this.s[0], this.s[1], this.s[2], this.s[3]];
+    return [this.s[0] >>> 0, this.s[1] >>> 0, this.s[2] >>> 0, this.s[3] >>> 0];
   }
 
-  nextUint32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    s[0] >>>= 0;
-    s[1] >>>= 0;
-    s[2] >>>= 0;
-    s[3] >>>= 0;
-    return result;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
+  /** Uniform in [0, 1) from one 32-bit draw. */
+  override next(): number {
     return this.nextUint32() / 4294967296;
   }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
 
 /** Fisher-Yates permutation of 0..n-1 from a fresh generator seeded with `seed`. */
