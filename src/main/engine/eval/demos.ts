@@ -326,12 +326,12 @@ async function specFor(name: Exclude<StageName, 'classifier'>, ctx: StageContext
   switch (name) {
     case 'cgan': {
       const d = await fashionTrain32(ctx);
-      const options = { size: 32, channels: 1, batchSize: 64, nz: 64, ngf: 16, ndf: 16, numClasses: 10, lr: 2e-4, beta1: 0.5, seed: ctx.seed };
+      const options = { size: 32, channels: 1, batchSize: 64, nz: 64, ngf: 32, ndf: 16, numClasses: 10, lr: 2e-4, beta1: 0.5, seed: ctx.seed };
       return {
         name: DEMO_NAMES.cgan,
         kind: 'cgan',
         options,
-        steps: sc(450),
+        steps: sc(1200),
         data: { train: `Fashion-MNIST train minus the shipped subset (${d.n} images, 28 px padded to 32)`, classes: 10 },
         classes: { count: 10, names: CLASS_NAMES },
         batches: (rng) => {
