@@ -16,6 +16,7 @@ import { exportChannels } from './channels/export';
 import { trainChannels } from './channels/train';
 import { analysisChannels } from './channels/analysis';
 import { evalChannels } from './channels/eval';
+import { scoreboardChannels } from './channels/scoreboard';
 
 export const contract = {
   ...appChannels,
@@ -28,6 +29,7 @@ export const contract = {
   ...trainChannels,
   ...analysisChannels,
   ...evalChannels,
+  ...scoreboardChannels,
 } as const;
 
 export type Contract = typeof contract;

@@ -9,6 +9,7 @@ import { latentHandlers } from './latent';
 import { trainHandlers } from './train';
 import { analysisHandlers } from './analysis';
 import { evalHandlers } from './eval';
+import { scoreboardHandlers } from './scoreboard';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -21,4 +22,5 @@ export const handlerTable: HandlerTable = {
   ...trainHandlers,
   ...analysisHandlers,
   ...evalHandlers,
+  ...scoreboardHandlers,
 };
