@@ -21,6 +21,7 @@ import { useLoad } from '../../lib/useLoad';
 import { call } from '../../studio';
 import { isActive, useJobs, waitForJob, type JobView } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
+import { Scoreboard } from './Scoreboard';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
 import { normaliseModels, normaliseRuns, type ModelView, type RunView } from './types';
 import type { RunDetail } from '../../../../shared/channels/train';
@@ -209,6 +210,10 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
           </div>
         </div>
       ) : null}
+      {has('run.scoreboard') && s && s.step > 0 ? <Scoreboard runId={runId} onPromoted={() => {
+            detail.reload();
+            onPromoted?.();
+          }} /> : null}
     </div>
   );
 }
