@@ -362,12 +362,12 @@ async function specFor(name: Exclude<StageName, 'classifier'>, ctx: StageContext
       const ws = await demoWorkspace();
       const a = await loadDatasetMatrix({ workspace: ws }, 'demo-edges2fashion', undefined, { split: 'train', role: 'a' });
       const b = await loadDatasetMatrix({ workspace: ws }, 'demo-edges2fashion', undefined, { split: 'train', role: 'b' });
-      const options = { size: 32, channels: 1, batchSize: 8, seed: ctx.seed };
+      const options = { size: 32, channels: 1, batchSize: 8, ngf: 8, ndf: 8, seed: ctx.seed };
       return {
         name: DEMO_NAMES.pix2pix,
         kind: 'pix2pix',
         options,
-        steps: sc(350),
+        steps: sc(4000),
         data: { dataset: 'demo-edges2fashion', train: `${a.matrix.rows} pairs (Sobel edges -> item, 32 px)` },
         batches: (rng) => {
           const next = sampler(a.matrix.rows, rng);
