@@ -60,7 +60,16 @@ function install(cached: Board) {
   } as unknown as StudioApi);
 }
 
-const info = (over: Partial<JobInfo> = {}): JobInfo => ({ id: 'sj', kind: 'run.scoreboard', title: 'Score', state: 'running', startedAt: 0, step: 0, total: 100, ...over });
+const info = (over: Partial<JobInfo> = {}): JobInfo => ({
+  id: 'sj',
+  kind: 'run.scoreboard',
+  title: 'Score',
+  state: 'running',
+  startedAt: 0,
+  step: 0,
+  total: 100,
+  ...over,
+});
 
 beforeEach(() => {
   useJobs.setState({ jobs: {}, losses: {}, samples: {} });
@@ -95,7 +104,12 @@ describe('Scoreboard panel', () => {
   });
 
   it('shows the collapse alarm with its hint', async () => {
-    install(board({ model: 'cyclegan', alarm: { kind: 'collapse', step: 300, message: 'Outputs look collapsed/inverted: transfer 3%', hint: 'Try identity loss lambdaIdentity 0.5' } }));
+    install(
+      board({
+        model: 'cyclegan',
+        alarm: { kind: 'collapse', step: 300, message: 'Outputs look collapsed/inverted: transfer 3%', hint: 'Try identity loss lambdaIdentity 0.5' },
+      }),
+    );
     render(<Scoreboard runId="r1" />);
     const alarm = await screen.findByTestId('score-alarm');
     expect(alarm.textContent).toContain('Outputs look collapsed/inverted');
@@ -110,7 +124,11 @@ describe('Scoreboard panel', () => {
     await waitFor(() => expect(scoreboard).toHaveBeenCalledWith({ runId: 'r1' }));
     emit('job.progress', { jobId: 'sj', step: 40, total: 100, message: 'checkpoint 200: translating' });
     expect((await screen.findByTestId('score-progress')).textContent).toContain('checkpoint 200: translating');
-    emit('job.done', { jobId: 'sj', job: info({ state: 'done', step: 100 }), result: board({ rows: [row(100, 0.4), row(200, 0.2)], bestStep: 200, evaluated: 2, cached: 0 }) });
+    emit('job.done', {
+      jobId: 'sj',
+      job: info({ state: 'done', step: 100 }),
+      result: board({ rows: [row(100, 0.4), row(200, 0.2)], bestStep: 200, evaluated: 2, cached: 0 }),
+    });
     const best = await screen.findByTestId('score-row-best');
     expect(best.textContent).toContain('200');
     expect(screen.queryByTestId('score-progress')).toBeNull();

@@ -82,7 +82,12 @@ export function scoreboardAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' |
   const ab = rate('transferRate.AtoB');
   const ba = rate('transferRate.BtoA');
   if (last.outputVariance !== undefined && last.outputVariance < VARIANCE_ALARM) {
-    return { kind: 'collapse', step: last.step, message: `Outputs look collapsed/inverted: at step ${last.step} the translations barely vary across inputs (variance ${last.outputVariance.toExponential(1)}).`, hint };
+    return {
+      kind: 'collapse',
+      step: last.step,
+      message: `Outputs look collapsed/inverted: at step ${last.step} the translations barely vary across inputs (variance ${last.outputVariance.toExponential(1)}).`,
+      hint,
+    };
   }
   const low = Math.min(ab, ba);
   const l0 = generatorLoss(first.losses);
@@ -188,7 +193,10 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
   const runDir = runDirOf(ws, runId);
   const run = await readRunOptions(runDir);
   const checkpoints = await listCheckpoints(runDir);
-  if (!checkpoints.length) throw new StudioError('NOT_FOUND', `Run ${run.runId} has no checkpoints to evaluate yet.`, { hint: 'Checkpoints are written every checkpointEvery steps and at the end of training.' });
+  if (!checkpoints.length)
+    throw new StudioError('NOT_FOUND', `Run ${run.runId} has no checkpoints to evaluate yet.`, {
+      hint: 'Checkpoints are written every checkpointEvery steps and at the end of training.',
+    });
   const file = await readScores(runDir);
   const log = await readLog(runDir);
   const rows: ScoreboardRow[] = [];
@@ -209,7 +217,14 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
       const base = i / checkpoints.length;
       const span = 1 / checkpoints.length;
       progress(base, `checkpoint ${c.step}: writing a bundle`);
-      const { model } = await modelFromCheckpoint(runDir, c.step);
+      let model: Awaited<ReturnType<typeof modelFromCheckpoint>>['model'];
+      try {
+        ({ model } = await modelFromCheckpoint(runDir, c.step));
+      } catch (e) {
+        // pruned by the training job since it was listed: nothing to score
+        if (e instanceof StudioError && e.code === 'NOT_FOUND') continue;
+        throw e;
+      }
       let dir: string;
       try {
         const id = `step-${c.step}`;
@@ -235,7 +250,14 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
       }
       const r = await evaluateBundle(
         ws,
-        { model: dir, dataset: run.datasetId, split: 'test', limit, seed: SEED, ...(run.model === 'gan' || run.model === 'cgan' ? { samples: run.model === 'cgan' ? Math.max(2, Math.ceil(limit / 10)) : limit } : {}) },
+        {
+          model: dir,
+          dataset: run.datasetId,
+          split: 'test',
+          limit,
+          seed: SEED,
+          ...(run.model === 'gan' || run.model === 'cgan' ? { samples: run.model === 'cgan' ? Math.max(2, Math.ceil(limit / 10)) : limit } : {}),
+        },
         { progress: (f, m) => progress(base + span * 0.9 * f, `checkpoint ${c.step}: ${m}`), ...(hooks.checkpoint ? { checkpoint: hooks.checkpoint } : {}) },
       );
       const row: ScoreboardRow = { step: c.step, metrics: r.metrics, key: keyMetric(run.model, r.metrics), evaluatedAt: Date.now() };

@@ -21,7 +21,12 @@ describe('scoreboard rules (synthetic metrics)', () => {
     { key: 'transferRate.AtoB', label: '', value: ab, better: 'higher' },
     { key: 'transferRate.BtoA', label: '', value: ba, better: 'higher' },
   ];
-  const row = (step: number, metrics: EvalMetric[], loss: number, outputVariance = 0.05) => ({ step, metrics, losses: { G_A: loss, G_B: loss, D_A: 0.25 }, outputVariance });
+  const row = (step: number, metrics: EvalMetric[], loss: number, outputVariance = 0.05) => ({
+    step,
+    metrics,
+    losses: { G_A: loss, G_B: loss, D_A: 0.25 },
+    outputVariance,
+  });
 
   it('ranks by the key metric of the kind (lower L1 wins for pix2pix, higher transfer for cyclegan, NaN never)', () => {
     const l1 = (v: number): EvalMetric[] => [{ key: 'l1', label: '', value: v, better: 'lower' }];
@@ -137,5 +142,32 @@ describe('run.scoreboard (in-process engine)', () => {
     expect(cachedOnly.rows).toEqual(first.rows);
     // another slice size is another cache key: nothing cached for it
     expect((await call<Scoreboard>('run.scores', { runId, limit: 6 })).rows).toEqual([]);
+  });
+  it('scores a tiny CycleGAN run both ways (transfer rates, output variance) and derives its alarm from the rows', async () => {
+    const { jobId, runId } = await call<{ jobId: string; runId: string }>('train.start', {
+      model: 'cyclegan',
+      datasetId: 'demo-sneaker2boot',
+      options: { ngf: 4, ndf: 4, blocks: 1, poolSize: 1 },
+      steps: 2,
+      checkpointEvery: 1,
+      keepCheckpoints: 5,
+      sampleEvery: 100,
+      bundle: false,
+    });
+    await waitJob(jobId);
+    const started = await call<{ jobId: string }>('run.scoreboard', { runId, limit: 4 });
+    // one scoreboard job per run (they share scores.json); two checkpoints to evaluate keep the first busy
+    const again = (await eng.request('run.scoreboard', { runId, limit: 4 })) as Envelope<unknown>;
+    expect(again.ok ? 'ok' : again.error.code).toBe('CONFLICT');
+    const b = await waitJob<Scoreboard>(started.jobId);
+    expect(b.rows.map((r) => r.step)).toEqual([1, 2]);
+    for (const r of b.rows) {
+      expect(r.key.name).toBe('transferRate.mean');
+      expect(r.key.value).toBeGreaterThanOrEqual(0);
+      expect(r.key.value).toBeLessThanOrEqual(1);
+      expect(r.outputVariance).toBeGreaterThanOrEqual(0);
+      expect(r.losses).toBeDefined();
+    }
+    expect(b.alarm).toEqual(scoreboardAlarm('cyclegan', b.rows));
   });
 });

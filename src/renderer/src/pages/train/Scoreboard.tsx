@@ -34,7 +34,11 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
       setJobId(res.jobId);
       const r = await waitForJob<ScoreboardData>(res.jobId);
       setFresh(r);
-      notify('Checkpoints scored', `${r.rows.length} checkpoint${r.rows.length === 1 ? '' : 's'} (${r.evaluated} evaluated, ${r.cached} from the cache).`, 'success');
+      notify(
+        'Checkpoints scored',
+        `${r.rows.length} checkpoint${r.rows.length === 1 ? '' : 's'} (${r.evaluated} evaluated, ${r.cached} from the cache).`,
+        'success',
+      );
     } catch (e) {
       reportError('Evaluate checkpoints', e);
     } finally {
@@ -63,9 +67,20 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
     <div className="col" data-testid="scoreboard">
       <div className="section-head">
         <h3>Scoreboard</h3>
-        {board ? <span className="muted small">held-out {board.split} slice, {board.limit} images</span> : null}
+        {board ? (
+          <span className="muted small">
+            held-out {board.split} slice, {board.limit} images
+          </span>
+        ) : null}
         <span className="grow" />
-        <button type="button" className="btn small" disabled={jobId !== null} onClick={() => void evaluate()} data-testid="score-evaluate" title="Evaluate every checkpoint of this run (cached ones are reused)">
+        <button
+          type="button"
+          className="btn small"
+          disabled={jobId !== null}
+          onClick={() => void evaluate()}
+          data-testid="score-evaluate"
+          title="Evaluate every checkpoint of this run (cached ones are reused)"
+        >
           {jobId ? 'Evaluating…' : 'Evaluate checkpoints'}
         </button>
       </div>
@@ -103,7 +118,12 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
               return (
                 <tr key={r.step} className={best ? 'selected' : ''} data-testid={best ? 'score-row-best' : 'score-row'}>
                   <td>
-                    {r.step} {best ? <span className="tag" data-testid="score-best">best</span> : null}
+                    {r.step}{' '}
+                    {best ? (
+                      <span className="tag" data-testid="score-best">
+                        best
+                      </span>
+                    ) : null}
                   </td>
                   <td title={r.metrics.map((m) => `${m.label}: ${fmtNum(m.value)}`).join('\n')}>
                     <b>{fmtNum(r.key.value)}</b>
@@ -113,7 +133,13 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
                   ))}
                   <td>
                     {has('run.promote') ? (
-                      <button type="button" className="btn small" disabled={promoting !== null} onClick={() => void promote(r.step)} data-testid="score-promote">
+                      <button
+                        type="button"
+                        className="btn small"
+                        disabled={promoting !== null}
+                        onClick={() => void promote(r.step)}
+                        data-testid="score-promote"
+                      >
                         {promoting === r.step ? 'Making bundle…' : 'Promote'}
                       </button>
                     ) : null}
