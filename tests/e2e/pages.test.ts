@@ -98,11 +98,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   it('builds a pair from two dropped images, imports it and shows the dataset in the grid', async () => {
     await page.click('[data-testid=nav-data]');
     await page.waitForSelector('[data-testid=page-data]');
-    if (!(await page.isVisible('[data-testid=pair-builder]'))) {
-      // The page says why (no dataset channels in this build); nothing else to check.
-      expect(await page.isVisible('[data-testid=missing-channels]')).toBe(true);
-      return;
-    }
+    await page.waitForSelector('[data-testid=pair-builder]');
     const a = await pngInPage(page, [200, 40, 60]);
     const b = await pngInPage(page, [30, 160, 90]);
     // Well A: a real drop event carrying a DataTransfer, as the OS would deliver it.
@@ -193,12 +189,13 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   async function pageReady(id: string): Promise<boolean> {
     await page.click(`[data-testid=nav-${id}]`);
     await page.waitForSelector(`[data-testid=page-${id}]`);
-    if (await page.isVisible('[data-testid=missing-channels]')) return false;
+    // Every channel exists now: a page that says its channels are missing is a failure, not a skip.
+    if (await page.isVisible('[data-testid=missing-channels]')) throw new Error(`page ${id} reports missing channels`);
     return true;
   }
 
   it('builds the demo datasets as a job and shows them', async () => {
-    if (!(await pageReady('data'))) return;
+    await pageReady('data');
     const before = await page.locator('[data-testid=dataset-card]').count();
     await page.click('[data-testid=build-demo]');
     await page.waitForSelector('[data-testid=job-row]');
@@ -212,7 +209,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('trains pix2pix for a few steps with a live chart and samples', async () => {
-    if (!(await pageReady('train'))) return;
+    await pageReady('train');
     await page.waitForSelector('[data-testid=train-model] option', { state: 'attached' });
     await page.selectOption('[data-testid=train-model]', 'pix2pix');
     await selectByText('[data-testid=train-dataset]', 'edges2fashion');
@@ -231,7 +228,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('pauses, resumes and stops a training run', async () => {
-    if (!(await pageReady('train'))) return;
+    await pageReady('train');
     await page.selectOption('[data-testid=train-model]', 'pix2pix');
     await selectByText('[data-testid=train-dataset]', 'edges2fashion');
     await page.fill('[data-testid=train-steps]', '5000');
@@ -251,7 +248,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('exports the trained model to ONNX and shows a passing parity figure', async () => {
-    if (!(await pageReady('models'))) return;
+    await pageReady('models');
     await page.waitForSelector('[data-testid=bundle-card]', { timeout: 30_000 });
     await page.click('[data-testid=export-onnx]');
     await page.waitForSelector('[data-testid=export-result]', { timeout: 180_000 }).catch(async (e: unknown) => {
@@ -263,7 +260,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('translates a test image and compares input and output', async () => {
-    if (!(await pageReady('translate'))) return;
+    await pageReady('translate');
     await page.waitForSelector('[data-testid=test-images] button', { timeout: 30_000 });
     await selectByText('[aria-label="Dataset for test images"]', 'edges2fashion');
     await page.waitForTimeout(500);
@@ -281,7 +278,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('translates a dropped folder as a job into the workspace', async () => {
-    if (!(await pageReady('translate'))) return;
+    await pageReady('translate');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-e2e-translate-'));
     const root = path.join(dir, 'sketches');
     fs.mkdirSync(root);
@@ -299,7 +296,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('explores a dataset: PCA scatter, k-means colours, dendrogram', async () => {
-    if (!(await pageReady('explore'))) return;
+    await pageReady('explore');
     await page.waitForSelector('[data-testid=explore-dataset] option', { state: 'attached' });
     await selectByText('[data-testid=explore-dataset]', 'fashion (');
     await page.selectOption('select:near([data-testid=explore-dataset])', '500').catch(() => undefined);
@@ -320,7 +317,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
   });
 
   it('trains a small GAN and explores its latent space live', async () => {
-    if (!(await pageReady('train'))) return;
+    await pageReady('train');
     await page.selectOption('[data-testid=train-model]', 'gan');
     await selectByText('[data-testid=train-dataset]', 'fashion (');
     await page.fill('[data-testid=train-steps]', '20');
@@ -330,7 +327,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
       throw new Error(`GAN training did not finish. Errors: ${await errorToasts()}`, { cause: e });
     });
-    if (!(await pageReady('latent'))) return;
+    await pageReady('latent');
     await page.waitForSelector('[data-testid=latent-bundle] option', { state: 'attached' });
     await selectByText('[data-testid=latent-bundle]', '');
     const img = page.locator('[data-testid=latent-image]');
@@ -338,13 +335,29 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     const first = await img.getAttribute('src');
     await page.fill('[data-testid=latent-seed]', '12345');
     await page.waitForFunction((src) => document.querySelector('[data-testid=latent-image]')?.getAttribute('src') !== src, first, { timeout: 30_000 });
-    await page.waitForSelector('[data-testid=pc-slider-0]', { timeout: 120_000 }).catch(() => undefined);
-    if (await page.locator('[data-testid=pc-slider-0] [role=slider]').count()) {
-      const before = await img.getAttribute('src');
-      await page.focus('[data-testid=pc-slider-0] [role=slider]');
-      for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
-      await page.waitForFunction((src) => document.querySelector('[data-testid=latent-image]')?.getAttribute('src') !== src, before, { timeout: 30_000 });
-    }
+    // The PCA-direction sliders come first; moving one must change the image's pixels.
+    await page.waitForSelector('[data-testid=pc-slider-0] [role=slider]', { timeout: 120_000 });
+    const pixels = () =>
+      page.evaluate(async () => {
+        const el = document.querySelector('[data-testid=latent-image]') as HTMLImageElement;
+        await el.decode();
+        const c = document.createElement('canvas');
+        c.width = el.naturalWidth;
+        c.height = el.naturalHeight;
+        const g = c.getContext('2d')!;
+        g.drawImage(el, 0, 0);
+        return Array.from(g.getImageData(0, 0, c.width, c.height).data);
+      });
+    const before = await img.getAttribute('src');
+    const beforePixels = await pixels();
+    await page.focus('[data-testid=pc-slider-0] [role=slider]');
+    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((src) => document.querySelector('[data-testid=latent-image]')?.getAttribute('src') !== src, before, { timeout: 30_000 });
+    const afterPixels = await pixels();
+    expect(afterPixels.length).toBe(beforePixels.length);
+    let diff = 0;
+    for (let i = 0; i < afterPixels.length; i++) diff += Math.abs(afterPixels[i]! - beforePixels[i]!);
+    expect(diff).toBeGreaterThan(0);
     await page.click('[data-testid=set-key-a]');
     await page.click('[data-testid=new-sample]');
     await page.waitForTimeout(500);
