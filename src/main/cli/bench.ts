@@ -35,6 +35,11 @@ export async function runBenchCli(argv: string[]): Promise<number> {
   const sections = (await import('../engine/bench/sections')).SECTIONS as Record<string, Section>;
   const figures: Figure[] = [];
   const t0 = Date.now();
+  // Timings (ours and the peer's, whose OpenMP threads suffer most) mean little on a busy machine.
+  const load0 = os.loadavg()[0]!;
+  if (load0 > os.cpus().length * 0.5) {
+    console.log(`WARNING: load average ${load0.toFixed(1)} on ${os.cpus().length} cpus: other work is running, timings and ratios will be noisy.`);
+  }
   for (const [name, fn] of Object.entries(sections)) {
     if (only && !only.includes(name)) continue;
     console.log(`\n== ${name}`);
@@ -57,7 +62,13 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     }
     console.log(`   (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
-  const out = { date: new Date().toISOString(), quick, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) }, seconds: (Date.now() - t0) / 1000, figures };
+  const out = {
+    date: new Date().toISOString(),
+    quick,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), loadAverageAtStart: load0, loadAverageAtEnd: os.loadavg()[0] },
+    seconds: (Date.now() - t0) / 1000,
+    figures,
+  };
   const file = path.join(appRoot(), 'bench', 'results.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(out, null, 2));
