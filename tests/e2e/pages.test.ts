@@ -227,7 +227,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await screenshot(page, 'train-run');
   });
 
-  it('pauses, resumes and stops a training run', async () => {
+  it('pauses, resumes and stops a training run, then resumes it from the run list', async () => {
     await pageReady('train');
     await page.selectOption('[data-testid=train-model]', 'pix2pix');
     await selectByText('[data-testid=train-dataset]', 'edges2fashion');
@@ -242,6 +242,13 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await screenshot(page, 'train-paused');
     await page.click('[data-testid=train-resume-live]');
     await page.waitForSelector('[data-testid=live-state]:text-is("running")', { timeout: 30_000 });
+    await page.click('[data-testid=train-cancel]');
+    await page.waitForSelector('[data-testid=live-state]:text-is("cancelled")', { timeout: 60_000 });
+    // The cancelled run resumes from its checkpoint through the past-runs list.
+    await page.waitForSelector('[data-testid=run-resume]', { timeout: 30_000 });
+    await page.locator('[data-testid=run-resume]').first().click();
+    await page.waitForSelector('[data-testid=live-state]:text-is("running")', { timeout: 60_000 });
+    await screenshot(page, 'train-resumed');
     await page.click('[data-testid=train-cancel]');
     await page.waitForSelector('[data-testid=live-state]:text-is("cancelled")', { timeout: 60_000 });
     expect(await errorToasts()).toBe('none shown');
