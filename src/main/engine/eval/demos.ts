@@ -350,7 +350,7 @@ async function specFor(name: Exclude<StageName, 'classifier'>, ctx: StageContext
         name: DEMO_NAMES.autoencoder,
         kind: 'autoencoder',
         options,
-        steps: sc(800),
+        steps: sc(1700),
         data: { train: `Fashion-MNIST train minus the shipped subset (${d.n} images, 28 px padded to 32)` },
         batches: (rng) => {
           const next = sampler(d.n, rng);
