@@ -6,6 +6,26 @@ import { z } from 'zod';
 import { channel } from '../define';
 import { modelRef } from './bundle';
 
+/** A model input or output as written in the ONNX graph. */
+export interface OnnxIoInfo {
+  name: string;
+  dtype: 'float32' | 'int64';
+  shape: (number | string)[];
+}
+
+/** ONNX vs tfjs on fixed seeded inputs. */
+export interface OnnxParityReport {
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+  threshold: number;
+  pass: boolean;
+  batch: number;
+  seed: number;
+  /** Per file when several (autoencoder: model, encoder, decoder). */
+  files: { file: string; maxAbsDiff: number; pass: boolean }[];
+  note?: string;
+}
+
 export interface OnnxExportResult {
   file: string;
   sidecar: string;
@@ -13,18 +33,9 @@ export interface OnnxExportResult {
   files: string[];
   bytes: number;
   pass: boolean;
-  parity: {
-    maxAbsDiff: number;
-    meanAbsDiff: number;
-    threshold: number;
-    pass: boolean;
-    batch: number;
-    seed: number;
-    files: { file: string; maxAbsDiff: number; pass: boolean }[];
-    note?: string;
-  };
-  inputs: { name: string; dtype: 'float32' | 'int64'; shape: (number | string)[] }[];
-  outputs: { name: string; dtype: 'float32' | 'int64'; shape: (number | string)[] }[];
+  parity: OnnxParityReport;
+  inputs: OnnxIoInfo[];
+  outputs: OnnxIoInfo[];
   /** For people: the parity figure, or why the export failed. */
   message: string;
 }

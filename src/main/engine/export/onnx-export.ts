@@ -10,6 +10,7 @@
  *   autoencoder:                      input -> output (encoder+decoder in one graph), plus
  *                                     <name>.encoder.onnx (input -> z) and <name>.decoder.onnx (z -> output)
  */
+import type { OnnxIoInfo, OnnxParityReport } from '../../../shared/channels/export';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
@@ -48,23 +49,8 @@ export interface ExportSource {
   training?: Record<string, unknown>;
 }
 
-export interface IoInfo {
-  name: string;
-  dtype: 'float32' | 'int64';
-  shape: (number | string)[];
-}
-
-export interface ParityReport {
-  maxAbsDiff: number;
-  meanAbsDiff: number;
-  threshold: number;
-  pass: boolean;
-  batch: number;
-  seed: number;
-  /** Per file when several (autoencoder: model, encoder, decoder). */
-  files: { file: string; maxAbsDiff: number; pass: boolean }[];
-  note?: string;
-}
+export type IoInfo = OnnxIoInfo;
+export type ParityReport = OnnxParityReport;
 
 export interface OnnxSidecar {
   format: 'atelier-onnx';

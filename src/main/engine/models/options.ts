@@ -4,17 +4,11 @@
  * to the UI. A default of null means "chosen from the image size" (resolved by the model).
  */
 import { z } from 'zod';
+import type { TrainOptionInfo } from '../../../shared/channels/train';
 import { LR_POLICIES } from './lr';
 
-export interface OptionSpec {
-  key: string;
-  type: 'number' | 'int' | 'boolean' | 'enum';
-  default: number | boolean | string | null;
-  choices?: readonly string[];
-  min?: number;
-  max?: number;
-  description: string;
-}
+/** One option row: the contract's TrainOptionInfo (what train.options sends to the UI). */
+export type OptionSpec = TrainOptionInfo;
 
 export function schemaFor(specs: readonly OptionSpec[]): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};

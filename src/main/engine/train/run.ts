@@ -10,6 +10,7 @@
  * step (= LR schedule position), RNG state, image pool and data cursor all come back, so the
  * losses after a resume equal those of an uninterrupted run.
  */
+import type { TrainSummaryInfo } from '../../../shared/channels/train';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -89,24 +90,10 @@ export interface LogEntry {
   losses: Record<string, number>;
 }
 
-export interface TrainSummary {
-  runId: string;
-  runDir: string;
+/** The contract's summary of a finished run, with the engine's narrower model and state types. */
+export interface TrainSummary extends TrainSummaryInfo {
   model: ModelKind;
   state: RunState;
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  resumedFrom: number | null;
-  durationSec: number;
-  stepsPerSec: number;
-  msPerStep: number;
-  finalLosses: Record<string, number>;
-  meanLosses: Record<string, number>;
-  checkpoint: number | null;
-  bundleId: string | null;
-  bundleDir: string | null;
-  backend: string;
 }
 
 export interface TrainHooks {
