@@ -302,7 +302,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('explores a dataset: PCA scatter, k-means colours, dendrogram', async () => {
+  it('explores a dataset: PCA scatter, k-means colours, dendrogram; linkage changes the tree', async () => {
     await pageReady('explore');
     await page.waitForSelector('[data-testid=explore-dataset] option', { state: 'attached' });
     await selectByText('[data-testid=explore-dataset]', 'fashion (');
@@ -321,6 +321,13 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.click('[data-testid=run-tree]');
     await page.waitForSelector('[data-testid=dendrogram] svg path', { timeout: 180_000 });
     await screenshot(page, 'explore');
+    // Changing the linkage changes the tree.
+    const shape = () => page.$$eval('[data-testid=dendrogram] svg path', (ps) => ps.map((p) => p.getAttribute('d')).join(' '));
+    const averageTree = await shape();
+    await page.selectOption('[data-testid=linkage]', 'single');
+    await page.click('[data-testid=run-tree]');
+    await expect.poll(shape, { timeout: 180_000 }).not.toBe(averageTree);
+    await screenshot(page, 'explore-single-linkage');
   });
 
   it('trains a small GAN and explores its latent space live', async () => {
