@@ -13,30 +13,9 @@
  * kernels, while the XNNPACK pool is idle. If the engine has no SIMD, `createAdamSimd` returns
  * null and the caller uses its scalar JS loop.
  */
+import { F32, I32, V128, get, section, set, simd, str, tee, uleb, vec } from './wasm-asm';
 
-// --- minimal wasm binary writer -----------------------------------------------------------
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const tee = (i: number) => [0x22, ...uleb(i)];
 const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative constants only
-const simd = (op: number) => [0xfd, ...uleb(op)];
 const load = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
 const store = [...simd(0x0b), 0, 0]; // v128.store
 const splat = simd(0x13); // f32x4.splat

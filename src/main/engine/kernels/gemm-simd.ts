@@ -18,38 +18,8 @@
  */
 import type { WasmMemory } from './adam-simd';
 import { pooled } from './gemm-pool';
+import { I32, V128, get, section, set, simd, sleb, str, tee, uleb, vec } from './wasm-asm';
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const tee = (i: number) => [0x22, ...uleb(i)];
 const i32 = (v: number) => [0x41, ...sleb(v)];
 const ADD = [0x6a];
 const SUB = [0x6b];
@@ -57,7 +27,6 @@ const MUL = [0x6c];
 const SHL = [0x74];
 const SHR_U = [0x76];
 const GE_U = [0x4f];
-const simd = (op: number) => [0xfd, ...uleb(op)];
 const load = (offset = 0) => [...simd(0x00), 0, ...uleb(offset)];
 const store = (offset = 0) => [...simd(0x0b), 0, ...uleb(offset)];
 const load32Splat = (offset = 0) => [...simd(0x09), 0, ...uleb(offset)];
