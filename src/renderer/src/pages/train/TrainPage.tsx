@@ -54,8 +54,6 @@ function SampleGrid({ jobId }: { jobId: string }) {
 
 function LiveRun({ job }: { job: JobView }) {
   const history = useJobs((s) => s.losses[job.id]);
-  const [smoothing, setSmoothing] = useState(0.6);
-  const [log, setLog] = useState(false);
   const [busy, setBusy] = useState(false);
   const active = isActive(job);
   const pauseChannel = has('train.pause') ? 'train.pause' : has('job.pause') ? 'job.pause' : null;
@@ -117,6 +115,18 @@ function LiveRun({ job }: { job: JobView }) {
         ))}
       </div>
       {job.error && job.state === 'failed' ? <ErrorInline title="Training failed" error={job.error} /> : null}
+      <LossPanel history={history} empty="Losses appear with the first progress report." />
+      <SampleGrid jobId={job.id} />
+    </div>
+  );
+}
+
+/** The loss chart with its smoothing and log-scale controls (live job and past run alike). */
+function LossPanel({ history, empty }: { history: LossHistory | undefined; empty: string }) {
+  const [smoothing, setSmoothing] = useState(0.6);
+  const [log, setLog] = useState(false);
+  return (
+    <>
       <div className="row">
         <div style={{ width: 220 }}>
           <LabeledSlider label="Smoothing" value={smoothing} min={0} max={0.99} step={0.01} onChange={setSmoothing} format={(v) => v.toFixed(2)} />
@@ -125,9 +135,8 @@ function LiveRun({ job }: { job: JobView }) {
           <input type="checkbox" checked={log} onChange={(e) => setLog(e.currentTarget.checked)} /> log scale
         </label>
       </div>
-      {history ? <LossChart history={history} smoothing={smoothing} logScale={log} /> : <div className="muted small">Losses appear with the first progress report.</div>}
-      <SampleGrid jobId={job.id} />
-    </div>
+      {history ? <LossChart history={history} smoothing={smoothing} logScale={log} /> : <div className="muted small">{empty}</div>}
+    </>
   );
 }
 
@@ -156,8 +165,6 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
       setPromoting(false);
     }
   };
-  const [smoothing, setSmoothing] = useState(0.6);
-  const [log, setLog] = useState(false);
   const history = useMemo(() => (detail.data ? historyFromLog(detail.data.log) : undefined), [detail.data]);
   const url = usePngUrl(detail.data?.latestSample?.png);
   const s = detail.data?.summary;
@@ -193,15 +200,7 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
           {s.error ? <div className="notice warn">{s.error}</div> : null}
         </>
       ) : null}
-      <div className="row">
-        <div style={{ width: 220 }}>
-          <LabeledSlider label="Smoothing" value={smoothing} min={0} max={0.99} step={0.01} onChange={setSmoothing} format={(v) => v.toFixed(2)} />
-        </div>
-        <label className="check">
-          <input type="checkbox" checked={log} onChange={(e) => setLog(e.currentTarget.checked)} /> log scale
-        </label>
-      </div>
-      {history && history.steps.length ? <LossChart history={history} smoothing={smoothing} logScale={log} /> : <div className="muted small">{detail.loading ? 'Loading…' : 'No losses logged.'}</div>}
+      <LossPanel history={history && history.steps.length ? history : undefined} empty={detail.loading ? 'Loading…' : 'No losses logged.'} />
       {url && detail.data?.latestSample ? (
         <div className="col">
           <div className="muted small">Latest sample (step {detail.data.latestSample.step})</div>
