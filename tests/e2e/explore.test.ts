@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { encodeIdx } from '../../src/main/engine/data/idx';
-import { haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
+import { haveChromium, openStudio, screenshot, type Studio } from './harness';
 
 /** A packed 28x28 dataset of blobs (varying place, size, brightness; label = size) in a workspace. */
 function writeBlobs(workspace: string, nTrain: number, nTest: number): void {
@@ -53,24 +53,17 @@ function writeBlobs(workspace: string, nTrain: number, nTest: number): void {
 }
 
 describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
-  let served: Served;
-  let browser: Browser;
+  let studio: Studio;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    served = await startServe();
-    writeBlobs(served.workspace, 300, 40);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(served.url);
-    await page.waitForSelector('[data-testid=status-backend]', { timeout: 60_000 });
+    studio = await openStudio({ prepare: (s) => writeBlobs(s.workspace, 300, 40) });
+    ({ page, pageErrors } = studio);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
+    await studio?.close();
   });
 
   async function errorsShown(): Promise<string> {

@@ -77,3 +77,38 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: false });
   return file;
 }
+
+export interface Studio {
+  served: Served;
+  browser: Browser;
+  page: Page;
+  /** Uncaught errors thrown in the page, for a final "no errors" assertion. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * `atelier serve` + Chromium + one page opened on the studio with its token, waiting until the
+ * status bar is up. `prepare` runs after serve starts and before the page opens (e.g. to write
+ * fixture data into the workspace).
+ */
+export async function openStudio(opts: { prepare?: (served: Served) => void | Promise<void> } = {}): Promise<Studio> {
+  const served = await startServe();
+  await opts.prepare?.(served);
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(served.url);
+  await page.waitForSelector('[data-testid=status-backend]', { timeout: 60_000 });
+  return {
+    served,
+    browser,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close();
+      await served.stop();
+    },
+  };
+}

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
+import type { Page } from 'playwright-core';
+import { haveChromium, openStudio, screenshot, type Served, type Studio } from './harness';
 
 const PAGES = [
   { id: 'data', key: '1' },
@@ -42,23 +42,18 @@ async function pngInPage(page: Page, rgb: [number, number, number], size = 32): 
 }
 
 describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
+  let studio: Studio;
   let served: Served;
-  let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    served = await startServe();
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(served.url);
-    await page.waitForSelector('[data-testid=status-backend]', { timeout: 60_000 });
+    studio = await openStudio();
+    ({ served, page, pageErrors } = studio);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
+    await studio?.close();
   });
 
   it('shows the wasm backend and a ready engine in the status bar', async () => {
