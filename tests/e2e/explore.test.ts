@@ -10,46 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { encodeIdx } from '../../src/main/engine/data/idx';
+import { writeBlobsDataset } from '../fixtures/blobs-dataset';
 import { haveChromium, openStudio, screenshot, type Studio } from './harness';
 
 /** A packed 28x28 dataset of blobs (varying place, size, brightness; label = size) in a workspace. */
 function writeBlobs(workspace: string, nTrain: number, nTest: number): void {
-  const dir = path.join(workspace, 'datasets', 'blobs');
-  fs.mkdirSync(dir, { recursive: true });
-  const images = (n: number, salt: number) => {
-    const out = new Uint8Array(n * 784);
-    for (let i = 0; i < n; i++) {
-      const cx = 8 + ((i * 5 + salt) % 12);
-      const cy = 8 + ((i * 3 + salt * 2) % 12);
-      const r = 3 + (i % 5);
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) out[i * 784 + y * 28 + x] = Math.hypot(x - cx, y - cy) < r ? 120 + ((i * 37) % 135) : 0;
-    }
-    return out;
-  };
-  fs.writeFileSync(path.join(dir, 'train-images.idx.gz'), encodeIdx({ dims: [nTrain, 28, 28], data: images(nTrain, 0) }));
-  fs.writeFileSync(path.join(dir, 'train-labels.idx.gz'), encodeIdx({ dims: [nTrain], data: Uint8Array.from({ length: nTrain }, (_, i) => i % 5) }));
-  fs.writeFileSync(path.join(dir, 't10k-images.idx.gz'), encodeIdx({ dims: [nTest, 28, 28], data: images(nTest, 1) }));
-  const manifest = {
-    schemaVersion: 1,
-    id: 'blobs',
-    name: 'blobs',
-    kind: 'fashion-mnist',
-    createdAt: new Date(0).toISOString(),
-    source: { layout: 'idx', path: null },
-    image: { width: 28, height: 28, channels: 1 },
-    counts: { train: nTrain, test: nTest, warnings: 0, skipped: 0 },
-    classes: ['r3', 'r4', 'r5', 'r6', 'r7'],
-    storage: 'packed',
-    packed: {
-      train: { images: { x: 'train-images.idx.gz' }, labels: 'train-labels.idx.gz', count: { x: nTrain } },
-      test: { images: { x: 't10k-images.idx.gz' }, count: { x: nTest } },
-    },
-    fileHashes: {},
-    contentHash: '',
-    options: { size: null, fit: 'cover', background: '#000000', seed: 0, testFraction: 0 },
-  };
-  fs.writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify(manifest));
+  writeBlobsDataset(path.join(workspace, 'datasets'), { nTrain, nTest, minRadius: 3, classes: ['r3', 'r4', 'r5', 'r6', 'r7'] });
 }
 
 describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {

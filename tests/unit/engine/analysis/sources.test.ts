@@ -7,7 +7,7 @@ import type { Envelope } from '../../../../src/shared/errors';
 import type { EventMap } from '../../../../src/shared/events';
 import { InProcessEngine } from '../../../../src/main/engine/inprocess';
 import { initBackend, tf } from '../../../../src/main/engine/backend';
-import { encodeIdx } from '../../../../src/main/engine/data/idx';
+import { writeBlobsDataset } from '../../../fixtures/blobs-dataset';
 import { sampleZ } from '../../../../src/main/engine/infer/latent';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { type ModelSourceReq, reconstructCompare, releaseBottlenecks, resolveModelSource } from '../../../../src/main/engine/analysis/sources';
@@ -19,52 +19,11 @@ let ws: Workspace;
 const ctx = () => ({ workspace: ws });
 const PNG_SIG = [137, 80, 78, 71];
 
-/** A packed 28x28 dataset: blobs of varying position and brightness (deterministic). */
-function images(n: number, salt: number): Uint8Array {
-  const out = new Uint8Array(n * 784);
-  for (let i = 0; i < n; i++) {
-    const cx = 8 + ((i * 5 + salt) % 12);
-    const cy = 8 + ((i * 3 + salt * 2) % 12);
-    const r = 4 + (i % 5);
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++) {
-        const d = Math.hypot(x - cx, y - cy);
-        out[i * 784 + y * 28 + x] = d < r ? 120 + ((i * 37) % 135) : 0;
-      }
-  }
-  return out;
-}
-
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-sources-'));
   ws = { root: tmp, datasets: path.join(tmp, 'datasets'), runs: '', bundles: path.join(tmp, 'bundles'), tmp: '', shippedModels: MODELS, resources: '' };
-  const dir = path.join(ws.datasets, 'blobs');
-  fs.mkdirSync(dir, { recursive: true });
-  const nTrain = 24;
-  const nTest = 8;
-  fs.writeFileSync(path.join(dir, 'train-images.idx.gz'), encodeIdx({ dims: [nTrain, 28, 28], data: images(nTrain, 0) }));
-  fs.writeFileSync(path.join(dir, 'train-labels.idx.gz'), encodeIdx({ dims: [nTrain], data: Uint8Array.from({ length: nTrain }, (_, i) => i % 10) }));
-  fs.writeFileSync(path.join(dir, 't10k-images.idx.gz'), encodeIdx({ dims: [nTest, 28, 28], data: images(nTest, 1) }));
-  const manifest = {
-    schemaVersion: 1,
-    id: 'blobs',
-    name: 'blobs',
-    kind: 'fashion-mnist',
-    createdAt: new Date(0).toISOString(),
-    source: { layout: 'idx', path: null },
-    image: { width: 28, height: 28, channels: 1 },
-    counts: { train: nTrain, test: nTest, warnings: 0, skipped: 0 },
-    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    storage: 'packed',
-    packed: {
-      train: { images: { x: 'train-images.idx.gz' }, labels: 'train-labels.idx.gz', count: { x: nTrain } },
-      test: { images: { x: 't10k-images.idx.gz' }, count: { x: nTest } },
-    },
-    fileHashes: {},
-    contentHash: '',
-    options: { size: null, fit: 'cover', background: '#000000', seed: 0, testFraction: 0 },
-  };
-  fs.writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify(manifest));
+  // 24 train / 8 test blobs, labels 0..9.
+  writeBlobsDataset(ws.datasets, { nTrain: 24, nTest: 8, minRadius: 4, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] });
 });
 afterAll(async () => {
   await evictModels();
