@@ -33,8 +33,27 @@ export interface EngineStats {
   /** Live tfjs tensors and their bytes: flat between jobs, or something leaks. */
   tensors: number;
   tensorBytes: number;
+  /** Running jobs of the engine, both hosts (the training host's jobs included). */
   runningJobs: number;
   uptimeSec: number;
+  /**
+   * The training host (training runs in its own process, started on the first training request),
+   * when it is up. Read while it is idle, or the last reading (`ageMs` old) while it trains, so
+   * this request never waits for a training step.
+   */
+  trainer?: TrainerHostStats;
+}
+
+export interface TrainerHostStats {
+  pid: number | null;
+  rssBytes: number;
+  heapUsedBytes: number;
+  tensors: number;
+  tensorBytes: number;
+  runningJobs: number;
+  uptimeSec: number;
+  /** How old this reading is (0 when read for this request). */
+  ageMs: number;
 }
 
 export const appChannels = {
@@ -44,7 +63,7 @@ export const appChannels = {
     'Runtime report: backend, native modules, Electron binary, threads, workspace.',
     ['UNAVAILABLE'],
   ),
-  'app.stats': channel<EngineStats>()(z.object({}).strict(), 'Engine memory and load: RSS, heap, live tensors, running jobs.'),
+  'app.stats': channel<EngineStats>()(z.object({}).strict(), 'Engine memory and load: RSS, heap, live tensors, running jobs; the training host under `trainer` when it runs.'),
   'app.reveal': channel<{ revealed: boolean }>()(
     z.object({ path: z.string().min(1).max(4096) }).strict(),
     'Show a file in the system file manager (desktop app only).',

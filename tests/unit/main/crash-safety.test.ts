@@ -1,8 +1,9 @@
 /**
- * Crash safety of a training run: the engine host is SIGKILLed at random moments of a run 20
- * times. Each time the UI side sees the job fail with ENGINE_CRASHED, the host comes back, every
- * checkpoint on disk still reads, no temp leftovers are listed, and the run resumes from its
- * last checkpoint (and keeps going past it).
+ * Crash safety of a training run: the engine host that trains (the client's trainer host) is
+ * SIGKILLed at random moments of a run 20 times. Each time the UI side sees the job fail with
+ * ENGINE_CRASHED, the primary host keeps running, every checkpoint on disk still reads, no temp
+ * leftovers are listed, and the run resumes (in a fresh trainer host) from its last checkpoint
+ * (and keeps going past it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -70,6 +71,7 @@ describe('training survives SIGKILL of the engine host', () => {
     ) as { jobId: string; runId: string };
     const runDir = path.join(ws, 'runs', start.runId);
     let jobId = start.jobId;
+    const primaryPid = client.pid!;
     const r = rng(42);
     let lastCheckpointStep = -1;
 
@@ -80,12 +82,16 @@ describe('training survives SIGKILL of the engine host', () => {
       const target = k % 2 ? 0 : Math.max(lastCheckpointStep, 0) + 3;
       await waitFor(() => events.some((e) => e.event === 'job.progress' && e.payload.jobId === jobId && (e.payload.step as number) >= target));
       await new Promise((res) => setTimeout(res, 20 + Math.floor(r() * 800)));
-      const pid = client.pid!;
+      const pid = client.trainerPid!;
+      expect(pid).not.toBe(primaryPid);
       process.kill(pid, 'SIGKILL');
       const failed = await jobEnd(jobId);
       expect(failed.event).toBe('job.failed');
       expect((failed.payload.error as { code: string }).code).toBe('ENGINE_CRASHED');
-      await waitFor(() => client.pid && client.pid !== pid);
+      await waitFor(() => client.trainerPid !== pid);
+      // The primary host was not touched and still answers.
+      expect(client.pid).toBe(primaryPid);
+      ok(await client.request('app.version', {}));
 
       // Every checkpoint that is listed reads back whole; no temp folder is listed as one.
       const cps = await listCheckpoints(runDir);
@@ -109,6 +115,8 @@ describe('training survives SIGKILL of the engine host', () => {
       }
     }
     expect(lastCheckpointStep).toBeGreaterThan(0);
+    expect(client.trainerStarts).toBe(KILLS + 1);
+    expect(client.starts).toBe(1);
     ok(await client.request('job.cancel', { jobId }));
     await jobEnd(jobId);
   }, 900_000);

@@ -5,7 +5,7 @@ import { MODELS, MODEL_KINDS, createModel } from '../models/registry';
 import type { TrainModelInfo } from '../../../shared/channels/train';
 import { createRun, promoteRun, readRunOptions, runDirOf, setRunTotalSteps, trainRun, type TrainRequest } from '../train/run';
 import { deleteRun, getRun, listRuns, type ActiveJobs } from '../train/runs';
-import { tf } from '../backend';
+import { initBackend, tf } from '../backend';
 
 /** runId -> jobId of the training jobs running in this engine. */
 const active: ActiveJobs = new Map();
@@ -61,10 +61,14 @@ export const trainHandlers = handlers({
     return req.model ? all.filter((m) => m.kind === req.model) : all;
   },
   'train.start': async (req, ctx) => {
+    // Training has its own engine host (client.ts), whose first request this can be: the backend
+    // it warms at start may not be ready yet, and createRun builds the model.
+    await initBackend();
     const { runId, runDir, run } = await createRun(ctx.workspace, req as TrainRequest);
     return startJob(ctx, runId, runDir, `Train ${run.model} on ${run.datasetId}`, run.totalSteps);
   },
   'train.resume': async (req, ctx) => {
+    await initBackend();
     const runDir = runDirOf(ctx.workspace, req.runId);
     if (active.has(req.runId)) throw new StudioError('CONFLICT', `Run ${req.runId} is already training (job ${active.get(req.runId)}).`);
     const run = req.totalSteps ? await setRunTotalSteps(runDir, req.totalSteps) : await readRunOptions(runDir);
