@@ -1,7 +1,8 @@
 /**
  * Soak: 1,000 tiny training steps, 1,000 translations and a 500-render latent slider storm
- * through the real engine host. Tensor count is flat between phases, RSS stays bounded, and the
- * storm leaves no queue behind (every render answers; the engine is idle afterwards).
+ * through the real engine hosts. Tensor count is flat between phases, RSS stays bounded, and the
+ * storm leaves no queue behind (every render answers; the engine is idle afterwards). Training
+ * runs in the client's trainer host: its figures are app.stats' `trainer`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -60,8 +61,14 @@ describe('soak through the engine host', () => {
     const base = await stats();
     const run = await train('pix2pix', paired, STEPS, { ngf: 4, ndf: 4, seed: 2 });
     const afterTrain = await stats();
+    // The trainer host (idle now, so read fresh) trained both runs; it is the same process.
+    expect(base.trainer && afterTrain.trainer).toBeTruthy();
+    expect(afterTrain.trainer!.pid).toBe(base.trainer!.pid);
+    expect(afterTrain.trainer!.ageMs).toBeLessThan(1000);
+    expect(afterTrain.trainer!.tensors).toBe(base.trainer!.tensors);
+    expect(afterTrain.trainer!.rssBytes - base.trainer!.rssBytes).toBeLessThan(300 * MiB);
+    expect(afterTrain.trainer!.runningJobs).toBe(0);
     expect(afterTrain.tensors).toBe(base.tensors);
-    expect(afterTrain.rssBytes - base.rssBytes).toBeLessThan(300 * MiB);
     expect(afterTrain.runningJobs).toBe(0);
 
     const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 30, b: 90 } } }).png().toBuffer();
