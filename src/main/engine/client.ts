@@ -311,7 +311,8 @@ export class EngineClient implements EngineClientLike {
     }
     if (JOB_CHANNELS.has(channel)) {
       const jobId = jobIdOf(payload);
-      if (jobId && this.jobOwner.get(jobId) === 'trainer') {
+      // A live job is found even if the bounded owner map forgot it.
+      if (jobId && (this.trainer.liveJobs.has(jobId) || this.jobOwner.get(jobId) === 'trainer')) {
         if (this.trainer.proc) return this.send(this.trainer, channel, payload);
         const ended = this.trainerEnded.get(jobId);
         if (ended) {
