@@ -369,7 +369,8 @@ export class EngineClient implements EngineClientLike {
   private async jobList(payload: unknown): Promise<Envelope<unknown>> {
     const [prim, tr] = await Promise.all([
       this.send(this.primary, 'job.list', payload),
-      this.trainer.proc ? this.send(this.trainer, 'job.list', payload) : Promise.resolve(null),
+      // A trainer still starting has no jobs yet: do not wait for it.
+      this.trainer.proc && !this.trainer.abortReady ? this.send(this.trainer, 'job.list', payload) : Promise.resolve(null),
     ]);
     if (!prim.ok) return prim;
     const trainerJobs = tr?.ok ? (tr.data as JobInfo[]) : [];
@@ -393,7 +394,7 @@ export class EngineClient implements EngineClientLike {
   private async trainerStats(): Promise<TrainerHostStats | undefined> {
     const t = this.trainer;
     const proc = t.proc;
-    if (!proc) return undefined;
+    if (!proc || t.abortReady) return undefined; // not up (or still starting: do not wait for it)
     const refresh = () => {
       this.trainerStatsInFlight ??= this.send(t, 'app.stats', {})
         .then((res) => {
