@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { WasmMemory } from './adam-simd';
 import type { GemmFn, GemmSimd } from './gemm-simd';
 
-// ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnRows, -1 stop), 2..8 args,
+// ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnRows, 3 nnR, 4 nnRT, -1 stop), 2..8 args,
 // 9 done sequence, 10 ready (1) / failed (-1)
 const SEQ = 0, FN = 1, ARGS = 2, DONE = 9, READY = 10;
 
@@ -21,7 +21,7 @@ const c = new Int32Array(ctrl);
 let fns;
 try {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  fns = [inst.exports.nn, inst.exports.nt, inst.exports.nnRows];
+  fns = [inst.exports.nn, inst.exports.nt, inst.exports.nnRows, inst.exports.nnR, inst.exports.nnRT];
   Atomics.store(c, ${READY}, 1);
 } catch (e) {
   Atomics.store(c, ${READY}, -1);
@@ -112,6 +112,9 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     nn: wrap(g.nn, 0, splitNn),
     nt: wrap(g.nt, 1, splitNt),
     nnRows: wrap(g.nnRows, 2, splitNnRows),
+    nnR: wrap(g.nnR, 3, splitNn), // row-major A: the second half starts h*4 rows of K floats on, as nn
+    nnRT: wrap(g.nnRT, 4, splitNn),
+    fma: g.fma,
     parallel: ready,
   };
 }

@@ -39,6 +39,10 @@ export const smallConvOptions = {
    * vs 15-30). Only the patches buffer (KH*KW*CI x P floats) bounds it.
    */
   maxPatchFloatsFilterGrad: 1 << 23,
+  /** Forward convolutions of any output size (see usable()). */
+  large: { enabled: process.env.ATELIER_LARGE_CONV !== '0', minOutChannels: 64, minPatch: 256, maxPatchFloats: 1 << 23 },
+  /** 'nn' (k- and row-blocked, strips of dy copied to cache) or 'nnRows' (dy read in place). */
+  filterGradProduct: (process.env.ATELIER_WGRAD ?? 'nn') as 'nn' | 'nnRows',
   enabled: true,
 };
 /** Calls that took the direct path (tests check the path they mean to test was taken). */
@@ -65,8 +69,13 @@ function threads(backend: BackendWasm): number {
   return n;
 }
 
-function usable(backend: BackendWasm, info: ConvInfo, pixels: number): boolean {
+function usable(backend: BackendWasm, info: ConvInfo, pixels: number, large = false): boolean {
   const { filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO } = info;
+  const L = smallConvOptions.large;
+  // Forward and input gradient at any size: the k/row-blocked product beats XNNPACK (and the
+  // phase path) when each patch meets many output channels (the im2col / col2im copy is then
+  // small next to the product).
+  if (large && smallConvOptions.enabled && L.enabled && CO >= L.minOutChannels && KH * KW * CI >= L.minPatch && pixels * KH * KW * CI <= L.maxPatchFloats) return true;
   // XNNPACK's product runs on its pool: ours keeps up only when it is split too (gemm-pool.ts).
   const oursParallel = gemm(backend)?.parallel?.() ?? false;
   const cap = threads(backend) > 1 && !oursParallel ? Math.min(smallConvOptions.maxPixels, smallConvOptions.maxPixelsThreaded) : smallConvOptions.maxPixels;
@@ -78,7 +87,7 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const P = B * OH * OW;
-  if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P)) return null;
+  if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;
   const g = gemm(backend);
   if (!g) return null;
   const P4 = Math.ceil(P / 4) * 4;
@@ -90,31 +99,48 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   try {
     const a = f32(backend, patches);
     const xv = f32(backend, x);
-    a.fill(0, 0, P4 * Kd);
+    // im2col, row-major: row p = the patch of output pixel p, taps in (ky, kx, c) order; runs of
+    // input pixels that are contiguous in x are block copies
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
+    const run = KW * CI;
     let p = 0;
     for (let b = 0; b < B; b++) {
       for (let oy = 0; oy < OH; oy++) {
         for (let ox = 0; ox < OW; ox++, p++) {
-          const base = (p >> 2) * Kd * 4 + (p & 3);
+          const ix0 = ox * sw - pl;
+          const rowInside = ix0 >= 0 && ix0 + (KW - 1) * dw < W && dw === 1;
           for (let ky = 0; ky < KH; ky++) {
             const iy = oy * sh - pt + ky * dh;
-            if (iy < 0 || iy >= H) continue;
+            const dst = p * Kd + ky * run;
+            if (iy < 0 || iy >= H) {
+              a.fill(0, dst, dst + run);
+              continue;
+            }
+            const rowSrc = (b * H + iy) * W;
+            if (rowInside && run >= 32) {
+              a.set(xv.subarray((rowSrc + ix0) * CI, (rowSrc + ix0) * CI + run), dst);
+              continue;
+            }
             for (let kx = 0; kx < KW; kx++) {
-              const ix = ox * sw - pl + kx * dw;
-              if (ix < 0 || ix >= W) continue;
-              let src = ((b * H + iy) * W + ix) * CI;
-              let dst = base + (ky * KW + kx) * CI * 4;
-              for (let c = 0; c < CI; c++, dst += 4) a[dst] = xv[src++]!;
+              const ix = ix0 + kx * dw;
+              const d = dst + kx * CI;
+              if (ix < 0 || ix >= W) {
+                a.fill(0, d, d + CI);
+              } else if (CI >= 32) {
+                a.set(xv.subarray((rowSrc + ix) * CI, (rowSrc + ix + 1) * CI), d);
+              } else {
+                for (let c = 0, src = (rowSrc + ix) * CI; c < CI; c++) a[d + c] = xv[src + c]!;
+              }
             }
           }
         }
       }
     }
+    a.fill(0, P * Kd, P4 * Kd);
     smallConvCalls.forward++;
     const pOff = off(backend, patches);
-    g.nn(pOff, off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO, pOff + P4 * Kd * 4);
+    g.nnR(pOff, off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO, pOff + P4 * Kd * 4);
     if (!direct) f32(backend, out).set(f32(backend, scratch).subarray(0, P * CO));
     return out;
   } finally {
@@ -190,21 +216,30 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   const P = B * OH * OW;
   const Kd = KH * KW * CI;
-  if (CO % 4 !== 0 || Kd % 2 !== 0 || P === 0 || !usable(backend, info, P) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  if (P === 0 || !usable(backend, info, P, true) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
   const g = gemm(backend);
   if (!g) return null;
+  // nnRT (blocked, C row-major) when Kd % 8 == 0, else nt (C interleaved by 4 rows)
+  const blocked = Kd % 8 === 0;
+  if (!blocked && (CO % 4 !== 0 || Kd % 2 !== 0)) return null;
   const P4 = Math.ceil(P / 4) * 4;
-  const padded = P4 === P ? null : backend.makeOutput([P4 * CO], 'float32');
+  // nnRT reads dy in place when its rows fill whole blocks of 4, else a zero-padded copy; + 2 strip scratches
+  const padded = blocked ? backend.makeOutput([(P4 === P ? 0 : P4 * CO) + Kd * 16], 'float32') : P4 === P ? null : backend.makeOutput([P4 * CO], 'float32');
   const cols = backend.makeOutput([P4 * Kd], 'float32');
   const dx = backend.makeOutput([B, H, W, CI], 'float32');
   try {
-    if (padded) {
+    if (padded && P4 !== P) {
       const pv = f32(backend, padded);
-      pv.fill(0);
+      pv.fill(0, P * CO, P4 * CO);
       pv.set(f32(backend, dy));
     }
     smallConvCalls.backpropInput++;
-    g.nt(off(backend, padded ?? dy), off(backend, filter), off(backend, cols), P4 >> 2, CO, Kd);
+    if (blocked) {
+      const aOff = P4 === P ? off(backend, dy) : off(backend, padded!);
+      g.nnRT(aOff, off(backend, filter), off(backend, cols), P4 >> 2, CO, Kd, off(backend, padded!) + (P4 === P ? 0 : P4 * CO * 4));
+    } else {
+      g.nt(off(backend, padded ?? dy), off(backend, filter), off(backend, cols), P4 >> 2, CO, Kd);
+    }
     const c = f32(backend, cols);
     const o = f32(backend, dx);
     o.fill(0);
@@ -214,7 +249,9 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
     for (let b = 0; b < B; b++) {
       for (let oy = 0; oy < OH; oy++) {
         for (let ox = 0; ox < OW; ox++, p++) {
-          const base = (p >> 2) * Kd * 4 + (p & 3);
+          // cols row p: row-major (nnRT) or interleaved by 4 rows (nt)
+          const base = blocked ? p * Kd : (p >> 2) * Kd * 4 + (p & 3);
+          const step = blocked ? 1 : 4;
           for (let ky = 0; ky < KH; ky++) {
             const iy = oy * sh - pt + ky;
             if (iy < 0 || iy >= H) continue;
@@ -222,8 +259,8 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
               const ix = ox * sw - pl + kx;
               if (ix < 0 || ix >= W) continue;
               let dst = ((b * H + iy) * W + ix) * CI;
-              let src = base + (ky * KW + kx) * CI * 4;
-              for (let ci = 0; ci < CI; ci++, src += 4) o[dst++] += c[src]!;
+              let src = base + (ky * KW + kx) * CI * step;
+              for (let ci = 0; ci < CI; ci++, src += step) o[dst++] += c[src]!;
             }
           }
         }
@@ -251,13 +288,13 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
   if (!smallConvOptions.enabled || CO % 8 !== 0 || P === 0 || Kd4 * P > smallConvOptions.maxPatchFloatsFilterGrad || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
   const g = gemm(backend);
   if (!g) return null;
-  const patches = backend.makeOutput([Kd4 * P], 'float32');
+  const patches = backend.makeOutput([Kd4 * P + 16 * P], 'float32'); // + 2 strip scratches for nn
   const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
   const scratch = Kd4 === Kd ? out : backend.makeOutput([Kd4 * CO], 'float32');
   try {
     const a = f32(backend, patches);
     const xv = f32(backend, x);
-    a.fill(0);
+    a.fill(0, 0, Kd4 * P);
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
     if (CI % 4 === 0) {
@@ -308,7 +345,9 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
       }
     }
     smallConvCalls.backpropFilter++;
-    g.nnRows(off(backend, patches), off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO);
+    const pOff = off(backend, patches);
+    if (smallConvOptions.filterGradProduct === 'nn') g.nn(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO, pOff + Kd4 * P * 4);
+    else g.nnRows(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO);
     if (scratch !== out) f32(backend, out).set(f32(backend, scratch).subarray(0, Kd * CO));
     return out;
   } catch (e) {

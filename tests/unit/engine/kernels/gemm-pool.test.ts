@@ -8,7 +8,7 @@ interface Mem extends WasmMemory {
 }
 const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => Mem } }).WebAssembly;
 
-/** Lay out the same operands in a memory, run all three products, return the outputs. */
+/** Lay out the same operands in a memory, run all five products, return the outputs. */
 function runAll(g: GemmSimd, mem: Mem, blocks: number, K: number, N: number): Float32Array[] {
   const f = new Float32Array(mem.buffer);
   const P = blocks * 4;
@@ -19,14 +19,16 @@ function runAll(g: GemmSimd, mem: Mem, blocks: number, K: number, N: number): Fl
     at += n + 16;
     return o;
   };
-  const A = take(P * K), B = take(K * N), C = take(P * N), S = take(2 * K * 8), C2 = take(P * N), A3 = take(K * P), C3 = take(K * N);
+  const A = take(P * K), B = take(K * N), C = take(P * N), S = take(2 * K * 8), C2 = take(P * N), A3 = take(K * P), C3 = take(K * N), C4 = take(P * N), C5 = take(P * N);
   f.set(rand(P * K, 1), A);
   f.set(rand(K * N, 2), B);
   f.set(rand(K * P, 3), A3);
   g.nn(A * 4, B * 4, C * 4, blocks, K, N, S * 4);
   g.nt(A * 4, B * 4, C2 * 4, blocks, K, N); // A [P,K] rows . B viewed as [N rows, K] (K % 4, N even)
   g.nnRows(A3 * 4, C * 4, C3 * 4, K / 4, P, N); // [K, P] interleaved . C [P, N]
-  return [f.slice(C, C + P * N), f.slice(C2, C2 + P * N), f.slice(C3, C3 + K * N)];
+  g.nnR(A * 4, B * 4, C4 * 4, blocks, K, N, S * 4); // A viewed row-major
+  g.nnRT(A * 4, B * 4, C5 * 4, blocks, K, N, S * 4); // and B viewed as Bt [N, K]
+  return [f.slice(C, C + P * N), f.slice(C2, C2 + P * N), f.slice(C3, C3 + K * N), f.slice(C4, C4 + P * N), f.slice(C5, C5 + P * N)];
 }
 
 describe('gemm products split over two threads on a shared memory', () => {
@@ -40,7 +42,7 @@ describe('gemm products split over two threads on a shared memory', () => {
     const t0 = Date.now();
     while (!gs.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
     expect(gs.parallel?.()).toBe(true);
-    for (const [blocks, K, N] of [[5, 64, 16], [2, 8, 8], [7, 36, 24], [1, 16, 8]] as const) {
+    for (const [blocks, K, N] of [[5, 64, 16], [2, 8, 8], [7, 36, 24], [1, 16, 8], [70, 300, 16]] as const) {
       const a = runAll(gs, shared, blocks, K, N);
       const b = runAll(gp, plain, blocks, K, N);
       a.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));

@@ -136,3 +136,55 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     }
   });
 });
+
+// Any output size: the k/row-blocked products (forward im2col + nnR, input gradient nnRT + col2im) for
+// patches of >= large.minPatch floats feeding >= large.minOutChannels channels. The small-size
+// rule is switched off, so only the large rule can take these.
+describe('large convolutions through the blocked products on wasm', () => {
+  const saved = { ...smallConvOptions, large: { ...smallConvOptions.large } };
+  beforeAll(async () => {
+    await initWasm();
+    smallConvOptions.maxPixels = 0;
+    smallConvOptions.maxPixelsThreaded = 0;
+    Object.assign(smallConvOptions.large, { enabled: true, minOutChannels: 64, minPatch: 256 });
+  });
+  afterAll(() => Object.assign(smallConvOptions, { ...saved, large: Object.assign(smallConvOptions.large, saved.large) }));
+
+  const large: Case[] = [
+    { x: [1, 12, 12, 32], k: [4, 4], co: 64, s: 2, pad: 'same' }, // Kd 512 (two k chunks of 256), 36 px
+    { x: [2, 19, 19, 16], k: [4, 4], co: 72, s: 1, pad: 'valid' }, // 512 px: more row blocks than a chunk
+    { x: [1, 10, 9, 24], k: [3, 4], co: 64, s: [1, 2], pad: 'same' }, // Kd 288, P not a multiple of 4
+  ];
+  for (const c of large) {
+    const name = `x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`;
+    it(`Conv2D, FusedConv2D and Conv2DBackpropInput match cpu: ${name}`, async () => {
+      const xv = rand(size(c.x), 21);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 22, 0.5);
+      const bv = rand(c.co, 23);
+      const dyv = rand(size(outShape(c)), 24);
+      const w = () => tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
+      const run = () => [
+        tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
+        tf.fused.conv2d({ x: tf.tensor4d(xv, c.x), filter: w(), strides: c.s as number, pad: c.pad as 'same', bias: tf.tensor1d(bv), activation: 'leakyrelu', leakyreluAlpha: 0.2 }),
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, outShape(c)), filter: w() }, {
+          strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      ];
+      const before = counts();
+      const n = { ...smallConvCalls };
+      const ours = await on('wasm', run);
+      expect(smallConvCalls.forward).toBe(n.forward + 2);
+      expect(smallConvCalls.backpropInput).toBe(n.backpropInput + 1);
+      expect(counts()).toEqual(before);
+      expectClose(ours, await on('cpu', run));
+    });
+  }
+
+  it('small patches or few output channels keep the stock kernel', async () => {
+    const c: Case = { x: [1, 12, 12, 8], k: [3, 3], co: 64, s: 1, pad: 'same' }; // Kd 72 < 256
+    const run = () => tf.conv2d(tf.tensor4d(rand(size(c.x), 25), c.x), tf.tensor4d(rand(3 * 3 * 8 * 64, 26), [3, 3, 8, 64]), 1, 'same');
+    const n = smallConvCalls.forward;
+    expectClose(await on('wasm', run), await on('cpu', run));
+    expect(smallConvCalls.forward).toBe(n);
+  });
+});
