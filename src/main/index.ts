@@ -8,7 +8,7 @@ import { app, BrowserWindow, ipcMain, net, protocol, session, shell, utilityProc
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EngineClient, type HostProcess } from './engine/client';
+import { EngineClient, type HostProcess, type Spawner } from './engine/client';
 import type { FromHost, ToHost } from './engine/protocol';
 import { defaultTrustedFrame, registerHandlers } from './ipc';
 import { CSP, isAllowedNavigation, resolveStudioPath, secureWebPreferences, STUDIO_MIME } from './security';
@@ -27,9 +27,11 @@ if (!app.requestSingleInstanceLock()) {
   const resourcesRoot = app.isPackaged ? process.resourcesPath : app.getAppPath();
   const rendererDir = path.join(here, '../renderer');
 
-  const spawnHost = (): HostProcess => {
+  // Two hosts share the workspace: the primary (requests) and, once a run trains, the trainer.
+  const spawnHost: Spawner = (opts): HostProcess => {
+    const role = opts?.role ?? 'primary';
     const child = utilityProcess.fork(path.join(here, 'engine-host.js'), [], {
-      serviceName: 'Atelier engine',
+      serviceName: role === 'trainer' ? 'Atelier training engine' : 'Atelier engine',
       stdio: 'inherit',
       env: {
         ...process.env,
@@ -37,6 +39,7 @@ if (!app.requestSingleInstanceLock()) {
         ATELIER_APP_ROOT: app.getAppPath(),
         ATELIER_MODELS_DIR: path.join(resourcesRoot, 'models'),
         ATELIER_RESOURCES_DIR: path.join(resourcesRoot, 'resources'),
+        ATELIER_ENGINE_ROLE: role,
       },
     });
     return {

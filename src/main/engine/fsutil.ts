@@ -70,10 +70,30 @@ export async function publishDir(tmpDir: string, finalDir: string): Promise<void
 
 export async function makeTempDirBeside(finalDir: string): Promise<string> {
   await fsp.mkdir(path.dirname(finalDir), { recursive: true });
-  return fsp.mkdtemp(path.join(path.dirname(finalDir), `.${path.basename(finalDir)}.tmp-`));
+  // The writer's pid in the name: a sweep by another engine host (the app runs a primary and a
+  // training host on one workspace) leaves a live writer's folder alone.
+  return fsp.mkdtemp(path.join(path.dirname(finalDir), `.${path.basename(finalDir)}.tmp-p${process.pid}x`));
 }
 
-/** Remove dot-temp leftovers of killed writes in a folder (not recursive). */
+/** Pid of the process writing a temp entry (named by makeTempDirBeside / tmpSibling), if any. */
+function writerPid(name: string): number | null {
+  const m = /\.tmp-p(\d+)x[A-Za-z0-9]+$/.exec(name) ?? /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove dot-temp leftovers of killed writes in a folder (not recursive). Entries of another
+ * process that is still running are in-flight writes, not leftovers: they stay.
+ */
 export async function sweepTemp(dir: string): Promise<string[]> {
   let names: string[] = [];
   try {
@@ -84,6 +104,8 @@ export async function sweepTemp(dir: string): Promise<string[]> {
   const gone: string[] = [];
   for (const n of names) {
     if (n.startsWith('.') && (/\.tmp-[A-Za-z0-9]+$/.test(n) || n.endsWith('.tmp'))) {
+      const pid = writerPid(n);
+      if (pid != null && pid !== process.pid && alive(pid)) continue;
       await fsp.rm(path.join(dir, n), { recursive: true, force: true });
       gone.push(n);
     }

@@ -152,5 +152,6 @@ describe('Electron main process (checklist)', () => {
     const env = rec.forks[0]!.opts.env as Record<string, string>;
     expect(env.ATELIER_WORKSPACE).toBe(path.join(rec.tmp, 'workspace'));
     expect(env.ATELIER_MODELS_DIR).toBe(path.join(rec.tmp, 'models'));
+    expect(env.ATELIER_ENGINE_ROLE).toBe('primary');
   });
 });
