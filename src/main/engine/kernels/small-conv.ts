@@ -39,10 +39,10 @@ export const smallConvOptions = {
    * vs 15-30). Only the patches buffer (KH*KW*CI x P floats) bounds it.
    */
   maxPatchFloatsFilterGrad: 1 << 23,
-  /** Forward convolutions of any output size (see usable()). */
-  large: { enabled: process.env.ATELIER_LARGE_CONV !== '0', minOutChannels: 64, minPatch: 256, maxPatchFloats: 1 << 23 },
   /** 'nn' (k- and row-blocked, strips of dy copied to cache) or 'nnRows' (dy read in place). */
   filterGradProduct: (process.env.ATELIER_WGRAD ?? 'nn') as 'nn' | 'nnRows',
+  /** Forward convolutions of any output size (see usable()). */
+  large: { enabled: process.env.ATELIER_LARGE_CONV !== '0', minOutChannels: 64, minPatch: 256, maxPatchFloats: 1 << 23 },
   enabled: true,
 };
 /** Calls that took the direct path (tests check the path they mean to test was taken). */
@@ -82,6 +82,52 @@ function usable(backend: BackendWasm, info: ConvInfo, pixels: number, large = fa
   return smallConvOptions.enabled && pixels <= cap && KH * KW * CI * CO >= smallConvOptions.minWeights;
 }
 
+/**
+ * im2col, row-major: row p (stride `ld` floats) = the patch of output pixel p, taps in (ky, kx, c)
+ * order (Kd = KH*KW*CI floats; columns Kd..ld are left as they are). Runs of input pixels that
+ * are contiguous in x are block copies.
+ */
+function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number): void {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const run = KW * CI;
+  let p = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++, p++) {
+        const ix0 = ox * sw - pl;
+        const rowInside = ix0 >= 0 && ix0 + (KW - 1) * dw < W && dw === 1;
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * sh - pt + ky * dh;
+          const dst = p * ld + ky * run;
+          if (iy < 0 || iy >= H) {
+            a.fill(0, dst, dst + run);
+            continue;
+          }
+          const rowSrc = (b * H + iy) * W;
+          if (rowInside && run >= 32) {
+            a.set(xv.subarray((rowSrc + ix0) * CI, (rowSrc + ix0) * CI + run), dst);
+            continue;
+          }
+          for (let kx = 0; kx < KW; kx++) {
+            const ix = ix0 + kx * dw;
+            const d = dst + kx * CI;
+            if (ix < 0 || ix >= W) {
+              a.fill(0, d, d + CI);
+            } else if (CI >= 32) {
+              a.set(xv.subarray((rowSrc + ix) * CI, (rowSrc + ix + 1) * CI), d);
+            } else {
+              for (let c = 0, src = (rowSrc + ix) * CI; c < CI; c++) a[d + c] = xv[src + c]!;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 /** out[B,OH,OW,CO] = conv(x, filter) via im2col + nn product; null when not applicable. */
 function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
@@ -98,45 +144,7 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const scratch = direct ? out : backend.makeOutput([P4 * CO], 'float32');
   try {
     const a = f32(backend, patches);
-    const xv = f32(backend, x);
-    // im2col, row-major: row p = the patch of output pixel p, taps in (ky, kx, c) order; runs of
-    // input pixels that are contiguous in x are block copies
-    const pt = info.padInfo.top;
-    const pl = info.padInfo.left;
-    const run = KW * CI;
-    let p = 0;
-    for (let b = 0; b < B; b++) {
-      for (let oy = 0; oy < OH; oy++) {
-        for (let ox = 0; ox < OW; ox++, p++) {
-          const ix0 = ox * sw - pl;
-          const rowInside = ix0 >= 0 && ix0 + (KW - 1) * dw < W && dw === 1;
-          for (let ky = 0; ky < KH; ky++) {
-            const iy = oy * sh - pt + ky * dh;
-            const dst = p * Kd + ky * run;
-            if (iy < 0 || iy >= H) {
-              a.fill(0, dst, dst + run);
-              continue;
-            }
-            const rowSrc = (b * H + iy) * W;
-            if (rowInside && run >= 32) {
-              a.set(xv.subarray((rowSrc + ix0) * CI, (rowSrc + ix0) * CI + run), dst);
-              continue;
-            }
-            for (let kx = 0; kx < KW; kx++) {
-              const ix = ix0 + kx * dw;
-              const d = dst + kx * CI;
-              if (ix < 0 || ix >= W) {
-                a.fill(0, d, d + CI);
-              } else if (CI >= 32) {
-                a.set(xv.subarray((rowSrc + ix) * CI, (rowSrc + ix + 1) * CI), d);
-              } else {
-                for (let c = 0, src = (rowSrc + ix) * CI; c < CI; c++) a[d + c] = xv[src + c]!;
-              }
-            }
-          }
-        }
-      }
-    }
+    im2col(a, f32(backend, x), info, Kd);
     a.fill(0, P * Kd, P4 * Kd);
     smallConvCalls.forward++;
     const pOff = off(backend, patches);
