@@ -9,7 +9,9 @@ type Ctx = { quick: boolean; profile: boolean; add: (f: Figure) => void; log: (s
 
 async function backend(ctx: Ctx) {
   const b = await initBackend();
-  ctx.log(`backend ${b.backend} (${b.reason}); threads ${b.threads}; own kernels: ${b.customKernels.join(', ') || 'none'}`);
+  const { relaxedSimd, gemmOptions } = await import('../kernels/gemm-simd');
+  const fma = b.backend === 'wasm' ? `; products with ${gemmOptions.fma && relaxedSimd() ? 'fused multiply-add (relaxed SIMD)' : 'mul + add (no relaxed SIMD)'}` : '';
+  ctx.log(`backend ${b.backend} (${b.reason}); threads ${b.threads}${fma}; own kernels: ${b.customKernels.join(', ') || 'none'}`);
 }
 
 /** pix2pix step (U-Net ngf 64 + 70x70 PatchGAN, batch 1) against the same networks in PyTorch. */

@@ -4,3 +4,8 @@
  */
 export { InstanceNormalization, instanceNormalization, instanceNorm, type InstanceNormalizationArgs } from './instance-norm';
 export { ReflectionPadding2D, reflectionPadding2d, reflectionPad2d, type ReflectionPadding2DArgs } from './reflection-padding';
+export { installLazyConvGradients, lazyConvGradOptions } from './lazy-conv-grads';
+
+import { installLazyConvGradients } from './lazy-conv-grads';
+// Every network is built from these modules: install with them (see lazy-conv-grads.ts).
+installLazyConvGradients();
