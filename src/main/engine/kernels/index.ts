@@ -8,7 +8,8 @@
  * gradient) and UnsortedSegmentSum (gradient of gather, i.e. embeddings). Replaced because it
  * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient), Conv2D
  * and FusedConv2D on few output pixels (XNNPACK re-packs new filters every step: small-conv.ts),
- * Tile (index per element) and Identity (copies).
+ * Tile (index per element), Identity (copies), LeakyRelu (and its gradient, three kernels:
+ * elementwise.ts) and Concat along channels.
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
  */
@@ -22,18 +23,20 @@ import { tileConfig } from './tile';
 import { identityConfig } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
+import { concatConfig, leakyReluConfig, leakyReluGradConfig, registerLeakyReluGradient } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
-const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig];
+const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig];
 /**
  * Kernels that replace a stock wasm kernel: Conv2DBackpropInput, Conv2D, FusedConv2D, Tile and
  * Identity because ours are faster (see bench.ts, README.md; the conv ones call the stock kernel
  * outside the small-spatial case), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig];
 
 const registered = new Set<string>();
+let gradientRegistered = false;
 
 export function registerWasmKernels(): string[] {
   for (const k of MISSING) {
@@ -45,6 +48,10 @@ export function registerWasmKernels(): string[] {
   for (const k of REPLACEMENTS) {
     if (registered.has(k.kernelName)) continue;
     useWasmKernel(k.kernelName, 'ours');
+  }
+  if (!gradientRegistered) {
+    registerLeakyReluGradient();
+    gradientRegistered = true;
   }
   return [...registered].sort();
 }

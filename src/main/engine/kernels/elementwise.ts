@@ -1,0 +1,188 @@
+/**
+ * Element-wise kernels that are slow on stock wasm and frequent in a GAN step (measured per call
+ * at 256 px on [1,128,128,64], ~1M floats): LeakyRelu ~5 ms and its gradient (Greater + Select +
+ * Multiply, tfjs-core's formula) ~10 ms; Concat of two [1,256,256,3] images along channels
+ * ~10 ms. LeakyRelu and its gradient are one SIMD pass each (hand-assembled like adam-simd.ts;
+ * a JS loop over the heap measured ~6 ns per element, slower than stock), Concat block copies.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WasmMemory } from './adam-simd';
+import { F32, I32, V128, get, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { type BackendWasm, type TensorInfo, runStock } from './wasm-util';
+
+/**
+ * leaky(x, o, n4, alpha):       o = max(x, alpha * x)            (0 <= alpha <= 1)
+ * leakyGrad(x, dy, o, n4, alpha): o = x > 0 ? dy : alpha * dy
+ * over n4 groups of 4 floats; pointers are heap byte offsets.
+ */
+function elementwiseModule(shared: boolean): Uint8Array {
+  const load = [...simd(0x00), 4, 0];
+  const store = [...simd(0x0b), 4, 0];
+  const splat = simd(0x13); // f32x4.splat
+  const fmul = simd(0xe6);
+  const fmax = simd(0xe9);
+  const fgt = simd(0x44);
+  const bitselect = simd(0x52);
+  const zero = [...simd(0x0c), ...new Array(16).fill(0)];
+  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
+  const add = (local: number, n: number) => [...get(local), 0x41, ...uleb(n), 0x6a, ...set(local)];
+  // leaky: params x 0, o 1, n4 2, alpha 3 (f32); locals: a (v128) 4
+  const leaky = [
+    ...vec([[1, V128]]),
+    ...get(3), ...splat, ...set(4),
+    ...BLOCK, ...get(2), 0x45, 0x0d, 0, ...LOOP,
+    ...get(1), ...get(0), ...load, ...get(0), ...load, ...get(4), ...fmul, ...fmax, ...store,
+    ...add(0, 16), ...add(1, 16),
+    ...get(2), 0x41, 1, 0x6b, 0x22, 2, 0x0d, 0, ...END, ...END, ...END,
+  ];
+  // leakyGrad: params x 0, dy 1, o 2, n4 3, alpha 4 (f32); locals: a 5, d 6 (v128)
+  const grad = [
+    ...vec([[2, V128]]),
+    ...get(4), ...splat, ...set(5),
+    ...BLOCK, ...get(3), 0x45, 0x0d, 0, ...LOOP,
+    ...get(1), ...load, ...set(6),
+    ...get(2), ...get(6), ...get(6), ...get(5), ...fmul, ...get(0), ...load, ...zero, ...fgt, ...bitselect, ...store,
+    ...add(0, 16), ...add(1, 16), ...add(2, 16),
+    ...get(3), 0x41, 1, 0x6b, 0x22, 3, 0x0d, 0, ...END, ...END, ...END,
+  ];
+  const t0 = [0x60, ...vec([[I32], [I32], [I32], [F32]]), 0];
+  const t1 = [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([t0, t1])),
+    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
+    ...section(3, vec([[0], [1]])),
+    ...section(7, vec([[...str('leaky'), 0x00, 0], [...str('leakyGrad'), 0x00, 1]])),
+    ...section(10, vec([[...uleb(leaky.length), ...leaky], [...uleb(grad.length), ...grad]])),
+  ]);
+}
+
+interface ElementwiseSimd {
+  leaky(x: number, o: number, n4: number, alpha: number): void;
+  leakyGrad(x: number, dy: number, o: number, n4: number, alpha: number): void;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+const simdCache = new WeakMap<object, ElementwiseSimd | null>();
+/** Calls that ran the SIMD pass (tests check the path they mean to test was taken). */
+export const elementwiseSimdCalls = { leaky: 0, leakyGrad: 0 };
+function simdFor(backend: BackendWasm): ElementwiseSimd | null {
+  const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
+  if (!memory || !WA) return null;
+  if (simdCache.has(memory)) return simdCache.get(memory)!;
+  let fns: ElementwiseSimd | null = null;
+  try {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    fns = new WA.Instance(new WA.Module(elementwiseModule(shared)), { env: { memory } }).exports as unknown as ElementwiseSimd;
+  } catch {
+    fns = null; // the JS loops below
+  }
+  simdCache.set(memory, fns);
+  return fns;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+const heap = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+
+/** y = x < 0 ? alpha * x : x (the cpu backend's formula). */
+export function leakyReluWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { alpha } = args.attrs as unknown as { alpha: number };
+  if (x.dtype !== 'float32') return runStock(backend, 'LeakyRelu', { x }, args.attrs as Record<string, unknown>);
+  const out = backend.makeOutput(x.shape, 'float32');
+  const n = tf.util.sizeFromShape(x.shape);
+  const g = alpha >= 0 && alpha <= 1 ? simdFor(backend) : null;
+  const n4 = g ? n >> 2 : 0;
+  if (g && n4) {
+    g.leaky(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), n4, alpha);
+    elementwiseSimdCalls.leaky++;
+  }
+  const xv = heap(backend, x);
+  const o = heap(backend, out);
+  for (let i = n4 * 4; i < n; i++) {
+    const v = xv[i]!;
+    o[i] = v < 0 ? alpha * v : v;
+  }
+  return out;
+}
+
+/** dx = x > 0 ? dy : alpha * dy (tfjs-core's LeakyRelu gradient, in one pass). */
+export function leakyReluGradWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+  const { alpha } = args.attrs as unknown as { alpha: number };
+  const out = backend.makeOutput(x.shape, 'float32');
+  const n = tf.util.sizeFromShape(x.shape);
+  const g = simdFor(backend);
+  const n4 = g ? n >> 2 : 0;
+  if (g && n4) {
+    g.leakyGrad(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId), n4, alpha);
+    elementwiseSimdCalls.leakyGrad++;
+  }
+  const xv = heap(backend, x);
+  const dv = heap(backend, dy);
+  const o = heap(backend, out);
+  for (let i = n4 * 4; i < n; i++) o[i] = xv[i]! > 0 ? dv[i]! : alpha * dv[i]!;
+  return out;
+}
+
+/** Concat along the last axis (channels) of float32 tensors; other cases: stock. */
+export function concatWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const xs = Object.values(args.inputs) as TensorInfo[];
+  const { axis } = args.attrs as unknown as { axis: number | number[] };
+  const rank = xs[0]?.shape.length ?? 0;
+  const ax = tf.util.parseAxisParam(axis, xs[0]?.shape ?? [])[0];
+  const lead = xs[0]?.shape.slice(0, -1) ?? [];
+  const ok =
+    xs.length > 1 && rank > 0 && ax === rank - 1 &&
+    xs.every((t) => t.dtype === 'float32' && t.shape.length === rank && t.shape.slice(0, -1).every((d, i) => d === lead[i]) && t.shape[rank - 1]! > 0);
+  if (!ok) return runStock(backend, 'Concat', args.inputs as unknown as Record<string, TensorInfo>, args.attrs as Record<string, unknown>);
+  const widths = xs.map((t) => t.shape[rank - 1]!);
+  const W = widths.reduce((a, b) => a + b, 0);
+  const rows = lead.reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput([...lead, W], 'float32');
+  const o = heap(backend, out);
+  let col = 0;
+  for (let k = 0; k < xs.length; k++) {
+    const v = heap(backend, xs[k]!);
+    const w = widths[k]!;
+    if (w >= 16) {
+      for (let r = 0; r < rows; r++) o.set(v.subarray(r * w, (r + 1) * w), r * W + col);
+    } else {
+      for (let r = 0, s = 0; r < rows; r++) for (let c = 0, d = r * W + col; c < w; c++) o[d + c] = v[s++]!;
+    }
+    col += w;
+  }
+  return out;
+}
+
+export const LEAKY_RELU_GRAD = 'AtelierLeakyReluGrad';
+
+export const leakyReluConfig: tf.KernelConfig = { kernelName: 'LeakyRelu', backendName: 'wasm', kernelFunc: leakyReluWasm as unknown as tf.KernelFunc };
+export const leakyReluGradConfig: tf.KernelConfig = { kernelName: LEAKY_RELU_GRAD, backendName: 'wasm', kernelFunc: leakyReluGradWasm as unknown as tf.KernelFunc };
+export const concatConfig: tf.KernelConfig = { kernelName: 'Concat', backendName: 'wasm', kernelFunc: concatWasm as unknown as tf.KernelFunc };
+
+/**
+ * LeakyRelu's gradient as one kernel on wasm (where AtelierLeakyReluGrad is registered); every
+ * other backend keeps tfjs-core's formula. Registered once, globally (gradients are not per backend).
+ */
+export function registerLeakyReluGradient(): void {
+  tf.registerGradient({
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const { alpha } = attrs as unknown as { alpha: number };
+      const d = dy as tf.Tensor;
+      if (tf.getBackend() === 'wasm' && tf.getKernel(LEAKY_RELU_GRAD, 'wasm') && d.dtype === 'float32' && tf.util.arraysEqual(d.shape, x!.shape)) {
+        return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: d, x: x! }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor };
+      }
+      return { x: () => tf.where(tf.greater(x!, 0), d, tf.mul(d, alpha)) };
+    },
+  });
+}

@@ -1,0 +1,58 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
+import { elementwiseSimdCalls } from '../../../../src/main/engine/kernels/elementwise';
+import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+
+/** Kernel names run by fn on wasm. */
+function kernelsOf(fn: () => void): string[] {
+  return [...withKernelTimes(fn).times.keys()];
+}
+
+describe('LeakyRelu, its gradient and channel Concat on wasm', () => {
+  beforeAll(initWasm);
+
+  for (const shape of [[1, 5, 7, 3], [2, 16, 16, 64], [17]]) {
+    it(`LeakyRelu and its gradient match cpu: ${shape}`, async () => {
+      const xv = rand(size(shape), 1);
+      xv[0] = 0; // the gradient at 0 is alpha * dy (tfjs: x > 0 takes dy)
+      const dyv = rand(size(shape), 2);
+      const run = () => {
+        const x = tf.tensor(xv, shape);
+        const y = tf.leakyRelu(x, 0.2);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, 0.2), tf.tensor(dyv, shape))))(x);
+        return [y, g];
+      };
+      const before = counts();
+      const simd = { ...elementwiseSimdCalls };
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      if (size(shape) >= 4) expect([elementwiseSimdCalls.leaky - simd.leaky, elementwiseSimdCalls.leakyGrad - simd.leakyGrad]).toEqual([2, 1]);
+      expectClose(ours, await on('cpu', run), 1e-6);
+      expect(ours[1]![0]).toBeCloseTo(0.2 * dyv[0]!, 6);
+      // one kernel for the gradient instead of Greater + Select + Multiply
+      const names = kernelsOf(() => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.leakyRelu(t, 0.2)))(tf.tensor(xv, shape)).dataSync()));
+      expect(names).toContain('AtelierLeakyReluGrad');
+      expect(names).not.toContain('Select');
+    });
+  }
+
+  const concats: [number[][], number][] = [
+    [[[1, 8, 8, 3], [1, 8, 8, 3]], 3],
+    [[[2, 4, 5, 20], [2, 4, 5, 1], [2, 4, 5, 16]], -1],
+    [[[3, 4], [3, 6]], 1],
+    [[[2, 3, 4], [1, 3, 4]], 0], // not the last axis: the stock kernel
+  ];
+  for (const [shapes, axis] of concats) {
+    it(`Concat matches cpu: ${shapes.map((s) => `[${s}]`).join(' + ')} axis ${axis}`, async () => {
+      const vals = shapes.map((s, i) => rand(size(s), 10 + i));
+      const run = () => tf.concat(vals.map((v, i) => tf.tensor(v, shapes[i])), axis);
+      const before = counts();
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expectClose(ours, await on('cpu', run), 1e-12);
+      // and its gradient (split) too
+      const grad = () => tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(ts, axis), tf.range(0, size(run().shape)).reshape(run().shape))))(vals.map((v, i) => tf.tensor(v, shapes[i])));
+      expectClose(await on('wasm', grad), await on('cpu', grad), 1e-12);
+    });
+  }
+});
