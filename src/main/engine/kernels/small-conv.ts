@@ -128,10 +128,9 @@ function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number): 
   }
 }
 
-/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nn product; null when not applicable. */
+/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nnR product; null when not applicable. */
 function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
   const P = B * OH * OW;
   if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;
   const g = gemm(backend);
