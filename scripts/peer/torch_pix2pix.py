@@ -3,8 +3,13 @@
 BatchNorm, as in pytorch-CycleGAN-and-pix2pix), the same losses (vanilla GAN + 100 * L1) and the
 same optimiser (Adam 2e-4, beta1 0.5), timed per training step on the CPU.
 
+With --infer: the U-Net generator's forward pass alone, batch 1, as the app runs inference
+(onnxruntime / tfjs with training=false): model.eval() (dropout off, batch norm on its moving
+statistics) under torch.inference_mode().
+
 Prints one JSON object: torch version, threads, which BLAS library the process loaded, and per
-size the median seconds per step and the trainable parameter counts (to check against ours).
+size the median seconds per step (or per image with --infer) and the trainable parameter counts
+(to check against ours).
 Run by the bench with LD_LIBRARY_PATH pointing at OpenBLAS first; never imported by the app.
 """
 import argparse
@@ -119,6 +124,27 @@ def bench(size, batch, steps, warmup, ngf):
     }
 
 
+def bench_infer(size, batch, reps, warmup, ngf):
+    torch.manual_seed(0)
+    G = unet(size, ngf=ngf)
+    G.eval()
+    x = torch.rand(batch, 3, size, size) * 2 - 1
+    times = []
+    with torch.inference_mode():
+        for s in range(warmup + reps):
+            t0 = time.perf_counter()
+            G(x)
+            if s >= warmup:
+                times.append(time.perf_counter() - t0)
+    return {
+        'size': size,
+        'batch': batch,
+        'secondsPerImage': statistics.median(times) / batch,
+        'reps': reps,
+        'paramsG': params(G),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sizes', default='64,128,256')
@@ -127,10 +153,13 @@ def main():
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--ngf', type=int, default=64)
+    ap.add_argument('--infer', action='store_true', help='time the generator forward pass in eval mode (steps = timed runs)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    results = [bench(int(s), args.batch, args.steps, args.warmup, args.ngf) for s in args.sizes.split(',') if s]
+    run = bench_infer if args.infer else bench
+    results = [run(int(s), args.batch, args.steps, args.warmup, args.ngf) for s in args.sizes.split(',') if s]
     print(json.dumps({
+        'mode': 'infer' if args.infer else 'train',
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
         'blas': blas_library(),

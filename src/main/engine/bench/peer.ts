@@ -1,7 +1,8 @@
 /**
- * The PyTorch peer: the same pix2pix networks, losses and optimiser timed in PyTorch on this
- * CPU, in the same bench run, so our figures come with a ratio. Uses Debian's python3-torch with
- * OpenBLAS (OpenMP build) first on LD_LIBRARY_PATH and 2 threads, and says which BLAS it loaded.
+ * The PyTorch peer: the same pix2pix networks, losses and optimiser (or the U-Net generator alone
+ * at inference: `runPeerUnetInference`) timed in PyTorch on this CPU, in the same bench run, so
+ * our figures come with a ratio. Uses Debian's python3-torch with OpenBLAS (OpenMP build) first
+ * on LD_LIBRARY_PATH and 2 threads, and says which BLAS it loaded.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,12 +13,19 @@ import { appRoot } from '../workspace';
 
 const run = promisify(execFile);
 
-export interface PeerResult {
+interface PeerRun<R> {
+  mode?: 'train' | 'infer';
   torch: string;
   threads: number;
   blas: string[];
-  results: { size: number; batch: number; secondsPerStep: number; steps: number; paramsG: number; paramsD: number }[];
+  results: R[];
 }
+
+/** Training steps: median seconds per step and trainable parameter counts of G and D. */
+export type PeerResult = PeerRun<{ size: number; batch: number; secondsPerStep: number; steps: number; paramsG: number; paramsD: number }>;
+
+/** Generator inference (eval mode, no grad): median seconds per image and G's parameter count. */
+export type PeerInferResult = PeerRun<{ size: number; batch: number; secondsPerImage: number; reps: number; paramsG: number }>;
 
 export interface PeerAvailability {
   available: boolean;
@@ -50,18 +58,28 @@ export async function peerAvailability(): Promise<PeerAvailability> {
   return { available: true, python, env, reason: blas ? `OpenBLAS (OpenMP) from ${blas}` : 'default BLAS alternative (libopenblas0-openmp not found)' };
 }
 
-export async function runPeerPix2pix(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number }): Promise<PeerResult | { error: string }> {
+/** Runs scripts/peer/torch_pix2pix.py with `args` (2 threads) and parses the JSON it prints last. */
+async function runPeerScript<T>(args: string[]): Promise<T | { error: string }> {
   const a = await peerAvailability();
   if (!a.available) return { error: a.reason };
   const script = path.join(appRoot(), 'scripts', 'peer', 'torch_pix2pix.py');
   try {
-    const { stdout } = await run(
-      a.python!,
-      [script, '--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', '2', '--ngf', String(opts.ngf ?? 64)],
-      { env: a.env, timeout: 30 * 60_000, maxBuffer: 8 << 20 },
-    );
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as PeerResult;
+    const { stdout } = await run(a.python!, [script, ...args, '--threads', '2'], { env: a.env, timeout: 30 * 60_000, maxBuffer: 8 << 20 });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
   } catch (e) {
     return { error: `the PyTorch peer failed: ${(e as Error).message.split('\n')[0]}` };
   }
+}
+
+export async function runPeerPix2pix(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number }): Promise<PeerResult | { error: string }> {
+  return runPeerScript<PeerResult>(['--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64)]);
+}
+
+/**
+ * The pix2pix U-Net generator's forward pass, batch 1, as the app infers (dropout off, batch norm
+ * on moving statistics: model.eval() under torch.inference_mode()), median of `reps` runs after
+ * `warmup`, for each of `sizes`.
+ */
+export async function runPeerUnetInference(opts: { sizes: number[]; reps: number; warmup: number; ngf?: number }): Promise<PeerInferResult | { error: string }> {
+  return runPeerScript<PeerInferResult>(['--infer', '--sizes', opts.sizes.join(','), '--batch', '1', '--steps', String(opts.reps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64)]);
 }

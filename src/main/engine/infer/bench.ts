@@ -1,8 +1,10 @@
 /**
  * Inference speed: per-image generator inference, tfjs (current backend) vs onnxruntime-node,
- * for the pix2pix U-Net (ngf 64, batch norm, dropout) at 64 / 128 / 256 px; and latent.render
- * through the contract (in-process engine: validation, cached session, PNG encode) for DCGAN
- * generators at 32 / 64 px. Medians after warm-up; reported, never asserted.
+ * for the pix2pix U-Net (ngf 64, batch norm, dropout) at 64 / 128 / 256 px, against the same
+ * generator in PyTorch (eval mode, no grad, 2 threads) when the peer is available and the run is
+ * not quick; and latent.render through the contract (in-process engine: validation, cached
+ * session, PNG encode) for DCGAN generators at 32 / 64 px. Medians after warm-up; reported,
+ * never asserted.
  *
  * `inferBenchSection` fits `atelier bench` sections ({quick, add, log}); `runInferBench` returns
  * the rows for scripts.
@@ -16,12 +18,18 @@ import { InProcessEngine } from '../inprocess';
 import { InferenceModel } from './model';
 import { evictModels } from './registry';
 import { sampleZ } from './latent';
+import { peerAvailability, runPeerUnetInference, type PeerInferResult } from '../bench/peer';
+import { countTrainable } from '../bench/train';
 
 export interface BenchRow {
   section: string;
   name: string;
   value: number | null;
   unit: string;
+  /** The PyTorch peer's figure, same unit, measured in the same run. */
+  peer?: number | null;
+  /** value / peer (lower is better for times). */
+  ratio?: number | null;
   note?: string;
   target?: string;
   met?: boolean | null;
@@ -57,6 +65,20 @@ export async function inferBenchSection(ctx: BenchCtx): Promise<void> {
   const info = await initBackend();
   const section = 'inference';
   const sizes = ctx.quick ? [64] : [64, 128, 256];
+  // The same U-Net in PyTorch, once for all sizes (the full bench only: quick mode is CI's).
+  let peer: PeerInferResult | null = null;
+  if (ctx.quick) {
+    ctx.log('peer: not measured (quick run)');
+  } else {
+    const peerInfo = await peerAvailability();
+    ctx.log(`peer: ${peerInfo.available ? `PyTorch with ${peerInfo.reason}, 2 threads, model.eval() under inference_mode` : `not measured (${peerInfo.reason})`}`);
+    const r = peerInfo.available ? await runPeerUnetInference({ sizes, reps: 10, warmup: 2 }) : null;
+    if (r && 'error' in r) ctx.log(r.error);
+    if (r && !('error' in r)) {
+      peer = r;
+      ctx.log(`peer BLAS loaded: ${r.blas.join(', ') || 'unknown'}; torch ${r.torch}, ${r.threads} threads`);
+    }
+  }
   for (const size of sizes) {
     const g = unetGenerator({ size, inChannels: 3, outChannels: 3, ngf: 64, norm: 'batch', dropout: true, seed: 1 });
     const src = { kind: 'pix2pix' as const, name: `unet${size}`, generator: g, imageSize: size, channels: 3 };
@@ -66,7 +88,14 @@ export async function inferBenchSection(ctx: BenchCtx): Promise<void> {
     const reps = ctx.quick ? 3 : size >= 256 ? 5 : 10;
     const tOrt = median(await time(() => onnx.translate(x, 1), reps, 2));
     const tTf = median(await time(() => tfjs.translate(x, 1), Math.max(3, Math.ceil(reps / 2)), 1));
-    ctx.add({ section, name: `U-Net ngf64 ${size}px onnxruntime`, value: tOrt, unit: 'ms' });
+    const p = peer?.results.find((r) => r.size === size);
+    if (p) {
+      const ours = countTrainable(g);
+      ctx.log(`params ours G ${ours}; PyTorch G ${p.paramsG}${p.paramsG === ours ? ' (match)' : ' (DIFFER)'}`);
+    }
+    const peerMs = p ? p.secondsPerImage * 1000 : null;
+    const ratio = peerMs ? tOrt / peerMs : null;
+    ctx.add({ section, name: `U-Net ngf64 ${size}px onnxruntime`, value: tOrt, unit: 'ms', peer: peerMs, ratio, target: '<= 1x PyTorch', met: ratio == null ? null : ratio <= 1 });
     ctx.add({ section, name: `U-Net ngf64 ${size}px tfjs-${info.backend}`, value: tTf, unit: 'ms', note: `onnxruntime ${(tTf / tOrt).toFixed(1)}x faster` });
     await onnx.dispose();
     await tfjs.dispose();

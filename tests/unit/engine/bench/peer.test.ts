@@ -1,0 +1,100 @@
+/**
+ * The PyTorch peer driver: arguments and parsing against a fake python (CI has no torch), the
+ * reasons it gives when the peer is unavailable or fails, and, where python3-torch is installed,
+ * the real inference peer's parameter count against our U-Net's.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { peerAvailability, runPeerPix2pix, runPeerUnetInference } from '../../../../src/main/engine/bench/peer';
+
+const saved = process.env.ATELIER_PEER_PYTHON;
+let dir = '';
+
+/** An executable "python" that accepts `-c import torch` and prints `lines` for the script. */
+function fakePython(name: string, body: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `#!/bin/sh\nif [ "$1" = "-c" ]; then ${name === 'no-torch' ? 'exit 1' : 'exit 0'}; fi\nprintf '%s\\n' "$@" > "${file}.args"\n${body}\n`, { mode: 0o755 });
+  return file;
+}
+
+const argsOf = (python: string) => fs.readFileSync(`${python}.args`, 'utf8').trim().split('\n');
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-peer-'));
+});
+afterEach(() => {
+  if (saved === undefined) delete process.env.ATELIER_PEER_PYTHON;
+  else process.env.ATELIER_PEER_PYTHON = saved;
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('PyTorch peer (fake python)', () => {
+  const inferJson = { mode: 'infer', torch: '9.9', threads: 2, blas: ['/x/libopenblasp.so'], results: [{ size: 64, batch: 1, secondsPerImage: 0.02, reps: 7, paramsG: 29244611 }] };
+
+  it('runPeerUnetInference passes --infer, the sizes, reps and warm-up, and parses the last line', async () => {
+    const py = fakePython('infer-ok', `echo "some warning"\necho '${JSON.stringify(inferJson)}'`);
+    process.env.ATELIER_PEER_PYTHON = py;
+    const r = await runPeerUnetInference({ sizes: [64, 128], reps: 7, warmup: 1 });
+    expect(r).toEqual(inferJson);
+    const args = argsOf(py);
+    expect(path.basename(args[0]!)).toBe('torch_pix2pix.py');
+    expect(fs.existsSync(args[0]!)).toBe(true);
+    const flag = (f: string) => args[args.indexOf(f) + 1];
+    expect(args).toContain('--infer');
+    expect(flag('--sizes')).toBe('64,128');
+    expect(flag('--batch')).toBe('1');
+    expect(flag('--steps')).toBe('7');
+    expect(flag('--warmup')).toBe('1');
+    expect(flag('--threads')).toBe('2');
+    expect(flag('--ngf')).toBe('64');
+  });
+
+  it('runPeerPix2pix still runs the training mode', async () => {
+    const train = { torch: '9.9', threads: 2, blas: [], results: [{ size: 32, batch: 1, secondsPerStep: 0.5, steps: 2, paramsG: 1, paramsD: 2 }] };
+    const py = fakePython('train-ok', `echo '${JSON.stringify(train)}'`);
+    process.env.ATELIER_PEER_PYTHON = py;
+    expect(await runPeerPix2pix({ sizes: [32], batch: 1, steps: 2, warmup: 1 })).toEqual(train);
+    const args = argsOf(py);
+    expect(args).not.toContain('--infer');
+    expect(args[args.indexOf('--steps') + 1]).toBe('2');
+  });
+
+  it('says why when python is missing, torch does not import, or the script fails', async () => {
+    process.env.ATELIER_PEER_PYTHON = path.join(dir, 'no-python');
+    expect(await peerAvailability()).toMatchObject({ available: false, reason: expect.stringContaining('not found') });
+    expect(await runPeerUnetInference({ sizes: [64], reps: 1, warmup: 0 })).toEqual({ error: expect.stringContaining('not found') });
+
+    process.env.ATELIER_PEER_PYTHON = fakePython('no-torch', 'exit 0');
+    expect(await runPeerUnetInference({ sizes: [64], reps: 1, warmup: 0 })).toEqual({ error: expect.stringContaining('torch is not importable') });
+
+    process.env.ATELIER_PEER_PYTHON = fakePython('crash', 'echo boom >&2; exit 3');
+    expect(await runPeerUnetInference({ sizes: [64], reps: 1, warmup: 0 })).toEqual({ error: expect.stringContaining('the PyTorch peer failed') });
+  });
+});
+
+function realTorch(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!realTorch())('PyTorch peer (python3-torch installed)', () => {
+  it('times the U-Net generator in eval mode with our parameter count', async () => {
+    delete process.env.ATELIER_PEER_PYTHON;
+    const r = await runPeerUnetInference({ sizes: [64], reps: 1, warmup: 0 });
+    if ('error' in r) throw new Error(r.error);
+    expect(r.mode).toBe('infer');
+    expect(r.threads).toBe(2);
+    expect(r.results).toHaveLength(1);
+    expect(r.results[0]!.size).toBe(64);
+    expect(r.results[0]!.secondsPerImage).toBeGreaterThan(0);
+    // Ours (unetGenerator ngf 64, batch norm, dropout), trainable weights: the bench prints it too.
+    expect(r.results[0]!.paramsG).toBe(29244611);
+  }, 120_000);
+});
