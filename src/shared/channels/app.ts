@@ -26,16 +26,20 @@ export interface DoctorReport {
   engineMode: string;
 }
 
-export interface EngineStats {
-  /** Resident set size of the engine process. */
+/** One engine host's process and tensor figures. */
+export interface HostStats {
+  /** Resident set size of the host process. */
   rssBytes: number;
   heapUsedBytes: number;
   /** Live tfjs tensors and their bytes: flat between jobs, or something leaks. */
   tensors: number;
   tensorBytes: number;
-  /** Running jobs of the engine, both hosts (the training host's jobs included). */
   runningJobs: number;
   uptimeSec: number;
+}
+
+/** The primary engine host; `runningJobs` counts both hosts (the training host's jobs included). */
+export interface EngineStats extends HostStats {
   /**
    * The training host (training runs in its own process, started on the first training request),
    * when it is up. Read while it is idle, or the last reading (`ageMs` old) while it trains, so
@@ -44,14 +48,8 @@ export interface EngineStats {
   trainer?: TrainerHostStats;
 }
 
-export interface TrainerHostStats {
+export interface TrainerHostStats extends HostStats {
   pid: number | null;
-  rssBytes: number;
-  heapUsedBytes: number;
-  tensors: number;
-  tensorBytes: number;
-  runningJobs: number;
-  uptimeSec: number;
   /** How old this reading is (0 when read for this request). */
   ageMs: number;
 }

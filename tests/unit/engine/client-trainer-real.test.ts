@@ -15,6 +15,7 @@ import type { JobInfo } from '../../../src/shared/channels/job';
 import type { RunDetail, RunSummary } from '../../../src/shared/channels/train';
 import type { EngineStats } from '../../../src/shared/channels/app';
 import { listCheckpoints } from '../../../src/main/engine/train/checkpoint';
+import { waitFor } from '../../fixtures/wait';
 
 type Ev = { event: string; payload: Record<string, unknown>; at: number };
 
@@ -29,15 +30,6 @@ describe('training runs in its own engine host', () => {
   const ok = <T>(e: Envelope<unknown>): T => {
     if (!e.ok) throw new Error(`${e.error.code}: ${e.error.message}`);
     return e.data as T;
-  };
-  const waitFor = async <T>(fn: () => T | undefined | false | 0, ms = 180_000): Promise<T> => {
-    const t0 = Date.now();
-    for (;;) {
-      const v = fn();
-      if (v) return v;
-      if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-      await new Promise((r) => setTimeout(r, 20));
-    }
   };
   const jobEnd = (id: string) => waitFor(() => events.find((e) => (e.event === 'job.done' || e.event === 'job.failed') && e.payload.jobId === id));
   const progress = (id: string) => events.filter((e) => e.event === 'job.progress' && e.payload.jobId === id && typeof e.payload.step === 'number');

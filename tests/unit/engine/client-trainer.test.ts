@@ -100,6 +100,15 @@ function fakeSpawner() {
   return { hosts, spawner };
 }
 
+/** A client over scripted hosts, recording every event it emits. */
+function recordingClient() {
+  const { hosts, spawner } = fakeSpawner();
+  const client = new EngineClient(spawner);
+  const events: { event: string; payload: Record<string, unknown> }[] = [];
+  client.onEvent((event, payload) => events.push({ event, payload: payload as Record<string, unknown> }));
+  return { hosts, client, events };
+}
+
 const ok = <T>(e: Envelope<unknown>): T => {
   if (!e.ok) throw new Error(`${e.error.code}: ${e.error.message}`);
   return e.data as T;
@@ -167,10 +176,7 @@ describe('engine client with a trainer host', () => {
   });
 
   it('a trainer crash fails only its jobs, leaves engine.state alone, and the next training request restarts it', async () => {
-    const { hosts, spawner } = fakeSpawner();
-    const client = new EngineClient(spawner);
-    const events: { event: string; payload: Record<string, unknown> }[] = [];
-    client.onEvent((event, payload) => events.push({ event, payload: payload as Record<string, unknown> }));
+    const { hosts, client, events } = recordingClient();
     const demo = ok<{ jobId: string }>(await client.request('dataset.demo', {}));
     const train = ok<{ jobId: string; runId: string }>(await client.request('train.start', { model: 'pix2pix', datasetId: 'd' }));
     const statesBefore = events.filter((e) => e.event === 'engine.state').length;
@@ -204,10 +210,7 @@ describe('engine client with a trainer host', () => {
   });
 
   it('a primary crash does not touch training jobs', async () => {
-    const { hosts, spawner } = fakeSpawner();
-    const client = new EngineClient(spawner);
-    const events: { event: string; payload: Record<string, unknown> }[] = [];
-    client.onEvent((event, payload) => events.push({ event, payload: payload as Record<string, unknown> }));
+    const { hosts, client, events } = recordingClient();
     const demo = ok<{ jobId: string }>(await client.request('dataset.demo', {}));
     const train = ok<{ jobId: string }>(await client.request('train.start', { model: 'pix2pix', datasetId: 'd' }));
     hosts[0]!.exit(null, 'SIGKILL');

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { EngineClient, childProcessSpawner } from '../../../src/main/engine/client';
 import { listCheckpoints, readCheckpoint } from '../../../src/main/engine/train/checkpoint';
 import type { Envelope } from '../../../src/shared/errors';
+import { waitFor } from '../../fixtures/wait';
 
 const KILLS = Number(process.env.ATELIER_CRASH_KILLS ?? 20);
 
@@ -38,15 +39,6 @@ describe('training survives SIGKILL of the engine host', () => {
   const ok = <T>(e: Envelope<T>): T => {
     if (!e.ok) throw new Error(`${e.error.code}: ${e.error.message}`);
     return e.data;
-  };
-  const waitFor = async <T>(fn: () => T | undefined | false, ms = 120_000): Promise<T> => {
-    const t0 = Date.now();
-    for (;;) {
-      const v = fn();
-      if (v) return v;
-      if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-      await new Promise((r) => setTimeout(r, 25));
-    }
   };
   const jobEnd = (jobId: string) => waitFor(() => events.find((e) => (e.event === 'job.done' || e.event === 'job.failed') && e.payload.jobId === jobId));
 
