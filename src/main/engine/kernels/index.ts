@@ -9,7 +9,7 @@
  * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient), Conv2D
  * and FusedConv2D on few output pixels (XNNPACK re-packs new filters every step: small-conv.ts),
  * Tile (index per element), Identity (copies), LeakyRelu (and its gradient, three kernels:
- * elementwise.ts) and Concat along channels.
+ * elementwise.ts), Concat along channels, and Sum / Mean over all axes but channels.
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
  */
@@ -23,7 +23,7 @@ import { tileConfig } from './tile';
 import { identityConfig } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
-import { concatConfig, leakyReluConfig, leakyReluGradConfig, registerLeakyReluGradient } from './elementwise';
+import { concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, sumConfig } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
 const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig];
@@ -33,7 +33,7 @@ const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentS
  * outside the small-spatial case), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig];
 
 const registered = new Set<string>();
 let gradientRegistered = false;

@@ -55,4 +55,29 @@ describe('LeakyRelu, its gradient and channel Concat on wasm', () => {
       expectClose(await on('wasm', grad), await on('cpu', grad), 1e-12);
     });
   }
+
+  const reductions: [number[], number | number[], boolean, boolean][] = [
+    // shape, axis, keepDims, takes the channel path
+    [[2, 5, 7, 8], [0, 1, 2], true, true],
+    [[2, 5, 7, 8], [2, 0, 1], false, true],
+    [[1024, 256], 0, false, true],
+    [[3, 4], [0], true, true],
+    [[2, 5, 7, 8], [1, 2], false, false], // keeps the batch axis: stock
+    [[4, 6], [0], false, false], // 6 channels: not groups of 4, stock
+    [[4, 8], [0, 1], false, false], // everything: stock
+  ];
+  for (const [shape, axis, keepDims, channel] of reductions) {
+    it(`Sum and Mean match cpu: [${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims}`, async () => {
+      const xv = rand(size(shape), 30);
+      const run = () => [tf.sum(tf.tensor(xv, shape), axis, keepDims), tf.mean(tf.tensor(xv, shape), axis, keepDims)];
+      const before = counts();
+      const n = elementwiseSimdCalls.colSum;
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(elementwiseSimdCalls.colSum - n).toBe(channel ? 2 : 0);
+      expectClose(ours, await on('cpu', run), 1e-5);
+      const shapes = tf.tidy(() => run().map((t) => t.shape));
+      expect(shapes[0]).toEqual(tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape));
+    });
+  }
 });
