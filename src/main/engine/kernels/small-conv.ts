@@ -41,12 +41,14 @@ export const smallConvOptions = {
   maxPatchFloatsFilterGrad: 1 << 23,
   /** 'nn' (k- and row-blocked, strips of dy copied to cache) or 'nnRows' (dy read in place). */
   filterGradProduct: (process.env.ATELIER_WGRAD ?? 'nn') as 'nn' | 'nnRows',
+  /** Stride-1 input gradients as forward convolutions (backpropInputAsConv). */
+  stride1AsConv: process.env.ATELIER_S1_AS_CONV !== '0',
   /** Forward convolutions of any output size (see usable()). */
   large: { enabled: process.env.ATELIER_LARGE_CONV !== '0', minOutChannels: 64, minPatch: 256, maxPatchFloats: 1 << 23 },
   enabled: true,
 };
 /** Calls that took the direct path (tests check the path they mean to test was taken). */
-export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
+export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, backpropInputAsConv: 0 };
 
 function gemm(backend: BackendWasm): GemmSimd | null {
   const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
@@ -145,7 +147,6 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
     const a = f32(backend, patches);
     im2col(a, f32(backend, x), info, Kd);
     a.fill(0, P * Kd, P4 * Kd);
-    smallConvCalls.forward++;
     const pOff = off(backend, patches);
     g.nnR(pOff, off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO, pOff + P4 * Kd * 4);
     if (!direct) f32(backend, out).set(f32(backend, scratch).subarray(0, P * CO));
@@ -179,6 +180,7 @@ export function conv2DWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const a = args.attrs as unknown as ConvAttrs;
   const info = forwardInfo(x, filter, a);
   const out = info ? convForward(backend, x, filter, info) : null;
+  if (out) smallConvCalls.forward++;
   return out ?? runStock(backend, 'Conv2D', args.inputs as Record<string, TensorInfo>, a as unknown as Record<string, unknown>);
 }
 
@@ -194,6 +196,7 @@ export function fusedConv2DWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const biasOk = !bias || tf.util.sizeFromShape(bias.shape) === CO || tf.util.sizeFromShape(bias.shape) === 1;
   const out = info && biasOk ? convForward(backend, x, filter, info) : null;
   if (!out) return runStock(backend, 'FusedConv2D', args.inputs as Record<string, TensorInfo>, a as unknown as Record<string, unknown>);
+  smallConvCalls.forward++;
   const o = f32(backend, out);
   const bv = bias ? f32(backend, bias) : null;
   const nb = bv ? bv.length : 0;
@@ -218,12 +221,48 @@ export function fusedConv2DWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
  * dx[B,H,W,CI] for dy [B,OH,OW,CO] and filter [KH,KW,CI,CO] (NHWC, no dilation), or null when the
  * direct product does not apply.
  */
+/**
+ * Stride 1: dx is the correlation of dy, padded by K-1-p, with the filter rotated 180 degrees and
+ * its channels swapped, i.e. a forward convolution: im2col of dy by block copies and the nnR
+ * product, instead of nnRT and a col2im scatter of KH*KW times dx's size. Null when not stride 1
+ * or the forward rule (usable) does not take it.
+ */
+function backpropInputAsConv(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
+  if (!smallConvOptions.stride1AsConv || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const { top, bottom, left, right } = info.padInfo;
+  const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [KH - 1 - top, KH - 1 - bottom], [KW - 1 - left, KW - 1 - right], [0, 0]];
+  if (pad[1][0] < 0 || pad[1][1] < 0 || pad[2][0] < 0 || pad[2][1] < 0) return null;
+  const cinfo = tf.backend_util.computeConv2DInfo([B, OH, OW, CO], [KH, KW, CO, CI], 1, 1, pad, undefined, false, 'channelsLast');
+  if (cinfo.outHeight !== H || cinfo.outWidth !== W || CI % 8 !== 0 || !usable(backend, cinfo, B * H * W, true)) return null;
+  const wf = backend.makeOutput([KH, KW, CO, CI], 'float32');
+  try {
+    // wf[ky, kx, co, ci] = w[KH-1-ky, KW-1-kx, ci, co]
+    const w = f32(backend, filter);
+    const o = f32(backend, wf);
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        const src = ((KH - 1 - ky) * KW + (KW - 1 - kx)) * CI * CO;
+        let d = (ky * KW + kx) * CO * CI;
+        for (let co = 0; co < CO; co++) for (let ci = 0, s = src + co; ci < CI; ci++, s += CO) o[d++] = w[s]!;
+      }
+    }
+    const dx = convForward(backend, dy, wf, cinfo);
+    if (dx) smallConvCalls.backpropInputAsConv++;
+    return dx;
+  } finally {
+    release(backend, wf);
+  }
+}
+
 export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   const P = B * OH * OW;
   const Kd = KH * KW * CI;
   if (P === 0 || !usable(backend, info, P, true) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const asConv = backpropInputAsConv(backend, dy, filter, info);
+  if (asConv) return asConv;
   const g = gemm(backend);
   if (!g) return null;
   // nnRT (blocked, C row-major) when Kd % 8 == 0, else nt (C interleaved by 4 rows)
