@@ -1,20 +1,25 @@
 /**
- * Two small matrix products as hand-assembled WebAssembly SIMD functions working directly on
- * the tfjs wasm backend's heap (like adam-simd.ts), for convolutions whose spatial size is tiny
- * next to their weights. XNNPACK (tfjs's Conv2D / BatchMatMul) packs its weight operand into a
- * new operator whenever the weight tensor is new, i.e. after every optimizer step, on one
- * thread at ~5-11 ns per weight element; these read the weights as they are, once, in tfjs's
- * own [KH*KW*CI, CO] layout, so a step with new weights costs no packing at all.
+ * Matrix products as hand-assembled WebAssembly SIMD functions working directly on the tfjs wasm
+ * backend's heap (like adam-simd.ts), for the convolutions of small-conv.ts. XNNPACK (tfjs's
+ * Conv2D / BatchMatMul) packs its weight operand into a new operator whenever the weight tensor
+ * is new, i.e. after every optimizer step, on one thread at ~5-11 ns per weight element; these
+ * read the weights as they are, in tfjs's own [KH*KW*CI, CO] layout, so new weights cost nothing.
  *
  *   nn(a, b, c, blocks, K, N, scratch):  C[4*blocks, N] = A . B     B [K, N] row-major (N % 8 == 0),
- *                               A interleaved by 4 rows: A4[blk][k][r] = A[4*blk + r, k]
- *   nnRows(...):                the same, loops nested the other way (for small K)
+ *                               A interleaved by 4 rows: A4[blk][k][r] = A[4*blk + r, k];
+ *                               blocked: k chunks of gemmTuning.kchunk, row-block chunks of
+ *                               gemmTuning.mchunk, each 8-column strip of B copied to `scratch`
+ *   nnR(...):                   nn with A row-major [4*blocks, K]
+ *   nnRT(a, bt, ...):           nnR with B given as its transpose Bt [N, K]
+ *   nnRows(...):                nn unblocked, loops nested the other way (B read in place)
  *   nt(a, w, c, blocks, K, M):  C4[blk][m][r] = dot(A[4*blk + r, :], W[m, :])
  *                               A [4*blocks, K] row-major, W [M, K] row-major (K % 4 == 0, M even)
  *
- * With a shared heap (tfjs's threaded build) gemm-pool.ts splits each call over two threads.
- * Pointers are byte offsets on the heap. Sums run in a fixed order over k (nn: sequential;
- * nt: 4 interleaved partial sums, then a pairwise reduction), so results are deterministic.
+ * The multiply-adds are f32x4.relaxed_madd where relaxed SIMD compiles (relaxedSimd()), else
+ * f32x4.mul + f32x4.add. With a shared heap (tfjs's threaded build) gemm-pool.ts splits each call
+ * over two threads. Pointers are byte offsets on the heap. Sums run in a fixed order over k (nn
+ * family: sequential, chunks continue the stored sums; nt: 4 interleaved partial sums, then a
+ * pairwise reduction), so results are deterministic on a machine.
  */
 import v8 from 'node:v8';
 import type { WasmMemory } from './adam-simd';
