@@ -4,9 +4,9 @@
  * strip shows every job that is running.
  */
 import { create } from 'zustand';
-import type { JobInfo, JobState } from '../../../shared/channels/job';
+import type { JobInfo } from '../../../shared/channels/job';
 import type { EventMap } from '../../../shared/events';
-import { StudioError, type ErrorData } from '../../../shared/errors';
+import { StudioError } from '../../../shared/errors';
 
 /** A job as the contract describes it, plus the live figures of its latest progress event. */
 export interface JobView extends JobInfo {
