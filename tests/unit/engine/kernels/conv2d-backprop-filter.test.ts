@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
-import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
-
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-interface Case {
-  x: [number, number, number, number];
-  k: [number, number];
-  co: number;
-  s: number | [number, number];
-  pad: Pad;
-}
+import { type ConvCase as Case, convFilterGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 8, 8, 3], k: [3, 3], co: 4, s: 1, pad: 'same' },
@@ -26,21 +17,8 @@ const cases: Case[] = [
   { x: [1, 16, 16, 64], k: [4, 4], co: 32, s: 2, pad: 'same' }, // pix2pix-like layer, small
 ];
 
-function outShape(c: Case): number[] {
-  const info = tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.s, 1, c.pad);
-  return info.outShape;
-}
-
 function runFilterGrad(c: Case, xv: Float32Array, dyv: Float32Array): tf.Tensor {
-  const x = tf.tensor4d(xv, c.x);
-  const dy = tf.tensor(dyv, outShape(c));
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-    strides: c.s,
-    pad: c.pad,
-    dataFormat: 'NHWC',
-    dimRoundingMode: undefined,
-    filterShape: [...c.k, c.x[3], c.co],
-  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, outShape(c)));
 }
 
 describe('Conv2DBackpropFilter on wasm', () => {

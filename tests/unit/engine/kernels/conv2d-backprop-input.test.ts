@@ -2,16 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasmKernel } from '../../../../src/main/engine/kernels';
 import { phaseConvOptions } from '../../../../src/main/engine/kernels/conv2d-backprop-input';
 import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
-import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
-
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-interface Case {
-  x: [number, number, number, number]; // the forward conv's input = this kernel's output (dx)
-  k: [number, number];
-  co: number; // channels of dy
-  s: number | [number, number];
-  pad: Pad;
-}
+import { type ConvCase as Case, convInputGrad, convOutShape as dyShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 8, 8, 3], k: [3, 3], co: 4, s: 1, pad: 'same' },
@@ -31,20 +22,8 @@ const cases: Case[] = [
   { x: [1, 16, 16, 32], k: [4, 4], co: 64, s: 2, pad: 'same' }, // pix2pix-like layer, small
 ];
 
-function dyShape(c: Case): number[] {
-  return tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.s, 1, c.pad).outShape;
-}
-
 function runInputGrad(c: Case, dyv: Float32Array, wv: Float32Array): tf.Tensor {
-  const dy = tf.tensor(dyv, dyShape(c));
-  const filter = tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
-  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
-    strides: c.s,
-    pad: c.pad,
-    dataFormat: 'NHWC',
-    dimRoundingMode: undefined,
-    inputShape: c.x,
-  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return convInputGrad(c, tf.tensor(dyv, dyShape(c)), tf.tensor4d(wv, [...c.k, c.x[3], c.co]));
 }
 
 describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {

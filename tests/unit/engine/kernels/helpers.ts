@@ -74,3 +74,33 @@ export function expectClose(actual: Float32Array[], expected: Float32Array[], to
 export function counts(): { tensors: number; buffers: number } {
   return { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
 }
+
+export type ConvPad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+/** A forward convolution's shapes: x [B,H,W,CI], filter k x CI x co; the gradient kernels are its backward. */
+export interface ConvCase {
+  x: [number, number, number, number];
+  k: [number, number];
+  co: number;
+  s: number | [number, number];
+  pad: ConvPad;
+  d?: number;
+}
+
+/** The forward convolution's output shape (= dy's shape for the gradient kernels). */
+export function convOutShape(c: ConvCase): number[] {
+  return tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.s, c.d ?? 1, c.pad).outShape;
+}
+
+/** dx of the forward convolution `c` through the registered Conv2DBackpropInput kernel. */
+export function convInputGrad(c: ConvCase, dy: tf.Tensor, filter: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
+    strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** dW of the forward convolution `c` through the registered Conv2DBackpropFilter kernel. */
+export function convFilterGrad(c: ConvCase, x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+    strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [...c.k, c.x[3], c.co],
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}

@@ -1,16 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConvCalls, smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
-import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
-
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-interface Case {
-  x: [number, number, number, number];
-  k: [number, number];
-  co: number;
-  s: number | [number, number];
-  pad: Pad;
-  d?: number;
-}
+import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 // Output pixels (batch * OH * OW) from 1 to 36, including counts that are not multiples of 4.
 const cases: Case[] = [
@@ -23,10 +13,6 @@ const cases: Case[] = [
   { x: [1, 6, 6, 4], k: [3, 3], co: 8, s: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { x: [1, 4, 4, 4], k: [4, 4], co: 8, s: 2, pad: 'same', d: 1 },
 ];
-
-function outShape(c: Case): number[] {
-  return tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.s, c.d ?? 1, c.pad).outShape;
-}
 
 describe('small-spatial convolutions (direct SIMD product, no weight packing) on wasm', () => {
   const saved = { ...smallConvOptions };
@@ -73,9 +59,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
       it(`Conv2DBackpropInput matches cpu: ${name}`, async () => {
         const dyv = rand(size(outShape(c)), 6);
         const wv = rand(size([...c.k, c.x[3], c.co]), 7, 0.5);
-        const run = () => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, outShape(c)), filter: tf.tensor4d(wv, [...c.k, c.x[3], c.co]) }, {
-          strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const run = () => convInputGrad(c, tf.tensor(dyv, outShape(c)), tf.tensor4d(wv, [...c.k, c.x[3], c.co]));
         const before = counts();
         const n = smallConvCalls.backpropInput;
         const ours = await on('wasm', run);
@@ -91,9 +75,7 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     it(`Conv2DBackpropFilter matches cpu: x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`, async () => {
       const xv = rand(size(c.x), 13);
       const dyv = rand(size(outShape(c)), 14);
-      const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, outShape(c)) }, {
-        strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [...c.k, c.x[3], c.co],
-      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const run = () => convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, outShape(c)));
       const before = counts();
       const n = smallConvCalls.backpropFilter;
       const ours = await on('wasm', run);
@@ -170,9 +152,7 @@ describe('large convolutions through the blocked products on wasm', () => {
       const run = () => [
         tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
         tf.fused.conv2d({ x: tf.tensor4d(xv, c.x), filter: w(), strides: c.s as number, pad: c.pad as 'same', bias: tf.tensor1d(bv), activation: 'leakyrelu', leakyreluAlpha: 0.2 }),
-        tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, outShape(c)), filter: w() }, {
-          strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        convInputGrad(c, tf.tensor(dyv, outShape(c)), w()),
       ];
       const before = counts();
       const n = { ...smallConvCalls };
