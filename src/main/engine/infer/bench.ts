@@ -6,8 +6,7 @@
  * session, PNG encode) for DCGAN generators at 32 / 64 px. Medians after warm-up; reported,
  * never asserted.
  *
- * `inferBenchSection` fits `atelier bench` sections ({quick, add, log}); `runInferBench` returns
- * the rows for scripts.
+ * `inferBenchSection` fits `atelier bench` sections ({quick, add, log}).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,24 +19,11 @@ import { evictModels } from './registry';
 import { sampleZ } from './latent';
 import { peerAvailability, runPeerUnetInference, type PeerInferResult } from '../bench/peer';
 import { countTrainable } from '../bench/train';
-
-export interface BenchRow {
-  section: string;
-  name: string;
-  value: number | null;
-  unit: string;
-  /** The PyTorch peer's figure, same unit, measured in the same run. */
-  peer?: number | null;
-  /** value / peer (lower is better for times). */
-  ratio?: number | null;
-  note?: string;
-  target?: string;
-  met?: boolean | null;
-}
+import type { Figure } from '../../cli/bench';
 
 export interface BenchCtx {
   quick: boolean;
-  add: (f: BenchRow) => void;
+  add: (f: Figure) => void;
   log: (s: string) => void;
 }
 
@@ -179,10 +165,4 @@ async function waitJob(engine: InProcessEngine, jobId: string): Promise<unknown>
       }
     });
   });
-}
-
-export async function runInferBench(opts: { quick?: boolean; log?: (s: string) => void } = {}): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  await inferBenchSection({ quick: !!opts.quick, add: (r) => rows.push(r), log: opts.log ?? (() => undefined) });
-  return rows;
 }
