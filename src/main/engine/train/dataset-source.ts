@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatasetLoader, type LoaderCursor, type LoaderOptions } from '../data/loader';
+import { readManifest } from '../data/store';
 import type { Batch } from '../models/base';
 import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
@@ -64,12 +65,12 @@ export async function openDatasetSource(req: OpenSourceRequest): Promise<BatchSo
   if (!/^[A-Za-z0-9_.-]+$/.test(req.datasetId) || !fs.existsSync(path.join(dir, 'dataset.json'))) return null;
   const base: LoaderOptions = { batchSize: req.batchSize, split: 'train', seed: req.seed, preprocess: 'none', direction: req.direction, dropLast: true };
   // Grey datasets: the loader's sharp resize returns 3-channel pixels for 1-channel input
-  // (striped images), so those are loaded at their stored size and resized here.
-  const probe = await DatasetLoader.open(dir, base);
-  const grey = probe.channels === 1;
-  const resizeTo = grey && req.size && req.size !== probe.size ? req.size : null;
+  // (striped images), so those are loaded at their stored size and resized here. The manifest
+  // says which: the loader (which reads packed images whole) is opened once.
+  const { image } = await readManifest(dir);
+  const resizeTo = image.channels === 1 && req.size && req.size !== image.width ? req.size : null;
   const opts: LoaderOptions = { ...base, ...(req.size && !resizeTo ? { size: req.size } : {}) };
-  const loader = resizeTo || !req.size ? probe : await DatasetLoader.open(dir, opts);
+  const loader = await DatasetLoader.open(dir, opts);
   if (req.channels && req.channels !== loader.channels) {
     throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has ${loader.channels}-channel images; the options ask for ${req.channels}.`, {
       hint: `Leave channels unset (it follows the dataset) or set channels=${loader.channels}.`,
