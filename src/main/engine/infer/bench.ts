@@ -18,7 +18,7 @@ import { InferenceModel } from './model';
 import { evictModels } from './registry';
 import { sampleZ } from './latent';
 import { peerAvailability, runPeerUnetInference, type PeerInferResult } from '../bench/peer';
-import { countTrainable } from '../bench/train';
+import { countTrainable, median, percentile } from '../bench/train';
 import type { Figure } from '../../cli/bench';
 
 export interface BenchCtx {
@@ -26,15 +26,6 @@ export interface BenchCtx {
   add: (f: Figure) => void;
   log: (s: string) => void;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-};
 
 async function time(fn: () => Promise<unknown>, reps: number, warm = 1): Promise<number[]> {
   for (let i = 0; i < warm; i++) await fn();
@@ -127,7 +118,7 @@ export async function inferBenchSection(ctx: BenchCtx): Promise<void> {
         const ts = await time(render, ctx.quick ? 20 : 100, 3);
         const p50 = median(ts);
         ctx.add({ section, name: `latent.render DCGAN ${size}px${cond ? ' cgan blend' : ''} p50`, value: p50, unit: 'ms', target: '<= 30 ms', met: p50 <= 30 });
-        ctx.add({ section, name: `latent.render DCGAN ${size}px${cond ? ' cgan blend' : ''} p95`, value: pct(ts, 0.95), unit: 'ms' });
+        ctx.add({ section, name: `latent.render DCGAN ${size}px${cond ? ' cgan blend' : ''} p95`, value: percentile(ts, 95), unit: 'ms' });
       }
     }
     // The shipped demo translators (models/), end to end through infer.translate (PNG in and out).
