@@ -40,80 +40,42 @@ type Metric = 'euclidean' | 'manhattan' | 'cosine';
 
 const GAN_KINDS = new Set(['gan', 'cgan']);
 
-/** The image a generator makes from a point's z (latent.render, cached per point). */
-function ModelPointImage({ model, seed, label, caption }: { model: string; seed: number; label?: number; caption: string }) {
-  const [png, setPng] = useState<Uint8Array | null>(null);
-  const [err, setErr] = useState<string | null>(null);
+/**
+ * A point's image: `load` fetches its PNG, remembered per `cacheKey` (which names everything the
+ * image depends on) for as long as the figure is shown.
+ */
+function PointFigure({ cacheKey, load, caption }: { cacheKey: string; load: () => Promise<Uint8Array | null>; caption: string }) {
   const cache = useRef(new Map<string, Uint8Array>());
-  useEffect(() => {
-    const key = `${model}:${seed}:${label ?? ''}`;
-    const hit = cache.current.get(key);
-    if (hit) return setPng(hit);
-    let live = true;
-    callAny<{ png: Uint8Array }>('latent.render', { model, z: { seed }, ...(label !== undefined ? { label } : {}) }).then(
-      (r) => {
-        cache.current.set(key, r.png);
-        if (live) {
-          setPng(r.png);
-          setErr(null);
-        }
-      },
-      (e: unknown) => {
-        if (!live) return;
-        setPng(null);
-        setErr(toErrorData(e).message);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [model, seed, label]);
-  const url = usePngUrl(png);
+  const r = useLoad(() => {
+    const hit = cache.current.get(cacheKey);
+    if (hit) return Promise.resolve(hit);
+    return load().then((png) => {
+      if (png) cache.current.set(cacheKey, png);
+      return png;
+    });
+  }, [cacheKey]);
+  const url = usePngUrl(r.error ? null : r.data);
   return (
     <div className="col" style={{ alignItems: 'center' }} data-testid="point-image">
       {url ? <img src={url} alt={caption} width={128} height={128} className="pixelated" style={{ borderRadius: 6, background: '#0e0f12' }} /> : <div className="thumb" style={{ width: 128 }} />}
       <span className="small muted">{caption}</span>
-      {err ? <span className="small" style={{ color: 'var(--err)' }}>{err}</span> : null}
+      {r.error ? <span className="small" style={{ color: 'var(--err)' }}>{r.error.message}</span> : null}
     </div>
   );
 }
 
+/** The image a generator makes from a point's z (latent.render). */
+function ModelPointImage({ model, seed, label, caption }: { model: string; seed: number; label?: number; caption: string }) {
+  const load = () => callAny<{ png: Uint8Array }>('latent.render', { model, z: { seed }, ...(label !== undefined ? { label } : {}) }).then((r) => r.png);
+  return <PointFigure cacheKey={`${model}:${seed}:${label ?? ''}`} load={load} caption={caption} />;
+}
+
 function PointImage({ ds, index, role, split = 'train', caption }: { ds: DatasetSummary; index: number; role?: string; split?: 'train' | 'test'; caption: string }) {
-  const [thumb, setThumb] = useState<DatasetThumb | null>(null);
-  const [err, setErr] = useState<string | null>(null);
-  const cache = useRef(new Map<string, DatasetThumb>());
-  useEffect(() => {
-    const key = `${ds.id}:${split}:${index}:${role ?? ''}`;
-    const hit = cache.current.get(key);
-    if (hit) return setThumb(hit);
-    let live = true;
+  const load = () =>
     callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split, offset: index, limit: 2, thumbSize: 128 }).then(
-      (r) => {
-        const t = r.items.find((i) => i.index === index && (!role || i.role === role)) ?? r.items[0] ?? null;
-        if (t) cache.current.set(key, t);
-        if (live) {
-          setThumb(t);
-          setErr(null);
-        }
-      },
-      (e: unknown) => {
-        if (!live) return;
-        setThumb(null);
-        setErr(toErrorData(e).message);
-      },
+      (r) => (r.items.find((i) => i.index === index && (!role || i.role === role)) ?? r.items[0])?.png ?? null,
     );
-    return () => {
-      live = false;
-    };
-  }, [ds.id, index, role, split]);
-  const url = usePngUrl(thumb?.png);
-  return (
-    <div className="col" style={{ alignItems: 'center' }} data-testid="point-image">
-      {url ? <img src={url} alt={caption} width={128} height={128} className="pixelated" style={{ borderRadius: 6, background: '#0e0f12' }} /> : <div className="thumb" style={{ width: 128 }} />}
-      <span className="small muted">{caption}</span>
-      {err ? <span className="small" style={{ color: 'var(--err)' }}>{err}</span> : null}
-    </div>
-  );
+  return <PointFigure cacheKey={`${ds.id}:${split}:${index}:${role ?? ''}`} load={load} caption={caption} />;
 }
 
 export function ExplorePage() {
