@@ -20,6 +20,7 @@ import { GENERATORS, useBundles, type BundleView } from '../../lib/bundles';
 import { createLatest } from '../../lib/latest';
 import { useKeys } from '../../lib/keys';
 import { downloadBytes, usePngUrl } from '../../lib/png';
+import { useLoad } from '../../lib/useLoad';
 import { reportError } from '../../store/ui';
 
 type Rendered = PngImage & { z: number[]; ms: number };
@@ -100,8 +101,6 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [directions, setDirections] = useState<LatentDirections | null>(null);
   const [dirError, setDirError] = useState<ErrorData | null>(null);
   const [amounts, setAmounts] = useState<number[]>([]);
-  const [baseZ, setBaseZ] = useState<number[] | null>(null);
-  const [baseZError, setBaseZError] = useState<string | null>(null);
   const [dims, setDims] = useState<Record<number, number>>({});
   const classes = bundle.classNames ?? [];
   const conditional = bundle.kind === 'cgan' && classes.length > 0;
@@ -142,25 +141,8 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   }, [req]);
 
   // Base z of the seed, for the raw-dimension sliders.
-  useEffect(() => {
-    if (!has('latent.sample')) return;
-    let live = true;
-    callAny<{ z: number[][] }>('latent.sample', { model: bundle.id, seed, count: 1 }).then(
-      (r) => {
-        if (!live) return;
-        setBaseZ(r.z[0] ?? null);
-        setBaseZError(null);
-      },
-      (e: unknown) => {
-        if (!live) return;
-        setBaseZ(null);
-        setBaseZError(toErrorData(e).message);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [bundle.id, seed]);
+  const base = useLoad(has('latent.sample') ? () => callAny<{ z: number[][] }>('latent.sample', { model: bundle.id, seed, count: 1 }) : null, [bundle.id, seed]);
+  const baseZ = base.error ? null : (base.data?.z[0] ?? null);
 
   const loadDirections = async () => {
     if (!has('latent.directions')) return;
@@ -331,7 +313,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
                 />
               ))
             ) : (
-              <span className="muted small">The seed's vector is not available{baseZError ? `: ${baseZError}` : '.'}</span>
+              <span className="muted small">The seed's vector is not available{base.error ? `: ${base.error.message}` : '.'}</span>
             )}
             {baseZ && baseZ.length > 128 ? <span className="muted small">First 128 of {baseZ.length} dimensions.</span> : null}
           </div>
