@@ -104,6 +104,11 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [dims, setDims] = useState<Record<number, number>>({});
   const classes = bundle.classNames ?? [];
   const conditional = bundle.kind === 'cgan' && classes.length > 0;
+  const classOptions = classes.map((c, i) => (
+    <option key={i} value={i}>
+      {c}
+    </option>
+  ));
   const [label, setLabel] = useState<number | null>(conditional ? 0 : null);
   const [blendTo, setBlendTo] = useState<number | null>(null);
   const [blendT, setBlendT] = useState(0);
@@ -257,21 +262,13 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
         <Panel title="Class">
           <Field label="Class">
             <select value={label ?? 0} onChange={(e) => setLabel(Number(e.currentTarget.value))} data-testid="latent-class">
-              {classes.map((c, i) => (
-                <option key={i} value={i}>
-                  {c}
-                </option>
-              ))}
+              {classOptions}
             </select>
           </Field>
           <Field label="Blend towards">
             <select value={blendTo ?? ''} onChange={(e) => setBlendTo(e.currentTarget.value === '' ? null : Number(e.currentTarget.value))} data-testid="latent-blend-to">
               <option value="">(none)</option>
-              {classes.map((c, i) => (
-                <option key={i} value={i}>
-                  {c}
-                </option>
-              ))}
+              {classOptions}
             </select>
           </Field>
           <LabeledSlider label="Class blend" value={blendT} min={0} max={1} step={0.01} disabled={blendTo === null} onChange={setBlendT} format={(v) => `${Math.round(v * 100)}%`} testId="class-blend" />
