@@ -8,10 +8,11 @@ import type { AnalysisReply, HierarchicalResult, KMeansResultDto, PcaResult } fr
 import type { Envelope } from '../../../../src/shared/errors';
 import type { EventMap } from '../../../../src/shared/events';
 import { writeLabeled } from '../../../fixtures/bad-images';
+import { type RecordedEvent, ok, waitJob } from '../../../fixtures/engine-jobs';
 
 let tmp: string;
 let eng: InProcessEngine;
-const events: { event: string; payload: unknown }[] = [];
+const events: RecordedEvent[] = [];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-analysis-'));
@@ -23,23 +24,9 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function ok<T>(env: Envelope<unknown>): T {
-  if (!env.ok) throw new Error(`${env.error.code}: ${env.error.message}`);
-  return env.data as T;
-}
 function errCode(env: Envelope<unknown>): string {
   if (env.ok) throw new Error('expected an error');
   return env.error.code;
-}
-
-async function waitJob<T>(jobId: string): Promise<T> {
-  for (let i = 0; i < 6000; i++) {
-    const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
-    if (e?.event === 'job.done') return (e.payload as EventMap['job.done']).result as T;
-    if (e) throw new Error(`job failed: ${JSON.stringify((e.payload as EventMap['job.failed']).error)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('job did not end');
 }
 
 const pts = [[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]];
@@ -90,7 +77,7 @@ describe('analysis channels through the engine', () => {
     fs.writeFileSync(file, 'x,y\n' + pts.map((r) => r.join(',')).join('\n'));
     const { jobId } = ok<AnalysisReply<HierarchicalResult>>(await eng.request('analysis.hierarchical', { source: { kind: 'matrix', path: file }, linkage: 'single' }));
     expect(jobId).toBeTruthy();
-    const h = await waitJob<HierarchicalResult>(jobId!);
+    const h = await waitJob<HierarchicalResult>(events, jobId!);
     expect(h.linkage.map((r) => r[2]).slice(0, 4)).toEqual([1, 1, 1, 1]);
     expect(h.source.description).toMatch(/pts\.csv \(csv, 6 x 2\)/);
     expect(events.some((e) => e.event === 'job.progress' && (e.payload as { jobId: string }).jobId === jobId)).toBe(true);
@@ -99,11 +86,11 @@ describe('analysis channels through the engine', () => {
   it('analyses dataset images (flattened, [0,1]) with indices and class labels', async () => {
     await writeLabeled(path.join(tmp, 'src'), { classes: ['left', 'right'], perClass: 5, size: 16 });
     const imp = ok<{ jobId: string }>(await eng.request('dataset.import', { kind: 'labeled', path: path.join(tmp, 'src'), name: 'shapes', size: 16, testFraction: 0 }));
-    await waitJob(imp.jobId);
+    await waitJob(events, imp.jobId);
     const { jobId } = ok<AnalysisReply<KMeansResultDto>>(
       await eng.request('analysis.kmeans', { source: { kind: 'dataset', datasetId: 'shapes', limit: 6, seed: 1 }, k: 2 }),
     );
-    const r = await waitJob<KMeansResultDto>(jobId!);
+    const r = await waitJob<KMeansResultDto>(events, jobId!);
     expect(r.source.n).toBe(6);
     expect(r.source.indices).toHaveLength(6);
     expect(r.source.indices).toEqual([...r.source.indices!].sort((a, b) => a - b));
@@ -116,7 +103,7 @@ describe('analysis channels through the engine', () => {
     const again = ok<AnalysisReply<PcaResult>>(
       await eng.request('analysis.pca', { source: { kind: 'dataset', datasetId: 'shapes', limit: 6, seed: 1 }, nComponents: 3 }),
     );
-    const p = await waitJob<PcaResult>(again.jobId!);
+    const p = await waitJob<PcaResult>(events, again.jobId!);
     expect(p.source.indices).toEqual(r.source.indices);
     expect(p.projection).toHaveLength(6);
   });

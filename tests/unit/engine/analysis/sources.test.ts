@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnalysisReply, type PcaResult, type ReconstructResult, reconstructRequestSchema } from '../../../../src/shared/channels/analysis';
-import type { Envelope } from '../../../../src/shared/errors';
-import type { EventMap } from '../../../../src/shared/events';
 import { InProcessEngine } from '../../../../src/main/engine/inprocess';
 import { initBackend, tf } from '../../../../src/main/engine/backend';
 import { writeBlobsDataset } from '../../../fixtures/blobs-dataset';
+import { type RecordedEvent, ok, waitJob } from '../../../fixtures/engine-jobs';
 import { sampleZ } from '../../../../src/main/engine/infer/latent';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { type ModelSourceReq, reconstructCompare, releaseBottlenecks, resolveModelSource } from '../../../../src/main/engine/analysis/sources';
@@ -150,7 +149,7 @@ describe('analysis.reconstruct', () => {
 
 describe('model sources through the engine', () => {
   let eng: InProcessEngine;
-  const events: { event: string; payload: unknown }[] = [];
+  const events: RecordedEvent[] = [];
   const prevModels = process.env.ATELIER_MODELS_DIR;
   beforeAll(() => {
     process.env.ATELIER_MODELS_DIR = MODELS;
@@ -162,29 +161,16 @@ describe('model sources through the engine', () => {
     if (prevModels === undefined) delete process.env.ATELIER_MODELS_DIR;
     else process.env.ATELIER_MODELS_DIR = prevModels;
   });
-  const ok = <T,>(env: Envelope<unknown>): T => {
-    if (!env.ok) throw new Error(`${env.error.code}: ${env.error.message}`);
-    return env.data as T;
-  };
-  async function waitJob<T>(jobId: string): Promise<T> {
-    for (let i = 0; i < 6000; i++) {
-      const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
-      if (e?.event === 'job.done') return (e.payload as EventMap['job.done']).result as T;
-      if (e) throw new Error(`job failed: ${JSON.stringify((e.payload as EventMap['job.failed']).error)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('job did not end');
-  }
 
   it('analysis.pca of generator latents runs as a job; analysis.reconstruct answers both MSEs; unknown models fail the request', async () => {
     const r = ok<AnalysisReply<PcaResult>>(await eng.request('analysis.pca', { source: { kind: 'latent', model: 'fashion-cgan', count: 20, seed: 1 }, nComponents: 3 }));
     expect(r.jobId).toBeTruthy();
-    const pca = await waitJob<PcaResult>(r.jobId!);
+    const pca = await waitJob<PcaResult>(events, r.jobId!);
     expect(pca.projection).toHaveLength(20);
     expect(pca.source).toMatchObject({ n: 20, d: 64, model: 'fashion-cgan' });
     expect(pca.source.seeds?.[0]).toBe(1);
     const rec = ok<AnalysisReply<ReconstructResult>>(await eng.request('analysis.reconstruct', { datasetId: 'blobs', model: 'fashion-autoencoder', limit: 4, fitLimit: 10, examples: 1 }));
-    const res = await waitJob<ReconstructResult>(rec.jobId!);
+    const res = await waitJob<ReconstructResult>(events, rec.jobId!);
     expect(res.k).toBe(9);
     expect(Number.isFinite(res.pcaMse) && Number.isFinite(res.autoencoderMse)).toBe(true);
     expect(res.examples[0]!.original.png).toBeInstanceOf(Uint8Array);

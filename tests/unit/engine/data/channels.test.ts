@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessEngine } from '../../../../src/main/engine/inprocess';
-import type { Envelope } from '../../../../src/shared/errors';
 import type { EventMap } from '../../../../src/shared/events';
 import type { DatasetImportResult, DatasetSummary, DatasetThumb, ValidationReport } from '../../../../src/shared/channels/dataset';
 import { writeLabeled } from '../../../fixtures/bad-images';
+import { type RecordedEvent, jobEnd, ok } from '../../../fixtures/engine-jobs';
 
 let tmp: string;
 let eng: InProcessEngine;
-const events: { event: string; payload: unknown }[] = [];
+const events: RecordedEvent[] = [];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-dschan-'));
@@ -22,20 +22,6 @@ afterAll(async () => {
   await eng.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function ok<T>(env: Envelope<unknown>): T {
-  if (!env.ok) throw new Error(`${env.error.code}: ${env.error.message}`);
-  return env.data as T;
-}
-
-async function waitJob(jobId: string): Promise<{ ok: boolean; payload: EventMap['job.done'] | EventMap['job.failed'] }> {
-  for (let i = 0; i < 6000; i++) {
-    const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
-    if (e) return { ok: e.event === 'job.done', payload: e.payload as never };
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('job did not end');
-}
 
 describe('dataset channels through the engine', () => {
   it('rejects malformed requests (strict schemas, path length)', async () => {
@@ -60,7 +46,7 @@ describe('dataset channels through the engine', () => {
       { name: 'right', count: 5 },
     ]);
     const { jobId } = ok<{ jobId: string }>(await eng.request('dataset.import', { kind: 'labeled', path: path.join(tmp, 'src'), name: 'My Set', size: 16, testFraction: 0.2 }));
-    const end = await waitJob(jobId);
+    const end = await jobEnd(events, jobId);
     expect(end.ok).toBe(true);
     const result = (end.payload as EventMap['job.done']).result as DatasetImportResult;
     expect(result.dataset).toMatchObject({ id: 'My-Set', name: 'My Set', kind: 'labeled', counts: { train: 8, test: 2 } });
@@ -101,7 +87,7 @@ describe('dataset channels through the engine', () => {
     fs.writeFileSync(path.join(bad, 'one', 'x.png'), 'not a png');
     fs.copyFileSync(path.join(tmp, 'src', 'left', 'left-0.png'), path.join(bad, 'two', 'y.png'));
     const { jobId } = ok<{ jobId: string }>(await eng.request('dataset.import', { kind: 'labeled', path: bad, name: 'bad' }));
-    const end = await waitJob(jobId);
+    const end = await jobEnd(events, jobId);
     expect(end.ok).toBe(false);
     const f = end.payload as EventMap['job.failed'];
     expect(f.error.code).toBe('BAD_INPUT');
@@ -121,7 +107,7 @@ describe('dataset channels through the engine', () => {
       }
     });
     const { jobId } = ok<{ jobId: string }>(await eng.request('dataset.import', { kind: 'labeled', path: big, name: 'cancelled' }));
-    const end = await waitJob(jobId);
+    const end = await jobEnd(events, jobId);
     off();
     expect(cancelAsked).toBe(true);
     expect(end.ok).toBe(false);
@@ -131,7 +117,7 @@ describe('dataset channels through the engine', () => {
 
   it('dataset.demo builds the three demo datasets as a job', async () => {
     const { jobId } = ok<{ jobId: string }>(await eng.request('dataset.demo', {}));
-    const end = await waitJob(jobId);
+    const end = await jobEnd(events, jobId);
     expect(end.ok).toBe(true);
     const list = ok<DatasetSummary[]>(await eng.request('dataset.list', {}));
     expect(list.map((d) => d.id).sort()).toEqual(['demo-edges2fashion', 'demo-fashion', 'demo-sneaker2boot']);

@@ -8,12 +8,12 @@ import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
 import { appRoot, openWorkspace } from '../../../../src/main/engine/workspace';
 import type { EvalResult } from '../../../../src/shared/channels/eval';
 import type { Envelope } from '../../../../src/shared/errors';
-import type { EventMap } from '../../../../src/shared/events';
+import { type RecordedEvent, waitJob } from '../../../fixtures/engine-jobs';
 
 const PIX = path.join(appRoot(), 'models', 'edges2fashion-pix2pix');
 let tmp: string;
 let eng: InProcessEngine;
-const events: { event: string; payload: unknown }[] = [];
+const events: RecordedEvent[] = [];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-evalch-'));
@@ -28,16 +28,6 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function waitJob<T>(jobId: string): Promise<T> {
-  for (let i = 0; i < 12000; i++) {
-    const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
-    if (e?.event === 'job.done') return (e.payload as EventMap['job.done']).result as T;
-    if (e) throw new Error(`job failed: ${JSON.stringify((e.payload as EventMap['job.failed']).error)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('job did not end');
-}
-
 const code = (env: Envelope<unknown>) => (env.ok ? 'ok' : env.error.code);
 
 describe('eval.run', () => {
@@ -49,7 +39,7 @@ describe('eval.run', () => {
   it.skipIf(!fs.existsSync(PIX))(fs.existsSync(PIX) ? 'evaluates a pix2pix bundle as a job (L1/SSIM and both baselines)' : 'evaluates a pix2pix bundle — SKIPPED: models/edges2fashion-pix2pix is not in this checkout', async () => {
     const env = await eng.request('eval.run', { model: PIX, dataset: 'demo-edges2fashion' });
     if (!env.ok) throw new Error(env.error.message);
-    const r = await waitJob<EvalResult>((env.data as { jobId: string }).jobId);
+    const r = await waitJob<EvalResult>(events, (env.data as { jobId: string }).jobId, 12000);
     expect(r.model.kind).toBe('pix2pix');
     expect(r.dataset).toMatchObject({ id: 'demo-edges2fashion', split: 'test', count: 50 });
     const keys = r.metrics.map((m) => m.key);

@@ -14,7 +14,7 @@ import { bestStepOf, keyMetric, scoreboardAlarm, TRANSFER_ALARM } from '../../..
 import type { EvalMetric } from '../../../../src/shared/channels/eval';
 import type { Scoreboard, ScoreboardRow } from '../../../../src/shared/channels/scoreboard';
 import type { Envelope } from '../../../../src/shared/errors';
-import type { EventMap } from '../../../../src/shared/events';
+import { type RecordedEvent, waitJob } from '../../../fixtures/engine-jobs';
 
 describe('scoreboard rules (synthetic metrics)', () => {
   const cyc = (ab: number, ba: number): EvalMetric[] => [
@@ -68,8 +68,9 @@ describe('scoreboard rules (synthetic metrics)', () => {
 describe('run.scoreboard (in-process engine)', () => {
   let tmp: string;
   let eng: InProcessEngine;
-  const events: { event: string; payload: unknown }[] = [];
+  const events: RecordedEvent[] = [];
   const saved = process.env.ATELIER_DEMO_FROM;
+  const JOB_POLLS = 30000; // training and scoring take longer than waitJob's default
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-scoreboard-'));
@@ -85,15 +86,6 @@ describe('run.scoreboard (in-process engine)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function waitJob<T>(jobId: string): Promise<T> {
-    for (let i = 0; i < 30000; i++) {
-      const e = events.find((x) => (x.event === 'job.done' || x.event === 'job.failed') && (x.payload as { jobId: string }).jobId === jobId);
-      if (e?.event === 'job.done') return (e.payload as EventMap['job.done']).result as T;
-      if (e) throw new Error(`job failed: ${JSON.stringify((e.payload as EventMap['job.failed']).error)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('job did not end');
-  }
   async function call<T>(ch: string, req: unknown): Promise<T> {
     const env = (await eng.request(ch as never, req as never)) as Envelope<T>;
     if (!env.ok) throw Object.assign(new Error(env.error.message), { code: env.error.code });
@@ -116,8 +108,8 @@ describe('run.scoreboard (in-process engine)', () => {
       sampleEvery: 100,
       bundle: false,
     });
-    await waitJob(jobId);
-    const first = await waitJob<Scoreboard>((await call<{ jobId: string }>('run.scoreboard', { runId, limit: 4 })).jobId);
+    await waitJob(events, jobId, JOB_POLLS);
+    const first = await waitJob<Scoreboard>(events, (await call<{ jobId: string }>('run.scoreboard', { runId, limit: 4 })).jobId, JOB_POLLS);
     expect(first.rows.map((r: ScoreboardRow) => r.step)).toEqual([1, 2]);
     expect(first).toMatchObject({ model: 'pix2pix', datasetId: 'demo-edges2fashion', split: 'test', limit: 4, evaluated: 2, cached: 0, alarm: null });
     for (const r of first.rows) {
@@ -135,7 +127,7 @@ describe('run.scoreboard (in-process engine)', () => {
     expect(fs.readdirSync(path.join(tmp, 'ws', 'tmp')).filter((n) => n.startsWith('scoreboard-'))).toEqual([]);
     expect(fs.readdirSync(path.join(tmp, 'ws', 'bundles'))).toEqual([]);
 
-    const second = await waitJob<Scoreboard>((await call<{ jobId: string }>('run.scoreboard', { runId, limit: 4 })).jobId);
+    const second = await waitJob<Scoreboard>(events, (await call<{ jobId: string }>('run.scoreboard', { runId, limit: 4 })).jobId, JOB_POLLS);
     expect(second).toMatchObject({ cached: 2, evaluated: 0, bestStep: first.bestStep });
     expect(second.rows).toEqual(first.rows);
     const cachedOnly = await call<Scoreboard>('run.scores', { runId, limit: 4 });
@@ -154,12 +146,12 @@ describe('run.scoreboard (in-process engine)', () => {
       sampleEvery: 100,
       bundle: false,
     });
-    await waitJob(jobId);
+    await waitJob(events, jobId, JOB_POLLS);
     const started = await call<{ jobId: string }>('run.scoreboard', { runId, limit: 4 });
     // one scoreboard job per run (they share scores.json); two checkpoints to evaluate keep the first busy
     const again = (await eng.request('run.scoreboard', { runId, limit: 4 })) as Envelope<unknown>;
     expect(again.ok ? 'ok' : again.error.code).toBe('CONFLICT');
-    const b = await waitJob<Scoreboard>(started.jobId);
+    const b = await waitJob<Scoreboard>(events, started.jobId, JOB_POLLS);
     expect(b.rows.map((r) => r.step)).toEqual([1, 2]);
     for (const r of b.rows) {
       expect(r.key.name).toBe('transferRate.mean');
