@@ -13,7 +13,7 @@
  * kernels, while the XNNPACK pool is idle. If the engine has no SIMD, `createAdamSimd` returns
  * null and the caller uses its scalar JS loop.
  */
-import { F32, I32, V128, get, section, set, simd, str, tee, uleb, vec } from './wasm-asm';
+import { F32, I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, uleb, vec } from './wasm-asm';
 
 const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative constants only
 const load = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
@@ -52,9 +52,7 @@ function adamModule(shared: boolean): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), 0]])),
-    // memory import: min 0 and no max; a shared memory (tfjs's threaded build) must be imported as
-    // shared, which requires a max: 65536 pages (4 GiB), the most a 32-bit memory can declare.
-    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
+    ...memoryImport(shared),
     ...section(3, vec([[0]])),
     ...section(7, vec([[...str('adam'), 0x00, 0]])),
     ...section(10, vec([[...uleb(func.length), ...func]])),
@@ -67,28 +65,17 @@ export type AdamSimd = (
   b1: number, b2: number, c1: number, c2: number, om1: number, om2: number, eps: number, negLr: number,
 ) => void;
 
-/** The WebAssembly API (typed locally: the project's TS lib has no DOM/WebAssembly types). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 const cache = new WeakMap<WasmMemory, AdamSimd>();
 let warned = false;
 
 /** The SIMD update bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
 export function createAdamSimd(memory: WasmMemory | undefined): AdamSimd | null {
-  if (!memory || !WA) return null;
+  if (!memory) return null;
   const hit = cache.get(memory);
   if (hit) return hit;
   try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const instance = new WA.Instance(new WA.Module(adamModule(shared)), { env: { memory } });
-    const fn = instance.exports.adam as AdamSimd;
+    const fn = instantiateOn(memory, adamModule(isSharedMemory(memory))).adam as AdamSimd;
     cache.set(memory, fn);
     return fn;
   } catch (e) {

@@ -14,9 +14,10 @@
  *   FusedAdamOptimizer.
  */
 import { tf, initBackend } from '../backend';
-import { createAdamSimd, type WasmMemory } from './adam-simd';
+import { createAdamSimd } from './adam-simd';
 import { fusedAdam } from './fused-adam';
 import { useWasmKernel } from './index';
+import { type BackendWasm, heapMemory } from './wasm-util';
 
 export interface BenchRow {
   kernel: string;
@@ -219,8 +220,7 @@ export async function benchAdam(opts: { size?: number; ngf?: number; reps?: numb
   const stockMs = time(tf.train.adam(2e-4, 0.5, 0.999));
   const oursMs = time(fusedAdam(2e-4, 0.5, 0.999));
   tf.dispose([...vars, ...Object.values(grads)]);
-  const memory = (tf.engine().backend as unknown as { wasm: { asm?: { memory?: WasmMemory } } }).wasm.asm?.memory;
-  const how = createAdamSimd(memory) ? 'simd' : 'JS loop';
+  const how = createAdamSimd(heapMemory(tf.engine().backend as unknown as BackendWasm)) ? 'simd' : 'JS loop';
   const row: BenchRow = { kernel: 'Adam step (U-Net G)', shape: `${S} px, ${(params / 1e6).toFixed(1)}M params, ${how}`, size: S, stockMs, oursMs, maxDiff: null };
   log(`${row.kernel.padEnd(22)} ${row.shape.padEnd(36)} cpu stock ${stockMs.toFixed(1).padStart(7)} ms  ours ${oursMs.toFixed(1).padStart(7)} ms  ${(stockMs / oursMs).toFixed(2).padStart(6)}x`);
   return row;

@@ -6,9 +6,8 @@
  * a JS loop over the heap measured ~6 ns per element, slower than stock), Concat block copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmMemory } from './adam-simd';
-import { F32, I32, V128, get, section, set, simd, str, uleb, vec } from './wasm-asm';
-import { type BackendWasm, type TensorInfo, runStock } from './wasm-util';
+import { F32, I32, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { type BackendWasm, type TensorInfo, heapMemory, runStock } from './wasm-util';
 
 /**
  * leaky(x, o, n4, alpha):       o = max(x, alpha * x)            (0 <= alpha <= 1)
@@ -65,7 +64,7 @@ function elementwiseModule(shared: boolean): Uint8Array {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([t0, t1, t2])),
-    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
+    ...memoryImport(shared),
     ...section(3, vec([[0], [1], [2]])),
     ...section(7, vec([[...str('leaky'), 0x00, 0], [...str('leakyGrad'), 0x00, 1], [...str('colSum'), 0x00, 2]])),
     ...section(10, vec(fns.map((f) => [...uleb(f.length), ...f]))),
@@ -77,22 +76,16 @@ interface ElementwiseSimd {
   leakyGrad(x: number, dy: number, o: number, n4: number, alpha: number): void;
   colSum(x: number, out: number, rows: number, c4: number): void;
 }
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 const simdCache = new WeakMap<object, ElementwiseSimd | null>();
 /** Calls that ran the SIMD pass (tests check the path they mean to test was taken). */
 export const elementwiseSimdCalls = { leaky: 0, leakyGrad: 0, colSum: 0 };
 function simdFor(backend: BackendWasm): ElementwiseSimd | null {
-  const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
-  if (!memory || !WA) return null;
+  const memory = heapMemory(backend);
+  if (!memory) return null;
   if (simdCache.has(memory)) return simdCache.get(memory)!;
   let fns: ElementwiseSimd | null = null;
   try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    fns = new WA.Instance(new WA.Module(elementwiseModule(shared)), { env: { memory } }).exports as unknown as ElementwiseSimd;
+    fns = instantiateOn(memory, elementwiseModule(isSharedMemory(memory))) as unknown as ElementwiseSimd;
   } catch {
     fns = null; // the JS loops below
   }

@@ -17,8 +17,8 @@
  * On other backends it simply defers to tf.AdamOptimizer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type WasmMemory, createAdamSimd } from './adam-simd';
-import type { BackendWasm } from './wasm-util';
+import { createAdamSimd } from './adam-simd';
+import { type BackendWasm, heapMemory } from './wasm-util';
 
 interface AdamState {
   accBeta1: tf.Variable;
@@ -67,7 +67,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const accB2 = st.accBeta2.dataSync()[0]!;
     const om1 = f32(1 - accB1);
     const om2 = f32(1 - accB2);
-    const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
+    const memory = heapMemory(backend);
     const simd = this.useSimd ? createAdamSimd(memory) : null;
 
     names.forEach((name, i) => {

@@ -7,7 +7,7 @@
  * if it cannot start, everything runs on the calling thread.
  */
 import { Worker } from 'node:worker_threads';
-import type { WasmMemory } from './adam-simd';
+import { type WasmMemory, isSharedMemory } from './wasm-asm';
 import type { GemmFn, GemmSimd } from './gemm-simd';
 
 // ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnRows, 3 nnR, 4 nnRT, -1 stop), 2..8 args,
@@ -73,7 +73,7 @@ const splitNnRows: Split = ([a, b, c, blocks, K, N, s], h) => [a! + h * K! * 16,
  * itself. `minBlocks`: calls with fewer row blocks stay on one thread.
  */
 export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8Array, minBlocks = 2): GemmSimd {
-  const shared = memory != null && typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const shared = memory != null && isSharedMemory(memory);
   let pool: Pool | null = null;
   if (shared) {
     if (!pools.has(memory)) pools.set(memory, startPool(memory, bytes));

@@ -22,9 +22,8 @@
  * pairwise reduction), so results are deterministic on a machine.
  */
 import v8 from 'node:v8';
-import type { WasmMemory } from './adam-simd';
 import { pooled } from './gemm-pool';
-import { I32, V128, get, section, set, simd, sleb, str, tee, uleb, vec } from './wasm-asm';
+import { I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, sleb, str, tee, uleb, vec } from './wasm-asm';
 
 const i32 = (v: number) => [0x41, ...sleb(v)];
 const ADD = [0x6a];
@@ -217,7 +216,7 @@ export function gemmModule(shared: boolean, fma = false): Uint8Array {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([sig])),
-    ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
+    ...memoryImport(shared),
     ...section(3, vec([[0], [0], [0], [0], [0]])),
     ...section(7, vec([[...str('nn'), 0x00, 0], [...str('nt'), 0x00, 1], [...str('nnRows'), 0x00, 2], [...str('nnR'), 0x00, 3], [...str('nnRT'), 0x00, 4]])),
     ...section(10, vec([nn, nt, nnRows, nnR, nnRT].map((f) => [...uleb(f.length), ...f]))),
@@ -241,11 +240,6 @@ export interface GemmSimd {
   parallel?: () => boolean;
 }
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 const cache = new WeakMap<WasmMemory, GemmSimd | null>();
 /**
  * threads: 2 = use a helper thread when the heap is shared; fma: use f32x4.relaxed_madd where
@@ -279,14 +273,14 @@ export function relaxedSimd(): boolean {
 
 /** The SIMD products bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
 export function createGemmSimd(memory: WasmMemory | undefined): GemmSimd | null {
-  if (!memory || !WA) return null;
+  if (!memory) return null;
   if (cache.has(memory)) return cache.get(memory)!;
   let g: GemmSimd | null = null;
   try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const shared = isSharedMemory(memory);
     const bytes = gemmModule(shared, gemmOptions.fma && relaxedSimd());
-    const inst = new WA.Instance(new WA.Module(bytes), { env: { memory } });
-    g = { nn: inst.exports.nn as GemmFn, nnRows: inst.exports.nnRows as GemmFn, nt: inst.exports.nt as GemmFn, nnR: inst.exports.nnR as GemmFn, nnRT: inst.exports.nnRT as GemmFn, fma: gemmOptions.fma && relaxedSimd() };
+    const exports = instantiateOn(memory, bytes);
+    g = { nn: exports.nn as GemmFn, nnRows: exports.nnRows as GemmFn, nt: exports.nt as GemmFn, nnR: exports.nnR as GemmFn, nnRT: exports.nnRT as GemmFn, fma: gemmOptions.fma && relaxedSimd() };
     // Shared heap (tfjs's threaded build): split the products with a helper thread.
     if (shared && gemmOptions.threads > 1) g = pooled(g, memory, bytes);
   } catch {

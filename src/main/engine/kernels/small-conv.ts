@@ -15,9 +15,8 @@
  * Everything else goes to the stock kernel (or the phase path).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmMemory } from './adam-simd';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
-import { type BackendWasm, type TensorInfo, release, runStock } from './wasm-util';
+import { type BackendWasm, type TensorInfo, heapMemory, release, runStock } from './wasm-util';
 
 /**
  * Use the direct product when P <= maxPixels (forward and input gradient) and the filter has >=
@@ -51,8 +50,7 @@ export const smallConvOptions = {
 export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, backpropInputAsConv: 0 };
 
 function gemm(backend: BackendWasm): GemmSimd | null {
-  const memory = (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
-  return createGemmSimd(memory);
+  return createGemmSimd(heapMemory(backend));
 }
 
 const off = (backend: BackendWasm, t: TensorInfo) => backend.getMemoryOffset(t.dataId);

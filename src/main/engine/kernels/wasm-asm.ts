@@ -38,3 +38,31 @@ export const get = (i: number) => [0x20, ...uleb(i)];
 export const set = (i: number) => [0x21, ...uleb(i)];
 export const tee = (i: number) => [0x22, ...uleb(i)];
 export const simd = (op: number) => [0xfd, ...uleb(op)];
+
+/** A wasm memory (typed locally: the project's TS lib has no DOM/WebAssembly types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+/** True for the threaded build's heap (a shared memory). */
+export const isSharedMemory = (memory: WasmMemory): boolean => typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+/**
+ * Import section for the backend's heap as env.memory: min 0 and no max, or, for a shared memory
+ * (which must be imported as shared and so needs a max), 65536 pages (4 GiB), the most a 32-bit
+ * memory can declare.
+ */
+export const memoryImport = (shared: boolean): number[] =>
+  section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]]));
+
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Compile `bytes` and instantiate it on `memory`; throws where the engine cannot (no WebAssembly, no SIMD). */
+export function instantiateOn(memory: WasmMemory, bytes: Uint8Array): Record<string, unknown> {
+  if (!WA) throw new Error('WebAssembly is unavailable');
+  return new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports;
+}

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { WasmMemory } from './wasm-asm';
 
 export type { BackendWasm };
 export type TensorInfo = tf.TensorInfo;
@@ -88,4 +89,9 @@ export function reshape(backend: BackendWasm, x: TensorInfo, shape: number[]): T
 /** Float32 view of a tensor's data on the wasm heap (valid until the next allocation). */
 export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+/** The backend's heap (its WebAssembly.Memory), for modules that work on tensors in place. */
+export function heapMemory(backend: BackendWasm): WasmMemory | undefined {
+  return (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
 }

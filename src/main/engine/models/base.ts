@@ -13,6 +13,7 @@
 import { tf } from '../backend';
 import { FusedAdamOptimizer } from '../kernels/fused-adam';
 import { createAdamSimd } from '../kernels/adam-simd';
+import { type BackendWasm, heapMemory } from '../kernels/wasm-util';
 
 let fusedOk: boolean | null = null;
 /**
@@ -23,8 +24,7 @@ let fusedOk: boolean | null = null;
 function fusedAdamUsable(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
   if (fusedOk === null) {
-    const b = tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } };
-    fusedOk = !!createAdamSimd(b.wasm?.asm?.memory as Parameters<typeof createAdamSimd>[0]);
+    fusedOk = !!createAdamSimd(heapMemory(tf.backend() as unknown as BackendWasm));
   }
   return fusedOk;
 }
@@ -101,6 +101,12 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
 
   /** The current batch (owned: disposed at the next setInput / dispose). */
   protected input: Batch | null = null;
+
+  /** The current batch; throws before the first setInput. */
+  protected requireInput(): Batch {
+    if (!this.input) throw new Error('setInput first');
+    return this.input;
+  }
 
   /** Take ownership of a batch (the previous one is disposed). */
   setInput(batch: Batch): void {

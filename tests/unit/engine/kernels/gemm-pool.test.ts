@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createGemmSimd, type GemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
-import type { WasmMemory } from '../../../../src/main/engine/kernels/adam-simd';
+import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
 import { rand } from './helpers';
 
 interface Mem extends WasmMemory {
