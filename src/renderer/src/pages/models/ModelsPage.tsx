@@ -8,6 +8,7 @@ import type { BundleDetail, BundleSummary } from '../../../../shared/channels/bu
 import type { OnnxExportResult } from '../../../../shared/channels/export';
 import { callAny, has } from '../../api';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
+import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { Icon } from '../../components/Icons';
 import { PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
@@ -96,7 +97,7 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
   const detail = useLoad(has('bundle.get') ? () => callAny<BundleDetail>('bundle.get', { id: b.id }) : null, [b.id, b.onnx, b.parity?.maxAbsDiff]);
   const [jobId, setJobId] = useState<string | null>(null);
   const [result, setResult] = useState<OnnxExportResult | null>(null);
-  const [direction, setDirection] = useState<'AtoB' | 'BtoA'>('AtoB');
+  const [direction, setDirection] = useState<Direction>('AtoB');
   const job = useJobs((s) => (jobId ? s.jobs[jobId] : undefined));
   const m = detail.data?.manifest;
   const card = detail.data?.cardData as CardData | undefined;
@@ -139,13 +140,7 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
         <span className="tag">{b.kind}</span>
         <span className="grow" />
         {has('export.onnx') && b.kind === 'cyclegan' ? (
-          <div className="seg" title="Which generator to export">
-            {(['AtoB', 'BtoA'] as const).map((d) => (
-              <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)}>
-                {d === 'AtoB' ? 'A → B' : 'B → A'}
-              </button>
-            ))}
-          </div>
+          <DirectionSeg value={direction} onChange={setDirection} title="Which generator to export" />
         ) : null}
         {has('export.onnx') ? (
           <button type="button" className="btn primary" onClick={() => void exportOnnx()} disabled={!!exporting || !b.hasTfjs} title={b.hasTfjs ? 'Export to ONNX and check parity' : 'This bundle has no tfjs networks to export'} data-testid="export-onnx">

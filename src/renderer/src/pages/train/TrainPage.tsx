@@ -8,6 +8,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { DatasetSummary } from '../../../../shared/channels/dataset';
 import { callAny, has } from '../../api';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
+import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { ZoomView } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { LossChart } from '../../components/LossChart';
@@ -242,7 +243,7 @@ export function TrainPage() {
   const [steps, setSteps] = useState(2000);
   const [lengthBy, setLengthBy] = useState<'steps' | 'epochs'>('steps');
   const [epochs, setEpochs] = useState(5);
-  const [direction, setDirection] = useState<'AtoB' | 'BtoA'>('AtoB');
+  const [direction, setDirection] = useState<Direction>('AtoB');
   const [sampleEvery, setSampleEvery] = useState('');
   const [name, setName] = useState('');
   const [starting, setStarting] = useState(false);
@@ -362,13 +363,7 @@ export function TrainPage() {
         </Field>
         {model?.kind === 'pix2pix' ? (
           <Field group label="Direction" hint="AtoB learns B from A (e.g. edges → photo); BtoA the reverse.">
-            <div className="seg">
-              {(['AtoB', 'BtoA'] as const).map((d) => (
-                <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)}>
-                  {d === 'AtoB' ? 'A → B' : 'B → A'}
-                </button>
-              ))}
-            </div>
+            <DirectionSeg value={direction} onChange={setDirection} />
           </Field>
         ) : null}
         <Field label="Sample every (steps)" hint="How often the sample grid is drawn; empty: the engine's default.">

@@ -11,6 +11,7 @@ import { callAny, has } from '../../api';
 import { CompareSlider } from '../../components/CompareSlider';
 import { DropZone } from '../../components/DropZone';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
+import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { Icon } from '../../components/Icons';
 import { fitScale, PixelImage } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
@@ -95,7 +96,7 @@ export function TranslatePage() {
   const [error, setError] = useState<ErrorData | null>(null);
   const [busy, setBusy] = useState(false);
   const [view, setView] = useState<'side' | 'compare'>('side');
-  const [direction, setDirection] = useState<'AtoB' | 'BtoA'>('AtoB');
+  const [direction, setDirection] = useState<Direction>('AtoB');
   const [fit, setFit] = useState<'fill' | 'cover' | 'contain'>('fill');
   const [runtime, setRuntime] = useState<'onnx' | 'tfjs'>('onnx');
   const [folderBusy, setFolderBusy] = useState(false);
@@ -220,13 +221,7 @@ export function TranslatePage() {
         </Field>
         {bundle?.kind === 'cyclegan' ? (
           <Field group label="Direction" hint="CycleGAN learns both ways.">
-            <div className="seg">
-              {(['AtoB', 'BtoA'] as const).map((d) => (
-                <button key={d} type="button" className={direction === d ? 'on' : ''} onClick={() => setDirection(d)} data-testid={`direction-${d}`}>
-                  {d === 'AtoB' ? 'A → B' : 'B → A'}
-                </button>
-              ))}
-            </div>
+            <DirectionSeg value={direction} onChange={setDirection} testId="direction" />
           </Field>
         ) : null}
         <Field label="Fit" hint="How a non-square input meets the model's square size.">
