@@ -146,6 +146,46 @@ function orthonormalize(vs: Float64Array[]): void {
   }
 }
 
+/** M v for row-major M [rows, cols]. */
+function matVec(M: ArrayLike<number>, rows: number, cols: number, v: ArrayLike<number>, out = new Float64Array(rows)): Float64Array {
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) s += M[o + j]! * v[j]!;
+    out[i] = s;
+  }
+  return out;
+}
+
+/** M^T y for row-major M [rows, cols] (rows whose weight is 0 skipped). */
+function matTVec(M: ArrayLike<number>, rows: number, cols: number, y: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    const w = y[i]!;
+    if (w === 0) continue;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) out[j] += M[o + j]! * w;
+  }
+  return out;
+}
+
+/** Deterministic sign: the component's largest-magnitude entry positive (its scores follow). */
+function fixSign(component: Float64Array, scores: Float64Array): void {
+  let best = 0;
+  for (let j = 1; j < component.length; j++) if (Math.abs(component[j]!) > Math.abs(component[best]!)) best = j;
+  if (component[best]! < 0) {
+    for (let j = 0; j < component.length; j++) component[j] = -component[j]!;
+    for (let i = 0; i < scores.length; i++) scores[i] = -scores[i]!;
+  }
+}
+
+function columnMeans(X: Float32Array, n: number, d: number): Float64Array {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j]!;
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  return mean;
+}
+
 /**
  * PCA through the n x n Gram matrix G = C C^T when there are more features than samples
  * (activations, pixels): eigenvectors u of G give components v = C^T u / sqrt(lambda) and
@@ -170,16 +210,7 @@ function gramPca(C: Float64Array, n: number, d: number, k: number, mean: Float64
   const p = Math.min(n, k + 4);
   let U: Float64Array[] = Array.from({ length: p }, () => Float64Array.from({ length: n }, () => rng.normal()));
   orthonormalize(U);
-  const mul = (u: Float64Array) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      const o = i * n;
-      for (let j = 0; j < n; j++) s += G[o + j]! * u[j]!;
-      out[i] = s;
-    }
-    return out;
-  };
+  const mul = (u: Float64Array) => matVec(G, n, n, u);
   for (let it = 0; it < iters; it++) {
     U = U.map(mul);
     orthonormalize(U);
@@ -195,23 +226,11 @@ function gramPca(C: Float64Array, n: number, d: number, k: number, mean: Float64
   const scores: Float64Array[] = [];
   for (const { i, l } of order) {
     const u = U[i]!;
-    const v = new Float64Array(d);
-    for (let r = 0; r < n; r++) {
-      const w = u[r]!;
-      if (w === 0) continue;
-      const o = r * d;
-      for (let t = 0; t < d; t++) v[t] += C[o + t]! * w;
-    }
+    const v = matTVec(C, n, d, u);
     const sl = Math.sqrt(Math.max(l, 1e-30));
     for (let t = 0; t < d; t++) v[t] /= sl;
     const sc = Float64Array.from(u, (x) => x * sl);
-    // Deterministic sign: largest-magnitude entry of the component positive.
-    let best = 0;
-    for (let t = 1; t < d; t++) if (Math.abs(v[t]!) > Math.abs(v[best]!)) best = t;
-    if (v[best]! < 0) {
-      for (let t = 0; t < d; t++) v[t] = -v[t]!;
-      for (let r = 0; r < n; r++) sc[r] = -sc[r]!;
-    }
+    fixSign(v, sc);
     components.push(v);
     scores.push(sc);
   }
@@ -225,9 +244,7 @@ function gramPca(C: Float64Array, n: number, d: number, k: number, mean: Float64
 export function smallPca(X: Float32Array, n: number, d: number, k: number, opts: { iterations?: number; seed?: number; gram?: Float32Array | Float64Array } = {}): SmallPca {
   if (n < 2) throw new StudioError('BAD_INPUT', 'PCA needs at least 2 samples.');
   k = Math.min(k, d, n - 1);
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j]!;
-  for (let j = 0; j < d; j++) mean[j] /= n;
+  const mean = columnMeans(X, n, d);
   const C = new Float64Array(n * d);
   let total = 0;
   for (let i = 0; i < n; i++)
@@ -244,57 +261,21 @@ export function smallPca(X: Float32Array, n: number, d: number, k: number, opts:
   const iters = opts.iterations ?? 60;
   const y = new Float64Array(n);
   for (let it = 0; it < iters; it++) {
-    Q = Q.map((q) => {
-      // C^T (C q)
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        const o = i * d;
-        for (let j = 0; j < d; j++) s += C[o + j]! * q[j]!;
-        y[i] = s;
-      }
-      const out = new Float64Array(d);
-      for (let i = 0; i < n; i++) {
-        const yi = y[i]!;
-        if (yi === 0) continue;
-        const o = i * d;
-        for (let j = 0; j < d; j++) out[j] += C[o + j]! * yi;
-      }
-      return out;
-    });
+    Q = Q.map((q) => matTVec(C, n, d, matVec(C, n, d, q, y))); // C^T (C q)
     orthonormalize(Q);
   }
   // Rayleigh-Ritz on the subspace so components come sorted by variance.
-  const scoresAll = Q.map((q) => {
-    const s = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let v = 0;
-      const o = i * d;
-      for (let j = 0; j < d; j++) v += C[o + j]! * q[j]!;
-      s[i] = v;
-    }
-    return s;
-  });
+  const scoresAll = Q.map((q) => matVec(C, n, d, q));
   const order = scoresAll.map((s, i) => ({ i, v: s.reduce((a, b) => a + b * b, 0) })).sort((a, b) => b.v - a.v).slice(0, k);
   const components = order.map((o) => Q[o.i]!);
-  // Deterministic sign: largest-magnitude entry positive.
   const scores = order.map((o) => scoresAll[o.i]!);
-  components.forEach((c, ci) => {
-    let best = 0;
-    for (let j = 1; j < c.length; j++) if (Math.abs(c[j]!) > Math.abs(c[best]!)) best = j;
-    if (c[best]! < 0) {
-      for (let j = 0; j < c.length; j++) c[j] = -c[j]!;
-      const s = scores[ci]!;
-      for (let i = 0; i < s.length; i++) s[i] = -s[i]!;
-    }
-  });
+  components.forEach((c, ci) => fixSign(c, scores[ci]!));
   return { mean, components, variance: order.map((o) => o.v / (n - 1)), totalVariance: total / (n - 1), scores };
 }
 
 /** Rows minus their column means, as float32 (input of a fast Gram product). */
 export function centeredRows(X: Float32Array, n: number, d: number): Float32Array {
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j]!;
-  for (let j = 0; j < d; j++) mean[j] /= n;
+  const mean = columnMeans(X, n, d);
   const C = new Float32Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) C[i * d + j] = X[i * d + j]! - mean[j]!;
   return C;
