@@ -1,25 +1,12 @@
 /**
- * Model bundles as the pages see them (bundle.list). Mirrors the engine's BundleSummary; kept
- * loose so the pages survive small contract changes.
+ * Model bundles as the pages see them (bundle.list). The engine's BundleSummary, kept loose so the
+ * pages survive small contract changes: only the identity and shape fields are required.
  */
+import type { BundleSummary } from '../../../shared/channels/bundle';
 import { callAny, has } from '../api';
 import { useLoad } from './useLoad';
 
-export interface BundleView {
-  id: string;
-  name: string;
-  kind: string;
-  imageSize: number;
-  channels: number;
-  latentSize?: number;
-  classNames?: string[];
-  location?: string;
-  dir?: string;
-  onnx?: string | null;
-  hasTfjs?: boolean;
-  parity?: { maxAbsDiff: number; pass: boolean };
-  [k: string]: unknown;
-}
+export type BundleView = Pick<BundleSummary, 'id' | 'name' | 'kind' | 'imageSize' | 'channels'> & Partial<BundleSummary> & { [k: string]: unknown };
 
 export const TRANSLATORS = new Set(['pix2pix', 'cyclegan', 'autoencoder']);
 export const GENERATORS = new Set(['gan', 'cgan', 'autoencoder']);
