@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { type WasmMemory, isSharedMemory } from './wasm-asm';
 import type { GemmFn, GemmSimd } from './gemm-simd';
 
-// ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnRows, 3 nnR, 4 nnRT, -1 stop), 2..8 args,
+// ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, -1 stop), 2..8 args,
 // 9 done sequence, 10 ready (1) / failed (-1)
 const SEQ = 0, FN = 1, ARGS = 2, DONE = 9, READY = 10;
 
@@ -21,7 +21,7 @@ const c = new Int32Array(ctrl);
 let fns;
 try {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  fns = [inst.exports.nn, inst.exports.nt, inst.exports.nnRows, inst.exports.nnR, inst.exports.nnRT];
+  fns = [inst.exports.nn, inst.exports.nt, inst.exports.nnR, inst.exports.nnRT];
   Atomics.store(c, ${READY}, 1);
 } catch (e) {
   Atomics.store(c, ${READY}, -1);
@@ -66,7 +66,6 @@ type Split = (args: number[], half: number) => number[];
 
 const splitNn: Split = ([a, b, c, blocks, K, N, scratch], h) => [a! + h * K! * 16, b!, c! + h * 4 * N! * 4, blocks! - h, K!, N!, scratch! + K! * 32];
 const splitNt: Split = ([a, w, c, blocks, K, M, s], h) => [a! + h * 4 * K! * 4, w!, c! + h * M! * 16, blocks! - h, K!, M!, s ?? 0];
-const splitNnRows: Split = ([a, b, c, blocks, K, N, s], h) => [a! + h * K! * 16, b!, c! + h * 4 * N! * 4, blocks! - h, K!, N!, s ?? 0];
 
 /**
  * Two-thread versions of `g` on a shared memory (nn then needs 2*K*32 bytes of scratch), or `g`
@@ -111,9 +110,8 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
   return {
     nn: wrap(g.nn, 0, splitNn),
     nt: wrap(g.nt, 1, splitNt),
-    nnRows: wrap(g.nnRows, 2, splitNnRows),
-    nnR: wrap(g.nnR, 3, splitNn), // row-major A: the second half starts h*4 rows of K floats on, as nn
-    nnRT: wrap(g.nnRT, 4, splitNn),
+    nnR: wrap(g.nnR, 2, splitNn), // row-major A: the second half starts h*4 rows of K floats on, as nn
+    nnRT: wrap(g.nnRT, 3, splitNn),
     fma: g.fma,
     parallel: ready,
   };

@@ -11,7 +11,6 @@
  *                               gemmTuning.mchunk, each 8-column strip of B copied to `scratch`
  *   nnR(...):                   nn with A row-major [4*blocks, K]
  *   nnRT(a, bt, ...):           nnR with B given as its transpose Bt [N, K]
- *   nnRows(...):                nn unblocked, loops nested the other way (B read in place)
  *   nt(a, w, c, blocks, K, M):  C4[blk][m][r] = dot(A[4*blk + r, :], W[m, :])
  *                               A [4*blocks, K] row-major, W [M, K] row-major (K % 4 == 0, M even)
  *
@@ -52,13 +51,12 @@ const brIf = (d: number) => [0x0d, ...uleb(d)];
 export const gemmTuning = { kchunk: 256, mchunk: 64 };
 
 /**
- * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N, 6 scratch.
- * `stripsOuter`: column strips outside row blocks, each strip of B (K rows x 8 floats, rows N
- * floats apart) first copied to the contiguous scratch (K*32 bytes) so that the row blocks
- * re-read it from cache without a TLB miss per row (B = weights, large K). Otherwise row blocks
- * outside (A's block reused across strips, C written row by row: small K, B read in place).
+ * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N, 6 scratch. Column strips
+ * outside row blocks, each strip of B (a k chunk of rows x 8 floats, rows N floats apart) first
+ * copied to the contiguous scratch so that the row blocks re-read it from cache without a TLB
+ * miss per row (B = weights, large K).
  */
-function nnFunc(stripsOuter: boolean, fma: boolean, transB = false, rowA = false): number[] {
+function nnFunc(fma: boolean, transB = false, rowA = false): number[] {
   const [A, Bp, C, BLK, K, N, SCR] = [0, 1, 2, 3, 4, 5, 6];
   const NB = 7, N0 = 8, IB = 9, AP = 10, BP = 11, KK = 12, CP = 13, AB = 14, BS = 15, SP = 16; // i32 locals
   const ACC = (r: number, h: number) => 17 + r * 2 + h; // 17..24
@@ -71,20 +69,16 @@ function nnFunc(stripsOuter: boolean, fma: boolean, transB = false, rowA = false
   tile.push(...get(IB), ...get(NB), ...MUL, ...i32(2), ...SHL, ...get(C), ...ADD, ...get(N0), ...ADD, ...set(CP));
   const zeroAcc: number[] = [];
   for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) zeroAcc.push(...zero, ...set(ACC(r, h)));
-  if (stripsOuter) {
-    // first k chunk starts from zero, later ones continue the sums stored in C (same order of
-    // additions as one pass over k: a stored float32 reloads unchanged)
-    // rows r of C are NB bytes apart: load through a moving pointer
-    const loadRows: number[] = [...get(CP), ...set(SP)];
-    for (let r = 0; r < 4; r++) {
-      loadRows.push(...get(SP), ...load(0), ...set(ACC(r, 0)), ...get(SP), ...load(16), ...set(ACC(r, 1)));
-      loadRows.push(...get(SP), ...get(NB), ...ADD, ...set(SP));
-    }
-    tile.push(...get(K0), 0x45, 0x04, 0x40, ...zeroAcc, 0x05, ...loadRows, ...END);
-    tile.push(...get(SCR), ...set(BP), ...get(AB), ...set(AP), ...get(KC), ...set(KK));
-  } else {
-    tile.push(...zeroAcc, ...get(Bp), ...get(N0), ...ADD, ...set(BP), ...get(AB), ...set(AP), ...get(K), ...set(KK));
+  // first k chunk starts from zero, later ones continue the sums stored in C (same order of
+  // additions as one pass over k: a stored float32 reloads unchanged)
+  // rows r of C are NB bytes apart: load through a moving pointer
+  const loadRows: number[] = [...get(CP), ...set(SP)];
+  for (let r = 0; r < 4; r++) {
+    loadRows.push(...get(SP), ...load(0), ...set(ACC(r, 0)), ...get(SP), ...load(16), ...set(ACC(r, 1)));
+    loadRows.push(...get(SP), ...get(NB), ...ADD, ...set(SP));
   }
+  tile.push(...get(K0), 0x45, 0x04, 0x40, ...zeroAcc, 0x05, ...loadRows, ...END);
+  tile.push(...get(SCR), ...set(BP), ...get(AB), ...set(AP), ...get(KC), ...set(KK));
   tile.push(...LOOP); // k
   tile.push(...get(BP), ...load(0), ...set(B0), ...get(BP), ...load(16), ...set(B1));
   for (let r = 0; r < 4; r++) {
@@ -102,61 +96,49 @@ function nnFunc(stripsOuter: boolean, fma: boolean, transB = false, rowA = false
   }
   // A block base: a + ib*K*16 (+ k0*16 for the current k chunk; k0*4 when A is row-major)
   const blockBase = [...get(IB), ...get(K), ...MUL, ...i32(4), ...SHL, ...get(A), ...ADD];
-  if (stripsOuter) blockBase.push(...get(K0), ...i32(rowA ? 2 : 4), ...SHL, ...ADD);
+  blockBase.push(...get(K0), ...i32(rowA ? 2 : 4), ...SHL, ...ADD);
   blockBase.push(...set(AB));
   b.push(...get(N), ...i32(2), ...SHL, ...set(NB), ...get(K), ...i32(2), ...SHL, ...set(KB));
-  if (stripsOuter) {
-    // k chunks of KCHUNK outermost: one chunk of every row block of A (blocks*KCHUNK*16 bytes)
-    // stays in L2 while all column strips pass over it, and each strip's chunk of B is
-    // copied to the scratch (KCHUNK*32 bytes, L1) and re-read by every row block.
-    b.push(...i32(32), ...set(BS), ...i32(0), ...set(K0));
-    b.push(...BLOCK, ...LOOP);
-    b.push(...get(K0), ...get(K), ...GE_U, ...brIf(1));
-    b.push(...get(K), ...get(K0), ...SUB, ...tee(KC), ...i32(KCHUNK), ...get(KC), ...i32(KCHUNK), ...[0x49], ...[0x1b], ...set(KC)); // min
-    b.push(...i32(0), ...set(MB0), ...BLOCK, ...LOOP); // row-block chunks
-    b.push(...get(MB0), ...get(BLK), ...GE_U, ...brIf(1));
-    b.push(...get(MB0), ...i32(MCHUNK), ...ADD, ...tee(MBE), ...get(BLK), ...get(MBE), ...get(BLK), ...[0x49], ...[0x1b], ...set(MBE)); // min(mb0+MCHUNK, blocks)
-    b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
-    b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
-    if (!transB) {
-      // copy the strip chunk: scratch[k] = B[k0 + k, n0 .. n0+8]
-      b.push(...get(K0), ...get(NB), ...MUL, ...get(Bp), ...ADD, ...get(N0), ...ADD, ...set(BP), ...get(SCR), ...set(SP), ...get(KC), ...set(KK));
-      b.push(...LOOP);
-      b.push(...get(SP), ...get(BP), ...load(0), ...store(0), ...get(SP), ...get(BP), ...load(16), ...store(16));
-      b.push(...get(BP), ...get(NB), ...ADD, ...set(BP), ...get(SP), ...i32(32), ...ADD, ...set(SP));
-      b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
-    } else {
-      // B given as its transpose Bt [N, K]: scratch[k][j] = Bt[n0 + j, k0 + k], gathered from 8
-      // rows K floats apart (KB bytes), one float each
-      b.push(...get(N0), ...get(K), ...MUL, ...get(K0), ...i32(4), ...MUL, ...ADD, ...get(Bp), ...ADD, ...set(BP)); // n0 is bytes: (n0/4)*K*4
-      b.push(...get(SCR), ...set(SP), ...get(KC), ...set(KK));
-      b.push(...LOOP);
-      b.push(...get(BP), ...set(T));
-      for (let j = 0; j < 8; j++) {
-        b.push(...get(SP), ...get(T), 0x2a, 2, 0, 0x38, 2, ...uleb(4 * j));
-        if (j < 7) b.push(...get(T), ...get(KB), ...ADD, ...set(T));
-      }
-      b.push(...get(BP), ...i32(4), ...ADD, ...set(BP), ...get(SP), ...i32(32), ...ADD, ...set(SP));
-      b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
-    }
-    b.push(...get(MB0), ...set(IB), ...BLOCK, ...LOOP);
-    b.push(...get(IB), ...get(MBE), ...GE_U, ...brIf(1));
-    b.push(...blockBase, ...tile);
-    b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
-    b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
-    b.push(...get(MBE), ...set(MB0), ...br(0), ...END, ...END);
-    b.push(...get(K0), ...i32(KCHUNK), ...ADD, ...set(K0), ...br(0), ...END, ...END);
+  // k chunks of KCHUNK outermost: one chunk of every row block of A (blocks*KCHUNK*16 bytes)
+  // stays in L2 while all column strips pass over it, and each strip's chunk of B is
+  // copied to the scratch (KCHUNK*32 bytes, L1) and re-read by every row block.
+  b.push(...i32(32), ...set(BS), ...i32(0), ...set(K0));
+  b.push(...BLOCK, ...LOOP);
+  b.push(...get(K0), ...get(K), ...GE_U, ...brIf(1));
+  b.push(...get(K), ...get(K0), ...SUB, ...tee(KC), ...i32(KCHUNK), ...get(KC), ...i32(KCHUNK), ...[0x49], ...[0x1b], ...set(KC)); // min
+  b.push(...i32(0), ...set(MB0), ...BLOCK, ...LOOP); // row-block chunks
+  b.push(...get(MB0), ...get(BLK), ...GE_U, ...brIf(1));
+  b.push(...get(MB0), ...i32(MCHUNK), ...ADD, ...tee(MBE), ...get(BLK), ...get(MBE), ...get(BLK), ...[0x49], ...[0x1b], ...set(MBE)); // min(mb0+MCHUNK, blocks)
+  b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
+  b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
+  if (!transB) {
+    // copy the strip chunk: scratch[k] = B[k0 + k, n0 .. n0+8]
+    b.push(...get(K0), ...get(NB), ...MUL, ...get(Bp), ...ADD, ...get(N0), ...ADD, ...set(BP), ...get(SCR), ...set(SP), ...get(KC), ...set(KK));
+    b.push(...LOOP);
+    b.push(...get(SP), ...get(BP), ...load(0), ...store(0), ...get(SP), ...get(BP), ...load(16), ...store(16));
+    b.push(...get(BP), ...get(NB), ...ADD, ...set(BP), ...get(SP), ...i32(32), ...ADD, ...set(SP));
+    b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
   } else {
-    b.push(...get(NB), ...set(BS));
-    b.push(...i32(0), ...set(IB), ...BLOCK, ...LOOP);
-    b.push(...get(IB), ...get(BLK), ...GE_U, ...brIf(1));
-    b.push(...blockBase);
-    b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
-    b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
-    b.push(...tile);
-    b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
-    b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
+    // B given as its transpose Bt [N, K]: scratch[k][j] = Bt[n0 + j, k0 + k], gathered from 8
+    // rows K floats apart (KB bytes), one float each
+    b.push(...get(N0), ...get(K), ...MUL, ...get(K0), ...i32(4), ...MUL, ...ADD, ...get(Bp), ...ADD, ...set(BP)); // n0 is bytes: (n0/4)*K*4
+    b.push(...get(SCR), ...set(SP), ...get(KC), ...set(KK));
+    b.push(...LOOP);
+    b.push(...get(BP), ...set(T));
+    for (let j = 0; j < 8; j++) {
+      b.push(...get(SP), ...get(T), 0x2a, 2, 0, 0x38, 2, ...uleb(4 * j));
+      if (j < 7) b.push(...get(T), ...get(KB), ...ADD, ...set(T));
+    }
+    b.push(...get(BP), ...i32(4), ...ADD, ...set(BP), ...get(SP), ...i32(32), ...ADD, ...set(SP));
+    b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
   }
+  b.push(...get(MB0), ...set(IB), ...BLOCK, ...LOOP);
+  b.push(...get(IB), ...get(MBE), ...GE_U, ...brIf(1));
+  b.push(...blockBase, ...tile);
+  b.push(...get(IB), ...i32(1), ...ADD, ...set(IB), ...br(0), ...END, ...END);
+  b.push(...get(N0), ...i32(32), ...ADD, ...set(N0), ...br(0), ...END, ...END);
+  b.push(...get(MBE), ...set(MB0), ...br(0), ...END, ...END);
+  b.push(...get(K0), ...i32(KCHUNK), ...ADD, ...set(K0), ...br(0), ...END, ...END);
   b.push(...END);
   return [...vec([[10, I32], [11, V128], [6, I32]]), ...b];
 }
@@ -207,19 +189,18 @@ function ntFunc(fma: boolean): number[] {
 }
 
 export function gemmModule(shared: boolean, fma = false): Uint8Array {
-  const nn = nnFunc(true, fma);
-  const nnRows = nnFunc(false, fma);
+  const nn = nnFunc(fma);
   const nt = ntFunc(fma);
-  const nnR = nnFunc(true, fma, false, true);
-  const nnRT = nnFunc(true, fma, true, true);
+  const nnR = nnFunc(fma, false, true);
+  const nnRT = nnFunc(fma, true, true);
   const sig = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([sig])),
     ...memoryImport(shared),
-    ...section(3, vec([[0], [0], [0], [0], [0]])),
-    ...section(7, vec([[...str('nn'), 0x00, 0], [...str('nt'), 0x00, 1], [...str('nnRows'), 0x00, 2], [...str('nnR'), 0x00, 3], [...str('nnRT'), 0x00, 4]])),
-    ...section(10, vec([nn, nt, nnRows, nnR, nnRT].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0], [0], [0], [0]])),
+    ...section(7, vec([[...str('nn'), 0x00, 0], [...str('nt'), 0x00, 1], [...str('nnR'), 0x00, 2], [...str('nnRT'), 0x00, 3]])),
+    ...section(10, vec([nn, nt, nnR, nnRT].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -227,8 +208,6 @@ export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number
 export interface GemmSimd {
   /** Needs `scratch`: 2*K*32 bytes on the heap (one strip copy per thread). */
   nn: GemmFn;
-  /** nn with row blocks outermost (same result): for a small K, e.g. a filter gradient. */
-  nnRows: GemmFn;
   nt: GemmFn;
   /** nn with A row-major [4*blocks, K] (not interleaved). Scratch as nn. */
   nnR: GemmFn;
@@ -280,7 +259,7 @@ export function createGemmSimd(memory: WasmMemory | undefined): GemmSimd | null 
     const shared = isSharedMemory(memory);
     const bytes = gemmModule(shared, gemmOptions.fma && relaxedSimd());
     const exports = instantiateOn(memory, bytes);
-    g = { nn: exports.nn as GemmFn, nnRows: exports.nnRows as GemmFn, nt: exports.nt as GemmFn, nnR: exports.nnR as GemmFn, nnRT: exports.nnRT as GemmFn, fma: gemmOptions.fma && relaxedSimd() };
+    g = { nn: exports.nn as GemmFn, nt: exports.nt as GemmFn, nnR: exports.nnR as GemmFn, nnRT: exports.nnRT as GemmFn, fma: gemmOptions.fma && relaxedSimd() };
     // Shared heap (tfjs's threaded build): split the products with a helper thread.
     if (shared && gemmOptions.threads > 1) g = pooled(g, memory, bytes);
   } catch {

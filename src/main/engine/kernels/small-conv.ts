@@ -38,8 +38,6 @@ export const smallConvOptions = {
    * vs 15-30). Only the patches buffer (KH*KW*CI x P floats) bounds it.
    */
   maxPatchFloatsFilterGrad: 1 << 23,
-  /** 'nn' (k- and row-blocked, strips of dy copied to cache) or 'nnRows' (dy read in place). */
-  filterGradProduct: (process.env.ATELIER_WGRAD ?? 'nn') as 'nn' | 'nnRows',
   /** Stride-1 input gradients as forward convolutions (backpropInputAsConv). */
   stride1AsConv: process.env.ATELIER_S1_AS_CONV !== '0',
   /** Forward convolutions of any output size (see usable()). */
@@ -390,8 +388,7 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
     }
     smallConvCalls.backpropFilter++;
     const pOff = off(backend, patches);
-    if (smallConvOptions.filterGradProduct === 'nn') g.nn(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO, pOff + Kd4 * P * 4);
-    else g.nnRows(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO);
+    g.nn(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO, pOff + Kd4 * P * 4);
     if (scratch !== out) f32(backend, out).set(f32(backend, scratch).subarray(0, Kd * CO));
     return out;
   } catch (e) {

@@ -19,13 +19,13 @@ function runAll(g: GemmSimd, mem: Mem, blocks: number, K: number, N: number): Fl
     at += n + 16;
     return o;
   };
-  const A = take(P * K), B = take(K * N), C = take(P * N), S = take(2 * K * 8), C2 = take(P * N), A3 = take(K * P), C3 = take(K * N), C4 = take(P * N), C5 = take(P * N);
+  const A = take(P * K), B = take(K * N), C = take(P * N), S = take(2 * K * 8), C2 = take(P * N), A3 = take(K * P), C3 = take(K * N), C4 = take(P * N), C5 = take(P * N), S2 = take(2 * P * 8);
   f.set(rand(P * K, 1), A);
   f.set(rand(K * N, 2), B);
   f.set(rand(K * P, 3), A3);
   g.nn(A * 4, B * 4, C * 4, blocks, K, N, S * 4);
   g.nt(A * 4, B * 4, C2 * 4, blocks, K, N); // A [P,K] rows . B viewed as [N rows, K] (K % 4, N even)
-  g.nnRows(A3 * 4, C * 4, C3 * 4, K / 4, P, N); // [K, P] interleaved . C [P, N]
+  g.nn(A3 * 4, C * 4, C3 * 4, K / 4, P, N, S2 * 4); // [K, P] interleaved . C [P, N]
   g.nnR(A * 4, B * 4, C4 * 4, blocks, K, N, S * 4); // A viewed row-major
   g.nnRT(A * 4, B * 4, C5 * 4, blocks, K, N, S * 4); // and B viewed as Bt [N, K]
   return [f.slice(C, C + P * N), f.slice(C2, C2 + P * N), f.slice(C3, C3 + K * N), f.slice(C4, C4 + P * N), f.slice(C5, C5 + P * N)];
