@@ -206,22 +206,28 @@ function gram(X: Matrix, mean: Float64Array): Float64Array {
   return G;
 }
 
+/** Subtract from row c of M (rows of length len) its projections on rows 0..c-1, twice; returns its norm. */
+function orthogonalizeRow(M: Float64Array, c: number, len: number): number {
+  const row = M.subarray(c * len, c * len + len);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let p = 0; p < c; p++) {
+      const q = M.subarray(p * len, p * len + len);
+      let s = 0;
+      for (let j = 0; j < len; j++) s += row[j] * q[j];
+      for (let j = 0; j < len; j++) row[j] -= s * q[j];
+    }
+  }
+  let nrm = 0;
+  for (let j = 0; j < len; j++) nrm += row[j] * row[j];
+  return Math.sqrt(nrm);
+}
+
 /** Replace row c of comps by a unit vector orthogonal to rows 0..c-1 (random start, Gram-Schmidt). */
 function completeRow(comps: Float64Array, c: number, d: number, rng: Rng): void {
   const row = comps.subarray(c * d, c * d + d);
   for (let attempt = 0; attempt < 10; attempt++) {
     for (let j = 0; j < d; j++) row[j] = rng.normal();
-    for (let pass = 0; pass < 2; pass++) {
-      for (let p = 0; p < c; p++) {
-        const q = comps.subarray(p * d, p * d + d);
-        let s = 0;
-        for (let j = 0; j < d; j++) s += row[j] * q[j];
-        for (let j = 0; j < d; j++) row[j] -= s * q[j];
-      }
-    }
-    let nrm = 0;
-    for (let j = 0; j < d; j++) nrm += row[j] * row[j];
-    nrm = Math.sqrt(nrm);
+    const nrm = orthogonalizeRow(comps, c, d);
     if (nrm > 1e-8) {
       for (let j = 0; j < d; j++) row[j] /= nrm;
       return;
@@ -233,17 +239,7 @@ function completeRow(comps: Float64Array, c: number, d: number, rng: Rng): void 
 function orthonormalizeRows(Q: Float64Array, l: number, len: number, rng: Rng): void {
   for (let c = 0; c < l; c++) {
     const row = Q.subarray(c * len, c * len + len);
-    for (let pass = 0; pass < 2; pass++) {
-      for (let p = 0; p < c; p++) {
-        const q = Q.subarray(p * len, p * len + len);
-        let s = 0;
-        for (let j = 0; j < len; j++) s += row[j] * q[j];
-        for (let j = 0; j < len; j++) row[j] -= s * q[j];
-      }
-    }
-    let nrm = 0;
-    for (let j = 0; j < len; j++) nrm += row[j] * row[j];
-    nrm = Math.sqrt(nrm);
+    const nrm = orthogonalizeRow(Q, c, len);
     if (nrm < 1e-300) {
       completeRow(Q, c, len, rng);
     } else {
