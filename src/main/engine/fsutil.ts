@@ -22,16 +22,21 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const tmp = tmpSibling(target);
-  const fh = await fsp.open(tmp, 'w');
+/** Write a file and fsync it (not atomic: for files inside a temp folder that is published whole). */
+export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const fh = await fsp.open(file, 'w');
   try {
     await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tmpSibling(target);
+  await writeFileSynced(tmp, data);
   try {
     await fsp.rename(tmp, target);
   } catch (e) {
@@ -95,12 +100,7 @@ function alive(pid: number): boolean {
  * process that is still running are in-flight writes, not leftovers: they stay.
  */
 export async function sweepTemp(dir: string): Promise<string[]> {
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return [];
-  }
+  const names = await readdirOrEmpty(dir);
   const gone: string[] = [];
   for (const n of names) {
     if (n.startsWith('.') && (/\.tmp-[A-Za-z0-9]+$/.test(n) || n.endsWith('.tmp'))) {
@@ -111,6 +111,15 @@ export async function sweepTemp(dir: string): Promise<string[]> {
     }
   }
   return gone;
+}
+
+/** Entry names of a folder; none when it is missing or unreadable. */
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
 }
 
 export async function readJson<T>(file: string): Promise<T> {

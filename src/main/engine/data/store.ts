@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { DatasetManifest, DatasetSummary } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
 import type { Workspace } from '../workspace';
+import { readdirOrEmpty } from '../fsutil';
 
 export const MANIFEST = 'dataset.json';
 export const SCHEMA_VERSION = 1 as const;
@@ -61,14 +62,8 @@ export async function summaryOf(dir: string, m?: DatasetManifest): Promise<Datas
 
 /** Published datasets only: dot-temp folders of imports in progress (or killed) are invisible. */
 export async function listDatasets(ws: Workspace): Promise<DatasetSummary[]> {
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(ws.datasets);
-  } catch {
-    return [];
-  }
   const out: DatasetSummary[] = [];
-  for (const n of names) {
+  for (const n of await readdirOrEmpty(ws.datasets)) {
     if (n.startsWith('.')) continue;
     const dir = path.join(ws.datasets, n);
     try {

@@ -19,7 +19,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../backend';
 import { loadModelFromDir, saveModelToDir } from '../networks/io';
-import { makeTempDirBeside, publishDir, exists } from '../fsutil';
+import { makeTempDirBeside, publishDir, exists, readJson } from '../fsutil';
 import type { BaseModel, ModelKind } from '../models/base';
 import { Rng } from '../models/rng';
 import { StudioError } from '../../../shared/errors';
@@ -129,7 +129,7 @@ export async function writeBundle(
 export async function loadBundle(dir: string): Promise<LoadedBundle> {
   const file = path.join(dir, 'bundle.json');
   if (!(await exists(file))) throw new StudioError('NOT_FOUND', `No model bundle at ${dir} (bundle.json missing).`);
-  const meta = JSON.parse(await fsp.readFile(file, 'utf8')) as BundleMeta;
+  const meta = await readJson<BundleMeta>(file);
   if (meta.format !== 'atelier-bundle') throw new StudioError('BAD_INPUT', `${file} is not an Atelier bundle.`);
   const networks: Record<string, tf.LayersModel> = {};
   for (const [name, n] of Object.entries(meta.networks)) networks[name] = await loadModelFromDir(path.join(dir, n.path));

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { makeTempDirBeside, publishDir, sweepTemp } from '../fsutil';
+import { makeTempDirBeside, publishDir, readdirOrEmpty, readJson, sweepTemp, writeFileSynced } from '../fsutil';
 import type { ModelState, NamedArray } from '../models/base';
 
 export interface CheckpointInfo {
@@ -43,16 +43,6 @@ interface ArrayEntry {
 
 export const checkpointsDir = (runDir: string) => path.join(runDir, 'checkpoints');
 
-async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const fh = await fsp.open(file, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 export async function writeCheckpoint(runDir: string, data: Omit<CheckpointData, 'createdAt'>, keep: number): Promise<CheckpointInfo> {
   const finalDir = path.join(checkpointsDir(runDir), `step-${data.step}`);
   const tmp = await makeTempDirBeside(finalDir);
@@ -81,7 +71,7 @@ export async function writeCheckpoint(runDir: string, data: Omit<CheckpointData,
   await testDelay(data.step);
   const createdAt = Date.now();
   const json = { format: 'atelier-checkpoint', version: 1, step: data.step, epoch: data.epoch, schedule: data.schedule, binBytes, sha256, cursor: data.cursor, extras: data.state.extras, arrays: entries, createdAt };
-  await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json));
+  await writeFileSynced(path.join(tmp, 'state.json'), JSON.stringify(json));
   await publishDir(tmp, finalDir);
   await pruneCheckpoints(runDir, keep);
   return { step: data.step, dir: finalDir, createdAt, bytes: offset };
@@ -100,14 +90,8 @@ async function testDelay(step: number): Promise<void> {
 /** Complete checkpoints (dot-temp folders and folders without state.json are ignored), oldest first. */
 export async function listCheckpoints(runDir: string): Promise<CheckpointInfo[]> {
   const dir = checkpointsDir(runDir);
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return [];
-  }
   const out: CheckpointInfo[] = [];
-  for (const n of names) {
+  for (const n of await readdirOrEmpty(dir)) {
     const m = /^step-(\d+)$/.exec(n);
     if (!m) continue;
     const d = path.join(dir, n);
@@ -129,7 +113,7 @@ export async function pruneCheckpoints(runDir: string, keep: number): Promise<vo
 }
 
 export async function readCheckpoint(dir: string): Promise<CheckpointData> {
-  const json = JSON.parse(await fsp.readFile(path.join(dir, 'state.json'), 'utf8')) as {
+  const json = await readJson<{
     step: number;
     epoch: number;
     cursor: unknown;
@@ -138,7 +122,7 @@ export async function readCheckpoint(dir: string): Promise<CheckpointData> {
     createdAt: number;
     binBytes?: number;
     sha256?: string;
-  };
+  }>(path.join(dir, 'state.json'));
   const bin = fs.readFileSync(path.join(dir, 'state.bin'));
   if ((json.binBytes !== undefined && bin.byteLength !== json.binBytes) || (json.sha256 && crypto.createHash('sha256').update(bin).digest('hex') !== json.sha256)) {
     throw new Error(`checkpoint ${dir} is damaged (state.bin does not match state.json)`);

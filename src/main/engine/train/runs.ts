@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { RunDetail, RunSummary } from '../../../shared/channels/train';
 import { StudioError } from '../../../shared/errors';
 import type { Workspace } from '../workspace';
+import { readdirOrEmpty } from '../fsutil';
 import { listCheckpoints } from './checkpoint';
 import { readLog, readRunOptions, readRunStatus, runDirOf, type RunOptionsFile } from './run';
 
@@ -35,14 +36,8 @@ async function summaryOf(runDir: string, run: RunOptionsFile, active: ActiveJobs
 }
 
 export async function listRuns(ws: Workspace, active: ActiveJobs): Promise<RunSummary[]> {
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(ws.runs);
-  } catch {
-    return [];
-  }
   const out: RunSummary[] = [];
-  for (const n of names) {
+  for (const n of await readdirOrEmpty(ws.runs)) {
     if (n.startsWith('.')) continue;
     const dir = path.join(ws.runs, n);
     try {
