@@ -37,8 +37,7 @@ export class AutoencoderModel extends BaseModel<AutoencoderModelOptions> {
 
 
   protected trainStepImpl(): Record<string, number> {
-    if (!this.input) throw new Error('setInput first');
-    const x = this.input.a;
+    const x = this.requireInput().a;
     const { encoder, decoder } = this.networks;
     const kept: tf.Scalar[] = [];
     tf.tidy(() => {
@@ -54,8 +53,7 @@ export class AutoencoderModel extends BaseModel<AutoencoderModelOptions> {
   }
 
   visuals(): Record<string, tf.Tensor4D> {
-    if (!this.input) throw new Error('setInput first');
-    const x = this.input.a;
+    const x = this.requireInput().a;
     return tf.tidy(() => ({
       real: x.clone(),
       recon: this.networks.decoder!.apply(this.networks.encoder!.apply(x, { training: false }), { training: false }) as tf.Tensor4D,

@@ -78,9 +78,7 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
   }
 
   protected trainStepImpl(): Record<string, number> {
-    if (!this.input) throw new Error('setInput first');
-    const A = this.input.a;
-    const B = this.input.b!;
+    const { a: A, b: B } = this.requireInput() as Required<Pick<Batch, 'a' | 'b'>>;
     const { G_A, G_B, D_A, D_B } = this.networks as Record<string, tf.LayersModel>;
     const o = this.options;
     const t = { training: true };
@@ -127,11 +125,9 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
   }
 
   visuals(): Record<string, tf.Tensor4D> {
-    if (!this.input) throw new Error('setInput first');
+    const { a: A, b: B } = this.requireInput() as Required<Pick<Batch, 'a' | 'b'>>;
     return tf.tidy(() => {
       const { G_A, G_B } = this.networks;
-      const A = this.input!.a;
-      const B = this.input!.b!;
       const fB = G_A!.apply(A, { training: false }) as tf.Tensor4D;
       const fA = G_B!.apply(B, { training: false }) as tf.Tensor4D;
       return {

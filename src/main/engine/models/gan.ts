@@ -74,8 +74,7 @@ export class GanModel extends BaseModel<GanOptions> {
   }
 
   protected trainStepImpl(): Record<string, number> {
-    if (!this.input) throw new Error('setInput first');
-    const x = this.input.a;
+    const { a: x, labels } = this.requireInput();
     const n = x.shape[0];
     const G = this.networks.G!;
     const D = this.networks.D!;
@@ -96,7 +95,7 @@ export class GanModel extends BaseModel<GanOptions> {
         return l;
       }, variablesOf(G));
       const dStep = tf.variableGrads(() => {
-        const lr = D.apply(dIn(x, this.input!.labels ?? null), t) as tf.Tensor;
+        const lr = D.apply(dIn(x, labels ?? null), t) as tf.Tensor;
         const lf = D.apply(dIn(fake!, yFake), t) as tf.Tensor;
         const real = bceWithLogits(lr, tf.onesLike(lr));
         const fk = bceWithLogits(lf, tf.zerosLike(lf));

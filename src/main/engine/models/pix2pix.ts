@@ -74,8 +74,7 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
   }
 
   protected trainStepImpl(): Record<string, number> {
-    if (!this.input) throw new Error('setInput first');
-    const { a, b } = this.input as Required<Pick<Batch, 'a' | 'b'>>;
+    const { a, b } = this.requireInput() as Required<Pick<Batch, 'a' | 'b'>>;
     const G = this.networks.G!;
     const D = this.networks.D!;
     const o = this.options;
@@ -105,12 +104,11 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
   }
 
   visuals(): Record<string, tf.Tensor4D> {
-    if (!this.input) throw new Error('setInput first');
-    const { a, b } = this.input;
+    const { a, b } = this.requireInput() as Required<Pick<Batch, 'a' | 'b'>>;
     return {
       real_A: a.clone(),
       fake_B: tf.tidy(() => this.networks.G!.apply(a, { training: false }) as tf.Tensor4D),
-      real_B: b!.clone(),
+      real_B: b.clone(),
     };
   }
 }
