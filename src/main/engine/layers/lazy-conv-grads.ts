@@ -27,21 +27,20 @@ interface ConvLayerLike {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor;
 }
 
-let original: ConvLayerLike['call'] | null = null;
-let convProto: ConvLayerLike | null = null;
+let installed = false;
 /** Tests switch it off to compare with tfjs's own path. */
 export const lazyConvGradOptions = { enabled: true };
 
 const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 
 export function installLazyConvGradients(): void {
-  if (original) return;
+  if (installed) return;
   // Conv2D -> Conv (the base that holds call()) of tfjs-layers
   const sample = tf.layers.conv2d({ filters: 1, kernelSize: 1 });
-  convProto = Object.getPrototypeOf(Object.getPrototypeOf(sample)) as ConvLayerLike;
+  const convProto = Object.getPrototypeOf(Object.getPrototypeOf(sample)) as ConvLayerLike;
   if (!Object.prototype.hasOwnProperty.call(convProto, 'call')) return; // a tfjs-layers we do not know: leave it
-  original = convProto.call;
-  const orig = original;
+  installed = true;
+  const orig = convProto.call;
   convProto.call = function (this: ConvLayerLike, inputs, kwargs) {
     if (!lazyConvGradOptions.enabled || this.rank !== 2 || !recording() || (this.dataFormat ?? 'channelsLast') !== 'channelsLast' || (this.padding !== 'same' && this.padding !== 'valid')) {
       return orig.call(this, inputs, kwargs);
