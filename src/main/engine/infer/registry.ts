@@ -62,6 +62,11 @@ export function exportsDirFor(ws: Workspace, id: string): string {
   return path.join(ws.root, 'exports', safeId(id));
 }
 
+/** Where a bundle's exports may be: its folder, and for a read-only shipped bundle exports/<id>/ too. */
+function exportDirsOf(ws: Workspace, dir: string, location: BundleLocation, id: string): string[] {
+  return location === 'shipped' ? [dir, exportsDirFor(ws, id)] : [dir];
+}
+
 async function findOnnxIn(dirs: string[], direction: 'AtoB' | 'BtoA' = 'AtoB'): Promise<string | null> {
   for (const d of dirs) {
     const f = await findOnnx(d, direction);
@@ -129,7 +134,7 @@ export async function resolveModelRef(ws: Workspace, ref: string): Promise<{ dir
       [ws.shippedModels, 'shipped'],
     ] as const) {
       const dir = path.join(root, ref);
-      if (await exists(dir)) return { dir, onnx: await findOnnxIn(location === 'shipped' ? [dir, exportsDirFor(ws, ref)] : [dir]), location, id: ref };
+      if (await exists(dir)) return { dir, onnx: await findOnnxIn(exportDirsOf(ws, dir, location, ref)), location, id: ref };
     }
   }
   const abs = path.resolve(ref);
@@ -208,20 +213,27 @@ async function mtime(file: string | null): Promise<string> {
   }
 }
 
-/** What the loaded model depends on: bundle.json and the ONNX file used (path + mtime). */
-async function stampOf(ws: Workspace, ref: string, direction: Direction): Promise<string> {
+type ModelRef = Awaited<ReturnType<typeof resolveModelRef>>;
+
+/** A reference resolved once, with the ONNX file a model of this direction would load. */
+async function locate(ws: Workspace, ref: string, direction: Direction): Promise<{ r: ModelRef; file: string | null }> {
+  const r = await resolveModelRef(ws, ref);
+  const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(exportDirsOf(ws, r.dir, r.location, r.id), 'BtoA') : null) : r.onnx;
+  return { r, file };
+}
+
+/** What the loaded model depends on: bundle.json and the ONNX file used (path + mtime); 'missing' when the reference no longer resolves. */
+async function stampOf(where: Promise<{ r: ModelRef; file: string | null }>): Promise<string> {
   try {
-    const r = await resolveModelRef(ws, ref);
-    const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(r.location === 'shipped' ? [r.dir, exportsDirFor(ws, r.id)] : [r.dir], 'BtoA') : null) : r.onnx;
+    const { r, file } = await where;
     return [r.dir ? await mtime(path.join(r.dir, MANIFEST)) : '-', file ?? '-', await mtime(file)].join('|');
   } catch {
     return 'missing';
   }
 }
 
-async function load(ws: Workspace, ref: string, runtime: Runtime, direction: Direction): Promise<InferenceModel> {
-  const r = await resolveModelRef(ws, ref);
-  const file = direction === 'BtoA' ? (r.dir ? await findOnnxIn(r.location === 'shipped' ? [r.dir, exportsDirFor(ws, r.id)] : [r.dir], 'BtoA') : null) : r.onnx;
+async function load(where: Promise<{ r: ModelRef; file: string | null }>, ref: string, runtime: Runtime, direction: Direction): Promise<InferenceModel> {
+  const { r, file } = await where;
   if (runtime === 'onnx' && file) return InferenceModel.fromOnnxFile(file);
   if (!r.dir) throw new StudioError('BAD_INPUT', `The tfjs runtime needs a bundle folder; "${ref}" is only an ONNX file.`);
   const src = await loadBundleSource(r.dir, { direction });
@@ -243,15 +255,17 @@ export async function getModel(ws: Workspace, ref: string, runtime: Runtime = 'o
     cache.delete(key);
     cache.set(key, hit); // most recently used last
     if (Date.now() - hit.checkedAt < RECHECK_MS) return hit.p;
-    const stamp = await stampOf(ws, ref, direction);
+    const stamp = await stampOf(locate(ws, ref, direction));
     if (stamp === hit.stamp) {
       hit.checkedAt = Date.now();
       return hit.p;
     }
     drop(key);
   }
-  const stamp = await stampOf(ws, ref, direction);
-  const p = load(ws, ref, runtime, direction);
+  // Resolved once for both the stamp and the load.
+  const where = locate(ws, ref, direction);
+  const stamp = await stampOf(where);
+  const p = load(where, ref, runtime, direction);
   cache.set(key, { p, stamp, checkedAt: Date.now() });
   p.catch(() => {
     if (cache.get(key)?.p === p) cache.delete(key);
