@@ -10,19 +10,7 @@ import type { FromHost, ToHost } from '../../../src/main/engine/protocol';
 import type { HostRole } from '../../../src/main/engine/router';
 import type { JobInfo } from '../../../src/shared/channels/job';
 import type { Envelope } from '../../../src/shared/errors';
-
-function waitFor<T>(fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = fn();
-      if (v) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error('timed out'));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
+import { waitFor } from '../../fixtures/wait';
 
 interface FakeHost {
   role: HostRole;
@@ -116,10 +104,7 @@ const ok = <T>(e: Envelope<unknown>): T => {
 
 describe('engine client with a trainer host', () => {
   it('spawns the trainer only for training and routes training and its job channels there', async () => {
-    const { hosts, spawner } = fakeSpawner();
-    const client = new EngineClient(spawner);
-    const events: { event: string; payload: unknown }[] = [];
-    client.onEvent((event, payload) => events.push({ event, payload }));
+    const { hosts, client, events } = recordingClient();
     expect(ok<{ host: string }>(await client.request('dataset.list', {})).host).toBe('primary');
     const demo = ok<{ jobId: string }>(await client.request('dataset.demo', {}));
     expect(hosts.map((h) => h.role)).toEqual(['primary']);
@@ -132,7 +117,7 @@ describe('engine client with a trainer host', () => {
     expect(client.trainerPid).toBe(trainer.pid);
     expect(client.pid).toBe(primary.pid);
     expect(client.trainerStarts).toBe(1);
-    expect(events.some((e) => e.event === 'job.started' && (e.payload as JobInfo).id === train.jobId)).toBe(true);
+    expect(events.some((e) => e.event === 'job.started' && e.payload.id === train.jobId)).toBe(true);
 
     // Other channels stay on the primary; a second training job goes to the same trainer.
     expect(ok<{ host: string }>(await client.request('latent.render', { model: 'm', z: { seed: 1 } })).host).toBe('primary');
@@ -220,7 +205,7 @@ describe('engine client with a trainer host', () => {
     // Training events still flow, and its channels still reach the trainer.
     hosts[1]!.emit({ t: 'evt', event: 'job.progress', payload: { jobId: train.jobId, step: 5, total: 10 } });
     expect(events.at(-1)).toEqual({ event: 'job.progress', payload: { jobId: train.jobId, step: 5, total: 10 } });
-    await waitFor(() => hosts.length === 3);
+    await waitFor(() => hosts.length === 3, 10_000, 5);
     expect(hosts[2]!.role).toBe('primary');
     const list = ok<JobInfo[]>(await client.request('job.list', {}));
     expect(list.map((j) => j.id)).toEqual([train.jobId]);
@@ -239,7 +224,7 @@ describe('engine client with a trainer host', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(trainer.shutdown).toBe(false);
     ok(await client.request('job.cancel', { jobId: train.jobId }));
-    await waitFor(() => trainer.shutdown);
+    await waitFor(() => trainer.shutdown, 10_000, 5);
     expect(client.trainerPid).toBeUndefined();
     const list = ok<JobInfo[]>(await client.request('job.list', {}));
     expect(list.find((j) => j.id === train.jobId)).toMatchObject({ state: 'cancelled' });

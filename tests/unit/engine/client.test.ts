@@ -4,19 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineClient, childProcessSpawner, type HostProcess } from '../../../src/main/engine/client';
 import type { FromHost, ToHost } from '../../../src/main/engine/protocol';
-
-function waitFor<T>(fn: () => T | undefined, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = fn();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error('timed out'));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
+import { waitFor } from '../../fixtures/wait';
 
 /** A scripted host, to test crash bookkeeping without a real process. */
 function fakeSpawner() {
@@ -48,14 +36,14 @@ describe('engine client', () => {
     const job = { id: 'train-1', kind: 'train', title: 'Train', state: 'running', startedAt: 1, step: 3, total: 10 };
     hosts[0]!.send({ t: 'evt', event: 'job.started', payload: job as never });
     const pending = client.request('job.list', {});
-    await waitFor(() => (hosts[0]!.got.length ? true : undefined));
+    await waitFor(() => hosts[0]!.got.length, 60_000);
     hosts[0]!.exit(134);
     const res = await pending;
     expect(res).toMatchObject({ ok: false, error: { code: 'ENGINE_CRASHED' } });
     const failed = events.find((e) => e.event === 'job.failed');
     expect(failed?.payload).toMatchObject({ jobId: 'train-1', cancelled: false, error: { code: 'ENGINE_CRASHED' } });
     expect(events.some((e) => e.event === 'engine.state' && (e.payload as { state: string }).state === 'crashed')).toBe(true);
-    await waitFor(() => (hosts.length === 2 ? true : undefined));
+    await waitFor(() => hosts.length === 2, 60_000);
     expect(client.starts).toBe(2);
   });
 
@@ -66,11 +54,11 @@ describe('engine client', () => {
     client.onEvent((e, p) => e === 'engine.state' && states.push((p as { state: string }).state));
     await client.start();
     for (let i = 0; i < 3; i++) {
-      await waitFor(() => (hosts[i] ? true : undefined));
+      await waitFor(() => hosts[i], 60_000);
       await new Promise((r) => setTimeout(r, 5));
       hosts[i]!.exit(1);
     }
-    await waitFor(() => (states.includes('stopped') ? true : undefined));
+    await waitFor(() => states.includes('stopped'), 60_000);
   });
 
   it('runs the real host in a child process, survives SIGKILL, and answers again', async () => {
@@ -83,7 +71,7 @@ describe('engine client', () => {
       expect(doctor).toMatchObject({ ok: true, data: { engineMode: 'child-process', workspace: ws } });
       const pid = client.pid!;
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => (client.pid && client.pid !== pid ? true : undefined));
+      await waitFor(() => client.pid && client.pid !== pid, 60_000);
       const again = await client.request('job.list', {});
       expect(again).toEqual({ ok: true, data: [] });
       expect(client.starts).toBe(2);

@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { JobManager } from '../../../src/main/engine/jobs';
 import type { EventName } from '../../../src/shared/events';
+import { waitFor } from '../../fixtures/wait';
 
 function collect() {
   const events: { e: EventName; p: Record<string, unknown> }[] = [];
   const jm = new JobManager((e, p) => void events.push({ e, p: p as unknown as Record<string, unknown> }));
-  const until = (pred: () => boolean) =>
-    new Promise<void>((r) => {
-      const t = () => (pred() ? r() : setTimeout(t, 5));
-      t();
-    });
+  const until = (pred: () => boolean) => waitFor(pred, Infinity, 5);
   return { events, jm, until };
 }
 
