@@ -5,28 +5,20 @@ import { connectJobEvents, useJobs, waitForJob } from '../../../src/renderer/src
 import { useUi } from '../../../src/renderer/src/store/ui';
 import { setStudioForTests } from '../../../src/renderer/src/studio';
 import type { StudioApi } from '../../../src/shared/api';
-import type { EventMap, EventName } from '../../../src/shared/events';
 import type { JobInfo } from '../../../src/shared/channels/job';
-
-type Cb = (p: unknown) => void;
+import { fakeEvents } from './fake-events';
 
 function fakeStudio() {
-  const listeners = new Map<string, Set<Cb>>();
+  const events = fakeEvents();
   const cancel = vi.fn(async (_req: { jobId: string }) => ({ ok: true as const, data: { cancelled: true } }));
   const api = {
     transport: 'browser',
     job: { cancel, list: async () => ({ ok: true, data: [] }) },
     app: {},
-    on(event: string, cb: Cb) {
-      const s = listeners.get(event) ?? new Set<Cb>();
-      listeners.set(event, s);
-      s.add(cb);
-      return () => s.delete(cb);
-    },
+    on: events.on,
     pathsForFiles: async () => [],
   } as unknown as StudioApi;
-  const emit = <E extends EventName>(e: E, p: EventMap[E]) => act(() => listeners.get(e)?.forEach((cb) => cb(p)));
-  return { api, emit, cancel };
+  return { api, emit: events.emit, cancel };
 }
 
 const info = (over: Partial<JobInfo> = {}): JobInfo => ({ id: 'j1', kind: 'dataset.import', title: 'Import shoes', state: 'running', startedAt: Date.now(), step: 0, total: 0, ...over });

@@ -1,17 +1,16 @@
 import './match-media';
 import { afterEach, describe, expect, it } from 'vitest';
-import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { App, pageForKey } from '../../../src/renderer/src/App';
 import { setStudioForTests } from '../../../src/renderer/src/studio';
 import { useUi } from '../../../src/renderer/src/store/ui';
 import { useStatus } from '../../../src/renderer/src/store/status';
 import type { StudioApi } from '../../../src/shared/api';
-
-type Cb = (p: unknown) => void;
+import { fakeEvents } from './fake-events';
 
 /** A fake studio with only app.* and job.*: every other page must show its honest empty state. */
 function fakeStudio() {
-  const listeners = new Map<string, Set<Cb>>();
+  const events = fakeEvents();
   const api = {
     transport: 'browser',
     app: {
@@ -19,16 +18,10 @@ function fakeStudio() {
       version: async () => ({ ok: true, data: { version: '0.1.0', name: 'Atelier' } }),
     },
     job: { list: async () => ({ ok: true, data: [] }), cancel: async () => ({ ok: true, data: { cancelled: true } }) },
-    on(event: string, cb: Cb) {
-      const s = listeners.get(event) ?? new Set<Cb>();
-      listeners.set(event, s);
-      s.add(cb);
-      return () => s.delete(cb);
-    },
+    on: events.on,
     pathsForFiles: async () => [],
   } as unknown as StudioApi;
-  const emit = (e: string, p: unknown) => act(() => listeners.get(e)?.forEach((cb) => cb(p)));
-  return { api, emit };
+  return { api, emit: events.emit };
 }
 
 afterEach(() => {
