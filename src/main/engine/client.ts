@@ -106,7 +106,7 @@ interface Slot {
 
 const newSlot = (role: HostRole): Slot => ({ role, proc: null, ready: null, abortReady: null, pending: new Map(), liveJobs: new Map(), starts: 0 });
 
-/** How many ended trainer jobs (and job owners) the client remembers. */
+/** How many ended trainer jobs the client remembers. */
 const MEMORY = 500;
 
 export interface EngineClientOptions {
@@ -122,11 +122,12 @@ export class EngineClient implements EngineClientLike {
   private listeners = new Set<Listener>();
   private closing = false;
   private crashes: number[] = [];
-  /** jobId -> the host that announced it (job.started). */
-  private jobOwner = new Map<string, HostRole>();
   /** runId -> jobId of the runs the trainer host is training now. */
   private trainerRuns = new Map<string, string>();
-  /** Ended trainer jobs, so job.list keeps them after the trainer host is gone. */
+  /**
+   * Ended trainer jobs, so job.list keeps them after the trainer host is gone. With the trainer's
+   * live jobs, these are the job ids the trainer owns (job channels route by them).
+   */
   private trainerEnded = new Map<string, JobInfo>();
   private trainerIdleTimer: ReturnType<typeof setTimeout> | null = null;
   private trainerStatsCache: { stats: Omit<TrainerHostStats, 'ageMs'>; at: number } | null = null;
@@ -195,7 +196,6 @@ export class EngineClient implements EngineClientLike {
     if (event === 'job.started') {
       const j = payload as JobInfo;
       slot.liveJobs.set(j.id, j);
-      remember(this.jobOwner, j.id, slot.role);
       if (slot.role === 'trainer') this.cancelTrainerIdle();
     } else if (event === 'job.done' || event === 'job.failed') {
       const { jobId, job } = payload as { jobId: string; job?: JobInfo };
@@ -311,8 +311,7 @@ export class EngineClient implements EngineClientLike {
     }
     if (JOB_CHANNELS.has(channel)) {
       const jobId = jobIdOf(payload);
-      // A live job is found even if the bounded owner map forgot it.
-      if (jobId && (this.trainer.liveJobs.has(jobId) || this.jobOwner.get(jobId) === 'trainer')) {
+      if (jobId && (this.trainer.liveJobs.has(jobId) || this.trainerEnded.has(jobId))) {
         if (this.trainer.proc) return this.send(this.trainer, channel, payload);
         const ended = this.trainerEnded.get(jobId);
         if (ended) {
