@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { F32, I32, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
-import { type BackendWasm, type TensorInfo, heapMemory, runStock } from './wasm-util';
+import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, runStock } from './wasm-util';
 
 /**
  * leaky(x, o, n4, alpha):       o = max(x, alpha * x)            (0 <= alpha <= 1)
@@ -94,7 +94,6 @@ function simdFor(backend: BackendWasm): ElementwiseSimd | null {
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-const heap = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
 
 /** y = x < 0 ? alpha * x : x (the cpu backend's formula). */
 export function leakyReluWasm(args: KernelArgs): TensorInfo {
@@ -107,7 +106,7 @@ export function leakyReluWasm(args: KernelArgs): TensorInfo {
   const g = alpha >= 0 && alpha <= 1 ? simdFor(backend) : null;
   const n4 = g ? n >> 2 : 0;
   if (g && n4) {
-    g.leaky(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), n4, alpha);
+    g.leaky(heapOffset(backend, x), heapOffset(backend, out), n4, alpha);
     elementwiseSimdCalls.leaky++;
   }
   const xv = heap(backend, x);
@@ -129,7 +128,7 @@ export function leakyReluGradWasm(args: KernelArgs): TensorInfo {
   const g = simdFor(backend);
   const n4 = g ? n >> 2 : 0;
   if (g && n4) {
-    g.leakyGrad(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId), n4, alpha);
+    g.leakyGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n4, alpha);
     elementwiseSimdCalls.leakyGrad++;
   }
   const xv = heap(backend, x);
@@ -190,7 +189,7 @@ function channelReduce(kind: 'Sum' | 'Mean', args: KernelArgs): TensorInfo {
   const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, -1).map(() => 1), C] : [C], 'float32');
   const o = heap(backend, out);
   o.fill(0);
-  g.colSum(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), rows, C >> 2);
+  g.colSum(heapOffset(backend, x), heapOffset(backend, out), rows, C >> 2);
   elementwiseSimdCalls.colSum++;
   if (kind === 'Mean') for (let c = 0; c < C; c++) o[c] = o[c]! / rows;
   return out;

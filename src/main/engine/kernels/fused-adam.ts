@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createAdamSimd } from './adam-simd';
-import { type BackendWasm, heapMemory } from './wasm-util';
+import { type BackendWasm, heapF32, heapMemory, heapOffset } from './wasm-util';
 
 interface AdamState {
   accBeta1: tf.Variable;
@@ -85,17 +85,17 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const size = value.size;
       let start = 0;
       if (simd) {
-        const off = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+        const off = (t: tf.TensorInfo) => heapOffset(backend, t);
         const blocks = size >>> 2;
         simd(off(value), off(gradient), off(mv), off(vv), off(outInfo), blocks, b1, b2, c1, c2, om1, om2, eps, negLr);
         start = blocks * 4;
       }
       // Views after the last allocation (the heap may have grown).
-      const o = backend.typedArrayFromHeap(outInfo) as Float32Array;
-      const w = backend.typedArrayFromHeap(value) as Float32Array;
-      const g = backend.typedArrayFromHeap(gradient) as Float32Array;
-      const M = backend.typedArrayFromHeap(mv) as Float32Array;
-      const V = backend.typedArrayFromHeap(vv) as Float32Array;
+      const o = heapF32(backend, outInfo);
+      const w = heapF32(backend, value);
+      const g = heapF32(backend, gradient);
+      const M = heapF32(backend, mv);
+      const V = heapF32(backend, vv);
       for (let k = start; k < size; k++) {
         const gk = g[k]!;
         const m1 = f32(f32(M[k]! * b1) + f32(gk * c1));

@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
-import { type BackendWasm, type TensorInfo, heapMemory, release, runStock } from './wasm-util';
+import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
 
 /**
  * Use the direct product when P <= maxPixels (forward and input gradient) and the filter has >=
@@ -51,8 +51,6 @@ function gemm(backend: BackendWasm): GemmSimd | null {
   return createGemmSimd(heapMemory(backend));
 }
 
-const off = (backend: BackendWasm, t: TensorInfo) => backend.getMemoryOffset(t.dataId);
-const f32 = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 

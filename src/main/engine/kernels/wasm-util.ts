@@ -91,6 +91,11 @@ export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
+/** Byte offset of a tensor's data on the wasm heap (a pointer for the hand-assembled modules). */
+export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId);
+}
+
 /** The backend's heap (its WebAssembly.Memory), for modules that work on tensors in place. */
 export function heapMemory(backend: BackendWasm): WasmMemory | undefined {
   return (backend.wasm as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
