@@ -15,10 +15,6 @@ export function usePngUrl(png: Uint8Array | null | undefined, type = 'image/png'
   return url;
 }
 
-export function pngBlobUrl(png: Uint8Array): string {
-  return URL.createObjectURL(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
-}
-
 /** Save bytes through a download link (browser) — Electron shows its save dialog for it too. */
 export function downloadBytes(bytes: Uint8Array, name: string, type = 'image/png'): void {
   const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
