@@ -36,7 +36,6 @@ const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentS
 const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig];
 
 const registered = new Set<string>();
-let gradientRegistered = false;
 
 export function registerWasmKernels(): string[] {
   for (const k of MISSING) {
@@ -49,10 +48,7 @@ export function registerWasmKernels(): string[] {
     if (registered.has(k.kernelName)) continue;
     useWasmKernel(k.kernelName, 'ours');
   }
-  if (!gradientRegistered) {
-    registerLeakyReluGradient();
-    gradientRegistered = true;
-  }
+  registerLeakyReluGradient(); // idempotent: registering a gradient again replaces it
   return [...registered].sort();
 }
 
