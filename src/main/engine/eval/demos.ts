@@ -16,6 +16,7 @@ import { appRoot } from '../workspace';
 import { writeFileAtomic, writeJsonAtomic } from '../fsutil';
 import { classify, loadClassifier, saveClassifier, trainClassifier, bytesToTensor, disposeClassifier } from '../analysis/classifier';
 import { CLASS_NAMES, fashionDir, pick, readFashion, readSubset, withoutSubset, type LabelledBytes } from './fashion';
+import { matchRate } from './metrics';
 import { Rng } from '../models/rng';
 import { createModel } from '../models/registry';
 import type { Batch, ModelKind } from '../models/base';
@@ -127,19 +128,9 @@ async function stageClassifier(ctx: StageContext & { phase?: 'train' | 'card' | 
   const outDir = path.join(ctx.out, DEMO_NAMES.classifier);
   const accOf = (d: { images: Uint8Array; labels: Uint8Array; n: number; size: number }, c: Parameters<typeof classify>[0]) => {
     const x = bytesToTensor(d.images, d.n, d.size);
-    const pred = classify(c, x);
+    const share = matchRate(classify(c, x), d.labels);
     x.dispose();
-    const perClass = new Array(10).fill(0).map(() => ({ n: 0, ok: 0 }));
-    let ok = 0;
-    pred.forEach((p, i) => {
-      const y = d.labels[i]!;
-      perClass[y]!.n++;
-      if (p === y) {
-        ok++;
-        perClass[y]!.ok++;
-      }
-    });
-    return { accuracy: ok / d.n, perClass: Object.fromEntries(perClass.map((v, i) => [CLASS_NAMES[i]!, v.n ? v.ok / v.n : NaN])) };
+    return { accuracy: share.rate, perClass: Object.fromEntries(CLASS_NAMES.map((name, i) => [name, share.perClass[i]?.rate ?? NaN])) };
   };
   let trainingInfo: Record<string, unknown> & { steps: number; durationSec: number };
   if (ctx.phase === 'card') {
