@@ -5,10 +5,19 @@
 import fsp from 'node:fs/promises';
 import zlib from 'node:zlib';
 import { StudioError } from '../../../shared/errors';
+import type { RawImage } from './normalize';
 
 export interface IdxArray {
   dims: number[];
   data: Uint8Array;
+}
+
+/** Image i of an idx image array [n, h, w] or [n, h, w, c] (a view, no copy). */
+export function idxImage(arr: IdxArray, i: number): RawImage {
+  const [, h, w] = arr.dims as [number, number, number];
+  const c = arr.dims[3] ?? 1;
+  const per = h * w * c;
+  return { data: arr.data.subarray(i * per, (i + 1) * per), width: w, height: h, channels: c };
 }
 
 const UBYTE = 0x08;

@@ -21,7 +21,7 @@ import sharp from 'sharp';
 import type { DatasetManifest } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
-import { readIdx } from './idx';
+import { idxImage, readIdx } from './idx';
 import { rawInput, type RawImage } from './normalize';
 import { DataRng, mixSeed, permutation, type RngState } from './rng';
 import { readManifest } from './store';
@@ -70,10 +70,7 @@ async function openSource(dir: string, m: DatasetManifest, split: 'train' | 'tes
     const rel = m.packed?.[split].images[role];
     if (!rel) return { count: 0, get: () => Promise.reject(new Error('empty')) };
     const arr = await readIdx(path.join(dir, rel));
-    const [n, h, w] = arr.dims as [number, number, number];
-    const c = arr.dims[3] ?? 1;
-    const per = h * w * c;
-    return { count: n, get: async (i) => ({ data: arr.data.subarray(i * per, (i + 1) * per), width: w, height: h, channels: c }) };
+    return { count: arr.dims[0]!, get: async (i) => idxImage(arr, i) };
   }
   const files = (m.items ?? []).filter((it) => it.split === split && it.files[role]).map((it) => path.join(dir, it.files[role]!));
   return {

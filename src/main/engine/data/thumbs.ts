@@ -3,8 +3,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DatasetManifest, DatasetThumb } from '../../../shared/channels/dataset';
-import { readIdx, type IdxArray } from './idx';
-import { thumbnailPng, type RawImage } from './normalize';
+import { idxImage, readIdx, type IdxArray } from './idx';
+import { thumbnailPng } from './normalize';
 
 /** Parsed idx files of recently paged datasets (Fashion-MNIST is 26 MB gzipped: parse it once). */
 const idxCache = new Map<string, { mtimeMs: number; arr: IdxArray }>();
@@ -51,10 +51,7 @@ export async function datasetPage(
     for (const role of ['a', 'b', 'x'] as const) {
       const arr = arrays[role];
       if (!arr || i >= arr.dims[0]!) continue;
-      const [, h, w] = arr.dims as [number, number, number];
-      const c = arr.dims[3] ?? 1;
-      const img: RawImage = { data: arr.data.subarray(i * h * w * c, (i + 1) * h * w * c), width: w, height: h, channels: c };
-      const t = await thumbnailPng(img, opts.thumbSize);
+      const t = await thumbnailPng(idxImage(arr, i), opts.thumbSize);
       out.push({ index: i, name: String(i), split: opts.split, role, ...(labels ? { label: labels[i]! } : {}), ...t });
     }
   }
