@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { tf, initBackend } from '../backend';
+import { median } from '../bench/train';
 import { createModel } from '../models/registry';
 import { wasmThreadsState } from './wasm-threads';
 
@@ -56,11 +57,6 @@ function taskStats(): Map<string, TaskStat> | null {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Run `fn` `reps` times (after `warmup`), with CPU accounting. */
 export function measure(name: string, fn: () => void, reps: number, warmup = 1): CpuFigure {
