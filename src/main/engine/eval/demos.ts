@@ -112,14 +112,19 @@ function machine() {
   return { cpus: os.cpus().length, loadAvg1: os.loadavg()[0]! };
 }
 
+/** Fashion-MNIST train minus the shipped subset; smoke runs (`limit`) keep its first images. */
+async function heldOutTrain(dir: string, limit?: number): Promise<LabelledBytes> {
+  const full = withoutSubset(await readFashion(dir, 'train'));
+  return limit ? pick(full, Array.from({ length: Math.min(limit, full.n) }, (_, i) => i)) : full;
+}
+
 /* ------------------------------------------------------------------ classifier */
 
 async function stageClassifier(ctx: StageContext & { phase?: 'train' | 'card' | 'all' }): Promise<ModelCard> {
   const dir = fashionDir();
   if (!dir) throw new Error('The classifier trains on the full Fashion-MNIST: install dataset-fashion-mnist or set ATELIER_FASHION_MNIST_DIR.');
   const m0 = machine();
-  const full = withoutSubset(await readFashion(dir, 'train'));
-  const train = ctx.limit ? pick(full, Array.from({ length: Math.min(ctx.limit, full.n) }, (_, i) => i)) : full;
+  const train = await heldOutTrain(dir, ctx.limit);
   const test = await readFashion(dir, 'test');
   const subset = await readSubset(resourcesDir());
   const epochs = Math.max(1, Math.round(1 * ctx.stepsScale));
@@ -301,8 +306,7 @@ function batchTensor(src: Uint8Array | Float32Array, idx: number[], px: number, 
 async function fashionTrain32(ctx: StageContext): Promise<LabelledBytes> {
   const dir = fashionDir();
   if (!dir) throw new Error('This stage trains on the full Fashion-MNIST: install dataset-fashion-mnist or set ATELIER_FASHION_MNIST_DIR.');
-  const full = withoutSubset(await readFashion(dir, 'train'));
-  return padAll(ctx.limit ? pick(full, Array.from({ length: Math.min(ctx.limit, full.n) }, (_, i) => i)) : full);
+  return padAll(await heldOutTrain(dir, ctx.limit));
 }
 
 /** A private workspace with the demo datasets (built from Fashion-MNIST as the app builds them). */
