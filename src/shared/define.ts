@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ErrorCode } from './errors';
 
 /**
@@ -14,6 +14,9 @@ export interface ChannelDef<Req extends z.ZodType = z.ZodType, Res = unknown> {
   /** Main-process only (dialogs, reveal in folder); serve answers UNAVAILABLE or its own way. */
   readonly local?: boolean;
 }
+
+/** A file or folder path in a request (the one bound every channel uses). */
+export const filePath = z.string().min(1).max(4096);
 
 export function channel<Res>() {
   return <Req extends z.ZodType>(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 
 export type BackendName = 'node' | 'wasm' | 'cpu';
 
@@ -63,7 +63,7 @@ export const appChannels = {
   ),
   'app.stats': channel<EngineStats>()(z.object({}).strict(), 'Engine memory and load: RSS, heap, live tensors, running jobs; the training host under `trainer` when it runs.'),
   'app.reveal': channel<{ revealed: boolean }>()(
-    z.object({ path: z.string().min(1).max(4096) }).strict(),
+    z.object({ path: filePath }).strict(),
     'Show a file in the system file manager (desktop app only).',
     ['UNAVAILABLE'],
     { local: true },

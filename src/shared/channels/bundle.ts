@@ -4,12 +4,12 @@
  * exported .onnx file path.
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 
 export const MODEL_KINDS = ['pix2pix', 'cyclegan', 'gan', 'cgan', 'autoencoder'] as const;
 
 /** A bundle id, a bundle folder or an exported .onnx file. */
-export const modelRef = z.string().min(1).max(4096);
+export const modelRef = filePath;
 
 export type BundleLocation = 'workspace' | 'shipped' | 'path';
 

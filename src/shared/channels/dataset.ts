@@ -5,7 +5,7 @@
  * Thumbnails cross the boundary as PNG bytes (Uint8Array), never as JSON arrays.
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 
 export const DATASET_KINDS = ['paired', 'unpaired', 'labeled', 'fashion-mnist'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
@@ -27,8 +27,6 @@ export type SizeRuleNetwork = (typeof SIZE_RULE_NETWORKS)[number];
 export const FIT_MODES = ['cover', 'contain', 'fill'] as const;
 export type FitMode = (typeof FIT_MODES)[number];
 
-const MAX_PATH = 4096;
-const path = z.string().min(1).max(MAX_PATH);
 export const datasetId = z
   .string()
   .min(1)
@@ -40,9 +38,9 @@ const hexColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #ffffff')
 export const datasetSourceSchema = z
   .object({
     kind: z.enum(DATASET_KINDS),
-    path: path.optional(),
+    path: filePath.optional(),
     pairs: z
-      .array(z.object({ a: path, b: path }).strict())
+      .array(z.object({ a: filePath, b: filePath }).strict())
       .min(1)
       .max(100_000)
       .optional(),

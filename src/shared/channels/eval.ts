@@ -11,7 +11,7 @@
  * Image values are on the [0, 1] pixel scale in every metric.
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 import { datasetId } from './dataset';
 import { modelRef } from './bundle';
 
@@ -28,7 +28,7 @@ export const evalRequestSchema = z
     samples: z.number().int().min(2).max(10_000).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     /** Classifier folder; default the shipped models/fashion-classifier. */
-    classifier: z.string().min(1).max(4096).optional(),
+    classifier: filePath.optional(),
   })
   .strict();
 export type EvalRequest = z.input<typeof evalRequestSchema>;

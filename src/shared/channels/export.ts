@@ -3,7 +3,7 @@
  * metadata + sidecar JSON, checked against tfjs in onnxruntime (max |diff| < 1e-4 or failed).
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 import { modelRef } from './bundle';
 
 /** A model input or output as written in the ONNX graph. */
@@ -46,7 +46,7 @@ export const exportChannels = {
       .object({
         model: modelRef,
         /** Target .onnx path; default <bundle>/<id>.onnx (shipped bundles: <workspace>/exports/<id>/<id>.onnx). */
-        file: z.string().min(1).max(4096).optional(),
+        file: filePath.optional(),
         /** Dropout at inference; default: what the bundle says, else identity. */
         dropout: z.enum(['identity', 'keep']).optional(),
         /** cyclegan: AtoB (G_A, default file <id>.onnx) or BtoA (G_B, default file <id>.BtoA.onnx). */

@@ -3,10 +3,9 @@
  * can read); outputs are PNG bytes with their size.
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 import { modelRef } from './bundle';
 
-const filePath = z.string().min(1).max(4096);
 /** Encoded image bytes (PNG, JPEG, WebP, ...). Any Uint8Array (Buffer included). */
 export const imageBytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength > 0, 'image bytes (a non-empty Uint8Array)');
 export const RUNTIMES = ['onnx', 'tfjs'] as const;

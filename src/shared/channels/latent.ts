@@ -3,7 +3,7 @@
  * enough for live sliders, interpolation strips, PCA directions (GANSpace).
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath } from '../define';
 import { modelRef } from './bundle';
 import { imageBytes, type PngImage } from './infer';
 
@@ -12,7 +12,7 @@ const vec = z.array(z.number().finite()).min(1).max(4096);
 /** A latent point: from a seed (z = seeded normal) or given. */
 export const zRef = z.union([z.object({ seed }).strict(), z.object({ z: vec }).strict()]);
 export type ZRefDto = z.infer<typeof zRef>;
-const imageIn = z.union([imageBytes, z.string().min(1).max(4096)]);
+const imageIn = z.union([imageBytes, filePath]);
 
 export interface LatentDirections {
   /** Unit vectors in z, orthonormal, by decreasing explained variance. */
