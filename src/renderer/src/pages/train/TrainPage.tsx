@@ -220,13 +220,11 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
 
 /** A PNG whose size we learn from the image itself. */
 function SampleImage({ url, png }: { url: string; png: Uint8Array }) {
-  const [size, setSize] = useState<{ w: number; h: number } | null>(null);
-  useEffect(() => {
+  const size = useMemo(() => {
     // PNG IHDR: width and height at bytes 16..23.
-    if (png.byteLength > 24) {
-      const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
-      setSize({ w: dv.getUint32(16), h: dv.getUint32(20) });
-    }
+    if (png.byteLength <= 24) return null;
+    const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    return { w: dv.getUint32(16), h: dv.getUint32(20) };
   }, [png]);
   return size ? <ZoomView src={url} width={size.w} height={size.h} alt="Sample" /> : null;
 }
