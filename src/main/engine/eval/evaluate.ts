@@ -19,12 +19,12 @@ import { tf, initBackend } from '../backend';
 import { classifierFeatures, classify, disposeClassifier, loadClassifier, type Classifier } from '../analysis/classifier';
 import { loadDatasetMatrix, type DatasetMatrix } from '../analysis/dataset-source';
 import { ssim } from '../analysis/metrics';
-import { pca, pcaProject } from '../analysis/pca';
+import { pca, pcaProject, pcaReconstruct } from '../analysis/pca';
 import { Rng } from '../analysis/rng';
 import { resolveModelRef } from '../infer/registry';
 import { disposeBundle, generate, loadBundle, translate, type LoadedBundle } from '../train/bundle';
 import type { Workspace } from '../workspace';
-import { conditionalAccuracy, fitGaussian, frechetGaussians, meanL1, meanMse, transferRate, type Features } from './metrics';
+import { conditionalAccuracy, frechetDistance, meanL1, meanMse, transferRate, type Features } from './metrics';
 
 export const DEFAULT_CLASSIFIER = 'fashion-classifier';
 
@@ -115,10 +115,6 @@ function ssimMean(a: ImageSet, b: ImageSet): number {
   return s / a.n;
 }
 
-function feats(c: Classifier, x: tf.Tensor4D): Features {
-  return classifierFeatures(c, x);
-}
-
 function selectRows(f: Features, keep: (i: number) => boolean): Features {
   const rows: number[] = [];
   for (let i = 0; i < f.rows; i++) if (keep(i)) rows.push(i);
@@ -128,8 +124,6 @@ function selectRows(f: Features, keep: (i: number) => boolean): Features {
   });
   return { data, rows: rows.length, cols: f.cols };
 }
-
-const fdOf = (a: Features, b: Features) => frechetGaussians(fitGaussian(a), fitGaussian(b)).fd;
 
 /** A permutation of 0..k-1 with no fixed point (seeded). */
 export function derangement(k: number, seed: number): number[] {
@@ -195,7 +189,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       description = real.description;
       count = real.matrix.rows;
       const realX = keep(tensorOf(real, size, channels));
-      const realF = feats(clf!, realX);
+      const realF = classifierFeatures(clf!, realX);
       const k = kind === 'cgan' ? (bundle.meta.classes?.count ?? (bundle.meta.config.numClasses as number)) : 1;
       const perClass = opts.samples ?? (kind === 'cgan' ? 100 : 1000);
       const n = kind === 'cgan' ? perClass * k : perClass;
@@ -213,8 +207,8 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       );
       await hooks.checkpoint?.();
       progress(0.6, 'classifying');
-      const fakeF = feats(clf!, fake);
-      metrics.push({ key: 'fdFashionCnn', label: 'FD-FashionCNN (all generated vs real)', value: fdOf(fakeF, realF), better: 'lower', note: `${n} generated vs ${count} real (${split})` });
+      const fakeF = classifierFeatures(clf!, fake);
+      metrics.push({ key: 'fdFashionCnn', label: 'FD-FashionCNN (all generated vs real)', value: frechetDistance(fakeF, realF), better: 'lower', note: `${n} generated vs ${count} real (${split})` });
       if (kind === 'cgan') {
         const pred = classify(clf!, fake);
         const acc = conditionalAccuracy(pred, labels);
@@ -235,8 +229,8 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
             if (rc.rows < 2) continue;
             const gc = selectRows(fakeF, (i) => labels[i] === c);
             const gs = selectRows(fakeF, (i) => labels[i] === perm[c]);
-            const fd = fdOf(gc, rc);
-            const fs = fdOf(gs, rc);
+            const fd = frechetDistance(gc, rc);
+            const fs = frechetDistance(gs, rc);
             perFd[c] = { fd, shuffled: fs, real: rc.rows, generated: gc.rows };
             sum += fd;
             sumS += fs;
@@ -326,13 +320,13 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       metrics.push({ key: 'cycleL1.B', label: 'Cycle L1 B->A->B', value: meanL1(rows(recB), rows(bx)), better: 'lower' });
       metrics.push({ key: 'identityL1.A', label: 'Identity L1 |G_A(B) - B|', value: meanL1(rows(idtB), rows(bx)), better: 'lower' });
       metrics.push({ key: 'identityL1.B', label: 'Identity L1 |G_B(A) - A|', value: meanL1(rows(idtA), rows(ax)), better: 'lower' });
-      const fB = feats(clf!, fakeB);
-      const fA = feats(clf!, fakeA);
-      const rB = feats(clf!, bx);
-      const rA = feats(clf!, ax);
-      metrics.push({ key: 'fdFashionCnn.AtoB', label: 'FD-FashionCNN, translated A vs real B', value: fdOf(fB, rB), better: 'lower' });
-      metrics.push({ key: 'fdFashionCnn.BtoA', label: 'FD-FashionCNN, translated B vs real A', value: fdOf(fA, rA), better: 'lower' });
-      metrics.push({ key: 'baselineIdentity.fdFashionCnn.AtoB', label: 'FD-FashionCNN baseline: real A vs real B', value: fdOf(rA, rB), better: 'none' });
+      const fB = classifierFeatures(clf!, fakeB);
+      const fA = classifierFeatures(clf!, fakeA);
+      const rB = classifierFeatures(clf!, bx);
+      const rA = classifierFeatures(clf!, ax);
+      metrics.push({ key: 'fdFashionCnn.AtoB', label: 'FD-FashionCNN, translated A vs real B', value: frechetDistance(fB, rB), better: 'lower' });
+      metrics.push({ key: 'fdFashionCnn.BtoA', label: 'FD-FashionCNN, translated B vs real A', value: frechetDistance(fA, rA), better: 'lower' });
+      metrics.push({ key: 'baselineIdentity.fdFashionCnn.AtoB', label: 'FD-FashionCNN baseline: real A vs real B', value: frechetDistance(rA, rB), better: 'none' });
       details.domainClasses = { A: { index: classA, name: names[classA] }, B: { index: classB, name: names[classB] } };
     } else if (kind === 'autoencoder') {
       progress(0.1, 'reading images');
@@ -353,16 +347,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       const model = pca({ rows: trainRows.n, cols: d, data: trainRows.data }, { nComponents: Math.min(k, trainRows.n - 1), seed });
       const proj = pcaProject(model, { rows: target.n, cols: d, data: target.data });
       const kk = proj.cols;
-      const C = model.components.data;
-      const recP = new Float32Array(target.n * d);
-      for (let i = 0; i < target.n; i++) {
-        for (let j = 0; j < d; j++) {
-          let s = model.mean[j]!;
-          for (let c = 0; c < kk; c++) s += proj.data[i * kk + c]! * C[c * d + j]!;
-          recP[i * d + j] = s;
-        }
-      }
-      const pmse = meanMse(recP, target.data);
+      const pmse = meanMse(pcaReconstruct(model, proj).data, target.data);
       metrics.push({ key: 'reconMse', label: `Reconstruction MSE (bottleneck ${k})`, value: mse, better: 'lower' });
       metrics.push({ key: 'baselinePca.reconMse', label: `Reconstruction MSE, PCA with ${kk} components (baseline)`, value: pmse, better: 'none', note: `PCA fitted on ${trainRows.n} training images (${model.method})` });
       metrics.push({ key: 'reconL1', label: 'Reconstruction L1', value: meanL1(rec.data, target.data), better: 'lower' });
