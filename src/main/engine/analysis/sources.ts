@@ -25,6 +25,7 @@ import { StudioError } from '../../../shared/errors';
 import { initBackend, tf } from '../backend';
 import { datasetDir, readManifest } from '../data/store';
 import { toModelTensor } from '../eval/evaluate';
+import { meanMse } from '../eval/metrics';
 import { modelToPng } from '../infer/image';
 import { sampleZ } from '../infer/latent';
 import { isTranslator, type InferenceModel } from '../infer/model';
@@ -274,15 +275,6 @@ export async function resolveModelSource(ctx: Ctx, s: ModelSourceReq, defaultLim
   };
 }
 
-function mseOf(a: Float32Array, b: Float32Array, from = 0, count = a.length): number {
-  let s = 0;
-  for (let i = from; i < from + count; i++) {
-    const e = a[i]! - b[i]!;
-    s += e * e;
-  }
-  return count ? s / count : 0;
-}
-
 async function loadCompared(ctx: Ctx, req: ReconstructReq): Promise<DatasetMatrix> {
   const opts = { ...(req.role ? { role: req.role } : {}), seed: req.seed };
   if (req.split) return loadDatasetMatrix(ctx, req.datasetId, req.limit, { ...opts, split: req.split });
@@ -334,8 +326,8 @@ export async function reconstructCompare(ctx: Ctx, req: ReconstructReq, hooks: S
   await hooks.checkpoint?.();
   const X = { rows: n, cols: d, data: x.rows };
   const rec = pcaReconstruct(model, pcaProject(model, X, Math.min(k, model.components.rows))).data;
-  const pcaMse = mseOf(rec, x.rows);
-  const aeMse = mseOf(ae, x.rows);
+  const pcaMse = meanMse(rec, x.rows);
+  const aeMse = meanMse(ae, x.rows);
   // Variance of the compared images kept by the k components.
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.rows[i * d + j]! / n;
@@ -355,8 +347,8 @@ export async function reconstructCompare(ctx: Ctx, req: ReconstructReq, hooks: S
       original: await png(origNchw, c),
       pca: await png(pcaNchw, c),
       autoencoder: await png(y, m.info.channels),
-      pcaMse: mseOf(rec, x.rows, i * d, d),
-      autoencoderMse: mseOf(ae, x.rows, i * d, d),
+      pcaMse: meanMse(rec.subarray(i * d, i * d + d), x.rows.subarray(i * d, i * d + d)),
+      autoencoderMse: meanMse(ae.subarray(i * d, i * d + d), x.rows.subarray(i * d, i * d + d)),
     });
   }
   hooks.progress?.(1, 'done');
