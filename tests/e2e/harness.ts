@@ -78,6 +78,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+/** The error toasts' and inline errors' texts on the page, for failure messages ('none shown' when there are none). */
+export async function errorsShown(page: Page): Promise<string> {
+  const texts = [...(await page.locator('[data-testid=toast-error]').allTextContents()), ...(await page.locator('[data-testid=error-inline]').allTextContents())];
+  return texts.join(' | ') || 'none shown';
+}
+
 export interface Studio {
   served: Served;
   browser: Browser;

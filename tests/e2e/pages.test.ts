@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { haveChromium, openStudio, screenshot, type Served, type Studio } from './harness';
+import { errorsShown, haveChromium, openStudio, screenshot, type Served, type Studio } from './harness';
 
 const PAGES = [
   { id: 'data', key: '1' },
@@ -144,7 +144,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     fs.writeFileSync(path.join(root, 'B', 'broken.png'), 'this is not a png');
     await page.setInputFiles('[data-testid=page-drop-folder-input]', root);
     await page.waitForSelector('[data-testid=validation-table]', { timeout: 60_000 }).catch(async (e: unknown) => {
-      throw new Error(`No validation report. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`No validation report. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     const rows = await page.locator('[data-testid=validation-table] tbody tr[data-verdict=error]').allTextContents();
     expect(rows.some((r) => r.includes('A/9.png'))).toBe(true);
@@ -156,7 +156,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.fill('[data-testid=import-name]', 'e2e-folder');
     await page.click('[data-testid=import-start]');
     await page.locator('[data-testid=dataset-card]', { hasText: 'e2e-folder' }).waitFor({ timeout: 120_000 }).catch(async (e: unknown) => {
-      throw new Error(`Imported folder did not appear. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`Imported folder did not appear. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -173,11 +173,6 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     }
     if (!hit) throw new Error(`No option starting with "${prefix}" in ${selector}: ${texts.join(', ')}`);
     await page.selectOption(selector, { label: hit });
-  }
-
-  async function errorToasts(): Promise<string> {
-    const texts = [...(await page.locator('[data-testid=toast-error]').allTextContents()), ...(await page.locator('[data-testid=error-inline]').allTextContents())];
-    return texts.join(' | ') || 'none shown';
   }
 
   /** True when the page is built (its channels exist); else it must say why. */
@@ -197,7 +192,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page
       .waitForFunction((n) => document.querySelectorAll('[data-testid=dataset-card]').length >= n + 3, before, { timeout: 240_000 })
       .catch(async (e: unknown) => {
-        throw new Error(`Demo datasets did not appear. Errors: ${await errorToasts()}`, { cause: e });
+        throw new Error(`Demo datasets did not appear. Errors: ${await errorsShown(page)}`, { cause: e });
       });
     await page.waitForTimeout(1000);
     await screenshot(page, 'data-demo-datasets');
@@ -216,7 +211,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.waitForSelector('[data-testid=loss-chart] canvas', { timeout: 120_000 });
     await page.waitForSelector('[data-testid=train-sample] img', { timeout: 120_000 });
     await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
-      throw new Error(`Training did not finish. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`Training did not finish. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     await page.waitForTimeout(500);
     await screenshot(page, 'train-run');
@@ -246,7 +241,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await screenshot(page, 'train-resumed');
     await page.click('[data-testid=train-cancel]');
     await page.waitForSelector('[data-testid=live-state]:text-is("cancelled")', { timeout: 60_000 });
-    expect(await errorToasts()).toBe('none shown');
+    expect(await errorsShown(page)).toBe('none shown');
   });
 
   it('exports the trained model to ONNX and shows a passing parity figure', async () => {
@@ -254,7 +249,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.waitForSelector('[data-testid=bundle-card]', { timeout: 30_000 });
     await page.click('[data-testid=export-onnx]');
     await page.waitForSelector('[data-testid=export-result]', { timeout: 180_000 }).catch(async (e: unknown) => {
-      throw new Error(`No export result. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`No export result. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     const text = await page.textContent('[data-testid=export-result]');
     expect(text).toMatch(/parity pass/);
@@ -268,7 +263,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.waitForTimeout(500);
     await page.locator('[data-testid=test-images] button').first().click();
     await page.waitForSelector('[data-testid=translate-output]', { timeout: 60_000 }).catch(async (e: unknown) => {
-      throw new Error(`No output. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`No output. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     await screenshot(page, 'translate-side-by-side');
     await page.click('[data-testid=view-compare]');
@@ -287,7 +282,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(root, `${i}.png`), Buffer.from(await pngInPage(page, [40 * i, 40, 40])));
     await page.setInputFiles('[data-testid=translate-drop-folder-input]', root);
     await page.waitForSelector('[data-testid=folder-result]', { timeout: 120_000 }).catch(async (e: unknown) => {
-      throw new Error(`No folder result. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`No folder result. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     const text = (await page.textContent('[data-testid=folder-result]')) ?? '';
     expect(text).toContain('Translated 3 of 3 images');
@@ -304,7 +299,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.selectOption('select:near([data-testid=explore-dataset])', '500').catch(() => undefined);
     await page.click('[data-testid=run-pca]');
     await page.waitForSelector('[data-testid=scatter]', { timeout: 180_000 }).catch(async (e: unknown) => {
-      throw new Error(`No scatter. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`No scatter. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     await page.waitForSelector('[data-testid=variance-bars]');
     // Hover across the middle of the plot until a point shows its image.
@@ -334,7 +329,7 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.click('[data-testid=train-start]');
     await page.waitForSelector('[data-testid=live-run]:has-text("Train gan")', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
-      throw new Error(`GAN training did not finish. Errors: ${await errorToasts()}`, { cause: e });
+      throw new Error(`GAN training did not finish. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     await pageReady('latent');
     await page.waitForSelector('[data-testid=latent-bundle] option', { state: 'attached' });
