@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { writeBlobsDataset } from '../fixtures/blobs-dataset';
-import { haveChromium, openStudio, screenshot, type Studio } from './harness';
+import { errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
 
 /** A packed 28x28 dataset of blobs (varying place, size, brightness; label = size) in a workspace. */
 function writeBlobs(workspace: string, nTrain: number, nTest: number): void {
@@ -32,9 +32,13 @@ describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
     await studio?.close();
   });
 
-  async function errorsShown(): Promise<string> {
-    const texts = [...(await page.locator('[data-testid=toast-error]').allTextContents()), ...(await page.locator('[data-testid=error-inline]').allTextContents())];
-    return texts.join(' | ') || 'none shown';
+  /** Hover across the middle of the scatter until a point's image shows. */
+  async function hoverUntilPointImage(): Promise<void> {
+    const box = (await page.locator('[data-testid=scatter]').boundingBox())!;
+    for (let dx = -200; dx < 200 && !(await page.locator('[data-testid=point-image] img').count()); dx += 6) {
+      await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2);
+      await page.waitForTimeout(30);
+    }
   }
 
   it("explores the shipped cgan's latent vectors: scatter, hover image, dendrogram cut colours", async () => {
@@ -48,15 +52,11 @@ describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
     await page.selectOption('[data-testid=explore-limit]', '250');
     await page.click('[data-testid=run-pca]');
     await page.waitForSelector('[data-testid=scatter]', { timeout: 180_000 }).catch(async (e: unknown) => {
-      throw new Error(`No scatter. Errors: ${await errorsShown()}`, { cause: e });
+      throw new Error(`No scatter. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     expect(await page.textContent('.section-head')).toContain('fashion-cgan latent z (250 vectors');
     // Hover across the plot until a point shows the image its z generates.
-    const box = (await page.locator('[data-testid=scatter]').boundingBox())!;
-    for (let dx = -200; dx < 200 && !(await page.locator('[data-testid=point-image] img').count()); dx += 6) {
-      await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2);
-      await page.waitForTimeout(30);
-    }
+    await hoverUntilPointImage();
     expect(await page.locator('[data-testid=point-image] img').count()).toBe(1);
     expect(await page.textContent('[data-testid=point-image]')).toMatch(/seed \d+/);
     // Tree on a subset, then colour the scatter by its cut.
@@ -82,7 +82,7 @@ describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=matrix-file]')?.textContent === 'points.csv', null, { timeout: 30_000 });
     await page.click('[data-testid=run-pca]');
     await page.waitForFunction(() => document.querySelector('.section-head')?.textContent?.includes('points.csv'), null, { timeout: 120_000 }).catch(async (e: unknown) => {
-      throw new Error(`No matrix scatter. Errors: ${await errorsShown()}`, { cause: e });
+      throw new Error(`No matrix scatter. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     expect(await page.textContent('.section-head')).toContain('60 x 3');
     await screenshot(page, 'explore-matrix');
@@ -98,20 +98,16 @@ describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
     await page.selectOption('[data-testid=explore-limit]', '250');
     await page.click('[data-testid=run-pca]');
     await page.waitForFunction(() => document.querySelector('.section-head')?.textContent?.includes('encoder features of blobs'), null, { timeout: 180_000 }).catch(async (e: unknown) => {
-      throw new Error(`No features scatter. Errors: ${await errorsShown()}`, { cause: e });
+      throw new Error(`No features scatter. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     // Hovering a point shows its dataset image.
-    const box = (await page.locator('[data-testid=scatter]').boundingBox())!;
-    for (let dx = -200; dx < 200 && !(await page.locator('[data-testid=point-image] img').count()); dx += 6) {
-      await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2);
-      await page.waitForTimeout(30);
-    }
+    await hoverUntilPointImage();
     expect(await page.locator('[data-testid=point-image] img').count()).toBe(1);
     await page.selectOption('[data-testid=reconstruct-model]', 'fashion-autoencoder');
     await page.selectOption('[data-testid=reconstruct-dataset]', 'blobs');
     await page.click('[data-testid=run-reconstruct]');
     await page.waitForSelector('[data-testid=reconstruct-mse]', { timeout: 180_000 }).catch(async (e: unknown) => {
-      throw new Error(`No reconstruction result. Errors: ${await errorsShown()}`, { cause: e });
+      throw new Error(`No reconstruction result. Errors: ${await errorsShown(page)}`, { cause: e });
     });
     expect(await page.textContent('[data-testid=reconstruct-mse]')).toMatch(/PCA-32 MSE [\d.e-]+.*autoencoder \(z 32\) MSE [\d.e-]+.*40 images/);
     expect(await page.locator('[data-testid=reconstruct-examples] img').count()).toBe(18);
