@@ -138,7 +138,7 @@ export function DataPage() {
     void validate(s);
   };
 
-  const runImport = async (s: Staged, name: string, partial: boolean): Promise<boolean> => {
+  const runImport = async (s: Staged, name: string, partial: boolean): Promise<void> => {
     const sizeN = Number(size);
     const { jobId } = await callAny<{ jobId: string }>('dataset.import', {
       ...s.source,
@@ -151,7 +151,6 @@ export function DataPage() {
     notify(`Imported “${res.dataset.name}”`, `${res.imported} items${res.skipped.length ? `, ${res.skipped.length} skipped` : ''}${res.warnings ? `, ${res.warnings} warnings` : ''}.`, 'success');
     setSelected(res.dataset.id);
     list.reload();
-    return true;
   };
 
   const doImport = async () => {
