@@ -2,10 +2,8 @@
 import fsp from 'node:fs/promises';
 import type { OnnxFileInfo } from '../../../shared/channels/bundle';
 import { StudioError } from '../../../shared/errors';
-import { exportPaths, type OnnxSidecar } from './onnx-export';
-import { decodeModel, type OnnxValueInfo } from './onnx-proto';
-
-const io = (v: OnnxValueInfo): OnnxFileInfo['inputs'][number] => ({ name: v.name, dtype: v.elemType === 7 ? 'int64' : 'float32', shape: v.shape ?? [] });
+import { exportPaths, ioOf, type OnnxSidecar } from './onnx-export';
+import { decodeModel } from './onnx-proto';
 
 export async function onnxFileInfo(file: string): Promise<OnnxFileInfo> {
   let bytes: Uint8Array;
@@ -35,8 +33,8 @@ export async function onnxFileInfo(file: string): Promise<OnnxFileInfo> {
     irVersion: m.irVersion,
     opset: m.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0,
     producer: `${m.producerName} ${m.producerVersion}`.trim(),
-    inputs: m.graph.inputs.map(io),
-    outputs: m.graph.outputs.map(io),
+    inputs: ioOf(m.graph.inputs),
+    outputs: ioOf(m.graph.outputs),
     metadata: m.metadata,
     nodes: m.graph.nodes.length,
     opTypes,

@@ -92,7 +92,8 @@ function pixelFormat(channels: number): string {
   return channels === 1 ? 'Gray8' : channels === 4 ? 'Rgba8' : 'Rgb8';
 }
 
-function ioOf(g: OnnxModel['graph']['inputs']): IoInfo[] {
+/** Graph inputs or outputs as name / dtype / shape (int64 or float32; unknown rank as []). */
+export function ioOf(g: OnnxModel['graph']['inputs']): IoInfo[] {
   return g.map((v) => ({ name: v.name, dtype: v.elemType === 7 ? 'int64' : 'float32', shape: v.shape ?? [] }));
 }
 

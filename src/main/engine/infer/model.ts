@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
-import { buildOnnx, exportPaths, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
+import { buildOnnx, exportPaths, ioOf, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
 import { decodeModel } from '../export/onnx-proto';
 import { softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
 import { defaultInputNames } from '../export/tfjs-to-onnx';
@@ -72,7 +72,7 @@ export class InferenceModel {
     if (await exists(p.sidecar)) side = JSON.parse(await fsp.readFile(p.sidecar, 'utf8')) as OnnxSidecar;
     const decoded = decodeModel(bytes);
     const md = decoded.metadata;
-    const inputs: IoInfo[] = decoded.graph.inputs.map((v) => ({ name: v.name, dtype: v.elemType === 7 ? 'int64' : 'float32', shape: v.shape ?? [] }));
+    const inputs = ioOf(decoded.graph.inputs);
     const classNames = side.classNames ?? (md['atelier.classNames'] ? (JSON.parse(md['atelier.classNames']) as string[]) : undefined);
     const info: ModelInfo = {
       name: side.name ?? md['atelier.name'] ?? file,
@@ -89,7 +89,7 @@ export class InferenceModel {
     m.bytes.set('model', bytes);
     if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
     if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
-    if (info.kind === 'autoencoder' && !info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(decodeModel(m.bytes.get('decoder')!).graph.inputs.map((v) => ({ name: v.name, dtype: 'float32', shape: v.shape ?? [] })));
+    if (info.kind === 'autoencoder' && !info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(ioOf(decodeModel(m.bytes.get('decoder')!).graph.inputs));
     info.numClasses = numClassesOf(m, info);
     return m;
   }
