@@ -47,6 +47,11 @@ function str(args: Args, name: string): string | undefined {
 
 class UsageError extends Error {}
 
+/** { [field]: v } for a flag that was given (v neither undefined nor ''), else {}: spread into a request. */
+function given<K extends string, V>(field: K, v: V | undefined): Partial<Record<K, V>> {
+  return v === undefined || v === '' ? {} : ({ [field]: v } as Partial<Record<K, V>>);
+}
+
 function progressPrinter(enabled: boolean): (s: Step) => void {
   let last = 0;
   return (s) => {
@@ -87,8 +92,8 @@ export async function runAnalyzeCli(argv: string[]): Promise<number> {
           datasetId: dataset!,
           split: (str(args, 'split') ?? 'train') as 'train' | 'test',
           seed,
-          ...(limit !== undefined ? { limit } : {}),
-          ...(str(args, 'role') ? { role: str(args, 'role') as 'a' | 'b' | 'x' } : {}),
+          ...given('limit', limit),
+          ...given('role', str(args, 'role') as 'a' | 'b' | 'x' | undefined),
         };
     const common = { source };
     // opened only for --dataset (a file analysis touches no workspace)
@@ -116,9 +121,9 @@ export async function runAnalyzeCli(argv: string[]): Promise<number> {
       const req = parse(pcaRequestSchema, {
         ...common,
         seed,
-        ...(num(args, 'components') !== undefined ? { nComponents: num(args, 'components') } : {}),
-        ...(num(args, 'dims') !== undefined ? { projectionDims: num(args, 'dims') } : {}),
-        ...(str(args, 'method') ? { method: str(args, 'method') } : {}),
+        ...given('nComponents', num(args, 'components')),
+        ...given('projectionDims', num(args, 'dims')),
+        ...given('method', str(args, 'method')),
       });
       const r: PcaResult = drive(runPca(await load('pca'), req), onStep);
       done();
@@ -137,10 +142,10 @@ export async function runAnalyzeCli(argv: string[]): Promise<number> {
         ...common,
         k,
         seed,
-        ...(str(args, 'metric') ? { metric: str(args, 'metric') } : {}),
-        ...(num(args, 'n-init') !== undefined ? { nInit: num(args, 'n-init') } : {}),
-        ...(num(args, 'max-iter') !== undefined ? { maxIter: num(args, 'max-iter') } : {}),
-        ...(num(args, 'tol') !== undefined ? { tol: num(args, 'tol') } : {}),
+        ...given('metric', str(args, 'metric')),
+        ...given('nInit', num(args, 'n-init')),
+        ...given('maxIter', num(args, 'max-iter')),
+        ...given('tol', num(args, 'tol')),
       });
       const r: KMeansResultDto = drive(runKMeans(await load('kmeans'), req), onStep);
       done();
@@ -154,10 +159,10 @@ export async function runAnalyzeCli(argv: string[]): Promise<number> {
     }
     const req = parse(hierarchicalRequestSchema, {
       ...common,
-      ...(str(args, 'linkage') ? { linkage: str(args, 'linkage') } : {}),
-      ...(str(args, 'metric') ? { metric: str(args, 'metric') } : {}),
-      ...(num(args, 'k') !== undefined ? { k: num(args, 'k') } : {}),
-      ...(num(args, 'cut-height') !== undefined ? { cutHeight: num(args, 'cut-height') } : {}),
+      ...given('linkage', str(args, 'linkage')),
+      ...given('metric', str(args, 'metric')),
+      ...given('k', num(args, 'k')),
+      ...given('cutHeight', num(args, 'cut-height')),
     });
     const r: HierarchicalResult = drive(runHierarchical(await load('hierarchical'), req), onStep);
     done();
