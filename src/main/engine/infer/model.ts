@@ -90,7 +90,7 @@ export class InferenceModel {
     if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
     if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
     if (info.kind === 'autoencoder' && !info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(ioOf(decodeModel(m.bytes.get('decoder')!).graph.inputs));
-    info.numClasses = numClassesOf(m, info);
+    info.numClasses = numClassesOf(m.bytes.get('model'), info);
     return m;
   }
 
@@ -133,7 +133,7 @@ export class InferenceModel {
       if (src.decoder) info.latentSize = (src.decoder.inputs[0]!.shape[1] as number) ?? undefined;
       else if (src.generator && main.inputs[0]!.shape.length === 2) info.latentSize = main.inputs[0]!.shape[1] as number;
     }
-    info.numClasses = numClassesOf(m, info);
+    info.numClasses = numClassesOf(m.bytes.get('model'), info);
     if (own && runtime === 'onnx') disposeSource(src);
     return m;
   }
@@ -299,11 +299,11 @@ function latentOf(inputs: IoInfo[]): number | undefined {
   return typeof d === 'number' ? d : undefined;
 }
 
-function numClassesOf(m: InferenceModel, info: ModelInfo): number | undefined {
+function numClassesOf(modelBytes: Uint8Array | undefined, info: ModelInfo): number | undefined {
   if (!info.inputs.some((i) => i.name === 'label')) return undefined;
   // The embedding table decides (class names are for display).
   try {
-    return softLabelVariant((m as unknown as { bytes: Map<Role, Uint8Array> }).bytes.get('model')!).classes;
+    return softLabelVariant(modelBytes!).classes;
   } catch {
     return info.classNames?.length || undefined;
   }
