@@ -11,7 +11,7 @@ import { dcganDiscriminator, dcganGenerator, scaledWidth } from '../networks';
 import { BaseModel, variablesOf, type Batch, type CommonOptions } from './base';
 import { bceWithLogits } from './losses';
 import type { OptionSpec } from './options';
-import { Rng } from './rng';
+import { sampleZ } from '../infer/latent';
 
 export interface GanOptions extends CommonOptions {
   nz: number;
@@ -56,8 +56,7 @@ export class GanModel extends BaseModel<GanOptions> {
     this.optimizers.G = this.makeAdam();
     this.optimizers.D = this.makeAdam();
     // Fixed noise for the sample grid, from its own stream (does not move the run's Rng).
-    const fr = new Rng(o.seed ^ 0x51f15e);
-    this.fixedZ = Float32Array.from({ length: o.sampleCount * o.nz }, () => fr.normal());
+    this.fixedZ = sampleZ(o.seed ^ 0x51f15e, o.sampleCount, o.nz);
     this.visualNames = conditional ? Array.from({ length: Math.min(o.numClasses, 16) }, (_, c) => `class_${c}`) : ['fake'];
   }
 

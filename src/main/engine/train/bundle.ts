@@ -21,7 +21,7 @@ import { tf } from '../backend';
 import { loadModelFromDir, saveModelToDir } from '../networks/io';
 import { makeTempDirBeside, publishDir, exists, readJson } from '../fsutil';
 import type { BaseModel, ModelKind } from '../models/base';
-import { Rng } from '../models/rng';
+import { sampleZ } from '../infer/latent';
 import { StudioError } from '../../../shared/errors';
 
 export interface BundleNetworkMeta {
@@ -170,11 +170,7 @@ export function generate(b: LoadedBundle, opts: { n?: number; seed?: number; z?:
     const size = m.latent?.size;
     if (!size) throw new StudioError('BAD_INPUT', `A ${m.model} bundle translates images; use translate().`);
     const n = opts.z?.shape[0] ?? opts.n ?? 8;
-    let z = opts.z;
-    if (!z) {
-      const r = new Rng(opts.seed ?? 0);
-      z = tf.tensor2d(Float32Array.from({ length: n * size }, () => r.normal()), [n, size]);
-    }
+    const z = opts.z ?? tf.tensor2d(sampleZ(opts.seed ?? 0, n, size), [n, size]);
     if (m.model === 'autoencoder') return b.networks.decoder!.apply(z, { training: false }) as tf.Tensor4D;
     if (m.model === 'cgan') {
       const k = m.classes?.count ?? (m.config.numClasses as number);
