@@ -35,8 +35,12 @@ function modelInfos(): TrainModelInfo[] {
   return modelInfoCache;
 }
 
-function startJob(ctx: EngineContext, runId: string, runDir: string, title: string, total: number): { jobId: string; runId: string } {
+function assertIdle(runId: string): void {
   if (active.has(runId)) throw new StudioError('CONFLICT', `Run ${runId} is already training (job ${active.get(runId)}).`);
+}
+
+function startJob(ctx: EngineContext, runId: string, runDir: string, title: string, total: number): { jobId: string; runId: string } {
+  assertIdle(runId);
   const job = ctx.jobs.start(
     'train',
     title,
@@ -70,7 +74,7 @@ export const trainHandlers = handlers({
   'train.resume': async (req, ctx) => {
     await initBackend();
     const runDir = runDirOf(ctx.workspace, req.runId);
-    if (active.has(req.runId)) throw new StudioError('CONFLICT', `Run ${req.runId} is already training (job ${active.get(req.runId)}).`);
+    assertIdle(req.runId); // before setRunTotalSteps rewrites the options of a running run
     const run = req.totalSteps ? await setRunTotalSteps(runDir, req.totalSteps) : await readRunOptions(runDir);
     return startJob(ctx, run.runId, runDir, `Resume ${run.model} on ${run.datasetId}`, run.totalSteps);
   },
