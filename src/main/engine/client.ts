@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import type { Envelope, ErrorData } from '../../shared/errors';
 import type { EventName } from '../../shared/events';
 import type { JobInfo } from '../../shared/channels/job';
-import type { EngineStats, TrainerHostStats } from '../../shared/channels/app';
+import type { EngineStats, HostStats, TrainerHostStats } from '../../shared/channels/app';
 import type { FromHost, ToHost } from './protocol';
 import { appRoot } from './workspace';
 import { JOB_CHANNELS, TRAINING_CHANNELS, jobIdOf, mergeJobLists, patchRunDetail, patchRunList, runIdOf, type HostRole } from './router';
@@ -398,8 +398,7 @@ export class EngineClient implements EngineClientLike {
       this.trainerStatsInFlight ??= this.send(t, 'app.stats', {})
         .then((res) => {
           if (res.ok && t.proc === proc) {
-            const s = res.data as EngineStats;
-            this.trainerStatsCache = { stats: { pid: proc.pid ?? null, rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes, tensors: s.tensors, tensorBytes: s.tensorBytes, runningJobs: s.runningJobs, uptimeSec: s.uptimeSec }, at: Date.now() };
+            this.trainerStatsCache = { stats: { ...(res.data as HostStats), pid: proc.pid ?? null }, at: Date.now() };
           }
         })
         .finally(() => {
