@@ -9,7 +9,7 @@
  *    (GANSpace-style PCA directions on an early layer); later layers are dropped.
  */
 import { StudioError } from '../../../shared/errors';
-import { decodeModel, DT, encodeModel, int64Tensor, type OnnxModel, type OnnxNode } from './onnx-proto';
+import { decodeModel, DT, encodeModel, int64Tensor, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto';
 
 function producers(m: OnnxModel): Map<string, OnnxNode> {
   const p = new Map<string, OnnxNode>();
@@ -17,8 +17,8 @@ function producers(m: OnnxModel): Map<string, OnnxNode> {
   return p;
 }
 
-export function softLabelVariant(bytes: Uint8Array): { bytes: Uint8Array; classes: number } {
-  const m = decodeModel(bytes);
+/** The Embedding (Gather) the `label` input feeds, checked to be its only use: what softLabelVariant rewrites. */
+function labelEmbedding(m: OnnxModel): { labelIn: OnnxValueInfo; gather: OnnxNode; viaUnsqueeze: OnnxNode | undefined; table: OnnxTensor; classes: number } {
   const g = m.graph;
   const labelIn = g.inputs.find((i) => i.name === 'label');
   if (!labelIn) throw new StudioError('BAD_INPUT', 'This model has no `label` input: class blending needs a conditional generator.');
@@ -45,7 +45,18 @@ export function softLabelVariant(bytes: Uint8Array): { bytes: Uint8Array; classe
   const classes = table.dims[0]!;
   const uses = g.nodes.filter((n) => n !== viaUnsqueeze && n !== gather && n.inputs.includes('label'));
   if (uses.length) throw new StudioError('BAD_INPUT', 'The label input is used outside the Embedding: class blending is not possible for this model.');
+  return { labelIn, gather, viaUnsqueeze, table, classes };
+}
 
+/** Number of classes of a conditional generator (rows of its label embedding table); throws as softLabelVariant would. */
+export function labelClasses(bytes: Uint8Array): number {
+  return labelEmbedding(decodeModel(bytes)).classes;
+}
+
+export function softLabelVariant(bytes: Uint8Array): { bytes: Uint8Array; classes: number } {
+  const m = decodeModel(bytes);
+  const g = m.graph;
+  const { labelIn, gather, viaUnsqueeze, table, classes } = labelEmbedding(m);
   labelIn.elemType = DT.FLOAT;
   labelIn.shape = ['batch', classes];
   const out = gather.outputs[0]!;

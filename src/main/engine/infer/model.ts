@@ -12,7 +12,7 @@ import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
 import { buildOnnx, exportPaths, ioOf, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
 import { decodeModel } from '../export/onnx-proto';
-import { softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
+import { labelClasses, softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
 import { defaultInputNames } from '../export/tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
 import { exists } from '../fsutil';
@@ -303,7 +303,7 @@ function numClassesOf(modelBytes: Uint8Array | undefined, info: ModelInfo): numb
   if (!info.inputs.some((i) => i.name === 'label')) return undefined;
   // The embedding table decides (class names are for display).
   try {
-    return softLabelVariant(modelBytes!).classes;
+    return labelClasses(modelBytes!);
   } catch {
     return info.classNames?.length || undefined;
   }
