@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetLayout, DatasetSourceRequest, FileReport } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
+import { readdirOrEmpty } from '../fsutil';
 import { IMAGE_EXTENSIONS } from './probe';
 
 export interface FoundFile {
@@ -144,12 +145,7 @@ async function isDir(p: string): Promise<boolean> {
 
 /** Find a child folder by name, case-insensitively. */
 async function child(root: string, ...names: string[]): Promise<string | null> {
-  let entries: string[];
-  try {
-    entries = await fsp.readdir(root);
-  } catch {
-    return null;
-  }
+  const entries = await readdirOrEmpty(root);
   for (const n of names) {
     const hit = entries.find((e) => e.toLowerCase() === n.toLowerCase());
     if (hit && (await isDir(path.join(root, hit)))) return path.join(root, hit);

@@ -7,6 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetSourceRequest, FileReport, ValidationReport } from '../../../shared/channels/dataset';
 import { datasetSourceSchema } from '../../../shared/channels/dataset';
+import { readdirOrEmpty } from '../fsutil';
 import { FASHION_CLASSES, FASHION_FILES, readIdx, type IdxArray } from './idx';
 import { isGreySpace, orientedSize, probeFile, type ProbeInfo } from './probe';
 import { scanSource, type FoundFile, type PlanEntry } from './scan';
@@ -162,12 +163,7 @@ export async function validateSource(reqIn: DatasetSourceRequest, opts: Validate
 const stemName = (rel: string) => path.basename(rel).replace(/\.[^.]+$/, '');
 
 async function findIdx(root: string, base: string): Promise<string | null> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(root);
-  } catch {
-    return null;
-  }
+  const names = await readdirOrEmpty(root);
   for (const cand of [`${base}.gz`, base, base.replace('-idx', '.idx')+'.gz', base.replace('-idx', '.idx')]) {
     if (names.includes(cand)) return path.join(root, cand);
   }
