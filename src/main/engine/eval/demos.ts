@@ -22,7 +22,7 @@ import { createModel } from '../models/registry';
 import type { Batch, ModelKind } from '../models/base';
 import { disposeBundle, loadBundle, writeBundle, type BundleMeta } from '../train/bundle';
 import { loadBundleSource } from '../infer/registry';
-import { exportOnnx } from '../export/onnx-export';
+import { disposeSource, exportOnnx } from '../export/onnx-export';
 import { ensureDemoDatasets, pad32 } from '../data/demo';
 import { loadDatasetMatrix } from '../analysis/dataset-source';
 import { openWorkspace, type Workspace } from '../workspace';
@@ -467,7 +467,7 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
       onnx.push({ file: path.basename(file), maxAbsDiff: r.parity.maxAbsDiff, pass: r.pass });
       ctx.log(r.message);
     } finally {
-      for (const m of [src.generator, src.encoder, src.decoder]) m?.dispose();
+      disposeSource(src);
     }
   }
   return { dir, onnx };

@@ -49,6 +49,11 @@ export interface ExportSource {
   training?: Record<string, unknown>;
 }
 
+/** Dispose the tfjs networks a source holds. */
+export function disposeSource(src: ExportSource): void {
+  for (const n of [src.generator, src.encoder, src.decoder]) n?.dispose();
+}
+
 export type IoInfo = OnnxIoInfo;
 export type ParityReport = OnnxParityReport;
 

@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
-import { buildOnnx, exportPaths, ioOf, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
+import { buildOnnx, disposeSource, exportPaths, ioOf, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
 import { decodeModel } from '../export/onnx-proto';
 import { labelClasses, softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
 import { defaultInputNames } from '../export/tfjs-to-onnx';
@@ -281,10 +281,6 @@ export class InferenceModel {
       }
     }
   }
-}
-
-function disposeSource(src: ExportSource): void {
-  for (const n of [src.generator, src.encoder, src.decoder]) n?.dispose();
 }
 
 function guessKind(inputs: IoInfo[]): ModelKind {
