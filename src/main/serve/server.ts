@@ -52,9 +52,7 @@ const MIME: Record<string, string> = {
 };
 
 /** The desktop window's CSP (security.ts), without the studio:// scheme serve does not have. */
-export function serveCsp(): string {
-  return contentSecurityPolicy({ studioScheme: false });
-}
+const SERVE_CSP = contentSecurityPolicy({ studioScheme: false });
 
 export function tokenEquals(a: string | undefined | null, b: string): boolean {
   if (typeof a !== 'string') return false;
@@ -129,7 +127,7 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
       'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
-      'content-security-policy': serveCsp(),
+      'content-security-policy': SERVE_CSP,
       'referrer-policy': 'no-referrer',
     };
     if (url.searchParams.has('token')) {
