@@ -26,7 +26,7 @@ import { loadMatrix } from './io';
 import { kmeansSteps } from './kmeans';
 import { type Matrix, fromRows } from './matrix';
 import { pcaProject, pcaSteps } from './pca';
-import type { Step } from './steps';
+import { type Step, mapSteps } from './steps';
 
 export type SourceReq = z.output<typeof analysisSourceSchema>;
 export type PcaReq = z.output<typeof pcaRequestSchema>;
@@ -115,26 +115,21 @@ export function* runPca(src: ResolvedSource, req: PcaReq): Generator<Step, PcaRe
 
 export function* runKMeans(src: ResolvedSource, req: KMeansReq): Generator<Step, KMeansResultDto, void> {
   const init = req.init ? fromRows(req.init, 'initial centroids') : undefined;
-  const g = kmeansSteps(src.matrix, {
-    k: req.k,
-    metric: req.metric,
-    nInit: req.nInit,
-    maxIter: req.maxIter,
-    tol: req.tol,
-    seed: req.seed,
-    ...(init ? { init } : {}),
-  });
-  let r = g.next();
-  while (!r.done) {
-    const it = r.value;
-    const runShare = 1 / it.nInit;
-    yield {
-      fraction: Math.min(0.99, runShare * (it.run + Math.min(1, it.iteration / Math.min(req.maxIter, 100)))),
+  const res = yield* mapSteps(
+    kmeansSteps(src.matrix, {
+      k: req.k,
+      metric: req.metric,
+      nInit: req.nInit,
+      maxIter: req.maxIter,
+      tol: req.tol,
+      seed: req.seed,
+      ...(init ? { init } : {}),
+    }),
+    (it): Step => ({
+      fraction: Math.min(0.99, (1 / it.nInit) * (it.run + Math.min(1, it.iteration / Math.min(req.maxIter, 100)))),
       message: `${it.nInit > 1 ? `run ${it.run + 1}/${it.nInit}, ` : ''}iteration ${it.iteration}, inertia ${r7(it.inertia)}, shift ${r7(it.shift)}`,
-    };
-    r = g.next();
-  }
-  const res = r.value;
+    }),
+  );
   return {
     source: src.info,
     labels: Array.from(res.labels),

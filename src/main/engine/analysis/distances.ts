@@ -9,6 +9,7 @@
  */
 import { StudioError } from '../../../shared/errors';
 import type { Matrix } from './matrix';
+import { drive } from './steps';
 
 export type Metric = 'euclidean' | 'manhattan' | 'cosine';
 export const METRICS: readonly Metric[] = ['euclidean', 'manhattan', 'cosine'];
@@ -294,12 +295,7 @@ export interface PdistOptions {
  * Memory: n(n-1)/2 values only (never an n x n matrix).
  */
 export function pdist(m: Matrix, metric: Metric = 'euclidean', opts: PdistOptions = {}): Condensed {
-  const g = pdistSteps(m, metric, opts);
-  for (;;) {
-    const r = g.next();
-    if (r.done) return r.value;
-    opts.onProgress?.(r.value, m.rows);
-  }
+  return drive(pdistSteps(m, metric, opts), (done) => opts.onProgress?.(done, m.rows));
 }
 
 /** pdist as a generator: yields the number of rows done after each block of rows. */

@@ -13,7 +13,7 @@
  */
 import { StudioError } from '../../../shared/errors';
 import { type Condensed, type Metric, FLOAT64_MAX_N, checkMetric, pdistSteps, rowNorms, rowToRows } from './distances';
-import { type Step, drive } from './steps';
+import { type Step, drive, mapSteps } from './steps';
 import { type Matrix, assertUsable } from './matrix';
 
 export type LinkageMethod = 'single' | 'complete' | 'average' | 'weighted' | 'ward';
@@ -68,13 +68,7 @@ export function* linkageSteps(m: Matrix, opts: Omit<LinkageOptions, 'onProgress'
     // large n: O(n) memory, distances computed as Prim needs them (one row at a time, slower)
     Z = yield* primOnTheFly(m, metric);
   } else {
-    const g = pdistSteps(m, metric);
-    let r = g.next();
-    while (!r.done) {
-      yield { fraction: (0.8 * r.value) / n, message: 'distances' };
-      r = g.next();
-    }
-    const D = r.value;
+    const D = yield* mapSteps(pdistSteps(m, metric), (done) => ({ fraction: (0.8 * done) / n, message: 'distances' }));
     if (method === 'single') Z = primCondensed(D.data, n);
     else Z = yield* nnChain(D.data, n, method, 0.8);
   }

@@ -13,7 +13,7 @@
 import { StudioError } from '../../../shared/errors';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
-import { drive } from './steps';
+import { drive, mapSteps } from './steps';
 
 export type KMeansMetric = 'euclidean' | 'manhattan';
 
@@ -112,13 +112,7 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
     if (explicit) C = Float64Array.from(explicit.data);
     else if (opts.init === 'random') C = randomInit(X, k, rng);
     else C = kmeansPlusPlus(X, k, metric, rng, opts.localTrials ?? 1);
-    const g = lloyd(X, C, k, metric, xx, maxIter, tol);
-    let step = g.next();
-    while (!step.done) {
-      yield { run, nInit, ...step.value };
-      step = g.next();
-    }
-    const r = step.value;
+    const r = yield* mapSteps(lloyd(X, C, k, metric, xx, maxIter, tol), (it) => ({ run, nInit, ...it }));
     runInertias.push(r.inertia);
     if (!best || r.inertia < best.inertia) {
       best = r;

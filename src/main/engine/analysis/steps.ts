@@ -18,6 +18,15 @@ export function drive<Y, R>(g: Generator<Y, R, void>, onYield?: (y: Y) => void):
   }
 }
 
+/** Run g inside another generator: yields map(y) for each of its yields and returns its result. */
+export function* mapSteps<Y, Z, R>(g: Generator<Y, R, void>, map: (y: Y) => Z): Generator<Z, R, void> {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+    yield map(r.value);
+  }
+}
+
 export async function driveAsync<Y, R>(g: Generator<Y, R, void>, onYield: (y: Y) => Promise<void> | void): Promise<R> {
   for (;;) {
     const r = g.next();
