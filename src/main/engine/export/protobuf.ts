@@ -119,21 +119,28 @@ export interface PbField {
   bytes?: Uint8Array;
 }
 
+/** The unsigned varint at buf[pos]: its value and the position after it. */
+function varintAt(buf: Uint8Array, pos: number): [bigint, number] {
+  let result = 0n;
+  let shift = 0n;
+  for (;;) {
+    if (pos >= buf.length) throw new Error('protobuf: truncated varint');
+    const b = buf[pos++]!;
+    result |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return [result, pos];
+    shift += 7n;
+    if (shift > 70n) throw new Error('protobuf: varint too long');
+  }
+}
+
 /** Read all fields of one message (no schema: the caller interprets them). */
 export function readFields(buf: Uint8Array): PbField[] {
   const out: PbField[] = [];
   let pos = 0;
   const readVarint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (pos >= buf.length) throw new Error('protobuf: truncated varint');
-      const b = buf[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7n;
-      if (shift > 70n) throw new Error('protobuf: varint too long');
-    }
+    const [v, next] = varintAt(buf, pos);
+    pos = next;
+    return v;
   };
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   while (pos < buf.length) {
@@ -184,17 +191,10 @@ export function fieldInts(f: PbField): number[] {
 
 function readPackedVarints(b: Uint8Array): bigint[] {
   const out: bigint[] = [];
-  let pos = 0;
-  while (pos < b.length) {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      const x = b[pos++]!;
-      result |= BigInt(x & 0x7f) << shift;
-      if ((x & 0x80) === 0) break;
-      shift += 7n;
-    }
-    out.push(result);
+  for (let pos = 0; pos < b.length; ) {
+    const [v, next] = varintAt(b, pos);
+    out.push(v);
+    pos = next;
   }
   return out;
 }
