@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import type { DatasetImportRequest, DatasetImportResult, DatasetItem, DatasetManifest, PackedSplit } from '../../../shared/channels/dataset';
 import { datasetImportSchema } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
-import { makeTempDirBeside, publishDir, writeFileAtomic, writeJsonAtomic } from '../fsutil';
+import { exists, makeTempDirBeside, publishDir, writeFileAtomic, writeJsonAtomic } from '../fsutil';
 import { safeId, type Workspace } from '../workspace';
 import { FASHION_CLASSES } from './idx';
 import { cropRaw, decodeImage, encodeStored } from './normalize';
@@ -41,7 +41,7 @@ export async function importDataset(ws: Workspace, reqIn: DatasetImportRequest, 
   const req = datasetImportSchema.parse(reqIn);
   const id = safeId(req.name);
   const finalDir = datasetDir(ws, id);
-  const existing = await fsp.access(path.join(finalDir, MANIFEST)).then(() => true, () => false);
+  const existing = await exists(path.join(finalDir, MANIFEST));
   if (existing && !req.replace) {
     throw new StudioError('CONFLICT', `A dataset named "${id}" exists already.`, { hint: 'Choose another name, or replace it.' });
   }

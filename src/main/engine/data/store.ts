@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { DatasetManifest, DatasetSummary } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
 import type { Workspace } from '../workspace';
-import { readdirOrEmpty } from '../fsutil';
+import { exists, readdirOrEmpty } from '../fsutil';
 
 export const MANIFEST = 'dataset.json';
 export const SCHEMA_VERSION = 1 as const;
@@ -77,11 +77,7 @@ export async function listDatasets(ws: Workspace): Promise<DatasetSummary[]> {
 
 export async function deleteDataset(ws: Workspace, id: string): Promise<boolean> {
   const dir = datasetDir(ws, id);
-  try {
-    await fsp.access(path.join(dir, MANIFEST));
-  } catch {
-    throw new StudioError('NOT_FOUND', `No dataset "${id}".`, { hint: 'Refresh the dataset list.' });
-  }
+  if (!(await exists(path.join(dir, MANIFEST)))) throw new StudioError('NOT_FOUND', `No dataset "${id}".`, { hint: 'Refresh the dataset list.' });
   // Rename first so a half-deleted folder is never listed, then remove.
   const trash = path.join(ws.datasets, `.${id}.tmp-del${Date.now().toString(36)}`);
   await fsp.rename(dir, trash);
