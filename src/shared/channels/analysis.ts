@@ -18,19 +18,24 @@ export const ANALYSIS_DEFAULT_LIMIT = { pca: 5000, kmeans: 5000, hierarchical: 2
 /** Hierarchical clustering keeps n(n-1)/2 distances: at most this many points. */
 export const HIERARCHICAL_MAX_POINTS = 10_000;
 
+/** Seeds of subsets, z vectors and restarts. */
+const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
+/** Which images of a paired/unpaired dataset (default a; labeled datasets have x). */
+const role = z.enum(['a', 'b', 'x']).optional();
+/** How many dataset images; a seeded random subset when the split holds more. */
+const datasetLimit = z.number().int().min(1).max(100_000).optional();
+
 export const analysisSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('matrix'), path: z.string().min(1).max(4096) }).strict(),
   z
     .object({
       kind: z.literal('dataset'),
       datasetId,
-      /** How many images; a seeded random subset when the split holds more. */
-      limit: z.number().int().min(1).max(100_000).optional(),
+      limit: datasetLimit,
       split: z.enum(['train', 'test']).default('train'),
-      /** Which images of a paired/unpaired dataset (default a; labeled datasets have x). */
-      role: z.enum(['a', 'b', 'x']).optional(),
+      role,
       /** Seed of the subset. */
-      seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+      seed,
     })
     .strict(),
   z
@@ -44,7 +49,6 @@ export type AnalysisSource = z.input<typeof analysisSourceSchema>;
 
 /** Rows computed by a model bundle (sources.ts): at most this many per request. */
 export const ANALYSIS_MODEL_MAX_ROWS = 20_000;
-const modelSeed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
 const modelCount = z.number().int().min(2).max(ANALYSIS_MODEL_MAX_ROWS).optional();
 
 /**
@@ -56,17 +60,17 @@ const modelCount = z.number().int().min(2).max(ANALYSIS_MODEL_MAX_ROWS).optional
  *              cyclegan translator's bottleneck activation (its exported ONNX graph, cut there).
  */
 export const modelSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('latent'), model: modelRef, count: modelCount, seed: modelSeed }).strict(),
-  z.object({ kind: z.literal('generated'), model: modelRef, count: modelCount, seed: modelSeed }).strict(),
+  z.object({ kind: z.literal('latent'), model: modelRef, count: modelCount, seed }).strict(),
+  z.object({ kind: z.literal('generated'), model: modelRef, count: modelCount, seed }).strict(),
   z
     .object({
       kind: z.literal('features'),
       model: modelRef,
       datasetId,
-      limit: z.number().int().min(1).max(100_000).optional(),
+      limit: datasetLimit,
       split: z.enum(['train', 'test']).default('train'),
-      role: z.enum(['a', 'b', 'x']).optional(),
-      seed: modelSeed,
+      role,
+      seed,
     })
     .strict(),
 ]);
@@ -75,8 +79,6 @@ export type ModelSource = z.input<typeof modelSourceSchema>;
 /** Every source the analyses take: rows from a file, a dataset, inline numbers or a model. */
 export const anySourceSchema = z.discriminatedUnion('kind', [...analysisSourceSchema.options, ...modelSourceSchema.options]);
 export type AnyAnalysisSource = z.input<typeof anySourceSchema>;
-
-const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
 
 export const pcaRequestSchema = z
   .object({
@@ -194,14 +196,14 @@ export const reconstructRequestSchema = z
     limit: z.number().int().min(2).max(10_000).default(500),
     /** Split of the compared images (default test, or train when the dataset has no test split). */
     split: z.enum(['train', 'test']).optional(),
-    role: z.enum(['a', 'b', 'x']).optional(),
+    role,
     /** Fit the PCA on training images (held out, like the autoencoder) or on the compared images themselves. */
     fitOn: z.enum(['train', 'same']).default('train'),
     /** Training images the PCA is fitted on (fitOn train). */
     fitLimit: z.number().int().min(2).max(20_000).default(2000),
     /** Example triplets returned. */
     examples: z.number().int().min(0).max(32).default(6),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed,
   })
   .strict();
 
