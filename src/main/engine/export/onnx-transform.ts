@@ -9,7 +9,22 @@
  *    (GANSpace-style PCA directions on an early layer); later layers are dropped.
  */
 import { StudioError } from '../../../shared/errors';
-import { decodeModel, DT, encodeModel, int64Tensor, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto';
+import { decodeModel, DT, encodeModel, int64Tensor, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto';
+
+/** Drop nodes and initializers that do not lead to a graph output. */
+export function pruneGraph(g: OnnxGraph): OnnxGraph {
+  const needed = new Set(g.outputs.map((o) => o.name));
+  const keep: OnnxNode[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((o) => needed.has(o))) {
+      keep.push(n);
+      for (const x of n.inputs) if (x) needed.add(x);
+    }
+  }
+  keep.reverse();
+  return { ...g, nodes: keep, initializers: g.initializers.filter((t) => needed.has(t.name)) };
+}
 
 function producers(m: OnnxModel): Map<string, OnnxNode> {
   const p = new Map<string, OnnxNode>();
@@ -104,17 +119,8 @@ export function withFeatureOutput(bytes: Uint8Array, pick?: (n: OnnxNode, i: num
   nodes.push({ opType: 'Flatten', name: 'features/Flatten', inputs: [chosen.outputs[0]!], outputs: [name], attributes: { axis: { type: 'int', i: 1 } } });
   // Only the features: drop the rest of the network (nodes and weights not needed for them).
   m.graph.outputs = [{ name, elemType: DT.FLOAT, shape: ['batch', 'features'] }];
-  const needed = new Set([name]);
-  const keep: OnnxNode[] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const n = nodes[i]!;
-    if (n.outputs.some((o) => needed.has(o))) {
-      keep.push(n);
-      for (const x of n.inputs) if (x) needed.add(x);
-    }
-  }
-  m.graph.nodes = keep.reverse();
-  m.graph.initializers = m.graph.initializers.filter((t) => needed.has(t.name));
-  m.graph.inputs = m.graph.inputs.filter((v) => needed.has(v.name));
+  m.graph = pruneGraph(m.graph);
+  const used = new Set(m.graph.nodes.flatMap((n) => n.inputs));
+  m.graph.inputs = m.graph.inputs.filter((v) => used.has(v.name));
   return { bytes: encodeModel(m), node: chosen.name };
 }

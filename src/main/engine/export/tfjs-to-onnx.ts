@@ -14,6 +14,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import { DT, floatTensor, int64Tensor, type OnnxAttrValue, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto';
+import { pruneGraph } from './onnx-transform';
 
 type LayersModel = tfTypes.LayersModel;
 type Layer = tfTypes.layers.Layer;
@@ -700,23 +701,8 @@ export function convertTfjs(spec: ConvertSpec): ConvertResult {
     const dims: (number | string)[] = v.shape.map((d, j) => (j === 0 ? 'batch' : d ?? `d${j}`));
     return { name, elemType: DT.FLOAT, shape: v.shape.length === 4 ? NHWC_TO_NCHW.map((p) => dims[p]!) : dims };
   });
-  const graph = prune({ name: spec.graphName ?? 'atelier', nodes: conv.g.nodes, initializers: conv.g.inits, inputs: conv.g.inputs, outputs });
+  const graph = pruneGraph({ name: spec.graphName ?? 'atelier', nodes: conv.g.nodes, initializers: conv.g.inits, inputs: conv.g.inputs, outputs });
   return { graph, inputNames, outputNames, layerClasses: conv.g.layerClasses };
-}
-
-/** Drop nodes and initializers that do not lead to an output. */
-function prune(g: OnnxGraph): OnnxGraph {
-  const needed = new Set(g.outputs.map((o) => o.name));
-  const keep: OnnxNode[] = [];
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i]!;
-    if (n.outputs.some((o) => needed.has(o))) {
-      keep.push(n);
-      for (const x of n.inputs) if (x) needed.add(x);
-    }
-  }
-  keep.reverse();
-  return { ...g, nodes: keep, initializers: g.initializers.filter((t) => needed.has(t.name)) };
 }
 
 /** Which inputs feed an Embedding (directly or through InputLayer): those are labels. */
