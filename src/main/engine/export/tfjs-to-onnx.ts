@@ -705,23 +705,18 @@ export function convertTfjs(spec: ConvertSpec): ConvertResult {
   return { graph, inputNames, outputNames, layerClasses: conv.g.layerClasses };
 }
 
-/** Which inputs feed an Embedding (directly or through InputLayer): those are labels. */
+/** The Embedding an input feeds (directly or through InputLayer): such inputs are labels. */
+function embeddingFed(model: LayersModel, t: SymbolicTensor): Layer | undefined {
+  return model.layers.find((layer) => layer.getClassName() === 'Embedding' && (layer.inboundNodes as unknown as TfNode[]).some((n) => n.inputTensors.some((x) => x.id === t.id)));
+}
+
 function feedsEmbedding(model: LayersModel, t: SymbolicTensor): boolean {
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'Embedding') continue;
-    for (const n of layer.inboundNodes as unknown as TfNode[]) if (n.inputTensors.some((x) => x.id === t.id)) return true;
-  }
-  return false;
+  return embeddingFed(model, t) !== undefined;
 }
 
 function embeddingClassesFor(model: LayersModel, t: SymbolicTensor): number | undefined {
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'Embedding') continue;
-    for (const n of layer.inboundNodes as unknown as TfNode[]) {
-      if (n.inputTensors.some((x) => x.id === t.id)) return Number((layer.getConfig() as { inputDim?: number }).inputDim);
-    }
-  }
-  return undefined;
+  const layer = embeddingFed(model, t);
+  return layer ? Number((layer.getConfig() as { inputDim?: number }).inputDim) : undefined;
 }
 
 /** input (one image), z (one vector), z + label (conditional). */
