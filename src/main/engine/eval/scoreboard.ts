@@ -176,9 +176,14 @@ export async function cachedScoreboard(ws: Workspace, runId: string, limit = SCO
   const rows: ScoreboardRow[] = [];
   for (const c of await listCheckpoints(runDir)) {
     const e = file.entries[String(c.step)];
-    if (e && e.checkpointAt === c.createdAt && e.limit === limit && e.seed === SEED) rows.push(stripCache(e));
+    if (isFresh(e, c, limit)) rows.push(stripCache(e));
   }
   return build(run.runId, run.model, run.datasetId, limit, rows, rows.length, 0);
+}
+
+/** A cached row still stands for checkpoint `c` when it was scored from that file with this limit and seed. */
+function isFresh(e: ScoresFile['entries'][string] | undefined, c: { createdAt: number }, limit: number): e is ScoresFile['entries'][string] {
+  return !!e && e.checkpointAt === c.createdAt && e.limit === limit && e.seed === SEED;
 }
 
 function stripCache(e: ScoresFile['entries'][string]): ScoreboardRow {
@@ -208,7 +213,7 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
     for (let i = 0; i < checkpoints.length; i++) {
       const c = checkpoints[i]!;
       const prev = file.entries[String(c.step)];
-      if (prev && prev.checkpointAt === c.createdAt && prev.limit === limit && prev.seed === SEED) {
+      if (isFresh(prev, c, limit)) {
         rows.push(stripCache(prev));
         cached++;
         continue;
