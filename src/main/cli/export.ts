@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from './args';
 import { initBackend } from '../engine/backend';
-import { exportOnnx } from '../engine/export/onnx-export';
+import { disposeSource, exportOnnx } from '../engine/export/onnx-export';
 import { loadBundleSource, resolveModelRef } from '../engine/infer/registry';
 import { defaultExportFile } from '../engine/handlers/export';
 import { openWorkspace } from '../engine/workspace';
@@ -40,6 +40,6 @@ export async function runExportCli(argv: string[]): Promise<number> {
     }
     return res.pass ? 0 : 1;
   } finally {
-    for (const m of [src.generator, src.encoder, src.decoder]) m?.dispose();
+    disposeSource(src);
   }
 }

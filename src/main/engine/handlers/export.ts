@@ -5,7 +5,7 @@ import type { BundleDetail } from '../../../shared/channels/bundle';
 import type { OnnxExportResult } from '../../../shared/channels/export';
 import { StudioError } from '../../../shared/errors';
 import { handlers } from '../context';
-import { exportOnnx, type OnnxSidecar } from '../export/onnx-export';
+import { disposeSource, exportOnnx, type OnnxSidecar } from '../export/onnx-export';
 import { onnxFileInfo } from '../export/inspect';
 import { evictModels, exportsDirFor, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
 import type { Workspace } from '../workspace';
@@ -95,7 +95,7 @@ export const exportHandlers = handlers({
         await evictModels((k) => k.includes(r.id) || k.includes(r.dir!));
         return res;
       } finally {
-        for (const m of [src.generator, src.encoder, src.decoder]) m?.dispose();
+        disposeSource(src);
       }
     });
     return { jobId: job.id };
