@@ -11,6 +11,7 @@ import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
 import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';
 import type { OnnxExportResult } from '../../../../src/shared/channels/export';
 import type { TranslateFolderResult } from '../../../../src/shared/channels/infer';
+import { waitJob as waitJobIn } from '../../../fixtures/engine-jobs';
 
 let root: string;
 let engine: InProcessEngine;
@@ -23,17 +24,8 @@ async function call<C extends ChannelName>(channel: C, payload: RequestOf<C>): P
   return r.data as ResponseOf<C>;
 }
 
-async function waitJob<T = OnnxExportResult>(jobId: string): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const done = events.find((e) => (e.event === 'job.done' || e.event === 'job.failed') && e.payload.jobId === jobId);
-    if (done) {
-      if (done.event === 'job.failed') throw Object.assign(new Error(done.payload.error!.message), done.payload.error);
-      return done.payload.result as T;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('job timeout');
-}
+/** A job's result: the shared fixture's poll (every 10 ms) for at most 12 s. */
+const waitJob = <T = OnnxExportResult>(jobId: string): Promise<T> => waitJobIn<T>(events, jobId, 1200);
 
 beforeAll(async () => {
   await initBackend();
