@@ -18,6 +18,9 @@ export interface ChannelDef<Req extends z.ZodType = z.ZodType, Res = unknown> {
 /** A file or folder path in a request (the one bound every channel uses). */
 export const filePath = z.string().min(1).max(4096);
 
+/** A seed for a random choice in a request (a 31-bit integer, 0 by default). */
+export const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
+
 export function channel<Res>() {
   return <Req extends z.ZodType>(
     request: Req,

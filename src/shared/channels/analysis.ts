@@ -6,7 +6,7 @@
  * `{ jobId }` (the result then arrives in job.done's `result`).
  */
 import { z } from 'zod';
-import { channel } from '../define';
+import { channel, filePath, seed } from '../define';
 import { modelRef } from './bundle';
 import { datasetId } from './dataset';
 import type { PngImage } from './infer';
@@ -18,15 +18,13 @@ export const ANALYSIS_DEFAULT_LIMIT = { pca: 5000, kmeans: 5000, hierarchical: 2
 /** Hierarchical clustering keeps n(n-1)/2 distances: at most this many points. */
 export const HIERARCHICAL_MAX_POINTS = 10_000;
 
-/** Seeds of subsets, z vectors and restarts. */
-const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);
 /** Which images of a paired/unpaired dataset (default a; labeled datasets have x). */
 const role = z.enum(['a', 'b', 'x']).optional();
 /** How many dataset images; a seeded random subset when the split holds more. */
 const datasetLimit = z.number().int().min(1).max(100_000).optional();
 
 export const analysisSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('matrix'), path: z.string().min(1).max(4096) }).strict(),
+  z.object({ kind: z.literal('matrix'), path: filePath }).strict(),
   z
     .object({
       kind: z.literal('dataset'),

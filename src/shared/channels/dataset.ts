@@ -5,7 +5,7 @@
  * Thumbnails cross the boundary as PNG bytes (Uint8Array), never as JSON arrays.
  */
 import { z } from 'zod';
-import { channel, filePath } from '../define';
+import { channel, filePath, seed } from '../define';
 
 export const DATASET_KINDS = ['paired', 'unpaired', 'labeled', 'fashion-mnist'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
@@ -66,7 +66,7 @@ export const datasetImportSchema = datasetSourceSchema
     channels: z.union([z.literal('auto'), z.literal(1), z.literal(3)]).default('auto'),
     /** Share of items held out for the test split when the source has no test folder. */
     testFraction: z.number().min(0).max(0.5).default(0.1),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed,
     /** Go on with the good files when some are bad (the user agreed in the validation report). */
     acceptPartial: z.boolean().default(false),
     /** Replace a dataset with the same id. */

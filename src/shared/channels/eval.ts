@@ -11,7 +11,7 @@
  * Image values are on the [0, 1] pixel scale in every metric.
  */
 import { z } from 'zod';
-import { channel, filePath } from '../define';
+import { channel, filePath, seed } from '../define';
 import { datasetId } from './dataset';
 import { modelRef } from './bundle';
 
@@ -26,7 +26,7 @@ export const evalRequestSchema = z
     limit: z.number().int().min(2).max(100_000).optional(),
     /** Generated images per class (cgan) or in all (gan); default 100 per class / 1000. */
     samples: z.number().int().min(2).max(10_000).optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed,
     /** Classifier folder; default the shipped models/fashion-classifier. */
     classifier: filePath.optional(),
   })
