@@ -15,7 +15,7 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           // The engine host runs in a utilityProcess: its own entry.
-          'engine-host': resolve('src/main/engine/host-entry.ts'),
+          'engine-host': resolve('src/main/engine/host/host-entry.ts'),
         },
       },
     },

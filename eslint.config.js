@@ -1,12 +1,49 @@
-// Lint enforces the layer arrows of DESIGN.md (as VS Code's code-layering rule does):
-// renderer -> shared only; engine never imports electron; shared imports zod only;
-// the Electron main and serve talk to the engine through its client API, never tfjs.
+// Lint enforces the layer arrows of DESIGN.md §1 as an allowlist per layer (VS Code's
+// code-layering rule): LAYERS below names, for each folder, what it may import; a wrong arrow
+// fails lint with the allowed list in the message. The first matching layer wins.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
+import local from './eslint-local/code-layering.js';
 
-const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'net', 'url', 'worker_threads', 'zlib'];
+const shared = 'src/shared/**';
+const nativeOrMl = ['@tensorflow/*', 'onnxruntime-node', 'sharp'];
+const noElectron = { deny: ['electron'], why: 'The engine runs in plain Node (utility process, serve child, CLI, tests): never import electron.' };
+
+const LAYERS = [
+  { name: 'shared', files: 'src/shared/**', allow: [shared], packages: { allow: ['zod'] } },
+  {
+    name: 'renderer', files: 'src/renderer/**', allow: ['src/renderer/**', shared],
+    // Sandboxed: no node, electron, engine or native module; talk to window.studio.
+    packages: { allow: ['react', 'react-dom', 'zustand', 'uplot', '@radix-ui/*'] },
+  },
+  { name: 'preload', files: 'src/preload/**', allow: ['src/preload/**', shared], packages: { allow: ['electron'] } },
+  // Process plumbing: the driver's side never loads tfjs (main and serve import it).
+  {
+    name: 'engine/client', files: 'src/main/engine/client/**',
+    allow: ['src/main/engine/client/**', 'src/main/engine/host/**', 'src/main/engine/core/**', shared],
+    packages: { deny: ['electron', ...nativeOrMl], why: 'The client runs inside Electron main and serve: no electron import (plain Node) and no tfjs or native modules.' },
+  },
+  {
+    name: 'engine/host', files: 'src/main/engine/host/**',
+    allow: ['src/main/engine/host/**', 'src/main/engine/handlers/**', 'src/main/engine/core/**', 'src/main/engine/backend', shared],
+    packages: noElectron,
+  },
+  { name: 'engine/core', files: 'src/main/engine/core/**', allow: ['src/main/engine/core/**', 'src/main/engine/backend', shared], packages: noElectron },
+  // The engine's domains (models, train, infer, ...) use each other and shared, never the CLI, main or serve.
+  { name: 'engine', files: 'src/main/engine/**', allow: ['src/main/engine/**', shared], packages: noElectron },
+  { name: 'cli', files: 'src/main/cli/**', allow: ['src/main/cli/**', 'src/main/serve/**', 'src/main/engine/**', shared], packages: noElectron },
+  {
+    name: 'serve', files: 'src/main/serve/**', allow: ['src/main/serve/**', 'src/main/security', 'src/main/engine/client/client', shared],
+    packages: { deny: ['electron', ...nativeOrMl], why: 'serve drives the engine host through engine/client: no tfjs or native modules, no electron.' },
+  },
+  {
+    name: 'main', files: 'src/main/*',
+    allow: ['src/main/*', 'src/main/engine/client/client', 'src/main/engine/host/protocol', 'src/main/engine/core/fsutil', shared],
+    packages: { deny: nativeOrMl, why: 'Electron main reaches the engine through its client (engine/client/client.ts), never tfjs or native modules.' },
+  },
+];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'tests/e2e/artifacts/**', 'bench/**', 'models/**', 'resources/**', '.scratch/**'] },
@@ -37,36 +74,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/renderer/**/*.{ts,tsx}'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['electron', ...nodeBuiltins], message: 'The renderer runs sandboxed: talk to window.studio (src/renderer/src/studio.ts).' },
-        { group: ['**/main/**', '@tensorflow/*', 'onnxruntime-node', 'sharp'], message: 'The renderer never imports the engine or native modules.' },
-      ] }],
-    },
-  },
-  {
-    files: ['src/main/engine/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['electron'], message: 'The engine runs in plain Node (utility process, CLI, tests): never import electron.' }] }],
-    },
-  },
-  {
-    files: ['src/shared/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['electron', 'react', 'react-dom', '@tensorflow/*', 'sharp', 'onnxruntime-node', 'ws', ...nodeBuiltins], message: 'src/shared is the contract: zod only.' },
-        { group: ['**/main/**', '**/renderer/**', '**/preload/**'], message: 'src/shared imports nothing from the app.' },
-      ] }],
-    },
-  },
-  {
-    files: ['src/main/*.ts', 'src/main/serve/**/*.ts', 'src/preload/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['@tensorflow/*', 'onnxruntime-node', 'sharp'], message: 'Main, serve and preload reach the engine through its client (engine/client.ts).' },
-        { group: ['**/engine/host', '**/engine/handlers/**', '**/engine/inprocess', '**/engine/backend'], message: 'Main and serve drive the engine host through engine/client.ts.' },
-      ] }],
-    },
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { local },
+    rules: { 'local/code-layering': ['error', LAYERS] },
   },
 );

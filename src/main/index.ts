@@ -2,14 +2,14 @@
  * Electron main: lifecycle, the window, security, the studio:// protocol, the IPC registrar and
  * the engine host (a utilityProcess, restarted if it crashes). Kept thin: everything here is
  * wiring around pieces that are unit-tested without the Electron binary (ipc.ts, security.ts,
- * engine/client.ts) and exercised end to end through `atelier serve` in Chromium.
+ * engine/client/client.ts) and exercised end to end through `atelier serve` in Chromium.
  */
 import { app, BrowserWindow, ipcMain, net, protocol, session, shell, utilityProcess, type WebContents } from 'electron';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EngineClient, type HostProcess, type Spawner } from './engine/client';
-import type { FromHost, ToHost } from './engine/protocol';
+import { EngineClient, type HostProcess, type Spawner } from './engine/client/client';
+import type { FromHost, ToHost } from './engine/host/protocol';
 import { defaultTrustedFrame, registerHandlers } from './ipc';
 import { CSP, isAllowedNavigation, resolveStudioPath, secureWebPreferences, STUDIO_MIME } from './security';
 import { loadWindowState, trackWindowState } from './window-state';

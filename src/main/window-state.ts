@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserWindow } from 'electron';
-import { writeFileAtomicSync } from './engine/fsutil';
+import { writeFileAtomicSync } from './engine/core/fsutil';
 
 export interface WindowState {
   bounds: { width: number; height: number; x?: number; y?: number };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs';
 import { _electron as electron } from 'playwright-core';
-import { findElectronBinary } from '../../src/main/engine/doctor';
+import { findElectronBinary } from '../../src/main/engine/core/doctor';
 import { ROOT, screenshot } from './harness';
 
 const bin = findElectronBinary();

@@ -17,7 +17,7 @@ import {
 import { StudioError } from '../../shared/errors';
 import { type ResolvedSource, type SourceReq, resolveSource, runHierarchical, runKMeans, runPca } from '../engine/analysis/api';
 import { type Step, drive } from '../engine/analysis/steps';
-import { defaultWorkspaceRoot, openWorkspace } from '../engine/workspace';
+import { defaultWorkspaceRoot, openWorkspace } from '../engine/core/workspace';
 import { type Args, parseArgs } from './args';
 
 const USAGE = `Usage:

@@ -8,20 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { parseArgs } from './args';
-import { appRoot } from '../engine/workspace';
-
-export interface Figure {
-  section: string;
-  name: string;
-  value: number | null;
-  unit: string;
-  peer?: number | null;
-  /** ours / peer (lower is better for times). */
-  ratio?: number | null;
-  target?: string;
-  met?: boolean | null;
-  note?: string;
-}
+import { appRoot } from '../engine/core/workspace';
+import type { Figure } from '../engine/bench/figure';
 
 type Section = (ctx: { quick: boolean; profile: boolean; add: (f: Figure) => void; log: (s: string) => void }) => Promise<void>;
 

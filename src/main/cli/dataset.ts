@@ -9,8 +9,8 @@ import type { DatasetDemoResult, DatasetImportResult, DatasetKind, DatasetSummar
 import { DATASET_KINDS } from '../../shared/channels/dataset';
 import type { Envelope } from '../../shared/errors';
 import type { EventMap } from '../../shared/events';
-import { InProcessEngine } from '../engine/inprocess';
-import { defaultWorkspaceRoot } from '../engine/workspace';
+import { InProcessEngine } from '../engine/client/inprocess';
+import { defaultWorkspaceRoot } from '../engine/core/workspace';
 
 const USAGE = `Usage:
   atelier dataset validate <path> [--kind K] [--size S] [--network unet|resnet|any] [--batch B] [--json]

@@ -1,6 +1,6 @@
 import { parseArgs } from './args';
-import { doctorReport } from '../engine/doctor';
-import { defaultWorkspaceRoot } from '../engine/workspace';
+import { doctorReport } from '../engine/core/doctor';
+import { defaultWorkspaceRoot } from '../engine/core/workspace';
 
 export async function runDoctorCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);

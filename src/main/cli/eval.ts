@@ -7,7 +7,7 @@
 import { parseArgs, intFlag } from './args';
 import { evalRequestSchema } from '../../shared/channels/eval';
 import { evaluateBundle } from '../engine/eval/evaluate';
-import { openWorkspace } from '../engine/workspace';
+import { openWorkspace } from '../engine/core/workspace';
 
 const USAGE = [
   'Usage: atelier eval --model BUNDLE --data DATASET [--split test|train] [--limit N] [--samples N] [--seed S] [--classifier DIR] [--json]',

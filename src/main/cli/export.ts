@@ -5,7 +5,7 @@ import { initBackend } from '../engine/backend';
 import { disposeSource, exportOnnx } from '../engine/export/onnx-export';
 import { loadBundleSource, resolveModelRef } from '../engine/infer/registry';
 import { defaultExportFile } from '../engine/handlers/export';
-import { openWorkspace } from '../engine/workspace';
+import { openWorkspace } from '../engine/core/workspace';
 
 const USAGE = 'Usage: atelier export --model <bundle|folder> [--onnx FILE] [--dropout identity|keep] [--direction AtoB|BtoA] [--json]';
 

@@ -2,10 +2,10 @@
 import path from 'node:path';
 import { intFlag, parseArgs } from './args';
 import { initBackend } from '../engine/backend';
-import { writeFileAtomic } from '../engine/fsutil';
+import { writeFileAtomic } from '../engine/core/fsutil';
 import { evictModels, getModel } from '../engine/infer/registry';
 import { generateImages } from '../engine/infer/ops';
-import { openWorkspace } from '../engine/workspace';
+import { openWorkspace } from '../engine/core/workspace';
 
 const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] --out DIR';
 

@@ -6,10 +6,10 @@
 import path from 'node:path';
 import { intFlag, parseArgs } from './args';
 import { initBackend } from '../engine/backend';
-import { writeFileAtomic } from '../engine/fsutil';
+import { writeFileAtomic } from '../engine/core/fsutil';
 import { evictModels, getModel } from '../engine/infer/registry';
 import { interpolateLatent, latentDirections } from '../engine/infer/ops';
-import { openWorkspace } from '../engine/workspace';
+import { openWorkspace } from '../engine/core/workspace';
 
 const USAGE = [
   'Usage: atelier latent interpolate --model B (--from S1 --to S2 | --from-image A --to-image B) [--steps N] [--mode slerp|lerp] [--label L] --out DIR',

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs, intFlag } from './args';
-import { EngineClient, childProcessSpawner } from '../engine/client';
-import { appRoot, defaultWorkspaceRoot, openWorkspace } from '../engine/workspace';
+import { EngineClient, childProcessSpawner } from '../engine/client/client';
+import { appRoot, defaultWorkspaceRoot, openWorkspace } from '../engine/core/workspace';
 import { startServer } from '../serve/server';
 
 export async function runServeCli(argv: string[]): Promise<number> {

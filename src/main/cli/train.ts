@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { parseArgs, intFlag } from './args';
 import { StudioError } from '../../shared/errors';
-import { defaultWorkspaceRoot, openWorkspace } from '../engine/workspace';
+import { defaultWorkspaceRoot, openWorkspace } from '../engine/core/workspace';
 import { MODELS, MODEL_KINDS, modelEntry } from '../engine/models/registry';
 import { parseOptionStrings } from '../engine/models/options';
 import { createRun, readRunOptions, setRunTotalSteps, trainRun } from '../engine/train/run';

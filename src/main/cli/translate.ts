@@ -3,10 +3,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from './args';
 import { initBackend } from '../engine/backend';
-import { writeFileAtomic } from '../engine/fsutil';
+import { writeFileAtomic } from '../engine/core/fsutil';
 import { getModel, evictModels } from '../engine/infer/registry';
 import { translateFolder, translateImage } from '../engine/infer/ops';
-import { openWorkspace } from '../engine/workspace';
+import { openWorkspace } from '../engine/core/workspace';
 import type { Runtime } from '../engine/infer/model';
 
 const USAGE = 'Usage: atelier translate --model <bundle|folder|file.onnx> [--runtime onnx|tfjs] [--model-size] [--fit fill|cover|contain] [--direction AtoB|BtoA] [--json] <input image|folder> <output file|folder>';

@@ -14,7 +14,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { checkRequest } from '../../shared/validate';
 import { contentSecurityPolicy } from '../security';
 import { decodeFrame, encodeFrame } from '../../shared/wire';
-import type { EngineClientLike } from '../engine/client';
+import type { EngineClientLike } from '../engine/client/client';
 
 export interface ServeOptions {
   engine: EngineClientLike;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineClient, childProcessSpawner } from '../../../src/main/engine/client';
+import { EngineClient, childProcessSpawner } from '../../../src/main/engine/client/client';
 import { listCheckpoints, readCheckpoint } from '../../../src/main/engine/train/checkpoint';
 import type { Envelope } from '../../../src/shared/errors';
 import { waitFor } from '../../fixtures/wait';

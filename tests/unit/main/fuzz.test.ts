@@ -14,7 +14,7 @@ import { decodeFrame, encodeFrame } from '../../../src/shared/wire';
 import type { Envelope } from '../../../src/shared/errors';
 import { handleInvoke, defaultTrustedFrame } from '../../../src/main/ipc';
 import { startServer, type ServeHandle } from '../../../src/main/serve/server';
-import { InProcessEngine } from '../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../src/main/engine/client/inprocess';
 
 /** mulberry32: deterministic so a failure can be replayed. */
 function rng(seed: number) {

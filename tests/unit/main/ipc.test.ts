@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { CHANNEL_NAMES } from '../../../src/shared/contract';
 import type { Envelope } from '../../../src/shared/errors';
 import { defaultTrustedFrame, registerHandlers, type InvokeEventLike, type IpcMainLike } from '../../../src/main/ipc';
-import { InProcessEngine } from '../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../src/main/engine/client/inprocess';
 
 function fakeIpc() {
   const table = new Map<string, (e: InvokeEventLike, p: unknown) => Promise<Envelope<unknown>>>();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
-import { findElectronBinary } from '../../../src/main/engine/doctor';
+import { findElectronBinary } from '../../../src/main/engine/core/doctor';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 const require = createRequire(import.meta.url);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startServer, tokenEquals, type ServeHandle } from '../../../src/main/serve/server';
-import { InProcessEngine } from '../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../src/main/engine/client/inprocess';
 import { handleInvoke, defaultTrustedFrame } from '../../../src/main/ipc';
 import { decodeFrame, encodeFrame } from '../../../src/shared/wire';
 import type { Envelope } from '../../../src/shared/errors';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EngineClient, childProcessSpawner } from '../../../src/main/engine/client';
+import { EngineClient, childProcessSpawner } from '../../../src/main/engine/client/client';
 import type { Envelope } from '../../../src/shared/errors';
 import type { EngineStats } from '../../../src/shared/channels/app';
 

@@ -19,7 +19,7 @@ import {
   pcaRequestSchema,
 } from '../../../shared/channels/analysis';
 import { StudioError } from '../../../shared/errors';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../core/workspace';
 import { loadDatasetMatrix } from './dataset-source';
 import { cutAtHeight, cutToK, leafOrder, linkageRows, linkageSteps } from './hierarchical';
 import { loadMatrix } from './io';

@@ -25,7 +25,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../backend';
 import { loadModelFromDir, saveModelToDir } from '../networks/io';
-import { exists, makeTempDirBeside, publishDir } from '../fsutil';
+import { exists, makeTempDirBeside, publishDir } from '../core/fsutil';
 import { StudioError } from '../../../shared/errors';
 import { Rng } from './rng';
 

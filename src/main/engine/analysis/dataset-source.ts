@@ -10,7 +10,7 @@ import type { DatasetManifest } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
 import { readIdx } from '../data/idx';
 import { datasetDir, readManifest } from '../data/store';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../core/workspace';
 import type { Matrix } from './matrix';
 import { Rng } from './rng';
 

@@ -1,2 +1,2 @@
-/** The analysis engine uses the engine's one PRNG (src/main/engine/rng.ts). */
-export { Rng } from '../rng';
+/** The analysis engine uses the engine's one PRNG (src/main/engine/core/rng.ts). */
+export { Rng } from '../core/rng';

@@ -33,7 +33,7 @@ import fsp from 'node:fs/promises';
 import { createSession, floatTensor, type OrtSession } from '../export/ort';
 import { withFeatureOutput } from '../export/onnx-transform';
 import { getModel, resolveModelRef } from '../infer/registry';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../core/workspace';
 import type { ResolvedSource } from './api';
 import { type DatasetMatrix, loadDatasetMatrix } from './dataset-source';
 import { pcaProject, pcaReconstruct, pcaSteps } from './pca';

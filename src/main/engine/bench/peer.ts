@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { appRoot } from '../workspace';
+import { appRoot } from '../core/workspace';
 
 const run = promisify(execFile);
 

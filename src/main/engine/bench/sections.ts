@@ -1,5 +1,5 @@
 /** The bench's sections, in order. Each adds figures; `quick` keeps CI's run to a minute or two. */
-import type { Figure } from '../../cli/bench';
+import type { Figure } from './figure';
 import { benchTrainStep, median, percentile } from './train';
 import { peerAvailability, runPeerPix2pix } from './peer';
 import { tf, initBackend } from '../backend';
@@ -116,7 +116,7 @@ async function analysis(ctx: Ctx) {
  */
 async function eventloop(ctx: Ctx) {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
-  const { EngineClient, childProcessSpawner } = await import('../client');
+  const { EngineClient, childProcessSpawner } = await import('../client/client');
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');

@@ -2,7 +2,7 @@
  * Seeded PRNG for the data pipeline whose whole state is four uint32 words, so a loader cursor
  * can save it and resume the exact same stream (xoshiro128**, seeded through splitmix32).
  */
-import { Rng } from '../rng';
+import { Rng } from '../core/rng';
 
 export type RngState = [number, number, number, number];
 

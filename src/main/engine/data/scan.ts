@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetLayout, DatasetSourceRequest, FileReport } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
-import { readdirOrEmpty } from '../fsutil';
+import { readdirOrEmpty } from '../core/fsutil';
 import { IMAGE_EXTENSIONS } from './probe';
 
 export interface FoundFile {

@@ -4,8 +4,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetManifest, DatasetSummary } from '../../../shared/channels/dataset';
 import { StudioError } from '../../../shared/errors';
-import type { Workspace } from '../workspace';
-import { exists, readdirOrEmpty } from '../fsutil';
+import type { Workspace } from '../core/workspace';
+import { exists, readdirOrEmpty } from '../core/fsutil';
 
 export const MANIFEST = 'dataset.json';
 export const SCHEMA_VERSION = 1 as const;

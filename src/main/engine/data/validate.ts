@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetSourceRequest, FileReport, ValidationReport } from '../../../shared/channels/dataset';
 import { datasetSourceSchema } from '../../../shared/channels/dataset';
-import { readdirOrEmpty } from '../fsutil';
+import { readdirOrEmpty } from '../core/fsutil';
 import { FASHION_CLASSES, FASHION_FILES, readIdx, type IdxArray } from './idx';
 import { isGreySpace, orientedSize, probeFile, type ProbeInfo } from './probe';
 import { scanSource, type FoundFile, type PlanEntry } from './scan';

@@ -23,7 +23,7 @@ import { pca, pcaProject, pcaReconstruct } from '../analysis/pca';
 import { Rng } from '../analysis/rng';
 import { resolveModelRef } from '../infer/registry';
 import { disposeBundle, generate, loadBundle, translate, type LoadedBundle } from '../train/bundle';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../core/workspace';
 import { conditionalAccuracy, frechetDistance, meanL1, meanMse, transferRate, type Features } from './metrics';
 
 export const DEFAULT_CLASSIFIER = 'fashion-classifier';

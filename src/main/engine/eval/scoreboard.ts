@@ -12,11 +12,11 @@ import type { EvalMetric } from '../../../shared/channels/eval';
 import { StudioError } from '../../../shared/errors';
 import { tf, initBackend } from '../backend';
 import { loadDatasetMatrix } from '../analysis/dataset-source';
-import { exists, readJson, writeJsonAtomic } from '../fsutil';
+import { exists, readJson, writeJsonAtomic } from '../core/fsutil';
 import { disposeBundle, loadBundle, translate, writeBundle } from '../train/bundle';
 import { listCheckpoints } from '../train/checkpoint';
 import { modelFromCheckpoint, readLog, readRunOptions, runDirOf, type LogEntry } from '../train/run';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../core/workspace';
 import { evaluateBundle, toModelTensor, toRows, type EvalHooks } from './evaluate';
 
 const SEED = 0;

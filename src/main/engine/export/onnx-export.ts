@@ -16,7 +16,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
 import { Rng } from '../analysis/rng';
-import { writeFileAtomic, writeJsonAtomic } from '../fsutil';
+import { writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
 import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel } from './onnx-proto';
 import { convertTfjs, type DropoutMode, type LabelMode, type TransposedConvMode } from './tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtTensor } from './ort';

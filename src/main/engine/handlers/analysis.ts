@@ -14,7 +14,7 @@ import {
 import { type ResolvedSource, type SourceReq, precheckSource, resolveSource, runHierarchical, runKMeans, runPca } from '../analysis/api';
 import { type ModelSourceReq, type SourceHooks, isModelSource, precheckModelSource, reconstructCompare, resolveModelSource } from '../analysis/sources';
 import { type Step, drive, driveAsync } from '../analysis/steps';
-import { type EngineContext, handlers } from '../context';
+import { type EngineContext, handlers } from '../host/context';
 
 type AnySourceReq = SourceReq | ModelSourceReq;
 

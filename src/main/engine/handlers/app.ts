@@ -1,7 +1,7 @@
 import { StudioError } from '../../../shared/errors';
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { initBackend, tf } from '../backend';
-import { appVersion, doctorReport } from '../doctor';
+import { appVersion, doctorReport } from '../core/doctor';
 
 export const appHandlers = handlers({
   'app.version': () => ({ name: 'Atelier', version: appVersion() }),

@@ -1,13 +1,13 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { ensureDemoDatasets } from '../data/demo';
 import { importDataset } from '../data/import';
 import { datasetDir, deleteDataset, listDatasets, MANIFEST, readManifest, summaryOf } from '../data/store';
 import { datasetPage } from '../data/thumbs';
 import { validateSource } from '../data/validate';
-import { safeId } from '../workspace';
+import { safeId } from '../core/workspace';
 
 export const datasetHandlers = handlers({
   'dataset.validate': async (req) => (await validateSource(req)).report,

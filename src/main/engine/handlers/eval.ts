@@ -1,5 +1,5 @@
 /** eval.run: evaluate a bundle on a dataset split as a job; the EvalResult arrives in job.done. */
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { evaluateBundle } from '../eval/evaluate';
 import { resolveModelRef } from '../infer/registry';
 

@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { BundleDetail } from '../../../shared/channels/bundle';
 import type { OnnxExportResult } from '../../../shared/channels/export';
 import { StudioError } from '../../../shared/errors';
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { disposeSource, exportOnnx, type OnnxSidecar } from '../export/onnx-export';
 import { onnxFileInfo } from '../export/inspect';
 import { evictModels, exportsDirFor, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
-import type { Workspace } from '../workspace';
-import { safeId } from '../workspace';
+import type { Workspace } from '../core/workspace';
+import { safeId } from '../core/workspace';
 
 async function readText(file: string): Promise<string | undefined> {
   try {

@@ -1,5 +1,5 @@
 /** The engine's handler table: one entry per contract channel (the type checker enforces it). */
-import type { HandlerTable } from '../context';
+import type { HandlerTable } from '../host/context';
 import { appHandlers } from './app';
 import { jobHandlers } from './job';
 import { datasetHandlers } from './dataset';

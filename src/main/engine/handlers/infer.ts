@@ -1,7 +1,7 @@
 /** infer.translate, infer.translateFolder (a job), infer.generate. */
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { getModel } from '../infer/registry';
 import { generateImages, translateFolder, translateImage } from '../infer/ops';
 

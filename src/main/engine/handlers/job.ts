@@ -1,4 +1,4 @@
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 
 export const jobHandlers = handlers({
   'job.list': (_req, ctx) => ctx.jobs.list(),

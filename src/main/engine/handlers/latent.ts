@@ -1,5 +1,5 @@
 /** latent.sample / render / directions / interpolate. Rendering always runs ONNX (cached session). */
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { getModel } from '../infer/registry';
 import { sampleZ } from '../infer/latent';
 import { interpolateLatent, latentDirections, renderLatent } from '../infer/ops';

@@ -1,6 +1,6 @@
 /** run.scoreboard (a job: evaluate every checkpoint of a run) and run.scores (the cached rows). */
 import { StudioError } from '../../../shared/errors';
-import { handlers } from '../context';
+import { handlers } from '../host/context';
 import { cachedScoreboard, scoreRun } from '../eval/scoreboard';
 import { readRunOptions, runDirOf } from '../train/run';
 

@@ -1,5 +1,5 @@
 /** Handlers of the train.* and run.* channels. Training runs as a job ('train'). */
-import { handlers, type EngineContext } from '../context';
+import { handlers, type EngineContext } from '../host/context';
 import { StudioError } from '../../../shared/errors';
 import { MODELS, MODEL_KINDS, createModel } from '../models/registry';
 import type { TrainModelInfo } from '../../../shared/channels/train';

@@ -13,13 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../backend';
 import { unetGenerator, dcganGenerator, saveModelToDir } from '../networks';
-import { InProcessEngine } from '../inprocess';
+import { InProcessEngine } from '../client/inprocess';
 import { InferenceModel } from './model';
 import { evictModels } from './registry';
 import { sampleZ } from './latent';
 import { peerAvailability, runPeerUnetInference, type PeerInferResult } from '../bench/peer';
 import { countTrainable, median, percentile } from '../bench/train';
-import type { Figure } from '../../cli/bench';
+import type { Figure } from '../bench/figure';
 
 export interface BenchCtx {
   quick: boolean;

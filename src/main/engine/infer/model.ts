@@ -15,7 +15,7 @@ import { decodeModel } from '../export/onnx-proto';
 import { labelClasses, softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
 import { defaultInputNames } from '../export/tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
-import { exists } from '../fsutil';
+import { exists } from '../core/fsutil';
 
 export type Runtime = 'onnx' | 'tfjs';
 export type Role = 'model' | 'encoder' | 'decoder';

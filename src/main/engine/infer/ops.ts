@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
-import { writeFileAtomic } from '../fsutil';
+import { writeFileAtomic } from '../core/fsutil';
 import { imageToModel, modelToPng, restoreGeometry, type Fit, type PngOut } from './image';
 import { gramOrt } from './gram';
 import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';

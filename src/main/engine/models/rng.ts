@@ -1,1 +1,1 @@
-export { Rng, type RngState } from '../rng';
+export { Rng, type RngState } from '../core/rng';

@@ -19,7 +19,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../backend';
 import { loadModelFromDir, saveModelToDir } from '../networks/io';
-import { makeTempDirBeside, publishDir, exists, readJson } from '../fsutil';
+import { makeTempDirBeside, publishDir, exists, readJson } from '../core/fsutil';
 import type { BaseModel, ModelKind } from '../models/base';
 import { sampleZ } from '../infer/latent';
 import { StudioError } from '../../../shared/errors';

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { makeTempDirBeside, publishDir, readdirOrEmpty, readJson, sweepTemp, writeFileSynced } from '../fsutil';
+import { makeTempDirBeside, publishDir, readdirOrEmpty, readJson, sweepTemp, writeFileSynced } from '../core/fsutil';
 import type { ModelState, NamedArray } from '../models/base';
 
 export interface CheckpointInfo {

@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { tf, initBackend } from '../backend';
-import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../fsutil';
-import { type Workspace, insideDir, safeId } from '../workspace';
+import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
+import { type Workspace, insideDir, safeId } from '../core/workspace';
 import { StudioError } from '../../../shared/errors';
 import type { JobProgress, JobSample } from '../../../shared/events';
 import { createModel, modelEntry, resolveOptions } from '../models/registry';
@@ -27,7 +27,7 @@ import { openBatchSource, type BatchSource } from './source';
 import './dataset-source';
 import { visualsToPng } from './grid';
 import { writeBundle } from './bundle';
-import { sweepTemp } from '../fsutil';
+import { sweepTemp } from '../core/fsutil';
 
 export interface TrainRequest {
   model: string;

@@ -4,8 +4,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { RunDetail, RunSummary } from '../../../shared/channels/train';
 import { StudioError } from '../../../shared/errors';
-import type { Workspace } from '../workspace';
-import { readdirOrEmpty } from '../fsutil';
+import type { Workspace } from '../core/workspace';
+import { readdirOrEmpty } from '../core/fsutil';
 import { listCheckpoints } from './checkpoint';
 import { readLog, readRunOptions, readRunStatus, runDirOf, type RunOptionsFile } from './run';
 

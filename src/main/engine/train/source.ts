@@ -11,7 +11,7 @@ import { tf } from '../backend';
 import type { Batch } from '../models/base';
 import { Rng } from '../models/rng';
 import { StudioError } from '../../../shared/errors';
-import type { Workspace } from '../workspace';
+import type { Workspace } from '../core/workspace';
 
 export interface BatchSourceInfo {
   size: number;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import { drive, driveAsync } from '../../../../src/main/engine/analysis/steps';
 import type { AnalysisReply, HierarchicalResult, KMeansResultDto, PcaResult } from '../../../../src/shared/channels/analysis';
 import type { Envelope } from '../../../../src/shared/errors';

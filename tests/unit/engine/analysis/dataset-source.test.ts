@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeIdx } from '../../../../src/main/engine/data/idx';
 import { loadDatasetMatrix, subsetIndices } from '../../../../src/main/engine/analysis/dataset-source';
-import type { Workspace } from '../../../../src/main/engine/workspace';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 
 let tmp: string;
 let ws: Workspace;

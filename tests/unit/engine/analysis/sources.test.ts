@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnalysisReply, type PcaResult, type ReconstructResult, reconstructRequestSchema } from '../../../../src/shared/channels/analysis';
-import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import { initBackend, tf } from '../../../../src/main/engine/backend';
 import { writeBlobsDataset } from '../../../fixtures/blobs-dataset';
 import { type RecordedEvent, ok, waitJob } from '../../../fixtures/engine-jobs';
 import { sampleZ } from '../../../../src/main/engine/infer/latent';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { type ModelSourceReq, reconstructCompare, releaseBottlenecks, resolveModelSource } from '../../../../src/main/engine/analysis/sources';
-import type { Workspace } from '../../../../src/main/engine/workspace';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 
 const MODELS = path.resolve(__dirname, '../../../../models');
 let tmp: string;

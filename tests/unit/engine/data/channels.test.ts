@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import type { EventMap } from '../../../../src/shared/events';
 import type { DatasetImportResult, DatasetSummary, DatasetThumb, ValidationReport } from '../../../../src/shared/channels/dataset';
 import { writeLabeled } from '../../../fixtures/bad-images';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_FASHION_DIR, DEMO_IDS, edgeMap, ensureDemoDatasets, pad32, selectFirstPerClass } from '../../../../src/main/engine/data/demo';
 import { FASHION_FILES } from '../../../../src/main/engine/data/idx';
 import { readManifest } from '../../../../src/main/engine/data/store';
-import { openWorkspace } from '../../../../src/main/engine/workspace';
+import { openWorkspace } from '../../../../src/main/engine/core/workspace';
 
 const hasDebian = fs.existsSync(path.join(DEBIAN_FASHION_DIR, `${FASHION_FILES.trainImages}.gz`));
 let tmp: string;

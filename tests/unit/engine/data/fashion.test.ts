@@ -7,7 +7,7 @@ import { importDataset } from '../../../../src/main/engine/data/import';
 import { DatasetLoader } from '../../../../src/main/engine/data/loader';
 import { readManifest } from '../../../../src/main/engine/data/store';
 import { validateSource } from '../../../../src/main/engine/data/validate';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 
 const SUBSET = path.resolve('resources/demo/fashion-mnist-subset');
 let tmp: string;

@@ -8,7 +8,7 @@ import { scanSource } from '../../../../src/main/engine/data/scan';
 import { validateSource } from '../../../../src/main/engine/data/validate';
 import { assignSplits, importDataset } from '../../../../src/main/engine/data/import';
 import { readManifest } from '../../../../src/main/engine/data/store';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 
 let tmp: string;
 let ws: Workspace;

@@ -17,7 +17,7 @@ import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
 import { exportOnnx, PARITY_THRESHOLD } from '../../../../src/main/engine/export/onnx-export';
 import { listBundles, loadBundleSource } from '../../../../src/main/engine/infer/registry';
 import { disposeBundle, generate, loadBundle, translate } from '../../../../src/main/engine/train/bundle';
-import { appRoot, openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { appRoot, openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 
 const MODELS = path.join(appRoot(), 'models');
 const RESOURCES = path.join(appRoot(), 'resources');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../src/main/engine/backend';
-import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
 import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { InProcessEngine } from '../../../../src/main/engine/inprocess';
+import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import type { EventName } from '../../../../src/shared/events';
 import { useTestBackend } from '../layers/test-backend';
 

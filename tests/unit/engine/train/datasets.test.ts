@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 import { createRun, readLog, trainRun } from '../../../../src/main/engine/train/run';
 import { loadBundle, disposeBundle } from '../../../../src/main/engine/train/bundle';
 import { useTestBackend } from '../layers/test-backend';

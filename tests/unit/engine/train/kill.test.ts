@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 import { createRun, modelFromCheckpoint, readLog, trainRun } from '../../../../src/main/engine/train/run';
 import { listCheckpoints } from '../../../../src/main/engine/train/checkpoint';
 import { useTestBackend } from '../layers/test-backend';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/workspace';
+import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 import { createRun, modelFromCheckpoint, promoteRun, readLog, trainRun, type TrainRequest } from '../../../../src/main/engine/train/run';
 import { listCheckpoints } from '../../../../src/main/engine/train/checkpoint';
 import { disposeBundle, encode, generate, loadBundle, translate } from '../../../../src/main/engine/train/bundle';

@@ -2,9 +2,9 @@
  * What every engine handler receives: the workspace, the job broker, the event emitter and the
  * backend report. Handlers are plain async functions of (validated request, ctx).
  */
-import type { ChannelName, ParsedRequestOf, ResponseOf } from '../../shared/contract';
+import type { ChannelName, ParsedRequestOf, ResponseOf } from '../../../shared/contract';
 import type { Emit, JobManager } from './jobs';
-import type { Workspace } from './workspace';
+import type { Workspace } from '../core/workspace';
 
 export interface EngineContext {
   workspace: Workspace;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineClient, childProcessSpawner, type HostProcess } from '../../../src/main/engine/client';
-import type { FromHost, ToHost } from '../../../src/main/engine/protocol';
-import { waitFor } from '../../fixtures/wait';
+import { EngineClient, childProcessSpawner, type HostProcess } from '../../../../src/main/engine/client/client';
+import type { FromHost, ToHost } from '../../../../src/main/engine/host/protocol';
+import { waitFor } from '../../../fixtures/wait';
 
 /** A scripted host, to test crash bookkeeping without a real process. */
 function fakeSpawner() {

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineClient, childProcessSpawner } from '../../../src/main/engine/client';
-import type { Envelope } from '../../../src/shared/errors';
-import type { JobInfo } from '../../../src/shared/channels/job';
-import type { RunDetail, RunSummary } from '../../../src/shared/channels/train';
-import type { EngineStats } from '../../../src/shared/channels/app';
-import { listCheckpoints } from '../../../src/main/engine/train/checkpoint';
-import { waitFor } from '../../fixtures/wait';
+import { EngineClient, childProcessSpawner } from '../../../../src/main/engine/client/client';
+import type { Envelope } from '../../../../src/shared/errors';
+import type { JobInfo } from '../../../../src/shared/channels/job';
+import type { RunDetail, RunSummary } from '../../../../src/shared/channels/train';
+import type { EngineStats } from '../../../../src/shared/channels/app';
+import { listCheckpoints } from '../../../../src/main/engine/train/checkpoint';
+import { waitFor } from '../../../fixtures/wait';
 
 type Ev = { event: string; payload: Record<string, unknown>; at: number };
 

@@ -13,12 +13,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
-import type { Envelope, ErrorData } from '../../shared/errors';
-import type { EventName } from '../../shared/events';
-import type { JobInfo } from '../../shared/channels/job';
-import type { EngineStats, HostStats, TrainerHostStats } from '../../shared/channels/app';
-import type { FromHost, ToHost } from './protocol';
-import { appRoot } from './workspace';
+import type { Envelope, ErrorData } from '../../../shared/errors';
+import type { EventName } from '../../../shared/events';
+import type { JobInfo } from '../../../shared/channels/job';
+import type { EngineStats, HostStats, TrainerHostStats } from '../../../shared/channels/app';
+import type { FromHost, ToHost } from '../host/protocol';
+import { appRoot } from '../core/workspace';
 import { JOB_CHANNELS, TRAINING_CHANNELS, jobIdOf, mergeJobLists, patchRunDetail, patchRunList, runIdOf, type HostRole } from './router';
 
 export interface HostProcess {
@@ -45,7 +45,7 @@ export function childProcessSpawner(baseEnv: NodeJS.ProcessEnv = process.env): S
     const env: NodeJS.ProcessEnv = { ...baseEnv, ATELIER_ENGINE_ROLE: opts?.role ?? 'primary' };
     const root = appRoot();
     const built = path.join(root, 'out', 'main', 'engine-host.js');
-    const src = path.join(root, 'src', 'main', 'engine', 'host-entry.ts');
+    const src = path.join(root, 'src', 'main', 'engine', 'host', 'host-entry.ts');
     const useSrc = env.ATELIER_ENGINE_FROM_SOURCE === '1' || !fs.existsSync(built) || isOlder(built, path.join(root, 'src'));
     let child: ChildProcess;
     if (useSrc) {

@@ -4,9 +4,9 @@
  * pause, and ALWAYS one final event (job.done or job.failed).
  */
 import crypto from 'node:crypto';
-import type { JobInfo } from '../../shared/channels/job';
-import type { EventMap, EventName, JobProgress } from '../../shared/events';
-import { StudioError, toErrorData } from '../../shared/errors';
+import type { JobInfo } from '../../../shared/channels/job';
+import type { EventMap, EventName, JobProgress } from '../../../shared/events';
+import { StudioError, toErrorData } from '../../../shared/errors';
 
 export type Emit = <E extends EventName>(event: E, payload: EventMap[E]) => void;
 

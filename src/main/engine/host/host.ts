@@ -3,16 +3,16 @@
  * handler and answers an envelope; job events flow back as 'evt' messages. The same loop runs
  * in a utility process (app), a child process (serve) or in-process (CLI, tests).
  */
-import { checkRequest } from '../../shared/validate';
-import { toErrorData, type Envelope } from '../../shared/errors';
-import type { EventMap, EventName } from '../../shared/events';
+import { checkRequest } from '../../../shared/validate';
+import { toErrorData, type Envelope } from '../../../shared/errors';
+import type { EventMap, EventName } from '../../../shared/events';
 import type { EngineContext, Handler } from './context';
-import type { ChannelName } from '../../shared/contract';
-import { handlerTable } from './handlers';
+import type { ChannelName } from '../../../shared/contract';
+import { handlerTable } from '../handlers';
 import { JobManager } from './jobs';
 import type { FromHost, Port, ToHost } from './protocol';
-import { openWorkspace, sweepWorkspace, type Workspace } from './workspace';
-import { initBackend } from './backend';
+import { openWorkspace, sweepWorkspace, type Workspace } from '../core/workspace';
+import { initBackend } from '../backend';
 
 export interface Engine {
   ctx: EngineContext;

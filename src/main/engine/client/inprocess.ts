@@ -1,8 +1,8 @@
 /** The engine in this process (CLI, tests): same dispatch, no process boundary. */
-import type { EventName } from '../../shared/events';
+import type { EventName } from '../../../shared/events';
 import type { EngineClientLike } from './client';
-import { createEngine, type Engine } from './host';
-import { openWorkspace } from './workspace';
+import { createEngine, type Engine } from '../host/host';
+import { openWorkspace } from '../core/workspace';
 
 type Listener = (event: EventName, payload: unknown) => void;
 

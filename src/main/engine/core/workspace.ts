@@ -27,7 +27,7 @@ export interface Workspace {
 /** The app's own folder (where models/ and resources/ are): repo root in dev, app path when packaged. */
 export function appRoot(): string {
   if (process.env.ATELIER_APP_ROOT) return process.env.ATELIER_APP_ROOT;
-  // This file is src/main/engine/workspace.ts in dev or out/main/<bundle>.js when built:
+  // This file is src/main/engine/core/workspace.ts in dev or out/main/<bundle>.js when built:
   // walk up until a folder holds package.json.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {

@@ -5,12 +5,12 @@
  * training alone; an idle trainer is shut down. The real-process version is client-trainer-real.
  */
 import { describe, expect, it } from 'vitest';
-import { EngineClient, type HostProcess } from '../../../src/main/engine/client';
-import type { FromHost, ToHost } from '../../../src/main/engine/protocol';
-import type { HostRole } from '../../../src/main/engine/router';
-import type { JobInfo } from '../../../src/shared/channels/job';
-import type { Envelope } from '../../../src/shared/errors';
-import { waitFor } from '../../fixtures/wait';
+import { EngineClient, type HostProcess } from '../../../../src/main/engine/client/client';
+import type { FromHost, ToHost } from '../../../../src/main/engine/host/protocol';
+import type { HostRole } from '../../../../src/main/engine/client/router';
+import type { JobInfo } from '../../../../src/shared/channels/job';
+import type { Envelope } from '../../../../src/shared/errors';
+import { waitFor } from '../../../fixtures/wait';
 
 interface FakeHost {
   role: HostRole;

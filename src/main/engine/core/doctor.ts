@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type { DoctorReport } from '../../shared/channels/app';
-import { initBackend } from './backend';
+import type { DoctorReport } from '../../../shared/channels/app';
+import { initBackend } from '../backend';
 import { appRoot } from './workspace';
 
 const nodeRequire = createRequire(import.meta.url);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTempDirBeside, sweepTemp } from '../../../src/main/engine/fsutil';
+import { makeTempDirBeside, sweepTemp } from '../../../../src/main/engine/core/fsutil';
 
 describe('sweepTemp with two engine hosts on one workspace', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-sweep-'));

@@ -24,8 +24,8 @@
  * - Everything else (datasets, bundles, inference, latent, analysis, export, eval, doctor) is
  *   stateless across hosts or reads the workspace, and goes to the primary.
  */
-import type { JobInfo } from '../../shared/channels/job';
-import type { RunDetail, RunSummary } from '../../shared/channels/train';
+import type { JobInfo } from '../../../shared/channels/job';
+import type { RunDetail, RunSummary } from '../../../shared/channels/train';
 
 export type HostRole = 'primary' | 'trainer';
 

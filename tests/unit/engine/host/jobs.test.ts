@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { JobManager } from '../../../src/main/engine/jobs';
-import type { EventName } from '../../../src/shared/events';
-import { waitFor } from '../../fixtures/wait';
+import { JobManager } from '../../../../src/main/engine/host/jobs';
+import type { EventName } from '../../../../src/shared/events';
+import { waitFor } from '../../../fixtures/wait';
 
 function collect() {
   const events: { e: EventName; p: Record<string, unknown> }[] = [];

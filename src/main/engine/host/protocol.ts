@@ -3,8 +3,8 @@
  * utilityProcess, `serve` through a child process, the CLI and tests in-process). Messages are
  * structured-cloneable (Uint8Array passes as bytes).
  */
-import type { Envelope } from '../../shared/errors';
-import type { EventMap, EventName } from '../../shared/events';
+import type { Envelope } from '../../../shared/errors';
+import type { EventMap, EventName } from '../../../shared/events';
 
 export type ToHost =
   | { t: 'req'; id: number; channel: string; payload: unknown }
