@@ -7,6 +7,7 @@
 import path from 'node:path';
 import {
   ANALYSIS_DEFAULT_LIMIT,
+  KMEANS_DEFAULT_N_INIT,
   hierarchicalRequestSchema,
   kmeansRequestSchema,
   pcaRequestSchema,
@@ -22,7 +23,9 @@ import { type Args, parseArgs } from './args';
 
 const USAGE = `Usage:
   atelier analyze pca          --input FILE | --dataset NAME [--components N] [--dims 2|3] [--method auto|covariance|gram|randomized]
-  atelier analyze kmeans       --input FILE | --dataset NAME --k K [--metric euclidean|manhattan] [--n-init N] [--max-iter N] [--tol T]
+  atelier analyze kmeans       --input FILE | --dataset NAME --k K [--metric euclidean|manhattan] [--n-init N] [--local-trials N]
+                               [--max-iter N] [--tol T]   (defaults: n-init ${KMEANS_DEFAULT_N_INIT} greedy k-means++ initialisations,
+                               local-trials 2 + floor(ln k) candidates per centre, max-iter 300, tol 0)
   atelier analyze hierarchical --input FILE | --dataset NAME [--linkage single|complete|average|weighted|ward]
                                [--metric euclidean|manhattan|cosine] [--k K | --cut-height H]
 Common: [--json] [--seed S] [--limit N] [--split train|test] [--role a|b|x] [--workspace DIR]
@@ -144,6 +147,7 @@ export async function runAnalyzeCli(argv: string[]): Promise<number> {
         seed,
         ...given('metric', str(args, 'metric')),
         ...given('nInit', num(args, 'n-init')),
+        ...given('localTrials', num(args, 'local-trials')),
         ...given('maxIter', num(args, 'max-iter')),
         ...given('tol', num(args, 'tol')),
       });
@@ -152,7 +156,7 @@ export async function runAnalyzeCli(argv: string[]): Promise<number> {
       if (json) console.log(JSON.stringify(r));
       else {
         console.log(`k-means (${r.metric === 'manhattan' ? 'k-medians, manhattan' : 'euclidean'}) of ${r.source.description}: k=${req.k}, ${((Date.now() - t0) / 1000).toFixed(2)} s`);
-        console.log(`  ${r.converged ? 'converged' : 'stopped at max-iter'} after ${r.iterations} iterations, inertia ${fmt(r.inertia, 7)}`);
+        console.log(`  ${r.converged ? 'converged' : 'stopped at max-iter'} after ${r.iterations} iterations, inertia ${fmt(r.inertia, 7)} (best of ${r.nInit} initialisation${r.nInit === 1 ? '' : 's'}, ${r.localTrials} k-means++ candidates per centre)`);
         console.log(`  cluster sizes: ${r.sizes.join(' ')}`);
       }
       return 0;

@@ -120,6 +120,7 @@ export function* runKMeans(src: ResolvedSource, req: KMeansReq): Generator<Step,
       k: req.k,
       metric: req.metric,
       nInit: req.nInit,
+      ...(req.localTrials !== undefined ? { localTrials: req.localTrials } : {}),
       maxIter: req.maxIter,
       tol: req.tol,
       seed: req.seed,
@@ -139,6 +140,8 @@ export function* runKMeans(src: ResolvedSource, req: KMeansReq): Generator<Step,
     converged: res.converged,
     sizes: Array.from(res.sizes),
     metric: res.metric,
+    nInit: res.runInertias.length,
+    localTrials: res.localTrials,
   };
 }
 

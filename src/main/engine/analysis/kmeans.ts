@@ -1,5 +1,10 @@
 /**
- * k-means (Lloyd) with k-means++ seeding, restarts and a k-medians variant for manhattan.
+ * k-means (Lloyd) with greedy k-means++ seeding, restarts and a k-medians variant for manhattan.
+ *
+ * Defaults follow scikit-learn's estimator (docs/analysis.md lists them): greedy k-means++ with
+ * 2 + floor(ln k) candidates per centre, KMEANS_DEFAULT_N_INIT initialisations, the lowest
+ * inertia kept. One plain k-means++ draw stops in a local optimum on easy data often enough (two
+ * centres in one blob) that a single run is not a default a user can trust.
  *
  * - euclidean: assign by squared distance computed as ||x||^2 - 2 x.c + ||c||^2 (four centroids
  *   per pass over a point), update centroids to the cluster means; inertia = sum of squared
@@ -10,6 +15,7 @@
  * stable, i.e. the assignment no longer changes) or after `maxIter` iterations. Empty clusters
  * are re-seeded from the points farthest from their centroid. Deterministic for a given seed.
  */
+import { KMEANS_DEFAULT_N_INIT } from '../../../shared/channels/analysis';
 import { StudioError } from '../../../shared/errors';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
@@ -32,13 +38,13 @@ export interface KMeansOptions {
   metric?: KMeansMetric;
   /** 'k-means++' (default), 'random' (k distinct points), or explicit initial centroids (k x d). */
   init?: 'k-means++' | 'random' | Matrix;
-  /** Restarts with different seeds; the run with the lowest inertia wins. Default 1 (1 with explicit centroids). */
+  /** Initialisations (restarts); the run with the lowest inertia wins. Default KMEANS_DEFAULT_N_INIT (always 1 with explicit centroids). */
   nInit?: number;
   maxIter?: number;
   /** Stop when the largest centroid shift is <= tol. Default 0. */
   tol?: number;
   seed?: number;
-  /** k-means++ candidates per step (scikit-learn's greedy variant uses 2 + ln k). Default 1 (plain k-means++). */
+  /** k-means++ candidates per centre, the one lowering the potential most kept. Default defaultLocalTrials(k) = 2 + floor(ln k) (scikit-learn's greedy k-means++); 1 = plain k-means++. */
   localTrials?: number;
   onIteration?: (it: KMeansIteration) => void;
   /** Polled every iteration; returning true stops with StudioError('CANCELLED'). */
@@ -61,6 +67,13 @@ export interface KMeansResult {
   /** Which restart won (0-based) and the inertia of each restart. */
   bestRun: number;
   runInertias: number[];
+  /** k-means++ candidates per centre that were used (1 with explicit or random initial centroids). */
+  localTrials: number;
+}
+
+/** scikit-learn's number of greedy k-means++ candidates per centre: 2 + floor(ln k). */
+export function defaultLocalTrials(k: number): number {
+  return 2 + Math.floor(Math.log(Math.max(1, k)));
 }
 
 export function kmeans(X: Matrix, opts: KMeansOptions): KMeansResult {
@@ -99,19 +112,21 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
     }
     assertUsable(explicit, 'initial centroids', 1);
   }
-  const nInit = explicit ? 1 : (opts.nInit ?? 1);
+  const nInit = explicit ? 1 : (opts.nInit ?? KMEANS_DEFAULT_N_INIT);
   if (!Number.isInteger(nInit) || nInit < 1) throw new StudioError('BAD_INPUT', `nInit must be a whole number >= 1 (got ${nInit}).`);
+  const localTrials = opts.localTrials ?? defaultLocalTrials(k);
+  if (!Number.isInteger(localTrials) || localTrials < 1) throw new StudioError('BAD_INPUT', `localTrials must be a whole number >= 1 (got ${localTrials}).`);
 
   const rng = new Rng(opts.seed ?? 0);
   const xx = metric === 'euclidean' ? sqNorms(X) : new Float64Array(0);
-  let best: Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric'> | null = null;
+  let best: Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'> | null = null;
   let bestRun = 0;
   const runInertias: number[] = [];
   for (let run = 0; run < nInit; run++) {
     let C: Float64Array;
     if (explicit) C = Float64Array.from(explicit.data);
     else if (opts.init === 'random') C = randomInit(X, k, rng);
-    else C = kmeansPlusPlus(X, k, metric, rng, opts.localTrials ?? 1);
+    else C = kmeansPlusPlus(X, k, metric, rng, localTrials);
     const r = yield* mapSteps(lloyd(X, C, k, metric, xx, maxIter, tol), (it) => ({ run, nInit, ...it }));
     runInertias.push(r.inertia);
     if (!best || r.inertia < best.inertia) {
@@ -119,7 +134,7 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
       bestRun = run;
     }
   }
-  return { ...best!, metric, bestRun, runInertias };
+  return { ...best!, metric, bestRun, runInertias, localTrials: opts.init === undefined || opts.init === 'k-means++' ? localTrials : 1 };
 }
 
 function sqNorms(X: Matrix): Float64Array {
@@ -436,7 +451,7 @@ function* lloyd(
   xx: Float64Array,
   maxIter: number,
   tol: number,
-): Generator<{ iteration: number; inertia: number; shift: number }, Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric'>, void> {
+): Generator<{ iteration: number; inertia: number; shift: number }, Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'>, void> {
   const n = X.rows;
   const d = X.cols;
   let C: Float64Array = C0;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import { drive, driveAsync } from '../../../../src/main/engine/analysis/steps';
-import type { AnalysisReply, HierarchicalResult, KMeansResultDto, PcaResult } from '../../../../src/shared/channels/analysis';
+import { type AnalysisReply, type HierarchicalResult, type KMeansResultDto, type PcaResult, KMEANS_DEFAULT_N_INIT } from '../../../../src/shared/channels/analysis';
 import type { Envelope } from '../../../../src/shared/errors';
 import type { EventMap } from '../../../../src/shared/events';
 import { writeLabeled } from '../../../fixtures/bad-images';
@@ -47,6 +47,13 @@ describe('analysis channels through the engine', () => {
     ).result!;
     expect(h.linkage).toHaveLength(5);
     expect(h.linkage[4]![3]).toBe(6);
+
+    // defaults through the channel: several greedy k-means++ initialisations, scikit-learn's optimum on the blobs
+    const blobs = (JSON.parse(fs.readFileSync(new URL('./fixtures/kmeans-blobs.json', import.meta.url), 'utf8')) as { cases: { X: number[][]; inertia: number }[] }).cases[1]!;
+    const kb = ok<AnalysisReply<KMeansResultDto>>(await eng.request('analysis.kmeans', { source: { kind: 'inline', rows: blobs.X }, k: 3 })).result!;
+    expect(kb.nInit).toBe(KMEANS_DEFAULT_N_INIT);
+    expect(kb.localTrials).toBe(3);
+    expect(Math.abs(kb.inertia - blobs.inertia) / blobs.inertia).toBeLessThan(1e-5);
     expect(h.leafOrder.slice().sort()).toEqual([0, 1, 2, 3, 4, 5]);
     expect(new Set(h.clusters).size).toBe(2);
     expect(h.maxHeight).toBe(21); // complete manhattan: the farthest pair, (0,0) to (11,10) or (10,11)

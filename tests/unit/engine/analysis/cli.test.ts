@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAnalyzeCli } from '../../../../src/main/cli/analyze';
-import type { HierarchicalResult, KMeansResultDto, PcaResult } from '../../../../src/shared/channels/analysis';
+import { type HierarchicalResult, type KMeansResultDto, type PcaResult, KMEANS_DEFAULT_N_INIT } from '../../../../src/shared/channels/analysis';
 
 let tmp: string;
 let file: string;
@@ -32,6 +32,26 @@ describe('atelier analyze', () => {
     const r = JSON.parse(out.join('\n')) as KMeansResultDto;
     expect(r.sizes.slice().sort()).toEqual([3, 3]);
     expect(r.converged).toBe(true);
+  });
+
+  it("kmeans defaults on the blob fixture give scikit-learn's inertia (several greedy k-means++ initialisations)", async () => {
+    const { cases } = JSON.parse(fs.readFileSync(new URL('./fixtures/kmeans-blobs.json', import.meta.url), 'utf8')) as {
+      cases: { randomState: number; X: number[][]; inertia: number; sizes: number[] }[];
+    };
+    for (const c of cases) {
+      const csv = path.join(tmp, `blobs-${c.randomState}.csv`);
+      fs.writeFileSync(csv, c.X.map((r) => r.join(',')).join('\n') + '\n');
+      capture();
+      expect(await runAnalyzeCli(['kmeans', '--input', csv, '--k', '3', '--json', '--workspace', path.join(tmp, 'ws')])).toBe(0);
+      const r = JSON.parse(out.join('')) as KMeansResultDto;
+      expect(Math.abs(r.inertia - c.inertia) / c.inertia).toBeLessThan(1e-5);
+      expect(r.sizes.slice().sort((a, b) => a - b)).toEqual(c.sizes);
+      expect(r.nInit).toBe(KMEANS_DEFAULT_N_INIT);
+      expect(r.localTrials).toBe(3);
+      capture();
+      expect(await runAnalyzeCli(['kmeans', '--input', csv, '--k', '3', '--workspace', path.join(tmp, 'ws')])).toBe(0);
+      expect(out.join('\n')).toMatch(new RegExp(`best of ${KMEANS_DEFAULT_N_INIT} initialisations, 3 k-means\\+\\+ candidates per centre`));
+    }
   });
 
   it('hierarchical with linkage, metric and k; human summary', async () => {

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { KMEANS_DEFAULT_N_INIT } from '../../../../src/shared/channels/analysis';
 import { StudioError } from '../../../../src/shared/errors';
-import { kmeans, median } from '../../../../src/main/engine/analysis/kmeans';
+import { defaultLocalTrials, kmeans, median } from '../../../../src/main/engine/analysis/kmeans';
 import { createMatrix, fromRows } from '../../../../src/main/engine/analysis/matrix';
 import { Rng } from '../../../../src/main/engine/analysis/rng';
 
@@ -58,6 +60,46 @@ describe('k-means: the textbook example', () => {
     expect(a.inertia).toBe(Math.min(...a.runInertias));
     expect(a.inertia).toBeLessThanOrEqual(20 / 3 + 8 / 3 + 5 + 1e-9);
     expect(a.converged).toBe(true);
+  });
+});
+
+/** Three blobs in 12-D (fixtures/make_sklearn_kmeans_fixture.py) and scikit-learn's answer. */
+interface BlobCase {
+  randomState: number;
+  X: number[][];
+  inertia: number;
+  sizes: number[];
+}
+const blobCases = (JSON.parse(readFileSync(new URL('./fixtures/kmeans-blobs.json', import.meta.url), 'utf8')) as { cases: BlobCase[] }).cases;
+
+describe('k-means: defaults find scikit-learn\'s optimum', () => {
+  it('defaults: 2 + floor(ln k) greedy candidates per centre, several initialisations', () => {
+    expect([1, 2, 3, 7, 8, 10, 20].map(defaultLocalTrials)).toEqual([2, 2, 3, 3, 4, 4, 4]);
+    expect(KMEANS_DEFAULT_N_INIT).toBeGreaterThan(1);
+    const r = kmeans(fromRows(blobCases[0]!.X), { k: 3 });
+    expect(r.runInertias).toHaveLength(KMEANS_DEFAULT_N_INIT);
+    expect(r.localTrials).toBe(3);
+    expect(r.inertia).toBe(Math.min(...r.runInertias));
+  });
+
+  for (const c of blobCases) {
+    it(`blobs (random state ${c.randomState}): default options give scikit-learn's inertia and 150/150/100 for seeds 0-5`, () => {
+      const X = fromRows(c.X);
+      for (let seed = 0; seed < 6; seed++) {
+        const r = kmeans(X, { k: 3, seed });
+        expect(Math.abs(r.inertia - c.inertia) / c.inertia, `seed ${seed}: inertia ${r.inertia} vs ${c.inertia}`).toBeLessThan(1e-5);
+        expect(Array.from(r.sizes).sort((a, b) => a - b)).toEqual(c.sizes);
+      }
+    });
+  }
+
+  it('one plain k-means++ initialisation (the old default) misses the optimum on these blobs for some seed', () => {
+    // Proves the fixture can tell the defaults apart: were they still one plain draw, the tests above would fail.
+    const misses = blobCases.map((c) => {
+      const X = fromRows(c.X);
+      return [0, 1, 2, 3, 4, 5].filter((seed) => kmeans(X, { k: 3, seed, nInit: 1, localTrials: 1 }).inertia > c.inertia * 1.2).length;
+    });
+    for (const m of misses) expect(m).toBeGreaterThan(0);
   });
 });
 
@@ -181,5 +223,13 @@ describe('k-means: degenerate inputs', () => {
     expect(code(() => kmeans(fromRows([[1], [-Infinity]]), { k: 1 }))).toBe('BAD_INPUT');
     expect(code(() => kmeans(fromRows([[1], [2]]), { k: 2, init: fromRows([[1, 2], [3, 4]]) }))).toBe('BAD_INPUT');
     expect(code(() => kmeans(fromRows([[1], [2]]), { k: 2, metric: 'cosine' as 'euclidean' }))).toBe('BAD_INPUT');
+    expect(code(() => kmeans(fromRows([[1], [2]]), { k: 2, localTrials: 0 }))).toBe('BAD_INPUT');
+    expect(code(() => kmeans(fromRows([[1], [2]]), { k: 2, nInit: 0 }))).toBe('BAD_INPUT');
+  });
+
+  it('fewer distinct points than k stays a clear error with the greedy default seeding', () => {
+    const X = fromRows([[0, 0], [0, 0], [5, 5], [5, 5], [5, 5]]);
+    expect(() => kmeans(X, { k: 3 })).toThrow(/only 2 distinct points, fewer than k = 3/);
+    expect(kmeans(X, { k: 2 }).inertia).toBe(0);
   });
 });

@@ -150,7 +150,7 @@ export function ExplorePage() {
     const my = ++kmSeq.current;
     setKmError(null);
     try {
-      const r = await analysis<KMeansResultDto>('analysis.kmeans', { source: sourceReq(source), k: kk, nInit: 2 });
+      const r = await analysis<KMeansResultDto>('analysis.kmeans', { source: sourceReq(source), k: kk });
       if (my === kmSeq.current) setKm(r);
     } catch (e) {
       if (my === kmSeq.current) setKmError(toErrorData(e));
