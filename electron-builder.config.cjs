@@ -12,7 +12,18 @@ module.exports = {
   productName: 'Atelier',
   copyright: 'Copyright © 2026 Atelier developers',
   directories: { output: 'release', buildResources: 'resources/build' },
-  files: ['out/**', 'package.json', '!**/*.map', '!src/**', '!tests/**', '!scripts/**', '!docs/**'],
+  files: [
+    'out/**',
+    'package.json',
+    '!**/*.map',
+    '!src/**',
+    '!tests/**',
+    '!scripts/**',
+    '!docs/**',
+    // onnxruntime-node ships every platform's binaries (~155 MB); keep the target's only (~45 MB).
+    '!node_modules/onnxruntime-node/bin/napi-v*/**',
+    'node_modules/onnxruntime-node/bin/napi-v*/${platform}/${arch}/**',
+  ],
   // Shipped demo models and the demo dataset subset live next to the app, read-only.
   extraResources: [
     { from: 'models', to: 'models', filter: ['**/*'] },
