@@ -13,6 +13,12 @@ export interface ChannelDef<Req extends z.ZodType = z.ZodType, Res = unknown> {
   readonly description: string;
   /** Main-process only (dialogs, reveal in folder); serve answers UNAVAILABLE or its own way. */
   readonly local?: boolean;
+  /**
+   * Byte fields the browser transport may send as an uploaded file instead of inline, mapped to
+   * the field that then takes the uploaded file's path (`{ image: 'path' }`; the same name when
+   * the field accepts bytes or a path). Large images go this way instead of over-size frames.
+   */
+  readonly uploads?: Readonly<Record<string, string>>;
 }
 
 /** A file or folder path in a request (the one bound every channel uses). */
@@ -26,12 +32,13 @@ export function channel<Res>() {
     request: Req,
     description: string,
     errors: readonly ErrorCode[] = [],
-    opts: { local?: boolean } = {},
+    opts: { local?: boolean; uploads?: Record<string, string> } = {},
   ): ChannelDef<Req, Res> => ({
     request,
     response: undefined as unknown as Res,
     errors,
     description,
     ...(opts.local ? { local: true } : {}),
+    ...(opts.uploads ? { uploads: opts.uploads } : {}),
   });
 }

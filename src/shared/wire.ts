@@ -4,6 +4,11 @@
  * Frame: [u32 LE json length][json utf-8][blob 0][blob 1]...; a Uint8Array in the value is
  * replaced in the JSON by {"$bin": index, "$len": n}.
  */
+/** The largest WebSocket message serve accepts; a bigger one closes that socket with 1009. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** Above this, the browser client sends an image as an upload (streamed, 1 GB limit) instead of inline. */
+export const INLINE_BYTES_LIMIT = 8 * 1024 * 1024;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 

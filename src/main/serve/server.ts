@@ -13,8 +13,9 @@ import crypto from 'node:crypto';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { checkRequest } from '../../shared/validate';
 import { contentSecurityPolicy } from '../security';
-import { decodeFrame, encodeFrame } from '../../shared/wire';
+import { MAX_FRAME_BYTES, decodeFrame, encodeFrame } from '../../shared/wire';
 import type { EngineClientLike } from '../engine/client/client';
+import type { Envelope } from '../../shared/errors';
 
 export interface ServeOptions {
   engine: EngineClientLike;
@@ -65,20 +66,36 @@ export function tokenEquals(a: string | undefined | null, b: string): boolean {
   return crypto.timingSafeEqual(x, y);
 }
 
+/** decodeURIComponent that answers undefined instead of throwing on a malformed escape (`%E0%A4%A`). */
+export function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
 function cookieToken(req: http.IncomingMessage): string | undefined {
   const c = req.headers.cookie;
   if (!c) return undefined;
   for (const part of c.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === 'atelier_token') return decodeURIComponent(v.join('='));
+    if (k === 'atelier_token') return safeDecode(v.join('='));
   }
   return undefined;
+}
+
+/** A request id we echo back: a finite number or a short string; anything else answers with id null. */
+function replyId(id: unknown): number | string | null {
+  if (typeof id === 'number' && Number.isFinite(id)) return id;
+  if (typeof id === 'string' && id.length <= 128) return id;
+  return null;
 }
 
 export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? crypto.randomBytes(24).toString('base64url');
-  const maxFrame = opts.maxFrameBytes ?? 64 * 1024 * 1024;
+  const maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
   const maxUpload = opts.maxUploadBytes ?? 1024 * 1024 * 1024;
   const rendererDir = path.resolve(opts.rendererDir);
   let boundPort = 0;
@@ -112,7 +129,8 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
     }
     if (req.method === 'POST' && url.pathname === '/upload') return handleUpload(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed');
-    let rel = decodeURIComponent(url.pathname);
+    let rel = safeDecode(url.pathname);
+    if (rel === undefined || rel.includes('\0')) return send(res, 400, 'Bad path');
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = path.resolve(rendererDir, '.' + rel);
     if (!file.startsWith(rendererDir + path.sep)) return send(res, 403, 'Forbidden path');
@@ -182,52 +200,89 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame });
   const sockets = new Set<WebSocket>();
 
+  // Nothing on the upgrade path may throw: an exception here is outside any promise and would
+  // end the process (and every running job) before authentication even ran.
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://${host}`);
+    socket.on('error', () => socket.destroy());
     const reject = (status: number, text: string) => {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      if (!socket.writable) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
-    if (url.pathname !== '/ws') return reject(404, 'Not Found');
-    // Browsers always send Origin on WebSocket handshakes: require it and require ours.
-    if (!req.headers.origin || !allowedOrigins().has(req.headers.origin)) return reject(403, 'Forbidden');
-    if (!authed(req, url)) return reject(401, 'Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    try {
+      const url = new URL(req.url ?? '/', `http://${host}`);
+      if (url.pathname !== '/ws') return reject(404, 'Not Found');
+      // Browsers always send Origin on WebSocket handshakes: require it and require ours.
+      if (!req.headers.origin || !allowedOrigins().has(req.headers.origin)) return reject(403, 'Forbidden');
+      if (!authed(req, url)) return reject(401, 'Unauthorized');
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch {
+      reject(400, 'Bad Request');
+    }
   });
 
   const unsubscribe = opts.engine.onEvent((event, payload) => {
     if (!sockets.size) return;
     const frame = encodeFrame({ t: 'evt', event, payload });
-    for (const s of sockets) if (s.readyState === s.OPEN) s.send(frame);
+    for (const s of sockets) {
+      if (s.readyState !== s.OPEN) continue;
+      try {
+        s.send(frame);
+      } catch {
+        s.terminate();
+      }
+    }
   });
 
   wss.on('connection', (ws) => {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
+    // Protocol errors (invalid UTF-8, over-size payload, bad opcode, reserved bits, bad close code,
+    // unmasked client frames) arrive here; ws has already closed the socket with the right code
+    // (1007, 1009, 1002...). Without this listener each of them would exit the process.
+    ws.on('error', () => ws.terminate());
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      void onFrame(ws, data, isBinary);
+      onFrame(ws, data, isBinary).catch((e: unknown) => {
+        // A bug past validation answers as INTERNAL on this socket; the server keeps serving.
+        reply(ws, null, { ok: false, error: { code: 'INTERNAL', message: `The server failed on this message: ${(e as Error)?.message ?? String(e)}` } });
+      });
     });
   });
 
+  function reply(ws: WebSocket, id: number | string | null, envelope: Envelope<unknown>) {
+    if (ws.readyState !== ws.OPEN) return;
+    try {
+      ws.send(encodeFrame({ t: 'res', id, envelope }));
+    } catch {
+      ws.terminate();
+    }
+  }
+
+  /** Total: any frame, of any shape, gets exactly one answer and never throws past here. */
   async function onFrame(ws: WebSocket, data: RawData, isBinary: boolean) {
     let msg: unknown;
     try {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       msg = isBinary ? decodeFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)) : JSON.parse(buf.toString('utf8'));
     } catch {
-      ws.send(encodeFrame({ t: 'res', id: null, envelope: { ok: false, error: { code: 'VALIDATION', message: 'Malformed frame: not a contract message.' } } }));
-      return;
+      return reply(ws, null, { ok: false, error: { code: 'VALIDATION', message: 'Malformed frame: not a contract message.' } });
     }
-    const m = msg as { t?: unknown; id?: unknown; channel?: unknown; payload?: unknown };
-    const id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;
-    if (!m || typeof m !== 'object' || m.t !== 'req' || id === null) {
-      ws.send(encodeFrame({ t: 'res', id, envelope: { ok: false, error: { code: 'VALIDATION', message: 'Malformed message: expected {t:"req", id, channel, payload}.' } } }));
-      return;
+    // Top-level null, arrays and primitives are valid JSON but not messages.
+    const m = msg !== null && typeof msg === 'object' && !Array.isArray(msg) ? (msg as { t?: unknown; id?: unknown; channel?: unknown; payload?: unknown }) : null;
+    const id = m ? replyId(m.id) : null;
+    if (!m || m.t !== 'req' || id === null) {
+      return reply(ws, id, { ok: false, error: { code: 'VALIDATION', message: 'Malformed message: expected {t:"req", id, channel, payload}.' } });
     }
     // Same gate as the Electron registrar, before anything reaches the engine.
     const checked = checkRequest(m.channel, m.payload);
-    const envelope = checked.ok ? await opts.engine.request(checked.channel, m.payload ?? {}) : { ok: false as const, error: checked.error };
-    if (ws.readyState === ws.OPEN) ws.send(encodeFrame({ t: 'res', id, envelope }));
+    if (!checked.ok) return reply(ws, id, { ok: false, error: checked.error });
+    let envelope: Envelope<unknown>;
+    try {
+      envelope = await opts.engine.request(checked.channel, m.payload ?? {});
+    } catch (e) {
+      envelope = { ok: false, error: { code: 'INTERNAL', message: `The engine failed on ${checked.channel}: ${(e as Error)?.message ?? String(e)}` } };
+    }
+    reply(ws, id, envelope);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -53,6 +53,7 @@ export const inferChannels = {
       .refine((r) => (r.image ? 1 : 0) + (r.path ? 1 : 0) === 1, 'give exactly one of image (bytes) or path'),
     'Translate one image with a pix2pix/cyclegan bundle (autoencoders reconstruct). PNG out.',
     ['NOT_FOUND', 'BAD_INPUT', 'UNAVAILABLE'],
+    { uploads: { image: 'path' } },
   ),
   'infer.translateFolder': channel<{ jobId: string }>()(
     z

@@ -94,5 +94,6 @@ export const latentChannels = {
       .strict(),
     'Frames from A to B (inclusive), lerp or slerp; autoencoders can take two images.',
     ['NOT_FOUND', 'BAD_INPUT'],
+    { uploads: { fromImage: 'fromImage', toImage: 'toImage' } },
   ),
 } as const;

@@ -4,10 +4,10 @@
  * Reconnects if the socket drops; calls in flight then fail with a readable error.
  */
 import { buildCalls, type StudioApi } from '../../../shared/api';
-import type { ChannelName } from '../../../shared/contract';
+import { channelDef, type ChannelName } from '../../../shared/contract';
 import type { Envelope } from '../../../shared/errors';
 import type { EventMap, EventName } from '../../../shared/events';
-import { decodeFrame, encodeFrame } from '../../../shared/wire';
+import { INLINE_BYTES_LIMIT, MAX_FRAME_BYTES, decodeFrame, encodeFrame } from '../../../shared/wire';
 
 type Pending = { resolve: (e: Envelope<unknown>) => void };
 
@@ -20,9 +20,35 @@ export function tokenFromLocation(): string {
   return sessionStorage.getItem('atelier-token') ?? '';
 }
 
-export function createWsStudio(opts: { url?: string; token?: string } = {}): StudioApi {
+const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
+
+/** The answer when a message cannot cross the socket: the server would close it with 1009. */
+function tooLarge(bytes: number): Envelope<never> {
+  return {
+    ok: false,
+    error: {
+      code: 'BAD_INPUT',
+      message: `This image is too large to send to the studio server (${mb(bytes)}; the limit is ${mb(MAX_FRAME_BYTES)}).`,
+      hint: 'Use a smaller image, or put it in a folder and use the folder tools.',
+    },
+  };
+}
+
+export interface WsStudioOptions {
+  /** The WebSocket address (default: this page's host, /ws, with the token). */
+  url?: string;
+  token?: string;
+  /** Where /upload lives (default: this page's origin). */
+  httpBase?: string;
+  /** A WebSocket constructor (tests in Node pass the `ws` package's). */
+  WebSocketImpl?: typeof WebSocket;
+}
+
+export function createWsStudio(opts: WsStudioOptions = {}): StudioApi {
   const token = opts.token ?? tokenFromLocation();
   const wsUrl = opts.url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?token=${encodeURIComponent(token)}`;
+  const httpBase = opts.httpBase ?? '';
+  const WS = opts.WebSocketImpl ?? WebSocket;
   let socket: WebSocket | null = null;
   let opened: Promise<WebSocket> | null = null;
   let nextId = 1;
@@ -38,8 +64,10 @@ export function createWsStudio(opts: { url?: string; token?: string } = {}): Stu
   const connect = (): Promise<WebSocket> => {
     if (opened) return opened;
     opened = new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(wsUrl);
+      const ws = new WS(wsUrl);
       ws.binaryType = 'arraybuffer';
+      // Failures arrive as a close (handled below); an unhandled error event would throw in Node clients.
+      ws.onerror = () => undefined;
       ws.onopen = () => {
         socket = ws;
         retryMs = 250;
@@ -62,11 +90,12 @@ export function createWsStudio(opts: { url?: string; token?: string } = {}): Stu
           for (const cb of listeners.get(msg.event) ?? []) cb(msg.payload);
         }
       };
-      ws.onclose = () => {
+      ws.onclose = (ev) => {
         const wasOpen = socket === ws;
         socket = null;
         opened = null;
-        failAll('The connection to the Atelier engine was lost.');
+        // 1009: the server refused a message over its size limit (and closed this socket for it).
+        failAll(ev.code === 1009 ? `A message was too large for the studio server (limit ${mb(MAX_FRAME_BYTES)}); the connection was reset.` : 'The connection to the Atelier engine was lost.');
         for (const cb of listeners.get('engine.state') ?? []) cb({ state: 'crashed', message: 'Connection to the studio server lost; reconnecting…' });
         if (wasOpen) setTimeout(() => void connect().then(() => {
           for (const cb of listeners.get('engine.state') ?? []) cb({ state: 'ready' });
@@ -86,14 +115,43 @@ export function createWsStudio(opts: { url?: string; token?: string } = {}): Stu
       return { ok: false, error: { code: 'UNAVAILABLE', message: (e as Error).message, hint: 'Open the address that `atelier serve` printed; it carries the token.' } };
     }
     const id = nextId++;
+    let frame = encodeFrame({ t: 'req', id, channel, payload: req });
+    if (frame.byteLength > INLINE_BYTES_LIMIT) {
+      // Large images go by upload (streamed to the workspace's temp folder) and travel as a path.
+      try {
+        const moved = await uploadLargeBytes(channel, req);
+        if (moved !== req) frame = encodeFrame({ t: 'req', id, channel, payload: moved });
+      } catch (e) {
+        return { ok: false, error: { code: 'BAD_INPUT', message: `Could not upload the image: ${(e as Error).message}` } };
+      }
+    }
+    if (frame.byteLength > MAX_FRAME_BYTES) return tooLarge(frame.byteLength);
     return new Promise((resolve) => {
       pending.set(id, { resolve });
-      ws.send(encodeFrame({ t: 'req', id, channel, payload: req }) as Uint8Array<ArrayBuffer>);
+      ws.send(frame as Uint8Array<ArrayBuffer>);
     });
   };
 
-  const upload = async (file: File, rel: string, batch: string): Promise<string> => {
-    const res = await fetch(`/upload?batch=${encodeURIComponent(batch)}&name=${encodeURIComponent(rel)}`, {
+  /** The request with each over-limit byte field the contract lets travel as an upload replaced by its path. */
+  const uploadLargeBytes = async (channel: ChannelName, req: unknown): Promise<unknown> => {
+    const fields = channelDef(channel).uploads;
+    if (!fields || !req || typeof req !== 'object') return req;
+    const out: Record<string, unknown> = { ...(req as Record<string, unknown>) };
+    let changed = false;
+    for (const [from, to] of Object.entries(fields)) {
+      const v = out[from];
+      if (!(v instanceof Uint8Array) || v.byteLength <= INLINE_BYTES_LIMIT) continue;
+      const batch = Math.random().toString(36).slice(2, 12);
+      const p = await upload(new Blob([v as Uint8Array<ArrayBuffer>]), `${from}.bin`, batch);
+      delete out[from];
+      out[to] = p;
+      changed = true;
+    }
+    return changed ? out : req;
+  };
+
+  const upload = async (file: Blob, rel: string, batch: string): Promise<string> => {
+    const res = await fetch(`${httpBase}/upload?batch=${encodeURIComponent(batch)}&name=${encodeURIComponent(rel)}`, {
       method: 'POST',
       headers: { 'x-atelier-token': token, 'content-type': 'application/octet-stream' },
       body: file,
