@@ -17,6 +17,7 @@
  */
 import { KMEANS_DEFAULT_N_INIT } from '../../../shared/channels/analysis';
 import { StudioError } from '../../../shared/errors';
+import { CentreProducts } from './kmeans-gemm';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
 import { drive, mapSteps } from './steps';
@@ -119,20 +120,29 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
 
   const rng = new Rng(opts.seed ?? 0);
   const xx = metric === 'euclidean' ? sqNorms(X) : new Float64Array(0);
+  // euclidean on enough work: distances through the SIMD products (kmeans-gemm.ts), freed at the end
+  const prods = metric === 'euclidean' ? CentreProducts.open(X, xx, Math.max(k, localTrials)) : null;
+  const dists: DistsTo = prods ? (C, m, out) => prods.sqDists(C, m, out) : distsByLoops(X, metric);
+  const assignTo = (C: Float64Array, labels: Int32Array, dist: Float64Array): number => (prods ? prods.assign(C, k, labels, dist) : assign(X, C, k, metric, xx, labels, dist));
+  const sums: SumRows | undefined = prods ? (labels, out) => prods.sums(labels, k, out) : undefined;
   let best: Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'> | null = null;
   let bestRun = 0;
   const runInertias: number[] = [];
-  for (let run = 0; run < nInit; run++) {
-    let C: Float64Array;
-    if (explicit) C = Float64Array.from(explicit.data);
-    else if (opts.init === 'random') C = randomInit(X, k, rng);
-    else C = kmeansPlusPlus(X, k, metric, rng, localTrials);
-    const r = yield* mapSteps(lloyd(X, C, k, metric, xx, maxIter, tol), (it) => ({ run, nInit, ...it }));
-    runInertias.push(r.inertia);
-    if (!best || r.inertia < best.inertia) {
-      best = r;
-      bestRun = run;
+  try {
+    for (let run = 0; run < nInit; run++) {
+      let C: Float64Array;
+      if (explicit) C = Float64Array.from(explicit.data);
+      else if (opts.init === 'random') C = randomInit(X, k, rng);
+      else C = kmeansPlusPlus(X, k, metric, rng, localTrials, dists);
+      const r = yield* mapSteps(lloyd(X, C, k, metric, assignTo, sums, maxIter, tol), (it) => ({ run, nInit, ...it }));
+      runInertias.push(r.inertia);
+      if (!best || r.inertia < best.inertia) {
+        best = r;
+        bestRun = run;
+      }
     }
+  } finally {
+    prods?.close();
   }
   return { ...best!, metric, bestRun, runInertias, localTrials: opts.init === undefined || opts.init === 'k-means++' ? localTrials : 1 };
 }
@@ -189,15 +199,18 @@ function randomInit(X: Matrix, k: number, rng: Rng): Float64Array {
  * distance to the nearest centre so far. With localTrials > 1, that many candidates are drawn and
  * the one that lowers the potential most is kept (scikit-learn's greedy variant).
  */
-function kmeansPlusPlus(X: Matrix, k: number, metric: KMeansMetric, rng: Rng, localTrials: number): Float64Array {
+function kmeansPlusPlus(X: Matrix, k: number, metric: KMeansMetric, rng: Rng, localTrials: number, dists: DistsTo): Float64Array {
   const n = X.rows;
   const d = X.cols;
   const C = new Float64Array(k * d);
   const weight = new Float64Array(n); // D^2 (euclidean) or D (manhattan) to the nearest centre
-  const cand = new Float64Array(n);
+  const trials = Math.max(1, localTrials);
+  const cands = new Float64Array(trials * d);
+  const candD = new Float64Array(trials * n);
+  const picks = new Int32Array(trials);
   const first = rng.int(n);
   for (let j = 0; j < d; j++) C[j] = X.data[first * d + j];
-  for (let i = 0; i < n; i++) weight[i] = pointToCentroid(X, i, C, 0, metric);
+  dists(C, 1, weight);
   for (let c = 1; c < k; c++) {
     let total = 0;
     for (let i = 0; i < n; i++) total += weight[i];
@@ -208,10 +221,9 @@ function kmeansPlusPlus(X: Matrix, k: number, metric: KMeansMetric, rng: Rng, lo
         { hint: `Choose k <= ${c}, or check that the rows are not all identical.` },
       );
     }
-    let bestIdx = -1;
-    let bestPot = Infinity;
-    let bestW: Float64Array | null = null;
-    for (let trial = 0; trial < Math.max(1, localTrials); trial++) {
+    // draw every candidate first (the draws do not depend on the evaluation), then the
+    // distances to all of them in one pass over the data
+    for (let trial = 0; trial < trials; trial++) {
       const r = rng.next() * total;
       let acc = 0;
       let pick = -1;
@@ -223,32 +235,40 @@ function kmeansPlusPlus(X: Matrix, k: number, metric: KMeansMetric, rng: Rng, lo
           break;
         }
       }
-      if (localTrials <= 1) {
-        bestIdx = pick;
-        break;
-      }
-      // potential if `pick` were added
-      for (let j = 0; j < d; j++) C[c * d + j] = X.data[pick * d + j];
+      picks[trial] = pick;
+      cands.set(X.data.subarray(pick * d, pick * d + d), trial * d);
+    }
+    dists(cands, trials, candD);
+    // keep the candidate that lowers the potential (sum of the weights) most; the first on ties
+    let best = 0;
+    let bestPot = Infinity;
+    for (let t = 0; t < trials && trials > 1; t++) {
       let pot = 0;
-      for (let i = 0; i < n; i++) {
-        const v = Math.min(weight[i], pointToCentroid(X, i, C, c, metric));
-        cand[i] = v;
-        pot += v;
-      }
+      for (let i = 0; i < n; i++) pot += Math.min(weight[i], candD[t * n + i]);
       if (pot < bestPot) {
         bestPot = pot;
-        bestIdx = pick;
-        bestW = Float64Array.from(cand);
+        best = t;
       }
     }
-    for (let j = 0; j < d; j++) C[c * d + j] = X.data[bestIdx * d + j];
-    if (bestW) weight.set(bestW);
-    else for (let i = 0; i < n; i++) {
-      const v = pointToCentroid(X, i, C, c, metric);
+    C.set(cands.subarray(best * d, best * d + d), c * d);
+    for (let i = 0; i < n; i++) {
+      const v = candD[best * n + i];
       if (v < weight[i]) weight[i] = v;
     }
   }
   return C;
+}
+
+/** Per-cluster sums of the rows into out (k x d). */
+type SumRows = (labels: Int32Array, out: Float64Array) => void;
+
+/** Distances (squared euclidean, or L1) of every point to centres 0..m-1 of C: out[t * n + i]. */
+type DistsTo = (C: Float64Array, m: number, out: Float64Array) => void;
+
+function distsByLoops(X: Matrix, metric: KMeansMetric): DistsTo {
+  return (C, m, out) => {
+    for (let t = 0; t < m; t++) for (let i = 0; i < X.rows; i++) out[t * X.rows + i] = pointToCentroid(X, i, C, t, metric);
+  };
 }
 
 /**
@@ -353,7 +373,7 @@ function assign(X: Matrix, C: Float64Array, k: number, metric: KMeansMetric, xx:
 }
 
 /** New centroids (means or medians) from the labels; empty clusters take the farthest points. */
-function update(X: Matrix, labels: Int32Array, dist: Float64Array, k: number, metric: KMeansMetric, out: Float64Array): void {
+function update(X: Matrix, labels: Int32Array, dist: Float64Array, k: number, metric: KMeansMetric, out: Float64Array, sums?: SumRows): void {
   const n = X.rows;
   const d = X.cols;
   const x = X.data;
@@ -379,7 +399,8 @@ function update(X: Matrix, labels: Int32Array, dist: Float64Array, k: number, me
   }
   out.fill(0);
   if (metric === 'euclidean') {
-    for (let i = 0; i < n; i++) {
+    if (sums) sums(labels, out);
+    else for (let i = 0; i < n; i++) {
       const o = i * d;
       const co = labels[i] * d;
       for (let j = 0; j < d; j++) out[co + j] += x[o + j];
@@ -448,7 +469,8 @@ function* lloyd(
   C0: Float64Array,
   k: number,
   metric: KMeansMetric,
-  xx: Float64Array,
+  assignTo: (C: Float64Array, labels: Int32Array, dist: Float64Array) => number,
+  sums: SumRows | undefined,
   maxIter: number,
   tol: number,
 ): Generator<{ iteration: number; inertia: number; shift: number }, Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'>, void> {
@@ -464,8 +486,8 @@ function* lloyd(
   let shift = Infinity;
   for (let it = 1; it <= maxIter; it++) {
     iterations = it;
-    inertia = assign(X, C, k, metric, xx, labels, dist);
-    update(X, labels, dist, k, metric, next);
+    inertia = assignTo(C, labels, dist);
+    update(X, labels, dist, k, metric, next, sums);
     shift = 0;
     for (let c = 0; c < k; c++) {
       let s = 0;
@@ -486,7 +508,7 @@ function* lloyd(
     }
   }
   // Labels and inertia for the final centroids (they moved in the last update unless shift == 0).
-  if (shift > 0) inertia = assign(X, C, k, metric, xx, labels, dist);
+  if (shift > 0) inertia = assignTo(C, labels, dist);
   // exact inertia (the norm trick loses a few digits for points close to their centroid)
   inertia = 0;
   for (let i = 0; i < n; i++) inertia += pointToCentroid(X, i, C, labels[i], metric);

@@ -5,6 +5,7 @@ import { StudioError } from '../../../../src/shared/errors';
 import { defaultLocalTrials, kmeans, median } from '../../../../src/main/engine/analysis/kmeans';
 import { createMatrix, fromRows } from '../../../../src/main/engine/analysis/matrix';
 import { Rng } from '../../../../src/main/engine/analysis/rng';
+import { analysisBlas, blasTuning } from '../../../../src/main/engine/analysis/blas';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -100,6 +101,48 @@ describe('k-means: defaults find scikit-learn\'s optimum', () => {
       return [0, 1, 2, 3, 4, 5].filter((seed) => kmeans(X, { k: 3, seed, nInit: 1, localTrials: 1 }).inertia > c.inertia * 1.2).length;
     });
     for (const m of misses) expect(m).toBeGreaterThan(0);
+  });
+});
+
+describe('k-means: distances on the SIMD products (kmeans-gemm.ts)', () => {
+  const withProducts = <T>(on: boolean, fn: () => T): T => {
+    const saved = { ...blasTuning };
+    blasTuning.minWork = on ? 0 : Infinity;
+    try {
+      return fn();
+    } finally {
+      Object.assign(blasTuning, saved);
+    }
+  };
+
+  it.skipIf(!analysisBlas())('give the float64 loops\' clustering and inertia (blobs, random data with d not a multiple of 4), and free their heap (skipped: no WebAssembly SIMD here)', () => {
+    const rng = new Rng(3);
+    const random = createMatrix(1001, 37);
+    // 7 clusters (row i in cluster i % 7) with centres 8 apart on random axes: on noise without
+    // structure two runs may part at a near tie, which says nothing about the products
+    const centres = Array.from({ length: 7 }, () => Array.from({ length: 37 }, () => 8 * rng.int(2)));
+    for (let i = 0; i < random.data.length; i++) random.data[i] = rng.normal() + centres[Math.floor(i / 37) % 7]![i % 37]!;
+    const cases: [ReturnType<typeof fromRows>, number][] = [[fromRows(blobCases[0]!.X), 3], [fromRows(blobCases[1]!.X), 3], [random, 7]];
+    for (const [X, k] of cases) {
+      for (const seed of [0, 1]) {
+        const loops = withProducts(false, () => kmeans(X, { k, seed }));
+        const prods = withProducts(true, () => kmeans(X, { k, seed }));
+        expect(Math.abs(prods.inertia - loops.inertia) / loops.inertia).toBeLessThan(1e-6);
+        expect(Array.from(prods.labels)).toEqual(Array.from(loops.labels));
+        expect(prods.iterations).toBe(loops.iterations);
+      }
+    }
+    expect(analysisBlas()!.used()).toBe(0);
+  });
+
+  it.skipIf(!analysisBlas())('keep exact zeros: duplicates still make "fewer distinct points than k" a clear error (skipped: no WebAssembly SIMD here)', () => {
+    const X = fromRows(Array.from({ length: 50 }, (_, i) => [i % 2 ? 0.1 : 7.3, 2.2, -1, 5]));
+    withProducts(true, () => {
+      expect(() => kmeans(X, { k: 3 })).toThrow(/only 2 distinct points, fewer than k = 3/);
+      // the float32 sums put the centroid of 25 copies of 0.1 within float32 rounding of it
+      expect(kmeans(X, { k: 2 }).inertia).toBeLessThan(1e-9);
+    });
+    expect(analysisBlas()!.used()).toBe(0);
   });
 });
 
