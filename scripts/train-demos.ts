@@ -5,6 +5,7 @@
 // Usage: npx tsx scripts/train-demos.ts [--only classifier,cgan,autoencoder,pix2pix,cyclegan]
 //                                       [--seed 0] [--out models] [--steps-scale 1] [--limit N (smoke)]
 //                                       [--phase all|train|card] [--max-minutes M]
+//                                       [--checkpoints DIR] [--checkpoint-minutes M]  (full checkpoints; --set '{"resume":true}' continues from the newest)
 //                                       [--set '{"ngf":32}'] [--steps N]   (experiments: option overrides, step count)  (card: evaluate existing bundles only)
 // Needs the full Fashion-MNIST (Debian dataset-fashion-mnist, or ATELIER_FASHION_MNIST_DIR).
 // Stages run in the order given; the classifier must exist before the others (they are
@@ -29,6 +30,8 @@ const limit = flag('limit') ? Number(flag('limit')) : undefined;
 const maxMinutes = flag('max-minutes') ? Number(flag('max-minutes')) : undefined;
 const overrides = flag('set') ? (JSON.parse(flag('set')!) as Record<string, unknown>) : undefined;
 const steps = flag('steps') ? Number(flag('steps')) : undefined;
+const checkpoints = flag('checkpoints') ? path.resolve(flag('checkpoints')!) : undefined;
+const checkpointMinutes = flag('checkpoint-minutes') ? Number(flag('checkpoint-minutes')) : undefined;
 const phase = (flag('phase') ?? 'all') as 'train' | 'card' | 'all';
 const info = await initBackend();
 console.error(`backend ${info.backend} (${tf.getBackend()}), ${os.cpus().length} cpus, load ${os.loadavg()[0]!.toFixed(1)}`);
@@ -36,6 +39,6 @@ await fsp.mkdir(out, { recursive: true });
 for (const s of only) {
   const t0 = Date.now();
   console.error(`== ${s}`);
-  const r = await runStage(s, { out, seed, stepsScale, ...(limit ? { limit } : {}), ...(maxMinutes ? { maxMinutes } : {}), ...(overrides ? { overrides } : {}), ...(steps ? { steps } : {}), phase, log: (m) => console.error(`[${s}] ${m}`) });
+  const r = await runStage(s, { out, seed, stepsScale, ...(limit ? { limit } : {}), ...(maxMinutes ? { maxMinutes } : {}), ...(overrides ? { overrides } : {}), ...(steps ? { steps } : {}), ...(checkpoints ? { checkpoints } : {}), ...(checkpointMinutes ? { checkpointMinutes } : {}), phase, log: (m) => console.error(`[${s}] ${m}`) });
   console.error(`== ${s} done in ${((Date.now() - t0) / 60000).toFixed(1)} min: ${JSON.stringify('keyMetric' in r ? r.keyMetric : r)}`);
 }

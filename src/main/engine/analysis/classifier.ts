@@ -68,6 +68,23 @@ export function buildClassifierNetwork(seed = 0, numClasses = 10): tf.LayersMode
   return tf.model({ inputs: x, outputs: logits, name: 'fashion_cnn' });
 }
 
+/**
+ * PixelMLP, the "second judge" of generated images (a different family from FashionCNN: no
+ * convolutions, no pooling, so it does not share the CNN's blind spots):
+ *   flatten [N, 1024] -> dense 256 ReLU -> dense 64 ReLU ("features") -> dense 10 logits
+ * Same input convention and folder format as FashionCNN (loadClassifier reads either).
+ */
+export function buildPixelMlpNetwork(seed = 0, numClasses = 10): tf.LayersModel {
+  let s = seed * 7919 + 3;
+  const init = () => tf.initializers.heNormal({ seed: s++ });
+  const x = tf.input({ shape: [CLASSIFIER_SIZE, CLASSIFIER_SIZE, 1], name: 'image' });
+  let h = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
+  h = tf.layers.dense({ units: 256, activation: 'relu', kernelInitializer: init(), name: 'hidden' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dense({ units: FEATURE_DIM, activation: 'relu', kernelInitializer: init(), name: FEATURE_LAYER }).apply(h) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'logits' }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: x, outputs: logits, name: 'pixel_mlp' });
+}
+
 function featureModelOf(model: tf.LayersModel): tf.LayersModel {
   return tf.model({ inputs: model.inputs, outputs: model.getLayer(FEATURE_LAYER).output as tf.SymbolicTensor });
 }
@@ -151,6 +168,8 @@ export interface TrainClassifierOptions {
   maxMinutes?: number;
   /** Start from these weights (continue a training) instead of the seeded initialisation. */
   initialWeights?: tf.Tensor[];
+  /** Another network of the same input/feature convention (default FashionCNN), e.g. the pixel-MLP judge. */
+  build?: (seed: number, numClasses: number) => tf.LayersModel;
   onProgress?: (p: { epoch: number; step: number; total: number; loss: number; acc: number }) => void;
   /** Between steps (cancel point). */
   checkpoint?: () => Promise<void>;
@@ -160,7 +179,7 @@ export interface TrainClassifierOptions {
 export async function trainClassifier(o: TrainClassifierOptions): Promise<{ model: tf.LayersModel; steps: number; durationSec: number; finalLoss: number }> {
   const n = o.labels.length;
   const px = o.size * o.size;
-  const model = buildClassifierNetwork(o.seed, o.classes.length);
+  const model = (o.build ?? buildClassifierNetwork)(o.seed, o.classes.length);
   if (o.initialWeights) model.setWeights(o.initialWeights);
   const opt = tf.train.adam(o.lr);
   const rng = new Rng(o.seed);

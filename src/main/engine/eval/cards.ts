@@ -7,12 +7,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { EvalResult } from '../../../shared/channels/eval';
 import type { BundleMeta } from '../train/bundle';
-import { DEMO_NAMES, barsTable, demoWorkspace, trainingTable, writeCard, type ModelCard, type StageContext, type StageName } from './demos';
+import { DEMO_NAMES, barsTable, demoWorkspace, trainingTable, writeCard, type ModelCard, type StageContext, type GeneratorStage } from './demos';
 import { evaluateBundle, matrixFromBytes, metricValue } from './evaluate';
 import { CLASS_NAMES, fashionDir, pick, readFashion, withoutSubset } from './fashion';
 
 /** The demo dataset each shipped model is checked on (tests re-run these). */
-export const CARD_DATASET: Record<Exclude<StageName, 'classifier'>, string> = {
+export const CARD_DATASET: Record<GeneratorStage, string> = {
   cgan: 'demo-fashion',
   autoencoder: 'demo-fashion',
   pix2pix: 'demo-edges2fashion',
@@ -20,7 +20,7 @@ export const CARD_DATASET: Record<Exclude<StageName, 'classifier'>, string> = {
 };
 
 /** Key metric per model and the tolerance a re-run must meet. */
-export const KEY_METRIC: Record<Exclude<StageName, 'classifier'>, { key: string; tolerance: number }> = {
+export const KEY_METRIC: Record<GeneratorStage, { key: string; tolerance: number }> = {
   cgan: { key: 'conditionalAccuracy', tolerance: 0.02 },
   autoencoder: { key: 'reconMse', tolerance: 5e-4 },
   pix2pix: { key: 'ssim', tolerance: 0.01 },
@@ -42,7 +42,7 @@ function metricsTable(r: EvalResult): string {
 
 const asMetrics = (r: EvalResult) => Object.fromEntries(r.metrics.map((m) => [m.key, m.value]));
 
-export async function cardFor(name: Exclude<StageName, 'classifier'>, ctx: StageContext): Promise<ModelCard> {
+export async function cardFor(name: GeneratorStage, ctx: StageContext): Promise<ModelCard> {
   const dir = path.join(ctx.out, DEMO_NAMES[name]);
   const meta = JSON.parse(await fsp.readFile(path.join(dir, 'bundle.json'), 'utf8')) as BundleMeta & { training: BundleMeta['training'] & Record<string, unknown> };
   const classifier = path.join(ctx.out, DEMO_NAMES.classifier);

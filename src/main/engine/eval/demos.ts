@@ -21,17 +21,21 @@ import { Rng } from '../models/rng';
 import { createModel } from '../models/registry';
 import type { Batch, ModelKind } from '../models/base';
 import { disposeBundle, loadBundle, writeBundle, type BundleMeta } from '../train/bundle';
+import { listCheckpoints, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { loadBundleSource } from '../infer/registry';
 import { disposeSource, exportOnnx } from '../export/onnx-export';
 import { ensureDemoDatasets, pad32 } from '../data/demo';
 import { loadDatasetMatrix } from '../analysis/dataset-source';
 import { openWorkspace, type Workspace } from '../core/workspace';
 
-export const STAGES = ['classifier', 'cgan', 'autoencoder', 'pix2pix', 'cyclegan'] as const;
+export const STAGES = ['classifier', 'judge', 'cgan', 'autoencoder', 'pix2pix', 'cyclegan'] as const;
 export type StageName = (typeof STAGES)[number];
+/** The stages that train a generative model (bundle + model card). */
+export type GeneratorStage = Exclude<StageName, 'classifier' | 'judge'>;
 
 export const DEMO_NAMES: Record<StageName, string> = {
   classifier: 'fashion-classifier',
+  judge: 'fashion-judge-mlp',
   cgan: 'fashion-cgan',
   autoencoder: 'fashion-autoencoder',
   pix2pix: 'edges2fashion-pix2pix',
@@ -49,6 +53,12 @@ export interface StageContext {
   /** Option overrides and step count for experiments (recorded in the bundle and card). */
   overrides?: Record<string, unknown>;
   steps?: number;
+  /** Full checkpoints of a generator stage go to <checkpoints>/<name> (default under os.tmpdir()). */
+  checkpoints?: string;
+  /** Write a checkpoint every this many minutes of training (and at the end); 0/absent: none. */
+  checkpointMinutes?: number;
+  /** Called after each checkpoint with the model (e.g. log the sample diversity). */
+  onCheckpoint?: (model: import('../models/base').BaseModel) => Promise<void> | void;
   log: (m: string) => void;
 }
 
@@ -316,17 +326,19 @@ export async function demoWorkspace(): Promise<Workspace> {
   return ws;
 }
 
-async function specFor(name: Exclude<StageName, 'classifier'>, ctx: StageContext): Promise<DemoTrainSpec> {
+async function specFor(name: GeneratorStage, ctx: StageContext): Promise<DemoTrainSpec> {
   const sc = (n: number) => Math.max(2, Math.round(n * ctx.stepsScale));
   switch (name) {
     case 'cgan': {
       const d = await fashionTrain32(ctx);
-      const options = { size: 32, channels: 1, batchSize: 64, nz: 64, ngf: 32, ndf: 16, numClasses: 10, lr: 2e-4, beta1: 0.5, seed: ctx.seed };
+      // The anti-collapse recipe (issue 14; the model card lists what was tried): hinge loss, spectral-norm
+      // constrained D without batch norm, D at twice G's learning rate, samples from an EMA of G, D as wide as G.
+      const options = { size: 32, channels: 1, batchSize: 64, nz: 64, ngf: 32, ndf: 32, numClasses: 10, lr: 2e-4, lrD: 4e-4, beta1: 0.5, loss: 'hinge', spectralNorm: true, emaDecay: 0.999, seed: ctx.seed };
       return {
         name: DEMO_NAMES.cgan,
         kind: 'cgan',
         options,
-        steps: sc(1200),
+        steps: sc(6000),
         data: { train: `Fashion-MNIST train minus the shipped subset (${d.n} images, 28 px padded to 32)`, classes: 10 },
         classes: { count: 10, names: CLASS_NAMES },
         batches: (rng) => {
@@ -409,13 +421,38 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
     disposeBundle(b);
     ctx.log(`continuing from the bundle in ${ctx.out} (${prev.steps} steps done)`);
   }
-  const next = spec.batches(new Rng((ctx.seed ^ 0xda7a) >>> 0));
+  // --set '{"resume":true}': continue exactly from the newest full checkpoint of this stage
+  // (weights of every network, optimiser state, RNG, step) in <checkpoints>/<name>; the data order
+  // is reshuffled from the resume step (the sampler's position is not stored). Checkpoints are
+  // written every ctx.checkpointMinutes and at the end, so a long training runs in stages.
+  const ckRoot = path.join(ctx.checkpoints ?? path.join(os.tmpdir(), 'atelier-demo-checkpoints'), spec.name);
+  let before = { durationSec: 0, stages: [] as { steps: number; durationSec: number }[] };
+  if (ctx.overrides?.resume) {
+    const list = await listCheckpoints(ckRoot);
+    const last = list[list.length - 1];
+    if (!last) throw new Error(`no checkpoint to resume in ${ckRoot}`);
+    const data = await readCheckpoint(last.dir);
+    await model.setState(data.state);
+    before = data.cursor as typeof before;
+    ctx.log(`resuming from ${last.dir} (step ${model.step}, ${(before.durationSec / 60).toFixed(1)} min so far)`);
+  }
+  const startStep = model.step;
+  const next = spec.batches(new Rng((ctx.seed ^ 0xda7a ^ startStep) >>> 0));
   const t0 = performance.now();
   const tail: Record<string, number>[] = [];
   let lastLog = 0;
+  let lastCheckpoint = performance.now();
   const n0 = tf.memory().numTensors;
   let stoppedEarly = false;
-  for (let s = 0; s < spec.steps; s++) {
+  const saveCheckpoint = async () => {
+    const el = (performance.now() - t0) / 1000;
+    const cursor = { durationSec: before.durationSec + el, stages: [...before.stages, { steps: model.step - startStep, durationSec: el }] };
+    await writeCheckpoint(ckRoot, { step: model.step, epoch: 0, cursor, state: await model.getState() }, 2);
+    lastCheckpoint = performance.now();
+    ctx.log(`checkpoint step ${model.step} in ${ckRoot}`);
+    await ctx.onCheckpoint?.(model);
+  };
+  for (let s = startStep; s < spec.steps; s++) {
     if (ctx.maxMinutes && (performance.now() - t0) / 60000 > ctx.maxMinutes) {
       stoppedEarly = true;
       ctx.log(`time budget of ${ctx.maxMinutes} min reached at step ${s} of ${spec.steps}: stopping`);
@@ -428,13 +465,16 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
     if (performance.now() - lastLog > 60000 || s === spec.steps - 1) {
       lastLog = performance.now();
       const el = (performance.now() - t0) / 1000;
-      ctx.log(`step ${s + 1}/${spec.steps} ${Object.entries(losses).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ')} | ${(el / (s + 1)).toFixed(2)} s/step, ETA ${(((spec.steps - s - 1) * el) / (s + 1) / 60).toFixed(1)} min, tensors ${tf.memory().numTensors - n0}`);
+      const done = s + 1 - startStep;
+      ctx.log(`step ${s + 1}/${spec.steps} ${Object.entries(losses).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ')} | ${(el / done).toFixed(2)} s/step, ETA ${(((spec.steps - s - 1) * el) / done / 60).toFixed(1)} min, tensors ${tf.memory().numTensors - n0}`);
     }
+    if (ctx.checkpointMinutes && (performance.now() - lastCheckpoint) / 60000 > ctx.checkpointMinutes) await saveCheckpoint();
   }
-  const durationSec = (performance.now() - t0) / 1000;
+  if (ctx.checkpointMinutes) await saveCheckpoint();
+  const durationSec = (performance.now() - t0) / 1000 + before.durationSec;
   const mean: Record<string, number> = {};
   for (const l of tail) for (const [k, v] of Object.entries(l)) mean[k] = (mean[k] ?? 0) + v / tail.length;
-  const stage = { steps: model.step, durationSec, options: { ...spec.options }, continued: !!prev };
+  const stage = { steps: model.step, durationSec, options: { ...spec.options }, continued: !!prev, ...(before.stages.length ? { resumedStages: [...before.stages, { steps: model.step - startStep, durationSec: durationSec - before.durationSec }] } : {}) };
   const stages = prev ? [...((prev.stages as unknown[]) ?? [{ steps: prev.steps, durationSec: prev.durationSec, options: prev.options ?? null, continued: false }]), stage] : undefined;
   const training = {
     runId: `train-demos-seed-${ctx.seed}`,
@@ -442,7 +482,7 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
     steps: model.step + (prev ? prev.steps : 0),
     epochs: 0,
     durationSec: durationSec + (prev ? prev.durationSec : 0),
-    stepsPerSec: model.step / durationSec,
+    stepsPerSec: model.step / Math.max(1e-9, durationSec),
     ...(stages ? { stages } : {}),
     backend: tf.getBackend(),
     finalLosses: tail[tail.length - 1] ?? {},
@@ -475,14 +515,45 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
 
 export async function runStage(name: StageName, ctx: StageContext & { phase?: 'train' | 'card' | 'all' }): Promise<ModelCard | { trained: string }> {
   if (name === 'classifier') return stageClassifier(ctx);
+  if (name === 'judge') {
+    const { stageJudge } = await import('./judge');
+    return { trained: JSON.stringify(await stageJudge({ out: ctx.out, seed: ctx.seed, resources: resourcesDir(), ...(ctx.limit ? { limit: ctx.limit } : {}), log: ctx.log })) };
+  }
   const phase = ctx.phase ?? 'all';
   if (phase !== 'card') {
     const spec = await specFor(name, ctx);
-    if (ctx.overrides) for (const [k, v] of Object.entries(ctx.overrides)) if (k !== 'continue') spec.options[k] = v;
+    if (ctx.overrides) for (const [k, v] of Object.entries(ctx.overrides)) if (k !== 'continue' && k !== 'resume') spec.options[k] = v;
     if (ctx.steps) spec.steps = ctx.steps;
-    await trainDemo(spec, ctx);
+    const onCheckpoint = name === 'cgan' && ctx.checkpointMinutes ? await cganDiversityLogger(ctx) : undefined;
+    await trainDemo(spec, { ...ctx, ...(onCheckpoint ? { onCheckpoint } : {}) });
   }
   if (phase === 'train') return { trained: path.join(ctx.out, DEMO_NAMES[name]) };
   const { cardFor } = await import('./cards');
   return cardFor(name, ctx);
+}
+
+/**
+ * While the cGAN trains in stages: at each checkpoint, log the per-class pixel-diversity ratio of
+ * 50 fixed-noise samples per class against 200 real t10k images per class (the collapse measure
+ * of docs/evaluation.md), so a collapsing run is seen before its stage ends.
+ */
+async function cganDiversityLogger(ctx: StageContext): Promise<((m: import('../models/base').BaseModel) => void) | undefined> {
+  const dir = fashionDir();
+  if (!dir) return undefined;
+  const { diversityRatios } = await import('./diversity');
+  const { sampleZ } = await import('../infer/latent');
+  const t = padAll(await readFashion(dir, 'test'));
+  const realRows = { data: Float32Array.from(t.images, (v) => v / 255), rows: t.n, cols: 1024 };
+  const per = 50;
+  const labels = Array.from({ length: per * 10 }, (_, i) => Math.floor(i / per));
+  const z = sampleZ(0x5eed, per * 10, 64);
+  return (model) => {
+    const gan = model as unknown as { generate(z: tf.Tensor2D, labels?: tf.Tensor2D): tf.Tensor4D; options: { nz: number } };
+    if (gan.options.nz !== 64) return;
+    const x = tf.tidy(() => tf.div(tf.add(gan.generate(tf.tensor2d(z, [per * 10, 64]), tf.tensor2d(Int32Array.from(labels), [per * 10, 1], 'int32')), 1), 2));
+    const rows = { data: x.dataSync() as Float32Array, rows: per * 10, cols: 1024 };
+    x.dispose();
+    const d = diversityRatios(rows, labels, realRows, t.labels, 10, 200);
+    ctx.log(`pixel diversity ratio per class: ${Object.values(d).map((v) => v.ratio.toFixed(2)).join(' ')}`);
+  };
 }

@@ -24,9 +24,12 @@ import { Rng } from '../analysis/rng';
 import { resolveModelRef } from '../infer/registry';
 import { disposeBundle, generate, loadBundle, translate, type LoadedBundle } from '../train/bundle';
 import type { Workspace } from '../core/workspace';
+import { diversityRatios, minRatio } from './diversity';
+import { exists } from '../core/fsutil';
 import { conditionalAccuracy, frechetDistance, meanL1, meanMse, transferRate, type Features } from './metrics';
 
 export const DEFAULT_CLASSIFIER = 'fashion-classifier';
+export const DEFAULT_JUDGE = 'fashion-judge-mlp';
 
 export interface EvaluateOptions {
   model: string;
@@ -41,6 +44,8 @@ export interface EvaluateOptions {
    * test: the split evaluated; train: the autoencoder's PCA baseline is fitted on it.
    */
   inMemory?: { test: DatasetMatrix; train?: DatasetMatrix };
+  /** Second judge of conditional accuracy (cgan): a classifier folder of another family; default the shipped models/fashion-judge-mlp when present. */
+  judge?: string;
 }
 
 /** uint8 images (n x size x size, grey) + labels as a DatasetMatrix (rows in [0, 1]). */
@@ -217,6 +222,32 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
         const shuffled = conditionalAccuracy(pred, labels.map((c) => perm[c]!));
         metrics.push({ key: 'baselineShuffled.conditionalAccuracy', label: 'Conditional accuracy, shuffled labels (baseline)', value: shuffled.rate, better: 'none', note: 'same images scored against a fixed derangement of the labels' });
         details.conditionalAccuracyPerClass = acc.perClass;
+        const judgeDir = opts.judge ? path.resolve(opts.judge) : path.join(ws.shippedModels, DEFAULT_JUDGE);
+        if (await exists(path.join(judgeDir, 'classifier.json'))) {
+          const judge = await loadClassifier(judgeDir);
+          try {
+            const jacc = conditionalAccuracy(classify(judge, fake), labels);
+            metrics.push({ key: 'judge.conditionalAccuracy', label: `Conditional accuracy by a second judge (${judge.meta.name})`, value: jacc.rate, better: 'higher', note: `share of ${n} generated images ${judge.meta.name} assigns to the requested class` });
+            metrics.push({ key: 'judge.minClassAccuracy', label: `Lowest per-class conditional accuracy (${judge.meta.name})`, value: Math.min(...Object.values(jacc.perClass).map((p) => p.rate)), better: 'higher' });
+            details.judgeConditionalAccuracyPerClass = jacc.perClass;
+            notes.push(`Second judge ${judge.meta.name} (${judgeDir}): a different family from ${clf!.meta.name}, trained on pixels.`);
+          } finally {
+            disposeClassifier(judge);
+          }
+        }
+        metrics.push({ key: 'minClassConditionalAccuracy', label: 'Lowest per-class conditional accuracy', value: Math.min(...Object.values(acc.perClass).map((p) => p.rate)), better: 'higher' });
+        // Within-class diversity (the mode-collapse measure, docs/evaluation.md), pixels and features.
+        if (real.labels) {
+          const genRows = toRows(fake);
+          const px = { data: genRows.data, rows: n, cols: genRows.data.length / n };
+          const realRows = toRows(realX);
+          const rx = { data: realRows.data, rows: realX.shape[0], cols: realRows.data.length / realX.shape[0] };
+          const dPix = diversityRatios(px, labels, rx, real.labels, k, 300);
+          const dFeat = diversityRatios(fakeF, labels, realF, real.labels, k, 300);
+          metrics.push({ key: 'diversity.pixelMin', label: 'Within-class diversity, pixels (lowest class ratio)', value: minRatio(dPix), better: 'higher', note: 'mean pairwise RMS distance of generated / real images of a class; 1 = as varied as the data' });
+          metrics.push({ key: 'diversity.featureMin', label: 'Within-class diversity, FashionCNN features (lowest class ratio)', value: minRatio(dFeat), better: 'higher', note: 'the same in the 64-d FD-FashionCNN feature space' });
+          details.diversity = Object.fromEntries(Object.keys(dPix).map((c) => [c, { pixel: dPix[Number(c)], feature: dFeat[Number(c)] }]));
+        }
         // Class-conditional FD: generated class c vs real class c; baseline: generated pi(c) vs real c.
         if (real.labels) {
           const realLab = real.labels;

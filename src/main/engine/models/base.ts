@@ -149,11 +149,21 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
 
   trainStep(): Record<string, number> {
     const lr = this.learningRate();
-    for (const opt of Object.values(this.optimizers)) (opt as AdamLike).learningRate = lr;
+    for (const [name, opt] of Object.entries(this.optimizers)) (opt as AdamLike).learningRate = lr * this.lrFactor(name);
     this.seedDropout();
     const losses = this.trainStepImpl();
     this.step += 1;
     return losses;
+  }
+
+  /** Per-optimizer factor on the scheduled learning rate (two-time-scale GANs: D faster than G). */
+  protected lrFactor(_optimizer: string): number {
+    return 1;
+  }
+
+  /** The network a bundle stores under `name` (a model may keep a smoothed copy for inference). */
+  inferenceNetwork(name: string): tf.LayersModel {
+    return this.networks[name]!;
   }
 
   /** Each dropout layer gets a fresh seed from the run's Rng every step (deterministic masks). */

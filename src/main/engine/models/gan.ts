@@ -1,15 +1,25 @@
 /**
  * DCGAN (unconditional, 'gan') and class-conditional DCGAN ('cgan') for small images.
  *   z ~ N(0, 1) [B, nz] from the run's Rng (cgan: fake labels uniform over the classes)
- *   loss_D = BCEwithLogits(D(x), 1) + BCEwithLogits(D(G(z)), 0)
- *   loss_G = BCEwithLogits(D(G(z)), 1)              (non-saturating)
- * D outputs logits; sigmoid(D(x)) is the probability that x is real.
+ *   loss 'hinge' (default; SNGAN / BigGAN):
+ *     loss_D = mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))
+ *     loss_G = -mean(D(G(z)))
+ *   loss 'vanilla' (DCGAN):
+ *     loss_D = BCEwithLogits(D(x), 1) + BCEwithLogits(D(G(z)), 0)
+ *     loss_G = BCEwithLogits(D(G(z)), 1)              (non-saturating)
+ * D outputs logits. The anti-collapse recipe (defaults; each can be switched off):
+ *   - spectralNorm: D without batch norm, every D kernel kept at spectral norm <= 1 (spectral.ts);
+ *   - lrD: D's own learning rate (two time-scale update rule, Heusel et al. 2017);
+ *   - emaDecay: sampling, visuals and bundles use G_ema, an exponential moving average of G's
+ *     weights (incl. batch-norm statistics; Karras et al. 2018, Yazici et al. 2019), which
+ *     smooths the step-to-step oscillation of G.
  * Visuals: a fixed noise grid (cgan: one row per class) so samples are comparable over time.
  */
 import { tf } from '../backend';
 import { dcganDiscriminator, dcganGenerator, scaledWidth } from '../networks';
-import { BaseModel, variablesOf, type Batch, type CommonOptions } from './base';
+import { BaseModel, variablesOf, type Batch, type CommonOptions, type NamedArray } from './base';
 import { bceWithLogits } from './losses';
+import { SpectralConstraint, constrainedKernels } from './spectral';
 import type { OptionSpec } from './options';
 import { sampleZ } from '../infer/latent';
 
@@ -20,6 +30,10 @@ export interface GanOptions extends CommonOptions {
   numClasses: number;
   embedDim: number | null;
   sampleCount: number;
+  loss: 'hinge' | 'vanilla';
+  spectralNorm: boolean;
+  lrD: number | null;
+  emaDecay: number;
 }
 
 export const GAN_OPTIONS: readonly OptionSpec[] = [
@@ -27,6 +41,10 @@ export const GAN_OPTIONS: readonly OptionSpec[] = [
   { key: 'ngf', type: 'int', default: null, min: 1, description: 'Generator width; default scaled from the image size.' },
   { key: 'ndf', type: 'int', default: null, min: 1, description: 'Discriminator width; default like ngf.' },
   { key: 'sampleCount', type: 'int', default: 8, min: 1, max: 64, description: 'Fixed-noise samples per row in the sample grid.' },
+  { key: 'loss', type: 'enum', default: 'hinge', choices: ['hinge', 'vanilla'], description: 'Adversarial loss: hinge (SNGAN/BigGAN) or vanilla (DCGAN, non-saturating BCE).' },
+  { key: 'spectralNorm', type: 'boolean', default: true, description: 'D without batch norm, every D kernel kept at spectral norm <= 1 (against mode collapse).' },
+  { key: 'lrD', type: 'number', default: null, min: 0, max: 1, description: 'Discriminator learning rate (two time-scale rule); default 2 x lr. Scheduled like lr.' },
+  { key: 'emaDecay', type: 'number', default: 0.999, min: 0, max: 0.99999, description: 'Samples and bundles use an exponential moving average of G with this decay (0: off).' },
 ];
 
 export const CGAN_OPTIONS: readonly OptionSpec[] = [
@@ -39,10 +57,11 @@ export class GanModel extends BaseModel<GanOptions> {
   readonly kind: 'gan' | 'cgan';
   readonly lossNames = ['G', 'D_real', 'D_fake'] as const;
   readonly visualNames: readonly string[];
-  readonly networkNames = ['G', 'D'] as const;
+  readonly networkNames: readonly string[];
   readonly inferenceNetworks = ['G'] as const;
   private readonly fixedZ: Float32Array;
   private readonly conditional: boolean;
+  private readonly spectral: SpectralConstraint | null;
 
   constructor(options: GanOptions, conditional: boolean) {
     super(options);
@@ -52,7 +71,16 @@ export class GanModel extends BaseModel<GanOptions> {
     const w = scaledWidth(o.size);
     const d = { size: o.size, channels: o.channels, nz: o.nz, ngf: o.ngf ?? w, ndf: o.ndf ?? w, numClasses: conditional ? o.numClasses : 0, embedDim: o.embedDim ?? undefined, seed: this.rng.seed() };
     this.networks.G = dcganGenerator(d);
-    this.networks.D = dcganDiscriminator(d);
+    this.networks.D = dcganDiscriminator({ ...d, dNorm: o.spectralNorm ? 'none' : 'batch' });
+    this.networkNames = o.emaDecay > 0 ? ['G', 'D', 'G_ema'] : ['G', 'D'];
+    if (o.emaDecay > 0) {
+      // Same builder and seed: identical start; G_ema is never trained, only averaged.
+      this.networks.G_ema = dcganGenerator(d);
+      this.networks.G_ema.setWeights(this.networks.G.getWeights());
+    }
+    this.spectral = o.spectralNorm ? new SpectralConstraint(constrainedKernels(this.networks.D), (o.seed ^ 0x5c7a1) >>> 0) : null;
+    // A few power iterations up front so the first steps already see sigma, not a rough guess.
+    for (let i = 0; i < (this.spectral ? 20 : 0); i++) this.spectral!.apply();
     this.optimizers.G = this.makeAdam();
     this.optimizers.D = this.makeAdam();
     // Fixed noise for the sample grid, from its own stream (does not move the run's Rng).
@@ -85,19 +113,20 @@ export class GanModel extends BaseModel<GanOptions> {
       const yFake = this.conditional ? this.fakeLabels(n) : null;
       const gIn = (zz: tf.Tensor) => (yFake ? [zz, yFake] : zz);
       const dIn = (img: tf.Tensor, y: tf.Tensor | null) => (y ? [img, y] : img);
+      const hinge = this.options.loss === 'hinge';
       const gStep = tf.variableGrads(() => {
         const f = G.apply(gIn(z), t) as tf.Tensor4D;
         fake = tf.keep(f);
         const logit = D.apply(dIn(f, yFake), t) as tf.Tensor;
-        const l = bceWithLogits(logit, tf.onesLike(logit));
+        const l = hinge ? (tf.neg(tf.mean(logit)) as tf.Scalar) : bceWithLogits(logit, tf.onesLike(logit));
         kept.push(tf.keep(l));
         return l;
       }, variablesOf(G));
       const dStep = tf.variableGrads(() => {
         const lr = D.apply(dIn(x, labels ?? null), t) as tf.Tensor;
         const lf = D.apply(dIn(fake!, yFake), t) as tf.Tensor;
-        const real = bceWithLogits(lr, tf.onesLike(lr));
-        const fk = bceWithLogits(lf, tf.zerosLike(lf));
+        const real = hinge ? (tf.mean(tf.relu(tf.sub(1, lr))) as tf.Scalar) : bceWithLogits(lr, tf.onesLike(lr));
+        const fk = hinge ? (tf.mean(tf.relu(tf.add(1, lf))) as tf.Scalar) : bceWithLogits(lf, tf.zerosLike(lf));
         kept.push(tf.keep(real), tf.keep(fk));
         return tf.add(real, fk) as tf.Scalar;
       }, variablesOf(D));
@@ -105,12 +134,55 @@ export class GanModel extends BaseModel<GanOptions> {
       this.optimizers.D!.applyGradients(dStep.grads);
     });
     if (fake) (fake as tf.Tensor).dispose();
+    this.spectral?.apply();
+    this.updateEma();
     return this.readLosses(this.lossNames, kept);
+  }
+
+  protected override lrFactor(optimizer: string): number {
+    const o = this.options;
+    if (optimizer !== 'D') return 1;
+    return o.lrD === null || o.lr <= 0 ? 2 : o.lrD / o.lr;
+  }
+
+  /**
+   * G_ema <- d * G_ema + (1 - d) * G over all weights (batch-norm moving statistics too), with
+   * d = min(emaDecay, (1 + step) / (10 + step)) so the average does not drag the random
+   * initialisation along in short runs (as TensorFlow's ExponentialMovingAverage num_updates).
+   */
+  private updateEma(): void {
+    const ema = this.networks.G_ema;
+    if (!ema) return;
+    const d = Math.min(this.options.emaDecay, (1 + this.step) / (10 + this.step));
+    const src = this.networks.G!.weights;
+    tf.tidy(() => {
+      ema.weights.forEach((w, i) => {
+        const v = w.read() as tf.Variable;
+        v.assign(tf.add(tf.mul(v, d), tf.mul(src[i]!.read(), 1 - d)));
+      });
+    });
+  }
+
+  override inferenceNetwork(name: string): tf.LayersModel {
+    return name === 'G' && this.networks.G_ema ? this.networks.G_ema : super.inferenceNetwork(name);
+  }
+
+  protected override getExtraArrays(): NamedArray[] {
+    return this.spectral ? this.spectral.arrays('extra/spectral-u') : [];
+  }
+
+  protected override setExtraArrays(arrays: NamedArray[]): void {
+    this.spectral?.setArrays('extra/spectral-u', arrays);
+  }
+
+  override dispose(): void {
+    this.spectral?.dispose();
+    super.dispose();
   }
 
   /** Generate from given noise [N, nz] (and labels [N, 1] int32), inference mode. */
   generate(z: tf.Tensor2D, labels?: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => this.networks.G!.apply(labels ? [z, labels] : z, { training: false }) as tf.Tensor4D);
+    return tf.tidy(() => this.inferenceNetwork('G').apply(labels ? [z, labels] : z, { training: false }) as tf.Tensor4D);
   }
 
   visuals(): Record<string, tf.Tensor4D> {

@@ -8,11 +8,11 @@
  *   convT4 s2, BN, ReLU  (channels halve)      [B, 8, 8, ..] ... [B, S/2, S/2, ngf]
  *   convT4 s2 -> channels, tanh                [B, S, S, channels] in [-1, 1]
  *
- * Discriminator (outputs LOGITS; sigmoid(logit) is the probability "real"; train with
- * BCE-with-logits):
+ * Discriminator (outputs LOGITS; with the vanilla loss sigmoid(logit) is the probability "real"):
  *   image  [B, S, S, channels]  (+ label [B, 1] int32)
  *   conv4 s2 ndf, LReLU 0.2 (no BN)            [B, S/2, S/2, ndf]
  *   conv4 s2, BN, LReLU (channels double)      ... [B, 4, 4, ndf*2^(n-1)]
+ *     (dNorm 'none': no BN; the model keeps every kernel's spectral norm <= 1 instead, SNGAN-style)
  *   flatten h                                  [B, F]
  *   logit = dense(h) [+ <embed(label), h>]     [B, 1]   (projection discriminator, Miyato 2018)
  * Init: conv/dense N(0, 0.02); label embeddings N(0, 1) in G (as torch nn.Embedding) and
@@ -31,6 +31,8 @@ export interface DcganOptions {
   numClasses: number;
   /** Label embedding size in G (default nz). */
   embedDim?: number;
+  /** Discriminator normalisation: 'batch' (DCGAN) or 'none' (with a spectral-norm constraint). */
+  dNorm?: 'batch' | 'none';
   seed: number;
 }
 
@@ -76,7 +78,8 @@ export function dcganDiscriminator(o: DcganOptions): tf.LayersModel {
   let ch = o.ndf;
   for (let i = 1; i < n; i++) {
     ch *= 2;
-    h = lrelu(norm(conv(h, ch, 4, 2, 'same', seeds, false), 'batch', seeds));
+    const k = o.dNorm ?? 'batch';
+    h = lrelu(norm(conv(h, ch, 4, 2, 'same', seeds, k === 'none'), k, seeds));
   }
   const feat = tf.layers.flatten().apply(h) as ST;
   const featDim = 4 * 4 * ch;

@@ -85,7 +85,7 @@ export async function writeBundle(
   const networks: Record<string, BundleNetworkMeta> = {};
   let hasBN = false;
   for (const name of model.inferenceNetworks) {
-    const net = model.networks[name]!;
+    const net = model.inferenceNetwork(name);
     hasBN ||= net.layers.some((l) => l.getClassName() === 'BatchNormalization');
     await saveModelToDir(net, path.join(tmp, 'networks', name));
     networks[name] = {
