@@ -567,6 +567,20 @@ export class TfjsToOnnx {
         const mode = cls === 'ReflectionPadding2D' ? 'reflect' : 'constant';
         return [float(g.one('Pad', [x.name, pads], { mode: str(mode) }, hint))];
       }
+      case 'Cropping2D': {
+        // Slice rows/columns off each side; ends count from the end, so height and width stay dynamic.
+        this.spatial(layer, x);
+        let c: [[number, number], [number, number]];
+        try {
+          c = padding2d(cfg.cropping);
+        } catch (e) {
+          throw unsupported(layer, (e as Error).message);
+        }
+        const end = (n: number) => (n > 0 ? -n : Number.MAX_SAFE_INTEGER);
+        const starts = g.int64Const(`${hint}/starts`, [c[0][0], c[1][0]]);
+        const ends = g.int64Const(`${hint}/ends`, [end(c[0][1]), end(c[1][1])]);
+        return [float(g.one('Slice', [x.name, starts, ends, g.int64Const('axes_23', [2, 3])], {}, hint))];
+      }
       case 'LeakyReLU':
         return [float(g.one('LeakyRelu', [x.name], { alpha: flt(Number(cfg.alpha ?? 0.3)) }, hint))];
       case 'ReLU': {

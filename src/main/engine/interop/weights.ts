@@ -79,7 +79,8 @@ export function detectReference(sd: StateDict): Detected {
       ngf: first[0]!,
       inChannels: first[1]!,
       outChannels: last[0]!,
-      dropout: has('model.10.conv_block.6.weight'),
+      // With dropout the second conv moves from .5 to .6 (under batch norm .6 is otherwise the norm's 1-D weight).
+      dropout: t.get('model.10.conv_block.6.weight')?.shape.length === 4,
     };
   }
   if (has('model.0.weight') && shapeOf(t, 'model.0.weight')[2] === 4) {

@@ -49,8 +49,11 @@ export interface BundleMeta {
     valueRange: [number, number];
     direction: 'AtoB' | 'BtoA' | null;
     norm: string | null;
-    inference: { batchNorm: 'moving-statistics' | 'none'; dropout: 'off'; training: false };
+    /** 'per-image-statistics' and dropout 'keep': a PyTorch import asked for the reference's train-mode test behaviour. */
+    inference: { batchNorm: 'moving-statistics' | 'per-image-statistics' | 'none'; dropout: 'off' | 'keep'; training: false };
   };
+  /** Where the weights came from when they were not trained here (a PyTorch import). */
+  source?: BundleSource;
   classes?: { count: number; names?: string[] };
   latent?: { size: number };
   training: {
@@ -66,6 +69,15 @@ export interface BundleMeta {
   };
 }
 
+export interface BundleSource {
+  format: 'pytorch';
+  /** The network variant the tfjs layers follow (interop/reference-networks.ts). */
+  variant: string;
+  files: { network: string; file: string; sha256: string; bytes: number; format: 'zip' | 'legacy' }[];
+  architecture: Record<string, unknown>;
+  mode: 'eval' | 'train';
+}
+
 export interface LoadedBundle {
   dir: string;
   meta: BundleMeta;
@@ -77,8 +89,13 @@ const ROLE: Record<string, BundleNetworkMeta['role']> = { G: 'generator', G_A: '
 export async function writeBundle(
   bundlesRoot: string,
   id: string,
-  model: BaseModel,
-  info: Omit<BundleMeta, 'format' | 'version' | 'id' | 'createdAt' | 'networks' | 'model' | 'config' | 'preprocessing' | 'latent'> & { direction?: 'AtoB' | 'BtoA' | null; name?: string },
+  model: Pick<BaseModel, 'kind' | 'networks' | 'inferenceNetworks' | 'options'>,
+  info: Omit<BundleMeta, 'format' | 'version' | 'id' | 'createdAt' | 'networks' | 'model' | 'config' | 'preprocessing' | 'latent' | 'source'> & {
+    direction?: 'AtoB' | 'BtoA' | null;
+    name?: string;
+    source?: BundleSource;
+    inference?: Partial<BundleMeta['preprocessing']['inference']>;
+  },
 ): Promise<{ dir: string; meta: BundleMeta }> {
   const finalDir = path.join(bundlesRoot, id);
   const tmp = await makeTempDirBeside(finalDir);
@@ -114,11 +131,12 @@ export async function writeBundle(
       valueRange: [-1, 1],
       direction: model.kind === 'pix2pix' ? (info.direction ?? 'AtoB') : model.kind === 'cyclegan' ? 'AtoB' : null,
       norm: (o.norm as string | undefined) ?? (model.kind === 'gan' || model.kind === 'cgan' ? 'batch' : null),
-      inference: { batchNorm: hasBN ? 'moving-statistics' : 'none', dropout: 'off', training: false },
+      inference: { batchNorm: hasBN ? 'moving-statistics' : 'none', dropout: 'off', training: false, ...info.inference },
     },
     ...(info.classes ? { classes: info.classes } : {}),
     ...(model.kind === 'autoencoder' ? { latent: { size: o.latent as number } } : model.kind === 'gan' || model.kind === 'cgan' ? { latent: { size: o.nz as number } } : {}),
     training: info.training,
+    ...(info.source ? { source: info.source } : {}),
   };
   await fsp.writeFile(path.join(tmp, 'bundle.json'), JSON.stringify(meta, null, 2) + '\n');
   await publishDir(tmp, finalDir);
