@@ -7,13 +7,20 @@ import { startServer } from '../serve/server';
 
 export async function runServeCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['open', 'json']);
+  if (args.flags.token !== undefined) {
+    // Every local process can read another's arguments (ps, /proc/*/cmdline): never a secret there.
+    console.error('--token is not accepted: process arguments are visible to every local user. Set ATELIER_SERVE_TOKEN in the environment instead.');
+    return 2;
+  }
+  const token = process.env.ATELIER_SERVE_TOKEN || undefined;
   const host = typeof args.flags.host === 'string' ? args.flags.host : '127.0.0.1';
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     console.warn(`WARNING: serving on ${host}: anyone who can reach this address and has the token can use the studio.`);
   }
   const root = typeof args.flags.workspace === 'string' ? path.resolve(args.flags.workspace) : defaultWorkspaceRoot();
   const ws = openWorkspace(root);
-  const env = { ...process.env, ATELIER_WORKSPACE: ws.root };
+  const env: NodeJS.ProcessEnv = { ...process.env, ATELIER_WORKSPACE: ws.root };
+  delete env.ATELIER_SERVE_TOKEN; // the engine never needs it
   const engine = new EngineClient(childProcessSpawner(env));
   await engine.start();
   const handle = await startServer({
@@ -22,7 +29,7 @@ export async function runServeCli(argv: string[]): Promise<number> {
     uploadDir: ws.tmp,
     host,
     port: intFlag(args, 'port', 0),
-    ...(typeof args.flags.token === 'string' ? { token: args.flags.token } : {}),
+    ...(token ? { token } : {}),
   });
   if (args.flags.json) console.log(JSON.stringify({ url: handle.url, port: handle.port, token: handle.token, workspace: ws.root }));
   else {
@@ -30,7 +37,8 @@ export async function runServeCli(argv: string[]): Promise<number> {
   }
   if (args.flags.open) {
     const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'start' : 'xdg-open';
-    spawn(opener, [handle.url], { detached: true, stdio: 'ignore', shell: process.platform === 'win32' }).on('error', () => console.warn('Could not open a browser; open the address above.')).unref();
+    // A one-time code, not the token: the opener's arguments are visible to every local process.
+    spawn(opener, [handle.openUrl()], { detached: true, stdio: 'ignore', shell: process.platform === 'win32' }).on('error', () => console.warn('Could not open a browser; open the address above.')).unref();
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -1,9 +1,11 @@
 /**
  * `atelier serve`: the studio in a browser. Serves the built renderer over HTTP and carries the
  * same contract over a WebSocket to the same engine handlers the desktop app uses.
- * Security: binds 127.0.0.1 unless told otherwise; a random token is required on every HTTP
- * request (query once, then an HttpOnly SameSite=Strict cookie) and on the WebSocket; the
- * Origin must be this server's own; frames and uploads have size limits.
+ * Security: binds 127.0.0.1 unless told otherwise; the Host header must name this server (DNS
+ * rebinding gets 421); a random token is required for the page, the WebSocket and uploads (no
+ * cookie: browsers send cookies to every port of a host); the Origin must be this server's own;
+ * frames and uploads have size limits; no message or handshake can throw past its handler.
+ * docs/SECURITY.md maps each rule to its test.
  */
 import http from 'node:http';
 import fs from 'node:fs';
@@ -34,6 +36,8 @@ export interface ServeHandle {
   port: number;
   host: string;
   token: string;
+  /** An address for launching a browser: a one-time code instead of the token (process arguments are public). */
+  openUrl(): string;
   close(): Promise<void>;
 }
 
@@ -55,6 +59,9 @@ const MIME: Record<string, string> = {
 /** The desktop window's CSP (security.ts), without the studio:// scheme serve does not have. */
 const SERVE_CSP = contentSecurityPolicy({ studioScheme: false });
 
+/** How long a one-time opening code stays valid. */
+const CODE_TTL_MS = 2 * 60 * 1000;
+
 export function tokenEquals(a: string | undefined | null, b: string): boolean {
   if (typeof a !== 'string') return false;
   const x = Buffer.from(a);
@@ -75,16 +82,6 @@ export function safeDecode(s: string): string | undefined {
   }
 }
 
-function cookieToken(req: http.IncomingMessage): string | undefined {
-  const c = req.headers.cookie;
-  if (!c) return undefined;
-  for (const part of c.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === 'atelier_token') return safeDecode(v.join('='));
-  }
-  return undefined;
-}
-
 /** A request id we echo back: a finite number or a short string; anything else answers with id null. */
 function replyId(id: unknown): number | string | null {
   if (typeof id === 'number' && Number.isFinite(id)) return id;
@@ -100,14 +97,42 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
   const rendererDir = path.resolve(opts.rendererDir);
   let boundPort = 0;
 
-  const allowedOrigins = () => new Set([`http://${host}:${boundPort}`, `http://127.0.0.1:${boundPort}`, `http://localhost:${boundPort}`]);
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  // The names this server answers to. Anything else in Host is DNS rebinding or a misrouted
+  // request (421); an Origin outside this list is another site (403).
+  const ownHosts = () => new Set([`${urlHost}:${boundPort}`, `127.0.0.1:${boundPort}`, `localhost:${boundPort}`, `[::1]:${boundPort}`]);
+  const allowedOrigins = () => new Set([...ownHosts()].map((h) => `http://${h}`));
+  const hostOk = (req: http.IncomingMessage) => typeof req.headers.host === 'string' && ownHosts().has(req.headers.host.toLowerCase());
   const originOk = (req: http.IncomingMessage) => {
     const o = req.headers.origin;
     // Same-origin GETs may omit Origin; anything that states another origin is refused.
     return o === undefined || allowedOrigins().has(o);
   };
+  // No cookie: browsers send a cookie to every port of 127.0.0.1, so it would reach any other
+  // local server. The token travels only where we put it (query, header) and nowhere else.
   const authed = (req: http.IncomingMessage, url: URL) =>
-    tokenEquals(url.searchParams.get('token'), token) || tokenEquals(req.headers['x-atelier-token'] as string | undefined, token) || tokenEquals(cookieToken(req), token);
+    tokenEquals(url.searchParams.get('token'), token) || tokenEquals(req.headers['x-atelier-token'] as string | undefined, token);
+
+  // One-time codes for `--open`: the browser is launched on ?code=..., never on the token, so the
+  // token does not appear in any process's arguments. A code works once, within CODE_TTL_MS.
+  const codes = new Map<string, number>();
+  const newCode = () => {
+    const code = crypto.randomBytes(18).toString('base64url');
+    codes.set(code, Date.now() + CODE_TTL_MS);
+    return code;
+  };
+  const takeCode = (code: string | null): boolean => {
+    if (!code) return false;
+    const now = Date.now();
+    for (const [c, until] of codes) if (until < now) codes.delete(c);
+    for (const c of codes.keys()) {
+      if (tokenEquals(code, c)) {
+        codes.delete(c);
+        return true;
+      }
+    }
+    return false;
+  };
 
   const send = (res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
@@ -122,16 +147,27 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
   });
 
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse) {
+    if (!hostOk(req)) return send(res, 421, 'Misdirected request: this server answers only to its own address (127.0.0.1 or localhost with its port).');
     const url = new URL(req.url ?? '/', `http://${host}`);
     if (!originOk(req)) return send(res, 403, 'Forbidden: this origin may not talk to Atelier.');
-    if (!authed(req, url)) {
-      return send(res, 401, 'Atelier: missing or wrong token. Open the address that `atelier serve` printed (it carries the token).');
+    if (req.method === 'POST' && url.pathname === '/upload') {
+      if (!authed(req, url)) return send(res, 401, 'Atelier: missing or wrong token.');
+      return handleUpload(req, res, url);
     }
-    if (req.method === 'POST' && url.pathname === '/upload') return handleUpload(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed');
     let rel = safeDecode(url.pathname);
     if (rel === undefined || rel.includes('\0')) return send(res, 400, 'Bad path');
     if (rel === '/' || rel === '') rel = '/index.html';
+    // The page itself needs the token (or a one-time code from `--open`); the build's assets are
+    // the same for everyone and carry no data, so script and style tags load them without it.
+    if (rel === '/index.html') {
+      if (url.searchParams.has('code')) {
+        if (!takeCode(url.searchParams.get('code'))) return send(res, 401, 'Atelier: this opening code was already used or has expired. Open the address that `atelier serve` printed.');
+        res.writeHead(303, { location: `/?token=${encodeURIComponent(token)}`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+        return void res.end();
+      }
+      if (!authed(req, url)) return send(res, 401, 'Atelier: missing or wrong token. Open the address that `atelier serve` printed (it carries the token).');
+    }
     const file = path.resolve(rendererDir, '.' + rel);
     if (!file.startsWith(rendererDir + path.sep)) return send(res, 403, 'Forbidden path');
     let body: Buffer;
@@ -148,9 +184,6 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
       'content-security-policy': SERVE_CSP,
       'referrer-policy': 'no-referrer',
     };
-    if (url.searchParams.has('token')) {
-      headers['set-cookie'] = `atelier_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
-    }
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   }
@@ -210,6 +243,7 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
       socket.destroy();
     };
     try {
+      if (!hostOk(req)) return reject(421, 'Misdirected Request');
       const url = new URL(req.url ?? '/', `http://${host}`);
       if (url.pathname !== '/ws') return reject(404, 'Not Found');
       // Browsers always send Origin on WebSocket handshakes: require it and require ours.
@@ -290,12 +324,12 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   boundPort = (server.address() as { port: number }).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${boundPort}/?token=${token}`,
     port: boundPort,
     host,
     token,
+    openUrl: () => `http://${urlHost}:${boundPort}/?code=${newCode()}`,
     async close() {
       unsubscribe();
       for (const s of sockets) s.terminate();

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import WebSocket from 'ws';
 import { startServer, tokenEquals, type ServeHandle } from '../../../src/main/serve/server';
+import { runServeCli } from '../../../src/main/cli/serve';
 import { InProcessEngine } from '../../../src/main/engine/client/inprocess';
 import { handleInvoke, defaultTrustedFrame } from '../../../src/main/ipc';
 import { decodeFrame, encodeFrame } from '../../../src/shared/wire';
@@ -99,22 +101,70 @@ describe('atelier serve', () => {
     ws.close();
   });
 
-  it('serves the renderer only with the token, then by cookie', async () => {
+  it('serves the page only with the token, sets no cookie, and serves the build assets to the page', async () => {
     const noToken = await fetch(`${origin()}/`);
     expect(noToken.status).toBe(401);
     expect(await noToken.text()).toContain('token');
     const withToken = await fetch(`${origin()}/?token=${handle.token}`);
     expect(withToken.status).toBe(200);
     expect(withToken.headers.get('content-security-policy')).toContain("default-src 'self'");
-    const cookie = withToken.headers.get('set-cookie')!;
-    expect(cookie).toContain('HttpOnly');
-    expect(cookie).toContain('SameSite=Strict');
-    const asset = await fetch(`${origin()}/assets/app.js`, { headers: { cookie: cookie.split(';')[0]! } });
+    // A cookie would be sent to every other server on 127.0.0.1 (cookies ignore ports).
+    expect(withToken.headers.get('set-cookie')).toBeNull();
+    const asset = await fetch(`${origin()}/assets/app.js`);
     expect(asset.status).toBe(200);
     const traversal = await fetch(`${origin()}/..%2f..%2fetc%2fpasswd?token=${handle.token}`);
     expect([403, 404]).toContain(traversal.status);
+    const badEscape = await fetch(`${origin()}/%E0%A4%A?token=${handle.token}`);
+    expect(badEscape.status).toBe(400);
     const foreign = await fetch(`${origin()}/?token=${handle.token}`, { headers: { origin: 'http://evil.example' } });
     expect(foreign.status).toBe(403);
+  });
+
+  it('answers 421 to a Host that is not this server (DNS rebinding), for the page and the WebSocket', async () => {
+    const get = (hostHeader: string) =>
+      new Promise<number>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: handle.port, path: `/?token=${handle.token}`, headers: { host: hostHeader } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    expect(await get('attacker.example')).toBe(421);
+    expect(await get(`attacker.example:${handle.port}`)).toBe(421);
+    expect(await get(`127.0.0.1:${handle.port + 1}`)).toBe(421);
+    expect(await get(`127.0.0.1:${handle.port}`)).toBe(200);
+    expect(await get(`localhost:${handle.port}`)).toBe(200);
+    await expect(
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${handle.port}/ws?token=${handle.token}`, { headers: { origin: origin(), host: `rebind.example:${handle.port}` } });
+        ws.once('open', () => resolve(ws));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        ws.once('error', reject);
+      }),
+    ).rejects.toThrow('421');
+  });
+
+  it('opens a browser on a one-time code that is exchanged once for the token', async () => {
+    const open = handle.openUrl();
+    expect(open).not.toContain(handle.token);
+    const first = await fetch(open, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe(`/?token=${encodeURIComponent(handle.token)}`);
+    const again = await fetch(open, { redirect: 'manual' });
+    expect(again.status).toBe(401);
+    const guessed = await fetch(`${origin()}/?code=${'A'.repeat(24)}`, { redirect: 'manual' });
+    expect(guessed.status).toBe(401);
+  });
+
+  it('refuses --token on the command line (arguments are visible to every local process)', async () => {
+    const err = console.error;
+    const said: string[] = [];
+    console.error = (m: string) => void said.push(m);
+    try {
+      expect(await runServeCli(['--token', 'secret'])).toBe(2);
+    } finally {
+      console.error = err;
+    }
+    expect(said.join('\n')).toContain('ATELIER_SERVE_TOKEN');
   });
 
   it('keeps uploads inside the workspace temp folder', async () => {
