@@ -23,6 +23,8 @@ export interface OnnxParityReport {
   seed: number;
   /** Per file when several (autoencoder: model, encoder, decoder). */
   files: { file: string; maxAbsDiff: number; pass: boolean }[];
+  /** [height, width] pairs parity ran at (translators with dynamic height/width: training size and a non-square 2x/3x size). */
+  sizes?: [number, number][];
   note?: string;
 }
 

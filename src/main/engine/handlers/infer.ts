@@ -3,23 +3,52 @@ import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
 import { handlers } from '../host/context';
 import { getModel } from '../infer/registry';
-import { generateImages, translateFolder, translateImage } from '../infer/ops';
+import { generateImages, translateFolder, translateImage, type TranslateOptions } from '../infer/ops';
+import type { TranslateResult } from '../../../shared/channels/infer';
+
+type TranslateReq = { keepSize: boolean; fit: TranslateOptions['fit']; scale?: TranslateOptions['scale']; tile?: number; overlap?: number };
+
+/** Request fields -> options; keepSize false without a scale keeps its old meaning (the model's size). */
+function translateOptions(req: TranslateReq): TranslateOptions {
+  const scale = req.scale ?? (req.keepSize ? undefined : 'model');
+  return {
+    keepSize: req.keepSize,
+    fit: req.fit,
+    ...(scale !== undefined ? { scale } : {}),
+    ...(req.tile !== undefined ? { tile: req.tile } : {}),
+    ...(req.overlap !== undefined ? { overlap: req.overlap } : {}),
+  };
+}
 
 export const inferHandlers = handlers({
   'infer.translate': async (req, ctx) => {
     const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
-    const r = await translateImage(m, req.image ?? path.resolve(req.path!), { keepSize: req.keepSize, fit: req.fit });
-    return { png: r.png, width: r.width, height: r.height, inputWidth: r.inputWidth, inputHeight: r.inputHeight, ms: r.ms, runtime: m.runtime };
+    const r = await translateImage(m, req.image ?? path.resolve(req.path!), translateOptions(req));
+    return { ...r, runtime: m.runtime } satisfies TranslateResult;
+  },
+  'infer.translateJob': async (req, ctx) => {
+    const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
+    const src = req.image ?? path.resolve(req.path!);
+    const what = req.path ? path.basename(req.path) : 'image';
+    const job = ctx.jobs.start('infer.translate', `Translate ${what} with ${m.info.name}`, async (j) => {
+      const r = await translateImage(m, src, {
+        ...translateOptions(req),
+        checkpoint: () => j.checkpoint(),
+        onTile: (done, total) => j.progress({ step: done, total, message: `tile ${done}/${total}` }),
+      });
+      return { ...r, runtime: m.runtime } satisfies TranslateResult;
+    });
+    return { jobId: job.id };
   },
   'infer.translateFolder': async (req, ctx) => {
     const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
     const input = path.resolve(req.input);
     const output = path.resolve(req.output);
-    if (input === output) throw new StudioError('BAD_INPUT', 'The output folder must differ from the input folder (names are kept).');
+    if (input === output && !req.suffix) throw new StudioError('BAD_INPUT', 'The output folder must differ from the input folder, or give a suffix to save next to the originals.');
     const job = ctx.jobs.start('infer.translateFolder', `Translate ${path.basename(input)} with ${m.info.name}`, (j) =>
       translateFolder(m, input, output, {
-        keepSize: req.keepSize,
-        fit: req.fit,
+        ...translateOptions(req),
+        ...(req.suffix ? { suffix: req.suffix } : {}),
         checkpoint: () => j.checkpoint(),
         onProgress: (done, total, file) => j.progress({ step: done, total, message: file }),
       }),

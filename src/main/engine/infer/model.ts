@@ -13,6 +13,7 @@ import { tf } from '../backend';
 import { buildOnnx, disposeSource, exportPaths, ioOf, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
 import { decodeModel } from '../export/onnx-proto';
 import { labelClasses, softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
+import { dynamicSpatialBytes, type SpatialGeometry } from '../export/onnx-geometry';
 import { defaultInputNames } from '../export/tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
 import { exists } from '../core/fsutil';
@@ -34,6 +35,11 @@ export interface ModelInfo {
   inputs: IoInfo[];
   /** Where the weights come from: the ONNX file, or the tfjs bundle. */
   source: string;
+  /**
+   * Translators: the stride the input must be a multiple of, whether it runs at other sizes
+   * (fixedReason null) and activation bytes per pixel (the tiling budget). Absent for generators.
+   */
+  geometry?: SpatialGeometry;
 }
 
 export interface GenerateInput {
@@ -87,6 +93,13 @@ export class InferenceModel {
     };
     const m = new InferenceModel(info, 'onnx', null);
     m.bytes.set('model', bytes);
+    if (isTranslator(info.kind)) {
+      // Files exported before dynamic height/width: the same graph with its dims declared
+      // dynamic (derived in memory, the file is not touched) when nothing in it fixes the size.
+      const d = dynamicSpatialBytes(bytes);
+      m.bytes.set('model', d.bytes);
+      info.geometry = d.geometry;
+    } else if (info.kind === 'autoencoder') info.geometry = dynamicSpatialBytes(bytes).geometry;
     if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
     if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
     if (info.kind === 'autoencoder' && !info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(ioOf(decodeModel(m.bytes.get('decoder')!).graph.inputs));
@@ -117,12 +130,14 @@ export class InferenceModel {
       const built = buildOnnx(src);
       for (const b of built) m.bytes.set(b.role, b.bytes);
       info.inputs = built.find((b) => b.role === 'model')!.inputs;
+      if (isTranslator(info.kind) || info.kind === 'autoencoder') info.geometry = dynamicSpatialBytes(m.bytes.get('model')!).geometry;
     } catch (e) {
       // The tfjs runtime does not need the ONNX graph (only class blending does).
       if (runtime !== 'tfjs') {
         if (own) disposeSource(src);
         throw e;
       }
+      if (isTranslator(info.kind)) info.geometry = tfjsGeometry(main, src.imageSize);
       info.inputs = defaultInputNames(main).map((name, i) => ({
         name,
         dtype: name === 'label' ? 'int64' : 'float32',
@@ -183,21 +198,28 @@ export class InferenceModel {
         return t.rank === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
       });
       for (const m of stages) {
-        const y = m.predict(xs.length === 1 ? xs[0]! : xs, { batchSize: 64 });
-        xs = Array.isArray(y) ? y : [y];
+        // predict() insists on the declared input shape; apply() runs a fully convolutional
+        // network at any size (inference mode: dropout off, batch norm on moving statistics).
+        const declared = m.inputs[0]!.shape;
+        const same = xs.length > 1 || xs[0]!.shape.every((d, i) => i === 0 || declared[i] == null || declared[i] === d);
+        const y = same ? m.predict(xs.length === 1 ? xs[0]! : xs, { batchSize: 64 }) : m.apply(xs[0]!, { training: false });
+        xs = Array.isArray(y) ? (y as tfTypes.Tensor[]) : [y as tfTypes.Tensor];
       }
       const y = xs[0]!;
       return Float32Array.from((y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y).dataSync() as Float32Array);
     });
   }
 
-  private imageDims(n: number, channels = this.info.channels): number[] {
-    return [n, channels, this.info.imageSize, this.info.imageSize];
+  private imageDims(n: number, channels = this.info.channels, h = this.info.imageSize, w = h): number[] {
+    return [n, channels, h, w];
   }
 
-  /** Translators: images [n, C, S, S] -> [n, C, S, S]. Autoencoders: reconstruction. */
-  async translate(x: Float32Array, n: number): Promise<Float32Array> {
-    const dims = this.imageDims(n, this.info.inChannels);
+  /**
+   * Translators: images [n, C, H, W] -> [n, C', H, W] (H, W default the training size; other
+   * sizes must be multiples of geometry.stride). Autoencoders: reconstruction at their size.
+   */
+  async translate(x: Float32Array, n: number, h = this.info.imageSize, w = h): Promise<Float32Array> {
+    const dims = this.imageDims(n, this.info.inChannels, h, w);
     if (this.runtime === 'tfjs') {
       const stages = this.src!.generator ? [this.src!.generator] : [this.src!.encoder!, this.src!.decoder!];
       return this.tfjsRun(stages, [{ data: x, dims }]);
@@ -303,4 +325,29 @@ function numClassesOf(modelBytes: Uint8Array | undefined, info: ModelInfo): numb
   } catch {
     return info.classNames?.length || undefined;
   }
+}
+
+/** The geometry of a tfjs generator when no ONNX graph could be built (the tfjs runtime only). */
+export function tfjsGeometry(model: tfTypes.LayersModel, size: number): SpatialGeometry {
+  let stride = 1;
+  let bad: string | null = null;
+  let elems = 0;
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    const cfg = layer.getConfig() as { strides?: number | number[]; poolSize?: number | number[] };
+    if (cls === 'Conv2D' || cls === 'MaxPooling2D' || cls === 'AveragePooling2D') {
+      const s = cfg.strides ?? cfg.poolSize ?? 1;
+      stride *= Math.max(...(Array.isArray(s) ? s : [s]));
+    }
+    if (/Reshape|Flatten|Dense|Global|Embedding/.test(cls) && !bad) bad = cls;
+    const out = layer.output;
+    const shape: (number | null)[] = (Array.isArray(out) ? out[0]?.shape : out?.shape) ?? [];
+    elems += shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+  }
+  return {
+    stride,
+    declared: { height: size, width: size },
+    fixedReason: bad ? `its network contains ${bad}, which fixes the spatial size` : null,
+    bytesPerPixel: Math.ceil((elems * 4) / (size * size)),
+  };
 }

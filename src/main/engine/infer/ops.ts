@@ -4,35 +4,137 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { StudioError } from '../../../shared/errors';
 import { writeFileAtomic } from '../core/fsutil';
 import { imageToModel, modelToPng, restoreGeometry, type Fit, type PngOut } from './image';
 import { gramOrt } from './gram';
 import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';
 import { isTranslator, type InferenceModel } from './model';
+import { decodeAt, defaultMemoryBudget, probeImage, scaleWarning, tileForBudget, workingSize, type Scale } from './resolution';
+import { planTiles, runTiled, type RawPixels } from './tiles';
 
 export const IMAGE_EXTS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
 export interface TranslateOptions {
-  /** Map the output back onto the input's size and aspect (see restoreGeometry). Default true. */
+  /** native (default): the image's own size; model: the training size; N: long side N. See infer/resolution. */
+  scale?: Scale;
+  /** Tile side in pixels (rounded up to the network stride); default: from the memory budget. */
+  tile?: number;
+  /** Tile overlap in pixels (default a quarter of the tile). */
+  overlap?: number;
+  /** Activation memory allowed for one pass, bytes (default: defaultMemoryBudget()). */
+  memoryBudget?: number;
+  /** scale 'model' only: map the output back onto the input's size and aspect (see restoreGeometry). Default true. */
   keepSize?: boolean;
   fit?: Fit;
+  /** Called after each tile. */
+  onTile?: (done: number, total: number) => void;
+  /** Awaited before each tile (cancel, pause). */
+  checkpoint?: () => Promise<void>;
+}
+
+export interface TranslateOutcome extends PngOut {
+  inputWidth: number;
+  inputHeight: number;
+  /** The size the network ran at (before scaling back to the input's size). */
+  workWidth: number;
+  workHeight: number;
+  scale: Scale;
+  /** 1 when untiled. */
+  tiles: number;
+  tileSize?: number;
+  overlap?: number;
+  /** The training size (the scale warning names it). */
+  trainSize: number;
+  /** Far from the training scale (> 2x either way), for people. */
+  warning?: string;
+  /** Conversions the user should know about (grey, alpha, a fixed-size model). */
+  notes: string[];
+  ms: number;
 }
 
 function imageCount(m: InferenceModel): number {
   return m.info.channels * m.info.imageSize * m.info.imageSize;
 }
 
-/** Translate one image (path or bytes) -> PNG. Autoencoders reconstruct. */
-export async function translateImage(m: InferenceModel, src: string | Uint8Array, opts: TranslateOptions = {}): Promise<PngOut & { inputWidth: number; inputHeight: number; ms: number }> {
+function assertTranslates(m: InferenceModel): void {
   if (!isTranslator(m.info.kind) && m.info.kind !== 'autoencoder') {
     throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}: it generates from noise and does not translate images.`, { hint: 'Use generate or the Latent page.' });
   }
-  const t0 = performance.now();
-  const img = await imageToModel(src, m.info.imageSize, m.info.inChannels, opts.fit ?? 'fill');
+}
+
+/** The old rule: the image squeezed to the training size, the output scaled back. */
+async function translateAtModelSize(m: InferenceModel, src: string | Uint8Array, opts: TranslateOptions, notes: string[], t0: number): Promise<TranslateOutcome> {
+  const S = m.info.imageSize;
+  const img = await imageToModel(src, S, m.info.inChannels, opts.fit ?? 'fill');
   const y = await m.translate(img.data, 1);
-  const out = await modelToPng(y, m.info.channels, m.info.imageSize, opts.keepSize === false ? {} : restoreGeometry(opts.fit ?? 'fill', m.info.imageSize, img.width, img.height));
-  return { ...out, inputWidth: img.width, inputHeight: img.height, ms: performance.now() - t0 };
+  const out = await modelToPng(y, m.info.channels, S, opts.keepSize === false ? {} : restoreGeometry(opts.fit ?? 'fill', S, img.width, img.height));
+  const warning = scaleWarning(S, { width: S, height: S });
+  return { ...out, inputWidth: img.width, inputHeight: img.height, workWidth: S, workHeight: S, scale: 'model', tiles: 1, trainSize: S, notes, ...(warning ? { warning } : {}), ms: performance.now() - t0 };
+}
+
+/**
+ * Translate one image (path or bytes) -> PNG with the input's width and height. Fully
+ * convolutional translators run at `scale` (default native), in tiles above the memory budget;
+ * a model that cannot run at other sizes (autoencoders) runs at its own size when no scale was
+ * asked for, and says why otherwise.
+ */
+export async function translateImage(m: InferenceModel, src: string | Uint8Array, opts: TranslateOptions = {}): Promise<TranslateOutcome> {
+  assertTranslates(m);
+  const t0 = performance.now();
+  const S = m.info.imageSize;
+  const geo = m.info.geometry;
+  const fixed = !geo ? 'its size is not known to be free' : geo.fixedReason;
+  const notes: string[] = [];
+  if (opts.scale === 'model') return translateAtModelSize(m, src, opts, notes, t0);
+  if (fixed) {
+    if (opts.scale === undefined) {
+      notes.push(`This model runs only at ${S}x${S} (${fixed}): the image was translated at that size and scaled back.`);
+      return translateAtModelSize(m, src, opts, notes, t0);
+    }
+    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" cannot run at another size than ${S}x${S}: ${fixed}.`, { hint: 'Use scale "model" (it runs at the training size and scales the result back).' });
+  }
+  const scale = opts.scale ?? 'native';
+  const probe = await probeImage(src);
+  const work = workingSize(scale, probe.width, probe.height);
+  const img = await decodeAt(src, m.info.inChannels, work);
+  notes.push(...img.notes);
+  const stride = geo!.stride;
+  const tile = opts.tile ?? tileForBudget(work.width, work.height, stride, geo!.bytesPerPixel, opts.memoryBudget ?? defaultMemoryBudget());
+  const plan = planTiles(work.width, work.height, stride, tile, opts.overlap ?? (tile ? Math.round(tile / 4) : 0));
+  const outC = m.info.channels;
+  let out: RawPixels;
+  try {
+    out = await runTiled(img, m.info.inChannels, outC, plan, (x, h, w) => m.translate(x, 1, h, w), { onTile: opts.onTile, checkpoint: opts.checkpoint });
+  } catch (e) {
+    if (e instanceof StudioError && e.code === 'CANCELLED') throw e;
+    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" failed at ${plan.tileW}x${plan.tileH}: ${(e as Error).message.split('\n')[0]}`, {
+      hint: `Try scale "model" (${S}x${S}) or a smaller tile.`,
+    });
+  }
+  // Back to the input's own size when the network ran at another scale.
+  let p = sharp(out.data, { raw: { width: out.width, height: out.height, channels: outC as 1 | 3 } });
+  if (work.width !== probe.width || work.height !== probe.height) p = p.resize(probe.width, probe.height, { fit: 'fill', kernel: 'lanczos3' });
+  if (outC === 1) p = p.toColourspace('b-w');
+  const buf = await p.png({ compressionLevel: 6 }).toBuffer();
+  const warning = scaleWarning(S, work);
+  return {
+    png: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+    width: probe.width,
+    height: probe.height,
+    inputWidth: probe.width,
+    inputHeight: probe.height,
+    workWidth: work.width,
+    workHeight: work.height,
+    scale,
+    tiles: plan.xs.length * plan.ys.length,
+    ...(plan.tiled ? { tileSize: Math.max(plan.tileW, plan.tileH), overlap: plan.overlap } : {}),
+    trainSize: S,
+    ...(warning ? { warning } : {}),
+    notes,
+    ms: performance.now() - t0,
+  };
 }
 
 export interface FolderProgress {
@@ -53,9 +155,9 @@ export async function listImages(dir: string): Promise<string[]> {
     .map((n) => path.join(dir, n));
 }
 
-/** Output name for an input file: same stem, .png (collisions like a.jpg + a.png get a suffix). */
-function outName(file: string, used: Set<string>): string {
-  const stem = path.basename(file, path.extname(file));
+/** Output name for an input file: same stem + suffix, .png (collisions like a.jpg + a.png get a number). */
+function outName(file: string, used: Set<string>, suffix = ''): string {
+  const stem = path.basename(file, path.extname(file)) + suffix;
   let name = `${stem}.png`;
   for (let i = 2; used.has(name); i++) name = `${stem}-${i}.png`;
   used.add(name);
@@ -73,11 +175,14 @@ export async function translateFolder(
   m: InferenceModel,
   inDir: string,
   outDir: string,
-  opts: TranslateOptions & { onProgress?: FolderProgress; checkpoint?: () => Promise<void> } = {},
+  opts: TranslateOptions & { onProgress?: FolderProgress; checkpoint?: () => Promise<void>; suffix?: string } = {},
 ): Promise<FolderResult> {
-  const files = await listImages(inDir);
+  const suffix = opts.suffix ?? '';
+  const beside = path.resolve(inDir) === path.resolve(outDir);
+  if (beside && !suffix) throw new StudioError('BAD_INPUT', 'The output folder must differ from the input folder, or give a suffix to save next to the originals.');
+  // Next to the originals, earlier outputs (stem ending in the suffix) are not inputs.
+  const files = (await listImages(inDir)).filter((f) => !beside || !path.basename(f, path.extname(f)).endsWith(suffix));
   if (!files.length) throw new StudioError('BAD_INPUT', `No images in ${inDir}.`, { hint: `Supported: ${IMAGE_EXTS.join(' ')}` });
-  if (path.resolve(inDir) === path.resolve(outDir)) throw new StudioError('BAD_INPUT', 'The output folder must differ from the input folder (names are kept).');
   await fsp.mkdir(outDir, { recursive: true });
   const used = new Set<string>();
   const res: FolderResult = { outDir, written: [], failed: [], total: files.length };
@@ -85,8 +190,9 @@ export async function translateFolder(
     await opts.checkpoint?.();
     const f = files[i]!;
     try {
-      const r = await translateImage(m, f, opts);
-      const target = path.join(outDir, outName(f, used));
+      const { onProgress: _p, checkpoint, ...one } = opts;
+      const r = await translateImage(m, f, { ...one, checkpoint });
+      const target = path.join(outDir, outName(f, used, suffix));
       await writeFileAtomic(target, r.png);
       res.written.push(target);
     } catch (e) {

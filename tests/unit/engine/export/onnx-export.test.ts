@@ -168,7 +168,8 @@ describe('files, reader and metadata', () => {
     const file = path.join(dir, 'unet.onnx');
     const res = await exportOnnx(src({ generator: m, dropout: 'keep' }), file);
     const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
-    expect(model.graph.inputs.map((i) => [i.name, i.shape])).toEqual([['input', ['batch', 3, 16, 16]]]);
+    // Translators declare dynamic height and width (DESIGN.md §3).
+    expect(model.graph.inputs.map((i) => [i.name, i.shape])).toEqual([['input', ['batch', 3, 'height', 'width']]]);
     expect(model.metadata['Image.BitmapPixelFormat']).toBe('Rgb8');
     expect(model.metadata['atelier.dropout']).toBe('keep');
     expect(model.graph.nodes.some((n) => n.opType === 'Dropout')).toBe(true);

@@ -10,7 +10,7 @@ import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
 import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';
 import type { OnnxExportResult } from '../../../../src/shared/channels/export';
-import type { TranslateFolderResult } from '../../../../src/shared/channels/infer';
+import type { TranslateFolderResult, TranslateResult } from '../../../../src/shared/channels/infer';
 import { waitJob as waitJobIn } from '../../../fixtures/engine-jobs';
 
 let root: string;
@@ -124,6 +124,29 @@ describe('bundle / export / latent / infer channels', () => {
     expect(wrong.ok).toBe(false);
   });
 
+  it('infer.translateJob: tiles as a job with progress per tile; folder saved next to the originals with a suffix', async () => {
+    const px = Buffer.alloc(100 * 60 * 3);
+    for (let i = 0; i < px.length; i++) px[i] = (i * 7) % 251;
+    const img = new Uint8Array(await sharp(px, { raw: { width: 100, height: 60, channels: 3 } }).png().toBuffer());
+    const job = await call('infer.translateJob', { model: 'facades', image: img, tile: 32, overlap: 8 });
+    const r = await waitJob<TranslateResult>(job.jobId);
+    const progress = events.filter((e) => e.event === 'job.progress' && e.payload.jobId === job.jobId).map((e) => (e.payload as unknown as { step: number }).step);
+    expect([r.width, r.height, r.workWidth, r.scale]).toEqual([100, 60, 100, 'native']);
+    expect(r.tiles).toBeGreaterThan(4);
+    expect(progress.at(-1)).toBe(r.tiles);
+    const beside = path.join(root, 'beside');
+    fs.mkdirSync(beside);
+    fs.writeFileSync(path.join(beside, 'p.png'), img);
+    const same = await engine.request('infer.translateFolder', { model: 'facades', input: beside, output: beside });
+    expect(same.ok).toBe(false);
+    for (let i = 0; i < 2; i++) {
+      const f = await call('infer.translateFolder', { model: 'facades', input: beside, output: beside, suffix: '-facades' });
+      const res = await waitJob<TranslateFolderResult>(f.jobId);
+      expect(res.written.map((w) => path.basename(w))).toEqual(['p-facades.png']);
+    }
+    expect(fs.readdirSync(beside).sort()).toEqual(['p-facades.png', 'p.png']);
+  });
+
   it('a bundle replaced on disk (re-promoted) is reloaded, not served from the cache', async () => {
     const first = await call('infer.generate', { model: 'digits', seed: 9, count: 1, label: 1 });
     const dir = path.join(root, 'ws', 'bundles', 'digits');
@@ -145,9 +168,9 @@ describe('bundle / export / latent / infer channels', () => {
     expect(path.basename(ab.file)).toBe('colorize.onnx');
     expect(path.basename(ba.file)).toBe('colorize.BtoA.onnx');
     expect([ab.pass, ba.pass]).toEqual([true, true]);
-    expect(ab.inputs[0].shape).toEqual(['batch', 1, 16, 16]);
-    expect(ab.outputs[0].shape).toEqual(['batch', 3, 16, 16]);
-    expect(ba.inputs[0].shape).toEqual(['batch', 3, 16, 16]);
+    expect(ab.inputs[0].shape).toEqual(['batch', 1, 'height', 'width']);
+    expect(ab.outputs[0].shape).toEqual(['batch', 3, 'height', 'width']);
+    expect(ba.inputs[0].shape).toEqual(['batch', 3, 'height', 'width']);
     const colour = await call('infer.translate', { model: 'colorize', image: grey });
     expect((await sharp(colour.png).metadata()).channels).toBe(3);
     const back = await call('infer.translate', { model: 'colorize', image: colour.png, direction: 'BtoA', runtime: 'tfjs' });

@@ -24,7 +24,7 @@ async function png(w: number, h: number, seed: number): Promise<Uint8Array> {
 }
 
 describe('translate', () => {
-  it('onnx and tfjs runtimes agree; output keeps the input size by default', async () => {
+  it('onnx and tfjs runtimes agree; output keeps the input size by default; scale model at the model size', async () => {
     const g = tinyUnet();
     const src = { kind: 'pix2pix' as const, name: 'u', generator: g, imageSize: 16, channels: 3 };
     const onnx = InferenceModel.fromSource(src, 'onnx');
@@ -40,14 +40,14 @@ describe('translate', () => {
     const r = await translateImage(onnx, input);
     const meta = await sharp(r.png).metadata();
     expect([meta.width, meta.height, r.width, r.height]).toEqual([40, 24, 40, 24]);
-    const small = await translateImage(onnx, input, { keepSize: false });
+    const small = await translateImage(onnx, input, { scale: 'model', keepSize: false });
     expect([small.width, small.height]).toEqual([16, 16]);
     await onnx.dispose();
     await tfjs.dispose();
     g.dispose();
   });
 
-  it('fit modes map the output back: contain drops the letterbox, cover gives the centre square', async () => {
+  it('scale model: fit modes map the output back: contain drops the letterbox, cover gives the centre square', async () => {
     const { restoreGeometry } = await import('../../../../src/main/engine/infer/image');
     expect(restoreGeometry('fill', 16, 40, 24)).toEqual({ resizeTo: { width: 40, height: 24 } });
     expect(restoreGeometry('contain', 16, 40, 24)).toEqual({ extract: { left: 0, top: 3, width: 16, height: 10 }, resizeTo: { width: 40, height: 24 } });
@@ -56,7 +56,7 @@ describe('translate', () => {
     const m = InferenceModel.fromSource({ kind: 'pix2pix', name: 'u', generator: g, imageSize: 16, channels: 3 });
     const input = await png(40, 24, 3);
     for (const [fit, w, h] of [['contain', 40, 24], ['cover', 24, 24]] as const) {
-      const r = await translateImage(m, input, { fit });
+      const r = await translateImage(m, input, { scale: 'model', fit });
       const meta = await sharp(r.png).metadata();
       expect([meta.width, meta.height]).toEqual([w, h]);
     }
