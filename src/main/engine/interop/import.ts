@@ -182,7 +182,7 @@ export async function importPytorch(ws: Workspace, o: PytorchImportOptions): Pro
   let dir: string;
   try {
     const gens = Object.fromEntries(gNames.map((n) => [n, built[n]!]));
-    ({ dir } = await writeBundle(ws.bundles, id, { kind, networks: gens, inferenceNetworks: gNames, options } as unknown as Parameters<typeof writeBundle>[2], {
+    ({ dir } = await writeBundle(ws.bundles, id, { kind, networks: gens, inferenceNetworks: gNames, inferenceNetwork: (n: string) => gens[n]!, options } as unknown as Parameters<typeof writeBundle>[2], {
       name: o.name ?? id,
       direction: 'AtoB',
       source,

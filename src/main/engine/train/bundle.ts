@@ -89,7 +89,7 @@ const ROLE: Record<string, BundleNetworkMeta['role']> = { G: 'generator', G_A: '
 export async function writeBundle(
   bundlesRoot: string,
   id: string,
-  model: Pick<BaseModel, 'kind' | 'networks' | 'inferenceNetworks' | 'options'>,
+  model: Pick<BaseModel, 'kind' | 'networks' | 'inferenceNetworks' | 'inferenceNetwork' | 'options'>,
   info: Omit<BundleMeta, 'format' | 'version' | 'id' | 'createdAt' | 'networks' | 'model' | 'config' | 'preprocessing' | 'latent' | 'source'> & {
     direction?: 'AtoB' | 'BtoA' | null;
     name?: string;
