@@ -4,8 +4,10 @@
  * Methods (`method: 'auto'` picks):
  *  - 'covariance': eigen-decomposition of the d x d covariance (exact; d small),
  *  - 'gram': eigen-decomposition of the n x n Gram matrix of the centred rows (exact; n small, d large),
- *  - 'randomized': randomized SVD with subspace (block power) iterations (Halko, Martinsson &
- *    Tropp 2011, alg. 4.4), for large n and d when only the first components are wanted.
+ *  - 'randomized': randomized subspace iteration (Halko, Martinsson & Tropp 2011) with a
+ *    Rayleigh-Ritz step, for large n and d when only the first components are wanted; its passes
+ *    over the data run on the SIMD products (pca-gemm.ts). The default ('auto') above ~3e8
+ *    operations of the exact route, as scikit-learn's randomized default for large inputs.
  * Components are orthonormal rows, signs fixed so that each component's largest-magnitude entry
  * is positive (deterministic). Explained variance uses n - 1 (as scikit-learn). The centred
  * matrix is never materialised: rows are centred on the fly in float64.
@@ -14,6 +16,7 @@ import { StudioError } from '../../../shared/errors';
 import { symmetricEigen } from './eigen';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
+import { ScatterProducts } from './pca-gemm';
 import { type Step, drive } from './steps';
 
 export type PcaMethod = 'auto' | 'covariance' | 'gram' | 'randomized';
@@ -85,12 +88,12 @@ export function* pcaSteps(X: Matrix, opts: Omit<PcaOptions, 'onProgress'> = {}):
   }
   let method = opts.method ?? 'auto';
   if (method === 'auto') {
-    // exact: the d x d (or n x n) product plus an O(small^3) eigen-decomposition;
-    // randomized: (2q + 2) passes of n x d x (k + oversample)
+    // exact: the d x d (or n x n) product plus an O(small^3) eigen-decomposition
     const small = Math.min(n, d);
     const exactOps = (n * d * small) / 2 + 8 * small ** 3;
-    const randOps = (2 * (opts.powerIterations ?? 4) + 2) * n * d * Math.min(small, k + (opts.oversample ?? 10));
-    if (small <= 64 || k > small / 2 || exactOps <= Math.max(EXACT_OPS_LIMIT, 2 * randOps)) method = d <= n ? 'covariance' : 'gram';
+    // exact while its eigen-decomposition (O(small^3) in JavaScript) and product stay cheap,
+    // or when most components are wanted; randomized (passes on the SIMD products) otherwise
+    if (small <= 64 || k > small / 2 || exactOps <= EXACT_OPS_LIMIT) method = d <= n ? 'covariance' : 'gram';
     else method = 'randomized';
   }
   let comps: Float64Array; // k x d
@@ -235,12 +238,19 @@ function completeRow(comps: Float64Array, c: number, d: number, rng: Rng): void 
   }
 }
 
-/** Orthonormalise the rows of Q (l x len) in place by modified Gram-Schmidt, twice. */
+/**
+ * Orthonormalise the rows of Q (l x len) in place by modified Gram-Schmidt, twice. A row that is
+ * (numerically) in the span of the previous ones, i.e. loses all but 1e-10 of its norm, is
+ * replaced by a random unit vector orthogonal to them: normalising its rounding noise would not
+ * give an orthogonal row.
+ */
 function orthonormalizeRows(Q: Float64Array, l: number, len: number, rng: Rng): void {
   for (let c = 0; c < l; c++) {
     const row = Q.subarray(c * len, c * len + len);
+    let before = 0;
+    for (let j = 0; j < len; j++) before += row[j] * row[j];
     const nrm = orthogonalizeRow(Q, c, len);
-    if (nrm < 1e-300) {
+    if (nrm < 1e-300 || nrm <= 1e-10 * Math.sqrt(before)) {
       completeRow(Q, c, len, rng);
     } else {
       for (let j = 0; j < len; j++) row[j] /= nrm;
@@ -320,6 +330,14 @@ function rowsTimesX(X: Matrix, mean: Float64Array, Q: Float64Array, l: number): 
   return Z;
 }
 
+/**
+ * Randomized PCA as subspace iteration in feature space: Z (d x l, orthonormal columns, from a
+ * seeded Gaussian start) is replaced q times by orth(Xc^T Xc Z); a last pass W = Xc^T Xc Z gives
+ * the Rayleigh-Ritz matrix M = Z^T W, whose eigenpairs give the components Z v and the variances.
+ * q + 1 passes over the data of two products each, as Halko-Martinsson-Tropp's q power
+ * iterations (alg. 4.4), but every orthonormalisation is of a d x l matrix, never n x l. The
+ * passes run on the SIMD products above a size (pca-gemm.ts), else in float64 loops.
+ */
 function* randomized(
   X: Matrix,
   mean: Float64Array,
@@ -331,43 +349,48 @@ function* randomized(
   const n = X.rows;
   const d = X.cols;
   const l = Math.min(k + oversample, n, d);
-  const om = new Float64Array(l * d);
-  for (let i = 0; i < om.length; i++) om[i] = rng.normal();
-  let Q = timesRowsT(X, mean, om, l); // l x n
-  orthonormalizeRows(Q, l, n, rng);
-  const steps = q + 1;
-  for (let it = 0; it < q; it++) {
-    yield { fraction: (it + 1) / (steps + 1), message: `power iteration ${it + 1}/${q}` };
-    const Z = rowsTimesX(X, mean, Q, l); // l x d
-    orthonormalizeRows(Z, l, d, rng);
-    Q = timesRowsT(X, mean, Z, l);
-    orthonormalizeRows(Q, l, n, rng);
+  const Zt = new Float64Array(l * d);
+  for (let i = 0; i < Zt.length; i++) Zt[i] = rng.normal();
+  orthonormalizeRows(Zt, l, d, rng);
+  const prods = ScatterProducts.open(X, l);
+  // W^T = (Xc^T Xc Z)^T = (Xc Z)^T Xc
+  const times = (Z: Float64Array): Float64Array => (prods ? prods.times(Z, l, mean) : rowsTimesX(X, mean, timesRowsT(X, mean, Z, l), l));
+  let W: Float64Array;
+  try {
+    for (let it = 0; it < q; it++) {
+      yield { fraction: it / (q + 1), message: `subspace iteration ${it + 1}/${q}` };
+      W = times(Zt);
+      Zt.set(W);
+      orthonormalizeRows(Zt, l, d, rng);
+    }
+    yield { fraction: q / (q + 1), message: 'Rayleigh-Ritz' };
+    W = times(Zt);
+  } finally {
+    prods?.close();
   }
-  yield { fraction: steps / (steps + 1), message: 'small SVD' };
-  const B = rowsTimesX(X, mean, Q, l); // l x d, B = Q^T Xc
-  // B B^T = U S^2 U^T; right singular vectors V = B^T U / S
-  const BBt = new Float64Array(l * l);
+  // M = Z^T W (l x l), symmetrised against rounding
+  const M = new Float64Array(l * l);
   for (let a = 0; a < l; a++) {
     for (let b = a; b < l; b++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += B[a * d + j] * B[b * d + j];
-      BBt[a * l + b] = s;
-      BBt[b * l + a] = s;
+      let s1 = 0;
+      let s2 = 0;
+      for (let j = 0; j < d; j++) {
+        s1 += Zt[a * d + j] * W[b * d + j];
+        s2 += Zt[b * d + j] * W[a * d + j];
+      }
+      M[a * l + b] = M[b * l + a] = (s1 + s2) / 2;
     }
   }
-  const eig = symmetricEigen(BBt, l);
+  const eig = symmetricEigen(M, l);
   const comps = new Float64Array(k * d);
   const values = new Float64Array(k);
   for (let c = 0; c < k; c++) {
-    const s2 = eig.values[c];
-    values[c] = s2;
-    if (!(s2 > 1e-12 * eig.values[0])) continue;
-    const inv = 1 / Math.sqrt(s2);
+    values[c] = eig.values[c];
     const row = comps.subarray(c * d, c * d + d);
     for (let a = 0; a < l; a++) {
-      const u = eig.vectors[c * l + a] * inv;
-      if (u === 0) continue;
-      for (let j = 0; j < d; j++) row[j] += u * B[a * d + j];
+      const v = eig.vectors[c * l + a];
+      if (v === 0) continue;
+      for (let j = 0; j < d; j++) row[j] += v * Zt[a * d + j];
     }
   }
   return { comps, values };

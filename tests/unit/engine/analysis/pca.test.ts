@@ -4,6 +4,7 @@ import { symmetricEigen } from '../../../../src/main/engine/analysis/eigen';
 import { createMatrix, fromRows, type Matrix } from '../../../../src/main/engine/analysis/matrix';
 import { pca, pcaProject, pcaReconstruct, pcaReconstructionError, type PcaModel } from '../../../../src/main/engine/analysis/pca';
 import { Rng } from '../../../../src/main/engine/analysis/rng';
+import { analysisBlas, blasTuning } from '../../../../src/main/engine/analysis/blas';
 
 function row(m: Matrix, i: number): number[] {
   return Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols));
@@ -110,6 +111,41 @@ describe('PCA methods agree', () => {
     expectOrthonormal(cov);
     // ratios are ratios of the total variance, which does not depend on k
     expect(cov.explainedVarianceRatio[0]).toBeCloseTo(cov.explainedVariance[0] / cov.totalVariance, 12);
+  });
+
+  it.skipIf(!analysisBlas())('randomized on the SIMD products (pca-gemm.ts) gives the float64 loops\' components, on off-centre data with d not a multiple of 8, and frees its heap (skipped: no WebAssembly SIMD here)', () => {
+    const rng2 = new Rng(11);
+    const n2 = 5003;
+    const d2 = 45;
+    const Y = createMatrix(n2, d2);
+    // large offsets (as pixels' means) test the centring; decaying variances, well separated
+    for (let i = 0; i < n2; i++) for (let j = 0; j < d2; j++) Y.data[i * d2 + j] = 20 + j + rng2.normal() * 0.75 ** j;
+    const saved = blasTuning.minWork;
+    try {
+      blasTuning.minWork = Infinity;
+      const loops = pca(Y, { nComponents: 6, method: 'randomized', seed: 2 });
+      blasTuning.minWork = 0;
+      const prods = pca(Y, { nComponents: 6, method: 'randomized', seed: 2 });
+      const exact = pca(Y, { nComponents: 6, method: 'covariance' });
+      expectOrthonormal(prods);
+      for (let c = 0; c < 6; c++) {
+        expect(Math.abs(prods.explainedVariance[c] - loops.explainedVariance[c]) / loops.explainedVariance[c]).toBeLessThan(1e-5);
+        expect(Math.abs(prods.explainedVariance[c] - exact.explainedVariance[c]) / exact.explainedVariance[c]).toBeLessThan(1e-5);
+        const a = row(exact.components, c);
+        const b = row(prods.components, c);
+        expect(Math.max(...a.map((v, j) => Math.abs(v - b[j])))).toBeLessThan(1e-3);
+      }
+    } finally {
+      blasTuning.minWork = saved;
+    }
+    expect(analysisBlas()!.used()).toBe(0);
+  });
+
+  it('auto picks randomized for large inputs (exact stays selectable)', () => {
+    const big = createMatrix(10_000, 784);
+    for (let i = 0; i < big.data.length; i += 7) big.data[i] = (i % 13) / 13;
+    expect(pca(big, { nComponents: 10 }).method).toBe('randomized');
+    expect(pca(X, { nComponents: 3 }).method).toBe('covariance');
   });
 
   it('randomized is deterministic for a seed', () => {
