@@ -35,6 +35,8 @@ export interface HeapBlock {
 
 export interface Blas {
   gemm: GemmSimd;
+  /** The heap itself (for kernels of the analyses' own, e.g. pdist-simd.ts). */
+  memory: WasmMemory;
   alloc(floats: number): HeapBlock;
   /** Heap bytes in use and reserved (tests: nothing left allocated after an analysis). */
   used(): number;
@@ -87,7 +89,7 @@ export function analysisBlas(): Blas | null {
         },
       };
     };
-    instance = { gemm, alloc, used: () => blocks.reduce((s, [a, b]) => s + b - a, 0) };
+    instance = { gemm, memory, alloc, used: () => blocks.reduce((s, [a, b]) => s + b - a, 0) };
   } catch {
     instance = null;
   }

@@ -8,7 +8,9 @@
  * `condensedIndex(n, i, j) = n*i - i*(i+1)/2 + (j - i - 1)`, n(n-1)/2 values in all.
  */
 import { StudioError } from '../../../shared/errors';
+import { analysisBlas, blasTuning, roundUp } from './blas';
 import type { Matrix } from './matrix';
+import { createPdistSimd } from './pdist-simd';
 import { drive } from './steps';
 
 export type Metric = 'euclidean' | 'manhattan' | 'cosine';
@@ -311,6 +313,10 @@ export function* pdistSteps(m: Matrix, metric: Metric = 'euclidean', opts: Omit<
   const precision = opts.precision ?? (n <= FLOAT64_MAX_N ? 'float64' : 'float32');
   const size = condensedSize(n);
   const out = precision === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  if (metric !== 'cosine' && (n * n * m.cols) / 2 >= blasTuning.minWork) {
+    const done = yield* pdistSimdSteps(m, metric, out);
+    if (done) return { n, data: out };
+  }
   const norms = metric === 'cosine' ? rowNorms(m) : undefined;
   // Tile sizes: BJ rows of d floats should sit in L2 (64 x 784 x 4 B = 200 kB).
   const BJ = Math.max(8, Math.min(256, Math.floor(49152 / Math.max(1, m.cols))));
@@ -339,6 +345,49 @@ export function* pdistSteps(m: Matrix, metric: Metric = 'euclidean', opts: Omit<
     yield iEnd;
   }
   return { n, data: out };
+}
+
+/** Pairs per chunk of rows on the SIMD path (its float64 results pass through the heap: 16 MB). */
+const SIMD_CHUNK_PAIRS = 1 << 21;
+
+/**
+ * Euclidean / manhattan distances by pdist-simd.ts (float64 SIMD, two threads) into `out`, a
+ * chunk of rows at a time (yielding the rows done); false when the kernels are unavailable.
+ */
+function* pdistSimdSteps(m: Matrix, metric: 'euclidean' | 'manhattan', out: Float32Array | Float64Array): Generator<number, boolean, void> {
+  const blas = analysisBlas();
+  const kern = blas && createPdistSimd(blas.memory);
+  if (!blas || !kern) return false;
+  const { rows: n, cols: d } = m;
+  const dp = roundUp(d, 2);
+  const heapX = blas.alloc(2 * n * dp); // float64 rows
+  const chunk = blas.alloc(2 * Math.min(SIMD_CHUNK_PAIRS, condensedSize(n)));
+  try {
+    const X64 = new Float64Array(blas.memory.buffer, heapX.ptr, n * dp);
+    for (let i = 0; i < n; i++) {
+      const src = m.data.subarray(i * d, i * d + d);
+      for (let j = 0; j < d; j++) X64[i * dp + j] = src[j];
+      if (dp > d) X64[i * dp + d] = 0;
+    }
+    const fn = metric === 'euclidean' ? kern.euclidean : kern.manhattan;
+    for (let i0 = 0; i0 < n - 1; ) {
+      // as many rows as fit the chunk (at least one)
+      let i1 = i0;
+      let pairs = 0;
+      while (i1 < n - 1 && (i1 === i0 || pairs + (n - 1 - i1) <= SIMD_CHUNK_PAIRS)) pairs += n - 1 - i1++;
+      const base = condensedIndex(n, i0, i0 + 1);
+      // the kernel writes pair p at out + 8 p: shift out so that pair `base` lands at the chunk's start
+      fn(heapX.ptr, n, dp * 8, dp / 2, i0, i1, (chunk.ptr - base * 8) | 0, 0);
+      out.set(new Float64Array(blas.memory.buffer, chunk.ptr, pairs), base);
+      i0 = i1;
+      yield i1;
+    }
+    yield n;
+  } finally {
+    heapX.free();
+    chunk.free();
+  }
+  return true;
 }
 
 /** Expand a condensed matrix to a full n x n (tests and small n only). */

@@ -147,6 +147,19 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
   return { ...best!, metric, bestRun, runInertias, localTrials: opts.init === undefined || opts.init === 'k-means++' ? localTrials : 1 };
 }
 
+/** The greedy k-means++ centroids that kmeans' first run starts from for this seed (euclidean): the bench gives a peer the same start. */
+export function kmeansSeeds(X: Matrix, k: number, seed = 0, localTrials = defaultLocalTrials(k)): Matrix {
+  assertUsable(X, 'input', k);
+  const xx = sqNorms(X);
+  const prods = CentreProducts.open(X, xx, Math.max(k, localTrials));
+  try {
+    const C = kmeansPlusPlus(X, k, 'euclidean', new Rng(seed), localTrials, prods ? (c, m, out) => prods.sqDists(c, m, out) : distsByLoops(X, 'euclidean'));
+    return { rows: k, cols: X.cols, data: Float32Array.from(C) };
+  } finally {
+    prods?.close();
+  }
+}
+
 function sqNorms(X: Matrix): Float64Array {
   const { rows, cols, data } = X;
   const out = new Float64Array(rows);

@@ -10,6 +10,7 @@ import {
 } from '../../../../src/main/engine/analysis/distances';
 import { createMatrix, fromRows, getRow } from '../../../../src/main/engine/analysis/matrix';
 import { Rng } from '../../../../src/main/engine/analysis/rng';
+import { analysisBlas, blasTuning } from '../../../../src/main/engine/analysis/blas';
 
 describe('point distances', () => {
   it('euclidean, manhattan and cosine on known vectors', () => {
@@ -64,6 +65,38 @@ describe('pdist (condensed, tiled)', () => {
       expect(p).toBe(D.data.length);
       expect(maxErr).toBeLessThan(1e-12);
     }
+  });
+
+  it.skipIf(!analysisBlas())('the float64 SIMD kernels (pdist-simd.ts, two threads) match the naive loop: odd d, 4-row tails, row chunks; heap freed (skipped: no WebAssembly SIMD here)', () => {
+    const rng = new Rng(9);
+    const saved = blasTuning.minWork;
+    blasTuning.minWork = 0;
+    try {
+      // [131 x 301]: odd d (zero-padded to even), tails of the 4-row tiles and the 16/64-row blocks;
+      // [2101 x 3]: 2.2M pairs cross the 2M-pair chunks that pass through the heap
+      for (const [n, d] of [[131, 301], [2101, 3]] as const) {
+        const X = createMatrix(n, d);
+        for (let i = 0; i < X.data.length; i++) X.data[i] = rng.normal() * 3;
+        for (const metric of ['euclidean', 'manhattan'] as const) {
+          const D = pdist(X, metric);
+          const step = n > 1000 ? 997 : 1; // every pair on the small case, a spread sample on the large
+          let maxRel = 0;
+          for (let p = 0, i = 0; i < n; i++) {
+            for (let j = i + 1; j < n; j++, p++) {
+              if (p % step) continue;
+              const want = distance(metric, getRow(X, i), getRow(X, j));
+              maxRel = Math.max(maxRel, Math.abs(D.data[p] - want) / want);
+            }
+          }
+          expect(maxRel, `${metric} ${n} x ${d}`).toBeLessThan(1e-14);
+          const last = D.data.length - 1;
+          expect(D.data[last]).toBeCloseTo(distance(metric, getRow(X, n - 2), getRow(X, n - 1)), 12);
+        }
+      }
+    } finally {
+      blasTuning.minWork = saved;
+    }
+    expect(analysisBlas()!.used()).toBe(0);
   });
 
   it('squareform expands symmetric with a zero diagonal', () => {
