@@ -11,14 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { writeBlobsDataset } from '../fixtures/blobs-dataset';
-import { errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
+import { CHROMIUM, errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
 
 /** A packed 28x28 dataset of blobs (varying place, size, brightness; label = size) in a workspace. */
 function writeBlobs(workspace: string, nTrain: number, nTest: number): void {
   writeBlobsDataset(path.join(workspace, 'datasets'), { nTrain, nTest, minRadius: 3, classes: ['r3', 'r4', 'r5', 'r6', 'r7'] });
 }
 
-describe.skipIf(!haveChromium)('Explore sources in Chromium', () => {
+describe.skipIf(!haveChromium)(`Explore sources in Chromium${haveChromium ? '' : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`}`, () => {
   let studio: Studio;
   let page: Page;
   let pageErrors: string[];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
+import { CHROMIUM, haveChromium, launchChromium, screenshot, startServe, type Served } from './harness';
 
-describe.skipIf(!haveChromium)('studio in Chromium via atelier serve', () => {
+describe.skipIf(!haveChromium)(`studio in Chromium via atelier serve${haveChromium ? '' : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`}`, () => {
   let served: Served;
   let browser: Browser;
   beforeAll(async () => {

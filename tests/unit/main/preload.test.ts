@@ -26,9 +26,20 @@ describe('preload', () => {
     for (const bad of ['ipcRenderer', 'invoke', 'send', 'sendSync', 'require', 'process']) expect(api[bad]).toBeUndefined();
   });
   it('routes each function to its own channel', async () => {
-    const api = rec.exposed.studio as { app: { doctor: (r: object) => Promise<unknown> } };
-    await api.app.doctor({});
-    expect(rec.invoked.at(-1)).toEqual(['app.doctor', {}]);
+    const { CHANNEL_NAMES } = await import('../../../src/shared/contract');
+    const api = rec.exposed.studio as Record<string, Record<string, (r: object) => Promise<unknown>>>;
+    expect(CHANNEL_NAMES.length).toBeGreaterThan(1);
+    for (const name of CHANNEL_NAMES) {
+      const [domain, verb] = [name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.') + 1)];
+      // A payload unique to the channel: a mix-up of channel or payload shows as a mismatch.
+      const payload = { probe: name };
+      rec.invoked.length = 0;
+      expect(await api[domain]![verb]!(payload), name).toEqual({ ok: true, data: 1 });
+      expect(rec.invoked, name).toEqual([[name, payload]]);
+    }
+    // Every exposed function is a contract channel (nothing extra under a domain).
+    const exposed = Object.entries(api).flatMap(([d, fns]) => (typeof fns === 'object' && d !== 'on' ? Object.keys(fns).map((v) => `${d}.${v}`) : []));
+    expect(exposed.sort()).toEqual([...CHANNEL_NAMES].sort());
   });
   it('subscribes only to known events and unsubscribes', () => {
     const api = rec.exposed.studio as { on: (e: string, cb: () => void) => () => void };

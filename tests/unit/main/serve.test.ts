@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -183,10 +184,22 @@ describe('atelier serve', () => {
     expect(noAuth.status).toBe(401);
   });
 
-  it('compares tokens in constant time and exactly', () => {
-    expect(tokenEquals('abc', 'abc')).toBe(true);
-    expect(tokenEquals('abd', 'abc')).toBe(false);
-    expect(tokenEquals('ab', 'abc')).toBe(false);
-    expect(tokenEquals(undefined, 'abc')).toBe(false);
+  // Constant time is not measured (no timings in tests): the test checks that every string
+  // comparison goes through crypto.timingSafeEqual, also when the lengths differ.
+  it('compares tokens exactly, always through crypto.timingSafeEqual (constant time)', () => {
+    const spy = vi.spyOn(crypto, 'timingSafeEqual');
+    try {
+      for (const [given, want] of [['abc', true], ['abd', false], ['xbc', false], ['ab', false], ['abcd', false]] as const) {
+        spy.mockClear();
+        expect(tokenEquals(given, 'abc'), given).toBe(want);
+        expect(spy, given).toHaveBeenCalledTimes(1);
+        // Same-length buffers only (timingSafeEqual throws otherwise), the expected token's length.
+        const [x, y] = spy.mock.calls[0]! as unknown as [Buffer, Buffer];
+        expect([x.length, y.length], given).toEqual([3, 3]);
+      }
+      expect(tokenEquals(undefined, 'abc')).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -19,6 +19,8 @@ import { type BackendWasm, type TensorInfo, release, run, runStock } from './was
  * 512 channels is ~0.5x as fast, 8x8 is 2x faster); U-Net's innermost layers stay stock.
  */
 export const phaseConvOptions = { minDyPixels: 32 };
+/** Calls that took the phase decomposition (tests observe the routing; results agree either way). */
+export const phaseConvCalls = { phase: 0 };
 
 interface Attrs {
   strides: number | [number, number];
@@ -96,6 +98,7 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
   if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || B0 * OH0 * OW0 < phaseConvOptions.minDyPixels) {
     return runStock(backend, 'Conv2DBackpropInput', args.inputs as Record<string, TensorInfo>, attrs as unknown as Record<string, unknown>);
   }
+  phaseConvCalls.phase++;
   const info = tf.backend_util.computeConv2DInfo(
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt,
   );

@@ -67,8 +67,15 @@ export function stockConfig(name: string): tf.KernelConfig | undefined {
   };
 }
 
+/**
+ * How many times, per kernel name, our kernels handed work to the stock kernel (runStock). The
+ * results agree either way, so tests read this to see which path a call took.
+ */
+export const stockCalls: Record<string, number> = {};
+
 /** Run the stock kernel saved by `stockKernel` (ignores our override). */
 export function runStock(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+  stockCalls[name] = (stockCalls[name] ?? 0) + 1;
   const k = stockKernel(name);
   if (!k) throw new Error(`stock wasm kernel ${name} is missing`);
   ensureSetup(name, k, backend);

@@ -77,10 +77,10 @@ export function wasmThreadsState(): WasmThreadsState {
 /**
  * Whether FusedAdam (kernels/fused-adam.ts, used by every model's optimizer) can run its SIMD
  * update on a SHARED heap, as the threaded build has. Its hand-assembled module declares a
- * non-shared memory import, which a shared memory does not satisfy, so today it falls back to its
- * scalar JS loop: measured +40-60% per pix2pix step, more than the pool gains. Probed with a
- * throwaway shared memory of the threaded build's maximum, so the default below turns threads on
- * by itself once adam-simd.ts accepts a shared memory.
+ * memory import that must match the heap's sharing; where it could not, FusedAdam fell back to its
+ * scalar JS loop: measured +40-60% per pix2pix step, more than the pool gains. adam-simd imports a
+ * shared memory when the heap is shared, so this is true; the probe (a throwaway shared memory of
+ * the threaded build's maximum) keeps the default below at 1 thread should that ever regress.
  */
 export function fusedAdamWorksOnSharedHeap(): boolean {
   try {

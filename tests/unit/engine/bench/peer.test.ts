@@ -84,7 +84,8 @@ function realTorch(): boolean {
   }
 }
 
-describe.skipIf(!realTorch())('PyTorch peer (python3-torch installed)', () => {
+const haveTorch = realTorch();
+describe.skipIf(!haveTorch)(`PyTorch peer (python3-torch installed)${haveTorch ? '' : ' (skipped: no importable python3-torch)'}`, () => {
   it('times the U-Net generator in eval mode with our parameter count', async () => {
     delete process.env.ATELIER_PEER_PYTHON;
     const r = await runPeerUnetInference({ sizes: [64], reps: 1, warmup: 0 });

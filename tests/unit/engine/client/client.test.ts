@@ -59,6 +59,11 @@ describe('engine client', () => {
       hosts[i]!.exit(1);
     }
     await waitFor(() => states.includes('stopped'), 60_000);
+    // A restart would come 250 ms after a crash: wait well past it, then count the hosts.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(hosts.length).toBe(3);
+    expect(client.starts).toBe(3);
+    expect(states.at(-1)).toBe('stopped');
   });
 
   it('runs the real host in a child process, survives SIGKILL, and answers again', async () => {

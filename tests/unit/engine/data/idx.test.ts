@@ -43,7 +43,7 @@ describe('idx', () => {
     expect(counts).toEqual(SUBSET_QUOTA);
   });
 
-  it.skipIf(!hasDebian)('reads the real Fashion-MNIST files (Debian dataset-fashion-mnist)', async () => {
+  it.skipIf(!hasDebian)(`reads the real Fashion-MNIST files (Debian dataset-fashion-mnist)${hasDebian ? '' : " (skipped: Debian's dataset-fashion-mnist is not installed)"}`, async () => {
     const { files, reports, problems } = await readFashionFolder(DEBIAN_FASHION_DIR);
     expect(problems).toEqual([]);
     expect(reports.every((r) => r.verdict === 'ok')).toBe(true);

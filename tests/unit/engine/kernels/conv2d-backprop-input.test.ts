@@ -1,8 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasmKernel } from '../../../../src/main/engine/kernels';
-import { phaseConvOptions } from '../../../../src/main/engine/kernels/conv2d-backprop-input';
+import { phaseConvCalls, phaseConvOptions } from '../../../../src/main/engine/kernels/conv2d-backprop-input';
+import { stockCalls } from '../../../../src/main/engine/kernels/wasm-util';
 import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { type ConvCase as Case, convInputGrad, convOutShape as dyShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+
+/** Which path calls took while `f` ran: [phase decompositions, hand-offs to the stock kernel]. */
+async function routed<T>(f: () => Promise<T>): Promise<{ out: T; phase: number; stock: number }> {
+  const p = phaseConvCalls.phase;
+  const s = stockCalls.Conv2DBackpropInput ?? 0;
+  const out = await f();
+  return { out, phase: phaseConvCalls.phase - p, stock: (stockCalls.Conv2DBackpropInput ?? 0) - s };
+}
 
 const cases: Case[] = [
   { x: [1, 8, 8, 3], k: [3, 3], co: 4, s: 1, pad: 'same' },
@@ -45,7 +54,9 @@ describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
       const wv = rand(size([...c.k, c.x[3], c.co]), 2);
       const want = await on('cpu', () => runInputGrad(c, dyv, wv));
       useWasmKernel('Conv2DBackpropInput', 'ours');
-      const got = await on('wasm', () => runInputGrad(c, dyv, wv));
+      const r = await routed(() => on('wasm', () => runInputGrad(c, dyv, wv)));
+      const got = r.out;
+      expect([r.phase, r.stock]).toEqual([1, 0]); // ours ran, not a hand-off to stock
       useWasmKernel('Conv2DBackpropInput', 'stock');
       const stock = await on('wasm', () => runInputGrad(c, dyv, wv));
       useWasmKernel('Conv2DBackpropInput', 'ours');
@@ -78,7 +89,9 @@ describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
       tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, [1, 3, 4, 4]), filter: tf.tensor4d(wv, [3, 3, 2, 3]) }, {
         strides: 2, pad: 'same', dataFormat: 'NCHW', dimRoundingMode: undefined, inputShape: [1, 2, 8, 8],
       } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const got = await on('wasm', f);
+    const r = await routed(() => on('wasm', f));
+    const got = r.out;
+    expect([r.phase, r.stock]).toEqual([0, 1]);
     expect(got[0]!.length).toBe(2 * 8 * 8);
     // (the cpu backend has no NCHW Conv2DBackpropInput either; the stock wasm one is the reference)
     useWasmKernel('Conv2DBackpropInput', 'stock');
@@ -91,12 +104,15 @@ describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
     const c = cases[2]!; // dy [1,4,4,4]: 16 pixels
     const dyv = rand(size(dyShape(c)), 1);
     const wv = rand(size([...c.k, c.x[3], c.co]), 2);
-    const phase = await on('wasm', () => runInputGrad(c, dyv, wv));
+    const forced = await routed(() => on('wasm', () => runInputGrad(c, dyv, wv)));
+    expect([forced.phase, forced.stock]).toEqual([1, 0]);
     phaseConvOptions.minDyPixels = defaultMin;
     try {
       const [b, h, w] = dyShape(c) as [number, number, number];
       expect(b * h * w).toBeLessThan(defaultMin);
-      expectClose(await on('wasm', () => runInputGrad(c, dyv, wv)), phase);
+      const byDefault = await routed(() => on('wasm', () => runInputGrad(c, dyv, wv)));
+      expect([byDefault.phase, byDefault.stock]).toEqual([0, 1]);
+      expectClose(byDefault.out, forced.out);
     } finally {
       phaseConvOptions.minDyPixels = 0;
     }

@@ -54,7 +54,8 @@ describe('gemm-simd products (k and row-block chunks, row-major A, transposed B,
   afterEach(() => Object.assign(gemmTuning, saved));
 
   for (const fma of [false, true]) {
-    it.skipIf(fma && !relaxedSimd())(`${fma ? 'relaxed_madd' : 'mul + add'}: nn, nnR, nnRT match a reference and an unchunked nn across chunk edges`, () => {
+    const noFma = fma && !relaxedSimd();
+    it.skipIf(noFma)(`${fma ? 'relaxed_madd' : 'mul + add'}: nn, nnR, nnRT match a reference and an unchunked nn across chunk edges${noFma ? ' (skipped: this runtime has no WebAssembly relaxed SIMD)' : ''}`, () => {
       gemmTuning.kchunk = 24;
       gemmTuning.mchunk = 3;
       for (const [blocks, K, N] of [[1, 8, 8], [7, 50, 16], [3, 24, 24], [10, 97, 40]] as const) check(fma, blocks, K, N);

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stockCalls } from '../../../../src/main/engine/kernels/wasm-util';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const cases: [number[], number[]][] = [
@@ -18,7 +19,9 @@ describe('Tile (block copies) on wasm', () => {
       const v = rand(size(shape), 1);
       const run = () => [tf.tile(tf.tensor(v, shape), reps), tf.tile(tf.tensor(v, shape).mul(100).round().toInt(), reps).toFloat()];
       const before = counts();
+      const stock = stockCalls.Tile ?? 0;
       const ours = await on('wasm', run);
+      expect(stockCalls.Tile ?? 0).toBe(stock); // block copies, not a hand-off to the stock Tile
       expect(counts()).toEqual(before);
       expect(ours[0]!.length).toBe(size(shape.map((d, i) => d * reps[i]!)));
       expectClose(ours, await on('cpu', run), 1e-9);
@@ -26,7 +29,10 @@ describe('Tile (block copies) on wasm', () => {
   }
   it('bool takes the stock kernel and still matches cpu', async () => {
     const run = () => tf.tile(tf.tensor([true, false, true], [3], 'bool'), [2]).toFloat();
-    expectClose(await on('wasm', run), await on('cpu', run), 1e-9);
+    const stock = stockCalls.Tile ?? 0;
+    const ours = await on('wasm', run);
+    expect((stockCalls.Tile ?? 0) - stock).toBe(1);
+    expectClose(ours, await on('cpu', run), 1e-9);
   });
 });
 

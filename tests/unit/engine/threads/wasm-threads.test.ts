@@ -91,8 +91,9 @@ describe('wantedWasmThreads', () => {
     expect(seen.join('\n')).toContain('ATELIER_WASM_THREADS="many"');
   });
 
-  it('probes FusedAdam on a shared heap without throwing', () => {
-    expect(typeof fusedAdamWorksOnSharedHeap()).toBe('boolean');
+  // A regression to false would silently drop the app to one thread (wantedWasmThreads).
+  it('FusedAdam runs its SIMD update on a shared heap (so the app defaults to 2 threads)', () => {
+    expect(fusedAdamWorksOnSharedHeap()).toBe(true);
   });
 });
 
