@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { errorsShown, haveChromium, openStudio, screenshot, type Served, type Studio } from './harness';
+import { CHROMIUM, errorsShown, haveChromium, openStudio, screenshot, type Served, type Studio } from './harness';
 
 const PAGES = [
   { id: 'data', key: '1' },
@@ -41,7 +41,7 @@ async function pngInPage(page: Page, rgb: [number, number, number], size = 32): 
   );
 }
 
-describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
+describe.skipIf(!haveChromium)(`studio pages in Chromium${haveChromium ? '' : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`}`, () => {
   let studio: Studio;
   let served: Served;
   let page: Page;
@@ -213,6 +213,32 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
       throw new Error(`Training did not finish. Errors: ${await errorsShown(page)}`, { cause: e });
     });
+    // All 30 steps ran.
+    expect(await page.textContent('[data-testid=live-steps]')).toBe('30 / 30');
+    // The chart holds several steps of the four pix2pix losses, the last one at or before step 30,
+    // and drew them: pixels of the first series' colour on its canvas.
+    const chart = page.locator('[data-testid=loss-chart]');
+    expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+    const lastStep = Number(await chart.getAttribute('data-last-step'));
+    expect(lastStep).toBeGreaterThan(0);
+    expect(lastStep).toBeLessThanOrEqual(30);
+    expect((await chart.locator('.u-legend').textContent()) ?? '').toMatch(/D_fake.*D_real.*G_GAN.*G_L1/s);
+    const drawn = await chart.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0; // #8b93ff, the first series (SERIES_COLOURS[0])
+      for (let i = 0; i < px.length; i += 4) if (Math.abs(px[i]! - 0x8b) < 24 && Math.abs(px[i + 1]! - 0x93) < 24 && Math.abs(px[i + 2]! - 0xff) < 24) n++;
+      return n;
+    });
+    expect(drawn).toBeGreaterThan(20);
+    // The sample grid is a decoded image of a real step.
+    const sample = page.locator('[data-testid=train-sample]');
+    expect(Number(/Sample at step (\d+)/.exec((await sample.textContent()) ?? '')?.[1])).toBeGreaterThan(0);
+    const decoded = await sample.locator('img').evaluate(async (img: HTMLImageElement) => {
+      await img.decode();
+      return { w: img.naturalWidth, h: img.naturalHeight };
+    });
+    expect(decoded.w).toBeGreaterThan(0);
+    expect(decoded.h).toBeGreaterThan(0);
     await page.waitForTimeout(500);
     await screenshot(page, 'train-run');
   });
@@ -296,7 +322,8 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await pageReady('explore');
     await page.waitForSelector('[data-testid=explore-dataset] option', { state: 'attached' });
     await selectByText('[data-testid=explore-dataset]', 'fashion (');
-    await page.selectOption('select:near([data-testid=explore-dataset])', '500').catch(() => undefined);
+    await page.selectOption('[data-testid=explore-limit]', '500');
+    expect(await page.inputValue('[data-testid=explore-limit]')).toBe('500');
     await page.click('[data-testid=run-pca]');
     await page.waitForSelector('[data-testid=scatter]', { timeout: 180_000 }).catch(async (e: unknown) => {
       throw new Error(`No scatter. Errors: ${await errorsShown(page)}`, { cause: e });
@@ -325,7 +352,10 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.selectOption('[data-testid=train-model]', 'gan');
     await selectByText('[data-testid=train-dataset]', 'fashion (');
     await page.fill('[data-testid=train-steps]', '20');
-    for (const [k, v] of [['ngf', '8'], ['ndf', '8']]) await page.fill(`input[aria-label=${k}]`, v).catch(() => undefined);
+    for (const [k, v] of [['ngf', '8'], ['ndf', '8']]) {
+      await page.fill(`input[aria-label=${k}]`, v);
+      expect(await page.inputValue(`input[aria-label=${k}]`)).toBe(v);
+    }
     await page.click('[data-testid=train-start]');
     await page.waitForSelector('[data-testid=live-run]:has-text("Train gan")', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=live-state]:text-is("done")', { timeout: 240_000 }).catch(async (e: unknown) => {
@@ -343,8 +373,19 @@ describe.skipIf(!haveChromium)('studio pages in Chromium', () => {
     await page.waitForSelector('[data-testid=pc-slider-0] [role=slider]', { timeout: 120_000 });
     const pixels = () =>
       page.evaluate(async () => {
-        const el = document.querySelector('[data-testid=latent-image]') as HTMLImageElement;
-        await el.decode();
+        // Slider moves re-render several times, each with a new object URL that revokes the last:
+        // a decode can lose that race, so take the image again until one decodes.
+        let el = document.querySelector('[data-testid=latent-image]') as HTMLImageElement;
+        for (let tries = 0; ; tries++) {
+          try {
+            await el.decode();
+            break;
+          } catch (e) {
+            if (tries >= 50) throw e;
+            await new Promise((r) => setTimeout(r, 100));
+            el = document.querySelector('[data-testid=latent-image]') as HTMLImageElement;
+          }
+        }
         const c = document.createElement('canvas');
         c.width = el.naturalWidth;
         c.height = el.naturalHeight;

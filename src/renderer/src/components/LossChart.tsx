@@ -75,5 +75,6 @@ export function LossChart({ history, smoothing, logScale, height = 260 }: { hist
     plot.current?.setData(data);
   }, [data]);
 
-  return <div ref={box} className="chart" data-testid="loss-chart" />;
+  // How many steps the chart holds and the last one, for tests (the canvas itself is opaque).
+  return <div ref={box} className="chart" data-testid="loss-chart" data-points={history?.steps.length ?? 0} data-last-step={history?.steps.at(-1) ?? ''} />;
 }

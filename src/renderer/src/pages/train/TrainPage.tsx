@@ -107,7 +107,7 @@ function LiveRun({ job }: { job: JobView }) {
       </div>
       <ProgressBar step={job.step} total={job.total} testId="train-progress" />
       <div className="stats">
-        <div className="stat"><b>{job.step}{job.total ? ` / ${job.total}` : ''}</b><span>steps</span></div>
+        <div className="stat"><b data-testid="live-steps">{job.step}{job.total ? ` / ${job.total}` : ''}</b><span>steps</span></div>
         {job.epoch !== undefined ? <div className="stat"><b>{job.epoch}</b><span>epoch</span></div> : null}
         <div className="stat"><b>{job.stepsPerSec ? job.stepsPerSec.toFixed(2) : '—'}</b><span>steps/s</span></div>
         <div className="stat"><b>{job.state === 'running' ? fmtEta(job.etaSec) : '—'}</b><span>ETA</span></div>
