@@ -18,7 +18,8 @@ const USAGE = `Usage:
                          [--channels auto|1|3] [--accept-partial] [--replace] [--json]
   atelier dataset list [--json]
   atelier dataset delete <id>
-  atelier dataset demo [--force] [--json]
+  atelier dataset demo [--force] [--no-photos] [--json]
+      (also the colour photo demos nature-colorize and green2autumn when mate-backgrounds is installed)
 Kinds: ${DATASET_KINDS.join(', ')}. Common: --workspace DIR (default ${defaultWorkspaceRoot()}).
 validate exits 0 when clean, 3 when importable with --accept-partial, 4 when not importable.`;
 
@@ -131,7 +132,7 @@ async function runJob<T>(eng: InProcessEngine, channel: string, req: unknown, qu
 
 export async function runDatasetCli(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest, ['json', 'force', 'accept-partial', 'replace']);
+  const args = parseArgs(rest, ['json', 'force', 'accept-partial', 'replace', 'no-photos']);
   if (!sub || sub === 'help' || sub === '--help') {
     console.log(USAGE);
     return sub ? 0 : 2;
@@ -192,10 +193,12 @@ export async function runDatasetCli(argv: string[]): Promise<number> {
         return 0;
       }
       case 'demo': {
-        const r = await runJob<DatasetDemoResult>(eng, 'dataset.demo', { force: !!args.flags.force }, json);
+        const r = await runJob<DatasetDemoResult>(eng, 'dataset.demo', { force: !!args.flags.force, photos: !args.flags['no-photos'] }, json);
         if (json) console.log(JSON.stringify(r));
         else {
           console.log(`demo datasets (images from ${r.from === 'debian' ? 'the Debian package' : 'the shipped subset'}; built: ${r.built.join(', ') || 'none, all present'})`);
+          if (r.photos?.missing) console.log(`colour photo demos skipped: ${r.photos.missing.message}\n  ${r.photos.missing.hint}`);
+          else if (r.photos) console.log(`colour photo demos from ${r.photos.dir} (built: ${r.photos.built.join(', ') || 'none, all present'})`);
           printList(r.datasets);
         }
         return 0;

@@ -197,6 +197,20 @@ export interface PackedSplit {
   count: { a?: number; b?: number; x?: number };
 }
 
+/** One source photo of a demo dataset: its split (whole photos are held out) and licence. */
+export interface DatasetSourceFile {
+  file: string;
+  sha256: string;
+  width: number;
+  height: number;
+  split: 'train' | 'test';
+  /** Items cut from it. */
+  items: number;
+  package: string | null;
+  copyright: string;
+  license: string;
+}
+
 export interface DatasetManifest {
   schemaVersion: 1;
   id: string;
@@ -212,6 +226,8 @@ export interface DatasetManifest {
   items?: DatasetItem[];
   /** storage 'packed' */
   packed?: { train: PackedSplit; test: PackedSplit };
+  /** Where the images came from, with each source file's licence (demo datasets built from photos). */
+  sources?: DatasetSourceFile[];
   /** sha256 of each stored file (relative path -> hex). */
   fileHashes: Record<string, string>;
   /** sha256 over the sorted fileHashes: same data, same hash. */
@@ -244,6 +260,8 @@ export interface DatasetDemoResult {
   /** Where the Fashion-MNIST images came from. */
   from: 'debian' | 'resources';
   built: string[];
+  /** The colour photo demos (asked with photos: true): built, or why not and what to install. */
+  photos?: { built: string[]; dir: string | null; missing?: { message: string; hint: string } };
 }
 
 export const datasetChannels = {
@@ -276,8 +294,8 @@ export const datasetChannels = {
     'NOT_FOUND',
   ]),
   'dataset.demo': channel<{ jobId: string }>()(
-    z.object({ force: z.boolean().default(false) }).strict(),
-    'Build (or check) the demo datasets from Fashion-MNIST: fashion, edges2fashion, sneaker2boot (a job; result DatasetDemoResult).',
+    z.object({ force: z.boolean().default(false), photos: z.boolean().default(false) }).strict(),
+    'Build (or check) the demo datasets from Fashion-MNIST: fashion, edges2fashion, sneaker2boot; with photos, also the colour photo demos (nature-colorize, green2autumn) when mate-backgrounds is installed (a job; result DatasetDemoResult).',
     ['UNAVAILABLE'],
   ),
 } as const;

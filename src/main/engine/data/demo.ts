@@ -15,6 +15,7 @@ import type { DatasetDemoResult, DatasetManifest, DatasetSummary, PackedSplit } 
 import { StudioError } from '../../../shared/errors';
 import { makeTempDirBeside, publishDir, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
 import type { Workspace } from '../core/workspace';
+import { buildPhotoDemos, natureDir, photoSourceMissing, PHOTO_DEMO_IDS } from './demo-photos';
 import { encodeIdx, FASHION_CLASSES, FASHION_FILES, readIdx, type IdxArray } from './idx';
 import { gzipStable, type ImportJob } from './import';
 import { contentHashOf, datasetDir, MANIFEST, readManifest, SCHEMA_VERSION, sha256, summaryOf } from './store';
@@ -252,7 +253,7 @@ async function upToDate(ws: Workspace, id: string): Promise<boolean> {
  * Make sure the demo datasets exist in the workspace (build the missing ones, or all with
  * force). Cheap when they exist. The app calls it on first use; `dataset.demo` runs it as a job.
  */
-export async function ensureDemoDatasets(ctx: { workspace: Workspace } | Workspace, opts: { force?: boolean; job?: ImportJob } = {}): Promise<DatasetDemoResult> {
+export async function ensureDemoDatasets(ctx: { workspace: Workspace } | Workspace, opts: { force?: boolean; photos?: boolean; job?: ImportJob } = {}): Promise<DatasetDemoResult> {
   const ws = 'workspace' in ctx ? ctx.workspace : ctx;
   const todo: DemoSpec[] = [];
   for (const s of SPECS) if (opts.force || !(await upToDate(ws, s.id))) todo.push(s);
@@ -273,5 +274,20 @@ export async function ensureDemoDatasets(ctx: { workspace: Workspace } | Workspa
   const datasets: DatasetSummary[] = [];
   for (const s of SPECS) datasets.push(await summaryOf(datasetDir(ws, s.id)));
   from ??= datasets[0]?.source.from === 'debian' ? 'debian' : 'resources';
-  return { datasets, from, built };
+  if (!opts.photos) return { datasets, from, built };
+  // Colour photo demos: only when asked (they take ~a minute to cut), and only where the photos
+  // are installed; otherwise the result says what to install instead of failing the job.
+  const dir = natureDir();
+  const missing = photoSourceMissing(dir);
+  const photos: NonNullable<DatasetDemoResult['photos']> = { built: [], dir: missing ? null : dir, ...(missing ? { missing } : {}) };
+  if (!missing) {
+    photos.built = await buildPhotoDemos(ws, {
+      dir,
+      ...(opts.force ? { force: true } : {}),
+      progress: (message) => opts.job?.progress({ step: built.length, total: todo.length + 1, message }),
+      ...(opts.job ? { checkpoint: () => opts.job!.checkpoint() } : {}),
+    });
+    for (const id of PHOTO_DEMO_IDS) datasets.push(await summaryOf(datasetDir(ws, id)));
+  }
+  return { datasets, from, built, photos };
 }

@@ -18,7 +18,8 @@ import { StudioError } from '../../../shared/errors';
 import { tf, initBackend } from '../backend';
 import { classifierFeatures, classify, disposeClassifier, loadClassifier, type Classifier } from '../analysis/classifier';
 import { loadDatasetMatrix, type DatasetMatrix } from '../analysis/dataset-source';
-import { ssim } from '../analysis/metrics';
+import { psnr, ssim } from '../analysis/metrics';
+import { colourfulness, foliageDomain, hueShares, type FoliageDomain } from '../analysis/colour';
 import { pca, pcaProject, pcaReconstruct } from '../analysis/pca';
 import { Rng } from '../analysis/rng';
 import { resolveModelRef } from '../infer/registry';
@@ -120,6 +121,55 @@ function ssimMean(a: ImageSet, b: ImageSet): number {
   return s / a.n;
 }
 
+/** Mean per-image PSNR in dB ([0, 1] scale). */
+function psnrMean(a: ImageSet, b: ImageSet): number {
+  const per = a.size * a.size * a.channels;
+  let s = 0;
+  for (let i = 0; i < a.n; i++) {
+    const im = (x: ImageSet) => ({ height: x.size, width: x.size, channels: x.channels, data: x.data.subarray(i * per, (i + 1) * per) });
+    s += Math.min(100, psnr(im(a), im(b), 1));
+  }
+  return s / a.n;
+}
+
+/** Mean Hasler-Süsstrunk colourfulness (0..255 scale) of RGB images; 0 for grey sets. */
+export function colourfulnessMean(x: ImageSet): number {
+  if (x.channels < 3) return 0;
+  const per = x.size * x.size * x.channels;
+  let s = 0;
+  for (let i = 0; i < x.n; i++) s += colourfulness({ data: x.data.subarray(i * per, (i + 1) * per), channels: x.channels, scale: 1 });
+  return s / x.n;
+}
+
+/** Foliage domain (analysis/colour.ts) of each RGB image of a set. */
+function domainsOf(x: ImageSet): (FoliageDomain | null)[] {
+  const per = x.size * x.size * x.channels;
+  return Array.from({ length: x.n }, (_, i) => foliageDomain(hueShares({ data: x.data.subarray(i * per, (i + 1) * per), channels: x.channels, scale: 1 })));
+}
+
+/**
+ * The simple per-pixel colouriser a grey -> colour model must beat: for each grey level, the
+ * mean training colour of the pixels of that level (a 256-entry lookup table fitted on the
+ * training pairs), applied pixel by pixel.
+ */
+export function greyLutBaseline(trainGrey: ImageSet, trainColour: ImageSet, grey: ImageSet): ImageSet {
+  const sum = new Float64Array(256 * 3);
+  const cnt = new Float64Array(256);
+  const px = trainGrey.n * trainGrey.size * trainGrey.size;
+  for (let p = 0; p < px; p++) {
+    const g = Math.round(trainGrey.data[p * trainGrey.channels]! * 255);
+    cnt[g]!++;
+    for (let k = 0; k < 3; k++) sum[g * 3 + k]! += trainColour.data[p * 3 + k]!;
+  }
+  const out = new Float32Array(grey.n * grey.size * grey.size * 3);
+  for (let p = 0; p < out.length / 3; p++) {
+    const v = grey.data[p * grey.channels]!;
+    const g = Math.round(v * 255);
+    for (let k = 0; k < 3; k++) out[p * 3 + k] = cnt[g]! ? sum[g * 3 + k]! / cnt[g]! : v;
+  }
+  return { data: out, n: grey.n, size: grey.size, channels: 3 };
+}
+
 function selectRows(f: Features, keep: (i: number) => boolean): Features {
   const rows: number[] = [];
   for (let i = 0; i < f.rows; i++) if (keep(i)) rows.push(i);
@@ -172,7 +222,8 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
   const kind = bundle.meta.model;
   const size = bundle.meta.preprocessing.size;
   const channels = bundle.meta.preprocessing.channels;
-  const needsClassifier = kind === 'cgan' || kind === 'gan' || kind === 'cyclegan';
+  // Colour CycleGANs are scored by a colour statistic, not by the grey Fashion-MNIST classifier.
+  const needsClassifier = kind === 'cgan' || kind === 'gan' || (kind === 'cyclegan' && channels === 1);
   let clf: Classifier | null = null;
   const metrics: EvalMetric[] = [];
   const details: Record<string, unknown> = {};
@@ -281,7 +332,10 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       progress(0.1, 'reading pairs');
       const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
       const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
-      const trainB = await loadSplit(ws, opts.dataset, 'train', 'b', 5000, seed);
+      // Colour sets: 600 training targets are plenty for a mean image and a grey-level table, and
+      // keep the float copies small (128 px RGB is 49k values per image).
+      const trainLimit = channels === 3 ? 600 : 5000;
+      const trainB = await loadSplit(ws, opts.dataset, 'train', 'b', trainLimit, seed);
       description = `${a.description} -> ${b.description}`;
       count = a.matrix.rows;
       const inC = bundle.meta.preprocessing.inChannels;
@@ -310,6 +364,82 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       metrics.push({ key: 'baselineMean.l1', label: 'L1, baseline: mean training target', value: bm.l1, better: 'none', note: `mean of ${mt.n} training targets` });
       metrics.push({ key: 'baselineMean.ssim', label: 'SSIM, baseline: mean training target', value: bm.ssim, better: 'none' });
       details.beatsBaselines = { l1: m.l1 < bi.l1 && m.l1 < bm.l1, ssim: m.ssim > bi.ssim && m.ssim > bm.ssim };
+      if (channels === 3) {
+        // Colour targets: PSNR and colourfulness too; a grey -> colour model also faces the
+        // per-pixel grey-level lookup table fitted on the training pairs.
+        const pm = psnrMean(out, target);
+        const pi = psnrMean(input, target);
+        metrics.push({ key: 'psnr', label: 'PSNR dB (translation vs target)', value: pm, better: 'higher' });
+        metrics.push({ key: 'baselineInput.psnr', label: 'PSNR dB, baseline: the input itself', value: pi, better: 'none' });
+        metrics.push({ key: 'colourfulness', label: 'Colourfulness (Hasler-Süsstrunk) of the translations', value: colourfulnessMean(out), better: 'none', note: 'closer to the target is better' });
+        metrics.push({ key: 'target.colourfulness', label: 'Colourfulness of the targets', value: colourfulnessMean(target), better: 'none' });
+        metrics.push({ key: 'baselineInput.colourfulness', label: 'Colourfulness of the inputs', value: colourfulnessMean(input), better: 'none' });
+        const beats = { l1: m.l1 < bi.l1, ssim: m.ssim > bi.ssim, psnr: pm > pi };
+        if (inC === 1) {
+          const trainA = await loadSplit(ws, opts.dataset, 'train', 'a', trainLimit, seed);
+          const lut = greyLutBaseline(toRows(keep(tensorOf(trainA, size, 1))), mt, toRows(keep(tensorOf(a, size, 1))));
+          const bl = score(lut);
+          const pl = psnrMean(lut, target);
+          metrics.push({ key: 'baselineLut.l1', label: 'L1, baseline: per-pixel grey-level colour table', value: bl.l1, better: 'none', note: `mean training colour of each grey level, from ${mt.n} training pairs` });
+          metrics.push({ key: 'baselineLut.ssim', label: 'SSIM, baseline: per-pixel grey-level colour table', value: bl.ssim, better: 'none' });
+          metrics.push({ key: 'baselineLut.psnr', label: 'PSNR dB, baseline: per-pixel grey-level colour table', value: pl, better: 'none' });
+          metrics.push({ key: 'baselineLut.colourfulness', label: 'Colourfulness, baseline: per-pixel grey-level colour table', value: colourfulnessMean(lut), better: 'none' });
+          details.beatsLut = { l1: m.l1 < bl.l1, ssim: m.ssim > bl.ssim, psnr: pm > pl };
+        }
+        details.beatsGrey = beats;
+      }
+    } else if (kind === 'cyclegan' && channels === 3) {
+      progress(0.1, 'reading both domains');
+      const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
+      const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
+      description = `${a.description} | ${b.description}`;
+      count = a.matrix.rows + b.matrix.rows;
+      const ax = keep(tensorOf(a, size, channels));
+      const bx = keep(tensorOf(b, size, channels));
+      progress(0.3, 'translating both ways');
+      const fakeB = keep(translateAll(bundle, ax, 'AtoB'));
+      const fakeA = keep(translateAll(bundle, bx, 'BtoA'));
+      const recA = keep(translateAll(bundle, fakeB, 'BtoA'));
+      const recB = keep(translateAll(bundle, fakeA, 'AtoB'));
+      await hooks.checkpoint?.();
+      progress(0.7, 'scoring');
+      const [rA, rB, fB, fA] = [ax, bx, fakeB, fakeA].map((t) => toRows(t)) as [ImageSet, ImageSet, ImageSet, ImageSet];
+      // Domains: the colour statistic's majority vote on the real images of each side.
+      const majority = (d: (FoliageDomain | null)[]) => {
+        const c = new Map<FoliageDomain | null, number>();
+        for (const v of d) c.set(v, (c.get(v) ?? 0) + 1);
+        return [...c.entries()].sort((x, y) => y[1] - x[1])[0]![0];
+      };
+      const dA = domainsOf(rA);
+      const dB = domainsOf(rB);
+      const domA = majority(dA);
+      const domB = majority(dB);
+      if (!domA || !domB || domA === domB) notes.push(`The colour statistic does not separate the two domains (A: ${String(domA)}, B: ${String(domB)}): the transfer rate means little here.`);
+      const rate = (d: (FoliageDomain | null)[], want: FoliageDomain | null) => d.filter((x) => x === want).length / Math.max(1, d.length);
+      const rows = (t: tf.Tensor4D) => toRows(t).data;
+      const rule = 'analysis/colour.ts foliageDomain: >= 40 % chromatic pixels, >= 80 % of them green (75-165 deg) or warm (< 60 or >= 330 deg)';
+      metrics.push({ key: 'transferRate.AtoB', label: `Colour-domain transfer rate A->B (translated A judged "${String(domB)}")`, value: rate(domainsOf(fB), domB), better: 'higher', note: `${a.matrix.rows} translated A images; ${rule}` });
+      metrics.push({ key: 'transferRate.BtoA', label: `Colour-domain transfer rate B->A (translated B judged "${String(domA)}")`, value: rate(domainsOf(fA), domA), better: 'higher', note: `${b.matrix.rows} translated B images` });
+      metrics.push({ key: 'realRate.A', label: `Reference: real A judged "${String(domA)}"`, value: rate(dA, domA), better: 'none' });
+      metrics.push({ key: 'realRate.B', label: `Reference: real B judged "${String(domB)}"`, value: rate(dB, domB), better: 'none' });
+      metrics.push({ key: 'baselineIdentity.transferRate.AtoB', label: `Baseline (no translation): real A judged "${String(domB)}"`, value: rate(dA, domB), better: 'none' });
+      metrics.push({ key: 'baselineIdentity.transferRate.BtoA', label: `Baseline (no translation): real B judged "${String(domA)}"`, value: rate(dB, domA), better: 'none' });
+      metrics.push({ key: 'cycleL1.A', label: 'Cycle L1 A->B->A', value: meanL1(rows(recA), rA.data), better: 'lower' });
+      metrics.push({ key: 'cycleL1.B', label: 'Cycle L1 B->A->B', value: meanL1(rows(recB), rB.data), better: 'lower' });
+      const sharesOf = (x: ImageSet) => {
+        const per = x.size * x.size * x.channels;
+        let g = 0;
+        let w = 0;
+        for (let i = 0; i < x.n; i++) {
+          const h = hueShares({ data: x.data.subarray(i * per, (i + 1) * per), channels: x.channels, scale: 1 });
+          g += h.green / x.n;
+          w += h.warm / x.n;
+        }
+        return { green: g, warm: w };
+      };
+      details.hueShares = { realA: sharesOf(rA), realB: sharesOf(rB), fakeB: sharesOf(fB), fakeA: sharesOf(fA) };
+      metrics.push({ key: 'colourfulness.fakeB', label: 'Colourfulness of translated A (Hasler-Süsstrunk)', value: colourfulnessMean(fB), better: 'none', note: `real B ${colourfulnessMean(rB).toFixed(1)}, real A ${colourfulnessMean(rA).toFixed(1)}` });
+      details.domains = { A: domA, B: domB };
     } else if (kind === 'cyclegan') {
       progress(0.1, 'reading both domains');
       const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);

@@ -36,7 +36,7 @@ export const datasetHandlers = handlers({
   },
   'dataset.delete': async (req, ctx) => ({ deleted: await deleteDataset(ctx.workspace, req.id) }),
   'dataset.demo': (req, ctx) => {
-    const job = ctx.jobs.start('dataset.demo', 'Demo datasets', (j) => ensureDemoDatasets(ctx, { force: req.force, job: j }));
+    const job = ctx.jobs.start('dataset.demo', 'Demo datasets', (j) => ensureDemoDatasets(ctx, { force: req.force, photos: req.photos, job: j }));
     return { jobId: job.id };
   },
 });

@@ -21,6 +21,8 @@ class LoaderSource implements BatchSource {
     private readonly opts: LoaderOptions,
     /** Resize batches to this side here (bilinear) instead of in the loader. */
     private readonly resizeTo: number | null = null,
+    /** 1: A becomes grey (channel mean) for a grey -> colour model on a colour paired set. */
+    private readonly greyA = false,
   ) {
     const m = loader.manifest;
     this.info = {
@@ -48,7 +50,13 @@ class LoaderSource implements BatchSource {
       b.label.dispose();
       return { a: this.sized(b.x), labels };
     }
-    return { a: this.sized(b.a), b: this.sized(b.b) };
+    let a = this.sized(b.a);
+    if (this.greyA && a.shape[3] !== 1) {
+      const g = tf.tidy(() => tf.mean(a, 3, true) as tf.Tensor4D);
+      a.dispose();
+      a = g;
+    }
+    return { a, b: this.sized(b.b) };
   }
 
   state(): unknown {
@@ -76,10 +84,13 @@ export async function openDatasetSource(req: OpenSourceRequest): Promise<BatchSo
       hint: `Leave channels unset (it follows the dataset) or set channels=${loader.channels}.`,
     });
   }
+  if (req.inChannels !== undefined && req.inChannels !== loader.channels && req.inChannels !== 1) {
+    throw new StudioError('BAD_INPUT', `inChannels=${req.inChannels} cannot be made from ${req.datasetId}'s ${loader.channels}-channel images.`, { hint: 'Leave inChannels unset, or use 1 (grey input).' });
+  }
   if (req.needs === 'paired' && loader.kind !== 'paired') throw new StudioError('BAD_INPUT', `pix2pix needs a paired dataset; ${req.datasetId} is ${loader.kind}.`, { hint: 'Use cyclegan for unpaired data.' });
   if (req.needs === 'unpaired' && loader.kind === 'labeled') throw new StudioError('BAD_INPUT', `cyclegan needs two image domains; ${req.datasetId} is a labelled set.`);
   if (req.needs === 'labelled' && loader.kind !== 'labeled') throw new StudioError('BAD_INPUT', `cgan needs class labels; ${req.datasetId} is ${loader.kind}.`, { hint: 'Use gan for unlabelled images.' });
-  return new LoaderSource(loader, dir, opts, resizeTo);
+  return new LoaderSource(loader, dir, opts, resizeTo, req.inChannels === 1 && loader.channels !== 1 && loader.kind !== 'labeled');
 }
 
 registerDatasetOpener(openDatasetSource);

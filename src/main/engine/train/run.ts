@@ -156,6 +156,7 @@ async function openSource(ws: Workspace, run: Pick<RunOptionsFile, 'model' | 'da
     datasetId: run.datasetId,
     size: (o.size as number | null) ?? undefined,
     channels: (o.channels as number | null) ?? undefined,
+    ...(typeof o.inChannels === 'number' ? { inChannels: o.inChannels } : {}),
     batchSize: o.batchSize as number,
     seed: o.seed as number,
     needs: sourceNeeds(run.model),

@@ -40,6 +40,11 @@ export interface OpenSourceRequest {
   size?: number;
   /** undefined: the dataset's own (synthetic: 3). */
   channels?: number;
+  /**
+   * Channels of the input side A when they differ from `channels` (pix2pix inChannels): 1 turns
+   * a colour A into grey by the channel mean (a colouriser's paired set stores A as R=G=B).
+   */
+  inChannels?: number;
   batchSize: number;
   seed: number;
   /** What the model needs: paired A/B, unpaired A/B, labelled images or plain images. */
