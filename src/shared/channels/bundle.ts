@@ -30,6 +30,8 @@ export interface BundleSummary {
   hasTfjs: boolean;
   /** Parity of the last export. */
   parity?: { maxAbsDiff: number; pass: boolean };
+  /** The dataset it was trained on (the Translate page offers its test images). */
+  datasetId?: string;
 }
 
 export interface OnnxFileInfo {

@@ -102,6 +102,7 @@ export async function summarizeBundle(dir: string, location: BundleLocation, id 
     onnx,
     hasTfjs: !!meta && Object.keys(meta.networks ?? {}).length > 0,
     ...(side?.parity ? { parity: { maxAbsDiff: side.parity.maxAbsDiff, pass: side.parity.pass } } : {}),
+    ...(meta?.training?.datasetId ? { datasetId: String(meta.training.datasetId) } : {}),
   };
 }
 

@@ -1,19 +1,20 @@
 /**
- * Translate: drop an image (or pick a test image from a dataset), choose a bundle, see input
- * and output side by side and in a before/after compare, save the output; drop a folder to
- * translate it as a job (infer.translateFolder).
+ * Translate: drop an image (or pick a test image from the bundle's own dataset), choose a bundle,
+ * translate at the image's own resolution (or the model's, or a long side), see input and output
+ * at full resolution with zoom and pan (1:1 pixels), side by side or in a before/after compare,
+ * save the output; drop a folder to translate it as a job (infer.translateFolder) into the
+ * workspace, next to the originals with a suffix (desktop app), or into a chosen folder.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/dataset';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import type { TranslateFolderResult, TranslateResult } from '../../../../shared/channels/infer';
 import { callAny, has } from '../../api';
-import { CompareSlider } from '../../components/CompareSlider';
+import { BeforeAfter } from '../../components/BeforeAfter';
 import { DropZone } from '../../components/DropZone';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { Icon } from '../../components/Icons';
-import { fitScale, PixelImage } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
 import { TRANSLATORS, useBundles } from '../../lib/bundles';
@@ -22,7 +23,7 @@ import { downloadBytes, usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
 import { useKeys } from '../../lib/keys';
 import { studio } from '../../studio';
-import { waitForJob } from '../../store/jobs';
+import { useJobs, waitForJob } from '../../store/jobs';
 import { useStatus } from '../../store/status';
 import { notify, reportError } from '../../store/ui';
 
@@ -47,10 +48,19 @@ async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: nu
   }
 }
 
-function TestImages({ onPick }: { onPick(i: InputImage): void }) {
+/** The dataset a bundle was trained on, else one with a matching name (demo-x ~ x), else the first. */
+function datasetFor(list: DatasetSummary[], prefer: string | undefined): DatasetSummary | undefined {
+  if (!prefer) return list[0];
+  const bare = prefer.replace(/^demo-/, '');
+  return list.find((d) => d.id === prefer) ?? list.find((d) => d.id.replace(/^demo-/, '') === bare || d.name.replace(/^demo-/, '') === bare) ?? list[0];
+}
+
+function TestImages({ onPick, prefer }: { onPick(i: InputImage): void; prefer?: string }) {
   const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
   const [id, setId] = useState('');
-  const ds = (datasets.data ?? []).find((d) => d.id === id) ?? datasets.data?.[0];
+  // The offered test images follow the bundle: its training data, until the user picks another.
+  useEffect(() => setId(''), [prefer]);
+  const ds = (datasets.data ?? []).find((d) => d.id === id) ?? datasetFor(datasets.data ?? [], prefer);
   const page = useLoad(
     ds ? () => callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split: 'test', limit: 12, thumbSize: Math.max(ds.image.width, 8) }) : null,
     [ds?.id],
@@ -99,42 +109,56 @@ export function TranslatePage() {
   const [direction, setDirection] = useState<Direction>('AtoB');
   const [fit, setFit] = useState<'fill' | 'cover' | 'contain'>('fill');
   const [runtime, setRuntime] = useState<'onnx' | 'tfjs'>('onnx');
+  const [scaleMode, setScaleMode] = useState<'native' | 'model' | 'long'>('native');
+  const [longSide, setLongSide] = useState(512);
+  const [tile, setTile] = useState<'auto' | number>('auto');
+  const [jobId, setJobId] = useState<string | null>(null);
   const [folderBusy, setFolderBusy] = useState(false);
   const [folderResult, setFolderResult] = useState<{ outDir: string; count: number; total: number; failed: TranslateFolderResult['failed'] } | null>(null);
-  const box = useRef<HTMLDivElement>(null);
-  const [boxW, setBoxW] = useState(800);
+  const electron = studio().transport === 'electron';
+  const [dest, setDest] = useState<'workspace' | 'beside' | 'folder'>('workspace');
+  const [destFolder, setDestFolder] = useState('');
+  const [suffix, setSuffix] = useState('');
   const bundle = bundles.list.find((b) => b.id === bundleId) ?? bundles.list[0] ?? null;
   const inUrl = usePngUrl(input?.bytes, 'image/*');
   const outUrl = usePngUrl(output?.png);
-
-  useEffect(() => {
-    const el = box.current;
-    if (!el || typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(() => setBoxW(el.clientWidth));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, [ready]);
+  const job = useJobs((st) => (jobId ? st.jobs[jobId] : undefined));
+  const scale = scaleMode === 'long' ? longSide : scaleMode;
+  const settings = () => ({ fit, runtime, scale, ...(tile !== 'auto' ? { tile } : {}), ...(bundle?.kind === 'cyclegan' ? { direction } : {}) });
 
   const run = async (img: InputImage, b = bundle) => {
     if (!b) return;
     setBusy(true);
     setError(null);
     try {
-      const out = await callAny<Output>('infer.translate', { model: b.id, image: img.bytes, fit, runtime, ...(b.kind === 'cyclegan' ? { direction } : {}) });
+      const req = { model: b.id, image: img.bytes, ...settings() };
+      // As a job where the engine offers it: big images show tile progress and can be cancelled.
+      let out: Output;
+      if (has('infer.translateJob')) {
+        const { jobId: id } = await callAny<{ jobId: string }>('infer.translateJob', req);
+        setJobId(id);
+        out = await waitForJob<Output>(id);
+      } else out = await callAny<Output>('infer.translate', req);
       setOutput(out);
     } catch (e) {
-      setError(toErrorData(e));
+      const err = toErrorData(e);
+      if (err.code !== 'CANCELLED') setError(err);
       setOutput(null);
     } finally {
       setBusy(false);
+      setJobId(null);
     }
+  };
+
+  const cancel = () => {
+    if (jobId) void callAny('job.cancel', { jobId }).catch((e: unknown) => reportError('Cancel', e));
   };
 
   // Re-run when the bundle or a setting changes.
   useEffect(() => {
     if (input && bundle) void run(input, bundle);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [bundle?.id, direction, fit, runtime]);
+  }, [bundle?.id, direction, fit, runtime, scale, tile]);
 
   const showImage = async (img: InputImage) => {
     setInput(img);
@@ -165,12 +189,25 @@ export function TranslatePage() {
       let root = commonRoot(paths, d.relPaths);
       if (d.folders.length === 1) root = `${root}/${d.folders[0]}`.replace(/\/\/+/g, '/');
       if (!root) return;
-      // Results go to <workspace>/translations/<folder>-<model> (uploads live in a temp folder).
-      const ws = useStatus.getState().doctor?.workspace;
-      const folderName = (d.folders[0] ?? root.split('/').filter(Boolean).pop() ?? 'images').replace(/[^A-Za-z0-9_-]+/g, '-');
-      const tag = `${folderName}-${bundle.id.replace(/[^A-Za-z0-9_-]+/g, '-')}-${Date.now().toString(36)}`;
-      const output = ws ? `${ws.replace(/\/+$/, '')}/translations/${tag}` : `${root.replace(/\/+$/, '')}-${tag}`;
-      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output, fit, runtime, ...(bundle.kind === 'cyclegan' ? { direction } : {}) });
+      const modelTag = bundle.id.replace(/[^A-Za-z0-9_-]+/g, '-');
+      let output: string;
+      let sfx: string | undefined;
+      if (dest === 'beside') {
+        // Next to the originals (desktop app: the dropped folder itself), names + suffix.
+        output = root;
+        sfx = suffix || `-${modelTag}`;
+      } else if (dest === 'folder' && destFolder.trim()) {
+        output = destFolder.trim();
+        sfx = suffix || undefined;
+      } else {
+        // <workspace>/translations/<folder>-<model> (in the browser, uploads live in a temp folder).
+        const ws = useStatus.getState().doctor?.workspace;
+        const folderName = (d.folders[0] ?? root.split('/').filter(Boolean).pop() ?? 'images').replace(/[^A-Za-z0-9_-]+/g, '-');
+        const tag = `${folderName}-${modelTag}-${Date.now().toString(36)}`;
+        output = ws ? `${ws.replace(/\/+$/, '')}/translations/${tag}` : `${root.replace(/\/+$/, '')}-${tag}`;
+        sfx = suffix || undefined;
+      }
+      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output, ...settings(), ...(sfx ? { suffix: sfx } : {}) });
       const res = await waitForJob<TranslateFolderResult>(jobId);
       setFolderResult({ outDir: res.outDir, count: res.written.length, failed: res.failed, total: res.total });
       notify('Folder translated', `${res.written.length} of ${res.total} images written to ${res.outDir}${res.failed.length ? `; ${res.failed.length} failed` : ''}.`, 'success');
@@ -181,13 +218,9 @@ export function TranslatePage() {
     }
   };
 
-  // Both images are shown at the input's size (the engine restores it), pixel-exact when small.
+  // Both images are shown at the input's size (the engine's output has it).
   const dispW = input?.width || output?.width || 256;
   const dispH = input?.height || output?.height || 256;
-  const scale = useMemo(() => {
-    const avail = view === 'side' ? (boxW - 48) / 2 : boxW - 32;
-    return fitScale(dispW, dispH, Math.min(avail, 512), 512, 8);
-  }, [dispW, dispH, boxW, view]);
 
   const save = () => output && downloadBytes(output.png, `${(input?.name ?? 'image').replace(/\.[^.]+$/, '')}-${bundle?.name ?? 'out'}.png`);
   useKeys({ c: () => setView((v) => (v === 'side' ? 'compare' : 'side')), s: save });
@@ -224,13 +257,38 @@ export function TranslatePage() {
             <DirectionSeg value={direction} onChange={setDirection} testId="direction" />
           </Field>
         ) : null}
-        <Field label="Fit" hint="How a non-square input meets the model's square size.">
-          <select value={fit} onChange={(e) => setFit(e.currentTarget.value as typeof fit)}>
-            <option value="fill">fill (stretch)</option>
-            <option value="cover">cover (centre crop)</option>
-            <option value="contain">contain (letterbox)</option>
+        <Field label="Scale" hint={bundle ? `The network runs at this size; the output always has the input's size. Trained at ${bundle.imageSize}px.` : undefined}>
+          <select value={scaleMode} onChange={(e) => setScaleMode(e.currentTarget.value as typeof scaleMode)} data-testid="translate-scale">
+            <option value="native">native (the image's own size)</option>
+            <option value="model">model ({bundle?.imageSize ?? '?'}px, scaled back)</option>
+            <option value="long">long side…</option>
           </select>
         </Field>
+        {scaleMode === 'long' ? (
+          <Field label="Long side (px)">
+            <input type="number" min={8} max={16384} step={32} value={longSide} onChange={(e) => setLongSide(Math.max(8, Math.min(16384, Number(e.currentTarget.value) || 512)))} data-testid="translate-long-side" />
+          </Field>
+        ) : null}
+        {scaleMode === 'model' ? (
+          <Field label="Fit" hint="How a non-square input meets the model's square size.">
+            <select value={fit} onChange={(e) => setFit(e.currentTarget.value as typeof fit)}>
+              <option value="fill">fill (stretch)</option>
+              <option value="cover">cover (centre crop)</option>
+              <option value="contain">contain (letterbox)</option>
+            </select>
+          </Field>
+        ) : (
+          <Field label="Tiles" hint="Large images run in overlapping, blended tiles; auto tiles only above the memory budget.">
+            <select value={String(tile)} onChange={(e) => setTile(e.currentTarget.value === 'auto' ? 'auto' : Number(e.currentTarget.value))} data-testid="translate-tile">
+              <option value="auto">auto (memory budget)</option>
+              {[256, 512, 1024, 2048].map((t) => (
+                <option key={t} value={t}>
+                  {t}px
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
         <Field group label="Runtime" hint="ONNX Runtime (the exported model) or tfjs (the trained weights).">
           <div className="seg">
             {(['onnx', 'tfjs'] as const).map((r) => (
@@ -246,7 +304,22 @@ export function TranslatePage() {
           <Icon name="upload" size={20} />
           <div>Drop an image to translate it, or a folder to translate every image in it.</div>
         </DropZone>
-        {folderBusy ? <div className="muted small">Translating the folder… (progress in the jobs strip)</div> : null}
+        <Field label="Folder output" hint="Where a dropped folder's translations go (PNG, same names).">
+          <select value={dest} onChange={(e) => setDest(e.currentTarget.value as typeof dest)} data-testid="translate-dest">
+            <option value="workspace">workspace translations folder</option>
+            {electron ? <option value="beside">next to the originals</option> : null}
+            <option value="folder">a folder…</option>
+          </select>
+        </Field>
+        {dest === 'folder' ? (
+          <Field label="Output folder">
+            <input type="text" placeholder="/path/to/folder" value={destFolder} onChange={(e) => setDestFolder(e.currentTarget.value)} data-testid="translate-dest-folder" />
+          </Field>
+        ) : null}
+        <Field label="Name suffix" hint={dest === 'beside' ? `Default -${bundle?.id ?? 'model'} (needed next to the originals).` : 'Optional, appended to each name.'}>
+          <input type="text" value={suffix} placeholder={dest === 'beside' ? `-${bundle?.id ?? 'model'}` : ''} onChange={(e) => setSuffix(e.currentTarget.value.replace(/[^A-Za-z0-9._-]/g, ''))} data-testid="translate-suffix" />
+        </Field>
+        {folderBusy ? <div className="muted small">Translating the folder at {scaleMode === 'long' ? `long side ${longSide}px` : `${scaleMode} size`}… (progress in the jobs strip)</div> : null}
         {folderResult ? (
           <div className="notice ok" data-testid="folder-result">
             Translated {folderResult.count} of {folderResult.total} images into <code>{folderResult.outDir}</code>.
@@ -260,7 +333,7 @@ export function TranslatePage() {
         ) : null}
       </Panel>
       <Panel title="Test images">
-        <TestImages onPick={(i) => void showImage(i)} />
+        <TestImages onPick={(i) => void showImage(i)} prefer={bundle?.datasetId} />
       </Panel>
     </>
   );
@@ -283,38 +356,57 @@ export function TranslatePage() {
 
   return (
     <PageLayout title="Translate" tools={tools} side={side} testId="page-translate">
-      <div ref={box} style={{ height: '100%' }}>
+      <div style={{ height: '100%' }}>
         <DropZone testId="translate-canvas-drop" className="page-drop" onFiles={onDrop}>
           {error ? <ErrorInline title="Translate" error={error} onDismiss={() => setError(null)} /> : null}
           {!input ? (
             <EmptyState title="Drop an image to translate" testId="translate-empty">
               <p>Or pick a test image on the right. A folder dropped here is translated image by image as a job.</p>
             </EmptyState>
-          ) : view === 'side' || !outUrl || !inUrl ? (
-            <div className="row" style={{ alignItems: 'flex-start', gap: 16 }}>
-              <figure className="col" style={{ margin: 0 }}>
-                {inUrl ? <PixelImage src={inUrl} width={dispW} height={dispH} scale={scale} alt="Input" testId="translate-input" /> : null}
-                <figcaption className="muted small">
-                  Input — {input.name} {input.width ? `(${input.width}×${input.height})` : ''}
-                </figcaption>
-              </figure>
-              <figure className="col" style={{ margin: 0 }}>
-                {outUrl && output ? (
-                  <PixelImage src={outUrl} width={output.width} height={output.height} scale={(dispW * scale) / output.width} alt="Output" testId="translate-output" />
-                ) : (
-                  <div className="muted" style={{ width: Math.round(dispW * scale), height: Math.round(dispH * scale), display: 'grid', placeItems: 'center', background: '#0e0f12', borderRadius: 8 }}>
-                    {busy ? 'Translating…' : '—'}
-                  </div>
-                )}
-                <figcaption className="muted small">
-                  Output{bundle ? ` — ${bundle.name}` : ''}
-                  {output?.ms ? ` · ${Math.round(output.ms)} ms${output.runtime ? ` (${output.runtime})` : ''}` : ''}
-                </figcaption>
-              </figure>
+          ) : inUrl ? (
+            <div className="col" style={{ height: '100%', gap: 8 }}>
+              {output?.warning ? (
+                <div className="notice warn small" data-testid="translate-warning">
+                  {output.warning}
+                </div>
+              ) : null}
+              {output?.notes?.length ? (
+                <div className="muted small" data-testid="translate-notes">
+                  {output.notes.join(' ')}
+                </div>
+              ) : null}
+              <div style={{ flex: 1, minHeight: 0 }}>
+                <BeforeAfter
+                  before={inUrl}
+                  after={outUrl}
+                  width={dispW}
+                  height={dispH}
+                  mode={view}
+                  placeholder={
+                    busy ? (
+                      <div className="col" style={{ alignItems: 'center', gap: 6 }}>
+                        <span>Translating…{job && job.total > 1 ? ` tile ${job.step}/${job.total}` : ''}</span>
+                        {jobId ? (
+                          <button type="button" className="btn ghost small" onClick={cancel} data-testid="translate-cancel">
+                            Cancel
+                          </button>
+                        ) : null}
+                      </div>
+                    ) : (
+                      '—'
+                    )
+                  }
+                  afterLabel={bundle ? `Output — ${bundle.name}` : 'Output'}
+                />
+              </div>
+              <div className="muted small" data-testid="translate-caption">
+                {input.name} {input.width ? `(${input.width}×${input.height})` : ''}
+                {output?.workWidth ? ` · ran at ${output.workWidth}×${output.workHeight}` : ''}
+                {output?.tiles && output.tiles > 1 ? ` in ${output.tiles} tiles of ${output.tileSize}px` : ''}
+                {output?.ms ? ` · ${Math.round(output.ms)} ms${output.runtime ? ` (${output.runtime})` : ''}` : ''}
+              </div>
             </div>
-          ) : (
-            <CompareSlider before={inUrl} after={outUrl} size={Math.round(Math.max(dispW, dispH) * scale)} pixelated={scale >= 2} />
-          )}
+          ) : null}
         </DropZone>
       </div>
     </PageLayout>
