@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
+import { pathRegistry } from './paths';
 
 /**
  * One channel of the contract: the zod schema of its request, the TypeScript type of its
@@ -21,8 +22,18 @@ export interface ChannelDef<Req extends z.ZodType = z.ZodType, Res = unknown> {
   readonly uploads?: Readonly<Record<string, string>>;
 }
 
-/** A file or folder path in a request (the one bound every channel uses). */
-export const filePath = z.string().min(1).max(4096);
+const pathString = () =>
+  z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((s) => !s.includes('\0'), 'a path may not contain a NUL character');
+
+/** A file or folder path the engine reads (the one bound every channel uses). */
+export const filePath = pathString().register(pathRegistry, { access: 'read' });
+
+/** A file or folder path the engine writes into. */
+export const writePath = pathString().register(pathRegistry, { access: 'write' });
 
 /** A seed for a random choice in a request (a 31-bit integer, 0 by default). */
 export const seed = z.number().int().min(0).max(2 ** 31 - 1).default(0);

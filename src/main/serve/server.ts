@@ -18,6 +18,7 @@ import { contentSecurityPolicy } from '../security';
 import { MAX_FRAME_BYTES, decodeFrame, encodeFrame } from '../../shared/wire';
 import type { EngineClientLike } from '../engine/client/client';
 import type { Envelope } from '../../shared/errors';
+import { checkRequestPaths, pathPolicy, type PathPolicy } from './paths';
 
 export interface ServeOptions {
   engine: EngineClientLike;
@@ -29,6 +30,8 @@ export interface ServeOptions {
   token?: string;
   maxFrameBytes?: number;
   maxUploadBytes?: number;
+  /** Where request paths may point (default: only the upload folder). */
+  paths?: PathPolicy;
 }
 
 export interface ServeHandle {
@@ -95,6 +98,8 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
   const maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
   const maxUpload = opts.maxUploadBytes ?? 1024 * 1024 * 1024;
   const rendererDir = path.resolve(opts.rendererDir);
+  fs.mkdirSync(opts.uploadDir, { recursive: true });
+  const policy = opts.paths ?? pathPolicy({ roots: [{ dir: opts.uploadDir, access: 'readwrite', label: 'uploads' }], modelDirs: [] });
   let boundPort = 0;
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -310,6 +315,12 @@ export async function startServer(opts: ServeOptions): Promise<ServeHandle> {
     // Same gate as the Electron registrar, before anything reaches the engine.
     const checked = checkRequest(m.channel, m.payload);
     if (!checked.ok) return reply(ws, id, { ok: false, error: checked.error });
+    if (checked.channel === 'app.access') {
+      return reply(ws, id, { ok: true, data: { confined: true, roots: policy.roots.map((r) => ({ dir: r.dir, access: r.access, label: r.label })) } });
+    }
+    // The browser's paths stay inside the workspace and the granted folders (docs/SECURITY.md).
+    const refused = await checkRequestPaths(policy, checked.channel, m.payload ?? {});
+    if (refused) return reply(ws, id, { ok: false, error: refused });
     let envelope: Envelope<unknown>;
     try {
       envelope = await opts.engine.request(checked.channel, m.payload ?? {});

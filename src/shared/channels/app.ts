@@ -54,6 +54,12 @@ export interface TrainerHostStats extends HostStats {
   ageMs: number;
 }
 
+/** Where paths in requests may point (the browser studio confines them; the desktop app does not). */
+export interface AccessReport {
+  confined: boolean;
+  roots: { dir: string; access: 'read' | 'readwrite'; label: string }[];
+}
+
 export const appChannels = {
   'app.version': channel<{ version: string; name: string }>()(z.object({}).strict(), 'The app name and version.'),
   'app.doctor': channel<DoctorReport>()(
@@ -62,6 +68,12 @@ export const appChannels = {
     ['UNAVAILABLE'],
   ),
   'app.stats': channel<EngineStats>()(z.object({}).strict(), 'Engine memory and load: RSS, heap, live tensors, running jobs; the training host under `trainer` when it runs.'),
+  'app.access': channel<AccessReport>()(
+    z.object({}).strict(),
+    'The folders request paths may name: unconfined in the desktop app and the CLI; in `atelier serve`, the workspace, the shipped models and the folders granted with --allow (answered by serve).',
+    [],
+    { local: true },
+  ),
   'app.reveal': channel<{ revealed: boolean }>()(
     z.object({ path: filePath }).strict(),
     'Show a file in the system file manager (desktop app only).',

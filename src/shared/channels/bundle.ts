@@ -4,12 +4,23 @@
  * exported .onnx file path.
  */
 import { z } from 'zod';
-import { channel, filePath } from '../define';
+import { channel } from '../define';
+import { pathRegistry } from '../paths';
 
 export const MODEL_KINDS = ['pix2pix', 'cyclegan', 'gan', 'cgan', 'autoencoder'] as const;
 
+const modelRefString = () =>
+  z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((s) => !s.includes('\0'), 'a path may not contain a NUL character');
+
 /** A bundle id, a bundle folder or an exported .onnx file. */
-export const modelRef = filePath;
+export const modelRef = modelRefString().register(pathRegistry, { access: 'read', model: true });
+
+/** A model reference whose folder is also written into (export's default output goes beside the bundle). */
+export const modelRefWritten = modelRefString().register(pathRegistry, { access: 'write', model: true });
 
 export type BundleLocation = 'workspace' | 'shipped' | 'path';
 

@@ -3,8 +3,8 @@
  * metadata + sidecar JSON, checked against tfjs in onnxruntime (max |diff| < 1e-4 or failed).
  */
 import { z } from 'zod';
-import { channel, filePath } from '../define';
-import { modelRef } from './bundle';
+import { channel, writePath } from '../define';
+import { modelRefWritten } from './bundle';
 
 /** A model input or output as written in the ONNX graph. */
 export interface OnnxIoInfo {
@@ -46,9 +46,10 @@ export const exportChannels = {
   'export.onnx': channel<{ jobId: string }>()(
     z
       .object({
-        model: modelRef,
+        /** Written into too when `file` is not given (the default file sits beside the bundle). */
+        model: modelRefWritten,
         /** Target .onnx path; default <bundle>/<id>.onnx (shipped bundles: <workspace>/exports/<id>/<id>.onnx). */
-        file: filePath.optional(),
+        file: writePath.optional(),
         /** Dropout at inference; default: what the bundle says, else identity. */
         dropout: z.enum(['identity', 'keep']).optional(),
         /** cyclegan: AtoB (G_A, default file <id>.onnx) or BtoA (G_B, default file <id>.BtoA.onnx). */

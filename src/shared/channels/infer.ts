@@ -3,7 +3,7 @@
  * can read); outputs are PNG bytes with their size.
  */
 import { z } from 'zod';
-import { channel, filePath } from '../define';
+import { channel, filePath, writePath } from '../define';
 import { modelRef } from './bundle';
 
 /** Encoded image bytes (PNG, JPEG, WebP, ...). Any Uint8Array (Buffer included). */
@@ -98,7 +98,7 @@ export const inferChannels = {
       .object({
         model: modelRef,
         input: filePath,
-        output: filePath,
+        output: writePath,
         keepSize: z.boolean().default(true),
         fit: z.enum(FITS).default('fill'),
         ...tiling,

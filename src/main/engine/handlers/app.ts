@@ -9,6 +9,8 @@ export const appHandlers = handlers({
   'app.reveal': (req) => {
     throw new StudioError('UNAVAILABLE', `Revealing files works in the desktop app. The file is at: ${req.path}`);
   },
+  // Only serve confines paths, and it answers this itself; the desktop app and the CLI do not.
+  'app.access': () => ({ confined: false, roots: [] }),
   'app.stats': async (_req, ctx) => {
     await initBackend();
     const mem = process.memoryUsage();
