@@ -6,7 +6,7 @@ type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
 const commands: Record<string, Command> = {
   doctor: { summary: 'doctor [--json]                      runtime report: backend, native modules, Electron binary', run: async (a) => (await import('./doctor')).runDoctorCli(a) },
-  serve: { summary: 'serve [--port N] [--open] [--host H]  the studio in a browser at 127.0.0.1 with a token', run: async (a) => (await import('./serve')).runServeCli(a) },
+  serve: { summary: 'serve [--port N] [--open] [--host H] [--allow DIR]...  the studio in a browser at 127.0.0.1 with a token; paths confined to the workspace and --allow folders', run: async (a) => (await import('./serve')).runServeCli(a) },
 };
 
 /** Other modules register their commands here (dataset, train, translate, analyze, bench, ...). */

@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { parseArgs, intFlag } from './args';
 import { EngineClient, childProcessSpawner } from '../engine/client/client';
 import { appRoot, defaultWorkspaceRoot, openWorkspace } from '../engine/core/workspace';
+import fs from 'node:fs';
 import { startServer } from '../serve/server';
+import { pathPolicy, type AccessRoot } from '../serve/paths';
 
 export async function runServeCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['open', 'json']);
@@ -19,6 +21,17 @@ export async function runServeCli(argv: string[]): Promise<number> {
   }
   const root = typeof args.flags.workspace === 'string' ? path.resolve(args.flags.workspace) : defaultWorkspaceRoot();
   const ws = openWorkspace(root);
+  // The browser may name paths only inside these (docs/SECURITY.md, "Paths in the browser studio").
+  const granted: AccessRoot[] = [];
+  for (const dir of args.multi.allow ?? []) {
+    const abs = path.resolve(dir);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
+      console.error(`--allow ${dir}: no such folder.`);
+      return 2;
+    }
+    granted.push({ dir: abs, access: 'readwrite', label: 'granted' });
+  }
+  const roots: AccessRoot[] = [{ dir: ws.root, access: 'readwrite', label: 'workspace' }, ...(fs.existsSync(ws.shippedModels) ? [{ dir: ws.shippedModels, access: 'read' as const, label: 'shipped models' }] : []), ...granted];
   const env: NodeJS.ProcessEnv = { ...process.env, ATELIER_WORKSPACE: ws.root };
   delete env.ATELIER_SERVE_TOKEN; // the engine never needs it
   const engine = new EngineClient(childProcessSpawner(env));
@@ -30,10 +43,12 @@ export async function runServeCli(argv: string[]): Promise<number> {
     host,
     port: intFlag(args, 'port', 0),
     ...(token ? { token } : {}),
+    paths: pathPolicy({ roots, modelDirs: [ws.bundles, ws.shippedModels] }),
   });
   if (args.flags.json) console.log(JSON.stringify({ url: handle.url, port: handle.port, token: handle.token, workspace: ws.root }));
   else {
-    console.log(`Atelier is serving the studio at:\n\n  ${handle.url}\n\nWorkspace: ${ws.root}\nPress Ctrl+C to stop.`);
+    const grants = granted.length ? granted.map((g) => `\n  ${g.dir}`).join('') : ' none (add folders with --allow DIR)';
+    console.log(`Atelier is serving the studio at:\n\n  ${handle.url}\n\nWorkspace: ${ws.root}\nFolders the page may also use:${grants}\nPress Ctrl+C to stop.`);
   }
   if (args.flags.open) {
     const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'start' : 'xdg-open';

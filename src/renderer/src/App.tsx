@@ -54,6 +54,11 @@ function useShell() {
         (e: unknown) => useStatus.getState().setDoctorError(toErrorData(e)),
       );
     void loadDoctor();
+    // Only the browser studio confines paths; a transport without the channel just shows nothing.
+    call('app.access', {}).then(
+      (a) => useStatus.getState().setAccess(a),
+      () => undefined,
+    );
     call('job.list', {}).then(
       (jobs) => {
         const st = useJobs.getState();

@@ -57,6 +57,6 @@ export const exportChannels = {
       })
       .strict(),
     'Export a bundle to ONNX as a job; job.done carries OnnxExportResult (parity maxAbsDiff, pass/fail).',
-    ['NOT_FOUND', 'BAD_INPUT'],
+    ['NOT_FOUND', 'BAD_INPUT', 'CONFLICT'],
   ),
 } as const;

@@ -92,6 +92,7 @@ export const inferChannels = {
     translateRequest,
     'infer.translate as a job (large images: progress per tile, cancel); job.done carries the TranslateResult.',
     ['NOT_FOUND', 'BAD_INPUT'],
+    { uploads: { image: 'path' } },
   ),
   'infer.translateFolder': channel<{ jobId: string }>()(
     z

@@ -28,7 +28,7 @@ afterEach(() => {
   cleanup();
   setStudioForTests(null);
   useUi.setState({ page: 'data', toasts: [] });
-  useStatus.setState({ doctor: null, doctorError: null, engine: 'starting' });
+  useStatus.setState({ doctor: null, doctorError: null, engine: 'starting', access: null });
 });
 
 describe('shell', () => {
@@ -44,6 +44,27 @@ describe('shell', () => {
     // A crash is never silent: it also raises an error toast with a hint.
     expect(screen.getByTestId('toast-error').textContent).toContain('ENGINE_CRASHED');
     expect(screen.getByTestId('toast-error').textContent).toContain('engine exited');
+  });
+
+  it('shows the folders granted with --allow in the status bar when paths are confined', async () => {
+    const f = fakeStudio();
+    (f.api.app as unknown as Record<string, unknown>).access = async () => ({
+      ok: true,
+      data: { confined: true, roots: [{ dir: '/tmp/ws', access: 'readwrite', label: 'workspace' }, { dir: '/data/photos', access: 'readwrite', label: 'granted' }] },
+    });
+    setStudioForTests(f.api);
+    render(<App />);
+    const el = await screen.findByTestId('status-access');
+    expect(el.textContent).toContain('/data/photos');
+    expect(el.getAttribute('title')).toContain('/tmp/ws (workspace, read and write)');
+  });
+
+  it('shows no path note where paths are not confined (no app.access, as in the desktop app)', async () => {
+    const f = fakeStudio();
+    setStudioForTests(f.api);
+    render(<App />);
+    expect(await screen.findByText('backend wasm')).toBeTruthy();
+    expect(screen.queryByTestId('status-access')).toBeNull();
   });
 
   it('switches pages with 1-6 and Ctrl+1..6 but not while typing', async () => {

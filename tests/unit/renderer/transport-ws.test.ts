@@ -11,6 +11,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { createWsStudio } from '../../../src/renderer/src/transport/ws';
 import { startServer, type ServeHandle } from '../../../src/main/serve/server';
+import { pathPolicy } from '../../../src/main/serve/paths';
 import type { EngineClientLike } from '../../../src/main/engine/client/client';
 import { INLINE_BYTES_LIMIT, MAX_FRAME_BYTES } from '../../../src/shared/wire';
 
@@ -35,7 +36,9 @@ afterEach(async () => {
 async function setup(maxFrameBytes?: number) {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-transport-'));
   const seen: { channel: string; payload: Record<string, unknown> }[] = [];
-  handle = await startServer({ engine: echoEngine(seen), rendererDir: ws, uploadDir: path.join(ws, 'tmp'), ...(maxFrameBytes ? { maxFrameBytes } : {}) });
+  fs.mkdirSync(path.join(ws, 'bundles', 'm'), { recursive: true });
+  const paths = pathPolicy({ roots: [{ dir: ws, access: 'readwrite', label: 'workspace' }], modelDirs: [path.join(ws, 'bundles')] });
+  handle = await startServer({ engine: echoEngine(seen), rendererDir: ws, uploadDir: path.join(ws, 'tmp'), paths, ...(maxFrameBytes ? { maxFrameBytes } : {}) });
   const origin = `http://127.0.0.1:${handle.port}`;
   // The browser sends its page's Origin on every WebSocket; the `ws` client needs telling.
   class BrowserLikeWs extends WebSocket {
@@ -52,7 +55,7 @@ async function setup(maxFrameBytes?: number) {
   return { studio, seen, ws };
 }
 
-describe('browser transport (serve)', () => {
+describe('browser transport (serve)', { timeout: 60_000 }, () => {
   it('sends an image over the inline limit by upload and passes its path instead', async () => {
     const { studio, seen, ws } = await setup();
     const big = new Uint8Array(INLINE_BYTES_LIMIT + 1).map((_, i) => i % 251);

@@ -18,7 +18,8 @@ import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
 import { Rng } from '../analysis/rng';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
-import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel } from './onnx-proto';
+import { decodeModel, encodeModel, ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel } from './onnx-proto';
+import fsp from 'node:fs/promises';
 import { withDynamicSpatial } from './onnx-geometry';
 import { convertTfjs, type DropoutMode, type LabelMode, type TransposedConvMode } from './tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtTensor } from './ort';
@@ -318,6 +319,39 @@ export function exportPaths(file: string): { base: string; sidecar: string; enco
   return { base, sidecar: `${base}.json`, encoder: `${base}.encoder.onnx`, decoder: `${base}.decoder.onnx` };
 }
 
+/** Is this existing file one an export wrote (our sidecar format, or an ONNX model we produced)? */
+async function writtenByExport(file: string, kind: 'sidecar' | 'onnx'): Promise<boolean> {
+  try {
+    const bytes = await fsp.readFile(file);
+    if (kind === 'sidecar') return (JSON.parse(bytes.toString('utf8')) as { format?: unknown }).format === 'atelier-onnx';
+    return decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).producerName === PRODUCER;
+  } catch {
+    return false; // unreadable, not JSON, not ONNX: not ours
+  }
+}
+
+/**
+ * An export replaces only files an export created: pointed at `package.onnx`, it must not
+ * overwrite a foreign `package.json` (nor a foreign .onnx). Throws CONFLICT naming the file.
+ */
+export async function assertExportTargetsReplaceable(file: string): Promise<void> {
+  const p = exportPaths(file);
+  const targets: [string, 'sidecar' | 'onnx'][] = [[file, 'onnx'], [p.encoder, 'onnx'], [p.decoder, 'onnx'], [p.sidecar, 'sidecar']];
+  for (const [t, kind] of targets) {
+    let exists = true;
+    try {
+      await fsp.lstat(t);
+    } catch {
+      exists = false;
+    }
+    if (exists && !(await writtenByExport(t, kind))) {
+      throw new StudioError('CONFLICT', `${t} already exists and was not written by an Atelier export; the export will not replace it.`, {
+        hint: 'Choose another file name for the export, or move that file away first.',
+      });
+    }
+  }
+}
+
 /**
  * Write <file> (+ encoder/decoder for autoencoders) and the sidecar JSON, atomically, after the
  * parity check. A failed parity still writes the files (for diagnosis) but the result and the
@@ -326,6 +360,7 @@ export function exportPaths(file: string): { base: string; sidecar: string; enco
 export async function exportOnnx(src: ExportSource, file: string, opts: { onStep?: (step: number, total: number, message: string) => void; parityBatch?: number } = {}): Promise<ExportResult> {
   const step = opts.onStep ?? (() => undefined);
   const total = 4;
+  await assertExportTargetsReplaceable(file);
   step(0, total, 'converting layers');
   const builds = buildOnnx(src);
   const p = exportPaths(file);

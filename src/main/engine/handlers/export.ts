@@ -5,7 +5,7 @@ import type { BundleDetail } from '../../../shared/channels/bundle';
 import type { OnnxExportResult } from '../../../shared/channels/export';
 import { StudioError } from '../../../shared/errors';
 import { handlers } from '../host/context';
-import { disposeSource, exportOnnx, type OnnxSidecar } from '../export/onnx-export';
+import { assertExportTargetsReplaceable, disposeSource, exportOnnx, type OnnxSidecar } from '../export/onnx-export';
 import { onnxFileInfo } from '../export/inspect';
 import { evictModels, exportsDirFor, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
 import type { Workspace } from '../core/workspace';
@@ -86,6 +86,7 @@ export const exportHandlers = handlers({
     if (!r.dir) throw new StudioError('BAD_INPUT', `"${req.model}" is already an ONNX file; export needs a bundle with tfjs networks.`);
     const file = path.resolve(req.file ?? defaultExportFile(ctx.workspace, r, req.direction));
     if (!file.toLowerCase().endsWith('.onnx')) throw new StudioError('BAD_INPUT', `The export file must end in .onnx (got ${path.basename(file)}).`);
+    await assertExportTargetsReplaceable(file); // answered now, not after the parity check
     const job = ctx.jobs.start('export.onnx', `Export ${r.id} to ONNX`, async (j): Promise<OnnxExportResult> => {
       const src = await loadBundleSource(r.dir!, { direction: req.direction });
       if (req.dropout) src.dropout = req.dropout;

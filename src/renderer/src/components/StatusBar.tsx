@@ -2,7 +2,8 @@ import { useStatus } from '../store/status';
 import { useJobs, isActive } from '../store/jobs';
 
 export function StatusBar() {
-  const { doctor, doctorError, engine, engineMessage } = useStatus();
+  const { doctor, doctorError, engine, engineMessage, access } = useStatus();
+  const granted = access?.confined ? access.roots.filter((r) => r.label === 'granted') : [];
   const running = useJobs((s) => Object.values(s.jobs).filter(isActive).length);
   return (
     <footer className="statusbar" data-testid="status-bar">
@@ -22,6 +23,18 @@ export function StatusBar() {
           <span className="sep" />
           <span title={doctor.workspace} className="ellipsis">
             {doctor.workspace}
+          </span>
+        </>
+      ) : null}
+      {access?.confined ? (
+        <>
+          <span className="sep" />
+          <span
+            data-testid="status-access"
+            className="ellipsis"
+            title={`Paths this page may use:\n${access.roots.map((r) => `${r.dir} (${r.label}, ${r.access === 'read' ? 'read only' : 'read and write'})`).join('\n')}\nGrant more with atelier serve --allow DIR.`}
+          >
+            {granted.length ? `also: ${granted.map((g) => g.dir).join(', ')}` : 'paths: workspace only'}
           </span>
         </>
       ) : null}

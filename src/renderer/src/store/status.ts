@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { DoctorReport } from '../../../shared/channels/app';
+import type { AccessReport, DoctorReport } from '../../../shared/channels/app';
 import type { EventMap } from '../../../shared/events';
 import type { ErrorData } from '../../../shared/errors';
 
@@ -10,6 +10,9 @@ interface StatusState {
   doctorError: ErrorData | null;
   engine: EngineState;
   engineMessage?: string;
+  /** Where request paths may point (browser studio: the workspace and the granted folders). */
+  access: AccessReport | null;
+  setAccess(a: AccessReport): void;
   setDoctor(d: DoctorReport): void;
   setDoctorError(e: ErrorData): void;
   setEngine(s: EventMap['engine.state']): void;
@@ -19,6 +22,8 @@ export const useStatus = create<StatusState>((set) => ({
   doctor: null,
   doctorError: null,
   engine: 'starting',
+  access: null,
+  setAccess: (access) => set({ access }),
   setDoctor: (doctor) => set({ doctor, doctorError: null, engine: 'ready' }),
   setDoctorError: (doctorError) => set({ doctorError }),
   setEngine: (s) => set({ engine: s.state, engineMessage: s.message }),
