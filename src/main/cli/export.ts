@@ -1,4 +1,8 @@
-/** `atelier export --model B --onnx FILE [--dropout identity|keep] [--json]`: prints the parity figure. */
+/**
+ * `atelier export --model B --onnx FILE [--dropout identity|keep] [--json]`: prints the parity figure.
+ * `atelier export --model B --pytorch DIR [--data D] [--name N] [--json]`: the reference's checkpoints,
+ * dataset layout and train.sh (one GPU, or torchrun on N) for a reference-variant bundle.
+ */
 import path from 'node:path';
 import { parseArgs } from './args';
 import { initBackend } from '../engine/backend';
@@ -7,7 +11,7 @@ import { loadBundleSource, resolveModelRef } from '../engine/infer/registry';
 import { defaultExportFile } from '../engine/handlers/export';
 import { openWorkspace } from '../engine/core/workspace';
 
-const USAGE = 'Usage: atelier export --model <bundle|folder> [--onnx FILE] [--dropout identity|keep] [--direction AtoB|BtoA] [--json]';
+const USAGE = 'Usage: atelier export --model <bundle|folder> [--onnx FILE] [--dropout identity|keep] [--direction AtoB|BtoA] [--json]\n       atelier export --model <bundle|folder> --pytorch DIR [--data DATASET] [--name NAME] [--json]';
 
 export async function runExportCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'help']);
@@ -20,6 +24,23 @@ export async function runExportCli(argv: string[]): Promise<number> {
   const ws = openWorkspace();
   const r = await resolveModelRef(ws, model);
   if (!r.dir) throw new Error(`"${model}" is an ONNX file already; export needs a bundle with tfjs networks`);
+  if (typeof args.flags.pytorch === 'string') {
+    const { exportPytorch } = await import('../engine/interop/export');
+    const res = await exportPytorch(ws, {
+      bundleDir: r.dir,
+      out: args.flags.pytorch,
+      ...(typeof args.flags.data === 'string' ? { dataset: args.flags.data } : {}),
+      ...(typeof args.flags.name === 'string' ? { name: args.flags.name } : {}),
+    });
+    if (args.flags.json) console.log(JSON.stringify(res));
+    else {
+      console.log(`Wrote the reference's ${res.model} checkpoints for "${res.name}" under ${res.dir}`);
+      for (const c of res.checkpoints) console.log(`  ${c.network.padEnd(4)} ${c.file}${c.fresh ? '  (freshly initialised: the bundle had none)' : ''}`);
+      console.log(res.dataset ? `  dataset   ${res.dataset.images} images in ${res.dataset.dir}` : `  dataset   none (${res.datasetNote})`);
+      console.log(`  train.sh  ${res.trainScript}   (bash train.sh [NGPUS], from a clone of the reference)`);
+    }
+    return 0;
+  }
   const direction = args.flags.direction === 'BtoA' ? 'BtoA' : 'AtoB';
   const file = path.resolve(typeof args.flags.onnx === 'string' ? args.flags.onnx : defaultExportFile(ws, r, direction));
   const src = await loadBundleSource(r.dir, { direction });

@@ -101,16 +101,26 @@ export function describeDetected(d: Detected): string {
   return d.role === 'generator' ? `${d.netG}, ${d.norm} norm, ngf ${d.ngf}, ${d.inChannels}->${d.outChannels} channels` : `basic PatchGAN (${d.nLayers} layers), ${d.norm} norm, ndf ${d.ndf}, ${d.inChannels} channels`;
 }
 
-/** [a, b, c, d] -> [c, d, b, a]: torch conv weights to tfjs kernels, and back (the permutation is its own inverse). */
-function permute2310(t: { shape: number[]; data: ArrayLike<number> }): { shape: number[]; data: Float32Array } {
-  const [a, b, c, d] = t.shape as [number, number, number, number];
-  const out = new Float32Array(a * b * c * d);
-  for (let i = 0; i < a; i++)
-    for (let j = 0; j < b; j++)
-      for (let k = 0; k < c; k++)
-        for (let l = 0; l < d; l++) out[((k * d + l) * b + j) * a + i] = t.data[((i * b + j) * c + k) * d + l]!;
-  return { shape: [c, d, b, a], data: out };
+/** Permute a 4-D row-major tensor: out dims = [in dims[perm[0]], ...]. */
+function permute4(t: { shape: number[]; data: ArrayLike<number> }, perm: [number, number, number, number]): { shape: number[]; data: Float32Array } {
+  const s = t.shape;
+  const shape = perm.map((p) => s[p]!);
+  const inStride = [s[1]! * s[2]! * s[3]!, s[2]! * s[3]!, s[3]!, 1];
+  const st = perm.map((p) => inStride[p]!);
+  const out = new Float32Array(t.data.length);
+  let o = 0;
+  for (let i = 0; i < shape[0]!; i++)
+    for (let j = 0; j < shape[1]!; j++)
+      for (let k = 0; k < shape[2]!; k++) {
+        const base = i * st[0]! + j * st[1]! + k * st[2]!;
+        for (let l = 0; l < shape[3]!; l++) out[o++] = t.data[base + l * st[3]!]!;
+      }
+  return { shape, data: out };
 }
+/** torch conv weights [out, in, kh, kw] (ConvTranspose [in, out, kh, kw]) -> tfjs kernels [kh, kw, in, out] ([kh, kw, out, in]). */
+const toTfjs = (t: { shape: number[]; data: ArrayLike<number> }) => permute4(t, [2, 3, 1, 0]);
+/** And back: tfjs [kh, kw, in, out] -> torch [out, in, kh, kw]. */
+const toTorch = (t: { shape: number[]; data: ArrayLike<number> }) => permute4(t, [3, 2, 0, 1]);
 
 const BN_KEYS: Record<string, string> = { gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' };
 
@@ -146,7 +156,7 @@ export function loadReferenceWeights(model: tf.LayersModel, sd: StateDict): void
         continue;
       }
       used.add(key);
-      const v = (cls === 'Conv2D' || cls === 'Conv2DTranspose') && src.shape.length === 4 ? permute2310(src) : { shape: src.shape, data: src.data };
+      const v = (cls === 'Conv2D' || cls === 'Conv2DTranspose') && src.shape.length === 4 ? toTfjs(src) : { shape: src.shape, data: src.data };
       if (v.shape.join() !== w.shape.join()) {
         badShape.push(`${key} [${src.shape.join(', ')}]`);
         continue;
@@ -183,15 +193,14 @@ export function referenceStateDict(model: tf.LayersModel): [string, OutTensor][]
   for (const layer of model.layers) {
     if (!isRefLayer(layer)) continue;
     const cls = layer.getClassName();
-    const vals = layer.getWeights();
     const entries: Record<string, OutTensor> = {};
-    layer.weights.forEach((w, i) => {
-      const data = vals[i]!.dataSync() as Float32Array;
+    layer.weights.forEach((w) => {
+      // read() is the variable's own tensor: read its data, never dispose it.
+      const data = w.read().dataSync() as Float32Array;
       const suffix = torchSuffix(cls, w.name);
-      const v = (cls === 'Conv2D' || cls === 'Conv2DTranspose') && w.shape.length === 4 ? permute2310({ shape: w.shape as number[], data }) : { shape: w.shape as number[], data };
+      const v = (cls === 'Conv2D' || cls === 'Conv2DTranspose') && w.shape.length === 4 ? toTorch({ shape: w.shape as number[], data }) : { shape: w.shape as number[], data };
       entries[suffix] = { dtype: 'float32', shape: v.shape, data: v.data };
     });
-    vals.forEach((v) => v.dispose());
     for (const s of ['weight', 'bias', 'running_mean', 'running_var']) if (entries[s]) out.push([`${layer.name}.${s}`, entries[s]]);
     if (cls === 'BatchNormalization') out.push([`${layer.name}.num_batches_tracked`, { dtype: 'int64', shape: [], data: [0] }]);
   }
