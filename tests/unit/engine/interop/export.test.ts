@@ -115,7 +115,7 @@ describe.skipIf(!torchAvailable)(`export to the reference trainer${NO_TORCH}`, (
     ]);
     const d = await readPthFile(path.join(out, 'checkpoints', 'h2z', 'latest_net_D_A.pth'));
     const w = d.tensors.get('model.2.weight')!.data;
-    const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+    const std = Math.sqrt(Array.from(w).reduce((s, v) => s + v * v, 0) / w.length);
     expect(std).toBeGreaterThan(0.015);
     expect(std).toBeLessThan(0.025);
     expect(fs.readFileSync(res.trainScript, 'utf8')).toContain('--model cyclegan --netG resnet_6blocks --netD basic --norm instance');
