@@ -311,3 +311,23 @@ export async function buildPhotoDemos(ws: Workspace, opts: PhotoDemoOptions & { 
   }
   return built;
 }
+
+/**
+ * The test splits of both photo demos, cut from the held-out photos only (the same crops
+ * `buildPhotoDemos` stores, without decoding the training photos): shipped-model checks
+ * re-measure their cards with it.
+ */
+export async function heldOutSets(opts: PhotoDemoOptions = {}): Promise<{ colorize: { grey: Uint8Array[]; colour: Uint8Array[] }; foliage: { a: Uint8Array[]; b: Uint8Array[] }; size: number }> {
+  const dir = opts.dir ?? natureDir();
+  const missing = photoSourceMissing(dir);
+  if (missing) throw new StudioError('UNAVAILABLE', missing.message, { hint: missing.hint });
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULTS && v !== undefined)) } as typeof DEFAULTS;
+  const names = listPhotos(dir);
+  let held = (opts.heldOut ?? HELD_OUT).filter((h) => names.includes(h));
+  if (!held.length) held = [names[names.length - 1]!];
+  const photos: Photo[] = [];
+  for (const [i, nm] of names.entries()) if (held.includes(nm)) photos.push(await loadPhoto(dir, nm, i, 'test'));
+  const c = await buildColorize(photos, o);
+  const f = await buildFoliage(photos, o);
+  return { colorize: { grey: c.test.a, colour: c.test.b }, foliage: f.test, size: o.size };
+}

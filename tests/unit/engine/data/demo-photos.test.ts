@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPhotoDemos, listPhotos, NATURE_COPYRIGHT, NATURE_DIR, parseDebianCopyright, photoSourceMissing, PHOTO_DEMO_IDS } from '../../../../src/main/engine/data/demo-photos';
+import { buildPhotoDemos, heldOutSets, listPhotos, NATURE_COPYRIGHT, NATURE_DIR, parseDebianCopyright, photoSourceMissing, PHOTO_DEMO_IDS } from '../../../../src/main/engine/data/demo-photos';
 import { readIdx } from '../../../../src/main/engine/data/idx';
 import { readManifest } from '../../../../src/main/engine/data/store';
 import { foliageDomain, hueShares } from '../../../../src/main/engine/analysis/colour';
@@ -109,6 +109,15 @@ describe('colour photo demo datasets', () => {
     expect((await readManifest(path.join(ws3.datasets, 'demo-nature-colorize'))).contentHash).not.toBe(col.contentHash);
     // Present already: nothing rebuilt.
     expect(await buildPhotoDemos(ws, small())).toEqual([]);
+
+    // The held-out crops alone (what the shipped-model checks use) are the stored test splits.
+    const held = await heldOutSets(small());
+    const flat = (l: Uint8Array[]) => Buffer.concat(l.map((x) => Buffer.from(x)));
+    const stored = async (id: string, r: string) => Buffer.from((await readIdx(path.join(ws.datasets, id, 'test', `${r}-images-idx3-ubyte.gz`))).data);
+    expect(flat(held.colorize.colour).equals(await stored('demo-nature-colorize', 'b'))).toBe(true);
+    expect(flat(held.colorize.grey).equals(await stored('demo-nature-colorize', 'a'))).toBe(true);
+    expect(flat(held.foliage.a).equals(await stored('demo-green2autumn', 'a'))).toBe(true);
+    expect(flat(held.foliage.b).equals(await stored('demo-green2autumn', 'b'))).toBe(true);
   });
 
   const installed = listPhotos(NATURE_DIR).length > 0 && fs.existsSync(NATURE_COPYRIGHT);
