@@ -5,6 +5,7 @@ import { ExplorePage } from '../../../src/renderer/src/pages/explore/ExplorePage
 import { clustersOnScatter, rowKeys, toRequestSource } from '../../../src/renderer/src/pages/explore/sources';
 import { setStudioForTests } from '../../../src/renderer/src/studio';
 import { useUi } from '../../../src/renderer/src/store/ui';
+import { connectJobEvents } from '../../../src/renderer/src/store/jobs';
 import type { StudioApi } from '../../../src/shared/api';
 import type { AnalysisSourceInfo, PcaResult, ReconstructResult } from '../../../src/shared/channels/analysis';
 
@@ -37,8 +38,10 @@ let pcaReqs: { source: Record<string, unknown> }[];
 let renders: unknown[];
 let reconReqs: unknown[];
 let treeReqs: { source: Record<string, unknown> }[];
+let kmReqs: Record<string, unknown>[];
 
-function install(opts: { paths?: string[] } = {}) {
+function install(opts: { paths?: string[]; pcaJob?: string } = {}) {
+  kmReqs = [];
   pcaReqs = [];
   renders = [];
   reconReqs = [];
@@ -56,9 +59,12 @@ function install(opts: { paths?: string[] } = {}) {
           s.kind === 'latent' || s.kind === 'generated'
             ? { n, d: 64, description: 'z', model: s.model as string, seeds: [0, 1, 2, 3], classLabels: [0, 1, 0, 1], classes: ['a', 'b'] }
             : { n, d: 3, description: String(s.kind), ...(s.kind === 'matrix' ? {} : { indices: [3, 5, 8, 9] }) };
-        return ok({ result: pcaOf(info) });
+        return opts.pcaJob ? ok({ jobId: opts.pcaJob }) : ok({ result: pcaOf(info) });
       },
-      kmeans: () => ok({ result: { source: { n: 4, d: 2, description: '' }, labels: [0, 0, 1, 1], centroids: [], inertia: 1, iterations: 2, converged: true, sizes: [2, 2], metric: 'euclidean' } }),
+      kmeans: (req: Record<string, unknown>) => {
+        kmReqs.push(req);
+        return ok({ result: { source: { n: 4, d: 2, description: '' }, labels: [0, 0, 1, 1], centroids: [], inertia: 1, iterations: 2, converged: true, sizes: [2, 2], metric: 'euclidean', nInit: 4, localTrials: 2 } });
+      },
       hierarchical: (req: { source: Record<string, unknown> }) => {
         treeReqs.push(req);
         // A tree over a subset (images 5 and 9) of the scatter's images (3, 5, 8, 9).
@@ -106,6 +112,32 @@ afterEach(() => {
 const choose = async (testId: string, value: string) => {
   await act(async () => fireEvent.change(screen.getByTestId(testId), { target: { value } }));
 };
+
+describe('Explore progress and k-means defaults', () => {
+  it('shows a long PCA job\'s progress inline, then the scatter; k-means runs with the default initialisations and says how many', async () => {
+    install({ pcaJob: 'pca-1' });
+    const listeners: Record<string, (p: unknown) => void> = {};
+    const off = connectJobEvents(((e: string, cb: (p: unknown) => void) => {
+      listeners[e] = cb;
+      return () => {};
+    }) as never);
+    render(<ExplorePage />);
+    await screen.findByTestId('explore-source');
+    await waitFor(() => expect((screen.getByTestId('run-pca') as HTMLButtonElement).disabled).toBe(false));
+    await act(async () => fireEvent.click(screen.getByTestId('run-pca')));
+    expect((await screen.findByTestId('explore-progress')).textContent).toMatch(/PCA: starting \(0%\)/);
+    await act(async () => listeners['job.progress']!({ jobId: 'pca-1', step: 400, total: 1000, message: 'subspace iteration 2/4' }));
+    expect(screen.getByTestId('explore-progress').textContent).toMatch(/PCA: subspace iteration 2\/4 \(40%\)/);
+    const info = { n: 4, d: 3, description: 'dataset', indices: [3, 5, 8, 9] };
+    await act(async () => listeners['job.done']!({ jobId: 'pca-1', job: { id: 'pca-1', kind: 'analysis', title: 'PCA', state: 'done', startedAt: 0, step: 1000, total: 1000 }, result: pcaOf(info) }));
+    expect(await screen.findByTestId('scatter')).toBeTruthy();
+    await waitFor(() => expect(screen.queryByTestId('explore-progress')).toBeNull());
+    await waitFor(() => expect(kmReqs).toHaveLength(1));
+    expect(kmReqs[0]!.nInit).toBeUndefined();
+    expect(await screen.findByText(/best of 4 initialisations/)).toBeTruthy();
+    off();
+  });
+});
 
 describe('Explore source picker', () => {
   it('offers the five sources; generators are gan/cgan bundles; latents go out as a latent source and hover renders the point', async () => {

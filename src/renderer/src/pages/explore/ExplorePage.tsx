@@ -26,12 +26,30 @@ import { LabeledSlider } from '../../components/Slider';
 import { ErrorInline } from '../../components/Toasts';
 import { usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
-import { waitForJob } from '../../store/jobs';
+import { useJobs, waitForJob } from '../../store/jobs';
 
-async function analysis<T>(channel: string, req: unknown): Promise<T> {
+/** Runs an analysis; a big one is a job: onJob gets its id while it runs (null when it ends), for inline progress. */
+async function analysis<T>(channel: string, req: unknown, onJob?: (jobId: string | null) => void): Promise<T> {
   const r = await callAny<AnalysisReply<T>>(channel, req);
   if (r.result !== undefined) return r.result;
-  return waitForJob<T>(r.jobId!);
+  onJob?.(r.jobId!);
+  try {
+    return await waitForJob<T>(r.jobId!);
+  } finally {
+    onJob?.(null);
+  }
+}
+
+/** The latest progress of an analysis job (its message and a bar), where the result will appear. */
+function JobProgress({ jobId, what }: { jobId: string | null; what: string }) {
+  const job = useJobs((s) => (jobId ? s.jobs[jobId] : undefined));
+  if (!jobId) return null;
+  const frac = job && job.total > 0 ? Math.min(1, job.step / job.total) : 0;
+  return (
+    <div className="muted small" data-testid="explore-progress">
+      <progress value={frac} max={1} aria-label={`${what} progress`} /> {what}: {job?.message ?? 'starting'} ({Math.round(frac * 100)}%)
+    </div>
+  );
 }
 
 type ColourBy = 'cluster' | 'label' | 'tree' | 'none';
@@ -114,6 +132,8 @@ export function ExplorePage() {
   const [treeBusy, setTreeBusy] = useState(false);
   const [cut, setCut] = useState(0);
   const kmSeq = useRef(0);
+  const [pcaJob, setPcaJob] = useState<string | null>(null);
+  const [kmJob, setKmJob] = useState<string | null>(null);
 
   const hasRoles = ds?.kind === 'paired' || ds?.kind === 'unpaired';
   const usesDataset = kind === 'dataset' || kind === 'features';
@@ -150,7 +170,9 @@ export function ExplorePage() {
     const my = ++kmSeq.current;
     setKmError(null);
     try {
-      const r = await analysis<KMeansResultDto>('analysis.kmeans', { source: sourceReq(source), k: kk });
+      const r = await analysis<KMeansResultDto>('analysis.kmeans', { source: sourceReq(source), k: kk }, (id) => {
+        if (my === kmSeq.current) setKmJob(id);
+      });
       if (my === kmSeq.current) setKm(r);
     } catch (e) {
       if (my === kmSeq.current) setKmError(toErrorData(e));
@@ -164,7 +186,7 @@ export function ExplorePage() {
     setSelected(null);
     setKm(null);
     try {
-      const r = await analysis<PcaResult>('analysis.pca', { source: sourceReq(source), nComponents: 10, returnComponents: 0, projectionDims: 2 });
+      const r = await analysis<PcaResult>('analysis.pca', { source: sourceReq(source), nComponents: 10, returnComponents: 0, projectionDims: 2 }, setPcaJob);
       setPca(r);
       if (!r.source.classLabels && colourBy === 'label') setColourBy('cluster');
       void runKmeans(k);
@@ -333,6 +355,7 @@ export function ExplorePage() {
         <button type="button" className="btn primary" disabled={!source || pcaBusy} onClick={() => void runPca()} data-testid="run-pca">
           {pcaBusy ? 'Computing PCA…' : pca ? 'Recompute' : 'Compute PCA'}
         </button>
+        <JobProgress jobId={pcaJob} what="PCA" />
       </Panel>
       <Panel title="Colour">
         <div className="seg">
@@ -350,9 +373,10 @@ export function ExplorePage() {
           </button>
         </div>
         <LabeledSlider label="k (clusters)" value={k} min={2} max={16} step={1} onChange={setK} onCommit={(v) => void runKmeans(v)} disabled={!pca || !has('analysis.kmeans')} testId="k-slider" />
+        <JobProgress jobId={kmJob} what="k-means" />
         {km ? (
           <div className="muted small">
-            inertia {km.inertia.toPrecision(4)} · {km.iterations} iterations{km.converged ? '' : ' (not converged)'}
+            inertia {km.inertia.toPrecision(4)} · {km.iterations} iterations{km.converged ? '' : ' (not converged)'} · best of {km.nInit} initialisation{km.nInit === 1 ? '' : 's'}
           </div>
         ) : null}
         {kmError ? <ErrorInline title="k-means" error={kmError} /> : null}
