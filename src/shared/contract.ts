@@ -17,6 +17,7 @@ import { trainChannels } from './channels/train';
 import { analysisChannels } from './channels/analysis';
 import { evalChannels } from './channels/eval';
 import { scoreboardChannels } from './channels/scoreboard';
+import { interopChannels } from './channels/interop';
 
 export const contract = {
   ...appChannels,
@@ -30,6 +31,7 @@ export const contract = {
   ...analysisChannels,
   ...evalChannels,
   ...scoreboardChannels,
+  ...interopChannels,
 } as const;
 
 export type Contract = typeof contract;

@@ -10,6 +10,7 @@ import { trainHandlers } from './train';
 import { analysisHandlers } from './analysis';
 import { evalHandlers } from './eval';
 import { scoreboardHandlers } from './scoreboard';
+import { interopHandlers } from './interop';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -23,4 +24,5 @@ export const handlerTable: HandlerTable = {
   ...analysisHandlers,
   ...evalHandlers,
   ...scoreboardHandlers,
+  ...interopHandlers,
 };

@@ -13,6 +13,7 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { PytorchImportResult } from '../../../shared/channels/interop';
 import { StudioError } from '../../../shared/errors';
 import type { tf } from '../backend';
 import { exists } from '../core/fsutil';
@@ -38,15 +39,7 @@ export interface PytorchImportOptions {
   onStep?: (step: number, total: number, message: string) => void;
 }
 
-export interface PytorchImportResult {
-  id: string;
-  dir: string;
-  kind: 'pix2pix' | 'cyclegan';
-  mode: 'eval' | 'train';
-  networks: { name: string; file: string; sha256: string; format: 'zip' | 'legacy'; detected: string }[];
-  onnx: { direction: 'AtoB' | 'BtoA'; file: string; maxAbsDiff: number; pass: boolean }[];
-  pass: boolean;
-}
+export type { PytorchImportResult };
 
 /** The reference's file names: <epoch>_net_<G|G_A|G_B|D|D_A|D_B>.pth. */
 export function networkNameOf(file: string): string | null {

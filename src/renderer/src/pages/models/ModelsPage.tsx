@@ -19,6 +19,7 @@ import { studio } from '../../studio';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { ProgressBar } from '../../components/Progress';
+import { PytorchImport } from './PytorchImport';
 
 function pick(o: Record<string, unknown> | undefined, ...keys: string[]): unknown {
   for (const k of keys) {
@@ -344,6 +345,14 @@ export function ModelsPage() {
       }
     >
       {bundles.error ? <ErrorInline title="List models" error={bundles.error} /> : null}
+      <div className="section">
+        <PytorchImport
+          onImported={(newId) => {
+            bundles.reload();
+            setId(newId);
+          }}
+        />
+      </div>
       {bundles.data && !list.length ? (
         <EmptyState title="No models yet" testId="models-empty">
           <p>Finished training runs write a model bundle here; shipped demo models appear here too.</p>

@@ -1,0 +1,70 @@
+/**
+ * Drop the reference implementation's .pth checkpoints (latest_net_G.pth, or latest_net_G_A.pth +
+ * latest_net_G_B.pth, with *_net_D*.pth) to import them as a bundle: `import.pytorch`, a job whose
+ * result carries the ONNX parity. Nothing in a file is run; refused files say why.
+ */
+import { useState } from 'react';
+import type { PytorchImportResult } from '../../../../shared/channels/interop';
+import { callAny, has } from '../../api';
+import { DropZone } from '../../components/DropZone';
+import { ProgressBar } from '../../components/Progress';
+import type { DroppedFiles } from '../../lib/files';
+import { studio } from '../../studio';
+import { useJobs, waitForJob } from '../../store/jobs';
+import { notify, reportError } from '../../store/ui';
+
+export function PytorchImport({ onImported }: { onImported(id: string): void }) {
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [mode, setMode] = useState<'eval' | 'train'>('eval');
+  const [result, setResult] = useState<PytorchImportResult | null>(null);
+  const job = useJobs((s) => (jobId ? s.jobs[jobId] : undefined));
+  if (!has('import.pytorch')) return null;
+  const busy = !!job && (job.state === 'running' || job.state === 'queued');
+
+  const onFiles = async (d: DroppedFiles) => {
+    const pth = d.files.filter((f) => /\.(pth|pt)$/i.test(f.name));
+    if (!pth.length) {
+      reportError('Import PyTorch checkpoints', { code: 'BAD_INPUT', message: 'Drop .pth files (latest_net_G.pth, or latest_net_G_A.pth and latest_net_G_B.pth).' });
+      return;
+    }
+    const paths = await studio().pathsForFiles(pth, pth.map((f) => f.name));
+    setResult(null);
+    try {
+      const { jobId: id } = await callAny<{ jobId: string }>('import.pytorch', { files: paths, mode });
+      setJobId(id);
+      const r = await waitForJob<PytorchImportResult>(id);
+      setResult(r);
+      const parity = r.onnx.map((o) => `${o.direction} max |Δ| ${o.maxAbsDiff.toExponential(2)}`).join(', ');
+      if (r.pass) notify(`Imported ${r.id}`, `${r.kind}, ${r.mode} mode; ONNX parity ${parity}`, 'success');
+      else reportError(`Import ${r.id}`, { code: 'BAD_INPUT', message: `The ONNX export differs from the imported networks (${parity}).` });
+      onImported(r.id);
+    } catch (e) {
+      reportError('Import PyTorch checkpoints', e);
+    }
+  };
+
+  return (
+    <div className="card" data-testid="pytorch-import">
+      <div className="card-title">Import PyTorch checkpoints</div>
+      <DropZone testId="pytorch-drop" accept=".pth,.pt" folders={false} label="Choose .pth files" onFiles={onFiles} disabled={busy}>
+        <div className="small">
+          Drop the reference implementation&apos;s <code>latest_net_G.pth</code>, or <code>latest_net_G_A.pth</code> + <code>latest_net_G_B.pth</code> (discriminators may come along). Nothing in a file is run.
+        </div>
+      </DropZone>
+      <label className="small">
+        <input type="checkbox" checked={mode === 'train'} onChange={(e) => setMode(e.target.checked ? 'train' : 'eval')} disabled={busy} /> the reference&apos;s train-mode test (batch statistics per image, dropout on)
+      </label>
+      {busy && job ? (
+        <>
+          <ProgressBar step={job.step} total={job.total} testId="pytorch-import-progress" />
+          <span className="small muted">{job.message ?? 'importing'}</span>
+        </>
+      ) : null}
+      {result ? (
+        <div className="small" data-testid="pytorch-import-result">
+          {result.id}: {result.networks.map((n) => `${n.name} (${n.detected})`).join('; ')}
+        </div>
+      ) : null}
+    </div>
+  );
+}
