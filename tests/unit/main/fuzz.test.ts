@@ -158,6 +158,10 @@ const SPECS: Record<ChannelName, Spec> = {
     },
   },
   'export.onnx': { base: { model: 'm' }, fields: { model: PATH, file: PATH, dropout: ENUM, direction: ENUM } },
+  'import.pytorch': {
+    base: { files: ['/tmp/latest_net_G.pth'] },
+    fields: { files: [[], ['/tmp/a.pth', ...Array(6).fill('/tmp/b.pth')], ['a\u0000b'], [''], [42], '/tmp/a.pth', null], netG: ENUM, norm: ENUM, ngf: INT(1, 1024), name: ['', 'x'.repeat(81), 42, null], size: INT(8, 4096), mode: ENUM },
+  },
   'train.options': { base: {}, fields: { model: ENUM } },
   'train.start': {
     base: { model: 'pix2pix', datasetId: 'd' },
