@@ -22,6 +22,9 @@ describe.skipIf(!haveChromium)(`studio in Chromium via atelier serve${haveChromi
     const status = page.getByTestId('status-backend');
     await status.waitFor({ timeout: 60_000 });
     await expect.poll(async () => (await status.textContent()) ?? '', { timeout: 60_000 }).toContain('wasm');
+    // Paths are confined in the browser studio; no --allow given, so only the workspace.
+    await expect.poll(async () => (await page.getByTestId('status-access').textContent()) ?? '', { timeout: 30_000 }).toContain('workspace only');
+    expect(await page.getByTestId('status-access').getAttribute('title')).toContain(served.workspace);
     await screenshot(page, 'shell');
     expect(errors).toEqual([]);
     await page.close();
@@ -35,7 +38,7 @@ describe.skipIf(!haveChromium)(`studio in Chromium via atelier serve${haveChromi
     await page.close();
   });
 
-  it('refuses a WebSocket with a wrong token from a page without the cookie, and keeps serving', async () => {
+  it('refuses a WebSocket with a wrong token from a page without the token, and keeps serving', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     // Same origin, but never given the token: the 401 page.

@@ -17,7 +17,7 @@ export async function runServeCli(argv: string[]): Promise<number> {
   const token = process.env.ATELIER_SERVE_TOKEN || undefined;
   const host = typeof args.flags.host === 'string' ? args.flags.host : '127.0.0.1';
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-    console.warn(`WARNING: serving on ${host}: anyone who can reach this address and has the token can use the studio.`);
+    console.warn(`WARNING: serving on ${host}: anyone who can reach this address and has the token can use the studio. Browse to exactly ${host}: requests naming any other host are refused (421).`);
   }
   const root = typeof args.flags.workspace === 'string' ? path.resolve(args.flags.workspace) : defaultWorkspaceRoot();
   const ws = openWorkspace(root);
