@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../../src/main/engine/backend';
 import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
@@ -196,23 +197,61 @@ describe('DatasetLoader', () => {
     expect(new Set(seen).size).toBe(450);
   });
 
-  it('file datasets: resize_and_crop, scale_width; no tensors leak across steps', async () => {
-    const src = path.join(tmp, 'lab');
-    await writeLabeled(src, { classes: ['p', 'q'], perClass: 5, size: 40 });
-    await importDataset(ws, { kind: 'labeled', path: src, name: 'lab', testFraction: 0 });
-    for (const preprocess of ['resize_and_crop', 'scale_width', 'none'] as const) {
-      const l = await DatasetLoader.open(dsDir('lab'), { batchSize: 3, size: 32, preprocess, seed: 1 });
+  it('file datasets: resize_and_crop, scale_width and none put the pixels each mode promises; no tensors leak across steps', async () => {
+    // 48 x 32 images (wider than high, so the modes differ) holding linear ramps: red = 40 + 3x,
+    // green = 30 + 5y. Resizing keeps a ramp linear away from the borders, so each output pixel
+    // has a value that follows from the mode's resize and centre crop alone.
+    const W = 48;
+    const H = 32;
+    const raw = Buffer.alloc(W * H * 3);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) raw.set([40 + 3 * x, 30 + 5 * y, 128], (y * W + x) * 3);
+    const src = path.join(tmp, 'ramps');
+    for (const cls of ['p', 'q']) {
+      fs.mkdirSync(path.join(src, cls), { recursive: true });
+      for (let i = 0; i < 3; i++) await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path.join(src, cls, `${i}.png`));
+    }
+    await importDataset(ws, { kind: 'labeled', path: src, name: 'ramps', testFraction: 0 });
+    const size = 16;
+    const loadSize = 24;
+    // [resized width, resized height, crop x, crop y] per mode.
+    const geometry = {
+      resize_and_crop: [loadSize, loadSize, 4, 4], // 24 x 24, centre 16 x 16
+      scale_width: [loadSize, 16, 4, 0], // width 24, height 32 * 24 / 48 = 16, centre crop
+      none: [size, size, 0, 0], // straight to 16 x 16
+    } as const;
+    const seen: number[][] = [];
+    for (const [preprocess, [rw, rh, cx, cy]] of Object.entries(geometry)) {
+      const l = await DatasetLoader.open(dsDir('ramps'), { batchSize: 3, size, loadSize, preprocess: preprocess as keyof typeof geometry, seed: 1, augment: false, shuffle: false });
       const before = tf.memory().numTensors;
-      for (let i = 0; i < 4; i++) {
+      for (let step = 0; step < 2; step++) {
         const b = await l.next();
         if (b.kind !== 'labeled') throw new Error('expected labeled');
-        expect(b.x.shape.slice(1)).toEqual([32, 32, 3]);
+        expect(b.x.shape).toEqual([3, size, size, 3]);
         const x = b.x.dataSync();
-        expect(Math.max(...x)).toBeLessThanOrEqual(1);
-        expect(Math.min(...x)).toBeGreaterThanOrEqual(-1);
+        if (step === 0) seen.push(Array.from(x.subarray(0, size * size * 3)));
+        let checked = 0;
+        for (let oy = 0; oy < size; oy++)
+          for (let ox = 0; ox < size; ox++) {
+            const ry = cy + oy;
+            const rx = cx + ox;
+            // Only where the resize kernel stays inside the image (3 resized pixels from a border).
+            if (rx < 3 || rx > rw - 4 || ry < 3 || ry > rh - 4) continue;
+            const sx = (rx + 0.5) * (W / rw) - 0.5;
+            const sy = (ry + 0.5) * (H / rh) - 0.5;
+            const at = (oy * size + ox) * 3;
+            expect(Math.abs((x[at]! + 1) * 127.5 - (40 + 3 * sx)), `${preprocess} red at ${ox},${oy}`).toBeLessThan(1.6);
+            expect(Math.abs((x[at + 1]! + 1) * 127.5 - (30 + 5 * sy)), `${preprocess} green at ${ox},${oy}`).toBeLessThan(1.6);
+            checked++;
+          }
+        expect(checked, preprocess).toBeGreaterThan(20);
         dispose(b);
         expect(tf.memory().numTensors).toBe(before);
       }
     }
+    // The three modes give three different images.
+    expect(seen[0]).not.toEqual(seen[1]);
+    expect(seen[1]).not.toEqual(seen[2]);
+    expect(seen[0]).not.toEqual(seen[2]);
   });
 });

@@ -109,8 +109,25 @@ describe('PCA with more features than samples (Gram path)', () => {
       for (let j = 0; j < d; j++) X[i * d + j] = a * Math.sin(j) + b * Math.cos(3 * j) + rng.normal() * 0.1;
     }
     const gram = smallPca(X, n, d, 2);
-    // covariance path on the transposed problem is not comparable; check against the definition:
-    // each component is unit-norm, orthogonal, and its variance equals the variance of the scores.
+    // The covariance path on the same rows stacked twice (2n = 60 > d = 40, so no Gram): same
+    // mean and components; C'^T C' = 2 C^T C, so its variance is 2 (n-1) / (2n-1) times ours; the
+    // scores repeat.
+    const twice = new Float32Array(2 * n * d);
+    twice.set(X);
+    twice.set(X, n * d);
+    const cov = smallPca(twice, 2 * n, d, 2);
+    for (let c = 0; c < 2; c++) {
+      expect(Math.abs(dot(gram.components[c]!, cov.components[c]!)), `component ${c}`).toBeCloseTo(1, 5);
+      expect(cov.variance[c]! / gram.variance[c]!, `variance ${c}`).toBeCloseTo((2 * (n - 1)) / (2 * n - 1), 5);
+      const sign = Math.sign(dot(gram.components[c]!, cov.components[c]!));
+      for (let i = 0; i < n; i++) {
+        expect(sign * cov.scores[c]![i]!).toBeCloseTo(gram.scores[c]![i]!, 3);
+        expect(sign * cov.scores[c]![n + i]!).toBeCloseTo(gram.scores[c]![i]!, 3);
+      }
+    }
+    expect(cov.totalVariance / gram.totalVariance).toBeCloseTo((2 * (n - 1)) / (2 * n - 1), 6);
+    // And the definition: each component is unit-norm, orthogonal, and its variance equals the
+    // variance of the scores.
     for (let c = 0; c < 2; c++) {
       expect(norm(gram.components[c]!)).toBeCloseTo(1, 6);
       const sc = gram.scores[c]!;
