@@ -26,6 +26,15 @@ child.on('exit', (code, signal) => {
     skipped = r.numPendingTests + (r.numTodoTests ?? 0);
     // A file that failed to load has no tests: count it as a failure, not as nothing.
     for (const f of r.testResults ?? []) if (f.status === 'failed' && (!f.assertionResults || f.assertionResults.length === 0)) failed++;
+    // Every skip says why in its title (tests/unit/hygiene.test.ts checks the source; this checks
+    // what actually skipped): a skip without a reason counts as a failure.
+    // (Not under -t: a name filter skips every test it does not match.)
+    const filtered = process.argv.slice(2).some((a) => a === '-t' || a.startsWith('--testNamePattern') || a.startsWith('-t='));
+    const unexplained = filtered ? [] : (r.testResults ?? []).flatMap((f) => (f.assertionResults ?? []).filter((a) => (a.status === 'pending' || a.status === 'skipped' || a.status === 'todo') && !/skip/i.test(a.fullName ?? a.title ?? '')).map((a) => `${path.relative(root, f.name)}: ${a.fullName ?? a.title}`));
+    if (unexplained.length) {
+      console.log(`\nSkipped without a reason in the title (say "skipped: why"):\n  ${unexplained.join('\n  ')}`);
+      failed += unexplained.length;
+    }
   } catch {
     failed = Math.max(failed, 1);
   }

@@ -61,10 +61,10 @@ describe('soak through the engine host', () => {
     const base = await stats();
     const run = await train('pix2pix', paired, STEPS, { ngf: 4, ndf: 4, seed: 2 });
     const afterTrain = await stats();
-    // The trainer host (idle now, so read fresh) trained both runs; it is the same process.
+    // The trainer host trained both runs; it is the same process. Its reading post-dates the run
+    // (idle, so read for this request): no job counted as running in it.
     expect(base.trainer && afterTrain.trainer).toBeTruthy();
     expect(afterTrain.trainer!.pid).toBe(base.trainer!.pid);
-    expect(afterTrain.trainer!.ageMs).toBeLessThan(1000);
     expect(afterTrain.trainer!.tensors).toBe(base.trainer!.tensors);
     expect(afterTrain.trainer!.rssBytes - base.trainer!.rssBytes).toBeLessThan(300 * MiB);
     expect(afterTrain.trainer!.runningJobs).toBe(0);
@@ -91,13 +91,15 @@ describe('soak through the engine host', () => {
     // The storm: every render fired at once, as a slider dragged with no client-side throttle.
     const renders = await Promise.all(Array.from({ length: RENDERS }, (_, i) => client.request('latent.render', { model: ae.bundleId, z: { seed: i } })));
     for (const r of renders) expect(r.ok).toBe(true);
+    // Each render answered its own seed (not one result handed to every caller).
+    const zOf = (r: Envelope<unknown>) => (r as { ok: true; data: { z: number[] } }).data.z.join(',');
+    expect(new Set(renders.map(zOf)).size).toBe(RENDERS);
     const r1 = await stats();
     expect(r1.runningJobs).toBe(0);
     expect(r1.tensors).toBe(r0.tensors);
     expect(r1.rssBytes - r0.rssBytes).toBeLessThan(200 * MiB);
-    // Nothing still queued: a fresh request answers at once.
-    const tq = Date.now();
-    await stats();
-    expect(Date.now() - tq).toBeLessThan(5000);
+    // Nothing still queued: no request waits on either host, and the storm left no job behind.
+    expect(client.pendingRequests).toBe(0);
+    expect((await stats()).runningJobs).toBe(0);
   }, 1_200_000);
 });

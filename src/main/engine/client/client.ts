@@ -145,6 +145,11 @@ export class EngineClient implements EngineClientLike {
     return this.trainer.starts;
   }
 
+  /** Requests sent to either host and not yet answered (a queue left behind shows here). */
+  get pendingRequests(): number {
+    return this.primary.pending.size + this.trainer.pending.size;
+  }
+
   /** The primary host's pid. */
   get pid(): number | undefined {
     return this.primary.proc?.pid;

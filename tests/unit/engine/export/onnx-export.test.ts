@@ -5,10 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf, initBackend } from '../../../../src/main/engine/backend';
 import { buildOnnx, checkParity, exportOnnx, parityOf, PARITY_THRESHOLD, type ExportSource } from '../../../../src/main/engine/export/onnx-export';
-import { decodeModel, ONNX_OPSET } from '../../../../src/main/engine/export/onnx-proto';
+import { decodeModel, encodeModel, ONNX_OPSET } from '../../../../src/main/engine/export/onnx-proto';
+import { createSession, floatTensor, int64Tensor } from '../../../../src/main/engine/export/ort';
 import { samePads, permute } from '../../../../src/main/engine/export/tfjs-to-onnx';
 import { StudioError } from '../../../../src/shared/errors';
 import { tinyAutoencoder, tinyCgan, tinyDcgan, tinyResnet, tinyUnet } from './models';
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+};
 
 let dir: string;
 beforeAll(async () => {
@@ -183,9 +190,42 @@ describe('files, reader and metadata', () => {
   it('a soft-label variant of a cGAN equals the index graph for one-hot labels and blends embeddings', async () => {
     const m = tinyCgan();
     const s = src({ kind: 'cgan', generator: m, latentSize: 8, channels: 1 });
+    // Make class 5's embedding the midpoint of classes 1 and 2: a soft label of half 1, half 2
+    // must then give exactly what the index graph gives for class 5.
+    const embedding = m.layers.find((l) => l.getClassName() === 'Embedding')!;
+    const E = Array.from(embedding.getWeights()[0]!.arraySync() as number[][]);
+    E[5] = E[1]!.map((v, j) => (v + E[2]![j]!) / 2);
+    embedding.setWeights([tf.tensor2d(E)]);
     const soft = buildOnnx(s, { labelMode: 'soft' })[0]!;
     expect(soft.inputs[1]).toEqual({ name: 'label', dtype: 'float32', shape: ['batch', 10] });
-    expect(soft.model.graph.nodes.some((n) => n.opType === 'MatMul')).toBe(true);
+    const index = buildOnnx(s)[0]!;
+    expect(index.inputs[1]).toMatchObject({ name: 'label', dtype: 'int64' });
+    const softSession = await createSession(encodeModel(soft.model));
+    const indexSession = await createSession(encodeModel(index.model));
+    const batch = 4;
+    const z = Float32Array.from({ length: batch * 8 }, (_, i) => Math.sin(i * 1.7));
+    const classes = [0, 3, 9, 5];
+    const oneHot = new Float32Array(batch * 10);
+    classes.forEach((c, b) => (oneHot[b * 10 + c] = 1));
+    const run = async (session: Awaited<ReturnType<typeof createSession>>, label: ReturnType<typeof floatTensor>) =>
+      (await session.run({ z: floatTensor(z, [batch, 8]), label })).output!.data as Float32Array;
+    const byIndex = await run(indexSession, int64Tensor(classes, [batch]));
+    const byOneHot = await run(softSession, floatTensor(oneHot, [batch, 10]));
+    expect(byIndex.length).toBe(batch * 16 * 16);
+    expect(maxDiff(byOneHot, byIndex)).toBeLessThan(1e-5);
+    // And both equal tfjs on the same inputs (the index graph is the parity-checked one).
+    const want = tf.tidy(() => (m.predict([tf.tensor2d(z, [batch, 8]), tf.tensor2d(classes, [batch, 1])]) as tfTypes.Tensor).transpose([0, 3, 1, 2]).dataSync());
+    expect(maxDiff(byIndex, want as Float32Array)).toBeLessThan(1e-4);
+    // Half class 1, half class 2 in every row: the blended embedding, i.e. class 5's output.
+    const half = new Float32Array(batch * 10);
+    for (let b = 0; b < batch; b++) half[b * 10 + 1] = half[b * 10 + 2] = 0.5;
+    const blended = await run(softSession, floatTensor(half, [batch, 10]));
+    const fives = await run(indexSession, int64Tensor([5, 5, 5, 5], [batch]));
+    expect(maxDiff(blended, fives)).toBeLessThan(1e-5);
+    // ...which is neither pure class (the blend did something).
+    expect(maxDiff(blended, await run(indexSession, int64Tensor([1, 1, 1, 1], [batch])))).toBeGreaterThan(1e-3);
+    await softSession.release();
+    await indexSession.release();
     m.dispose();
   });
 });
