@@ -9,7 +9,7 @@ import { importDataset } from '../../../../src/main/engine/data/import';
 import { DatasetLoader, type Batch } from '../../../../src/main/engine/data/loader';
 import { DataRng } from '../../../../src/main/engine/data/rng';
 import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
-import { writeLabeled, writePairedFolders } from '../../../fixtures/bad-images';
+import { writePairedFolders } from '../../../fixtures/bad-images';
 
 let tmp: string;
 let ws: Workspace;
