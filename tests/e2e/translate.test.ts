@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
+import { CHROMIUM, errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
 
 /** A 451x300 photo-like JPEG: smooth colour fields and a few edges. */
 async function photo(): Promise<Buffer> {
@@ -28,7 +28,7 @@ async function photo(): Promise<Buffer> {
   return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-describe.skipIf(!haveChromium)('translate at full resolution in Chromium', () => {
+describe.skipIf(!haveChromium)(`translate at full resolution in Chromium${haveChromium ? '' : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`}`, () => {
   let studio: Studio;
   let page: Page;
   let pageErrors: string[];
