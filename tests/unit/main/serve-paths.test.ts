@@ -69,6 +69,7 @@ const CASES: Record<string, (p: string) => unknown> = {
   'analysis.reconstruct model': (p) => ({ datasetId: 'd', model: p }),
   'eval.run model': (p) => ({ model: p, dataset: 'd' }),
   'eval.run classifier': (p) => ({ model: 'mybundle', dataset: 'd', classifier: p }),
+  'import.pytorch files[]': (p) => ({ files: [IN, p] }),
 };
 
 /** Which field each case writes into, and whether that field is written (write access). */
