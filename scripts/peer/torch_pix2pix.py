@@ -23,8 +23,8 @@ import torch
 import torch.nn as nn
 
 
-def unet(size, in_c=3, out_c=3, ngf=64):
-    depth = int(math.log2(size))
+def unet(size, in_c=3, out_c=3, ngf=64, depth=None):
+    depth = depth or int(math.log2(size))
 
     def width(i):
         return ngf * min(2 ** i, 8)
@@ -124,11 +124,14 @@ def bench(size, batch, steps, warmup, ngf):
     }
 
 
-def bench_infer(size, batch, reps, warmup, ngf):
+def bench_infer(size, batch, reps, warmup, ngf, in_c=3, out_c=3, depth=None, hw=None):
+    """`hw` (height, width): run a network built for `size` (depth log2 size unless given) at
+    another, possibly non-square, size, as Atelier translates at an image's own resolution."""
     torch.manual_seed(0)
-    G = unet(size, ngf=ngf)
+    G = unet(size, in_c=in_c, out_c=out_c, ngf=ngf, depth=depth)
     G.eval()
-    x = torch.rand(batch, 3, size, size) * 2 - 1
+    h, w = hw or (size, size)
+    x = torch.rand(batch, in_c, h, w) * 2 - 1
     times = []
     with torch.inference_mode():
         for s in range(warmup + reps):
@@ -154,10 +157,20 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--ngf', type=int, default=64)
     ap.add_argument('--infer', action='store_true', help='time the generator forward pass in eval mode (steps = timed runs)')
+    ap.add_argument('--in-channels', type=int, default=3, help='--infer: input channels (1 for a colouriser)')
+    ap.add_argument('--out-channels', type=int, default=3)
+    ap.add_argument('--depth', type=int, default=0, help='--infer: U-Net depth (default log2 size)')
+    ap.add_argument('--hw', default='', help='--infer: run at HxW instead of size x size')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    run = bench_infer if args.infer else bench
-    results = [run(int(s), args.batch, args.steps, args.warmup, args.ngf) for s in args.sizes.split(',') if s]
+    if args.infer:
+        hw = tuple(int(v) for v in args.hw.split('x')) if args.hw else None
+        results = [bench_infer(int(s), args.batch, args.steps, args.warmup, args.ngf, args.in_channels, args.out_channels, args.depth or None, hw) for s in args.sizes.split(',') if s]
+        for r in results:
+            if hw:
+                r['height'], r['width'] = hw
+    else:
+        results = [bench(int(s), args.batch, args.steps, args.warmup, args.ngf) for s in args.sizes.split(',') if s]
     print(json.dumps({
         'mode': 'infer' if args.infer else 'train',
         'torch': torch.__version__,

@@ -17,7 +17,7 @@ import type { Runtime } from '../engine/infer/model';
 const USAGE = `Usage: atelier translate --model <bundle|folder|file.onnx> [options] <input image|folder> <output file|folder>
   --scale native|model|N   run at the image's own size (default), the model's training size, or long side N
   --tile N --overlap N     tile side and overlap in pixels (default: tiles only above the memory budget)
-  --memory MB              activation memory budget for one pass (default: a quarter of free memory, 256..2048)
+  --memory MB              activation memory budget for one pass (default: a quarter of free memory, 256..512)
   --runtime onnx|tfjs      (default onnx)    --direction AtoB|BtoA (cyclegan)
   --fit fill|cover|contain with --scale model: how the image meets the square
   --suffix S               folder: append S to each name (needed to save into the input folder)

@@ -80,6 +80,20 @@ export async function runPeerPix2pix(opts: { sizes: number[]; batch: number; ste
  * on moving statistics: model.eval() under torch.inference_mode()), median of `reps` runs after
  * `warmup`, for each of `sizes`.
  */
-export async function runPeerUnetInference(opts: { sizes: number[]; reps: number; warmup: number; ngf?: number }): Promise<PeerInferResult | { error: string }> {
-  return runPeerScript<PeerInferResult>(['--infer', '--sizes', opts.sizes.join(','), '--batch', '1', '--steps', String(opts.reps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64)]);
+export async function runPeerUnetInference(opts: {
+  sizes: number[];
+  reps: number;
+  warmup: number;
+  ngf?: number;
+  inChannels?: number;
+  outChannels?: number;
+  /** Run the network built for `sizes[i]` at height x width (native-resolution translation). */
+  hw?: [number, number];
+}): Promise<PeerInferResult | { error: string }> {
+  const extra = [
+    ...(opts.inChannels ? ['--in-channels', String(opts.inChannels)] : []),
+    ...(opts.outChannels ? ['--out-channels', String(opts.outChannels)] : []),
+    ...(opts.hw ? ['--hw', `${opts.hw[0]}x${opts.hw[1]}`] : []),
+  ];
+  return runPeerScript<PeerInferResult>(['--infer', '--sizes', opts.sizes.join(','), '--batch', '1', '--steps', String(opts.reps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64), ...extra]);
 }

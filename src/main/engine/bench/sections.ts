@@ -185,12 +185,19 @@ async function eventloop(ctx: Ctx) {
   }
 }
 
+/** Translating at the image's own size: time per megapixel vs PyTorch, peak RSS of a 4096^2 tiled run. */
+async function resolution(ctx: Ctx) {
+  const { resolutionBenchSection } = await import('../infer/bench-resolution');
+  await resolutionBenchSection(ctx);
+}
+
 export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   pix2pix,
   models,
   memory,
   kernels,
   inference,
+  resolution,
   analysis,
   eventloop,
 };

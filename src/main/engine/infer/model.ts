@@ -59,6 +59,8 @@ export function isTranslator(kind: string): boolean {
 export class InferenceModel {
   private sessions = new Map<string, Promise<OrtSession>>();
   private bytes = new Map<Role, Uint8Array>();
+  /** A translator's unchanged ONNX file: its session loads from the path (onnxruntime reads it itself; no JS copy kept). */
+  private modelFile?: string;
   featureNode?: string;
 
   private constructor(
@@ -72,7 +74,9 @@ export class InferenceModel {
   /** From an exported .onnx file (+ its sidecar JSON, or the file's metadata). */
   static async fromOnnxFile(file: string): Promise<InferenceModel> {
     if (!(await exists(file))) throw new StudioError('NOT_FOUND', `No ONNX file at ${file}.`);
-    const bytes = new Uint8Array(await fsp.readFile(file));
+    // The file's own buffer, not a copy: a 256 px colouriser is ~220 MB of weights.
+    const buf = await fsp.readFile(file);
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     const p = exportPaths(file);
     let side: Partial<OnnxSidecar> = {};
     if (await exists(p.sidecar)) side = JSON.parse(await fsp.readFile(p.sidecar, 'utf8')) as OnnxSidecar;
@@ -97,8 +101,13 @@ export class InferenceModel {
       // Files exported before dynamic height/width: the same graph with its dims declared
       // dynamic (derived in memory, the file is not touched) when nothing in it fixes the size.
       const d = dynamicSpatialBytes(bytes);
-      m.bytes.set('model', d.bytes);
       info.geometry = d.geometry;
+      if (d.bytes === bytes) {
+        // Nothing derived: onnxruntime loads the file (for a 220 MB colouriser this saves the
+        // bytes held here and a copy into the native side).
+        m.bytes.delete('model');
+        m.modelFile = file;
+      } else m.bytes.set('model', d.bytes);
     } else if (info.kind === 'autoencoder') info.geometry = dynamicSpatialBytes(bytes).geometry;
     if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
     if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
@@ -157,7 +166,7 @@ export class InferenceModel {
     return this.info.inputs.some((i) => i.name === 'label');
   }
 
-  private session(key: string, make: () => Uint8Array): Promise<OrtSession> {
+  private session(key: string, make: () => Uint8Array | string): Promise<OrtSession> {
     let s = this.sessions.get(key);
     if (!s) {
       s = createSession(make());
@@ -176,10 +185,10 @@ export class InferenceModel {
   /** Warm the sessions (first run pays for graph optimisation). */
   async warm(): Promise<void> {
     if (this.runtime !== 'onnx') return;
-    await this.session('model', () => this.roleBytes('model'));
+    await this.session('model', () => this.modelFile ?? this.roleBytes('model'));
   }
 
-  private async runOrt(key: string, make: () => Uint8Array, feeds: Record<string, OrtTensor>, output = 'output'): Promise<{ data: Float32Array; dims: readonly number[]; all: Record<string, OrtTensor> }> {
+  private async runOrt(key: string, make: () => Uint8Array | string, feeds: Record<string, OrtTensor>, output = 'output'): Promise<{ data: Float32Array; dims: readonly number[]; all: Record<string, OrtTensor> }> {
     const s = await this.session(key, make);
     // Feed only what this graph takes (a features-only graph may not use every input).
     const used: Record<string, OrtTensor> = {};
@@ -224,7 +233,7 @@ export class InferenceModel {
       const stages = this.src!.generator ? [this.src!.generator] : [this.src!.encoder!, this.src!.decoder!];
       return this.tfjsRun(stages, [{ data: x, dims }]);
     }
-    return (await this.runOrt('model', () => this.roleBytes('model'), { input: floatTensor(x, dims) })).data;
+    return (await this.runOrt('model', () => this.modelFile ?? this.roleBytes('model'), { input: floatTensor(x, dims) })).data;
   }
 
   /** gan / cgan: z (+ labels or label weights) -> images. */

@@ -52,6 +52,15 @@ describe('PyTorch peer (fake python)', () => {
     expect(flag('--ngf')).toBe('64');
   });
 
+  it('runPeerUnetInference passes the colouriser shape (1 -> 3 channels) and a non-square run size', async () => {
+    const py = fakePython('infer-hw', `echo '${JSON.stringify(inferJson)}'`);
+    process.env.ATELIER_PEER_PYTHON = py;
+    await runPeerUnetInference({ sizes: [256], reps: 3, warmup: 1, inChannels: 1, outChannels: 3, hw: [512, 768] });
+    const args = argsOf(py);
+    const flag = (f: string) => args[args.indexOf(f) + 1];
+    expect([flag('--in-channels'), flag('--out-channels'), flag('--hw'), flag('--sizes')]).toEqual(['1', '3', '512x768', '256']);
+  });
+
   it('runPeerPix2pix still runs the training mode', async () => {
     const train = { torch: '9.9', threads: 2, blas: [], results: [{ size: 32, batch: 1, secondsPerStep: 0.5, steps: 2, paramsG: 1, paramsD: 2 }] };
     const py = fakePython('train-ok', `echo '${JSON.stringify(train)}'`);
