@@ -19,9 +19,7 @@ export async function runServeCli(argv: string[]): Promise<number> {
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     console.warn(`WARNING: serving on ${host}: anyone who can reach this address and has the token can use the studio. Browse to exactly ${host}: requests naming any other host are refused (421).`);
   }
-  const root = typeof args.flags.workspace === 'string' ? path.resolve(args.flags.workspace) : defaultWorkspaceRoot();
-  const ws = openWorkspace(root);
-  // The browser may name paths only inside these (docs/SECURITY.md, "Paths in the browser studio").
+  // The browser may name paths only inside these (docs/SECURITY.md, "Paths").
   const granted: AccessRoot[] = [];
   for (const dir of args.multi.allow ?? []) {
     const abs = path.resolve(dir);
@@ -31,6 +29,8 @@ export async function runServeCli(argv: string[]): Promise<number> {
     }
     granted.push({ dir: abs, access: 'readwrite', label: 'granted' });
   }
+  const root = typeof args.flags.workspace === 'string' ? path.resolve(args.flags.workspace) : defaultWorkspaceRoot();
+  const ws = openWorkspace(root);
   const roots: AccessRoot[] = [{ dir: ws.root, access: 'readwrite', label: 'workspace' }, ...(fs.existsSync(ws.shippedModels) ? [{ dir: ws.shippedModels, access: 'read' as const, label: 'shipped models' }] : []), ...granted];
   const env: NodeJS.ProcessEnv = { ...process.env, ATELIER_WORKSPACE: ws.root };
   delete env.ATELIER_SERVE_TOKEN; // the engine never needs it

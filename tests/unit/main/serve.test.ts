@@ -168,6 +168,20 @@ describe('atelier serve', () => {
     expect(said.join('\n')).toContain('ATELIER_SERVE_TOKEN');
   });
 
+  it('refuses an --allow folder that does not exist, before starting anything', async () => {
+    const err = console.error;
+    const said: string[] = [];
+    console.error = (m: string) => void said.push(m);
+    const missing = path.join(workspace, 'no-such-folder');
+    try {
+      expect(await runServeCli(['--workspace', path.join(workspace, 'unused'), '--allow', missing])).toBe(2);
+    } finally {
+      console.error = err;
+    }
+    expect(said.join('\n')).toContain(`--allow ${missing}: no such folder`);
+    expect(fs.existsSync(path.join(workspace, 'unused'))).toBe(false);
+  });
+
   it('keeps uploads inside the workspace temp folder', async () => {
     const res = await fetch(`${origin()}/upload?batch=b1&name=${encodeURIComponent('../../../evil/x.png')}`, {
       method: 'POST',
