@@ -80,14 +80,18 @@ describe.skipIf(!haveChromium)(`studio pages in Chromium${haveChromium ? '' : ` 
 
   it('switches pages with the 1-6 and Ctrl+1..6 shortcuts', async () => {
     await page.click('[data-testid=page-models] h1');
+    const current = async (id: string) => {
+      await page.waitForSelector(`[data-testid=page-${id}]`, { timeout: 5_000 });
+      expect(await page.getAttribute(`[data-testid=nav-${id}]`, 'aria-current')).toBe('page');
+    };
     for (const p of PAGES) {
       await page.keyboard.press(p.key);
-      await page.waitForSelector(`[data-testid=page-${p.id}]`, { timeout: 5_000 });
+      await current(p.id);
     }
     await page.keyboard.press('Control+3');
-    await page.waitForSelector('[data-testid=page-translate]', { timeout: 5_000 });
+    await current('translate');
     await page.keyboard.press('Control+1');
-    await page.waitForSelector('[data-testid=page-data]', { timeout: 5_000 });
+    await current('data');
   });
 
   it('builds a pair from two dropped images, imports it and shows the dataset in the grid', async () => {
