@@ -27,7 +27,7 @@ export interface PcaOptions {
   method?: PcaMethod;
   /** Seed of the randomized method's test matrix (results are deterministic for a seed). */
   seed?: number;
-  /** Randomized: subspace iterations (default 4) and oversampling (default 10). */
+  /** Randomized: subspace iterations (default defaultPowerIterations: scikit-learn's 7 or 4) and oversampling (default 10). */
   powerIterations?: number;
   oversample?: number;
   onProgress?: (fraction: number, message: string) => void;
@@ -46,6 +46,16 @@ export interface PcaModel {
   totalVariance: number;
   nSamples: number;
   method: Exclude<PcaMethod, 'auto'>;
+}
+
+/**
+ * scikit-learn's n_iter='auto': 7 subspace iterations when few components are wanted (k < 0.1
+ * min(n, d)), where the tail components converge slowly, else 4. Measured on 20,000 Fashion-MNIST
+ * images, 50 components: 4 iterations leave the 50th variance 4e-2 (median 1e-4) off the exact
+ * one, 7 leave 1.2e-2 (median 2e-7), as scikit-learn's own randomized PCA (1e-2, median 8e-7).
+ */
+export function defaultPowerIterations(k: number, n: number, d: number): number {
+  return k < 0.1 * Math.min(n, d) ? 7 : 4;
 }
 
 /** Exact methods below this many operations are always fine (well under a second or two). */
@@ -128,7 +138,7 @@ export function* pcaSteps(X: Matrix, opts: Omit<PcaOptions, 'onProgress'> = {}):
       for (let j = 0; j < d; j++) row[j] *= inv;
     }
   } else if (method === 'randomized') {
-    ({ comps, values } = yield* randomized(X, mean, k, rng, opts.powerIterations ?? 4, opts.oversample ?? 10));
+    ({ comps, values } = yield* randomized(X, mean, k, rng, opts.powerIterations ?? defaultPowerIterations(k, n, d), opts.oversample ?? 10));
   } else {
     throw new StudioError('BAD_INPUT', `Unknown PCA method "${String(method)}"; use auto, covariance, gram or randomized.`);
   }
