@@ -121,7 +121,8 @@ export async function benchAnalysis(opts: AnalysisBenchOptions = {}): Promise<An
     const cpu = process.cpuUsage(cpuMark);
     cpuMark = process.cpuUsage();
     const c = cpuSeconds ?? (cpu.user + cpu.system) / 1e6;
-    f.note = `${f.note ? `${f.note}; ` : ''}cpu ${c.toFixed(2)} s`;
+    // NaN: not measured for this figure (its runs were interleaved with others)
+    f.note = Number.isNaN(c) ? f.note : `${f.note ? `${f.note}; ` : ''}cpu ${c.toFixed(2)} s`;
     figures.push({ section: 'analysis', ...f });
     log(`${f.name}: ${f.value === null ? '-' : f.value.toFixed(3)} ${f.unit}${f.ratio != null ? ` (${f.ratio.toFixed(2)}x the peer)` : ''}${f.note ? `  (${f.note})` : ''}`);
   };
@@ -243,7 +244,7 @@ export async function benchAnalysis(opts: AnalysisBenchOptions = {}): Promise<An
         met: r == null ? null : r <= 1.2,
         note: `euclidean, incl. distances; runs ${times(o.times)} s; top merge ${o.top.toPrecision(7)}${q ? `; SciPy runs ${times(q.times)} s, top merge ${q.top.toPrecision(7)}, sum of heights differs by ${(Math.abs(o.heights - q.heights) / q.heights).toExponential(1)} (relative)` : `; peer: ${why}`}`,
       },
-      0,
+      NaN,
     );
   }
   log(`load average: ${loadStart} at the start, ${load()} at the end`);
