@@ -176,6 +176,17 @@ describe('native-size translation', () => {
     decoder.dispose();
   });
 
+  it('a corrupt or truncated image gets a clear BAD_INPUT error, not a crash', async () => {
+    const g = tinyUnet(16, 3, 4);
+    const m = InferenceModel.fromSource({ kind: 'pix2pix', name: 'u', generator: g, imageSize: 16, channels: 3 }, 'onnx');
+    const good = await sharp(await photo(60, 40)).jpeg().toBuffer();
+    for (const bad of [Buffer.from('not an image at all'), good.subarray(0, good.length >> 1)]) {
+      await expect(translateImage(m, bad)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/Cannot read the image/) });
+    }
+    await m.dispose();
+    g.dispose();
+  });
+
   it('scale N runs at long side N and scales back to the input size', async () => {
     const g = tinyUnet(16, 3, 4);
     const m = InferenceModel.fromSource({ kind: 'pix2pix', name: 'u', generator: g, imageSize: 16, channels: 3 }, 'onnx');
