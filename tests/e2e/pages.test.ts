@@ -247,6 +247,25 @@ describe.skipIf(!haveChromium)(`studio pages in Chromium${haveChromium ? '' : ` 
     await screenshot(page, 'train-run');
   });
 
+  it('shows the checkpoint timeline of that run: a frame per checkpoint, scrubbable, with flags and promote', async () => {
+    // 30 steps, a checkpoint every 3: ten frames of the 8 pinned (k-means) items.
+    await page.waitForSelector('[data-testid=timeline] [data-testid=timeline-frame] img', { timeout: 60_000 });
+    const ticks = await page.locator('[data-testid=timeline-tick]').count();
+    expect(ticks).toBe(10);
+    expect(await page.textContent('[data-testid=timeline-step]')).toBe('step 30');
+    expect(await page.textContent('[data-testid=timeline-pin]')).toContain('chosen for variety');
+    await page.locator('[data-testid=timeline-scrub]').fill('0');
+    expect(await page.textContent('[data-testid=timeline-step]')).toBe('step 3');
+    // each frame says whether it is flagged; an early checkpoint was pruned (3 kept) and cannot be promoted
+    expect((await page.locator('[data-testid=timeline-flag]').count()) + (await page.locator('[data-testid=timeline-ok]').count())).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=timeline-promote]').isDisabled()).toBe(true);
+    await page.locator('[data-testid=timeline-tick]').nth(ticks - 2).click();
+    expect(await page.textContent('[data-testid=timeline-step]')).toBe('step 27');
+    await page.click('[data-testid=timeline-promote]');
+    await page.waitForSelector('text=Model bundle made', { timeout: 30_000 });
+    await screenshot(page, 'train-timeline');
+  });
+
   it('pauses, resumes and stops a training run, then resumes it from the run list', async () => {
     await pageReady('train');
     await page.selectOption('[data-testid=train-model]', 'pix2pix');

@@ -3,7 +3,8 @@
  * dataset (test split) with the metrics of its model kind (eval.run's metrics), cached per
  * checkpoint step in runs/<id>/scores.json. `run.scoreboard` is a job (the Scoreboard arrives in
  * job.done); `run.scores` answers the cached rows at once without evaluating anything.
- * `alarm` flags a CycleGAN whose outputs look collapsed or colour-inverted.
+ * `alarm` flags a CycleGAN whose outputs look collapsed or colour-inverted, and any run whose
+ * fixed samples lost their diversity (mode collapse, from the diversity logged with the losses).
  */
 import { z } from 'zod';
 import { channel } from '../define';
@@ -23,6 +24,8 @@ export interface ScoreboardRow {
   key: ScoreKey;
   /** Mean over pixels of the variance across inputs of the generated outputs ([0, 1] scale); translating models only. */
   outputVariance?: number;
+  /** Lowest per-row diversity of the fixed samples logged at or before this step (ratio to real images'; see run.timeline). */
+  diversity?: number;
   /** Training losses logged at this step (mean of the log entries near it). */
   losses?: Record<string, number>;
   evaluatedAt: number;

@@ -64,7 +64,64 @@ export interface RunLogEntry {
   lr: number;
   t: number;
   losses: Record<string, number>;
+  /** At sample steps: diversity of the fixed sample set per output row (class), as a ratio to real images' (1 = as varied as the data). */
+  diversity?: Record<string, number>;
 }
+
+/** Which items a run's checkpoint timeline renders: chosen for variety by k-means, or by the user. */
+export interface TimelinePin {
+  mode: 'kmeans' | 'indices';
+  /** kmeans: how many items (default 8, at most 16). */
+  count?: number;
+  /** indices: train-split item indices (at most 16). */
+  indices?: number[];
+}
+
+export interface TimelineFlag {
+  /** collapse: outputs too similar; copy: output ≈ input (a translation that copies); colour-drift: mean colour off the real images'. */
+  kind: 'collapse' | 'copy' | 'colour-drift';
+  message: string;
+}
+
+export interface TimelineStats {
+  /** Per output row (class): pairwise spread of the outputs / that of real images (or of the inputs, for translators). */
+  diversity: Record<string, number>;
+  diversityMin?: number;
+  /** Translators: mean |output - input| on [0, 1]. */
+  copy?: number;
+  /** Largest per-channel gap between mean output and mean real colour, [0, 1]. */
+  colourDrift?: number;
+  flags: TimelineFlag[];
+}
+
+export interface TimelineFrame {
+  step: number;
+  png: Uint8Array;
+  width: number;
+  height: number;
+  /** Row names of the grid (visual names; class_c for cgan). */
+  rows: string[];
+  stats: TimelineStats;
+  /** Whether the checkpoint of this step is still on disk (so it can be promoted). */
+  checkpoint: boolean;
+}
+
+export interface RunTimeline {
+  runId: string;
+  pin: TimelinePin | null;
+  /** Train-split indices of the pinned items (or, for gan/cgan, of the real reference picks). */
+  indices: number[];
+  frames: TimelineFrame[];
+}
+
+export const timelinePin = z
+  .object({
+    mode: z.enum(['kmeans', 'indices']),
+    count: z.number().int().min(2).max(16).optional(),
+    indices: z.array(z.number().int().min(0)).min(1).max(16).optional(),
+  })
+  .strict()
+  .refine((p) => p.mode !== 'indices' || (p.indices?.length ?? 0) > 0, { message: 'mode "indices" needs indices' });
 
 export interface RunDetail {
   summary: RunSummary;
@@ -119,6 +176,8 @@ export const trainChannels = {
         name: z.string().min(1).max(100).optional(),
         /** Write a model bundle when the run completes (default true). */
         bundle: z.boolean().optional(),
+        /** The checkpoint timeline's pinned sample set (default: 8 items chosen by k-means). */
+        pin: timelinePin.optional(),
       })
       .strict()
       .refine((r) => !(r.steps && r.epochs), { message: 'give steps or epochs, not both' }),
@@ -142,6 +201,11 @@ export const trainChannels = {
       })
       .strict(),
     'One run: options, loss log, latest (or a given) sample PNG, checkpoints.',
+    ['NOT_FOUND'],
+  ),
+  'run.timeline': channel<RunTimeline>()(
+    z.object({ runId }).strict(),
+    'The checkpoint timeline of a run: its pinned sample set rendered at every checkpoint, with automatic flags (collapse, output ≈ input, colour drift).',
     ['NOT_FOUND'],
   ),
   'run.delete': channel<{ deleted: boolean }>()(z.object({ runId }).strict(), 'Delete a run folder (not its bundles).', ['NOT_FOUND', 'CONFLICT']),

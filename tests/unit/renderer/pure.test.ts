@@ -7,7 +7,7 @@ import { commonRoot, filesFromDataTransfer, filesFromList } from '../../../src/r
 import { fmtEta } from '../../../src/renderer/src/lib/format';
 import { guessKind } from '../../../src/renderer/src/pages/data/DataPage';
 import { buildRenderRequest } from '../../../src/renderer/src/pages/latent/LatentPage';
-import { historyFromLog } from '../../../src/renderer/src/pages/train/TrainPage';
+import { DIVERSITY_SERIES, historyFromLog } from '../../../src/renderer/src/pages/train/TrainPage';
 import { changedOptions, defaultsOf } from '../../../src/renderer/src/pages/train/OptionsForm';
 
 // 4 points: 0 and 1 merge at 1, 2 and 3 at 2, then the two pairs at 5 (scipy layout).
@@ -135,6 +135,14 @@ describe('training helpers', () => {
     expect(h.steps).toEqual([1, 2]);
     expect(h.series.G).toEqual([1, 0.5]);
     expect(h.series.D).toEqual([NaN, 2]);
+    expect(h.series[DIVERSITY_SERIES]).toBeUndefined();
+  });
+  it('charts the logged sample diversity (lowest row) beside the losses', () => {
+    const h = historyFromLog([
+      { step: 1, epoch: 0, lr: 1, t: 0, losses: { G: 1 }, diversity: { class_0: 0.9, class_1: 0.4 } },
+      { step: 2, epoch: 0, lr: 1, t: 0, losses: { G: 0.5 } },
+    ]);
+    expect(h.series[DIVERSITY_SERIES]).toEqual([0.4, NaN]);
   });
   it('formats ETAs for people', () => {
     expect(fmtEta(42)).toBe('42s');

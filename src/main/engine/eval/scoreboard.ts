@@ -18,6 +18,7 @@ import { listCheckpoints } from '../train/checkpoint';
 import { modelFromCheckpoint, readLog, readRunOptions, runDirOf, type LogEntry } from '../train/run';
 import type { Workspace } from '../core/workspace';
 import { evaluateBundle, toModelTensor, toRows, type EvalHooks } from './evaluate';
+import { COLLAPSE_RATIO } from '../train/timeline';
 
 const SEED = 0;
 /** Below this transfer rate (either direction) a CycleGAN is not translating. */
@@ -71,8 +72,9 @@ export function generatorLoss(losses: Record<string, number> | undefined): numbe
  *    checkpoint (the losses say it is learning; the classifier says it is not translating), or
  *  - outputs with almost no variance across inputs (one image for every input).
  */
-export function scoreboardAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' | 'metrics' | 'outputVariance' | 'losses'>[]): ScoreAlarm | null {
-  if (kind !== 'cyclegan' || !rows.length) return null;
+export function scoreboardAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' | 'metrics' | 'outputVariance' | 'losses' | 'diversity'>[]): ScoreAlarm | null {
+  if (!rows.length) return null;
+  if (kind !== 'cyclegan') return diversityAlarm(kind, rows);
   const sorted = [...rows].sort((a, b) => a.step - b.step);
   const first = sorted[0]!;
   const last = sorted[sorted.length - 1]!;
@@ -100,7 +102,31 @@ export function scoreboardAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' |
       hint,
     };
   }
-  return null;
+  return diversityAlarm(kind, rows);
+}
+
+/**
+ * Any kind: the fixed samples logged nearest the newest checkpoint vary less than COLLAPSE_RATIO
+ * of real images (per class for cgan; translators: of their inputs) - mode collapse - after
+ * being above it at an earlier checkpoint, or at three checkpoints in a row.
+ */
+function diversityAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' | 'diversity'>[]): ScoreAlarm | null {
+  const sorted = [...rows].sort((a, b) => a.step - b.step);
+  const last = sorted[sorted.length - 1]!;
+  if (last.diversity === undefined || !(last.diversity < COLLAPSE_RATIO)) return null;
+  // An untrained generator draws one blob for every input: only diversity that fell, or that
+  // stayed low over three checkpoints, is collapse.
+  const fell = sorted.slice(0, -1).some((r) => r.diversity !== undefined && r.diversity >= COLLAPSE_RATIO);
+  if (!fell && sorted.filter((r) => r.diversity !== undefined).length < 3) return null;
+  const gan = kind === 'gan' || kind === 'cgan';
+  return {
+    kind: 'collapse',
+    step: last.step,
+    message: `Outputs look collapsed: at step ${last.step} the fixed samples${kind === 'cgan' ? ' of some class' : ''} vary only ${(100 * last.diversity).toFixed(0)}% as much as ${gan ? 'real images' : 'their inputs'} (alarm below ${100 * COLLAPSE_RATIO}%).`,
+    hint: gan
+      ? 'Start the run with the anti-collapse defaults (loss hinge, spectralNorm on, lrD 2x lr, emaDecay 0.999), or a wider discriminator (ndf); the checkpoint timeline shows when it began.'
+      : 'Check the checkpoint timeline for when it began and promote an earlier checkpoint; a lower learning rate or a stronger reconstruction loss keeps outputs tied to their inputs.',
+  };
 }
 
 interface ScoresFile {
@@ -163,8 +189,23 @@ async function outputVariance(ws: Workspace, bundleDir: string, datasetId: strin
   }
 }
 
-function build(runId: string, model: string, datasetId: string, limit: number, rows: ScoreboardRow[], cached: number, evaluated: number): Scoreboard {
+/** Lowest per-row sample diversity logged at or before a step (train/timeline.ts sampleStats). */
+export function diversityAt(log: LogEntry[], step: number): number | undefined {
+  for (let i = log.length - 1; i >= 0; i--) {
+    const e = log[i]!;
+    if (e.step > step || !e.diversity) continue;
+    const v = Object.values(e.diversity).filter(Number.isFinite);
+    return v.length ? Math.min(...v) : undefined;
+  }
+  return undefined;
+}
+
+function build(runId: string, model: string, datasetId: string, limit: number, rows: ScoreboardRow[], cached: number, evaluated: number, log: LogEntry[]): Scoreboard {
   rows.sort((a, b) => a.step - b.step);
+  for (const r of rows) {
+    const d = diversityAt(log, r.step);
+    if (d !== undefined) r.diversity = d;
+  }
   return { runId, model, datasetId, split: 'test', limit, rows, bestStep: bestStepOf(rows), alarm: scoreboardAlarm(model, rows), cached, evaluated };
 }
 
@@ -178,7 +219,7 @@ export async function cachedScoreboard(ws: Workspace, runId: string, limit = SCO
     const e = file.entries[String(c.step)];
     if (isFresh(e, c, limit)) rows.push(stripCache(e));
   }
-  return build(run.runId, run.model, run.datasetId, limit, rows, rows.length, 0);
+  return build(run.runId, run.model, run.datasetId, limit, rows, rows.length, 0, await readLog(runDir));
 }
 
 /** A cached row still stands for checkpoint `c` when it was scored from that file with this limit and seed. */
@@ -279,5 +320,5 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
     await fsp.rm(tmpRoot, { recursive: true, force: true });
   }
   progress(1, 'done');
-  return build(run.runId, run.model, run.datasetId, limit, rows, cached, evaluated);
+  return build(run.runId, run.model, run.datasetId, limit, rows, cached, evaluated, log);
 }

@@ -4,7 +4,7 @@ import { StudioError } from '../../../shared/errors';
 import { MODELS, MODEL_KINDS, createModel } from '../models/registry';
 import type { TrainModelInfo } from '../../../shared/channels/train';
 import { createRun, promoteRun, readRunOptions, runDirOf, setRunTotalSteps, trainRun, type TrainRequest } from '../train/run';
-import { deleteRun, getRun, listRuns, type ActiveJobs } from '../train/runs';
+import { deleteRun, getRun, getTimeline, listRuns, type ActiveJobs } from '../train/runs';
 import { initBackend, tf } from '../backend';
 
 /** runId -> jobId of the training jobs running in this engine. */
@@ -86,6 +86,7 @@ export const trainHandlers = handlers({
   },
   'run.list': (_req, ctx) => listRuns(ctx.workspace, active),
   'run.get': (req, ctx) => getRun(ctx.workspace, req.runId, active, req),
+  'run.timeline': (req, ctx) => getTimeline(ctx.workspace, req.runId),
   'run.delete': (req, ctx) => deleteRun(ctx.workspace, req.runId, active),
   'run.promote': (req, ctx) => promoteRun(ctx.workspace, req.runId, { ...(req.step !== undefined ? { step: req.step } : {}), ...(req.bundleId ? { bundleId: req.bundleId } : {}) }),
 });

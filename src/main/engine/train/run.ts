@@ -28,6 +28,8 @@ import './dataset-source';
 import { visualsToPng } from './grid';
 import { writeBundle } from './bundle';
 import { sweepTemp } from '../core/fsutil';
+import type { TimelinePin } from '../../../shared/channels/train';
+import { pinnedSet, renderFrame, sampleStats, type Reference } from './timeline';
 
 export interface TrainRequest {
   model: string;
@@ -44,6 +46,8 @@ export interface TrainRequest {
   name?: string;
   /** Runs folder override (CLI --out); default <workspace>/runs. */
   runsDir?: string;
+  /** The checkpoint timeline's pinned sample set (default 8 items by k-means). */
+  pin?: TimelinePin;
 }
 
 export interface RunOptionsFile {
@@ -64,6 +68,8 @@ export interface RunOptionsFile {
   keepCheckpoints: number;
   bundle: boolean;
   direction: 'AtoB' | 'BtoA';
+  /** Pinned sample set of the checkpoint timeline (timeline.ts); absent: 8 items by k-means. */
+  pin?: TimelinePin;
   createdAt: string;
 }
 
@@ -88,6 +94,8 @@ export interface LogEntry {
   lr: number;
   t: number;
   losses: Record<string, number>;
+  /** At sample steps: diversity of the fixed samples per row, ratio to real images' (timeline.ts sampleStats). */
+  diversity?: Record<string, number>;
 }
 
 /** The contract's summary of a finished run, with the engine's narrower model and state types. */
@@ -220,6 +228,7 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
     keepCheckpoints: req.keepCheckpoints ?? 3,
     bundle: req.bundle ?? true,
     direction,
+    ...(req.pin ? { pin: req.pin } : {}),
     createdAt: now.toISOString(),
   };
   await fsp.mkdir(path.join(runDir, 'samples'), { recursive: true });
@@ -379,6 +388,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       run.keepCheckpoints,
     );
     lastCkpt = model.step;
+    await renderTimelineFrame();
     await writeStatus();
   };
 
@@ -391,9 +401,34 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     preview = await ps.next();
     ps.close?.();
   }
+  // The checkpoint timeline's pinned set (timeline.ts) and the real-image reference that the
+  // logged sample diversity and the timeline flags compare with. A dataset the pin cannot be
+  // chosen from (too few items, unreadable) leaves the run without a timeline, not failed.
+  let pinned: Awaited<ReturnType<typeof pinnedSet>> | null = null;
+  try {
+    pinned = await pinnedSet(ws, runDir, run);
+  } catch (e) {
+    console.warn(`run ${run.runId}: no checkpoint timeline (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const reference: Reference | null = pinned?.file.reference ?? null;
+  const renderTimelineFrame = async () => {
+    if (!pinned) return;
+    const v = pinned.batch ? model.visualsFor(pinned.batch) : model.visuals();
+    try {
+      await renderFrame(runDir, model.step, run.model, v, pinned.file.reference);
+    } finally {
+      tf.dispose(Object.values(v));
+    }
+  };
+  /** Diversity of the last sample grid (logged with the losses of that step). */
+  let sampleDiversity: Record<string, number> | undefined;
   const sampleNow = async () => {
     const v = preview ? model.visualsFor(preview) : model.visuals();
     try {
+      if (reference) {
+        const st = sampleStats(run.model, v, reference);
+        sampleDiversity = Object.fromEntries(Object.entries(st.diversity).filter(([, x]) => Number.isFinite(x)).map(([k, x]) => [k, Math.round(x * 1e4) / 1e4]));
+      }
       const g = await visualsToPng(v);
       await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), g.png);
       const rows = g.rows.map((r) => {
@@ -425,21 +460,25 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       lastLosses = losses;
       const step = model.step;
       const epoch = epochOf(step);
-      fs.writeSync(logFd, JSON.stringify({ step, epoch, lr, t: Date.now(), losses } satisfies LogEntry) + '\n');
+      // Sample first, so the log line of a sample step carries the samples' diversity.
+      sampleDiversity = undefined;
+      if (step % run.sampleEvery === 0 || step === run.totalSteps) await sampleNow();
+      const diversity = sampleDiversity as Record<string, number> | undefined;
+      fs.writeSync(logFd, JSON.stringify({ step, epoch, lr, t: Date.now(), losses, ...(diversity ? { diversity } : {}) } satisfies LogEntry) + '\n');
       const now = performance.now();
-      if (now - lastProgress > 250 || step === run.totalSteps) {
+      if (now - lastProgress > 250 || step === run.totalSteps || diversity) {
         lastProgress = now;
+        const dv = diversity ? Object.values(diversity) : [];
         hooks.progress?.({
           step,
           total: run.totalSteps,
           epoch,
           losses,
-          metrics: { lr, msPerStep: ms },
+          metrics: { lr, msPerStep: ms, ...(dv.length ? { diversityMin: Math.min(...dv) } : {}) },
           stepsPerSec: 1000 / emaMs,
           etaSec: ((run.totalSteps - step) * emaMs) / 1000,
         });
       }
-      if (step % run.sampleEvery === 0 || step === run.totalSteps) await sampleNow();
       if (step % run.checkpointEvery === 0 || step === run.totalSteps) await checkpointNow();
     }
     state = 'done';
@@ -462,6 +501,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     }
     if (!(cancelled && hooks.stopAtStep !== undefined)) {
       disposeBatch(preview);
+      disposeBatch(pinned?.batch);
       fs.closeSync(logFd);
       model.dispose();
       src.close?.();
@@ -492,6 +532,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     backend,
   };
   disposeBatch(preview);
+  disposeBatch(pinned?.batch);
   model.dispose();
   src.close?.();
   return summary;

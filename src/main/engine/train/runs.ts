@@ -2,11 +2,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { RunDetail, RunSummary } from '../../../shared/channels/train';
+import type { RunDetail, RunSummary, RunTimeline } from '../../../shared/channels/train';
 import { StudioError } from '../../../shared/errors';
 import type { Workspace } from '../core/workspace';
 import { readdirOrEmpty } from '../core/fsutil';
 import { listCheckpoints } from './checkpoint';
+import { readTimeline } from './timeline';
 import { readLog, readRunOptions, readRunStatus, runDirOf, type RunOptionsFile } from './run';
 
 export type ActiveJobs = Map<string, string>; // runId -> jobId
@@ -77,4 +78,13 @@ export async function deleteRun(ws: Workspace, runId: string, active: ActiveJobs
   if (!fs.existsSync(path.join(dir, 'options.json'))) throw new StudioError('NOT_FOUND', `No run ${runId}.`);
   await fsp.rm(dir, { recursive: true, force: true });
   return { deleted: true };
+}
+
+/** run.timeline: the pinned sample set rendered at every checkpoint (timeline.ts), flagged. */
+export async function getTimeline(ws: Workspace, runId: string): Promise<RunTimeline> {
+  const dir = runDirOf(ws, runId);
+  await readRunOptions(dir); // NOT_FOUND for an unknown run
+  const kept = new Set((await listCheckpoints(dir)).map((c) => c.step));
+  const t = await readTimeline(dir, kept);
+  return { runId, pin: t.pinned?.pin ?? null, indices: t.pinned?.indices ?? [], frames: t.frames };
 }

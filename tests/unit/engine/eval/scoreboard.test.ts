@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
 import { openWorkspace } from '../../../../src/main/engine/core/workspace';
-import { bestStepOf, keyMetric, scoreboardAlarm, TRANSFER_ALARM } from '../../../../src/main/engine/eval/scoreboard';
+import { bestStepOf, diversityAt, keyMetric, scoreboardAlarm, TRANSFER_ALARM } from '../../../../src/main/engine/eval/scoreboard';
 import type { EvalMetric } from '../../../../src/shared/channels/eval';
 import type { Scoreboard, ScoreboardRow } from '../../../../src/shared/channels/scoreboard';
 import type { Envelope } from '../../../../src/shared/errors';
@@ -62,6 +62,32 @@ describe('scoreboard rules (synthetic metrics)', () => {
     expect(a!.message).toMatch(/barely vary/);
     // only the newest checkpoint counts
     expect(scoreboardAlarm('cyclegan', [row(200, cyc(0.6, 0.6), 2), row(100, cyc(0.5, 0.5), 1, 0)])).toBeNull();
+  });
+});
+
+describe('collapse alarm from the logged sample diversity', () => {
+  it('any kind: the newest checkpoint whose fixed samples fell below 30% of real images\' variety alarms; above, or no diversity logged, does not', () => {
+    const r = (step: number, diversity?: number) => ({ step, metrics: [], ...(diversity !== undefined ? { diversity } : {}) });
+    const a = scoreboardAlarm('cgan', [r(100, 0.8), r(200, 0.12)]);
+    expect(a).toMatchObject({ kind: 'collapse', step: 200 });
+    expect(a!.message).toContain('12%');
+    expect(a!.hint).toMatch(/spectralNorm/);
+    expect(scoreboardAlarm('cgan', [r(100, 0.1), r(200, 0.6)])).toBeNull();
+    expect(scoreboardAlarm('gan', [r(100), r(200)])).toBeNull();
+    // an untrained model is not collapsed: low from the start alarms only after three checkpoints
+    expect(scoreboardAlarm('pix2pix', [r(100, 0.05), r(200, 0.05)])).toBeNull();
+    expect(scoreboardAlarm('pix2pix', [r(100, 0.05), r(200, 0.05), r(300, 0.04)])?.message).toMatch(/their inputs/);
+  });
+
+  it('diversityAt takes the lowest row of the last logged sample at or before the step', () => {
+    const log = [
+      { step: 1, epoch: 0, lr: 0, t: 0, losses: {}, diversity: { class_0: 0.9, class_1: 0.5 } },
+      { step: 2, epoch: 0, lr: 0, t: 0, losses: {} },
+      { step: 3, epoch: 0, lr: 0, t: 0, losses: {}, diversity: { class_0: 0.2, class_1: 0.7 } },
+    ];
+    expect(diversityAt(log, 2)).toBe(0.5);
+    expect(diversityAt(log, 3)).toBe(0.2);
+    expect(diversityAt(log, 0)).toBeUndefined();
   });
 });
 

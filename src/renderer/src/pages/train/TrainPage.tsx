@@ -1,8 +1,9 @@
 /**
  * Train: pick a model and a dataset, set options (generated from train.options with defaults
  * and meanings), start (train.start). The live run shows the loss chart (uPlot), the latest
- * sample grid (job.sample), progress/ETA/steps per second, pause/resume/cancel; past runs
- * (run.list) can be resumed (train.resume).
+ * sample grid (job.sample), progress/ETA/steps per second, the fixed samples' diversity (logged
+ * with the losses; a falling line is mode collapse), pause/resume/cancel, the checkpoint timeline
+ * (Timeline.tsx); past runs (run.list) can be resumed (train.resume).
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { DatasetSummary } from '../../../../shared/channels/dataset';
@@ -23,6 +24,7 @@ import { call } from '../../studio';
 import { isActive, useJobs, waitForJob, type JobView } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { Scoreboard } from './Scoreboard';
+import { Timeline } from './Timeline';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
 import { normaliseModels, normaliseRuns, type ModelView, type RunView } from './types';
 import type { RunDetail } from '../../../../shared/channels/train';
@@ -114,10 +116,16 @@ function LiveRun({ job }: { job: JobView }) {
         {Object.entries(job.losses ?? {}).map(([k, v]) => (
           <div className="stat" key={k}><b>{fmtNum(v)}</b><span>{k}</span></div>
         ))}
+        {job.metrics?.diversityMin !== undefined ? (
+          <div className="stat" data-testid="train-diversity" title="Lowest per-row (per-class) spread of the fixed samples, as a share of real images' spread; a fall towards 0 is mode collapse.">
+            <b>{Math.round(100 * job.metrics.diversityMin)}%</b><span>sample diversity</span>
+          </div>
+        ) : null}
       </div>
       {job.error && job.state === 'failed' ? <ErrorInline title="Training failed" error={job.error} /> : null}
       <LossPanel history={history} empty="Losses appear with the first progress report." />
       <SampleGrid jobId={job.id} />
+      {job.runId ? <Timeline runId={job.runId} reloadKey={`${job.state}`} /> : null}
     </div>
   );
 }
@@ -141,12 +149,21 @@ function LossPanel({ history, empty }: { history: LossHistory | undefined; empty
   );
 }
 
-/** The log of a run (run.get) as chart history. */
+/** Series name of the fixed samples' diversity (lowest row) in the chart. */
+export const DIVERSITY_SERIES = 'sample diversity (min)';
+
+/** The log of a run (run.get) as chart history; the samples' logged diversity is one more series. */
 export function historyFromLog(log: RunDetail['log']): LossHistory {
   const names = new Set<string>();
   for (const e of log) for (const k of Object.keys(e.losses)) names.add(k);
   const series: Record<string, number[]> = {};
   for (const n of names) series[n] = log.map((e) => e.losses[n] ?? NaN);
+  if (log.some((e) => e.diversity)) {
+    series[DIVERSITY_SERIES] = log.map((e) => {
+      const v = e.diversity ? Object.values(e.diversity).filter(Number.isFinite) : [];
+      return v.length ? Math.min(...v) : NaN;
+    });
+  }
   return { steps: log.map((e) => e.step), series };
 }
 
@@ -214,6 +231,15 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
             detail.reload();
             onPromoted?.();
           }} /> : null}
+      {s && s.step > 0 ? (
+        <Timeline
+          runId={runId}
+          onPromoted={() => {
+            detail.reload();
+            onPromoted?.();
+          }}
+        />
+      ) : null}
     </div>
   );
 }
@@ -243,6 +269,7 @@ export function TrainPage() {
   const [epochs, setEpochs] = useState(5);
   const [direction, setDirection] = useState<Direction>('AtoB');
   const [sampleEvery, setSampleEvery] = useState('');
+  const [pinText, setPinText] = useState('');
   const [name, setName] = useState('');
   const [starting, setStarting] = useState(false);
   const [watch, setWatch] = useState<string | null>(null);
@@ -267,6 +294,13 @@ export function TrainPage() {
     );
   }
 
+  // "3, 17, 42": the user's own timeline samples (train-split indices); empty: 8 chosen by k-means.
+  const pinIndices = pinText
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n >= 0)
+    .slice(0, 16);
   const start = async () => {
     if (!model || !dataset) return;
     setStarting(true);
@@ -278,6 +312,7 @@ export function TrainPage() {
         ...(lengthBy === 'steps' ? { steps } : { epochs }),
         ...(model.kind === 'pix2pix' ? { direction } : {}),
         ...(Number(sampleEvery) > 0 ? { sampleEvery: Math.round(Number(sampleEvery)) } : {}),
+        ...(pinIndices.length ? { pin: { mode: 'indices', indices: pinIndices } } : {}),
         ...(name.trim() ? { name: name.trim() } : {}),
       });
       setWatch(res.jobId);
@@ -367,6 +402,11 @@ export function TrainPage() {
         <Field label="Sample every (steps)" hint="How often the sample grid is drawn; empty: the engine's default.">
           <input type="number" min={1} value={sampleEvery} placeholder="default" onChange={(e) => setSampleEvery(e.currentTarget.value)} />
         </Field>
+        {model && model.kind !== 'gan' && model.kind !== 'cgan' ? (
+          <Field label="Timeline samples" hint="Items rendered at every checkpoint on the timeline: empty picks 8 for variety (k-means over the dataset); or give train-split indices, e.g. 3, 17, 42.">
+            <input type="text" value={pinText} placeholder="8 by k-means" onChange={(e) => setPinText(e.currentTarget.value)} data-testid="train-pin" />
+          </Field>
+        ) : null}
         <Field label="Run name (optional)">
           <input value={name} onChange={(e) => setName(e.currentTarget.value)} />
         </Field>
