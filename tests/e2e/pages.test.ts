@@ -249,7 +249,7 @@ describe.skipIf(!haveChromium)(`studio pages in Chromium${haveChromium ? '' : ` 
 
   it('shows the checkpoint timeline of that run: a frame per checkpoint, scrubbable, with flags and promote', async () => {
     // 30 steps, a checkpoint every 3: ten frames of the 8 pinned (k-means) items.
-    await page.waitForSelector('[data-testid=timeline] [data-testid=timeline-frame] img', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=timeline] img[data-testid=timeline-frame]', { timeout: 60_000 });
     const ticks = await page.locator('[data-testid=timeline-tick]').count();
     expect(ticks).toBe(10);
     expect(await page.textContent('[data-testid=timeline-step]')).toBe('step 30');

@@ -416,7 +416,11 @@ export async function trainDemo(spec: DemoTrainSpec, ctx: StageContext): Promise
   let prev: BundleMeta['training'] & Record<string, unknown> | null = null;
   if (ctx.overrides?.continue) {
     const b = await loadBundle(path.join(ctx.out, spec.name));
-    for (const n of model.inferenceNetworks) model.networks[n]!.setWeights(b.networks[n]!.getWeights());
+    // Into the trained network and into its smoothed copy (gan/cgan G_ema), which starts equal.
+    for (const n of model.inferenceNetworks) {
+      model.networks[n]!.setWeights(b.networks[n]!.getWeights());
+      model.inferenceNetwork(n).setWeights(b.networks[n]!.getWeights());
+    }
     prev = b.meta.training as BundleMeta['training'] & Record<string, unknown>;
     disposeBundle(b);
     ctx.log(`continuing from the bundle in ${ctx.out} (${prev.steps} steps done)`);

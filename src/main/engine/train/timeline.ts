@@ -242,7 +242,8 @@ export function sampleStats(kind: ModelKind, visuals: Record<string, tf.Tensor4D
   const flags: TimelineFlag[] = [];
   if (diversityMin !== undefined && diversityMin < COLLAPSE_RATIO) {
     const worst = Object.entries(diversity).find(([, v]) => v === diversityMin)![0];
-    flags.push({ kind: 'collapse', message: `Outputs too similar: ${worst} varies ${(100 * diversityMin).toFixed(0)}% as much as real images (< ${100 * COLLAPSE_RATIO}%).` });
+    const against = worst.startsWith('fake_') ? 'its inputs' : 'real images';
+    flags.push({ kind: 'collapse', message: `Outputs too similar: ${worst} varies ${(100 * diversityMin).toFixed(0)}% as much as ${against} (< ${100 * COLLAPSE_RATIO}%).` });
   }
   if (copy !== undefined && kind !== 'autoencoder' && copy < COPY_DISTANCE) flags.push({ kind: 'copy', message: `Output ≈ input: mean |output - input| is ${copy.toFixed(3)} (< ${COPY_DISTANCE}).` });
   if (colourDrift !== undefined && colourDrift > COLOUR_DRIFT) flags.push({ kind: 'colour-drift', message: `Colour drift: the mean output colour is ${colourDrift.toFixed(2)} away from the real images' (> ${COLOUR_DRIFT}).` });
