@@ -177,6 +177,7 @@ const SPECS: Record<ChannelName, Spec> = {
       direction: ENUM,
       name: ['', 'x'.repeat(101), 42, null],
       bundle: BOOL,
+      pin: ['kmeans', 42, null, { mode: 'indices' }, { mode: 'indices', indices: [] }, { mode: 'kmeans', count: 1 }, { mode: 'kmeans', count: 17 }, { mode: 'indices', indices: [-1] }, { mode: 'other' }],
     },
   },
   'train.resume': { base: { runId: 'r' }, fields: { runId: ID, totalSteps: INT(1, 10_000_000) } },
@@ -184,6 +185,7 @@ const SPECS: Record<ChannelName, Spec> = {
   'run.list': { base: {}, fields: {} },
   'run.get': { base: { runId: 'r' }, fields: { runId: ID, ...pagination } },
   'run.delete': { base: { runId: 'r' }, fields: { runId: ID } },
+  'run.timeline': { base: { runId: 'r' }, fields: { runId: ID } },
   'run.promote': { base: { runId: 'r' }, fields: { runId: ID, step: INT(0, MAX_SAFE), bundleId: ['', 'x'.repeat(101), 42, null, {}] } }, // a free-text name: the engine makes it a folder name (safeId)
   'analysis.pca': {
     base: analysisBase,
