@@ -426,6 +426,9 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       metrics.push({ key: 'baselineIdentity.transferRate.BtoA', label: `Baseline (no translation): real B judged "${String(domA)}"`, value: rate(dB, domA), better: 'none' });
       metrics.push({ key: 'cycleL1.A', label: 'Cycle L1 A->B->A', value: meanL1(rows(recA), rA.data), better: 'lower' });
       metrics.push({ key: 'cycleL1.B', label: 'Cycle L1 B->A->B', value: meanL1(rows(recB), rB.data), better: 'lower' });
+      // How far a translation moves the pixels: the scale a cycle L1 should be small against.
+      metrics.push({ key: 'changeL1.AtoB', label: 'Change L1 |G_A(A) - A| (reference for cycle L1 A)', value: meanL1(fB.data, rA.data), better: 'none' });
+      metrics.push({ key: 'changeL1.BtoA', label: 'Change L1 |G_B(B) - B| (reference for cycle L1 B)', value: meanL1(fA.data, rB.data), better: 'none' });
       const sharesOf = (x: ImageSet) => {
         const per = x.size * x.size * x.channels;
         let g = 0;
