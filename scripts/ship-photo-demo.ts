@@ -3,6 +3,7 @@
 //
 // Usage: npx tsx scripts/ship-photo-demo.ts --model nature-colorize-pix2pix|green2autumn-cyclegan
 //                                           --run <run folder> [--out models] [--notes card-notes.md]
+//                                           [--from-bundle DIR]   (a bundle made from the run earlier, instead of its newest checkpoint)
 // The run is an ordinary `atelier train` run on the demo dataset (see the card's Reproduce).
 // Needs the demo datasets in the workspace ($ATELIER_WORKSPACE): `atelier dataset demo`.
 import fsp from 'node:fs/promises';
@@ -38,5 +39,5 @@ const reproduce = [
   `npx tsx scripts/ship-photo-demo.ts --model ${name} --run <runs>/<run id>`,
 ];
 const ws = openWorkspace(defaultWorkspaceRoot());
-const card = await shipPhotoDemo(ws, name, path.resolve(runDir), { out: path.resolve(flag('out') ?? 'models'), reproduce, ...(notes ? { notes } : {}), log: (m) => console.error(`[${name}] ${m}`) });
+const card = await shipPhotoDemo(ws, name, path.resolve(runDir), { out: path.resolve(flag('out') ?? 'models'), reproduce, ...(notes ? { notes } : {}), ...(flag('from-bundle') ? { fromBundle: path.resolve(flag('from-bundle')!) } : {}), log: (m) => console.error(`[${name}] ${m}`) });
 console.log(JSON.stringify({ keyMetric: card.keyMetric, bars: card.bars }, null, 2));

@@ -6,6 +6,7 @@
  * the held-out photos (evaluateBundle, the numbers `atelier eval` prints), a strip of held-out
  * samples, and the card (README.md + card.json) with each source photo's licence.
  */
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -16,8 +17,9 @@ import { datasetDir, readManifest } from '../data/store';
 import { loadDatasetMatrix } from '../analysis/dataset-source';
 import { disposeSource, exportOnnx } from '../export/onnx-export';
 import { loadBundleSource } from '../infer/registry';
-import { disposeBundle, loadBundle, translate, writeBundle } from '../train/bundle';
-import { modelFromCheckpoint, readLog } from '../train/run';
+import { disposeBundle, loadBundle, translate, writeBundle, type BundleMeta } from '../train/bundle';
+import { modelFromCheckpoint, readLog, readRunOptions, type RunOptionsFile } from '../train/run';
+import type { BaseModel } from '../models/base';
 import type { Workspace } from '../core/workspace';
 import { barsTable, trainingTable, writeCard, type ModelCard } from './demos';
 import { evaluateBundle, metricValue, toModelTensor } from './evaluate';
@@ -108,6 +110,8 @@ export interface ShipOptions {
   out: string;
   /** Hand-written card notes (why these widths, how the stages went). */
   notes?: string;
+  /** Ship this bundle (made from the run earlier) instead of the run's newest checkpoint. */
+  fromBundle?: string;
   /** Commands that reproduce the run, shown in the card. */
   reproduce: string[];
   log?: (m: string) => void;
@@ -117,15 +121,30 @@ export interface ShipOptions {
 export async function shipPhotoDemo(ws: Workspace, name: PhotoModelName, runDir: string, opts: ShipOptions): Promise<ModelCard> {
   const spec = PHOTO_MODELS[name];
   const log = opts.log ?? (() => undefined);
-  const { model, run, step } = await modelFromCheckpoint(runDir);
+  let dir: string;
+  let run: RunOptionsFile;
+  let step: number;
+  let model: BaseModel | null = null;
+  if (opts.fromBundle) {
+    // A bundle made earlier from this run (its checkpoint since rotated away): ship it as it is.
+    const meta = JSON.parse(await fsp.readFile(path.join(opts.fromBundle, 'bundle.json'), 'utf8')) as BundleMeta;
+    run = await readRunOptions(runDir);
+    step = meta.training.steps;
+    dir = path.join(opts.out, name);
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.cp(opts.fromBundle, dir, { recursive: true });
+    for (const f of await fsp.readdir(dir)) if (f.endsWith('.onnx') || f === 'card.json' || f === 'README.md' || f === 'samples.png' || (f.endsWith('.json') && f !== 'bundle.json')) await fsp.rm(path.join(dir, f));
+  } else {
+    ({ model, run, step } = await modelFromCheckpoint(runDir));
+    dir = '';
+  }
   const entries = await readLog(runDir, step);
   const tail = entries.slice(-Math.max(1, Math.ceil(entries.length / 10)));
   const meanLosses: Record<string, number> = {};
   for (const e of tail) for (const [k, v] of Object.entries(e.losses)) meanLosses[k] = (meanLosses[k] ?? 0) + v / tail.length;
   const wt = wallTime(entries);
   const batchSize = run.options.batchSize as number;
-  let dir: string;
-  try {
+  if (model) try {
     ({ dir } = await writeBundle(opts.out, name, model, {
       name,
       direction: run.direction,
@@ -209,7 +228,7 @@ export async function shipPhotoDemo(ws: Workspace, name: PhotoModelName, runDir:
     '## Training',
     trainingTable(card),
     '',
-    `Trained as a resumable run (\`atelier train\`, checkpoints every 25 steps) in ${wt.stages} stage${wt.stages === 1 ? '' : 's'}${step < run.totalSteps ? `; **stopped at step ${step} of the ${run.totalSteps} planned** when the time budget ran out (this card is from that checkpoint)` : ''}. Wall time counts training steps only, on a 2-core machine shared with other jobs at nice 15, so it says little about speed (see \`npm run bench\`).`,
+    `Trained as a resumable run (\`atelier train\`, checkpoints every 25 steps) in ${wt.stages} stage${wt.stages === 1 ? '' : 's'}${step < run.totalSteps ? `; **this is step ${step} of the ${run.totalSteps} planned**${opts.fromBundle ? ' (a bundle made from that checkpoint while the run went on; see Notes)' : ' (stopped when the time budget ran out)'}` : ''}. Wall time counts training steps only, on a 2-core machine shared with other jobs at nice 15, so it says little about speed (see \`npm run bench\`).`,
     '',
     `Final losses (mean of the last 10% of logged steps): ${Object.entries(meanLosses).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}.`,
     '',
