@@ -22,8 +22,8 @@ import { datasetDir, readManifest } from '../data/store';
 import { loadModelFromDir } from '../networks/io';
 import { disposeBundle, loadBundle, type LoadedBundle } from '../train/bundle';
 import { writePth } from './pth';
-import { REFERENCE_VARIANT, referenceDiscriminator, type RefGenerator, type RefNorm } from './reference-networks';
-import { referenceStateDict } from './weights';
+import { REFERENCE_VARIANT, initReferenceWeights, referenceDiscriminator } from './reference-networks';
+import { detectReference, referenceStateDict, type DetectedGenerator } from './weights';
 
 export interface PytorchExportOptions {
   /** Bundle folder. */
@@ -48,26 +48,8 @@ export interface PytorchExportResult {
 }
 
 function isReference(b: LoadedBundle): boolean {
-  return b.meta.source?.variant === REFERENCE_VARIANT || b.meta.config.variant === REFERENCE_VARIANT;
-}
-
-/** The reference's init_weights('normal', 0.02) on a reference network, seeded. */
-function initReference(model: tf.LayersModel, seed: number): void {
-  let s = seed;
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      const short = w.name.slice(w.name.lastIndexOf('/') + 1).replace(/_\d+$/, '');
-      const shape = w.shape as number[];
-      const v = tf.tidy(() => {
-        if (short === 'kernel') return tf.randomNormal(shape, 0, 0.02, 'float32', ++s);
-        if (short === 'gamma') return tf.randomNormal(shape, 1, 0.02, 'float32', ++s);
-        if (short === 'moving_variance') return tf.ones(shape);
-        return tf.zeros(shape);
-      });
-      w.write(v);
-      v.dispose();
-    }
-  }
+  // Imported bundles say so in their source; runs trained with --option variant=reference in their config.
+  return b.meta.source?.variant === REFERENCE_VARIANT || b.meta.config.variant === 'reference' || b.meta.config.variant === REFERENCE_VARIANT;
 }
 
 async function writeAligned(a: string, b: string, out: string): Promise<void> {
@@ -131,9 +113,12 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       throw new StudioError('BAD_INPUT', `Bundle ${m.id} was imported in train mode, which drops the batch-norm running statistics a checkpoint needs.`, { hint: 'Import the checkpoints again in eval mode (the default) to export them.' });
     }
     const kind = m.model;
-    const cfg = m.config as { netG?: RefGenerator; norm?: RefNorm; ngf?: number; dropout?: boolean; size?: number; channels?: number; inChannels?: number };
-    const netG = cfg.netG!;
-    const norm = cfg.norm!;
+    const cfg = m.config as { dropout?: boolean };
+    // The architecture as the reference names it, read back from the generator's own state dict.
+    const firstG = b.networks[kind === 'cyclegan' ? 'G_A' : 'G']!;
+    const det = detectReference({ format: 'zip', tensors: new Map(referenceStateDict(firstG).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: Float32Array.from(t.data) }])) }) as DetectedGenerator;
+    const { netG, norm } = det;
+    const ngf = det.ngf;
     const inc = m.preprocessing.inChannels;
     const outc = m.preprocessing.channels;
     const size = m.preprocessing.size;
@@ -152,7 +137,7 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     for (const g of gens) await write(g, b.networks[g]!, false);
     // Discriminators: pix2pix judges cat(A, B); cyclegan's D_A judges B images (G_A's outputs), D_B judges A images.
     const ds: [string, number][] = kind === 'cyclegan' ? [['D_A', outc], ['D_B', inc]] : [['D', inc + outc]];
-    let ndf = cfg.ngf ?? 64;
+    let ndf = ngf;
     for (const [d, ch] of ds) {
       const saved = path.join(b.dir, 'reference', d);
       let net: tf.LayersModel;
@@ -160,7 +145,7 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       if (await exists(path.join(saved, 'model.json'))) net = await loadModelFromDir(saved);
       else {
         net = referenceDiscriminator({ norm, ndf, inChannels: ch, size: Math.max(size, 64), name: d });
-        initReference(net, o.seed ?? 0);
+        initReferenceWeights(net, o.seed ?? 0);
         fresh = true;
       }
       const first = net.layers.find((l) => l.name === 'model.0');
@@ -186,10 +171,10 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     const load = Math.round((size * 286) / 256 / 2) * 2;
     const args = [
       '--dataroot', `"$HERE/datasets/${name}"`, '--name', name, '--checkpoints_dir', '"$HERE/checkpoints"',
-      '--model', kind, '--netG', netG, '--netD', 'basic', '--norm', norm, '--ngf', String(cfg.ngf), '--ndf', String(ndf),
+      '--model', kind, '--netG', netG, '--netD', 'basic', '--norm', norm, '--ngf', String(ngf), '--ndf', String(ndf),
       '--input_nc', String(inc), '--output_nc', String(outc), '--load_size', String(load), '--crop_size', String(size),
       ...(kind === 'pix2pix' ? ['--direction', m.preprocessing.direction ?? 'AtoB'] : []),
-      ...(cfg.dropout === false ? ['--no_dropout'] : []),
+      ...((det.dropout ?? cfg.dropout) === false ? ['--no_dropout'] : []),
       '--continue_train', '--epoch', 'latest',
     ].map((a) => (a.startsWith('"') ? a : shellQuote(a)));
     const oneGpu = `python train.py ${args.join(' ')}`;
@@ -200,7 +185,7 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       '# Run it from a clone of that repository:   bash path/to/train.sh [NGPUS]',
       '#   NGPUS 1 (default): one GPU.  NGPUS > 1: torchrun DDP, one process per GPU.',
       `# Then bring the result back:  atelier import pytorch "$HERE/checkpoints/${name}/latest_net_${gens[0]}.pth"${gens.length > 1 ? ` "$HERE/checkpoints/${name}/latest_net_G_B.pth"` : ''}`,
-      ...(kind === 'cyclegan' && cfg.dropout !== false
+      ...(kind === 'cyclegan' && det.dropout
         ? ['# Note: these ResNet generators use dropout; the reference forces --no_dropout for cyclegan, so enable it in its cycle_gan_model.py.']
         : []),
       'set -euo pipefail',

@@ -168,3 +168,30 @@ export function referenceDiscriminator(o: RefDiscriminatorOptions): tf.LayersMod
   h = conv(zeroPad(h, 1), `model.${3 * n + 2}`, 1, 4, 1, 'valid', true);
   return tf.model({ inputs: input, outputs: h, name: o.name ?? 'ref_basic_D' });
 }
+
+/** The reference preset for Atelier's netG choice at an image size (for training with the reference variant). */
+export function referencePreset(netG: 'unet' | 'resnet', size: number): RefGenerator {
+  if (netG === 'resnet') return size >= 256 ? 'resnet_9blocks' : 'resnet_6blocks';
+  if (size % 256 === 0) return 'unet_256';
+  if (size % 128 === 0) return 'unet_128';
+  throw new Error(`The reference's U-Nets (unet_128, unet_256) need an image size that is a multiple of 128, got ${size}; use netG=resnet or the atelier variant`);
+}
+
+/** The reference's init_weights('normal', 0.02): conv kernels N(0, 0.02), batch-norm scale N(1, 0.02), zero biases; seeded. */
+export function initReferenceWeights(model: tf.LayersModel, seed: number): void {
+  let s = seed;
+  for (const layer of model.layers) {
+    for (const w of layer.weights) {
+      const short = w.name.slice(w.name.lastIndexOf('/') + 1).replace(/_\d+$/, '');
+      const shape = w.shape as number[];
+      const v = tf.tidy(() => {
+        if (short === 'kernel') return tf.randomNormal(shape, 0, 0.02, 'float32', ++s);
+        if (short === 'gamma') return tf.randomNormal(shape, 1, 0.02, 'float32', ++s);
+        if (short === 'moving_variance') return tf.ones(shape);
+        return tf.zeros(shape);
+      });
+      w.write(v);
+      v.dispose();
+    }
+  }
+}

@@ -9,6 +9,7 @@
  */
 import { tf } from '../backend';
 import { patchGanDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
+import { initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset } from '../interop/reference-networks';
 import { BaseModel, variablesOf, type Batch, type CommonOptions, type NamedArray } from './base';
 import { ganLoss, l1, type GanMode } from './losses';
 import type { OptionSpec } from './options';
@@ -27,6 +28,7 @@ export interface CycleGanOptions extends CommonOptions {
   lambdaB: number;
   lambdaIdentity: number;
   poolSize: number;
+  variant: 'atelier' | 'reference';
 }
 
 export const CYCLEGAN_OPTIONS: readonly OptionSpec[] = [
@@ -42,6 +44,13 @@ export const CYCLEGAN_OPTIONS: readonly OptionSpec[] = [
   { key: 'lambdaB', type: 'number', default: 10, min: 0, description: 'Cycle loss weight B -> A -> B.' },
   { key: 'lambdaIdentity', type: 'number', default: 0.5, min: 0, description: 'Identity loss weight, relative to the cycle weights (0 disables).' },
   { key: 'poolSize', type: 'int', default: 50, min: 0, max: 1000, description: 'Past fakes kept for the discriminators (0: no pool).' },
+  {
+    key: 'variant',
+    type: 'enum',
+    default: 'atelier',
+    choices: ['atelier', 'reference'],
+    description: "Networks: Atelier's own, or the reference implementation's exactly (resnet_6/9blocks, basic PatchGAN) so the model exports to PyTorch without loss.",
+  },
 ];
 
 export class CycleGanModel extends BaseModel<CycleGanOptions> {
@@ -58,11 +67,24 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
     const o = options;
     const ngf = o.ngf ?? scaledWidth(o.size);
     const ndf = o.ndf ?? scaledWidth(o.size);
+    const reference = o.variant === 'reference';
+    if (reference && o.norm === 'none') throw new Error("The reference variant needs norm 'instance' or 'batch'");
+    const refNorm = o.norm === 'batch' ? 'batch' : 'instance';
+    const refGen = (name: string) => {
+      const g = referenceGenerator({ netG: referencePreset(o.netG, o.size), norm: refNorm, ngf, inChannels: o.channels, outChannels: o.channels, size: o.size, dropout: false, name });
+      initReferenceWeights(g, this.rng.seed());
+      return g;
+    };
+    const refDis = (name: string) => {
+      const d = referenceDiscriminator({ norm: refNorm, ndf, inChannels: o.channels, size: o.size, nLayers: o.nLayersD ?? 3, name });
+      initReferenceWeights(d, this.rng.seed());
+      return d;
+    };
     const gen = (name: string) =>
-      o.netG === 'resnet'
+      reference ? refGen(name) : o.netG === 'resnet'
         ? resnetGenerator({ size: o.size, inChannels: o.channels, outChannels: o.channels, ngf, norm: o.norm, blocks: o.blocks ?? undefined, upsample: o.upsample, seed: this.rng.seed(), name })
         : unetGenerator({ size: o.size, inChannels: o.channels, outChannels: o.channels, ngf, norm: o.norm, dropout: false, seed: this.rng.seed(), name });
-    const dis = (name: string) => patchGanDiscriminator({ size: o.size, inChannels: o.channels, ndf, nLayers: o.nLayersD ?? undefined, norm: o.norm, seed: this.rng.seed(), name });
+    const dis = (name: string) => reference ? refDis(name) : patchGanDiscriminator({ size: o.size, inChannels: o.channels, ndf, nLayers: o.nLayersD ?? undefined, norm: o.norm, seed: this.rng.seed(), name });
     this.networks.G_A = gen('G_A');
     this.networks.G_B = gen('G_B');
     this.networks.D_A = dis('D_A');

@@ -8,6 +8,7 @@
  */
 import { tf } from '../backend';
 import { patchGanDiscriminator, pixelDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
+import { initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset } from '../interop/reference-networks';
 import { BaseModel, variablesOf, type Batch, type CommonOptions } from './base';
 import { ganLoss, l1, l2, type GanMode } from './losses';
 import type { OptionSpec } from './options';
@@ -25,6 +26,7 @@ export interface Pix2PixOptions extends CommonOptions {
   ganMode: GanMode;
   lambdaL1: number;
   reconLoss: 'l1' | 'l2';
+  variant: 'atelier' | 'reference';
 }
 
 export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
@@ -40,6 +42,13 @@ export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
   { key: 'ganMode', type: 'enum', default: 'vanilla', choices: ['vanilla', 'lsgan'], description: 'GAN loss: vanilla (BCE with logits) or least squares.' },
   { key: 'lambdaL1', type: 'number', default: 100, min: 0, description: 'Weight of the reconstruction loss against the GAN loss.' },
   { key: 'reconLoss', type: 'enum', default: 'l1', choices: ['l1', 'l2'], description: 'Reconstruction loss: L1 (sharper, paper) or L2.' },
+  {
+    key: 'variant',
+    type: 'enum',
+    default: 'atelier',
+    choices: ['atelier', 'reference'],
+    description: "Networks: Atelier's own, or the reference implementation's exactly (unet_128/256 at multiples of 128 px, resnet_6/9blocks, basic PatchGAN) so the model exports to PyTorch without loss.",
+  },
 ];
 
 export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
@@ -56,6 +65,20 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
     const ngf = o.ngf ?? scaledWidth(o.size);
     const ndf = o.ndf ?? scaledWidth(o.size);
     const seed = this.rng.seed();
+    if (o.variant === 'reference') {
+      // The reference's networks, named by their PyTorch module paths and initialised as its init_weights.
+      if (o.norm === 'none') throw new Error("The reference variant needs norm 'batch' or 'instance'");
+      if (o.netD !== 'patch') throw new Error("The reference variant's discriminator is the PatchGAN (netD 'patch')");
+      const netG = referencePreset(o.netG, o.size);
+      this.networks.G = referenceGenerator({ netG, norm: o.norm, ngf, inChannels: inC, outChannels: o.channels, size: o.size, dropout: o.dropout, name: 'G' });
+      initReferenceWeights(this.networks.G, seed);
+      const dSeed = this.rng.seed();
+      this.networks.D = referenceDiscriminator({ norm: o.norm, ndf, inChannels: inC + o.channels, size: o.size, nLayers: o.nLayersD ?? 3, name: 'D' });
+      initReferenceWeights(this.networks.D, dSeed);
+      this.optimizers.G = this.makeAdam();
+      this.optimizers.D = this.makeAdam();
+      return;
+    }
     this.networks.G =
       o.netG === 'unet'
         ? unetGenerator({ size: o.size, inChannels: inC, outChannels: o.channels, ngf, norm: o.norm, dropout: o.dropout, depth: o.unetDepth ?? undefined, seed, name: 'G' })
