@@ -44,7 +44,7 @@ async function trainAndExport(kind: 'pix2pix' | 'cyclegan', options: Record<stri
   }
   expect(counts[2]).toBe(counts[1]);
   const id = `${kind}-ref`;
-  const { dir: bdir } = await writeBundle(ws.bundles, id, m, { training });
+  const { dir: bdir } = await writeBundle(ws.bundles, id, m, { name: id, training });
   const out = path.join(dir, `${kind}-out`);
   const res = await exportPytorch(ws, { bundleDir: bdir, out });
   const g = kind === 'cyclegan' ? 'G_A' : 'G';
