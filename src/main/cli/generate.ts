@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../engine/core/fsutil';
 import { evictModels, getModel } from '../engine/infer/registry';
 import { generateImages } from '../engine/infer/ops';
 import { openWorkspace } from '../engine/core/workspace';
+import { stampGenerate } from '../engine/infer/provenance';
 
 const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] --out DIR';
 
@@ -33,7 +34,7 @@ export async function runGenerateCli(argv: string[]): Promise<number> {
     const files: string[] = [];
     for (const im of imgs) {
       const f = path.resolve(out, `${label !== undefined ? `class${label}-` : ''}seed${im.seed}.png`);
-      await writeFileAtomic(f, im.png);
+      await writeFileAtomic(f, await stampGenerate(m, im, label));
       files.push(f);
     }
     if (args.flags.json) console.log(JSON.stringify({ files }));

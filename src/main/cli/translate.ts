@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../engine/core/fsutil';
 import { getModel, evictModels } from '../engine/infer/registry';
 import { translateFolder, translateImage, type TranslateOptions } from '../engine/infer/ops';
 import { parseScale } from '../engine/infer/resolution';
+import { stampTranslate } from '../engine/infer/provenance';
 import { openWorkspace } from '../engine/core/workspace';
 import type { Runtime } from '../engine/infer/model';
 
@@ -83,7 +84,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
       },
     });
     const out = path.resolve(output);
-    await writeFileAtomic(out, r.png);
+    await writeFileAtomic(out, await stampTranslate(m, path.resolve(input), r));
     if (r.warning) say(`Warning: ${r.warning}`);
     for (const n of r.notes) say(`Note: ${n}`);
     const { png: _png, ...facts } = r;

@@ -13,6 +13,8 @@ import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatu
 import { isTranslator, type InferenceModel } from './model';
 import { decodeAt, defaultMemoryBudget, probeImage, scaleWarning, tileForBudget, workingSize, type Scale } from './resolution';
 import { planTiles, runTiled, type RawPixels } from './tiles';
+import { readProvenanceFile } from './png-provenance';
+import { stampTranslate } from './provenance';
 
 export const IMAGE_EXTS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
@@ -171,6 +173,20 @@ export interface FolderResult {
   total: number;
 }
 
+/**
+ * An output folder may hold the user's own PNGs with our output names: only a file that carries
+ * an atelier chunk (an earlier output) is replaced, anything else is left alone and reported.
+ */
+async function refuseForeign(target: string): Promise<void> {
+  let ours = false;
+  try {
+    ours = (await readProvenanceFile(target)) !== null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+  }
+  if (!ours) throw new StudioError('CONFLICT', `${path.basename(target)} already exists and was not written by Atelier; it was not replaced.`, { hint: 'Choose an empty output folder or a suffix.' });
+}
+
 export async function translateFolder(
   m: InferenceModel,
   inDir: string,
@@ -191,9 +207,10 @@ export async function translateFolder(
     const f = files[i]!;
     try {
       const { onProgress: _p, checkpoint, ...one } = opts;
-      const r = await translateImage(m, f, { ...one, checkpoint });
       const target = path.join(outDir, outName(f, used, suffix));
-      await writeFileAtomic(target, r.png);
+      await refuseForeign(target);
+      const r = await translateImage(m, f, { ...one, checkpoint });
+      await writeFileAtomic(target, await stampTranslate(m, f, r));
       res.written.push(target);
     } catch (e) {
       if (e instanceof StudioError && e.code === 'CANCELLED') throw e;
