@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs, intFlag } from './args';
 import { StudioError } from '../../shared/errors';
 import { defaultWorkspaceRoot, openWorkspace } from '../engine/core/workspace';
-import { MODELS, MODEL_KINDS, modelEntry } from '../engine/models/registry';
+import { MODELS, modelKinds, modelEntry } from '../engine/models/registry';
 import { parseOptionStrings } from '../engine/models/options';
 import { createRun, readRunOptions, setRunTotalSteps, trainRun } from '../engine/train/run';
 import type { JobProgress } from '../../shared/events';
@@ -21,7 +21,7 @@ function usage(): string {
     '                     [--resume RUN] [--option k=v ...] [--batch N] [--sample-every N]',
     '                     [--checkpoint-every N] [--keep K] [--direction AtoB|BtoA] [--no-bundle] [--json]',
     '',
-    `Models: ${MODEL_KINDS.map((k) => `${k} (${MODELS[k].description})`).join('\n        ')}`,
+    `Models: ${modelKinds().map((k) => `${k} (${MODELS[k]!.description})`).join('\n        ')}`,
     'Data:   a workspace dataset id, or synthetic:images|labelled|paired|unpaired',
     'Options of a model: atelier train --model M --help',
   ].join('\n');

@@ -6,8 +6,7 @@
 import { z } from 'zod';
 import { channel } from '../define';
 import { pathRegistry } from '../paths';
-
-export const MODEL_KINDS = ['pix2pix', 'cyclegan', 'gan', 'cgan', 'autoencoder'] as const;
+import type { ModelCapabilities } from '../capabilities';
 
 const modelRefString = () =>
   z
@@ -27,8 +26,10 @@ export type BundleLocation = 'workspace' | 'shipped' | 'path';
 export interface BundleSummary {
   id: string;
   name: string;
-  /** pix2pix | cyclegan | gan | cgan | autoencoder */
+  /** The model registry's kind (a label: what the bundle can do is in `capabilities`). */
   kind: string;
+  /** What it can do (from bundle.json; derived from the kind for older bundles and exports). */
+  capabilities: ModelCapabilities;
   imageSize: number;
   channels: number;
   latentSize?: number;

@@ -8,10 +8,15 @@ import { z } from 'zod';
 import { channel } from '../define';
 import { jobId } from './job';
 import type { JobInfo } from './job';
+import type { DataNeed, ModelCapabilities } from '../capabilities';
 
-export const TRAIN_MODEL_KINDS = ['gan', 'cgan', 'pix2pix', 'cyclegan', 'autoencoder'] as const;
-export type TrainModelKind = (typeof TRAIN_MODEL_KINDS)[number];
-const modelKind = z.enum(TRAIN_MODEL_KINDS);
+/**
+ * A model kind is a key of the engine's model registry (train.options lists them): the registry
+ * is the one list, so a new model needs no contract change. The train handlers refuse unknown
+ * kinds with VALIDATION, as an enum here would.
+ */
+export type TrainModelKind = string;
+const modelKind = z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*$/, 'model kinds are lower-case letters, digits and dashes');
 export const runId = z.string().min(1).max(120).regex(/^[A-Za-z0-9_-]+$/, 'run ids are letters, digits, dash, underscore');
 
 export interface TrainOptionInfo {
@@ -30,11 +35,13 @@ export interface TrainModelInfo {
   title: string;
   description: string;
   /** What the dataset must hold. */
-  data: 'images' | 'labelled' | 'paired' | 'unpaired';
+  data: DataNeed;
   lossNames: string[];
   visualNames: string[];
   networkNames: string[];
   options: TrainOptionInfo[];
+  /** What its bundles can do with the default options (a one-way translator trains the direction picked). */
+  capabilities: ModelCapabilities;
 }
 
 export type RunState = 'created' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';

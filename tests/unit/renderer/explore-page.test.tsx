@@ -13,9 +13,9 @@ const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
 
 const BUNDLES = [
-  { id: 'fashion-cgan', name: 'fashion-cgan', kind: 'cgan', imageSize: 32, channels: 1, latentSize: 64, classNames: ['a', 'b'], location: 'shipped', dir: '/m/c', onnx: '/m/c.onnx', hasTfjs: true },
-  { id: 'fashion-autoencoder', name: 'fashion-autoencoder', kind: 'autoencoder', imageSize: 32, channels: 1, latentSize: 32, location: 'shipped', dir: '/m/a', onnx: '/m/a.onnx', hasTfjs: true },
-  { id: 'edges', name: 'edges', kind: 'pix2pix', imageSize: 64, channels: 3, location: 'shipped', dir: '/m/e', onnx: null, hasTfjs: true },
+  { id: 'fashion-cgan', name: 'fashion-cgan', kind: 'cgan', capabilities: { data: 'labelled', generate: { latent: 64, network: 'G', classes: { count: 2 } }, metrics: { suite: 'generated', key: { name: 'conditionalAccuracy', higherIsBetter: true } } }, imageSize: 32, channels: 1, latentSize: 64, classNames: ['a', 'b'], location: 'shipped', dir: '/m/c', onnx: '/m/c.onnx', hasTfjs: true },
+  { id: 'fashion-autoencoder', name: 'fashion-autoencoder', kind: 'autoencoder', capabilities: { data: 'images', encode: { latent: 32, encoder: 'encoder', decoder: 'decoder' }, generate: { latent: 32, network: 'decoder' }, metrics: { suite: 'reconstruction', key: { name: 'reconMse', higherIsBetter: false } } }, imageSize: 32, channels: 1, latentSize: 32, location: 'shipped', dir: '/m/a', onnx: '/m/a.onnx', hasTfjs: true },
+  { id: 'edges', name: 'edges', kind: 'pix2pix', capabilities: { data: 'paired', translate: { AtoB: 'G' }, metrics: { suite: 'paired', key: { name: 'l1', higherIsBetter: false } } }, imageSize: 64, channels: 3, location: 'shipped', dir: '/m/e', onnx: null, hasTfjs: true },
 ];
 const DATASETS = [{ id: 'fashion', name: 'fashion', kind: 'fashion-mnist', counts: { train: 100, test: 20 }, image: { width: 28, height: 28, channels: 1 } }];
 

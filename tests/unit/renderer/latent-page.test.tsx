@@ -20,7 +20,7 @@ describe('Latent page live rendering', () => {
     let maxInFlight = 0;
     setStudioForTests({
       transport: 'browser',
-      bundle: { list: () => ok([{ id: 'g', name: 'gan', kind: 'gan', imageSize: 32, channels: 1, latentSize: 2, location: 'workspace', dir: '/b/g', onnx: null, hasTfjs: true }]) },
+      bundle: { list: () => ok([{ id: 'g', name: 'gan', kind: 'gan', capabilities: { data: 'images', generate: { latent: 2, network: 'G' }, metrics: { suite: 'generated', key: { name: 'fdFashionCnn', higherIsBetter: false } } }, imageSize: 32, channels: 1, latentSize: 2, location: 'workspace', dir: '/b/g', onnx: null, hasTfjs: true }]) },
       latent: {
         sample: () => ok({ z: [[0.1, -0.2]], latentSize: 2 }),
         directions: () => ok({ directions: [[1, 0], [0, 1]], sigma: [1, 1], explainedVarianceRatio: [0.7, 0.3], space: 'output', samples: 64 }),

@@ -68,18 +68,18 @@ export async function precheckModelSource(ctx: Ctx, s: ModelSourceReq): Promise<
 }
 
 function needLatent(m: InferenceModel, what: string): number {
-  if (isTranslator(m.info.kind) || !m.info.latentSize) {
+  if (isTranslator(m.info.capabilities) || !m.info.latentSize) {
     throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}: it has no latent space to ${what}.`, {
-      hint: 'Pick a gan or cgan bundle (or an autoencoder) for latent vectors and generated images.',
+      hint: 'Pick a model that generates from a latent vector (a GAN, or an autoencoder) for latent vectors and generated images.',
     });
   }
   return m.info.latentSize;
 }
 
 function needAutoencoder(m: InferenceModel, orTranslator = false): void {
-  if (m.info.kind !== 'autoencoder' && !(orTranslator && isTranslator(m.info.kind))) {
+  if (!m.info.capabilities.encode && !(orTranslator && isTranslator(m.info.capabilities))) {
     throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}, not an autoencoder${orTranslator ? ' or a translator' : ''}: it has no encoder features.`, {
-      hint: `Pick an autoencoder bundle (e.g. fashion-autoencoder)${orTranslator ? ' or a pix2pix/cyclegan translator (its bottleneck)' : ''}.`,
+      hint: `Pick an autoencoder bundle (e.g. fashion-autoencoder)${orTranslator ? ' or an image translator (its bottleneck)' : ''}.`,
     });
   }
 }
@@ -236,7 +236,7 @@ export async function resolveModelSource(ctx: Ctx, s: ModelSourceReq, defaultLim
     };
   }
   needAutoencoder(m, true);
-  const translator = isTranslator(m.info.kind);
+  const translator = isTranslator(m.info.capabilities) && !m.info.capabilities.encode;
   const bott = translator ? await bottleneckSession(ctx, s.model) : null;
   const dm = await loadDatasetMatrix(ctx, s.datasetId, s.limit ?? defaultLimit, { split: s.split, ...(s.role ? { role: s.role } : {}), seed: s.seed });
   const n = dm.matrix.rows;

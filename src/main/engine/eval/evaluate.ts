@@ -1,5 +1,6 @@
 /**
- * evaluateBundle: measure a model bundle on a dataset split with the metrics that fit its kind.
+ * evaluateBundle: measure a model bundle on a dataset split with the metrics its capabilities name
+ * (capabilities.metrics.suite).
  * Shared by `atelier eval`, the eval.run channel and scripts/train-demos.ts (model cards).
  *
  * Conventions (also in the shared EvalResult doc):
@@ -220,10 +221,13 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
   progress(0, 'loading the model');
   const bundle = await loadBundle(ref.dir);
   const kind = bundle.meta.model;
+  // What to measure follows the bundle's capabilities, never its kind's name.
+  const suite = bundle.meta.capabilities.metrics.suite;
+  const classes = bundle.meta.capabilities.generate?.classes;
   const size = bundle.meta.preprocessing.size;
   const channels = bundle.meta.preprocessing.channels;
   // Colour CycleGANs are scored by a colour statistic, not by the grey Fashion-MNIST classifier.
-  const needsClassifier = kind === 'cgan' || kind === 'gan' || (kind === 'cyclegan' && channels === 1);
+  const needsClassifier = suite === 'generated' || (suite === 'unpaired' && channels === 1);
   let clf: Classifier | null = null;
   const metrics: EvalMetric[] = [];
   const details: Record<string, unknown> = {};
@@ -239,16 +243,16 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
     let description = '';
     let count = 0;
     await hooks.checkpoint?.();
-    if (kind === 'cgan' || kind === 'gan') {
+    if (suite === 'generated') {
       progress(0.1, 'reading real images');
       const real = opts.inMemory?.test ?? (await loadSplit(ws, opts.dataset, split, undefined, opts.limit, seed));
       description = real.description;
       count = real.matrix.rows;
       const realX = keep(tensorOf(real, size, channels));
       const realF = classifierFeatures(clf!, realX);
-      const k = kind === 'cgan' ? (bundle.meta.classes?.count ?? (bundle.meta.config.numClasses as number)) : 1;
-      const perClass = opts.samples ?? (kind === 'cgan' ? 100 : 1000);
-      const n = kind === 'cgan' ? perClass * k : perClass;
+      const k = classes ? classes.count : 1;
+      const perClass = opts.samples ?? (classes ? 100 : 1000);
+      const n = classes ? perClass * k : perClass;
       const labels = Array.from({ length: n }, (_, i) => Math.floor(i / perClass));
       progress(0.3, `generating ${n} images`);
       const zr = new Rng(seed ^ 0x5eed);
@@ -257,7 +261,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
         batched(n, 100, (s, m) =>
           tf.tidy(() => {
             const z = tf.tensor2d(Float32Array.from({ length: m * nz }, () => zr.normal()), [m, nz]);
-            return generate(bundle, { z, ...(kind === 'cgan' ? { labels: labels.slice(s, s + m) } : {}) });
+            return generate(bundle, { z, ...(classes ? { labels: labels.slice(s, s + m) } : {}) });
           }),
         ),
       );
@@ -265,7 +269,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       progress(0.6, 'classifying');
       const fakeF = classifierFeatures(clf!, fake);
       metrics.push({ key: 'fdFashionCnn', label: 'FD-FashionCNN (all generated vs real)', value: frechetDistance(fakeF, realF), better: 'lower', note: `${n} generated vs ${count} real (${split})` });
-      if (kind === 'cgan') {
+      if (classes) {
         const pred = classify(clf!, fake);
         const acc = conditionalAccuracy(pred, labels);
         metrics.push({ key: 'conditionalAccuracy', label: 'Conditional accuracy', value: acc.rate, better: 'higher', note: `share of ${n} generated images classified as the requested class` });
@@ -327,8 +331,8 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
           }
         } else notes.push('The dataset has no labels: no class-conditional FD.');
       }
-      details.generated = { n, perClass: kind === 'cgan' ? perClass : undefined, seed };
-    } else if (kind === 'pix2pix') {
+      details.generated = { n, perClass: classes ? perClass : undefined, seed };
+    } else if (suite === 'paired') {
       progress(0.1, 'reading pairs');
       const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
       const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
@@ -388,7 +392,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
         }
         details.beatsGrey = beats;
       }
-    } else if (kind === 'cyclegan' && channels === 3) {
+    } else if (suite === 'unpaired' && channels === 3) {
       progress(0.1, 'reading both domains');
       const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
       const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
@@ -443,7 +447,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       details.hueShares = { realA: sharesOf(rA), realB: sharesOf(rB), fakeB: sharesOf(fB), fakeA: sharesOf(fA) };
       metrics.push({ key: 'colourfulness.fakeB', label: 'Colourfulness of translated A (Hasler-Süsstrunk)', value: colourfulnessMean(fB), better: 'none', note: `real B ${colourfulnessMean(rB).toFixed(1)}, real A ${colourfulnessMean(rA).toFixed(1)}` });
       details.domains = { A: domA, B: domB };
-    } else if (kind === 'cyclegan') {
+    } else if (suite === 'unpaired') {
       progress(0.1, 'reading both domains');
       const a = await loadSplit(ws, opts.dataset, split, 'a', opts.limit, seed);
       const b = await loadSplit(ws, opts.dataset, split, 'b', opts.limit, seed);
@@ -492,7 +496,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       metrics.push({ key: 'fdFashionCnn.BtoA', label: 'FD-FashionCNN, translated B vs real A', value: frechetDistance(fA, rA), better: 'lower' });
       metrics.push({ key: 'baselineIdentity.fdFashionCnn.AtoB', label: 'FD-FashionCNN baseline: real A vs real B', value: frechetDistance(rA, rB), better: 'none' });
       details.domainClasses = { A: { index: classA, name: names[classA] }, B: { index: classB, name: names[classB] } };
-    } else if (kind === 'autoencoder') {
+    } else if (suite === 'reconstruction') {
       progress(0.1, 'reading images');
       const test = opts.inMemory?.test ?? (await loadSplit(ws, opts.dataset, split, undefined, opts.limit, seed));
       const train = opts.inMemory?.train ?? (await loadSplit(ws, opts.dataset, 'train', undefined, 5000, seed));

@@ -2,13 +2,16 @@
  * Run scoreboard: each checkpoint of a run -> a temporary bundle (the bundle writer, under
  * <workspace>/tmp) -> evaluateBundle on a held-out slice of the run's dataset test split.
  * Results are cached in runs/<id>/scores.json keyed by step (with the checkpoint's mtime, the
- * slice size and the seed: a change of any of them re-evaluates that step). The key metric per
- * model kind ranks the checkpoints; `scoreboardAlarm` flags collapsed / inverted CycleGAN output.
+ * slice size and the seed: a change of any of them re-evaluates that step). The key metric of the
+ * model's capabilities ranks the checkpoints; `scoreboardAlarm` flags translators whose output
+ * collapsed or inverted (capabilities.metrics.alarm).
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SCOREBOARD_DEFAULT_LIMIT, type ScoreAlarm, type Scoreboard, type ScoreboardRow, type ScoreKey } from '../../../shared/channels/scoreboard';
 import type { EvalMetric } from '../../../shared/channels/eval';
+import type { MetricsCapability, ModelCapabilities } from '../../../shared/capabilities';
+import { capabilitiesFor } from '../models/registry';
 import { StudioError } from '../../../shared/errors';
 import { tf, initBackend } from '../backend';
 import { loadDatasetMatrix } from '../analysis/dataset-source';
@@ -26,21 +29,17 @@ export const TRANSFER_ALARM = 0.2;
 /** Below this per-pixel variance across inputs ([0,1] scale) the outputs are one image. */
 export const VARIANCE_ALARM = 1e-3;
 
-/** The metric that ranks checkpoints, per model kind. */
-export function keyMetric(kind: string, metrics: EvalMetric[]): ScoreKey {
+/** Metrics capability of a kind name (older callers) or of a bundle. */
+function metricsOf(m: string | MetricsCapability): MetricsCapability {
+  return typeof m === 'string' ? capabilitiesFor(m, {}).metrics : m;
+}
+
+/** The metric that ranks checkpoints: the key its capabilities name (one metric, or the mean of several). */
+export function keyMetric(model: string | MetricsCapability, metrics: EvalMetric[]): ScoreKey {
+  const key = metricsOf(model).key;
   const get = (k: string) => metrics.find((m) => m.key === k)?.value ?? NaN;
-  switch (kind) {
-    case 'pix2pix':
-      return { name: 'l1', value: get('l1'), higherIsBetter: false };
-    case 'cyclegan':
-      return { name: 'transferRate.mean', value: (get('transferRate.AtoB') + get('transferRate.BtoA')) / 2, higherIsBetter: true };
-    case 'cgan':
-      return { name: 'conditionalAccuracy', value: get('conditionalAccuracy'), higherIsBetter: true };
-    case 'gan':
-      return { name: 'fdFashionCnn', value: get('fdFashionCnn'), higherIsBetter: false };
-    default:
-      return { name: 'reconMse', value: get('reconMse'), higherIsBetter: false };
-  }
+  const value = key.of ? key.of.reduce((s, k) => s + get(k), 0) / key.of.length : get(key.name);
+  return { name: key.name, value, higherIsBetter: key.higherIsBetter };
 }
 
 /** Step of the best row by its key metric (NaN values never win); null when none is finite. */
@@ -72,9 +71,10 @@ export function generatorLoss(losses: Record<string, number> | undefined): numbe
  *    checkpoint (the losses say it is learning; the classifier says it is not translating), or
  *  - outputs with almost no variance across inputs (one image for every input).
  */
-export function scoreboardAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' | 'metrics' | 'outputVariance' | 'losses' | 'diversity'>[]): ScoreAlarm | null {
+export function scoreboardAlarm(model: string | ModelCapabilities, rows: Pick<ScoreboardRow, 'step' | 'metrics' | 'outputVariance' | 'losses' | 'diversity'>[]): ScoreAlarm | null {
   if (!rows.length) return null;
-  if (kind !== 'cyclegan') return diversityAlarm(kind, rows);
+  const caps = typeof model === 'string' ? capabilitiesFor(model, {}) : model;
+  if (caps.metrics.alarm !== 'transfer-collapse') return diversityAlarm(caps, rows);
   const sorted = [...rows].sort((a, b) => a.step - b.step);
   const first = sorted[0]!;
   const last = sorted[sorted.length - 1]!;
@@ -110,7 +110,7 @@ export function scoreboardAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' |
  * of real images (per class for cgan; translators: of their inputs) - mode collapse - after
  * being above it at an earlier checkpoint, or at three checkpoints in a row.
  */
-function diversityAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' | 'diversity'>[]): ScoreAlarm | null {
+function diversityAlarm(caps: ModelCapabilities, rows: Pick<ScoreboardRow, 'step' | 'diversity'>[]): ScoreAlarm | null {
   const sorted = [...rows].sort((a, b) => a.step - b.step);
   const last = sorted[sorted.length - 1]!;
   if (last.diversity === undefined || !(last.diversity < COLLAPSE_RATIO)) return null;
@@ -118,11 +118,11 @@ function diversityAlarm(kind: string, rows: Pick<ScoreboardRow, 'step' | 'divers
   // stayed low over three checkpoints, is collapse.
   const fell = sorted.slice(0, -1).some((r) => r.diversity !== undefined && r.diversity >= COLLAPSE_RATIO);
   if (!fell && sorted.filter((r) => r.diversity !== undefined).length < 3) return null;
-  const gan = kind === 'gan' || kind === 'cgan';
+  const gan = caps.metrics.suite === 'generated';
   return {
     kind: 'collapse',
     step: last.step,
-    message: `Outputs look collapsed: at step ${last.step} the fixed samples${kind === 'cgan' ? ' of some class' : ''} vary only ${(100 * last.diversity).toFixed(0)}% as much as ${gan ? 'real images' : 'their inputs'} (alarm below ${100 * COLLAPSE_RATIO}%).`,
+    message: `Outputs look collapsed: at step ${last.step} the fixed samples${caps.generate?.classes ? ' of some class' : ''} vary only ${(100 * last.diversity).toFixed(0)}% as much as ${gan ? 'real images' : 'their inputs'} (alarm below ${100 * COLLAPSE_RATIO}%).`,
     hint: gan
       ? 'Start the run with the anti-collapse defaults (loss hinge, spectralNorm on, lrD 2x lr, emaDecay 0.999), or a wider discriminator (ndf); the checkpoint timeline shows when it began.'
       : 'Check the checkpoint timeline for when it began and promote an earlier checkpoint; a lower learning rate or a stronger reconstruction loss keeps outputs tied to their inputs.',
@@ -206,7 +206,7 @@ function build(runId: string, model: string, datasetId: string, limit: number, r
     const d = diversityAt(log, r.step);
     if (d !== undefined) r.diversity = d;
   }
-  return { runId, model, datasetId, split: 'test', limit, rows, bestStep: bestStepOf(rows), alarm: scoreboardAlarm(model, rows), cached, evaluated };
+  return { runId, model, datasetId, split: 'test', limit, rows, bestStep: bestStepOf(rows), alarm: scoreboardAlarm(capabilitiesFor(model, {}), rows), cached, evaluated };
 }
 
 /** The cached scoreboard (rows of the checkpoints that still exist and were evaluated with this limit). */
@@ -239,6 +239,7 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
   const runDir = runDirOf(ws, runId);
   const run = await readRunOptions(runDir);
   const checkpoints = await listCheckpoints(runDir);
+  const caps = capabilitiesFor(run.model, run.options, run.classNames ? { classNames: run.classNames } : {});
   if (!checkpoints.length)
     throw new StudioError('NOT_FOUND', `Run ${run.runId} has no checkpoints to evaluate yet.`, {
       hint: 'Checkpoints are written every checkpointEvery steps and at the end of training.',
@@ -278,7 +279,7 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
         ({ dir } = await writeBundle(tmpRoot, id, model, {
           name: `${run.name} @ ${c.step}`,
           direction: run.direction,
-          ...(run.model === 'cgan' ? { classes: { count: run.options.numClasses as number, ...(run.classNames ? { names: run.classNames } : {}) } } : {}),
+          ...(run.classNames ? { classNames: run.classNames } : {}),
           training: {
             runId: run.runId,
             datasetId: run.datasetId,
@@ -302,14 +303,15 @@ export async function scoreRun(ws: Workspace, runId: string, opts: { limit?: num
           split: 'test',
           limit,
           seed: SEED,
-          ...(run.model === 'gan' || run.model === 'cgan' ? { samples: run.model === 'cgan' ? Math.max(2, Math.ceil(limit / 10)) : limit } : {}),
+          // Generators: as many samples as real images (per class, a tenth of them, at least 2).
+          ...(caps.metrics.suite === 'generated' ? { samples: caps.generate?.classes ? Math.max(2, Math.ceil(limit / 10)) : limit } : {}),
         },
         { progress: (f, m) => progress(base + span * 0.9 * f, `checkpoint ${c.step}: ${m}`), ...(hooks.checkpoint ? { checkpoint: hooks.checkpoint } : {}) },
       );
-      const row: ScoreboardRow = { step: c.step, metrics: r.metrics, key: keyMetric(run.model, r.metrics), evaluatedAt: Date.now() };
+      const row: ScoreboardRow = { step: c.step, metrics: r.metrics, key: keyMetric(caps.metrics, r.metrics), evaluatedAt: Date.now() };
       const losses = lossesAt(log, c.step);
       if (losses) row.losses = losses;
-      if (run.model === 'cyclegan' || run.model === 'pix2pix') row.outputVariance = await outputVariance(ws, dir, run.datasetId, limit);
+      if (caps.translate) row.outputVariance = await outputVariance(ws, dir, run.datasetId, limit);
       await fsp.rm(dir, { recursive: true, force: true });
       rows.push(row);
       evaluated++;

@@ -3,18 +3,19 @@
  * a sidecar JSON and a parity check: the file is loaded back in onnxruntime-node and compared
  * with tfjs on fixed seeded inputs; max |diff| must be < 1e-4 or the export is marked failed.
  *
- * Graph interface by model kind:
- *   translators (pix2pix, cyclegan):  input [batch, C, height, width] -> output [batch, C, height, width]
- *                                     (height/width dynamic: any multiple of the network's stride)
- *   gan:                              z [batch, latent] -> output
- *   cgan:                             z [batch, latent], label int64 [batch] -> output
- *   autoencoder:                      input -> output (encoder+decoder in one graph), plus
- *                                     <name>.encoder.onnx (input -> z) and <name>.decoder.onnx (z -> output)
+ * Graph interface by capability (shared/capabilities.ts):
+ *   translate (one file per direction):  input [batch, C, height, width] -> output [batch, C, height, width]
+ *                                        (height/width dynamic: any multiple of the network's stride)
+ *   generate:                            z [batch, latent] -> output
+ *   generate with classes:               z [batch, latent], label int64 [batch] -> output
+ *   encode (encoder + decoder):          input -> output (encoder+decoder in one graph), plus
+ *                                        <name>.encoder.onnx (input -> z) and <name>.decoder.onnx (z -> output)
  */
 import type { OnnxIoInfo, OnnxParityReport } from '../../../shared/channels/export';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
+import type { ModelCapabilities } from '../../../shared/capabilities';
 import { tf } from '../backend';
 import { Rng } from '../analysis/rng';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
@@ -28,15 +29,18 @@ export const PARITY_THRESHOLD = 1e-4;
 export const PRODUCER = 'atelier';
 export const PRODUCER_VERSION = '0.1.0';
 
-export type ModelKind = 'pix2pix' | 'cyclegan' | 'gan' | 'cgan' | 'autoencoder' | (string & {});
+/** A model registry kind: a label carried into metadata; what the model does is its capabilities. */
+export type ModelKind = string;
 
 /** What the exporter needs from a model bundle. */
 export interface ExportSource {
   kind: ModelKind;
   name: string;
-  /** Translators, gan, cgan. */
+  /** From the bundle; a source without them (tests, foreign models) is read off its networks. */
+  capabilities?: ModelCapabilities;
+  /** Translators and generators: the one network of the graph. */
   generator?: tfTypes.LayersModel;
-  /** Autoencoder. */
+  /** Encoder-decoder models. */
   encoder?: tfTypes.LayersModel;
   decoder?: tfTypes.LayersModel;
   imageSize: number;
@@ -66,6 +70,7 @@ export interface OnnxSidecar {
   file: string;
   name: string;
   kind: ModelKind;
+  capabilities?: ModelCapabilities;
   opset: number;
   layout: 'NCHW';
   imageSize: number;
@@ -123,6 +128,7 @@ export function metadataFor(src: ExportSource, role: BuiltOnnx['role'], dropout:
   if (src.latentSize !== undefined) md['atelier.latentSize'] = String(src.latentSize);
   if (src.classNames) md['atelier.classNames'] = JSON.stringify(src.classNames);
   if (src.training) md['atelier.training'] = JSON.stringify(src.training);
+  if (src.capabilities) md['atelier.capabilities'] = JSON.stringify(src.capabilities);
   return md;
 }
 
@@ -151,8 +157,8 @@ export function buildOnnx(src: ExportSource, opts: { dropout?: DropoutMode; labe
     withDynamicSpatial(model);
     out.push({ role, model, bytes: encodeModel(model), stages, inputs: ioOf(r.graph.inputs), outputs: ioOf(r.graph.outputs), layerClasses: r.layerClasses });
   };
-  if (src.kind === 'autoencoder' || (src.encoder && src.decoder && !src.generator)) {
-    if (!src.encoder || !src.decoder) throw new StudioError('BAD_INPUT', `Autoencoder "${src.name}" needs both an encoder and a decoder to export.`);
+  if (src.capabilities?.encode || (src.encoder && src.decoder && !src.generator)) {
+    if (!src.encoder || !src.decoder) throw new StudioError('BAD_INPUT', `Encoder-decoder model "${src.name}" needs both an encoder and a decoder to export.`);
     one('model', [src.encoder, src.decoder], ['input'], ['output']);
     one('encoder', [src.encoder], ['input'], ['z']);
     one('decoder', [src.decoder], ['z'], ['output']);
@@ -376,6 +382,7 @@ export async function exportOnnx(src: ExportSource, file: string, opts: { onStep
     file: path.basename(file),
     name: src.name,
     kind: src.kind,
+    ...(src.capabilities ? { capabilities: src.capabilities } : {}),
     opset: ONNX_OPSET,
     layout: 'NCHW',
     imageSize: src.imageSize,

@@ -9,6 +9,8 @@ import { assertExportTargetsReplaceable, disposeSource, exportOnnx, type OnnxSid
 import { onnxFileInfo } from '../export/inspect';
 import { evictModels, exportsDirFor, listBundles, loadBundleSource, resolveModelRef, summarizeBundle } from '../infer/registry';
 import type { Workspace } from '../core/workspace';
+import { capabilitiesOf } from '../infer/model';
+import type { ModelCapabilities } from '../../../shared/capabilities';
 import { safeId } from '../core/workspace';
 
 async function readText(file: string): Promise<string | undefined> {
@@ -49,11 +51,15 @@ export async function bundleDetail(ws: Workspace, ref: string): Promise<BundleDe
   const side = (await readText(r.onnx!.slice(0, -5) + '.json')) ?? null;
   const s = side ? (JSON.parse(side) as OnnxSidecar) : null;
   const md = info.metadata;
+  const kind = s?.kind ?? md['atelier.kind'];
+  const latentSize = s?.latentSize ?? (md['atelier.latentSize'] ? Number(md['atelier.latentSize']) : undefined);
+  const stored = s?.capabilities ?? (md['atelier.capabilities'] ? (JSON.parse(md['atelier.capabilities']) as ModelCapabilities) : undefined);
   return {
     summary: {
       id: r.id,
       name: s?.name ?? md['atelier.name'] ?? r.id,
-      kind: String(s?.kind ?? md['atelier.kind'] ?? 'pix2pix'),
+      kind: String(kind ?? 'onnx'),
+      capabilities: capabilitiesOf(stored, kind, { inputs: info.inputs, ...(latentSize !== undefined ? { latentSize } : {}), ...(s?.classNames ? { classNames: s.classNames } : {}), encoder: !!s?.encoderFile }),
       imageSize: s?.imageSize ?? Number(md['atelier.imageSize'] ?? 0),
       channels: s?.channels ?? Number(md['atelier.channels'] ?? 3),
       ...(s?.latentSize ?? md['atelier.latentSize'] ? { latentSize: Number(s?.latentSize ?? md['atelier.latentSize']) } : {}),

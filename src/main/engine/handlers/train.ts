@@ -1,7 +1,7 @@
 /** Handlers of the train.* and run.* channels. Training runs as a job ('train'). */
 import { handlers, type EngineContext } from '../host/context';
 import { StudioError } from '../../../shared/errors';
-import { MODELS, MODEL_KINDS, createModel } from '../models/registry';
+import { MODELS, capabilitiesFor, createModel, hasModel, modelKinds } from '../models/registry';
 import type { TrainModelInfo } from '../../../shared/channels/train';
 import { createRun, promoteRun, readRunOptions, runDirOf, setRunTotalSteps, trainRun, type TrainRequest } from '../train/run';
 import { deleteRun, getRun, getTimeline, listRuns, type ActiveJobs } from '../train/runs';
@@ -9,12 +9,14 @@ import { initBackend, tf } from '../backend';
 
 /** runId -> jobId of the training jobs running in this engine. */
 const active: ActiveJobs = new Map();
-let modelInfoCache: TrainModelInfo[] | null = null;
+/** Per kind (a kind registered later, e.g. by a test, joins on the next call). */
+const modelInfoCache = new Map<string, TrainModelInfo>();
 
 function modelInfos(): TrainModelInfo[] {
-  if (modelInfoCache) return modelInfoCache;
-  modelInfoCache = MODEL_KINDS.map((kind) => {
-    const e = MODELS[kind];
+  return modelKinds().map((kind) => {
+    const cached = modelInfoCache.get(kind);
+    if (cached) return cached;
+    const e = MODELS[kind]!;
     // Names come from a tiny instance (built once, disposed).
     const tiny: Record<string, unknown> = { size: 16, ngf: 2, ndf: 2, blocks: 0, nz: 2, latent: 2 };
     const keys = new Set(e.options.map((o) => o.key));
@@ -28,11 +30,18 @@ function modelInfos(): TrainModelInfo[] {
       visualNames: [...m.visualNames],
       networkNames: [...m.networkNames],
       options: e.options.map((o) => ({ ...o })),
+      // With the default options: what the page needs before training (e.g. one-way translators pick a direction).
+      capabilities: capabilitiesFor(kind, {}),
     };
     m.dispose();
+    modelInfoCache.set(kind, info);
     return info;
   });
-  return modelInfoCache;
+}
+
+/** The contract takes any kind name; the registry decides which exist (as the enum used to). */
+function assertKnown(kind: string | undefined): void {
+  if (kind !== undefined && !hasModel(kind)) throw new StudioError('VALIDATION', `model: unknown model "${kind}"; use one of: ${modelKinds().join(', ')}.`);
 }
 
 function assertIdle(runId: string): void {
@@ -60,6 +69,7 @@ function startJob(ctx: EngineContext, runId: string, runDir: string, title: stri
 
 export const trainHandlers = handlers({
   'train.options': async (req) => {
+    assertKnown(req.model);
     await tf.ready();
     const all = modelInfos();
     return req.model ? all.filter((m) => m.kind === req.model) : all;
@@ -67,6 +77,7 @@ export const trainHandlers = handlers({
   'train.start': async (req, ctx) => {
     // Training has its own engine host (client.ts), whose first request this can be: the backend
     // it warms at start may not be ready yet, and createRun builds the model.
+    assertKnown(req.model);
     await initBackend();
     const { runId, runDir, run } = await createRun(ctx.workspace, req as TrainRequest);
     return startJob(ctx, runId, runDir, `Train ${run.model} on ${run.datasetId}`, run.totalSteps);

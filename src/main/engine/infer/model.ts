@@ -17,13 +17,17 @@ import { dynamicSpatialBytes, type SpatialGeometry } from '../export/onnx-geomet
 import { defaultInputNames } from '../export/tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
 import { exists } from '../core/fsutil';
+import { deriveCapabilities } from '../models/registry';
+import type { ModelCapabilities } from '../../../shared/capabilities';
 
 export type Runtime = 'onnx' | 'tfjs';
 export type Role = 'model' | 'encoder' | 'decoder';
 
 export interface ModelInfo {
   name: string;
+  /** The registry kind (a label; behaviour follows `capabilities`). */
   kind: ModelKind;
+  capabilities: ModelCapabilities;
   imageSize: number;
   /** Output channels. */
   channels: number;
@@ -52,8 +56,39 @@ export interface GenerateInput {
   labelWeights?: Float32Array;
 }
 
-export function isTranslator(kind: string): boolean {
-  return kind === 'pix2pix' || kind === 'cyclegan';
+/** A translator network (image -> image in one graph, a bottleneck to read features from). */
+export function isTranslator(caps: ModelCapabilities): boolean {
+  return !!caps.translate;
+}
+
+/**
+ * Capabilities of an export or a tfjs source: stored (sidecar, metadata, source), else derived
+ * from its kind, else read off its graph inputs (label: conditional generator; z: generator;
+ * otherwise an image translator).
+ */
+export function capabilitiesOf(
+  stored: ModelCapabilities | undefined,
+  kind: string | undefined,
+  g: { inputs: IoInfo[]; latentSize?: number; classNames?: string[]; numClasses?: number; encoder?: boolean },
+): ModelCapabilities {
+  if (stored) return stored;
+  const classes = g.numClasses ?? g.classNames?.length;
+  const known = kind ? deriveCapabilities(kind, { nz: g.latentSize, latent: g.latentSize, numClasses: classes }, classes ? { count: classes, ...(g.classNames ? { names: g.classNames } : {}) } : undefined) : null;
+  if (known) return known;
+  const none = { suite: 'generated', key: { name: 'fdFashionCnn', higherIsBetter: false } } as const;
+  const latent = g.latentSize ?? 0;
+  if (g.encoder) {
+    return { data: 'images', encode: { latent, encoder: 'encoder', decoder: 'decoder' }, generate: { latent, network: 'decoder' }, metrics: { suite: 'reconstruction', key: { name: 'reconMse', higherIsBetter: false } } };
+  }
+  if (g.inputs.some((i) => i.name === 'z')) {
+    const labelled = g.inputs.some((i) => i.name === 'label');
+    return {
+      data: labelled ? 'labelled' : 'images',
+      generate: { latent, network: 'model', ...(labelled ? { classes: { count: classes ?? 0, ...(g.classNames ? { names: g.classNames } : {}) } } : {}) },
+      metrics: labelled ? { suite: 'generated', key: { name: 'conditionalAccuracy', higherIsBetter: true } } : none,
+    };
+  }
+  return { data: 'paired', translate: { AtoB: 'model' }, metrics: { suite: 'paired', key: { name: 'l1', higherIsBetter: false } } };
 }
 
 export class InferenceModel {
@@ -84,9 +119,12 @@ export class InferenceModel {
     const md = decoded.metadata;
     const inputs = ioOf(decoded.graph.inputs);
     const classNames = side.classNames ?? (md['atelier.classNames'] ? (JSON.parse(md['atelier.classNames']) as string[]) : undefined);
+    const storedCaps = side.capabilities ?? (md['atelier.capabilities'] ? (JSON.parse(md['atelier.capabilities']) as ModelCapabilities) : undefined);
     const info: ModelInfo = {
       name: side.name ?? md['atelier.name'] ?? file,
-      kind: side.kind ?? md['atelier.kind'] ?? guessKind(inputs),
+      kind: side.kind ?? md['atelier.kind'] ?? 'onnx',
+      // set below, once the encoder/decoder files and the class count are known
+      capabilities: undefined as unknown as ModelCapabilities,
       imageSize: side.imageSize ?? Number(md['atelier.imageSize'] ?? decoded.graph.outputs[0]?.shape?.[3] ?? 0),
       channels: side.channels ?? Number(md['atelier.channels'] ?? decoded.graph.outputs[0]?.shape?.[1] ?? 3),
       inChannels: side.inChannels ?? Number(md['atelier.inChannels'] ?? side.channels ?? md['atelier.channels'] ?? 3),
@@ -111,8 +149,9 @@ export class InferenceModel {
     } else if (info.kind === 'autoencoder') info.geometry = dynamicSpatialBytes(bytes).geometry;
     if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
     if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
-    if (info.kind === 'autoencoder' && !info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(ioOf(decodeModel(m.bytes.get('decoder')!).graph.inputs));
+    if (!info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(ioOf(decodeModel(m.bytes.get('decoder')!).graph.inputs));
     info.numClasses = numClassesOf(m.bytes.get('model'), info);
+    info.capabilities = capabilitiesOf(storedCaps, side.kind ?? md['atelier.kind'], { inputs, ...pick(info), encoder: m.bytes.has('encoder') && m.bytes.has('decoder') });
     return m;
   }
 
@@ -126,6 +165,7 @@ export class InferenceModel {
     const info: ModelInfo = {
       name: src.name,
       kind: src.kind,
+      capabilities: undefined as unknown as ModelCapabilities,
       imageSize: src.imageSize,
       channels: src.channels,
       inChannels: src.inChannels ?? src.channels,
@@ -158,6 +198,7 @@ export class InferenceModel {
       else if (src.generator && main.inputs[0]!.shape.length === 2) info.latentSize = main.inputs[0]!.shape[1] as number;
     }
     info.numClasses = numClassesOf(m.bytes.get('model'), info);
+    info.capabilities = capabilitiesOf(src.capabilities, src.kind, { inputs: info.inputs, ...pick(info), encoder: !!(src.encoder && src.decoder) });
     if (own && runtime === 'onnx') disposeSource(src);
     return m;
   }
@@ -250,7 +291,7 @@ export class InferenceModel {
         })
       ).data;
     }
-    if (this.info.kind === 'autoencoder') return this.decode(g.z, g.n);
+    if (this.info.capabilities.encode) return this.decode(g.z, g.n);
     const labels = this.hasLabels ? (g.labels ?? new Array(g.n).fill(0)) : undefined;
     if (labels && this.info.numClasses) {
       for (const l of labels) {
@@ -285,7 +326,7 @@ export class InferenceModel {
    * output. Runs the ONNX graph with an extra `features` output.
    */
   async features(g: GenerateInput): Promise<{ features: Float32Array; perSample: number } | null> {
-    const role: Role = this.info.kind === 'autoencoder' ? 'decoder' : 'model';
+    const role: Role = this.info.capabilities.encode ? 'decoder' : 'model';
     let made: { bytes: Uint8Array; node: string } | null = null;
     const key = `features:${role}`;
     if (!this.sessions.has(key)) {
@@ -314,10 +355,12 @@ export class InferenceModel {
   }
 }
 
-function guessKind(inputs: IoInfo[]): ModelKind {
-  if (inputs.some((i) => i.name === 'label')) return 'cgan';
-  if (inputs.some((i) => i.name === 'z')) return 'gan';
-  return 'pix2pix';
+function pick(info: ModelInfo): { latentSize?: number; classNames?: string[]; numClasses?: number } {
+  return {
+    ...(info.latentSize !== undefined ? { latentSize: info.latentSize } : {}),
+    ...(info.classNames ? { classNames: info.classNames } : {}),
+    ...(info.numClasses !== undefined ? { numClasses: info.numClasses } : {}),
+  };
 }
 
 function latentOf(inputs: IoInfo[]): number | undefined {

@@ -11,6 +11,7 @@ import { imageToModel, modelToPng, restoreGeometry, type Fit, type PngOut } from
 import { gramOrt } from './gram';
 import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';
 import { isTranslator, type InferenceModel } from './model';
+import { takesImages } from '../../../shared/capabilities';
 import { decodeAt, defaultMemoryBudget, probeImage, scaleWarning, tileForBudget, workingSize, type Scale } from './resolution';
 import { planTiles, runTiled, type RawPixels } from './tiles';
 import { readProvenanceFile } from './png-provenance';
@@ -61,8 +62,8 @@ function imageCount(m: InferenceModel): number {
 }
 
 function assertTranslates(m: InferenceModel): void {
-  if (!isTranslator(m.info.kind) && m.info.kind !== 'autoencoder') {
-    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" is a ${m.info.kind}: it generates from noise and does not translate images.`, { hint: 'Use generate or the Latent page.' });
+  if (!takesImages(m.info.capabilities)) {
+    throw new StudioError('BAD_INPUT', `Model "${m.info.name}" (${m.info.kind}) generates from noise and does not translate images.`, { hint: 'Use generate or the Latent page.' });
   }
 }
 
@@ -223,7 +224,7 @@ export async function translateFolder(
 
 function latentSize(m: InferenceModel): number {
   const l = m.info.latentSize;
-  if (!l) throw new StudioError('BAD_INPUT', `Model "${m.info.name}" (${m.info.kind}) has no latent space.`, { hint: 'Latent tools work with gan, cgan and autoencoder models.' });
+  if (!l) throw new StudioError('BAD_INPUT', `Model "${m.info.name}" (${m.info.kind}) has no latent space.`, { hint: 'Latent tools work with models that generate from a latent vector (generators, autoencoders).' });
   return l;
 }
 
@@ -235,7 +236,7 @@ export interface GenerateOptions {
 
 /** Images from seeds: sample i uses z = sampleZ(seed + i) so each image is reproducible alone. */
 export async function generateImages(m: InferenceModel, o: GenerateOptions): Promise<(PngOut & { seed: number })[]> {
-  if (isTranslator(m.info.kind)) throw new StudioError('BAD_INPUT', `Model "${m.info.name}" translates images; give it an input image instead of a seed.`);
+  if (isTranslator(m.info.capabilities)) throw new StudioError('BAD_INPUT', `Model "${m.info.name}" translates images; give it an input image instead of a seed.`);
   const L = latentSize(m);
   const z = new Float32Array(o.count * L);
   for (let i = 0; i < o.count; i++) z.set(sampleZ(o.seed + i, 1, L), i * L);
@@ -314,7 +315,7 @@ export async function interpolateLatent(m: InferenceModel, r: InterpolateRequest
   let a: Float32Array;
   let b: Float32Array;
   if (r.fromImage !== undefined || r.toImage !== undefined) {
-    if (m.info.kind !== 'autoencoder') throw new StudioError('BAD_INPUT', 'Interpolating between images needs an autoencoder model.');
+    if (!m.info.capabilities.encode) throw new StudioError('BAD_INPUT', 'Interpolating between images needs a model with an encoder (an autoencoder).');
     if (r.fromImage === undefined || r.toImage === undefined) throw new StudioError('BAD_INPUT', 'Give both images (from and to).');
     const ia = await imageToModel(r.fromImage, m.info.imageSize, m.info.channels);
     const ib = await imageToModel(r.toImage, m.info.imageSize, m.info.channels);
@@ -339,7 +340,7 @@ export async function interpolateLatent(m: InferenceModel, r: InterpolateRequest
     const w = new Float32Array(n * classes);
     for (let i = 0; i < n; i++) w.set(classBlend(classes, r.blend.a, r.blend.b, i / (n - 1)), i * classes);
     y = await m.generate({ z: Z, n, labelWeights: w });
-  } else if (m.info.kind === 'autoencoder') {
+  } else if (m.info.capabilities.encode) {
     y = await m.decode(Z, n);
   } else {
     y = await m.generate({ z: Z, n, ...(r.label !== undefined ? { labels: new Array(n).fill(r.label) } : {}) });

@@ -22,8 +22,8 @@ import type { BundleLocation, BundleSummary } from '../../../shared/channels/bun
 import { safeId, type Workspace } from '../core/workspace';
 import { exists } from '../core/fsutil';
 import type { ExportSource, OnnxSidecar } from '../export/onnx-export';
-import { disposeBundle, loadBundle, type BundleMeta } from '../train/bundle';
-import { InferenceModel, type Runtime } from './model';
+import { bundleCapabilities, disposeBundle, loadBundle, translatorNetwork, type BundleMeta } from '../train/bundle';
+import { InferenceModel, capabilitiesOf, type Runtime } from './model';
 
 export type { BundleLocation, BundleSummary };
 
@@ -89,10 +89,17 @@ export async function summarizeBundle(dir: string, location: BundleLocation, id 
   if (!meta && !side) return null;
   const classNames = (meta ? classNamesOf(meta) : undefined) ?? side?.classNames;
   const latent = meta?.latent?.size ?? side?.latentSize;
+  let capabilities: BundleSummary['capabilities'];
+  try {
+    capabilities = meta ? bundleCapabilities(meta) : capabilitiesOf(side!.capabilities, side!.kind, { inputs: side!.inputs ?? [], ...(latent !== undefined ? { latentSize: Number(latent) } : {}), ...(classNames ? { classNames } : {}), encoder: !!side!.encoderFile });
+  } catch {
+    return null; // a kind this build does not know, with no capabilities to go by
+  }
   return {
     id,
     name: meta?.name ?? side?.name ?? id,
-    kind: meta?.model ?? side?.kind ?? 'pix2pix',
+    kind: meta?.model ?? side?.kind ?? 'onnx',
+    capabilities,
     imageSize: Number(meta?.preprocessing.size ?? side?.imageSize ?? 0),
     channels: Number(meta?.preprocessing.channels ?? side?.channels ?? 3),
     ...(latent !== undefined ? { latentSize: Number(latent) } : {}),
@@ -153,15 +160,17 @@ export type Direction = 'AtoB' | 'BtoA';
 
 /**
  * A bundle's tfjs networks (loadBundle) as an ExportSource, for export and the tfjs runtime.
- * cyclegan: G_A (AtoB, the default) or G_B (BtoA). Networks the source does not use are disposed.
+ * A two-way translator: the network of `direction` (AtoB by default). Networks the source does not use are disposed.
  */
 export async function loadBundleSource(dir: string, opts: { direction?: Direction } = {}): Promise<ExportSource> {
   const b = await loadBundle(dir);
   const m = b.meta;
   const p = m.preprocessing;
   const classNames = classNamesOf(m);
+  const caps = m.capabilities;
   const base: ExportSource = {
     kind: m.model,
+    capabilities: caps,
     name: m.name,
     imageSize: p.size,
     channels: p.channels,
@@ -180,12 +189,13 @@ export async function loadBundleSource(dir: string, opts: { direction?: Directio
   };
   let src: ExportSource;
   try {
-    if (m.model === 'autoencoder') src = { ...base, encoder: take('encoder'), decoder: take('decoder') };
-    else if (m.model === 'cyclegan') {
+    if (caps.encode) src = { ...base, encoder: take(caps.encode.encoder), decoder: take(caps.encode.decoder) };
+    else if (caps.translate?.AtoB && caps.translate.BtoA) {
+      // Two-way translator: one source (and one ONNX file) per direction; BtoA maps B's channels to A's.
       const dirn = opts.direction ?? 'AtoB';
-      src = { ...base, name: dirn === 'AtoB' ? base.name : `${base.name} (BtoA)`, generator: take(dirn === 'AtoB' ? 'G_A' : 'G_B') };
+      src = { ...base, name: dirn === 'AtoB' ? base.name : `${base.name} (BtoA)`, generator: take(translatorNetwork(caps, dirn)!) };
       if (dirn === 'BtoA' && p.inChannels !== p.channels) src = { ...src, channels: p.inChannels, inChannels: p.channels };
-    } else src = { ...base, generator: take(nets.G ? 'G' : Object.keys(nets)[0]!) };
+    } else src = { ...base, generator: take(translatorNetwork(caps) ?? caps.generate?.network ?? Object.keys(nets)[0]!) };
   } finally {
     disposeBundle(b); // whatever was not taken
   }

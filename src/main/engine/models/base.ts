@@ -31,7 +31,8 @@ function fusedAdamUsable(): boolean {
 import { lrAt, type LrSchedule } from './lr';
 import { Rng, type RngState } from './rng';
 
-export type ModelKind = 'gan' | 'cgan' | 'pix2pix' | 'cyclegan' | 'autoencoder';
+/** A registry key (models/registry.ts): kinds are data, so a new model needs no type change elsewhere. */
+export type ModelKind = string;
 
 /** One training batch, NHWC float32 in [-1, 1]. */
 export interface Batch {

@@ -1,8 +1,12 @@
 /**
  * The model registry: gan | cgan | pix2pix | cyclegan | autoencoder -> class, one-line meaning,
- * option table (defaults + descriptions) and the zod schema built from it.
+ * option table (defaults + descriptions), the zod schema built from it, and the capabilities of
+ * the bundles it trains (translate directions -> networks, generate, encode/decode, metrics, data
+ * needs). Everything past training reads the capabilities, never the kind name, so a new model is
+ * its file plus one line here.
  */
 import type { z } from 'zod';
+import type { DataNeed, ModelCapabilities } from '../../../shared/capabilities';
 import { StudioError } from '../../../shared/errors';
 import { AUTOENCODER_OPTIONS, AutoencoderModel, type AutoencoderModelOptions } from './autoencoder';
 import type { BaseModel, ModelKind } from './base';
@@ -16,17 +20,49 @@ export interface ModelEntry {
   title: string;
   description: string;
   /** What the dataset must provide. */
-  data: 'images' | 'labelled' | 'paired' | 'unpaired';
+  data: DataNeed;
   options: readonly OptionSpec[];
   schema: z.ZodObject;
   create(options: Record<string, unknown>): BaseModel;
+  /** What a bundle trained with these (resolved) options can do; `classNames` from the dataset. */
+  capabilities(options: Record<string, unknown>, extra?: { classNames?: string[] }): ModelCapabilities;
+  /** The normalisation its networks use when the options name none (bundle preprocessing). */
+  norm?: string;
 }
 
-function entry(e: Omit<ModelEntry, 'schema' | 'options'> & { own: readonly OptionSpec[]; overrides?: Record<string, unknown> }): ModelEntry {
+/** What a model file declares to join the registry (see models/template.ts). */
+export interface ModelDefinition {
+  kind: ModelKind;
+  title: string;
+  description: string;
+  data: DataNeed;
+  /** Its own options (the common ones, size, lr, seed ..., are added). */
+  own: readonly OptionSpec[];
+  /** Different defaults for common options (e.g. a linear LR decay). */
+  overrides?: Record<string, unknown>;
+  norm?: string;
+  create(options: Record<string, unknown>): BaseModel;
+  /** What its bundles can do, from the resolved options (`data` is added from above). */
+  capabilities(options: Record<string, unknown>, extra: { classNames?: string[] }): Omit<ModelCapabilities, 'data'>;
+}
+
+function entry(e: ModelDefinition): ModelEntry {
   const common = COMMON_OPTIONS.map((s) => (e.overrides && s.key in e.overrides ? { ...s, default: e.overrides[s.key] as OptionSpec['default'] } : s));
   const options = [...common, ...e.own];
-  return { kind: e.kind, title: e.title, description: e.description, data: e.data, create: e.create, options, schema: schemaFor(options) };
+  return {
+    kind: e.kind,
+    title: e.title,
+    description: e.description,
+    data: e.data,
+    create: e.create,
+    options,
+    schema: schemaFor(options),
+    capabilities: (o, extra = {}) => ({ data: e.data, ...e.capabilities(o, extra) }),
+    ...(e.norm ? { norm: e.norm } : {}),
+  };
 }
+
+const classesOf = (o: Record<string, unknown>, names?: string[]) => ({ count: o.numClasses as number, ...(names?.length ? { names } : {}) });
 
 export const MODELS: Record<ModelKind, ModelEntry> = {
   gan: entry({
@@ -35,7 +71,12 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     description: 'Learns to generate new images like the dataset from random noise.',
     data: 'images',
     own: GAN_OPTIONS,
+    norm: 'batch',
     create: (o) => new GanModel(o as unknown as GanOptions, false),
+    capabilities: (o) => ({
+      generate: { latent: o.nz as number, network: 'G' },
+      metrics: { suite: 'generated', key: { name: 'fdFashionCnn', higherIsBetter: false } },
+    }),
   }),
   cgan: entry({
     kind: 'cgan',
@@ -43,7 +84,12 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     description: 'Generates images of a chosen class from noise + a class label.',
     data: 'labelled',
     own: CGAN_OPTIONS,
+    norm: 'batch',
     create: (o) => new GanModel(o as unknown as GanOptions, true),
+    capabilities: (o, x) => ({
+      generate: { latent: o.nz as number, network: 'G', classes: classesOf(o, x.classNames) },
+      metrics: { suite: 'generated', key: { name: 'conditionalAccuracy', higherIsBetter: true } },
+    }),
   }),
   pix2pix: entry({
     kind: 'pix2pix',
@@ -52,6 +98,7 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     data: 'paired',
     own: PIX2PIX_OPTIONS,
     create: (o) => new Pix2PixModel(o as unknown as Pix2PixOptions),
+    capabilities: () => ({ translate: { AtoB: 'G' }, metrics: { suite: 'paired', key: { name: 'l1', higherIsBetter: false } } }),
   }),
   cyclegan: entry({
     kind: 'cyclegan',
@@ -61,6 +108,14 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     own: CYCLEGAN_OPTIONS,
     overrides: { lrPolicy: 'linear' },
     create: (o) => new CycleGanModel(o as unknown as CycleGanOptions),
+    capabilities: () => ({
+      translate: { AtoB: 'G_A', BtoA: 'G_B' },
+      metrics: {
+        suite: 'unpaired',
+        key: { name: 'transferRate.mean', of: ['transferRate.AtoB', 'transferRate.BtoA'], higherIsBetter: true },
+        alarm: 'transfer-collapse',
+      },
+    }),
   }),
   autoencoder: entry({
     kind: 'autoencoder',
@@ -69,14 +124,37 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     data: 'images',
     own: AUTOENCODER_OPTIONS,
     create: (o) => new AutoencoderModel(o as unknown as AutoencoderModelOptions),
+    capabilities: (o) => ({
+      encode: { latent: o.latent as number, encoder: 'encoder', decoder: 'decoder' },
+      generate: { latent: o.latent as number, network: 'decoder' },
+      metrics: { suite: 'reconstruction', key: { name: 'reconMse', higherIsBetter: false } },
+    }),
   }),
 };
 
-export const MODEL_KINDS = Object.keys(MODELS) as ModelKind[];
+/** The registered kinds, in registration order (the contract's model field takes any of them). */
+export function modelKinds(): ModelKind[] {
+  return Object.keys(MODELS);
+}
+
+export function hasModel(kind: string): boolean {
+  return Object.hasOwn(MODELS, kind);
+}
+
+/**
+ * Add a model kind: its file calls this once (see models/template.ts). Training, bundles, export,
+ * inference, evaluation and the pages follow from the entry's options and capabilities.
+ */
+export function registerModel(e: ModelDefinition): ModelEntry {
+  if (hasModel(e.kind)) throw new StudioError('CONFLICT', `Model kind "${e.kind}" is already registered.`);
+  const made = entry(e);
+  MODELS[e.kind] = made;
+  return made;
+}
 
 export function modelEntry(kind: string): ModelEntry {
-  const e = (MODELS as Record<string, ModelEntry>)[kind];
-  if (!e) throw new StudioError('BAD_INPUT', `Unknown model "${kind}".`, { hint: `Use one of: ${MODEL_KINDS.join(', ')}.` });
+  const e = hasModel(kind) ? MODELS[kind] : undefined;
+  if (!e) throw new StudioError('BAD_INPUT', `Unknown model "${kind}".`, { hint: `Use one of: ${modelKinds().join(', ')}.` });
   return e;
 }
 
@@ -93,4 +171,20 @@ export function resolveOptions(kind: string, options: Record<string, unknown>): 
 
 export function createModel(kind: string, options: Record<string, unknown>): BaseModel {
   return modelEntry(kind).create(resolveOptions(kind, options));
+}
+
+/** Capabilities of a kind with these options (resolved first, so defaults fill what is missing). */
+export function capabilitiesFor(kind: string, options: Record<string, unknown>, extra: { classNames?: string[] } = {}): ModelCapabilities {
+  return modelEntry(kind).capabilities(resolveOptions(kind, options), extra);
+}
+
+/**
+ * Capabilities of a bundle written before bundles stored them: derived from its kind and
+ * config, or null for a kind this build does not know.
+ */
+export function deriveCapabilities(kind: string, config: Record<string, unknown>, classes?: { count: number; names?: string[] }): ModelCapabilities | null {
+  if (!hasModel(kind)) return null;
+  const e = MODELS[kind]!;
+  const caps = e.capabilities({ ...config, ...(classes ? { numClasses: classes.count } : {}) }, classes?.names ? { classNames: classes.names } : {});
+  return caps;
 }

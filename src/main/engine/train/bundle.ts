@@ -3,7 +3,10 @@
  *
  *   bundles/<id>/bundle.json
  *     { format: 'atelier-bundle', version: 1, id, name, createdAt,
- *       model: 'pix2pix' | 'cyclegan' | 'gan' | 'cgan' | 'autoencoder',
+ *       model: <registry kind>,
+ *       capabilities: { data, translate?: {AtoB?, BtoA?: network}, generate?: {latent, network,
+ *                       classes?}, encode?: {latent, encoder, decoder}, metrics }  (older
+ *                       bundles: derived from model + config on load),
  *       networks: { <name>: { path: 'networks/<name>', role, inputs, output } },
  *       config: <resolved model options>,
  *       preprocessing: { size, channels, inChannels, layout: 'NHWC', dtype: 'float32',
@@ -21,8 +24,10 @@ import { tf } from '../backend';
 import { loadModelFromDir, saveModelToDir } from '../networks/io';
 import { makeTempDirBeside, publishDir, exists, readJson } from '../core/fsutil';
 import type { BaseModel, ModelKind } from '../models/base';
+import { deriveCapabilities, modelEntry } from '../models/registry';
 import { sampleZ } from '../infer/latent';
 import { StudioError } from '../../../shared/errors';
+import type { Direction, ModelCapabilities } from '../../../shared/capabilities';
 
 export interface BundleNetworkMeta {
   path: string;
@@ -38,6 +43,8 @@ export interface BundleMeta {
   name: string;
   createdAt: string;
   model: ModelKind;
+  /** Always set once loaded (loadBundle derives it for bundles written before it existed). */
+  capabilities: ModelCapabilities;
   networks: Record<string, BundleNetworkMeta>;
   config: Record<string, unknown>;
   preprocessing: {
@@ -90,11 +97,15 @@ export async function writeBundle(
   bundlesRoot: string,
   id: string,
   model: Pick<BaseModel, 'kind' | 'networks' | 'inferenceNetworks' | 'inferenceNetwork' | 'options'>,
-  info: Omit<BundleMeta, 'format' | 'version' | 'id' | 'createdAt' | 'networks' | 'model' | 'config' | 'preprocessing' | 'latent' | 'source'> & {
+  info: Pick<BundleMeta, 'training'> & {
     direction?: 'AtoB' | 'BtoA' | null;
     name?: string;
     source?: BundleSource;
     inference?: Partial<BundleMeta['preprocessing']['inference']>;
+    /** Class names of the dataset (conditional generators; the count comes from the options). */
+    classNames?: string[];
+    /** Older callers' form of the same: names are taken from it. */
+    classes?: { count: number; names?: string[] };
   },
 ): Promise<{ dir: string; meta: BundleMeta }> {
   const finalDir = path.join(bundlesRoot, id);
@@ -113,6 +124,10 @@ export async function writeBundle(
     };
   }
   const o = model.options as unknown as Record<string, unknown>;
+  const entry = modelEntry(model.kind);
+  const classNames = info.classNames ?? info.classes?.names;
+  const caps = entry.capabilities(o, classNames ? { classNames } : {});
+  const latent = caps.generate?.latent ?? caps.encode?.latent;
   const meta: BundleMeta = {
     format: 'atelier-bundle',
     version: 1,
@@ -120,6 +135,7 @@ export async function writeBundle(
     name: info.name ?? id,
     createdAt: new Date().toISOString(),
     model: model.kind,
+    capabilities: caps,
     networks,
     config: { ...o },
     preprocessing: {
@@ -129,12 +145,13 @@ export async function writeBundle(
       layout: 'NHWC',
       dtype: 'float32',
       valueRange: [-1, 1],
-      direction: model.kind === 'pix2pix' ? (info.direction ?? 'AtoB') : model.kind === 'cyclegan' ? 'AtoB' : null,
-      norm: (o.norm as string | undefined) ?? (model.kind === 'gan' || model.kind === 'cgan' ? 'batch' : null),
+      // A one-way translator learned the direction picked at training; a two-way one holds both.
+      direction: caps.translate ? (caps.translate.BtoA ? 'AtoB' : (info.direction ?? 'AtoB')) : null,
+      norm: (o.norm as string | undefined) ?? entry.norm ?? null,
       inference: { batchNorm: hasBN ? 'moving-statistics' : 'none', dropout: 'off', training: false, ...info.inference },
     },
-    ...(info.classes ? { classes: info.classes } : {}),
-    ...(model.kind === 'autoencoder' ? { latent: { size: o.latent as number } } : model.kind === 'gan' || model.kind === 'cgan' ? { latent: { size: o.nz as number } } : {}),
+    ...(caps.generate?.classes ? { classes: caps.generate.classes } : {}),
+    ...(latent !== undefined ? { latent: { size: latent } } : {}),
     training: info.training,
     ...(info.source ? { source: info.source } : {}),
   };
@@ -149,6 +166,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   if (!(await exists(file))) throw new StudioError('NOT_FOUND', `No model bundle at ${dir} (bundle.json missing).`);
   const meta = await readJson<BundleMeta>(file);
   if (meta.format !== 'atelier-bundle') throw new StudioError('BAD_INPUT', `${file} is not an Atelier bundle.`);
+  meta.capabilities ??= bundleCapabilities(meta);
   const networks: Record<string, tf.LayersModel> = {};
   for (const [name, n] of Object.entries(meta.networks)) networks[name] = await loadModelFromDir(path.join(dir, n.path));
   return { dir, meta, networks };
@@ -159,48 +177,63 @@ export function disposeBundle(b: LoadedBundle): void {
 }
 
 /**
- * Translate images with a translation bundle (pix2pix; cyclegan both ways; autoencoder
- * reconstructs). input [B, S, S, inChannels] in [-1, 1] -> [B, S, S, channels].
+ * Capabilities of a bundle.json: stored since bundles have them; for an older bundle derived from
+ * its kind and config (so shipped models keep working).
  */
-export function translate(b: LoadedBundle, input: tf.Tensor4D, opts: { direction?: 'AtoB' | 'BtoA' } = {}): tf.Tensor4D {
+export function bundleCapabilities(meta: Omit<BundleMeta, 'capabilities'> & { capabilities?: ModelCapabilities }): ModelCapabilities {
+  if (meta.capabilities) return meta.capabilities;
+  const derived = deriveCapabilities(meta.model, meta.config ?? {}, meta.classes);
+  if (!derived) throw new StudioError('BAD_INPUT', `Bundle ${meta.id} is a "${meta.model}" model this version does not know, and its bundle.json declares no capabilities.`);
+  return derived;
+}
+
+/** The network that translates `direction` (a bundle's default: its first direction). */
+export function translatorNetwork(caps: ModelCapabilities, direction?: Direction): string | null {
+  const t = caps.translate;
+  if (!t) return null;
+  return (direction ? t[direction] : undefined) ?? t.AtoB ?? t.BtoA ?? null;
+}
+
+/**
+ * Translate images with a bundle that maps images to images: a translator (in the direction
+ * asked, when it has it), or an encoder-decoder (reconstruction).
+ * input [B, S, S, inChannels] in [-1, 1] -> [B, S, S, channels].
+ */
+export function translate(b: LoadedBundle, input: tf.Tensor4D, opts: { direction?: Direction } = {}): tf.Tensor4D {
   return tf.tidy(() => {
-    const nets = b.networks;
-    switch (b.meta.model) {
-      case 'pix2pix':
-        return nets.G!.apply(input, { training: false }) as tf.Tensor4D;
-      case 'cyclegan':
-        return (opts.direction === 'BtoA' ? nets.G_B! : nets.G_A!).apply(input, { training: false }) as tf.Tensor4D;
-      case 'autoencoder':
-        return nets.decoder!.apply(nets.encoder!.apply(input, { training: false }), { training: false }) as tf.Tensor4D;
-      default:
-        throw new StudioError('BAD_INPUT', `A ${b.meta.model} bundle generates from noise; use generate().`);
-    }
+    const caps = b.meta.capabilities;
+    const net = translatorNetwork(caps, opts.direction);
+    if (net) return b.networks[net]!.apply(input, { training: false }) as tf.Tensor4D;
+    if (caps.encode) return b.networks[caps.encode.decoder]!.apply(b.networks[caps.encode.encoder]!.apply(input, { training: false }), { training: false }) as tf.Tensor4D;
+    throw new StudioError('BAD_INPUT', `A ${b.meta.model} bundle generates from noise; use generate().`);
   });
 }
 
 /**
- * Generate images: gan/cgan from noise z [N, nz] (drawn from `seed` when not given; cgan
- * labels [N] default 0..N-1 cycling over the classes); autoencoder decodes latents z [N, latent].
+ * Generate images from noise z [N, latent] (drawn from `seed` when not given); a conditional
+ * generator takes labels [N] (default 0..N-1 cycling over the classes); an encoder-decoder
+ * decodes the latents.
  */
 export function generate(b: LoadedBundle, opts: { n?: number; seed?: number; z?: tf.Tensor2D; labels?: number[] } = {}): tf.Tensor4D {
   return tf.tidy(() => {
     const m = b.meta;
-    const size = m.latent?.size;
-    if (!size) throw new StudioError('BAD_INPUT', `A ${m.model} bundle translates images; use translate().`);
+    const g = m.capabilities.generate;
+    if (!g) throw new StudioError('BAD_INPUT', `A ${m.model} bundle translates images; use translate().`);
     const n = opts.z?.shape[0] ?? opts.n ?? 8;
-    const z = opts.z ?? tf.tensor2d(sampleZ(opts.seed ?? 0, n, size), [n, size]);
-    if (m.model === 'autoencoder') return b.networks.decoder!.apply(z, { training: false }) as tf.Tensor4D;
-    if (m.model === 'cgan') {
-      const k = m.classes?.count ?? (m.config.numClasses as number);
+    const z = opts.z ?? tf.tensor2d(sampleZ(opts.seed ?? 0, n, g.latent), [n, g.latent]);
+    const net = b.networks[g.network]!;
+    if (g.classes) {
+      const k = g.classes.count;
       const labels = opts.labels ?? Array.from({ length: n }, (_, i) => i % k);
-      return b.networks.G!.apply([z, tf.tensor2d(Int32Array.from(labels), [n, 1], 'int32')], { training: false }) as tf.Tensor4D;
+      return net.apply([z, tf.tensor2d(Int32Array.from(labels), [n, 1], 'int32')], { training: false }) as tf.Tensor4D;
     }
-    return b.networks.G!.apply(z, { training: false }) as tf.Tensor4D;
+    return net.apply(z, { training: false }) as tf.Tensor4D;
   });
 }
 
-/** Autoencoder: images -> latent vectors. */
+/** Encoder-decoder bundles: images -> latent vectors. */
 export function encode(b: LoadedBundle, input: tf.Tensor4D): tf.Tensor2D {
-  if (!b.networks.encoder) throw new StudioError('BAD_INPUT', `A ${b.meta.model} bundle has no encoder.`);
-  return tf.tidy(() => b.networks.encoder!.apply(input, { training: false }) as tf.Tensor2D);
+  const e = b.meta.capabilities.encode;
+  if (!e) throw new StudioError('BAD_INPUT', `A ${b.meta.model} bundle has no encoder.`);
+  return tf.tidy(() => b.networks[e.encoder]!.apply(input, { training: false }) as tf.Tensor2D);
 }

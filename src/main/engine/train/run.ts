@@ -20,7 +20,8 @@ import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsut
 import { type Workspace, insideDir, safeId } from '../core/workspace';
 import { StudioError } from '../../../shared/errors';
 import type { JobProgress, JobSample } from '../../../shared/events';
-import { createModel, modelEntry, resolveOptions } from '../models/registry';
+import { capabilitiesFor, createModel, modelEntry, resolveOptions } from '../models/registry';
+import { takesImages } from '../../../shared/capabilities';
 import { disposeBatch, type Batch, type BaseModel, type ModelKind } from '../models/base';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, checkpointsDir } from './checkpoint';
 import { openBatchSource, type BatchSource } from './source';
@@ -187,11 +188,12 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
   given.size ??= 2 ** Math.ceil(Math.log2(Math.max(8, info.size)));
   given.channels ??= info.channels;
   let options = resolveOptions(entry.kind, given);
-  if (entry.kind === 'cgan') {
-    if (!info.numClasses) throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has no class labels; cgan needs them.`, { hint: 'Use gan, or a labelled dataset.' });
-    if (given.numClasses === undefined) options = resolveOptions('cgan', { ...given, numClasses: info.numClasses });
+  if (entry.data === 'labelled') {
+    if (!info.numClasses) throw new StudioError('BAD_INPUT', `Dataset ${req.datasetId} has no class labels; ${entry.kind} needs them.`, { hint: 'Use a model for plain images, or a labelled dataset.' });
+    // A model of labelled data takes its class count from the dataset unless given.
+    if (given.numClasses === undefined) options = resolveOptions(entry.kind, { ...given, numClasses: info.numClasses });
   }
-  if ((entry.kind === 'pix2pix' || entry.kind === 'cyclegan') && !info.hasB) {
+  if ((entry.data === 'paired' || entry.data === 'unpaired') && !info.hasB) {
     throw new StudioError('BAD_INPUT', `${entry.kind} needs ${entry.data} A/B images; dataset ${req.datasetId} has one image set.`);
   }
   try {
@@ -222,7 +224,7 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
     totalSteps,
     epochs: req.epochs ?? null,
     itemsPerEpoch: info.length,
-    ...(entry.kind === 'cgan' && info.classNames ? { classNames: info.classNames } : {}),
+    ...(entry.data === 'labelled' && info.classNames ? { classNames: info.classNames } : {}),
     sampleEvery: req.sampleEvery ?? Math.max(1, Math.min(100, Math.ceil(totalSteps / 20))),
     checkpointEvery: req.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(totalSteps / 10))),
     keepCheckpoints: req.keepCheckpoints ?? 3,
@@ -268,7 +270,7 @@ async function bundleFrom(ws: Workspace, runDir: string, run: RunOptionsFile, mo
   return writeBundle(ws.bundles, bundleId, model, {
     name: run.name,
     direction: run.direction,
-    ...(run.model === 'cgan' ? { classes: { count: run.options.numClasses as number, ...(run.classNames ? { names: run.classNames } : {}) } } : {}),
+    ...(run.classNames ? { classNames: run.classNames } : {}),
     training: {
       runId: run.runId,
       datasetId: run.datasetId,
@@ -393,9 +395,10 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   };
 
   // A fixed preview batch (up to 4 items, its own seed: the training stream is untouched), so
-  // sample grids show the same inputs over the run. gan/cgan sample from fixed noise instead.
+  // sample grids show the same inputs over the run. Models that only generate sample from fixed
+  // noise instead.
   let preview: Batch | null = null;
-  if (run.model !== 'gan' && run.model !== 'cgan') {
+  if (takesImages(capabilitiesFor(run.model, run.options))) {
     const n = Math.max(1, Math.min(4, run.itemsPerEpoch));
     const ps = await openSource(ws, { ...run, options: { ...run.options, batchSize: n, seed: (run.options.seed as number) + 1 } });
     preview = await ps.next();

@@ -1,23 +1,26 @@
 /**
- * Model bundles as the pages see them (bundle.list). The engine's BundleSummary, kept loose so the
- * pages survive small contract changes: only the identity and shape fields are required.
+ * Model bundles as the pages see them (bundle.list). Pages pick bundles by what they can do
+ * (capabilities), never by the model kind's name: a new model kind shows up wherever it fits.
  */
 import type { BundleSummary } from '../../../shared/channels/bundle';
-import { callAny, has } from '../api';
+import { generatesImages, takesImages, translatesBothWays } from '../../../shared/capabilities';
+import { has } from '../api';
+import { call } from '../studio';
 import { useLoad } from './useLoad';
 
-export type BundleView = Pick<BundleSummary, 'id' | 'name' | 'kind' | 'imageSize' | 'channels'> & Partial<BundleSummary> & { [k: string]: unknown };
+export type BundleView = BundleSummary;
 
-export const TRANSLATORS = new Set(['pix2pix', 'cyclegan', 'autoencoder']);
-export const GENERATORS = new Set(['gan', 'cgan', 'autoencoder']);
-
-export function normaliseBundles(x: unknown): BundleView[] {
-  const list = Array.isArray(x) ? x : x && typeof x === 'object' && Array.isArray((x as { bundles?: unknown[] }).bundles) ? (x as { bundles: unknown[] }).bundles : [];
-  return list as BundleView[];
-}
+/** Translate page: image in, image out (a translator, or an autoencoder reconstructing). */
+export const translates = (b: BundleView): boolean => takesImages(b.capabilities);
+/** Latent page: images from a latent vector. */
+export const generates = (b: BundleView): boolean => generatesImages(b.capabilities);
+/** Explore: an encoder to read image features (its latent, or a translator's bottleneck). */
+export const hasFeatures = (b: BundleView): boolean => takesImages(b.capabilities);
+/** A two-way translator: the pages offer the direction. */
+export const twoWay = (b: BundleView | null | undefined): boolean => !!b && translatesBothWays(b.capabilities);
 
 export function useBundles(filter?: (b: BundleView) => boolean) {
   const ready = has('bundle.list');
-  const r = useLoad(ready ? () => callAny<unknown>('bundle.list', {}).then(normaliseBundles) : null, [ready]);
+  const r = useLoad(ready ? () => call('bundle.list', {}) : null, [ready]);
   return { ...r, ready, list: (r.data ?? []).filter((b) => !filter || filter(b)) };
 }

@@ -12,7 +12,7 @@ import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/d
 import { StudioError, toErrorData, type ErrorData } from '../../../../shared/errors';
 import { callAny, has } from '../../api';
 import { DropZone } from '../../components/DropZone';
-import { useBundles } from '../../lib/bundles';
+import { hasFeatures, useBundles } from '../../lib/bundles';
 import type { DroppedFiles } from '../../lib/files';
 import { studio } from '../../studio';
 import { ReconstructPanel } from './ReconstructPanel';
@@ -56,7 +56,6 @@ type ColourBy = 'cluster' | 'label' | 'tree' | 'none';
 type Linkage = 'single' | 'complete' | 'average' | 'weighted' | 'ward';
 type Metric = 'euclidean' | 'manhattan' | 'cosine';
 
-const GAN_KINDS = new Set(['gan', 'cgan']);
 
 /**
  * A point's image: `load` fetches its PNG, remembered per `cacheKey` (which names everything the
@@ -100,10 +99,11 @@ export function ExplorePage() {
   const ready = has('analysis.pca') && has('dataset.list');
   const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
   const bundles = useBundles();
-  const generators = bundles.list.filter((b) => GAN_KINDS.has(b.kind));
-  const autoencoders = bundles.list.filter((b) => b.kind === 'autoencoder');
+  // Latent and generated sources: models that sample a latent space from noise (not encoders).
+  const generators = bundles.list.filter((b) => !!b.capabilities.generate && !b.capabilities.encode);
+  const autoencoders = bundles.list.filter((b) => !!b.capabilities.encode);
   // Features: an autoencoder's encoder, or a translator's bottleneck.
-  const encoders = bundles.list.filter((b) => b.kind === 'autoencoder' || b.kind === 'pix2pix' || b.kind === 'cyclegan');
+  const encoders = bundles.list.filter(hasFeatures);
   const [kind, setKind] = useState<SourceKind>('dataset');
   const [dsId, setDsId] = useState('');
   const ds = (datasets.data ?? []).find((d) => d.id === dsId) ?? datasets.data?.[0] ?? null;
@@ -299,7 +299,7 @@ export function ExplorePage() {
             <select value={ae?.id ?? ''} onChange={(e) => setAeId(e.currentTarget.value)} data-testid="explore-autoencoder" disabled={!encoders.length}>
               {encoders.map((b) => (
                 <option key={b.id} value={b.id}>
-                  {b.name} ({b.kind === 'autoencoder' ? `z ${b.latentSize ?? '?'}` : `${b.kind} bottleneck`})
+                  {b.name} ({b.capabilities.encode ? `z ${b.latentSize ?? '?'}` : `${b.kind} bottleneck`})
                 </option>
               ))}
             </select>
@@ -509,7 +509,7 @@ export function ExplorePage() {
           <div className="section-head">
             <h3>PCA vs autoencoder</h3>
           </div>
-          <ReconstructPanel autoencoders={autoencoders} datasets={datasets.data ?? []} {...(ds ? { datasetId: ds.id } : {})} {...(kind === 'features' && ae?.kind === 'autoencoder' ? { model: ae.id } : {})} />
+          <ReconstructPanel autoencoders={autoencoders} datasets={datasets.data ?? []} {...(ds ? { datasetId: ds.id } : {})} {...(kind === 'features' && ae?.capabilities.encode ? { model: ae.id } : {})} />
         </div>
       ) : null}
     </PageLayout>

@@ -60,7 +60,7 @@ export function ReconstructPanel({ autoencoders, datasets, datasetId, model }: {
   if (!autoencoders.length) {
     return <div className="muted small">Train or add an autoencoder bundle to compare its reconstructions with PCA.</div>;
   }
-  const better = res ? (res.autoencoderMse < res.pcaMse ? 'autoencoder' : 'pca') : null;
+  const better = res ? (res.autoencoderMse < res.pcaMse ? 'encoder' : 'pca') : null;
   return (
     <div className="col" data-testid="reconstruct-panel">
       <div className="row">
@@ -108,7 +108,7 @@ export function ReconstructPanel({ autoencoders, datasets, datasetId, model }: {
               PCA-{res.k} MSE <b style={{ color: better === 'pca' ? 'var(--ok, #5ccf9a)' : undefined }}>{res.pcaMse.toPrecision(3)}</b>
             </span>
             <span>
-              autoencoder (z {res.latentSize ?? '?'}) MSE <b style={{ color: better === 'autoencoder' ? 'var(--ok, #5ccf9a)' : undefined }}>{res.autoencoderMse.toPrecision(3)}</b>
+              autoencoder (z {res.latentSize ?? '?'}) MSE <b style={{ color: better === 'encoder' ? 'var(--ok, #5ccf9a)' : undefined }}>{res.autoencoderMse.toPrecision(3)}</b>
             </span>
             <span className="muted">
               {res.n} images of {res.description}; PCA fitted on {res.fit.on === 'train' ? `${res.fit.n} training images` : 'the same images'} ({res.fit.method})

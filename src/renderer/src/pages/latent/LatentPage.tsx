@@ -16,7 +16,7 @@ import { ZoomView } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { LabeledSlider } from '../../components/Slider';
 import { ErrorInline } from '../../components/Toasts';
-import { GENERATORS, useBundles, type BundleView } from '../../lib/bundles';
+import { generates, useBundles, type BundleView } from '../../lib/bundles';
 import { createLatest } from '../../lib/latest';
 import { useKeys } from '../../lib/keys';
 import { downloadBytes, usePngUrl } from '../../lib/png';
@@ -103,7 +103,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [amounts, setAmounts] = useState<number[]>([]);
   const [dims, setDims] = useState<Record<number, number>>({});
   const classes = bundle.classNames ?? [];
-  const conditional = bundle.kind === 'cgan' && classes.length > 0;
+  const conditional = !!bundle.capabilities.generate?.classes && classes.length > 0;
   const classOptions = classes.map((c, i) => (
     <option key={i} value={i}>
       {c}
@@ -114,7 +114,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [blendT, setBlendT] = useState(0);
   const [image, setImage] = useState<Rendered | null>(null);
   const [renderError, setRenderError] = useState<ErrorData | null>(null);
-  const isAe = bundle.kind === 'autoencoder';
+  const isAe = !!bundle.capabilities.encode;
   const [keyA, setKeyA] = useState<Keyframe | null>(null);
   const [keyB, setKeyB] = useState<Keyframe | null>(null);
   const [mode, setMode] = useState<'lerp' | 'slerp'>('slerp');
@@ -378,7 +378,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
 
 export function LatentPage() {
   const ready = has('latent.render') && has('bundle.list');
-  const bundles = useBundles((b) => GENERATORS.has(b.kind));
+  const bundles = useBundles(generates);
   const [id, setId] = useState('');
   const bundle = bundles.list.find((b) => b.id === id) ?? bundles.list[0] ?? null;
 

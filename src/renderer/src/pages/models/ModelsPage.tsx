@@ -13,7 +13,7 @@ import { Icon } from '../../components/Icons';
 import { PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
 import { fmtBytes, fmtNum } from '../../lib/format';
-import { useBundles } from '../../lib/bundles';
+import { twoWay, useBundles } from '../../lib/bundles';
 import { useLoad } from '../../lib/useLoad';
 import { studio } from '../../studio';
 import { useJobs, waitForJob } from '../../store/jobs';
@@ -111,7 +111,7 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
   const exportOnnx = async () => {
     setResult(null);
     try {
-      const { jobId: id } = await callAny<{ jobId: string }>('export.onnx', { model: b.id, ...(b.kind === 'cyclegan' ? { direction } : {}) });
+      const { jobId: id } = await callAny<{ jobId: string }>('export.onnx', { model: b.id, ...(twoWay(b) ? { direction } : {}) });
       setJobId(id);
       const r = await waitForJob<OnnxExportResult>(id);
       setResult(r);
@@ -140,7 +140,7 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
         <h3>{b.name}</h3>
         <span className="tag">{b.kind}</span>
         <span className="grow" />
-        {has('export.onnx') && b.kind === 'cyclegan' ? (
+        {has('export.onnx') && twoWay(b) ? (
           <DirectionSeg value={direction} onChange={setDirection} title="Which generator to export" />
         ) : null}
         {has('export.onnx') ? (

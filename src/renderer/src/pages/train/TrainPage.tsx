@@ -26,17 +26,23 @@ import { notify, reportError } from '../../store/ui';
 import { Scoreboard } from './Scoreboard';
 import { Timeline } from './Timeline';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
-import { normaliseModels, normaliseRuns, type ModelView, type RunView } from './types';
-import type { RunDetail } from '../../../../shared/channels/train';
+import type { RunDetail, RunSummary, TrainModelInfo } from '../../../../shared/channels/train';
+import type { DataNeed } from '../../../../shared/capabilities';
 import type { JobInfo } from '../../../../shared/channels/job';
 import type { LossHistory } from '../../store/jobs';
 
-const DATA_FOR: Record<ModelView['data'], DatasetSummary['kind'][]> = {
+const DATA_FOR: Record<DataNeed, DatasetSummary['kind'][]> = {
   paired: ['paired'],
   unpaired: ['unpaired', 'paired'],
   labelled: ['labeled', 'fashion-mnist'],
   images: ['labeled', 'fashion-mnist', 'paired', 'unpaired'],
 };
+
+/** A translator of one direction learns the way picked here (a two-way one learns both). */
+function oneWay(m: TrainModelInfo | null): boolean {
+  const t = m?.capabilities.translate;
+  return !!t && !(t.AtoB && t.BtoA);
+}
 
 function SampleGrid({ jobId }: { jobId: string }) {
   const sample = useJobs((s) => s.samples[jobId]);
@@ -257,9 +263,9 @@ function SampleImage({ url, png }: { url: string; png: Uint8Array }) {
 
 export function TrainPage() {
   const ready = has('train.start') && has('train.options');
-  const models = useLoad(ready ? () => callAny<unknown>('train.options', {}).then(normaliseModels) : null, [ready]);
+  const models = useLoad(ready ? () => call('train.options', {}) : null, [ready]);
   const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
-  const runs = useLoad(has('run.list') ? () => callAny<unknown>('run.list', {}).then(normaliseRuns) : null, []);
+  const runs = useLoad(has('run.list') ? () => call('run.list', {}) : null, []);
   const jobs = useJobs((s) => s.jobs);
   const [modelKind, setModelKind] = useState<string>('');
   const [datasetId, setDatasetId] = useState<string>('');
@@ -310,7 +316,7 @@ export function TrainPage() {
         datasetId: dataset.id,
         options: { ...changedOptions(specs, values) },
         ...(lengthBy === 'steps' ? { steps } : { epochs }),
-        ...(model.kind === 'pix2pix' ? { direction } : {}),
+        ...(oneWay(model) ? { direction } : {}),
         ...(Number(sampleEvery) > 0 ? { sampleEvery: Math.round(Number(sampleEvery)) } : {}),
         ...(pinIndices.length ? { pin: { mode: 'indices', indices: pinIndices } } : {}),
         ...(name.trim() ? { name: name.trim() } : {}),
@@ -335,7 +341,7 @@ export function TrainPage() {
     }
   };
 
-  const resume = async (r: RunView) => {
+  const resume = async (r: RunSummary) => {
     try {
       const res = await callAny<{ jobId: string }>('train.resume', { runId: r.runId });
       setWatch(res.jobId);
@@ -394,7 +400,7 @@ export function TrainPage() {
             )}
           </div>
         </Field>
-        {model?.kind === 'pix2pix' ? (
+        {oneWay(model) ? (
           <Field group label="Direction" hint="AtoB learns B from A (e.g. edges → photo); BtoA the reverse.">
             <DirectionSeg value={direction} onChange={setDirection} />
           </Field>

@@ -17,7 +17,7 @@ import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { Icon } from '../../components/Icons';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
-import { TRANSLATORS, useBundles } from '../../lib/bundles';
+import { translates, twoWay, useBundles } from '../../lib/bundles';
 import { IMAGE_EXT, commonRoot, type DroppedFiles } from '../../lib/files';
 import { downloadBytes, usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
@@ -99,7 +99,7 @@ function TestThumb({ t, onPick }: { t: DatasetThumb; onPick(i: InputImage): void
 
 export function TranslatePage() {
   const ready = has('infer.translate') && has('bundle.list');
-  const bundles = useBundles((b) => TRANSLATORS.has(b.kind));
+  const bundles = useBundles(translates);
   const [bundleId, setBundleId] = useState('');
   const [input, setInput] = useState<InputImage | null>(null);
   const [output, setOutput] = useState<Output | null>(null);
@@ -124,7 +124,7 @@ export function TranslatePage() {
   const outUrl = usePngUrl(output?.png);
   const job = useJobs((st) => (jobId ? st.jobs[jobId] : undefined));
   const scale = scaleMode === 'long' ? longSide : scaleMode;
-  const settings = () => ({ fit, runtime, scale, ...(tile !== 'auto' ? { tile } : {}), ...(bundle?.kind === 'cyclegan' ? { direction } : {}) });
+  const settings = () => ({ fit, runtime, scale, ...(tile !== 'auto' ? { tile } : {}), ...(twoWay(bundle) ? { direction } : {}) });
 
   const run = async (img: InputImage, b = bundle) => {
     if (!b) return;
@@ -252,7 +252,7 @@ export function TranslatePage() {
             ))}
           </select>
         </Field>
-        {bundle?.kind === 'cyclegan' ? (
+        {twoWay(bundle) ? (
           <Field group label="Direction" hint="CycleGAN learns both ways.">
             <DirectionSeg value={direction} onChange={setDirection} testId="direction" />
           </Field>
