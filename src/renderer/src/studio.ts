@@ -27,6 +27,23 @@ export function studio(): StudioApi {
   return api;
 }
 
+/**
+ * Whether this build's window.studio has every channel named (typed: only contract channels).
+ * Pages show an honest <MissingChannels> state when it does not (a test double, an older host).
+ */
+export function available(...channels: ChannelName[]): boolean {
+  let s: Record<string, Record<string, unknown> | undefined>;
+  try {
+    s = studio() as unknown as Record<string, Record<string, unknown> | undefined>;
+  } catch {
+    return false;
+  }
+  return channels.every((c) => {
+    const dot = c.indexOf('.');
+    return typeof s[c.slice(0, dot)]?.[c.slice(dot + 1)] === 'function';
+  });
+}
+
 /** Call a channel by name: `await call('dataset.list', {})`. Throws StudioError on failure. */
 export async function call<C extends ChannelName>(channel: C, req: RequestOf<C>): Promise<ResponseOf<C>> {
   const dot = channel.indexOf('.');

@@ -4,8 +4,7 @@
  */
 import type { BundleSummary } from '../../../shared/channels/bundle';
 import { generatesImages, takesImages, translatesBothWays } from '../../../shared/capabilities';
-import { has } from '../api';
-import { call } from '../studio';
+import { available, call } from '../studio';
 import { useLoad } from './useLoad';
 
 export type BundleView = BundleSummary;
@@ -20,7 +19,7 @@ export const hasFeatures = (b: BundleView): boolean => takesImages(b.capabilitie
 export const twoWay = (b: BundleView | null | undefined): boolean => !!b && translatesBothWays(b.capabilities);
 
 export function useBundles(filter?: (b: BundleView) => boolean) {
-  const ready = has('bundle.list');
+  const ready = available('bundle.list');
   const r = useLoad(ready ? () => call('bundle.list', {}) : null, [ready]);
   return { ...r, ready, list: (r.data ?? []).filter((b) => !filter || filter(b)) };
 }

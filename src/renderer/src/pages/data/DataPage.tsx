@@ -15,7 +15,6 @@ import {
   type ValidationReport,
 } from '../../../../shared/channels/dataset';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
-import { callAny, has } from '../../api';
 import { DropZone } from '../../components/DropZone';
 import { EmptyState, MissingChannels } from '../../components/EmptyState';
 import { Icon } from '../../components/Icons';
@@ -23,7 +22,7 @@ import { Field, PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
 import { IMAGE_EXT, commonRoot, type DroppedFiles } from '../../lib/files';
 import { useLoad } from '../../lib/useLoad';
-import { studio } from '../../studio';
+import { available, call, studio } from '../../studio';
 import { waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { ValidationReportView } from './ValidationReport';
@@ -62,8 +61,8 @@ function slug(s: string): string {
 }
 
 export function DataPage() {
-  const ready = has('dataset.list');
-  const list = useLoad(ready ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, [ready]);
+  const ready = available('dataset.list');
+  const list = useLoad(ready ? () => call('dataset.list', {}) : null, [ready]);
   const [selected, setSelected] = useState<string | null>(null);
   const [staged, setStaged] = useState<Staged | null>(null);
   const [report, setReport] = useState<ValidationReport | null>(null);
@@ -95,7 +94,7 @@ export function DataPage() {
     setReport(null);
     try {
       const sizeN = Number(size);
-      const r = await callAny<ValidationReport>('dataset.validate', { ...s.source, ...(sizeN ? { size: sizeN } : {}) });
+      const r = await call('dataset.validate', { ...s.source, ...(sizeN ? { size: sizeN } : {}) });
       setReport(r);
       setAcceptPartial(false);
     } catch (e) {
@@ -140,7 +139,7 @@ export function DataPage() {
 
   const runImport = async (s: Staged, name: string, partial: boolean): Promise<void> => {
     const sizeN = Number(size);
-    const { jobId } = await callAny<{ jobId: string }>('dataset.import', {
+    const { jobId } = await call('dataset.import', {
       ...s.source,
       name,
       fit,
@@ -183,7 +182,7 @@ export function DataPage() {
         name,
         source: { kind: 'paired', layout: 'pairs', pairs: pairs.map((_, i) => ({ a: paths[2 * i]!, b: paths[2 * i + 1]! })) },
       };
-      const r = await callAny<ValidationReport>('dataset.validate', s.source);
+      const r = await call('dataset.validate', s.source);
       if (!r.clean) {
         // Show the report; the user decides in the import panel.
         setStaged(s);
@@ -208,7 +207,7 @@ export function DataPage() {
   const buildDemo = async () => {
     setDemoBusy(true);
     try {
-      const { jobId } = await callAny<{ jobId: string }>('dataset.demo', {});
+      const { jobId } = await call('dataset.demo', {});
       const res = await waitForJob<DatasetDemoResult>(jobId);
       notify('Demo datasets ready', `${res.datasets.map((d) => d.name).join(', ')} (from ${res.from}).`, 'success');
       list.reload();
@@ -222,7 +221,7 @@ export function DataPage() {
   const remove = async (d: DatasetSummary) => {
     if (!window.confirm(`Delete dataset “${d.name}”? Its imported files are removed from the workspace.`)) return;
     try {
-      await callAny('dataset.delete', { id: d.id });
+      await call('dataset.delete', { id: d.id });
       notify(`Deleted “${d.name}”`);
       if (selected === d.id) setSelected(null);
       list.reload();
@@ -233,7 +232,7 @@ export function DataPage() {
 
   const tools = (
     <>
-      {has('dataset.demo') ? (
+      {available('dataset.demo') ? (
         <button type="button" className="btn" onClick={() => void buildDemo()} disabled={demoBusy} data-testid="build-demo">
           {demoBusy ? 'Building demo datasets…' : 'Build demo datasets'}
         </button>
@@ -334,7 +333,7 @@ export function DataPage() {
             <dt>source</dt>
             <dd>{current.source.demo ? `demo (${current.source.demo})` : current.source.layout}</dd>
           </dl>
-          {has('dataset.delete') ? (
+          {available('dataset.delete') ? (
             <button type="button" className="btn danger small" onClick={() => void remove(current)} data-testid="dataset-delete">
               <Icon name="trash" size={14} /> Delete dataset
             </button>
@@ -362,7 +361,7 @@ export function DataPage() {
         {list.data && !datasets.length ? (
           <EmptyState title="No datasets yet" testId="data-empty">
             <p>Drop images or a folder here, build pairs in the side panel, or build the demo datasets.</p>
-            {has('dataset.demo') ? (
+            {available('dataset.demo') ? (
               <button type="button" className="btn primary" onClick={() => void buildDemo()} disabled={demoBusy}>
                 {demoBusy ? 'Building…' : 'Build demo datasets'}
               </button>

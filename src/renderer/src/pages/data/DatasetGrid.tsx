@@ -4,9 +4,7 @@ import { ErrorInline } from '../../components/Toasts';
 import { fmtBytes, fmtTime } from '../../lib/format';
 import { usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
-import { callAny } from '../../api';
-
-type GetAnswer = { summary: DatasetSummary; items: DatasetThumb[]; total: number; offset: number };
+import { call } from '../../studio';
 
 export function Thumb({ t, showLabel }: { t: DatasetThumb; showLabel?: string }) {
   const url = usePngUrl(t.png);
@@ -20,7 +18,7 @@ export function Thumb({ t, showLabel }: { t: DatasetThumb; showLabel?: string })
 
 /** A card per dataset: a strip of its first thumbnails, counts, size. */
 export function DatasetCard({ d, selected, onSelect }: { d: DatasetSummary; selected: boolean; onSelect(): void }) {
-  const page = useLoad(() => callAny<GetAnswer>('dataset.get', { id: d.id, limit: 8, thumbSize: 64 }), [d.id, d.contentHash]);
+  const page = useLoad(() => call('dataset.get', { id: d.id, limit: 8, thumbSize: 64 }), [d.id, d.contentHash]);
   return (
     <div
       className={`card selectable ${selected ? 'selected' : ''}`}
@@ -54,7 +52,7 @@ const PAGE = 48;
 export function DatasetDetail({ d }: { d: DatasetSummary }) {
   const [split, setSplit] = useState<'train' | 'test'>('train');
   const [offset, setOffset] = useState(0);
-  const page = useLoad(() => callAny<GetAnswer>('dataset.get', { id: d.id, split, offset, limit: PAGE, thumbSize: 96 }), [d.id, split, offset, d.contentHash]);
+  const page = useLoad(() => call('dataset.get', { id: d.id, split, offset, limit: PAGE, thumbSize: 96 }), [d.id, split, offset, d.contentHash]);
   const total = page.data?.total ?? 0;
   return (
     <div className="section" data-testid="dataset-detail">

@@ -8,13 +8,13 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AnalysisReply, HierarchicalResult, KMeansResultDto, PcaResult } from '../../../../shared/channels/analysis';
-import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/dataset';
+import type { RequestOf, ResponseOf } from '../../../../shared/contract';
+import type { DatasetSummary } from '../../../../shared/channels/dataset';
 import { StudioError, toErrorData, type ErrorData } from '../../../../shared/errors';
-import { callAny, has } from '../../api';
 import { DropZone } from '../../components/DropZone';
 import { hasFeatures, useBundles } from '../../lib/bundles';
 import type { DroppedFiles } from '../../lib/files';
-import { studio } from '../../studio';
+import { available, call, studio } from '../../studio';
 import { ReconstructPanel } from './ReconstructPanel';
 import { MATRIX_EXT, SOURCE_KINDS, type SourceKind, type SourceSel, clustersOnScatter, fileName, toRequestSource } from './sources';
 import { VarianceBars } from '../../components/BarChart';
@@ -29,12 +29,15 @@ import { useLoad } from '../../lib/useLoad';
 import { useJobs, waitForJob } from '../../store/jobs';
 
 /** Runs an analysis; a big one is a job: onJob gets its id while it runs (null when it ends), for inline progress. */
-async function analysis<T>(channel: string, req: unknown, onJob?: (jobId: string | null) => void): Promise<T> {
-  const r = await callAny<AnalysisReply<T>>(channel, req);
+type AnalysisChannel = 'analysis.pca' | 'analysis.kmeans' | 'analysis.hierarchical';
+type ResultOf<C extends AnalysisChannel> = ResponseOf<C> extends AnalysisReply<infer T> ? T : never;
+
+async function analysis<C extends AnalysisChannel>(channel: C, req: RequestOf<C>, onJob?: (jobId: string | null) => void): Promise<ResultOf<C>> {
+  const r = (await call(channel, req)) as AnalysisReply<ResultOf<C>>;
   if (r.result !== undefined) return r.result;
   onJob?.(r.jobId!);
   try {
-    return await waitForJob<T>(r.jobId!);
+    return await waitForJob<ResultOf<C>>(r.jobId!);
   } finally {
     onJob?.(null);
   }
@@ -83,21 +86,21 @@ function PointFigure({ cacheKey, load, caption }: { cacheKey: string; load: () =
 
 /** The image a generator makes from a point's z (latent.render). */
 function ModelPointImage({ model, seed, label, caption }: { model: string; seed: number; label?: number; caption: string }) {
-  const load = () => callAny<{ png: Uint8Array }>('latent.render', { model, z: { seed }, ...(label !== undefined ? { label } : {}) }).then((r) => r.png);
+  const load = () => call('latent.render', { model, z: { seed }, ...(label !== undefined ? { label } : {}) }).then((r) => r.png);
   return <PointFigure cacheKey={`${model}:${seed}:${label ?? ''}`} load={load} caption={caption} />;
 }
 
 function PointImage({ ds, index, role, split = 'train', caption }: { ds: DatasetSummary; index: number; role?: string; split?: 'train' | 'test'; caption: string }) {
   const load = () =>
-    callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split, offset: index, limit: 2, thumbSize: 128 }).then(
+    call('dataset.get', { id: ds.id, split, offset: index, limit: 2, thumbSize: 128 }).then(
       (r) => (r.items.find((i) => i.index === index && (!role || i.role === role)) ?? r.items[0])?.png ?? null,
     );
   return <PointFigure cacheKey={`${ds.id}:${split}:${index}:${role ?? ''}`} load={load} caption={caption} />;
 }
 
 export function ExplorePage() {
-  const ready = has('analysis.pca') && has('dataset.list');
-  const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
+  const ready = available('analysis.pca') && available('dataset.list');
+  const datasets = useLoad(available('dataset.list') ? () => call('dataset.list', {}) : null, []);
   const bundles = useBundles();
   // Latent and generated sources: models that sample a latent space from noise (not encoders).
   const generators = bundles.list.filter((b) => !!b.capabilities.generate && !b.capabilities.encode);
@@ -152,7 +155,12 @@ export function ExplorePage() {
   );
   const source = useMemo(() => (toRequestSource(sel) ? sel : null), [sel]);
   const sourceKey = JSON.stringify(toRequestSource(sel));
-  const sourceReq = (s: SourceSel, lim = s.limit) => toRequestSource(s, lim);
+  // `source` is set only when complete, so this never throws in practice.
+  const sourceReq = (s: SourceSel, lim = s.limit) => {
+    const r = toRequestSource(s, lim);
+    if (!r) throw new StudioError('BAD_INPUT', 'Pick what to analyse first.');
+    return r;
+  };
   const what = kind === 'latent' ? 'latent vectors' : kind === 'matrix' ? 'rows' : 'images';
 
   const onMatrixFiles = async (d: DroppedFiles) => {
@@ -166,11 +174,11 @@ export function ExplorePage() {
   };
 
   const runKmeans = async (kk: number) => {
-    if (!source || !has('analysis.kmeans')) return;
+    if (!source || !available('analysis.kmeans')) return;
     const my = ++kmSeq.current;
     setKmError(null);
     try {
-      const r = await analysis<KMeansResultDto>('analysis.kmeans', { source: sourceReq(source), k: kk }, (id) => {
+      const r = await analysis('analysis.kmeans', { source: sourceReq(source), k: kk }, (id) => {
         if (my === kmSeq.current) setKmJob(id);
       });
       if (my === kmSeq.current) setKm(r);
@@ -186,7 +194,7 @@ export function ExplorePage() {
     setSelected(null);
     setKm(null);
     try {
-      const r = await analysis<PcaResult>('analysis.pca', { source: sourceReq(source), nComponents: 10, returnComponents: 0, projectionDims: 2 }, setPcaJob);
+      const r = await analysis('analysis.pca', { source: sourceReq(source), nComponents: 10, returnComponents: 0, projectionDims: 2 }, setPcaJob);
       setPca(r);
       if (!r.source.classLabels && colourBy === 'label') setColourBy('cluster');
       void runKmeans(k);
@@ -198,11 +206,11 @@ export function ExplorePage() {
   };
 
   const runTree = async () => {
-    if (!source || !has('analysis.hierarchical')) return;
+    if (!source || !available('analysis.hierarchical')) return;
     setTreeBusy(true);
     setTreeError(null);
     try {
-      const r = await analysis<HierarchicalResult>('analysis.hierarchical', { source: sourceReq(source, Math.min(treeLimit, source.limit)), linkage, metric: linkage === 'ward' ? 'euclidean' : metric });
+      const r = await analysis('analysis.hierarchical', { source: sourceReq(source, Math.min(treeLimit, source.limit)), linkage, metric: linkage === 'ward' ? 'euclidean' : metric });
       setTree(r);
       // Start with the cut that leaves k clusters (the k-means k), a useful first view.
       const hs = r.linkage.map((row) => row[2]!).sort((a, b) => a - b);
@@ -372,7 +380,7 @@ export function ExplorePage() {
             none
           </button>
         </div>
-        <LabeledSlider label="k (clusters)" value={k} min={2} max={16} step={1} onChange={setK} onCommit={(v) => void runKmeans(v)} disabled={!pca || !has('analysis.kmeans')} testId="k-slider" />
+        <LabeledSlider label="k (clusters)" value={k} min={2} max={16} step={1} onChange={setK} onCommit={(v) => void runKmeans(v)} disabled={!pca || !available('analysis.kmeans')} testId="k-slider" />
         <JobProgress jobId={kmJob} what="k-means" />
         {km ? (
           <div className="muted small">
@@ -456,7 +464,7 @@ export function ExplorePage() {
           <Scatter x={xs} y={ys} group={group} selected={selected} onHover={setHover} onSelect={setSelected} />
         </div>
       ) : null}
-      {pca && has('analysis.hierarchical') ? (
+      {pca && available('analysis.hierarchical') ? (
         <div className="section">
           <div className="section-head">
             <h3>Hierarchical clustering</h3>
@@ -504,7 +512,7 @@ export function ExplorePage() {
           {tree && treeClusters ? <div className="muted small">{tree.method} linkage, {tree.metric} distance, {tree.source.description}.</div> : null}
         </div>
       ) : null}
-      {has('analysis.reconstruct') && autoencoders.length ? (
+      {available('analysis.reconstruct') && autoencoders.length ? (
         <div className="section">
           <div className="section-head">
             <h3>PCA vs autoencoder</h3>

@@ -3,14 +3,14 @@
  * two reconstruction errors and a few original | PCA | autoencoder triplets, pixel-exact.
  */
 import { useEffect, useState } from 'react';
-import type { AnalysisReply, ReconstructResult } from '../../../../shared/channels/analysis';
+import type { ReconstructResult } from '../../../../shared/channels/analysis';
 import type { DatasetSummary } from '../../../../shared/channels/dataset';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
-import { callAny } from '../../api';
 import { ErrorInline } from '../../components/Toasts';
 import type { BundleView } from '../../lib/bundles';
 import { usePngUrl } from '../../lib/png';
 import { waitForJob } from '../../store/jobs';
+import { call } from '../../studio';
 
 function Png({ png, alt, size = 84 }: { png: Uint8Array; alt: string; size?: number }) {
   const url = usePngUrl(png);
@@ -41,7 +41,7 @@ export function ReconstructPanel({ autoencoders, datasets, datasetId, model }: {
     setErr(null);
     try {
       const kk = Number(k);
-      const r = await callAny<AnalysisReply<ReconstructResult>>('analysis.reconstruct', {
+      const r = await call('analysis.reconstruct', {
         datasetId: dsId,
         model: aeId,
         limit,

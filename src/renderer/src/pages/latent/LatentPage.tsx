@@ -8,7 +8,6 @@ import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { LatentDirections, ZRefDto } from '../../../../shared/channels/latent';
 import type { PngImage } from '../../../../shared/channels/infer';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
-import { callAny, has } from '../../api';
 import { DropZone } from '../../components/DropZone';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { Icon } from '../../components/Icons';
@@ -22,6 +21,7 @@ import { useKeys } from '../../lib/keys';
 import { downloadBytes, usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
 import { reportError } from '../../store/ui';
+import { available, call } from '../../studio';
 
 type Rendered = PngImage & { z: number[]; ms: number };
 
@@ -126,7 +126,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   // One live requester per bundle: debounced, at most one in flight, newest value wins.
   const requester = useRef<ReturnType<typeof createLatest<ReturnType<typeof buildRenderRequest>, Rendered>> | null>(null);
   useEffect(() => {
-    const r = createLatest((req: ReturnType<typeof buildRenderRequest>) => callAny<Rendered>('latent.render', req), {
+    const r = createLatest((req: ReturnType<typeof buildRenderRequest>) => call('latent.render', req), {
       onResult: (res) => {
         setImage(res);
         setRenderError(null);
@@ -146,14 +146,14 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   }, [req]);
 
   // Base z of the seed, for the raw-dimension sliders.
-  const base = useLoad(has('latent.sample') ? () => callAny<{ z: number[][] }>('latent.sample', { model: bundle.id, seed, count: 1 }) : null, [bundle.id, seed]);
+  const base = useLoad(available('latent.sample') ? () => call('latent.sample', { model: bundle.id, seed, count: 1 }) : null, [bundle.id, seed]);
   const baseZ = base.error ? null : (base.data?.z[0] ?? null);
 
   const loadDirections = async () => {
-    if (!has('latent.directions')) return;
+    if (!available('latent.directions')) return;
     setDirError(null);
     try {
-      const d = await callAny<LatentDirections>('latent.directions', { model: bundle.id, count: 8, ...(label !== null ? { label } : {}) });
+      const d = await call('latent.directions', { model: bundle.id, count: 8, ...(label !== null ? { label } : {}) });
       setDirections(d);
       setAmounts(new Array(d.directions.length).fill(0));
     } catch (e) {
@@ -171,7 +171,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
     if (!keyA || !keyB) return;
     setStripBusy(true);
     try {
-      const r = await callAny<{ frames: PngImage[] }>('latent.interpolate', {
+      const r = await call('latent.interpolate', {
         model: bundle.id,
         ...(keyA.image && keyB.image
           ? { fromImage: keyA.image, toImage: keyB.image }
@@ -352,7 +352,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
             frames
             <input type="number" min={2} max={64} value={steps} onChange={(e) => setSteps(Math.max(2, Math.min(64, Number(e.currentTarget.value) || 2)))} style={{ width: 64 }} />
           </label>
-          <button type="button" className="btn small primary" disabled={!keyA || !keyB || stripBusy || !has('latent.interpolate')} onClick={() => void interpolate()} data-testid="interpolate">
+          <button type="button" className="btn small primary" disabled={!keyA || !keyB || stripBusy || !available('latent.interpolate')} onClick={() => void interpolate()} data-testid="interpolate">
             {stripBusy ? 'Rendering…' : 'Interpolate'}
           </button>
           <button type="button" className="btn small" disabled={!strip} onClick={() => void exportSheet()} title="One PNG with all frames side by side">
@@ -377,7 +377,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
 }
 
 export function LatentPage() {
-  const ready = has('latent.render') && has('bundle.list');
+  const ready = available('latent.render') && available('bundle.list');
   const bundles = useBundles(generates);
   const [id, setId] = useState('');
   const bundle = bundles.list.find((b) => b.id === id) ?? bundles.list[0] ?? null;

@@ -4,9 +4,8 @@
  * and reveal in the file manager (desktop app).
  */
 import { useState } from 'react';
-import type { BundleDetail, BundleSummary } from '../../../../shared/channels/bundle';
+import type { BundleSummary } from '../../../../shared/channels/bundle';
 import type { OnnxExportResult } from '../../../../shared/channels/export';
-import { callAny, has } from '../../api';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { Icon } from '../../components/Icons';
@@ -15,7 +14,7 @@ import { ErrorInline } from '../../components/Toasts';
 import { fmtBytes, fmtNum } from '../../lib/format';
 import { twoWay, useBundles } from '../../lib/bundles';
 import { useLoad } from '../../lib/useLoad';
-import { studio } from '../../studio';
+import { available, call, studio } from '../../studio';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { ProgressBar } from '../../components/Progress';
@@ -95,7 +94,7 @@ function Card({ b, selected, onSelect }: { b: BundleSummary; selected: boolean; 
 }
 
 function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
-  const detail = useLoad(has('bundle.get') ? () => callAny<BundleDetail>('bundle.get', { id: b.id }) : null, [b.id, b.onnx, b.parity?.maxAbsDiff]);
+  const detail = useLoad(available('bundle.get') ? () => call('bundle.get', { id: b.id }) : null, [b.id, b.onnx, b.parity?.maxAbsDiff]);
   const [jobId, setJobId] = useState<string | null>(null);
   const [result, setResult] = useState<OnnxExportResult | null>(null);
   const [direction, setDirection] = useState<Direction>('AtoB');
@@ -111,7 +110,7 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
   const exportOnnx = async () => {
     setResult(null);
     try {
-      const { jobId: id } = await callAny<{ jobId: string }>('export.onnx', { model: b.id, ...(twoWay(b) ? { direction } : {}) });
+      const { jobId: id } = await call('export.onnx', { model: b.id, ...(twoWay(b) ? { direction } : {}) });
       setJobId(id);
       const r = await waitForJob<OnnxExportResult>(id);
       setResult(r);
@@ -126,12 +125,12 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
 
   const reveal = async (path: string) => {
     try {
-      await callAny('app.reveal', { path });
+      await call('app.reveal', { path });
     } catch (e) {
       reportError('Reveal file', e);
     }
   };
-  const canReveal = has('app.reveal') && studio().transport === 'electron';
+  const canReveal = available('app.reveal') && studio().transport === 'electron';
   const exporting = job && (job.state === 'running' || job.state === 'queued');
 
   return (
@@ -140,15 +139,15 @@ function Detail({ b, onChanged }: { b: BundleSummary; onChanged(): void }) {
         <h3>{b.name}</h3>
         <span className="tag">{b.kind}</span>
         <span className="grow" />
-        {has('export.onnx') && twoWay(b) ? (
+        {available('export.onnx') && twoWay(b) ? (
           <DirectionSeg value={direction} onChange={setDirection} title="Which generator to export" />
         ) : null}
-        {has('export.onnx') ? (
+        {available('export.onnx') ? (
           <button type="button" className="btn primary" onClick={() => void exportOnnx()} disabled={!!exporting || !b.hasTfjs} title={b.hasTfjs ? 'Export to ONNX and check parity' : 'This bundle has no tfjs networks to export'} data-testid="export-onnx">
             {exporting ? 'Exporting…' : b.onnx ? 'Re-export ONNX' : 'Export ONNX'}
           </button>
         ) : null}
-        {has('app.reveal') ? (
+        {available('app.reveal') ? (
           <button
             type="button"
             className="btn"

@@ -5,13 +5,13 @@
  */
 import { useState } from 'react';
 import type { Scoreboard as ScoreboardData, ScoreboardRow } from '../../../../shared/channels/scoreboard';
-import { callAny, has } from '../../api';
 import { ProgressBar } from '../../components/Progress';
 import { ErrorInline } from '../../components/Toasts';
 import { fmtNum } from '../../lib/format';
 import { useLoad } from '../../lib/useLoad';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
+import { available, call } from '../../studio';
 
 /** Metric columns besides the key: the ones with a direction (baselines stay in the tooltip). */
 export function otherMetricKeys(rows: ScoreboardRow[]): string[] {
@@ -21,7 +21,7 @@ export function otherMetricKeys(rows: ScoreboardRow[]): string[] {
 }
 
 export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?(): void }) {
-  const cached = useLoad(has('run.scores') ? () => callAny<ScoreboardData>('run.scores', { runId }) : null, [runId]);
+  const cached = useLoad(available('run.scores') ? () => call('run.scores', { runId }) : null, [runId]);
   const [fresh, setFresh] = useState<ScoreboardData | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
   const [promoting, setPromoting] = useState<number | null>(null);
@@ -30,7 +30,7 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
 
   const evaluate = async () => {
     try {
-      const res = await callAny<{ jobId: string }>('run.scoreboard', { runId });
+      const res = await call('run.scoreboard', { runId });
       setJobId(res.jobId);
       const r = await waitForJob<ScoreboardData>(res.jobId);
       setFresh(r);
@@ -49,7 +49,7 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
   const promote = async (step: number) => {
     setPromoting(step);
     try {
-      const r = await callAny<{ bundleId: string }>('run.promote', { runId, step });
+      const r = await call('run.promote', { runId, step });
       notify('Model bundle made', `${r.bundleId} (step ${step}) — find it on the Models, Translate and Latent pages.`, 'success');
       onPromoted?.();
     } catch (e) {
@@ -132,7 +132,7 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
                     <td key={k}>{fmtNum(r.metrics.find((m) => m.key === k)?.value)}</td>
                   ))}
                   <td>
-                    {has('run.promote') ? (
+                    {available('run.promote') ? (
                       <button
                         type="button"
                         className="btn small"

@@ -7,7 +7,6 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { DatasetSummary } from '../../../../shared/channels/dataset';
-import { callAny, has } from '../../api';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
 import { DirectionSeg, type Direction } from '../../components/DirectionSeg';
 import { ZoomView } from '../../components/ImageView';
@@ -20,7 +19,7 @@ import { Icon } from '../../components/Icons';
 import { fmtEta, fmtNum, fmtTime } from '../../lib/format';
 import { usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
-import { call } from '../../studio';
+import { available, call } from '../../studio';
 import { isActive, useJobs, waitForJob, type JobView } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { Scoreboard } from './Scoreboard';
@@ -28,7 +27,6 @@ import { Timeline } from './Timeline';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
 import type { RunDetail, RunSummary, TrainModelInfo } from '../../../../shared/channels/train';
 import type { DataNeed } from '../../../../shared/capabilities';
-import type { JobInfo } from '../../../../shared/channels/job';
 import type { LossHistory } from '../../store/jobs';
 
 const DATA_FOR: Record<DataNeed, DatasetSummary['kind'][]> = {
@@ -65,12 +63,10 @@ function LiveRun({ job }: { job: JobView }) {
   const history = useJobs((s) => s.losses[job.id]);
   const [busy, setBusy] = useState(false);
   const active = isActive(job);
-  const pauseChannel = has('train.pause') ? 'train.pause' : has('job.pause') ? 'job.pause' : null;
   const setPaused = async (paused: boolean) => {
-    if (!pauseChannel) return;
     setBusy(true);
     try {
-      const info = await callAny<JobInfo>(pauseChannel, { jobId: job.id, paused });
+      const info = await call('train.pause', { jobId: job.id, paused });
       if (info && typeof info === 'object' && 'id' in info) useJobs.getState().fromInfo(info);
     } catch (e) {
       reportError(paused ? 'Pause training' : 'Resume training', e);
@@ -96,7 +92,7 @@ function LiveRun({ job }: { job: JobView }) {
           {job.state}
         </span>
         <span className="grow" />
-        {active && pauseChannel ? (
+        {active ? (
           job.state === 'paused' ? (
             <button type="button" className="btn small" disabled={busy} onClick={() => void setPaused(false)} data-testid="train-resume-live">
               <Icon name="play" size={14} /> Resume
@@ -174,12 +170,12 @@ export function historyFromLog(log: RunDetail['log']): LossHistory {
 }
 
 function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): void; onPromoted?(): void }) {
-  const detail = useLoad(() => callAny<RunDetail>('run.get', { runId, logLimit: 5000 }), [runId]);
+  const detail = useLoad(() => call('run.get', { runId, logLimit: 5000 }), [runId]);
   const [promoting, setPromoting] = useState(false);
   const promote = async () => {
     setPromoting(true);
     try {
-      const r = await callAny<{ bundleId: string }>('run.promote', { runId });
+      const r = await call('run.promote', { runId });
       notify('Model bundle made', `${r.bundleId} — find it on the Models, Translate and Latent pages.`, 'success');
       detail.reload();
       onPromoted?.();
@@ -199,7 +195,7 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
         {s ? <span className="tag">{s.model}</span> : null}
         {s ? <span className="tag">{s.state}</span> : null}
         <span className="grow" />
-        {s && !s.bundleId && s.step > 0 && has('run.promote') ? (
+        {s && !s.bundleId && s.step > 0 && available('run.promote') ? (
           <button type="button" className="btn small" disabled={promoting} onClick={() => void promote()} title="Write a model bundle from the newest checkpoint of this run" data-testid="run-promote">
             {promoting ? 'Making bundle…' : 'Make bundle from checkpoint'}
           </button>
@@ -233,7 +229,7 @@ function PastRun({ runId, onResume, onPromoted }: { runId: string; onResume?(): 
           </div>
         </div>
       ) : null}
-      {has('run.scoreboard') && s && s.step > 0 ? <Scoreboard runId={runId} onPromoted={() => {
+      {available('run.scoreboard') && s && s.step > 0 ? <Scoreboard runId={runId} onPromoted={() => {
             detail.reload();
             onPromoted?.();
           }} /> : null}
@@ -262,10 +258,10 @@ function SampleImage({ url, png }: { url: string; png: Uint8Array }) {
 }
 
 export function TrainPage() {
-  const ready = has('train.start') && has('train.options');
+  const ready = available('train.start') && available('train.options');
   const models = useLoad(ready ? () => call('train.options', {}) : null, [ready]);
-  const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
-  const runs = useLoad(has('run.list') ? () => call('run.list', {}) : null, []);
+  const datasets = useLoad(available('dataset.list') ? () => call('dataset.list', {}) : null, []);
+  const runs = useLoad(available('run.list') ? () => call('run.list', {}) : null, []);
   const jobs = useJobs((s) => s.jobs);
   const [modelKind, setModelKind] = useState<string>('');
   const [datasetId, setDatasetId] = useState<string>('');
@@ -311,7 +307,7 @@ export function TrainPage() {
     if (!model || !dataset) return;
     setStarting(true);
     try {
-      const res = await callAny<{ jobId: string; runId?: string }>('train.start', {
+      const res = await call('train.start', {
         model: model.kind,
         datasetId: dataset.id,
         options: { ...changedOptions(specs, values) },
@@ -343,7 +339,7 @@ export function TrainPage() {
 
   const resume = async (r: RunSummary) => {
     try {
-      const res = await callAny<{ jobId: string }>('train.resume', { runId: r.runId });
+      const res = await call('train.resume', { runId: r.runId });
       setWatch(res.jobId);
       setViewRun(null);
       runs.reload();
@@ -441,7 +437,7 @@ export function TrainPage() {
             onPromoted={runs.reload}
             onResume={(() => {
               const r = runs.data?.find((x) => x.runId === viewRun);
-              return r && has('train.resume') && r.state !== 'done' && r.state !== 'running' ? () => void resume(r) : undefined;
+              return r && available('train.resume') && r.state !== 'done' && r.state !== 'running' ? () => void resume(r) : undefined;
             })()}
           />
         </div>
@@ -460,13 +456,13 @@ export function TrainPage() {
           <h3>Runs</h3>
           {runs.data ? <span className="muted small">{runs.data.length}</span> : null}
           <span className="grow" />
-          {has('run.list') ? (
+          {available('run.list') ? (
             <button type="button" className="btn ghost small" onClick={runs.reload}>
               Refresh
             </button>
           ) : null}
         </div>
-        {!has('run.list') ? <div className="muted small">Past runs are not available in this build (no run.list channel).</div> : null}
+        {!available('run.list') ? <div className="muted small">Past runs are not available in this build (no run.list channel).</div> : null}
         {runs.error ? <ErrorInline title="List runs" error={runs.error} /> : null}
         {runs.data && !runs.data.length ? <div className="muted small">No runs yet.</div> : null}
         {runs.data?.length ? (
@@ -486,7 +482,7 @@ export function TrainPage() {
               {runs.data.map((r) => (
                 <tr key={r.runId} className={viewRun === r.runId ? 'selected' : ''}>
                   <td>
-                    {has('run.get') ? (
+                    {available('run.get') ? (
                       <button type="button" className="linkish" onClick={() => setViewRun(r.runId)} data-testid="run-open">
                         {r.name}
                       </button>
@@ -503,7 +499,7 @@ export function TrainPage() {
                   <td>{r.state ?? '—'}</td>
                   <td className="muted">{fmtTime(r.createdAt ? Date.parse(r.createdAt) : undefined)}</td>
                   <td>
-                    {has('train.resume') && r.state !== 'done' && r.state !== 'running' ? (
+                    {available('train.resume') && r.state !== 'done' && r.state !== 'running' ? (
                       <button type="button" className="btn small" onClick={() => void resume(r)} data-testid="run-resume">
                         Resume
                       </button>

@@ -9,7 +9,6 @@ import { useEffect, useState } from 'react';
 import type { DatasetSummary, DatasetThumb } from '../../../../shared/channels/dataset';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import type { TranslateFolderResult, TranslateResult } from '../../../../shared/channels/infer';
-import { callAny, has } from '../../api';
 import { BeforeAfter } from '../../components/BeforeAfter';
 import { DropZone } from '../../components/DropZone';
 import { EmptyState, GoTo, MissingChannels } from '../../components/EmptyState';
@@ -22,7 +21,7 @@ import { IMAGE_EXT, commonRoot, type DroppedFiles } from '../../lib/files';
 import { downloadBytes, usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
 import { useKeys } from '../../lib/keys';
-import { studio } from '../../studio';
+import { available, call, studio } from '../../studio';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { useStatus } from '../../store/status';
 import { notify, reportError } from '../../store/ui';
@@ -56,13 +55,13 @@ function datasetFor(list: DatasetSummary[], prefer: string | undefined): Dataset
 }
 
 function TestImages({ onPick, prefer }: { onPick(i: InputImage): void; prefer?: string }) {
-  const datasets = useLoad(has('dataset.list') ? () => callAny<DatasetSummary[]>('dataset.list', {}) : null, []);
+  const datasets = useLoad(available('dataset.list') ? () => call('dataset.list', {}) : null, []);
   const [id, setId] = useState('');
   // The offered test images follow the bundle: its training data, until the user picks another.
   useEffect(() => setId(''), [prefer]);
   const ds = (datasets.data ?? []).find((d) => d.id === id) ?? datasetFor(datasets.data ?? [], prefer);
   const page = useLoad(
-    ds ? () => callAny<{ items: DatasetThumb[] }>('dataset.get', { id: ds.id, split: 'test', limit: 12, thumbSize: Math.max(ds.image.width, 8) }) : null,
+    ds ? () => call('dataset.get', { id: ds.id, split: 'test', limit: 12, thumbSize: Math.max(ds.image.width, 8) }) : null,
     [ds?.id],
   );
   if (datasets.error) return <ErrorInline title="List datasets" error={datasets.error} />;
@@ -98,7 +97,7 @@ function TestThumb({ t, onPick }: { t: DatasetThumb; onPick(i: InputImage): void
 }
 
 export function TranslatePage() {
-  const ready = has('infer.translate') && has('bundle.list');
+  const ready = available('infer.translate') && available('bundle.list');
   const bundles = useBundles(translates);
   const [bundleId, setBundleId] = useState('');
   const [input, setInput] = useState<InputImage | null>(null);
@@ -134,11 +133,11 @@ export function TranslatePage() {
       const req = { model: b.id, image: img.bytes, ...settings() };
       // As a job where the engine offers it: big images show tile progress and can be cancelled.
       let out: Output;
-      if (has('infer.translateJob')) {
-        const { jobId: id } = await callAny<{ jobId: string }>('infer.translateJob', req);
+      if (available('infer.translateJob')) {
+        const { jobId: id } = await call('infer.translateJob', req);
         setJobId(id);
         out = await waitForJob<Output>(id);
-      } else out = await callAny<Output>('infer.translate', req);
+      } else out = await call('infer.translate', req);
       setOutput(out);
     } catch (e) {
       const err = toErrorData(e);
@@ -151,7 +150,7 @@ export function TranslatePage() {
   };
 
   const cancel = () => {
-    if (jobId) void callAny('job.cancel', { jobId }).catch((e: unknown) => reportError('Cancel', e));
+    if (jobId) void call('job.cancel', { jobId }).catch((e: unknown) => reportError('Cancel', e));
   };
 
   // Re-run when the bundle or a setting changes.
@@ -178,7 +177,7 @@ export function TranslatePage() {
 
   const translateFolder = async (d: DroppedFiles) => {
     if (!bundle) return;
-    if (!has('infer.translateFolder')) {
+    if (!available('infer.translateFolder')) {
       reportError('Translate folder', new Error('Folder translation is not available in this build (no infer.translateFolder channel).'));
       return;
     }
@@ -207,7 +206,7 @@ export function TranslatePage() {
         output = ws ? `${ws.replace(/\/+$/, '')}/translations/${tag}` : `${root.replace(/\/+$/, '')}-${tag}`;
         sfx = suffix || undefined;
       }
-      const { jobId } = await callAny<{ jobId: string }>('infer.translateFolder', { model: bundle.id, input: root, output, ...settings(), ...(sfx ? { suffix: sfx } : {}) });
+      const { jobId } = await call('infer.translateFolder', { model: bundle.id, input: root, output, ...settings(), ...(sfx ? { suffix: sfx } : {}) });
       const res = await waitForJob<TranslateFolderResult>(jobId);
       setFolderResult({ outDir: res.outDir, count: res.written.length, failed: res.failed, total: res.total });
       notify('Folder translated', `${res.written.length} of ${res.total} images written to ${res.outDir}${res.failed.length ? `; ${res.failed.length} failed` : ''}.`, 'success');
@@ -324,8 +323,8 @@ export function TranslatePage() {
           <div className="notice ok" data-testid="folder-result">
             Translated {folderResult.count} of {folderResult.total} images into <code>{folderResult.outDir}</code>.
             {folderResult.failed.length ? ` ${folderResult.failed.length} failed: ${folderResult.failed.slice(0, 3).map((f) => `${f.file} (${f.error})`).join('; ')}` : ''}
-            {folderResult.outDir && has('app.reveal') && studio().transport === 'electron' ? (
-              <button type="button" className="btn ghost small" onClick={() => void callAny('app.reveal', { path: folderResult.outDir }).catch((e: unknown) => reportError('Reveal folder', e))}>
+            {folderResult.outDir && available('app.reveal') && studio().transport === 'electron' ? (
+              <button type="button" className="btn ghost small" onClick={() => void call('app.reveal', { path: folderResult.outDir }).catch((e: unknown) => reportError('Reveal folder', e))}>
                 Reveal
               </button>
             ) : null}
