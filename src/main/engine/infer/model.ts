@@ -135,7 +135,10 @@ export class InferenceModel {
     };
     const m = new InferenceModel(info, 'onnx', null);
     m.bytes.set('model', bytes);
-    if (isTranslator(info.kind)) {
+    const hasEncoder = (await exists(p.encoder)) && (await exists(p.decoder));
+    info.numClasses = numClassesOf(bytes, info);
+    info.capabilities = capabilitiesOf(storedCaps, side.kind ?? md['atelier.kind'], { inputs, ...pick(info), encoder: hasEncoder });
+    if (isTranslator(info.capabilities)) {
       // Files exported before dynamic height/width: the same graph with its dims declared
       // dynamic (derived in memory, the file is not touched) when nothing in it fixes the size.
       const d = dynamicSpatialBytes(bytes);
@@ -146,12 +149,12 @@ export class InferenceModel {
         m.bytes.delete('model');
         m.modelFile = file;
       } else m.bytes.set('model', d.bytes);
-    } else if (info.kind === 'autoencoder') info.geometry = dynamicSpatialBytes(bytes).geometry;
+    } else if (info.capabilities.encode) info.geometry = dynamicSpatialBytes(bytes).geometry;
     if (await exists(p.encoder)) m.bytes.set('encoder', new Uint8Array(await fsp.readFile(p.encoder)));
     if (await exists(p.decoder)) m.bytes.set('decoder', new Uint8Array(await fsp.readFile(p.decoder)));
     if (!info.latentSize && m.bytes.has('decoder')) info.latentSize = latentOf(ioOf(decodeModel(m.bytes.get('decoder')!).graph.inputs));
-    info.numClasses = numClassesOf(m.bytes.get('model'), info);
-    info.capabilities = capabilitiesOf(storedCaps, side.kind ?? md['atelier.kind'], { inputs, ...pick(info), encoder: m.bytes.has('encoder') && m.bytes.has('decoder') });
+    // The latent size may only now be known (from the decoder file): derive again unless stored.
+    info.capabilities = capabilitiesOf(storedCaps, side.kind ?? md['atelier.kind'], { inputs, ...pick(info), encoder: hasEncoder });
     return m;
   }
 
@@ -175,18 +178,21 @@ export class InferenceModel {
       source,
     };
     const m = new InferenceModel(info, runtime, src, own);
+    // Preliminary (graph inputs as the exporter names them); final below once sizes are known.
+    const guessInputs = defaultInputNames(main).map((name) => ({ name, dtype: name === 'label' ? ('int64' as const) : ('float32' as const), shape: [] as (number | string)[] }));
+    info.capabilities = capabilitiesOf(src.capabilities, src.kind, { inputs: guessInputs, ...pick(info), encoder: !!(src.encoder && src.decoder) });
     try {
       const built = buildOnnx(src);
       for (const b of built) m.bytes.set(b.role, b.bytes);
       info.inputs = built.find((b) => b.role === 'model')!.inputs;
-      if (isTranslator(info.kind) || info.kind === 'autoencoder') info.geometry = dynamicSpatialBytes(m.bytes.get('model')!).geometry;
+      if (isTranslator(info.capabilities) || info.capabilities.encode) info.geometry = dynamicSpatialBytes(m.bytes.get('model')!).geometry;
     } catch (e) {
       // The tfjs runtime does not need the ONNX graph (only class blending does).
       if (runtime !== 'tfjs') {
         if (own) disposeSource(src);
         throw e;
       }
-      if (isTranslator(info.kind)) info.geometry = tfjsGeometry(main, src.imageSize);
+      if (isTranslator(info.capabilities)) info.geometry = tfjsGeometry(main, src.imageSize);
       info.inputs = defaultInputNames(main).map((name, i) => ({
         name,
         dtype: name === 'label' ? 'int64' : 'float32',
