@@ -5,11 +5,10 @@
  */
 import { useState } from 'react';
 import type { PytorchImportResult } from '../../../../shared/channels/interop';
-import { callAny, has } from '../../api';
 import { DropZone } from '../../components/DropZone';
 import { ProgressBar } from '../../components/Progress';
 import type { DroppedFiles } from '../../lib/files';
-import { studio } from '../../studio';
+import { available, call, studio } from '../../studio';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 
@@ -18,7 +17,7 @@ export function PytorchImport({ onImported }: { onImported(id: string): void }) 
   const [mode, setMode] = useState<'eval' | 'train'>('eval');
   const [result, setResult] = useState<PytorchImportResult | null>(null);
   const job = useJobs((s) => (jobId ? s.jobs[jobId] : undefined));
-  if (!has('import.pytorch')) return null;
+  if (!available('import.pytorch')) return null;
   const busy = !!job && (job.state === 'running' || job.state === 'queued');
 
   const onFiles = async (d: DroppedFiles) => {
@@ -30,7 +29,7 @@ export function PytorchImport({ onImported }: { onImported(id: string): void }) 
     const paths = await studio().pathsForFiles(pth, pth.map((f) => f.name));
     setResult(null);
     try {
-      const { jobId: id } = await callAny<{ jobId: string }>('import.pytorch', { files: paths, mode });
+      const { jobId: id } = await call('import.pytorch', { files: paths, mode });
       setJobId(id);
       const r = await waitForJob<PytorchImportResult>(id);
       setResult(r);
