@@ -102,7 +102,7 @@ export function scoreboardAlarm(model: string | ModelCapabilities, rows: Pick<Sc
       hint,
     };
   }
-  return diversityAlarm(kind, rows);
+  return diversityAlarm(caps, rows);
 }
 
 /**

@@ -6,8 +6,8 @@
  * The visual side of the Scoreboard: the scoreboard measures, the timeline shows.
  */
 import { useEffect, useState } from 'react';
-import type { RunTimeline, TimelineFrame } from '../../../../shared/channels/train';
-import { callAny, has } from '../../api';
+import type { TimelineFrame } from '../../../../shared/channels/train';
+import { available, call } from '../../studio';
 import { ZoomView } from '../../components/ImageView';
 import { ErrorInline } from '../../components/Toasts';
 import { usePngUrl } from '../../lib/png';
@@ -19,7 +19,7 @@ const FLAG_LABEL: Record<string, string> = { collapse: 'collapse', copy: 'output
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${Math.round(100 * v)}%`);
 
 export function Timeline({ runId, reloadKey, onPromoted }: { runId: string; reloadKey?: unknown; onPromoted?(): void }) {
-  const data = useLoad(has('run.timeline') ? () => callAny<RunTimeline>('run.timeline', { runId }) : null, [runId, reloadKey]);
+  const data = useLoad(available('run.timeline') ? () => call('run.timeline', { runId }) : null, [runId, reloadKey]);
   const frames = data.data?.frames ?? [];
   const [index, setIndex] = useState<number | null>(null);
   const [promoting, setPromoting] = useState(false);
@@ -28,12 +28,12 @@ export function Timeline({ runId, reloadKey, onPromoted }: { runId: string; relo
   const frame: TimelineFrame | undefined = frames[i];
   const url = usePngUrl(frame?.png);
   useEffect(() => setIndex(null), [runId]);
-  if (!has('run.timeline')) return null;
+  if (!available('run.timeline')) return null;
 
   const promote = async (step: number) => {
     setPromoting(true);
     try {
-      const r = await callAny<{ bundleId: string }>('run.promote', { runId, step });
+      const r = await call('run.promote', { runId, step });
       notify('Model bundle made', `${r.bundleId} (step ${step}) — find it on the Models, Translate and Latent pages.`, 'success');
       onPromoted?.();
     } catch (e) {
@@ -113,7 +113,7 @@ export function Timeline({ runId, reloadKey, onPromoted }: { runId: string; relo
                 ) : (
                   <div className="notice ok" data-testid="timeline-ok">No flags at this checkpoint.</div>
                 )}
-                {has('run.promote') ? (
+                {available('run.promote') ? (
                   <button
                     type="button"
                     className="btn small"
