@@ -22,6 +22,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { TimelineFlag, TimelineFrame, TimelinePin, TimelineStats } from '../../../shared/channels/train';
 import { tf } from '../backend';
+import { capabilitiesFor } from '../models/registry';
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
 import type { Workspace } from '../core/workspace';
 import { loadDatasetMatrix, type DatasetMatrix } from '../analysis/dataset-source';
@@ -133,8 +134,10 @@ export async function pinnedSet(ws: Workspace, runDir: string, run: { model: Mod
   const file0 = path.join(timelineDir(runDir), 'pinned.json');
   const saved = (await exists(file0)) ? await readJson<PinnedFile>(file0) : null;
   const pin: TimelinePin = saved?.pin ?? run.pin ?? { mode: 'kmeans', count: 8 };
-  const gen = run.model === 'gan' || run.model === 'cgan';
-  const twoSided = run.model === 'pix2pix' || run.model === 'cyclegan';
+  // By capabilities, not kind names: generators sample noise; paired/unpaired models take A and B.
+  const caps = capabilitiesFor(run.model, run.options);
+  const gen = !!caps.generate && !caps.encode;
+  const twoSided = caps.data === 'paired' || caps.data === 'unpaired';
   const byIndices = pin.mode === 'indices' && pin.indices?.length && !gen;
   const load = (role: 'a' | 'b' | undefined) =>
     run.datasetId.startsWith('synthetic:') ? syntheticMatrix(run.datasetId, size, channels, role) : loadDatasetMatrix({ workspace: ws }, run.datasetId, byIndices ? undefined : POOL, { split: 'train', ...(role ? { role } : {}), seed });
