@@ -238,7 +238,8 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
     if (needsClassifier) {
       const dir = opts.classifier ? path.resolve(opts.classifier) : path.join(ws.shippedModels, DEFAULT_CLASSIFIER);
       clf = await loadClassifier(dir);
-      notes.push(`Classifier ${clf.meta.name} (${dir}); FD-FashionCNN = Fréchet distance of its ${clf.meta.featureDim}-d penultimate features (not FID).`);
+      // Folder names only: these notes end up in shipped cards, which must not carry machine paths.
+      notes.push(`Classifier ${clf.meta.name} (${path.basename(dir)}); FD-FashionCNN = Fréchet distance of its ${clf.meta.featureDim}-d penultimate features (not FID).`);
     }
     let description = '';
     let count = 0;
@@ -285,7 +286,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
             metrics.push({ key: 'judge.conditionalAccuracy', label: `Conditional accuracy by a second judge (${judge.meta.name})`, value: jacc.rate, better: 'higher', note: `share of ${n} generated images ${judge.meta.name} assigns to the requested class` });
             metrics.push({ key: 'judge.minClassAccuracy', label: `Lowest per-class conditional accuracy (${judge.meta.name})`, value: Math.min(...Object.values(jacc.perClass).map((p) => p.rate)), better: 'higher' });
             details.judgeConditionalAccuracyPerClass = jacc.perClass;
-            notes.push(`Second judge ${judge.meta.name} (${judgeDir}): a different family from ${clf!.meta.name}, trained on pixels.`);
+            notes.push(`Second judge ${judge.meta.name} (${path.basename(judgeDir)}): a different family from ${clf!.meta.name}, trained on pixels.`);
           } finally {
             disposeClassifier(judge);
           }

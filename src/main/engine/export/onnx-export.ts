@@ -288,7 +288,8 @@ export async function checkParity(builds: BuiltOnnx[], src: ExportSource, fileOf
       const first = cmp.stages[0]!.inputs[0]!.shape;
       if (!sizes.length) sizes.push([first[1] as number, first[2] as number], second);
     }
-    files.push({ file: fileOf(b), maxAbsDiff: worst, pass: worst < PARITY_THRESHOLD });
+    // The file's name only: sidecars ship inside bundles and must not carry this machine's paths.
+    files.push({ file: path.basename(fileOf(b)), maxAbsDiff: worst, pass: worst < PARITY_THRESHOLD });
     max = Math.max(max, worst);
   }
   return {
