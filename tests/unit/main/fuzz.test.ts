@@ -32,6 +32,10 @@ const ID = ['', '../etc', '..', 'a/b', 'a\\b', 'a b', 'a\u0000', '%2e%2e', 'x'.r
 const JOB_ID = ['', '../etc', 'a/b', 'a\\b', 'a b', 'a\u0000', 'x'.repeat(201), 42, null, {}, ['a']];
 const BOOL = ['true', 1, 0, null, [], {}];
 const ENUM = ['nope', '', ' AtoB', '__proto__', 1, null, ['AtoB'], {}];
+// Model kinds are an open set (the engine's registry, extendable by registerModel), so the
+// contract checks their form; a well-formed unknown kind is refused by the engine with
+// VALIDATION (tests/unit/engine/train/channels.test.ts).
+const KIND = ['', ' pix2pix', 'Pix2pix', '../x', 'a'.repeat(65), '__proto__', 1, null, ['pix2pix'], {}];
 /** An integer field bounded [min, max]. */
 const INT = (min: number, max: number) => [min - 1, max + 1, min + 0.5, NaN, Infinity, -Infinity, String(min), null, true, [min], 2 ** 64];
 /** A finite number with no bounds. */
@@ -162,11 +166,11 @@ const SPECS: Record<ChannelName, Spec> = {
     base: { files: ['/tmp/latest_net_G.pth'] },
     fields: { files: [[], ['/tmp/a.pth', ...Array(6).fill('/tmp/b.pth')], ['a\u0000b'], [''], [42], '/tmp/a.pth', null], netG: ENUM, norm: ENUM, ngf: INT(1, 1024), name: ['', 'x'.repeat(81), 42, null], size: INT(8, 4096), mode: ENUM },
   },
-  'train.options': { base: {}, fields: { model: ENUM } },
+  'train.options': { base: {}, fields: { model: KIND } },
   'train.start': {
     base: { model: 'pix2pix', datasetId: 'd' },
     fields: {
-      model: ENUM,
+      model: KIND,
       datasetId: ['', 'x'.repeat(201), 42, null],
       options: ['fast', 42, null, [1]],
       steps: INT(1, 10_000_000),
