@@ -10,27 +10,13 @@
 import fsp from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors';
 import { PROVENANCE_KEYWORD, PROVENANCE_MAX_BYTES, ProvenanceSchema, type Provenance } from '../../../shared/provenance';
+import { crc32 } from '../core/crc32';
+
+export { crc32 };
 
 const SIGNATURE = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
 /** More chunks than any PNG we write or import would have; past it the file is refused. */
 export const MAX_CHUNKS = 100_000;
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 over a chunk's type and data (PNG spec, ISO 3309). */
-export function crc32(...parts: Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const p of parts) for (let i = 0; i < p.length; i++) c = CRC_TABLE[(c ^ p[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 

@@ -8,6 +8,9 @@
  * encrypted entries (torch never writes them), duplicate names and bad CRCs.
  */
 import { PthError } from './errors';
+import { crc32 } from '../core/crc32';
+
+export { crc32 };
 
 export interface ZipEntry {
   name: string;
@@ -17,22 +20,6 @@ export interface ZipEntry {
 
 export interface ZipLimits {
   maxEntries: number;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 export function isZip(bytes: Uint8Array): boolean {
