@@ -4,6 +4,15 @@
  * and the pages read these, never a model kind's name: a new kind that declares them works
  * everywhere with no other change.
  */
+import { z } from 'zod';
+
+/**
+ * A model kind is a key of the engine's model registry (train.options lists them): the registry
+ * is the one list, so a new model needs no contract change. The contract checks a kind's form
+ * only; the engine refuses a well-formed unknown kind.
+ */
+export type ModelKindName = string;
+export const modelKindSchema = z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*$/, 'model kinds are lower-case letters, digits and dashes');
 
 export type Direction = 'AtoB' | 'BtoA';
 

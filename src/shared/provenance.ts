@@ -5,6 +5,7 @@
  * chunk cannot smuggle a path or a huge value into the app.
  */
 import { z } from 'zod';
+import { modelKindSchema } from './capabilities';
 
 export const PROVENANCE_KEYWORD = 'atelier';
 /** Largest chunk text accepted (a 512-wide latent vector in JSON is ~10 KiB). */
@@ -32,7 +33,8 @@ export const ProvenanceSchema = z
       .object({
         id: bundleId,
         name: text,
-        kind: z.enum(['pix2pix', 'cyclegan', 'cgan', 'gan', 'autoencoder']),
+        /** A registry kind, checked by form only (a kind added later still reads back). */
+        kind: modelKindSchema,
         /** sha256 of the weights the runtime loaded (the ONNX file, or the bundle's weight files). */
         weightsSha256: sha256,
         /** Training steps of the checkpoint, when the bundle records them. */

@@ -3,12 +3,14 @@
  * import as a bundle (safe reader: nothing in a file is run), with its ONNX parity figure.
  */
 import { z } from 'zod';
+import type { ModelKindName } from '../capabilities';
 import { channel, filePath } from '../define';
 
 export interface PytorchImportResult {
   id: string;
   dir: string;
-  kind: 'pix2pix' | 'cyclegan';
+  /** The registry kind whose reference counterpart the files are. */
+  kind: ModelKindName;
   mode: 'eval' | 'train';
   networks: { name: string; file: string; sha256: string; format: 'zip' | 'legacy'; detected: string }[];
   onnx: { direction: 'AtoB' | 'BtoA'; file: string; maxAbsDiff: number; pass: boolean }[];

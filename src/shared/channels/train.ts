@@ -8,15 +8,14 @@ import { z } from 'zod';
 import { channel } from '../define';
 import { jobId } from './job';
 import type { JobInfo } from './job';
-import type { DataNeed, ModelCapabilities } from '../capabilities';
+import { modelKindSchema, type DataNeed, type ModelCapabilities, type ModelKindName } from '../capabilities';
 
 /**
- * A model kind is a key of the engine's model registry (train.options lists them): the registry
- * is the one list, so a new model needs no contract change. The train handlers refuse unknown
- * kinds with VALIDATION, as an enum here would.
+ * A model kind is a key of the engine's model registry (capabilities.ts modelKindSchema). The
+ * train handlers refuse unknown kinds with VALIDATION, as an enum here would.
  */
-export type TrainModelKind = string;
-const modelKind = z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*$/, 'model kinds are lower-case letters, digits and dashes');
+export type TrainModelKind = ModelKindName;
+const modelKind = modelKindSchema;
 export const runId = z.string().min(1).max(120).regex(/^[A-Za-z0-9_-]+$/, 'run ids are letters, digits, dash, underscore');
 
 export interface TrainOptionInfo {

@@ -35,7 +35,7 @@ async function pix2pix(ctx: Ctx) {
     // Per-kernel wall time of the step (top-level kernel calls) and the process CPU time.
     const { profileTrainStep, formatProfile } = await import('../kernels/profile');
     for (const size of sizes) {
-      const prof = await profileTrainStep({ size, steps: 2 });
+      const prof = await profileTrainStep({ model: 'pix2pix', size, steps: 2 });
       for (const line of formatProfile(prof)) ctx.log(line);
       ctx.add({ section: 'pix2pix', name: `pix2pix step ${size}px b1 CPU time (profiled)`, value: prof.cpuMs / 1000, unit: 's', note: `wall ${(prof.wallMs / 1000).toFixed(2)} s, ${prof.threads} thread(s)` });
     }

@@ -29,14 +29,9 @@ export const TRANSFER_ALARM = 0.2;
 /** Below this per-pixel variance across inputs ([0,1] scale) the outputs are one image. */
 export const VARIANCE_ALARM = 1e-3;
 
-/** Metrics capability of a kind name (older callers) or of a bundle. */
-function metricsOf(m: string | MetricsCapability): MetricsCapability {
-  return typeof m === 'string' ? capabilitiesFor(m, {}).metrics : m;
-}
-
 /** The metric that ranks checkpoints: the key its capabilities name (one metric, or the mean of several). */
-export function keyMetric(model: string | MetricsCapability, metrics: EvalMetric[]): ScoreKey {
-  const key = metricsOf(model).key;
+export function keyMetric(fit: MetricsCapability, metrics: EvalMetric[]): ScoreKey {
+  const key = fit.key;
   const get = (k: string) => metrics.find((m) => m.key === k)?.value ?? NaN;
   const value = key.of ? key.of.reduce((s, k) => s + get(k), 0) / key.of.length : get(key.name);
   return { name: key.name, value, higherIsBetter: key.higherIsBetter };
@@ -71,9 +66,8 @@ export function generatorLoss(losses: Record<string, number> | undefined): numbe
  *    checkpoint (the losses say it is learning; the classifier says it is not translating), or
  *  - outputs with almost no variance across inputs (one image for every input).
  */
-export function scoreboardAlarm(model: string | ModelCapabilities, rows: Pick<ScoreboardRow, 'step' | 'metrics' | 'outputVariance' | 'losses' | 'diversity'>[]): ScoreAlarm | null {
+export function scoreboardAlarm(caps: ModelCapabilities, rows: Pick<ScoreboardRow, 'step' | 'metrics' | 'outputVariance' | 'losses' | 'diversity'>[]): ScoreAlarm | null {
   if (!rows.length) return null;
-  const caps = typeof model === 'string' ? capabilitiesFor(model, {}) : model;
   if (caps.metrics.alarm !== 'transfer-collapse') return diversityAlarm(caps, rows);
   const sorted = [...rows].sort((a, b) => a.step - b.step);
   const first = sorted[0]!;

@@ -19,6 +19,8 @@ import { tf } from '../backend';
 import { exists } from '../core/fsutil';
 import { safeId, type Workspace } from '../core/workspace';
 import { datasetDir, readManifest } from '../data/store';
+import type { ModelKind } from '../models/base';
+import { referenceOf, type ReferenceCounterpart } from '../models/registry';
 import { loadModelFromDir } from '../networks/io';
 import { disposeBundle, loadBundle, type LoadedBundle } from '../train/bundle';
 import { writePth } from './pth';
@@ -39,7 +41,8 @@ export interface PytorchExportOptions {
 export interface PytorchExportResult {
   dir: string;
   name: string;
-  model: 'pix2pix' | 'cyclegan';
+  /** The bundle's model kind. */
+  model: ModelKind;
   checkpoints: { network: string; file: string; fresh: boolean }[];
   dataset: { id: string; dir: string; images: number } | null;
   datasetNote?: string;
@@ -68,14 +71,14 @@ async function writeAligned(a: string, b: string, out: string): Promise<void> {
 }
 
 /** The dataset in the reference's layout; packed (idx) datasets are not laid out. */
-async function exportDataset(ws: Workspace, id: string, kind: 'pix2pix' | 'cyclegan', root: string): Promise<{ images: number; note?: string }> {
+async function exportDataset(ws: Workspace, id: string, layout: ReferenceCounterpart['dataset'], root: string): Promise<{ images: number; note?: string }> {
   const dir = datasetDir(ws, id);
   const m = await readManifest(dir);
   if (m.storage !== 'files' || !m.items) return { images: 0, note: `dataset ${id} is stored packed (idx); lay it out for the reference by hand` };
   let n = 0;
   for (const it of m.items) {
     const stem = safeId(it.name);
-    if (kind === 'pix2pix') {
+    if (layout === 'aligned') {
       if (!it.files.a || !it.files.b) continue;
       const d = path.join(root, it.split);
       await fsp.mkdir(d, { recursive: true });
@@ -103,7 +106,7 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
   const b = await loadBundle(o.bundleDir);
   try {
     const m = b.meta;
-    if (m.model !== 'pix2pix' && m.model !== 'cyclegan') throw new StudioError('BAD_INPUT', `A ${m.model} bundle has no counterpart in the reference implementation (pix2pix and cyclegan only).`);
+    const ref = referenceOf(m.model);
     if (!isReference(b)) {
       throw new StudioError('BAD_INPUT', `Bundle ${m.id} uses Atelier's own networks, which do not map weight for weight onto the reference's.`, {
         hint: 'Import reference checkpoints, or train with the reference variant (--option variant=reference), to export to PyTorch.',
@@ -115,7 +118,7 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     const kind = m.model;
     const cfg = m.config as { dropout?: boolean };
     // The architecture as the reference names it, read back from the generator's own state dict.
-    const firstG = b.networks[kind === 'cyclegan' ? 'G_A' : 'G']!;
+    const firstG = b.networks[ref.generators[0]!]!;
     const det = detectReference({ format: 'zip', tensors: new Map(referenceStateDict(firstG).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: Float32Array.from(t.data) }])) }) as DetectedGenerator;
     const { netG, norm } = det;
     const ngf = det.ngf;
@@ -133,10 +136,10 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       await fsp.writeFile(file, writePth(referenceStateDict(model), stem));
       checkpoints.push({ network, file, fresh });
     };
-    const gens = kind === 'cyclegan' ? ['G_A', 'G_B'] : ['G'];
+    const gens = ref.generators;
     for (const g of gens) await write(g, b.networks[g]!, false);
-    // Discriminators: pix2pix judges cat(A, B); cyclegan's D_A judges B images (G_A's outputs), D_B judges A images.
-    const ds: [string, number][] = kind === 'cyclegan' ? [['D_A', outc], ['D_B', inc]] : [['D', inc + outc]];
+    // Discriminators by what each judges: A images (input channels), B images, or cat(A, B).
+    const ds: [string, number][] = ref.discriminators.map((d) => [d.name, d.judges === 'A' ? inc : d.judges === 'B' ? outc : inc + outc]);
     let ndf = ngf;
     for (const [d, ch] of ds) {
       const saved = path.join(b.dir, 'reference', d);
@@ -162,7 +165,7 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     let datasetNote: string | undefined;
     const dataroot = path.join(out, 'datasets', name);
     if (datasetId && (await exists(path.join(ws.datasets, datasetId)))) {
-      const r = await exportDataset(ws, datasetId, kind, dataroot);
+      const r = await exportDataset(ws, datasetId, ref.dataset, dataroot);
       dataset = { id: datasetId, dir: dataroot, images: r.images };
       datasetNote = r.note;
     } else datasetNote = datasetId ? `dataset ${datasetId} is no longer in the workspace` : 'no dataset given (--data D); put yours under datasets/' + name;
@@ -171,9 +174,9 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     const load = Math.round((size * 286) / 256 / 2) * 2;
     const args = [
       '--dataroot', `"$HERE/datasets/${name}"`, '--name', name, '--checkpoints_dir', '"$HERE/checkpoints"',
-      '--model', kind, '--netG', netG, '--netD', 'basic', '--norm', norm, '--ngf', String(ngf), '--ndf', String(ndf),
+      '--model', ref.model, '--netG', netG, '--netD', 'basic', '--norm', norm, '--ngf', String(ngf), '--ndf', String(ndf),
       '--input_nc', String(inc), '--output_nc', String(outc), '--load_size', String(load), '--crop_size', String(size),
-      ...(kind === 'pix2pix' ? ['--direction', m.preprocessing.direction ?? 'AtoB'] : []),
+      ...(ref.dataset === 'aligned' ? ['--direction', m.preprocessing.direction ?? 'AtoB'] : []),
       ...((det.dropout ?? cfg.dropout) === false ? ['--no_dropout'] : []),
       '--continue_train', '--epoch', 'latest',
     ].map((a) => (a.startsWith('"') ? a : shellQuote(a)));
@@ -185,8 +188,8 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       '# Run it from a clone of that repository:   bash path/to/train.sh [NGPUS]',
       '#   NGPUS 1 (default): one GPU.  NGPUS > 1: torchrun DDP, one process per GPU.',
       `# Then bring the result back:  atelier import pytorch "$HERE/checkpoints/${name}/latest_net_${gens[0]}.pth"${gens.length > 1 ? ` "$HERE/checkpoints/${name}/latest_net_G_B.pth"` : ''}`,
-      ...(kind === 'cyclegan' && det.dropout
-        ? ['# Note: these ResNet generators use dropout; the reference forces --no_dropout for cyclegan, so enable it in its cycle_gan_model.py.']
+      ...(ref.forcesNoDropout && det.dropout
+        ? [`# Note: these ResNet generators use dropout; the reference forces --no_dropout for ${ref.model}, so enable it in its ${ref.model}_model.py.`]
         : []),
       'set -euo pipefail',
       'HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',

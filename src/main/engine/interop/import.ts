@@ -19,6 +19,7 @@ import type { tf } from '../backend';
 import { exists } from '../core/fsutil';
 import { safeId, type Workspace } from '../core/workspace';
 import { disposeSource, exportOnnx, type ExportResult, type ExportSource } from '../export/onnx-export';
+import { modelForReference } from '../models/registry';
 import { saveModelToDir } from '../networks/io';
 import { writeBundle, type BundleSource } from '../train/bundle';
 import { readPthFile, type StateDict } from './pth';
@@ -128,7 +129,11 @@ export async function importPytorch(ws: Workspace, o: PytorchImportOptions): Pro
     raw.push({ file, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, sd, detected: detectReference(sd) });
   }
   const loaded = assignNames(raw);
-  const kind = loaded.some((l) => l.name === 'G_A') ? 'cyclegan' : 'pix2pix';
+  // The registry entry whose reference counterpart has these generators (G; or G_A + G_B).
+  const entry = modelForReference(loaded.filter((l) => l.detected.role === 'generator').map((l) => l.name));
+  if (!entry) throw new StudioError('BAD_INPUT', `No model kind matches the generators ${loaded.filter((l) => l.detected.role === 'generator').map((l) => l.name).join(' + ')}.`);
+  const kind = entry.kind;
+  const gNames = [...entry.reference!.generators];
   const built: Record<string, tf.LayersModel> = {};
   const disposeAll = () => Object.values(built).forEach((m) => m.dispose());
   let gen: DetectedGenerator | null = null;
@@ -159,7 +164,6 @@ export async function importPytorch(ws: Workspace, o: PytorchImportOptions): Pro
     throw e;
   }
   const g = gen!;
-  const gNames = kind === 'cyclegan' ? ['G_A', 'G_B'] : ['G'];
   const ga = loaded.find((l) => l.name === gNames[0])!.detected as DetectedGenerator;
   const id = await uniqueBundleId(ws, o.name ?? path.basename(path.dirname(path.resolve(o.files[0]!))) ?? 'pytorch-import');
   const source: BundleSource = {

@@ -78,9 +78,9 @@ export function withKernelTimes<T>(fn: () => T, byShape = false): { result: T; t
 }
 
 /** Profile `steps` training steps of a model (after one warm-up step) on random data. */
-export async function profileTrainStep(opts: { model?: string; size: number; steps?: number; options?: Record<string, unknown>; byShape?: boolean }): Promise<StepProfile> {
+export async function profileTrainStep(opts: { model: string; size: number; steps?: number; options?: Record<string, unknown>; byShape?: boolean }): Promise<StepProfile> {
   const info = await initBackend();
-  const model = opts.model ?? 'pix2pix';
+  const model = opts.model;
   const steps = opts.steps ?? 2;
   const m = createModel(model, { size: opts.size, channels: 3, batchSize: 1, seed: 1, ...(opts.options ?? { ngf: 64, ndf: 64, nLayersD: 3 }) });
   const batch = () => engineTf.tidy(() => ({

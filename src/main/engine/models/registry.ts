@@ -15,6 +15,24 @@ import { CGAN_OPTIONS, GAN_OPTIONS, GanModel, type GanOptions } from './gan';
 import { COMMON_OPTIONS, schemaFor, type OptionSpec } from './options';
 import { PIX2PIX_OPTIONS, Pix2PixModel, type Pix2PixOptions } from './pix2pix';
 
+/**
+ * A model's counterpart in the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix):
+ * what interop/ maps checkpoints, the dataset layout and the trainer's flags onto, so the
+ * import and export code never names a kind.
+ */
+export interface ReferenceCounterpart {
+  /** The reference's `--model` (it loads models/<model>_model.py). */
+  model: string;
+  /** Generators in direction order (AtoB first), named as its checkpoint files are: latest_net_<name>.pth. */
+  generators: readonly string[];
+  /** Discriminators and what each judges: the A (input) channels, the B (output) channels, or both concatenated. */
+  discriminators: readonly { name: string; judges: 'A' | 'B' | 'AB' }[];
+  /** Its dataset layout: 'aligned' (A|B side by side, with --direction) or 'unaligned' (trainA / trainB). */
+  dataset: 'aligned' | 'unaligned';
+  /** Its model forces --no_dropout (a bundle with dropout needs that line edited there). */
+  forcesNoDropout?: boolean;
+}
+
 export interface ModelEntry {
   kind: ModelKind;
   title: string;
@@ -28,6 +46,8 @@ export interface ModelEntry {
   capabilities(options: Record<string, unknown>, extra?: { classNames?: string[] }): ModelCapabilities;
   /** The normalisation its networks use when the options name none (bundle preprocessing). */
   norm?: string;
+  /** Its counterpart in the reference implementation, when there is one (PyTorch import/export). */
+  reference?: ReferenceCounterpart;
 }
 
 /** What a model file declares to join the registry (see models/template.ts). */
@@ -41,6 +61,8 @@ export interface ModelDefinition {
   /** Different defaults for common options (e.g. a linear LR decay). */
   overrides?: Record<string, unknown>;
   norm?: string;
+  /** Its counterpart in the reference implementation, when there is one (PyTorch import/export). */
+  reference?: ReferenceCounterpart;
   create(options: Record<string, unknown>): BaseModel;
   /** What its bundles can do, from the resolved options (`data` is added from above). */
   capabilities(options: Record<string, unknown>, extra: { classNames?: string[] }): Omit<ModelCapabilities, 'data'>;
@@ -59,6 +81,7 @@ function entry(e: ModelDefinition): ModelEntry {
     schema: schemaFor(options),
     capabilities: (o, extra = {}) => ({ data: e.data, ...e.capabilities(o, extra) }),
     ...(e.norm ? { norm: e.norm } : {}),
+    ...(e.reference ? { reference: e.reference } : {}),
   };
 }
 
@@ -97,6 +120,7 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     description: 'Translates paired images A -> B (U-Net + PatchGAN, GAN + L1 loss).',
     data: 'paired',
     own: PIX2PIX_OPTIONS,
+    reference: { model: 'pix2pix', generators: ['G'], discriminators: [{ name: 'D', judges: 'AB' }], dataset: 'aligned' },
     create: (o) => new Pix2PixModel(o as unknown as Pix2PixOptions),
     capabilities: () => ({ translate: { AtoB: 'G' }, metrics: { suite: 'paired', key: { name: 'l1', higherIsBetter: false } } }),
   }),
@@ -107,6 +131,14 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     data: 'unpaired',
     own: CYCLEGAN_OPTIONS,
     overrides: { lrPolicy: 'linear' },
+    // D_A judges G_A's outputs (B images), D_B judges A images.
+    reference: {
+      model: 'cyclegan',
+      generators: ['G_A', 'G_B'],
+      discriminators: [{ name: 'D_A', judges: 'B' }, { name: 'D_B', judges: 'A' }],
+      dataset: 'unaligned',
+      forcesNoDropout: true,
+    },
     create: (o) => new CycleGanModel(o as unknown as CycleGanOptions),
     capabilities: () => ({
       translate: { AtoB: 'G_A', BtoA: 'G_B' },
@@ -156,6 +188,22 @@ export function modelEntry(kind: string): ModelEntry {
   const e = hasModel(kind) ? MODELS[kind] : undefined;
   if (!e) throw new StudioError('BAD_INPUT', `Unknown model "${kind}".`, { hint: `Use one of: ${modelKinds().join(', ')}.` });
   return e;
+}
+
+/** The entry whose reference counterpart has exactly these generators (a set of checkpoint files being imported), or null. */
+export function modelForReference(generators: readonly string[]): ModelEntry | null {
+  const want = [...generators].sort().join(',');
+  return Object.values(MODELS).find((e) => e.reference && [...e.reference.generators].sort().join(',') === want) ?? null;
+}
+
+/** The reference counterpart of a kind; BAD_INPUT when it has none. */
+export function referenceOf(kind: string): ReferenceCounterpart {
+  const ref = hasModel(kind) ? MODELS[kind]!.reference : undefined;
+  if (!ref) {
+    const have = Object.values(MODELS).filter((e) => e.reference).map((e) => e.kind);
+    throw new StudioError('BAD_INPUT', `A ${kind} bundle has no counterpart in the reference implementation (${have.join(' and ')} only).`);
+  }
+  return ref;
 }
 
 /** Validate options against the model's schema and fill the defaults. */

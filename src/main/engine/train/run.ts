@@ -397,8 +397,9 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   // A fixed preview batch (up to 4 items, its own seed: the training stream is untouched), so
   // sample grids show the same inputs over the run. Models that only generate sample from fixed
   // noise instead.
+  const caps = capabilitiesFor(run.model, run.options);
   let preview: Batch | null = null;
-  if (takesImages(capabilitiesFor(run.model, run.options))) {
+  if (takesImages(caps)) {
     const n = Math.max(1, Math.min(4, run.itemsPerEpoch));
     const ps = await openSource(ws, { ...run, options: { ...run.options, batchSize: n, seed: (run.options.seed as number) + 1 } });
     preview = await ps.next();
@@ -418,7 +419,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     if (!pinned) return;
     const v = pinned.batch ? model.visualsFor(pinned.batch) : model.visuals();
     try {
-      await renderFrame(runDir, model.step, run.model, v, pinned.file.reference);
+      await renderFrame(runDir, model.step, caps, v, pinned.file.reference);
     } finally {
       tf.dispose(Object.values(v));
     }
@@ -429,7 +430,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     const v = preview ? model.visualsFor(preview) : model.visuals();
     try {
       if (reference) {
-        const st = sampleStats(run.model, v, reference);
+        const st = sampleStats(caps, v, reference);
         sampleDiversity = Object.fromEntries(Object.entries(st.diversity).filter(([, x]) => Number.isFinite(x)).map(([k, x]) => [k, Math.round(x * 1e4) / 1e4]));
       }
       const g = await visualsToPng(v);

@@ -9,17 +9,18 @@
  *
  * Pinned set: translators / autoencoders render dataset items chosen for variety (k-means with k =
  * count over up to 512 training items; the item nearest each centroid), or the indices the user
- * gave; gan/cgan render their fixed noise (one row per class), and the same k-means pick of real
+ * gave; generators render their fixed noise (one row per class), and the same k-means pick of real
  * images is their reference for diversity and colour.
  *
  * Stats and flags (sampleStats, also logged with the losses at every sample step):
  *   diversity   per output row, mean pairwise RMS distance of the outputs / the same of real
- *               images (per class for cgan; the inputs for translators): flag `collapse` < 0.3
+ *               images (per class for conditional generators; the inputs for translators): flag `collapse` < 0.3
  *   copy        translators: mean |output - input| ([0, 1] scale): flag `copy` < 0.02
  *   colourDrift max over channels of |mean output - mean real target|: flag `colour-drift` > 0.15
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { ModelCapabilities } from '../../../shared/capabilities';
 import type { TimelineFlag, TimelineFrame, TimelinePin, TimelineStats } from '../../../shared/channels/train';
 import { tf } from '../backend';
 import { capabilitiesFor } from '../models/registry';
@@ -48,7 +49,7 @@ export interface Reference {
 
 export interface PinnedFile {
   pin: TimelinePin;
-  /** Dataset split indices of the pinned items (translators) or of the reference picks (gan/cgan). */
+  /** Dataset split indices of the pinned items (translators) or of the reference picks (generators). */
   indices: number[];
   reference: Reference;
 }
@@ -118,7 +119,7 @@ async function syntheticMatrix(id: string, size: number, channels: number, role:
 
 export interface PinnedSet {
   file: PinnedFile;
-  /** Batch to render with visualsFor (translators, autoencoder); null for gan/cgan (fixed noise). */
+  /** Batch to render with visualsFor (translators, autoencoder); null for generators (fixed noise). */
   batch: Batch | null;
 }
 
@@ -155,7 +156,7 @@ export async function pinnedSet(ws: Workspace, runDir: string, run: { model: Mod
   const reference: Reference = { pairwise: {}, colour: [] };
   const targets = b ?? a;
   reference.colour = channelMeans(targets.matrix.data as Float32Array, targets.image.channels);
-  if (gen && run.model === 'cgan' && a.labels) {
+  if (gen && caps.generate?.classes && a.labels) {
     const classes = new Set(a.labels);
     for (const cl of classes) {
       const idx = a.labels.map((l, i) => (l === cl ? i : -1)).filter((i) => i >= 0).slice(0, 200);
@@ -196,12 +197,21 @@ function grey(data: Float32Array, channels: number): Float32Array {
   return out;
 }
 
+/**
+ * Which visuals are the model's outputs, by capabilities: a translator's `fake_*` rows (not its
+ * inputs or cycle reconstructions); otherwise every row that is not a `real*` input (a
+ * generator's samples, an encoder-decoder's reconstruction).
+ */
+function outputVisuals(caps: ModelCapabilities, names: string[]): string[] {
+  return caps.translate ? names.filter((k) => k.startsWith('fake')) : names.filter((k) => !k.startsWith('real'));
+}
+
 /** Statistics + flags of one rendering of the pinned set (visuals of the model). */
-export function sampleStats(kind: ModelKind, visuals: Record<string, tf.Tensor4D>, ref: Reference): TimelineStats {
+export function sampleStats(caps: ModelCapabilities, visuals: Record<string, tf.Tensor4D>, ref: Reference): TimelineStats {
   const diversity: Record<string, number> = {};
   let copy: number | undefined;
   let colourDrift: number | undefined;
-  const outputNames = kind === 'gan' || kind === 'cgan' ? Object.keys(visuals) : kind === 'autoencoder' ? ['recon'] : Object.keys(visuals).filter((k) => k.startsWith('fake'));
+  const outputNames = outputVisuals(caps, Object.keys(visuals));
   const allOut: Float32Array[] = [];
   let outChannels = 1;
   for (const name of outputNames) {
@@ -248,14 +258,15 @@ export function sampleStats(kind: ModelKind, visuals: Record<string, tf.Tensor4D
     const against = worst.startsWith('fake_') ? 'its inputs' : 'real images';
     flags.push({ kind: 'collapse', message: `Outputs too similar: ${worst} varies ${(100 * diversityMin).toFixed(0)}% as much as ${against} (< ${100 * COLLAPSE_RATIO}%).` });
   }
-  if (copy !== undefined && kind !== 'autoencoder' && copy < COPY_DISTANCE) flags.push({ kind: 'copy', message: `Output ≈ input: mean |output - input| is ${copy.toFixed(3)} (< ${COPY_DISTANCE}).` });
+  // An encoder-decoder is meant to give its input back: no copy flag.
+  if (copy !== undefined && !caps.encode && copy < COPY_DISTANCE) flags.push({ kind: 'copy', message: `Output ≈ input: mean |output - input| is ${copy.toFixed(3)} (< ${COPY_DISTANCE}).` });
   if (colourDrift !== undefined && colourDrift > COLOUR_DRIFT) flags.push({ kind: 'colour-drift', message: `Colour drift: the mean output colour is ${colourDrift.toFixed(2)} away from the real images' (> ${COLOUR_DRIFT}).` });
   return { diversity, ...(diversityMin !== undefined ? { diversityMin } : {}), ...(copy !== undefined ? { copy } : {}), ...(colourDrift !== undefined ? { colourDrift } : {}), flags };
 }
 
 /** Render the pinned set at a checkpoint: timeline/step-N.png + step-N.json. Caller disposes nothing. */
-export async function renderFrame(runDir: string, step: number, kind: ModelKind, visuals: Record<string, tf.Tensor4D>, ref: Reference): Promise<TimelineStats> {
-  const stats = sampleStats(kind, visuals, ref);
+export async function renderFrame(runDir: string, step: number, caps: ModelCapabilities, visuals: Record<string, tf.Tensor4D>, ref: Reference): Promise<TimelineStats> {
+  const stats = sampleStats(caps, visuals, ref);
   const g = await visualsToPng(visuals, 16);
   await fsp.mkdir(timelineDir(runDir), { recursive: true });
   await writeFileAtomic(path.join(timelineDir(runDir), `step-${step}.png`), g.png);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
 import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
 import { openWorkspace } from '../../../../src/main/engine/core/workspace';
+import { capabilitiesFor } from '../../../../src/main/engine/models/registry';
 import { bestStepOf, diversityAt, keyMetric, scoreboardAlarm, TRANSFER_ALARM } from '../../../../src/main/engine/eval/scoreboard';
 import type { EvalMetric } from '../../../../src/shared/channels/eval';
 import type { Scoreboard, ScoreboardRow } from '../../../../src/shared/channels/scoreboard';
@@ -30,17 +31,17 @@ describe('scoreboard rules (synthetic metrics)', () => {
 
   it('ranks by the key metric of the kind (lower L1 wins for pix2pix, higher transfer for cyclegan, NaN never)', () => {
     const l1 = (v: number): EvalMetric[] => [{ key: 'l1', label: '', value: v, better: 'lower' }];
-    const rows = [10, 20, 30].map((step, i) => ({ step, key: keyMetric('pix2pix', l1([0.3, 0.1, 0.2][i]!)) }));
+    const rows = [10, 20, 30].map((step, i) => ({ step, key: keyMetric(capabilitiesFor('pix2pix', {}).metrics, l1([0.3, 0.1, 0.2][i]!)) }));
     expect(rows[0]!.key).toMatchObject({ name: 'l1', higherIsBetter: false });
     expect(bestStepOf(rows)).toBe(20);
-    const c = [keyMetric('cyclegan', cyc(0.2, 0.4)), keyMetric('cyclegan', cyc(0.9, 0.7)), keyMetric('cyclegan', cyc(NaN, 1))];
+    const c = [keyMetric(capabilitiesFor('cyclegan', {}).metrics, cyc(0.2, 0.4)), keyMetric(capabilitiesFor('cyclegan', {}).metrics, cyc(0.9, 0.7)), keyMetric(capabilitiesFor('cyclegan', {}).metrics, cyc(NaN, 1))];
     expect(c[1]).toMatchObject({ name: 'transferRate.mean', value: 0.8, higherIsBetter: true });
     expect(bestStepOf(c.map((key, i) => ({ step: i, key })))).toBe(1);
     expect(bestStepOf([{ step: 1, key: { name: 'l1', value: NaN, higherIsBetter: false } }])).toBeNull();
   });
 
   it('alarms when a transfer rate is near zero while the losses fell', () => {
-    const a = scoreboardAlarm('cyclegan', [row(100, cyc(0.5, 0.5), 3), row(200, cyc(0.05, 0.6), 1.5)]);
+    const a = scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(100, cyc(0.5, 0.5), 3), row(200, cyc(0.05, 0.6), 1.5)]);
     expect(a).toMatchObject({ kind: 'collapse', step: 200 });
     expect(a!.message).toMatch(/^Outputs look collapsed\/inverted/);
     expect(a!.message).toContain('A->B');
@@ -48,35 +49,35 @@ describe('scoreboard rules (synthetic metrics)', () => {
   });
 
   it('does not alarm when transfer is fine, the losses rose, there is one checkpoint, or the model is not a CycleGAN', () => {
-    expect(scoreboardAlarm('cyclegan', [row(100, cyc(0.5, 0.5), 3), row(200, cyc(0.6, 0.7), 1.5)])).toBeNull();
-    expect(scoreboardAlarm('cyclegan', [row(100, cyc(0.5, 0.5), 1), row(200, cyc(0.05, 0.05), 2)])).toBeNull();
-    expect(scoreboardAlarm('cyclegan', [row(200, cyc(0.05, 0.05), 1)])).toBeNull();
-    expect(scoreboardAlarm('pix2pix', [row(100, cyc(0.5, 0.5), 3), row(200, cyc(0.01, 0.01), 1, 0)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(100, cyc(0.5, 0.5), 3), row(200, cyc(0.6, 0.7), 1.5)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(100, cyc(0.5, 0.5), 1), row(200, cyc(0.05, 0.05), 2)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(200, cyc(0.05, 0.05), 1)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('pix2pix', {}), [row(100, cyc(0.5, 0.5), 3), row(200, cyc(0.01, 0.01), 1, 0)])).toBeNull();
     // exactly at the threshold is not "below"
-    expect(scoreboardAlarm('cyclegan', [row(100, cyc(0.5, 0.5), 3), row(200, cyc(TRANSFER_ALARM, 0.5), 1)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(100, cyc(0.5, 0.5), 3), row(200, cyc(TRANSFER_ALARM, 0.5), 1)])).toBeNull();
   });
 
   it('alarms on outputs with almost no variance across inputs, whatever the losses', () => {
-    const a = scoreboardAlarm('cyclegan', [row(100, cyc(0.5, 0.5), 1), row(200, cyc(0.6, 0.6), 2, 1e-5)]);
+    const a = scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(100, cyc(0.5, 0.5), 1), row(200, cyc(0.6, 0.6), 2, 1e-5)]);
     expect(a?.kind).toBe('collapse');
     expect(a!.message).toMatch(/barely vary/);
     // only the newest checkpoint counts
-    expect(scoreboardAlarm('cyclegan', [row(200, cyc(0.6, 0.6), 2), row(100, cyc(0.5, 0.5), 1, 0)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('cyclegan', {}), [row(200, cyc(0.6, 0.6), 2), row(100, cyc(0.5, 0.5), 1, 0)])).toBeNull();
   });
 });
 
 describe('collapse alarm from the logged sample diversity', () => {
   it('any kind: the newest checkpoint whose fixed samples fell below 30% of real images\' variety alarms; above, or no diversity logged, does not', () => {
     const r = (step: number, diversity?: number) => ({ step, metrics: [], ...(diversity !== undefined ? { diversity } : {}) });
-    const a = scoreboardAlarm('cgan', [r(100, 0.8), r(200, 0.12)]);
+    const a = scoreboardAlarm(capabilitiesFor('cgan', {}), [r(100, 0.8), r(200, 0.12)]);
     expect(a).toMatchObject({ kind: 'collapse', step: 200 });
     expect(a!.message).toContain('12%');
     expect(a!.hint).toMatch(/spectralNorm/);
-    expect(scoreboardAlarm('cgan', [r(100, 0.1), r(200, 0.6)])).toBeNull();
-    expect(scoreboardAlarm('gan', [r(100), r(200)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('cgan', {}), [r(100, 0.1), r(200, 0.6)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('gan', {}), [r(100), r(200)])).toBeNull();
     // an untrained model is not collapsed: low from the start alarms only after three checkpoints
-    expect(scoreboardAlarm('pix2pix', [r(100, 0.05), r(200, 0.05)])).toBeNull();
-    expect(scoreboardAlarm('pix2pix', [r(100, 0.05), r(200, 0.05), r(300, 0.04)])?.message).toMatch(/their inputs/);
+    expect(scoreboardAlarm(capabilitiesFor('pix2pix', {}), [r(100, 0.05), r(200, 0.05)])).toBeNull();
+    expect(scoreboardAlarm(capabilitiesFor('pix2pix', {}), [r(100, 0.05), r(200, 0.05), r(300, 0.04)])?.message).toMatch(/their inputs/);
   });
 
   it('diversityAt takes the lowest row of the last logged sample at or before the step', () => {

@@ -26,7 +26,7 @@ import { Scoreboard } from './Scoreboard';
 import { Timeline } from './Timeline';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
 import type { RunDetail, RunSummary, TrainModelInfo } from '../../../../shared/channels/train';
-import type { DataNeed } from '../../../../shared/capabilities';
+import { takesImages, type DataNeed } from '../../../../shared/capabilities';
 import type { LossHistory } from '../../store/jobs';
 
 const DATA_FOR: Record<DataNeed, DatasetSummary['kind'][]> = {
@@ -404,7 +404,7 @@ export function TrainPage() {
         <Field label="Sample every (steps)" hint="How often the sample grid is drawn; empty: the engine's default.">
           <input type="number" min={1} value={sampleEvery} placeholder="default" onChange={(e) => setSampleEvery(e.currentTarget.value)} />
         </Field>
-        {model && model.kind !== 'gan' && model.kind !== 'cgan' ? (
+        {model && takesImages(model.capabilities) ? (
           <Field label="Timeline samples" hint="Items rendered at every checkpoint on the timeline: empty picks 8 for variety (k-means over the dataset); or give train-split indices, e.g. 3, 17, 42.">
             <input type="text" value={pinText} placeholder="8 by k-means" onChange={(e) => setPinText(e.currentTarget.value)} data-testid="train-pin" />
           </Field>
