@@ -133,7 +133,7 @@ export const MODELS: Record<ModelKind, ModelEntry> = {
     overrides: { lrPolicy: 'linear' },
     // D_A judges G_A's outputs (B images), D_B judges A images.
     reference: {
-      model: 'cyclegan',
+      model: 'cycle_gan',
       generators: ['G_A', 'G_B'],
       discriminators: [{ name: 'D_A', judges: 'B' }, { name: 'D_B', judges: 'A' }],
       dataset: 'unaligned',

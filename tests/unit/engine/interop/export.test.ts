@@ -118,7 +118,7 @@ describe.skipIf(!torchAvailable)(`export to the reference trainer${NO_TORCH}`, (
     const std = Math.sqrt(Array.from(w).reduce((s, v) => s + v * v, 0) / w.length);
     expect(std).toBeGreaterThan(0.015);
     expect(std).toBeLessThan(0.025);
-    expect(fs.readFileSync(res.trainScript, 'utf8')).toContain('--model cyclegan --netG resnet_6blocks --netD basic --norm instance');
+    expect(fs.readFileSync(res.trainScript, 'utf8')).toContain('--model cycle_gan --netG resnet_6blocks --netD basic --norm instance');
   });
 });
 
