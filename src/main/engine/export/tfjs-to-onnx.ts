@@ -15,6 +15,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import { DT, floatTensor, int64Tensor, type OnnxAttrValue, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto';
 import { pruneGraph } from './onnx-transform';
+import { YCBCR_TO_RGB } from '../layers/chroma-to-rgb';
 
 type LayersModel = tfTypes.LayersModel;
 type Layer = tfTypes.layers.Layer;
@@ -68,7 +69,7 @@ const NCHW_TO_NHWC = [0, 2, 3, 1];
 
 function unsupported(layer: Layer, why: string): StudioError {
   return new StudioError('BAD_INPUT', `Cannot export layer "${layer.name}" (class ${layer.getClassName()}) to ONNX: ${why}.`, {
-    hint: 'The ONNX writer supports the layers of Atelier\'s generators (Conv2D, Conv2DTranspose, BatchNormalization, InstanceNormalization, ReflectionPadding2D, activations, Concatenate, Add, UpSampling2D, Dense, Embedding, Reshape, Flatten, Dropout). Use tfjs inference for this model, or report the layer.',
+    hint: 'The ONNX writer supports the layers of Atelier\'s generators (Conv2D, Conv2DTranspose, BatchNormalization, InstanceNormalization, ReflectionPadding2D, ChromaToRgb, activations, Concatenate, Add, UpSampling2D, Dense, Embedding, Reshape, Flatten, Dropout). Use tfjs inference for this model, or report the layer.',
   });
 }
 
@@ -580,6 +581,15 @@ export class TfjsToOnnx {
         const starts = g.int64Const(`${hint}/starts`, [c[0][0], c[1][0]]);
         const ends = g.int64Const(`${hint}/ends`, [end(c[0][1]), end(c[1][1])]);
         return [float(g.one('Slice', [x.name, starts, ends, g.int64Const('axes_23', [2, 3])], {}, hint))];
+      }
+      case 'ChromaToRgb': {
+        // [y, chroma] -> clip(M [y, Cb', Cr'], -1, 1): Concat, a fixed 1x1 Conv, Clip (layers/chroma-to-rgb.ts).
+        if (ins.length !== 2) throw unsupported(layer, 'it takes two inputs, [y, chroma]');
+        this.spatial(layer, x);
+        const cat = g.one('Concat', [ins[0]!.name, ins[1]!.name], { axis: int(1) }, hint);
+        const W = g.floatInit(`${hint}/W`, [3, 3, 1, 1], YCBCR_TO_RGB.flat());
+        const y = g.one('Conv', [cat, W], { kernel_shape: ints([1, 1]), strides: ints([1, 1]), pads: ints([0, 0, 0, 0]), group: int(1) }, hint);
+        return [float(g.one('Clip', [y, g.floatConst('minus_one', [-1], true), g.floatConst('one', [1], true)], {}, hint))];
       }
       case 'LeakyReLU':
         return [float(g.one('LeakyRelu', [x.name], { alpha: flt(Number(cfg.alpha ?? 0.3)) }, hint))];

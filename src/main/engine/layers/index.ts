@@ -3,6 +3,7 @@
  * exporter finds them by their stable class names).
  */
 export { InstanceNormalization, instanceNormalization, instanceNorm, type InstanceNormalizationArgs } from './instance-norm';
+export { ChromaToRgb, chromaToRgb, YCBCR_TO_RGB, type ChromaToRgbArgs } from './chroma-to-rgb';
 export { ReflectionPadding2D, reflectionPadding2d, reflectionPad2d, type ReflectionPadding2DArgs } from './reflection-padding';
 export { installLazyConvGradients, lazyConvGradOptions } from './lazy-conv-grads';
 

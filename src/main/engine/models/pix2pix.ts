@@ -5,9 +5,12 @@
  *   loss_D = 0.5 * (GAN(D(A, B), real) + GAN(D(A, G(A)), fake))
  * One forward of G per step; G's and D's gradients are both taken against the step's D
  * (simultaneous update, as the TensorFlow pix2pix tutorial), then both optimisers step.
+ * colorize 'chroma' (grey -> colour, 1 -> 3 channels): G predicts only chroma, at S / chromaScale,
+ * and keeps the grey input as the output's luminance (networks/colorizer.ts); D and the losses are
+ * unchanged (L1 on RGB).
  */
 import { tf } from '../backend';
-import { patchGanDiscriminator, pixelDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
+import { colorizerGenerator, patchGanDiscriminator, pixelDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
 import { initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset } from '../interop/reference-networks';
 import { BaseModel, variablesOf, type Batch, type CommonOptions } from './base';
 import { ganLoss, l1, l2, type GanMode } from './losses';
@@ -27,6 +30,8 @@ export interface Pix2PixOptions extends CommonOptions {
   lambdaL1: number;
   reconLoss: 'l1' | 'l2';
   variant: 'atelier' | 'reference';
+  colorize: 'none' | 'chroma';
+  chromaScale: number;
 }
 
 export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
@@ -42,6 +47,14 @@ export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
   { key: 'ganMode', type: 'enum', default: 'vanilla', choices: ['vanilla', 'lsgan'], description: 'GAN loss: vanilla (BCE with logits) or least squares.' },
   { key: 'lambdaL1', type: 'number', default: 100, min: 0, description: 'Weight of the reconstruction loss against the GAN loss.' },
   { key: 'reconLoss', type: 'enum', default: 'l1', choices: ['l1', 'l2'], description: 'Reconstruction loss: L1 (sharper, paper) or L2.' },
+  {
+    key: 'colorize',
+    type: 'enum',
+    default: 'none',
+    choices: ['none', 'chroma'],
+    description: "Grey -> colour (inChannels 1, channels 3, U-Net): 'chroma' keeps the input as the luminance and predicts only chroma (Zhang et al. 2016).",
+  },
+  { key: 'chromaScale', type: 'int', default: 2, min: 1, max: 8, description: "With colorize 'chroma': chroma at 1/chromaScale resolution, upsampled bilinearly (smooth colour, no checkerboard)." },
   {
     key: 'variant',
     type: 'enum',
@@ -69,6 +82,7 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
       // The reference's networks, named by their PyTorch module paths and initialised as its init_weights.
       if (o.norm === 'none') throw new Error("The reference variant needs norm 'batch' or 'instance'");
       if (o.netD !== 'patch') throw new Error("The reference variant's discriminator is the PatchGAN (netD 'patch')");
+      if (o.colorize !== 'none') throw new Error("The reference variant has no colorize head (colorize 'none')");
       const netG = referencePreset(o.netG, o.size);
       this.networks.G = referenceGenerator({ netG, norm: o.norm, ngf, inChannels: inC, outChannels: o.channels, size: o.size, dropout: o.dropout, name: 'G' });
       initReferenceWeights(this.networks.G, seed);
@@ -79,8 +93,14 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
       this.optimizers.D = this.makeAdam();
       return;
     }
+    if (o.colorize === 'chroma') {
+      if (inC !== 1 || o.channels !== 3) throw new Error(`colorize 'chroma' translates grey to colour: it needs inChannels 1 and channels 3 (got ${inC} and ${o.channels})`);
+      if (o.netG !== 'unet') throw new Error("colorize 'chroma' is built on the U-Net generator (netG 'unet')");
+    }
     this.networks.G =
-      o.netG === 'unet'
+      o.colorize === 'chroma'
+        ? colorizerGenerator({ size: o.size, ngf, norm: o.norm, dropout: o.dropout, depth: o.unetDepth ?? undefined, chromaScale: o.chromaScale, seed, name: 'G' })
+        : o.netG === 'unet'
         ? unetGenerator({ size: o.size, inChannels: inC, outChannels: o.channels, ngf, norm: o.norm, dropout: o.dropout, depth: o.unetDepth ?? undefined, seed, name: 'G' })
         : resnetGenerator({ size: o.size, inChannels: inC, outChannels: o.channels, ngf, norm: o.norm, upsample: 'transpose', seed, name: 'G' });
     const dSeed = this.rng.seed();

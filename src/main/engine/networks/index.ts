@@ -1,6 +1,7 @@
 /** Network builders: pure functions from options to tf.LayersModels (shapes in each file's doc). */
 export * from './common';
-export { unetGenerator, type UnetOptions } from './unet';
+export { unetGenerator, unetOutput, type UnetOptions } from './unet';
+export { colorizerGenerator, type ColorizerOptions } from './colorizer';
 export { resnetGenerator, defaultResnetBlocks, type ResnetOptions } from './resnet';
 export { patchGanDiscriminator, pixelDiscriminator, defaultPatchLayers, patchReceptiveField, type PatchGanOptions, type PixelDOptions } from './discriminators';
 export { dcganGenerator, dcganDiscriminator, type DcganOptions } from './dcgan';

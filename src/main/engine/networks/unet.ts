@@ -7,6 +7,9 @@
  *   ...    innermost e_depth [B, S/2^depth, ..] (1x1 when depth = log2 S)
  *   d_j    ReLU, convT4 s2, norm, dropout 0.5 (three innermost decoder blocks), concat skip e_j
  *   output [B, S, S, outChannels]  ReLU, convT4 s2, tanh
+ * With outputScale f = 2^k > 1 the decoder stops at S/f (after the concat with e_k):
+ *   [B, S/f, S/f, ..]  ReLU, conv3 s1, tanh -> [B, S/f, S/f, outChannels], bilinear x f -> [B, S, S, outChannels]
+ * (a smooth output with no transposed-conv checkerboard; the colouriser's chroma, colorizer.ts).
  */
 import { tf } from '../backend';
 import { Seeds, conv, convT, isPow2, log2i, lrelu, norm, relu, tanh, useBiasFor, type NormKind, type ST } from './common';
@@ -22,18 +25,28 @@ export interface UnetOptions {
   dropout: boolean;
   /** Down-sampling levels; default log2(size) (down to 1x1). */
   depth?: number;
+  /** Predict the output at S / outputScale and upsample bilinearly (a power of two, default 1). */
+  outputScale?: number;
   seed: number;
   name?: string;
 }
 
 export function unetGenerator(o: UnetOptions): tf.LayersModel {
+  const input = tf.input({ shape: [o.size, o.size, o.inChannels], name: 'input' });
+  return tf.model({ inputs: input, outputs: unetOutput(input, o), name: o.name ?? 'unet_generator' });
+}
+
+/** The U-Net applied to `input` (a symbolic [B, S, S, inChannels]); for builders that wrap it. */
+export function unetOutput(input: ST, o: UnetOptions): ST {
   if (!isPow2(o.size) || o.size < 4) throw new Error(`U-Net needs a power-of-two size >= 4, got ${o.size}`);
   const depth = o.depth ?? log2i(o.size);
   if (depth < 2 || depth > log2i(o.size)) throw new Error(`U-Net depth must be in 2..${log2i(o.size)}, got ${depth}`);
+  const scale = o.outputScale ?? 1;
+  const stop = log2i(scale);
+  if (!isPow2(scale) || stop > depth - 1) throw new Error(`U-Net outputScale must be a power of two in 1..${2 ** (depth - 1)}, got ${scale}`);
   const seeds = new Seeds(o.seed);
   const bias = useBiasFor(o.norm);
   const width = (i: number) => o.ngf * Math.min(2 ** i, 8);
-  const input = tf.input({ shape: [o.size, o.size, o.inChannels], name: 'input' });
 
   const skips: ST[] = [];
   let h = conv(input, width(0), 4, 2, 'same', seeds, true);
@@ -45,8 +58,8 @@ export function unetGenerator(o: UnetOptions): tf.LayersModel {
     if (!innermost) h = norm(h, o.norm, seeds);
     skips.push(h);
   }
-  // Decoder: from the innermost up to the level of skips[j], concat, ...
-  for (let j = depth - 2; j >= 0; j--) {
+  // Decoder: from the innermost up to the level of skips[j], concat, ... (down to skips[stop - 1]).
+  for (let j = depth - 2; j >= Math.max(0, stop - 1); j--) {
     h = relu(h);
     h = convT(h, width(j), 4, 2, seeds, bias);
     h = norm(h, o.norm, seeds);
@@ -54,7 +67,7 @@ export function unetGenerator(o: UnetOptions): tf.LayersModel {
     h = tf.layers.concatenate({ axis: -1 }).apply([h, skips[j]!]) as ST;
   }
   h = relu(h);
-  h = convT(h, o.outChannels, 4, 2, seeds, true);
-  const output = tanh(h);
-  return tf.model({ inputs: input, outputs: output, name: o.name ?? 'unet_generator' });
+  if (stop === 0) return tanh(convT(h, o.outChannels, 4, 2, seeds, true));
+  h = tanh(conv(h, o.outChannels, 3, 1, 'same', seeds, true));
+  return tf.layers.upSampling2d({ size: [scale, scale], interpolation: 'bilinear' }).apply(h) as ST;
 }
