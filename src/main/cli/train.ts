@@ -20,6 +20,9 @@ function usage(): string {
     'Usage: atelier train --model M --data D [--size S] [--steps N | --epochs N] [--out DIR]',
     '                     [--resume RUN] [--option k=v ...] [--batch N] [--sample-every N]',
     '                     [--checkpoint-every N] [--keep K] [--direction AtoB|BtoA] [--no-bundle] [--json]',
+    '       atelier train --from-pytorch DIR|FILE.pth... --data D [--steps N] [--option k=v ...]',
+    '         continue the reference trainer\'s checkpoints (checkpoints/<name>/latest_net_*.pth) here;',
+    '         the architecture comes from the files, the optimizer state starts fresh',
     '',
     `Models: ${modelKinds().map((k) => `${k} (${MODELS[k]!.description})`).join('\n        ')}`,
     'Data:   a workspace dataset id, or synthetic:images|labelled|paired|unpaired',
@@ -62,6 +65,33 @@ export async function runTrainCli(argv: string[]): Promise<number> {
     await readRunOptions(runDir);
     const steps = intFlag(args, 'steps');
     if (steps) await setRunTotalSteps(runDir, steps); // continue to a new total
+  } else if (args.multi['from-pytorch']?.length) {
+    if (typeof args.flags.data !== 'string') {
+      console.error(usage());
+      return 2;
+    }
+    const { checkpointFiles, runFromPytorch } = await import('../engine/interop/continue');
+    const files = await checkpointFiles(args.multi['from-pytorch']);
+    const given: Record<string, unknown> = {};
+    const size = intFlag(args, 'size');
+    if (size !== undefined) given.size = size;
+    const batch = intFlag(args, 'batch');
+    if (batch !== undefined) given.batchSize = batch;
+    const steps = intFlag(args, 'steps');
+    const created = await runFromPytorch(ws, {
+      files,
+      datasetId: args.flags.data,
+      options: given,
+      // Parsed once the files say which model they are.
+      optionStrings: args.multi.option ?? [],
+      ...(steps ? { steps } : {}),
+      ...(typeof args.flags.name === 'string' ? { name: args.flags.name } : {}),
+      ...(intFlag(args, 'sample-every') ? { sampleEvery: intFlag(args, 'sample-every')! } : {}),
+      ...(intFlag(args, 'checkpoint-every') ? { checkpointEvery: intFlag(args, 'checkpoint-every')! } : {}),
+      runsDir: out,
+    });
+    runDir = created.runDir;
+    if (!args.flags.json) console.error(`run ${created.runId} (${created.model}) -> ${runDir}\n  ${created.origin.note}`);
   } else {
     if (!model || typeof args.flags.data !== 'string') {
       console.error(usage());

@@ -23,17 +23,21 @@ import type { ModelKind } from '../models/base';
 import { referenceOf, type ReferenceCounterpart } from '../models/registry';
 import { loadModelFromDir } from '../networks/io';
 import { disposeBundle, loadBundle, type LoadedBundle } from '../train/bundle';
+import { modelFromCheckpoint } from '../train/run';
 import { writePth } from './pth';
 import { REFERENCE_VARIANT, initReferenceWeights, referenceDiscriminator } from './reference-networks';
 import { detectReference, referenceStateDict, type DetectedGenerator } from './weights';
 
 export interface PytorchExportOptions {
-  /** Bundle folder. */
-  bundleDir: string;
+  /** Bundle folder (generators, and the discriminators an import kept), or: */
+  bundleDir?: string;
+  /** a run folder of the reference variant: its newest checkpoint (or `step`), every network trained. */
+  runDir?: string;
+  step?: number;
   out: string;
   /** Experiment name (the reference's --name); default the bundle id. */
   name?: string;
-  /** Dataset to lay out for the reference (default: the one the bundle was trained on, when it still exists). */
+  /** Dataset to lay out for the reference (default: the one the bundle or run was trained on, when it still exists). */
   dataset?: string;
   seed?: number;
 }
@@ -41,7 +45,7 @@ export interface PytorchExportOptions {
 export interface PytorchExportResult {
   dir: string;
   name: string;
-  /** The bundle's model kind. */
+  /** The model kind of the bundle or run. */
   model: ModelKind;
   checkpoints: { network: string; file: string; fresh: boolean }[];
   dataset: { id: string; dir: string; images: number } | null;
@@ -102,11 +106,34 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Promise<PytorchExportResult> {
-  const b = await loadBundle(o.bundleDir);
+/** What an export needs, from a bundle or from a run's checkpoint. */
+interface ExportSet {
+  id: string;
+  kind: ModelKind;
+  ref: ReferenceCounterpart;
+  /** Every network the reference loads; a missing discriminator is written fresh. */
+  networks: Record<string, tf.LayersModel>;
+  inChannels: number;
+  outChannels: number;
+  size: number;
+  direction: string;
+  dropout?: boolean;
+  datasetId: string;
+  dispose: () => void;
+}
+
+async function fromBundle(dir: string): Promise<ExportSet> {
+  const b = await loadBundle(dir);
+  const m = b.meta;
+  const nets: Record<string, tf.LayersModel> = { ...b.networks };
+  const own: tf.LayersModel[] = [];
+  const dispose = () => {
+    own.forEach((n) => n.dispose());
+    disposeBundle(b);
+  };
+  let ref: ReferenceCounterpart;
   try {
-    const m = b.meta;
-    const ref = referenceOf(m.model);
+    ref = referenceOf(m.model);
     if (!isReference(b)) {
       throw new StudioError('BAD_INPUT', `Bundle ${m.id} uses Atelier's own networks, which do not map weight for weight onto the reference's.`, {
         hint: 'Import reference checkpoints, or train with the reference variant (--option variant=reference), to export to PyTorch.',
@@ -115,17 +142,78 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     if (m.source?.mode === 'train' || m.preprocessing.inference.batchNorm === 'per-image-statistics') {
       throw new StudioError('BAD_INPUT', `Bundle ${m.id} was imported in train mode, which drops the batch-norm running statistics a checkpoint needs.`, { hint: 'Import the checkpoints again in eval mode (the default) to export them.' });
     }
-    const kind = m.model;
-    const cfg = m.config as { dropout?: boolean };
+    // Discriminators an import kept beside the bundle (reference/<D>).
+    for (const { name: d } of ref.discriminators) {
+      const saved = path.join(b.dir, 'reference', d);
+      if (await exists(path.join(saved, 'model.json'))) {
+        nets[d] = await loadModelFromDir(saved);
+        own.push(nets[d]);
+      }
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  return {
+    id: m.id,
+    kind: m.model,
+    ref,
+    networks: nets,
+    inChannels: m.preprocessing.inChannels,
+    outChannels: m.preprocessing.channels,
+    size: m.preprocessing.size,
+    direction: m.preprocessing.direction ?? 'AtoB',
+    ...(typeof (m.config as { dropout?: unknown }).dropout === 'boolean' ? { dropout: (m.config as { dropout: boolean }).dropout } : {}),
+    datasetId: m.training.datasetId || '',
+    dispose,
+  };
+}
+
+/** A run's checkpoint (newest, or `step`): every network it trains, the discriminators included. */
+async function fromRun(runDir: string, step?: number): Promise<ExportSet> {
+  const { model, run } = await modelFromCheckpoint(runDir, step);
+  const o = run.options;
+  let ref: ReferenceCounterpart;
+  try {
+    ref = referenceOf(run.model);
+    if (o.variant !== 'reference') {
+      throw new StudioError('BAD_INPUT', `Run ${run.runId} trains Atelier's own networks, which do not map weight for weight onto the reference's.`, {
+        hint: 'Train with --option variant=reference, or continue imported checkpoints (atelier train --from-pytorch), to export to PyTorch.',
+      });
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return {
+    id: run.name,
+    kind: run.model,
+    ref,
+    networks: { ...model.networks },
+    inChannels: (o.inChannels as number | null) ?? (o.channels as number),
+    outChannels: o.channels as number,
+    size: o.size as number,
+    direction: run.direction,
+    ...(typeof o.dropout === 'boolean' ? { dropout: o.dropout } : {}),
+    datasetId: run.datasetId,
+    dispose: () => model.dispose(),
+  };
+}
+
+export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Promise<PytorchExportResult> {
+  if (!o.bundleDir === !o.runDir) throw new StudioError('BAD_INPUT', 'Export either a bundle or a run.');
+  const set = o.runDir ? await fromRun(o.runDir, o.step) : await fromBundle(o.bundleDir!);
+  try {
+    const ref = set.ref;
     // The architecture as the reference names it, read back from the generator's own state dict.
-    const firstG = b.networks[ref.generators[0]!]!;
+    const firstG = set.networks[ref.generators[0]!]!;
     const det = detectReference({ format: 'zip', tensors: new Map(referenceStateDict(firstG).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: Float32Array.from(t.data) }])) }) as DetectedGenerator;
     const { netG, norm } = det;
     const ngf = det.ngf;
-    const inc = m.preprocessing.inChannels;
-    const outc = m.preprocessing.channels;
-    const size = m.preprocessing.size;
-    const name = safeId(o.name ?? m.id);
+    const inc = set.inChannels;
+    const outc = set.outChannels;
+    const size = set.size;
+    const name = safeId(o.name ?? set.id);
     const out = path.resolve(o.out);
     const ckDir = path.join(out, 'checkpoints', name);
     await fsp.mkdir(ckDir, { recursive: true });
@@ -137,30 +225,27 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       checkpoints.push({ network, file, fresh });
     };
     const gens = ref.generators;
-    for (const g of gens) await write(g, b.networks[g]!, false);
+    for (const g of gens) await write(g, set.networks[g]!, false);
     // Discriminators by what each judges: A images (input channels), B images, or cat(A, B).
     const ds: [string, number][] = ref.discriminators.map((d) => [d.name, d.judges === 'A' ? inc : d.judges === 'B' ? outc : inc + outc]);
     let ndf = ngf;
     for (const [d, ch] of ds) {
-      const saved = path.join(b.dir, 'reference', d);
-      let net: tf.LayersModel;
-      let fresh = false;
-      if (await exists(path.join(saved, 'model.json'))) net = await loadModelFromDir(saved);
-      else {
+      let net = set.networks[d];
+      const fresh = !net;
+      if (!net) {
         net = referenceDiscriminator({ norm, ndf, inChannels: ch, size: Math.max(size, 64), name: d });
         initReferenceWeights(net, o.seed ?? 0);
-        fresh = true;
       }
       const first = net.layers.find((l) => l.name === 'model.0');
       if (first) ndf = (first.getConfig() as { filters: number }).filters;
       try {
         await write(d, net, fresh);
       } finally {
-        net.dispose();
+        if (fresh) net.dispose();
       }
     }
     // The dataset, when we know which one.
-    const datasetId = o.dataset ?? (m.training.datasetId || '');
+    const datasetId = o.dataset ?? set.datasetId;
     let dataset: PytorchExportResult['dataset'] = null;
     let datasetNote: string | undefined;
     const dataroot = path.join(out, 'datasets', name);
@@ -176,18 +261,19 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
       '--dataroot', `"$HERE/datasets/${name}"`, '--name', name, '--checkpoints_dir', '"$HERE/checkpoints"',
       '--model', ref.model, '--netG', netG, '--netD', 'basic', '--norm', norm, '--ngf', String(ngf), '--ndf', String(ndf),
       '--input_nc', String(inc), '--output_nc', String(outc), '--load_size', String(load), '--crop_size', String(size),
-      ...(ref.dataset === 'aligned' ? ['--direction', m.preprocessing.direction ?? 'AtoB'] : []),
-      ...((det.dropout ?? cfg.dropout) === false ? ['--no_dropout'] : []),
+      ...(ref.dataset === 'aligned' ? ['--direction', set.direction] : []),
+      ...((det.dropout ?? set.dropout) === false ? ['--no_dropout'] : []),
       '--continue_train', '--epoch', 'latest',
     ].map((a) => (a.startsWith('"') ? a : shellQuote(a)));
     const oneGpu = `python train.py ${args.join(' ')}`;
     const multiGpu = `torchrun --nproc_per_node "$NGPUS" train.py ${args.join(' ')}`;
     const script = [
       '#!/usr/bin/env bash',
-      `# Continue Atelier bundle "${m.id}" on the reference trainer (junyanz/pytorch-CycleGAN-and-pix2pix).`,
+      `# Continue Atelier ${o.runDir ? 'run' : 'bundle'} "${set.id}" on the reference trainer (junyanz/pytorch-CycleGAN-and-pix2pix).`,
       '# Run it from a clone of that repository:   bash path/to/train.sh [NGPUS]',
       '#   NGPUS 1 (default): one GPU.  NGPUS > 1: torchrun DDP, one process per GPU.',
       `# Then bring the result back:  atelier import pytorch "$HERE/checkpoints/${name}/latest_net_${gens[0]}.pth"${gens.length > 1 ? ` "$HERE/checkpoints/${name}/latest_net_G_B.pth"` : ''}`,
+      `#   or continue it in the studio:  atelier train --from-pytorch "$HERE/checkpoints/${name}" --data <dataset> --steps N`,
       ...(ref.forcesNoDropout && det.dropout
         ? [`# Note: these ResNet generators use dropout; the reference forces --no_dropout for ${ref.model}, so enable it in its ${ref.model}_model.py.`]
         : []),
@@ -203,8 +289,8 @@ export async function exportPytorch(ws: Workspace, o: PytorchExportOptions): Pro
     ].join('\n');
     const trainScript = path.join(out, 'train.sh');
     await fsp.writeFile(trainScript, script, { mode: 0o755 });
-    return { dir: out, name, model: kind, checkpoints, dataset, ...(datasetNote ? { datasetNote } : {}), trainScript, commands: { oneGpu, multiGpu } };
+    return { dir: out, name, model: set.kind, checkpoints, dataset, ...(datasetNote ? { datasetNote } : {}), trainScript, commands: { oneGpu, multiGpu } };
   } finally {
-    disposeBundle(b);
+    set.dispose();
   }
 }

@@ -48,13 +48,30 @@ export function networkNameOf(file: string): string | null {
   return m ? m[1]!.toUpperCase() : null;
 }
 
-interface Loaded {
+export interface Loaded {
   name: string;
   file: string;
   sha256: string;
   bytes: number;
   sd: StateDict;
   detected: Detected;
+}
+
+/**
+ * Read a set of reference checkpoints with the safe reader, detect each network and name it
+ * (G / D, or G_A / G_B / D_A / D_B); throws on anything that is not a coherent set.
+ */
+export async function readCheckpointSet(files: string[]): Promise<Loaded[]> {
+  if (!files.length) throw new StudioError('BAD_INPUT', 'No .pth file given.');
+  const raw: Omit<Loaded, 'name'>[] = [];
+  for (const file of files) {
+    const bytes = await fsp.readFile(file).catch(() => {
+      throw new StudioError('NOT_FOUND', `No file at ${file}.`);
+    });
+    const sd = await readPthFile(file);
+    raw.push({ file, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, sd, detected: detectReference(sd) });
+  }
+  return assignNames(raw);
 }
 
 async function uniqueBundleId(ws: Workspace, base: string): Promise<string> {
@@ -120,15 +137,7 @@ export async function importPytorch(ws: Workspace, o: PytorchImportOptions): Pro
   const total = 4;
   step(0, total, 'reading checkpoints');
   // 1. Read and check everything; nothing is written before all files pass.
-  const raw: Omit<Loaded, 'name'>[] = [];
-  for (const file of o.files) {
-    const bytes = await fsp.readFile(file).catch(() => {
-      throw new StudioError('NOT_FOUND', `No file at ${file}.`);
-    });
-    const sd = await readPthFile(file);
-    raw.push({ file, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, sd, detected: detectReference(sd) });
-  }
-  const loaded = assignNames(raw);
+  const loaded = await readCheckpointSet(o.files);
   // The registry entry whose reference counterpart has these generators (G; or G_A + G_B).
   const entry = modelForReference(loaded.filter((l) => l.detected.role === 'generator').map((l) => l.name));
   if (!entry) throw new StudioError('BAD_INPUT', `No model kind matches the generators ${loaded.filter((l) => l.detected.role === 'generator').map((l) => l.name).join(' + ')}.`);

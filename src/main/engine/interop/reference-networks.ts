@@ -37,6 +37,7 @@
  */
 import { tf } from '../backend';
 import { InstanceNormalization, ReflectionPadding2D } from '../layers';
+import type { OptionSpec } from '../models/options';
 
 export const REFERENCE_VARIANT = 'reference-v1';
 
@@ -169,8 +170,22 @@ export function referenceDiscriminator(o: RefDiscriminatorOptions): tf.LayersMod
   return tf.model({ inputs: input, outputs: h, name: o.name ?? 'ref_basic_D' });
 }
 
-/** The reference preset for Atelier's netG choice at an image size (for training with the reference variant). */
-export function referencePreset(netG: 'unet' | 'resnet', size: number): RefGenerator {
+/**
+ * The models' option naming the reference preset outright (pix2pix and cyclegan share it): 'auto'
+ * derives it from netG and the size; a run continued from imported checkpoints names the
+ * preset they hold (a resnet_9blocks trained at 256 px keeps its 9 blocks at 64 px).
+ */
+export const REFERENCE_NETG_OPTION: OptionSpec = {
+  key: 'referenceNetG',
+  type: 'enum',
+  default: 'auto',
+  choices: ['auto', 'unet_128', 'unet_256', 'resnet_6blocks', 'resnet_9blocks'],
+  description: "With variant reference: the reference's generator preset (auto: from netG and the size; set it to continue imported checkpoints).",
+};
+
+/** The reference preset for Atelier's netG choice at an image size (for training with the reference variant), unless named. */
+export function referencePreset(netG: 'unet' | 'resnet', size: number, named: RefGenerator | 'auto' = 'auto'): RefGenerator {
+  if (named !== 'auto') return named;
   if (netG === 'resnet') return size >= 256 ? 'resnet_9blocks' : 'resnet_6blocks';
   if (size % 256 === 0) return 'unet_256';
   if (size % 128 === 0) return 'unet_128';

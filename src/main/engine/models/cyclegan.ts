@@ -9,7 +9,7 @@
  */
 import { tf } from '../backend';
 import { patchGanDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
-import { initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset } from '../interop/reference-networks';
+import { REFERENCE_NETG_OPTION, initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset, type RefGenerator } from '../interop/reference-networks';
 import { BaseModel, variablesOf, type Batch, type CommonOptions, type NamedArray } from './base';
 import { ganLoss, l1, type GanMode } from './losses';
 import type { OptionSpec } from './options';
@@ -29,6 +29,7 @@ export interface CycleGanOptions extends CommonOptions {
   lambdaIdentity: number;
   poolSize: number;
   variant: 'atelier' | 'reference';
+  referenceNetG: RefGenerator | 'auto';
 }
 
 export const CYCLEGAN_OPTIONS: readonly OptionSpec[] = [
@@ -51,6 +52,7 @@ export const CYCLEGAN_OPTIONS: readonly OptionSpec[] = [
     choices: ['atelier', 'reference'],
     description: "Networks: Atelier's own, or the reference implementation's exactly (resnet_6/9blocks, basic PatchGAN) so the model exports to PyTorch without loss.",
   },
+  REFERENCE_NETG_OPTION,
 ];
 
 export class CycleGanModel extends BaseModel<CycleGanOptions> {
@@ -71,7 +73,7 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
     if (reference && o.norm === 'none') throw new Error("The reference variant needs norm 'instance' or 'batch'");
     const refNorm = o.norm === 'batch' ? 'batch' : 'instance';
     const refGen = (name: string) => {
-      const g = referenceGenerator({ netG: referencePreset(o.netG, o.size), norm: refNorm, ngf, inChannels: o.channels, outChannels: o.channels, size: o.size, dropout: false, name });
+      const g = referenceGenerator({ netG: referencePreset(o.netG, o.size, o.referenceNetG), norm: refNorm, ngf, inChannels: o.channels, outChannels: o.channels, size: o.size, dropout: false, name });
       initReferenceWeights(g, this.rng.seed());
       return g;
     };

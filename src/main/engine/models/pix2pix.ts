@@ -11,7 +11,7 @@
  */
 import { tf } from '../backend';
 import { colorizerGenerator, patchGanDiscriminator, pixelDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
-import { initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset } from '../interop/reference-networks';
+import { REFERENCE_NETG_OPTION, initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset, type RefGenerator } from '../interop/reference-networks';
 import { BaseModel, variablesOf, type Batch, type CommonOptions } from './base';
 import { ganLoss, l1, l2, type GanMode } from './losses';
 import type { OptionSpec } from './options';
@@ -32,6 +32,7 @@ export interface Pix2PixOptions extends CommonOptions {
   variant: 'atelier' | 'reference';
   colorize: 'none' | 'chroma';
   chromaScale: number;
+  referenceNetG: RefGenerator | 'auto';
 }
 
 export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
@@ -62,6 +63,7 @@ export const PIX2PIX_OPTIONS: readonly OptionSpec[] = [
     choices: ['atelier', 'reference'],
     description: "Networks: Atelier's own, or the reference implementation's exactly (unet_128/256 at multiples of 128 px, resnet_6/9blocks, basic PatchGAN) so the model exports to PyTorch without loss.",
   },
+  REFERENCE_NETG_OPTION,
 ];
 
 export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
@@ -83,7 +85,7 @@ export class Pix2PixModel extends BaseModel<Pix2PixOptions> {
       if (o.norm === 'none') throw new Error("The reference variant needs norm 'batch' or 'instance'");
       if (o.netD !== 'patch') throw new Error("The reference variant's discriminator is the PatchGAN (netD 'patch')");
       if (o.colorize !== 'none') throw new Error("The reference variant has no colorize head (colorize 'none')");
-      const netG = referencePreset(o.netG, o.size);
+      const netG = referencePreset(o.netG, o.size, o.referenceNetG);
       this.networks.G = referenceGenerator({ netG, norm: o.norm, ngf, inChannels: inC, outChannels: o.channels, size: o.size, dropout: o.dropout, name: 'G' });
       initReferenceWeights(this.networks.G, seed);
       const dSeed = this.rng.seed();

@@ -71,7 +71,19 @@ export interface RunOptionsFile {
   direction: 'AtoB' | 'BtoA';
   /** Pinned sample set of the checkpoint timeline (timeline.ts); absent: 8 items by k-means. */
   pin?: TimelinePin;
+  /** Where the step-0 weights came from when not from the model's own initialisation (interop/continue.ts). */
+  origin?: RunOrigin;
   createdAt: string;
+}
+
+/** A run seeded from outside (e.g. the reference's .pth files): what was loaded, and what starts fresh. */
+export interface RunOrigin {
+  format: string;
+  files: { network: string; file: string; sha256: string }[];
+  /** Networks with no file, initialised as the model does. */
+  freshNetworks: string[];
+  /** One line for the progress display and the Train page. */
+  note: string;
 }
 
 export type RunState = 'created' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -448,7 +460,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   let bundle: { id: string; dir: string } | null = null;
   try {
     await writeStatus();
-    hooks.progress?.({ step: model.step, total: run.totalSteps, epoch: epochOf(model.step), message: resumedFrom !== null ? `resumed at step ${resumedFrom}` : 'started' });
+    hooks.progress?.({ step: model.step, total: run.totalSteps, epoch: epochOf(model.step), message: resumedFrom === 0 && run.origin ? run.origin.note : resumedFrom !== null ? `resumed at step ${resumedFrom}` : 'started' });
     while (model.step < run.totalSteps) {
       if (hooks.stopAtStep !== undefined && model.step >= hooks.stopAtStep) throw new StudioError('CANCELLED', 'stopped');
       await hooks.checkpoint?.();
