@@ -23,6 +23,11 @@ module.exports = {
     // onnxruntime-node ships every platform's binaries (~155 MB); keep the target's only (~45 MB).
     '!node_modules/onnxruntime-node/bin/napi-v*/**',
     'node_modules/onnxruntime-node/bin/napi-v*/${platform}/${arch}/**',
+    // Dawn (the webgpu package) ships every platform's addon (~133 MB); keep the target's only
+    // (~20-40 MB; win32 keeps its d3dcompiler/dxcompiler DLLs, which sit beside dawn.node).
+    // macOS has one universal addon: mac.files below adds it back.
+    '!node_modules/webgpu/dist/**',
+    'node_modules/webgpu/dist/${platform}-${arch}/**',
   ],
   // Shipped demo models and the demo dataset subset live next to the app, read-only.
   extraResources: [
@@ -35,6 +40,8 @@ module.exports = {
     'node_modules/@img/**',
     'node_modules/onnxruntime-node/**',
     'node_modules/@tensorflow/tfjs-node/**',
+    // Dawn's addon (and on Windows its DLLs) must load from disk; the files filter above left only the target's.
+    'node_modules/webgpu/dist/**',
     'node_modules/@tensorflow/tfjs-backend-wasm/dist/**/*.wasm',
   ],
   // Native modules ship prebuilt for Node-API; rebuilding needs headers we cannot download offline.
@@ -52,7 +59,8 @@ module.exports = {
   },
   linux: { target: ['AppImage', 'deb'], category: 'Graphics', icon: 'resources/build/icon.png', synopsis: 'Offline studio for image translation and latent exploration' },
   deb: { depends: [] },
-  mac: { target: ['dmg'], category: 'public.app-category.graphics-design', icon: 'resources/build/icon.png', hardenedRuntime: true },
+  // The hardened-runtime signature covers the unpacked dawn.node like every other native addon.
+  mac: { target: ['dmg'], files: ['node_modules/webgpu/dist/darwin-universal/**'], category: 'public.app-category.graphics-design', icon: 'resources/build/icon.png', hardenedRuntime: true },
   win: { target: ['nsis'], icon: 'resources/build/icon.png' },
   nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true },
 };

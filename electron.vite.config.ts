@@ -3,8 +3,8 @@ import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
 
 // Native and heavy runtime modules stay outside the bundles (and are asar-unpacked by
-// electron-builder): tfjs and its backends, tfjs-node, onnxruntime-node, sharp.
-const external = ['@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'sharp', 'ws', 'tsx'];
+// electron-builder): tfjs and its backends, tfjs-node, onnxruntime-node, sharp, Dawn (webgpu).
+const external = ['@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu', 'onnxruntime-node', 'sharp', 'ws', 'tsx'];
 
 export default defineConfig({
   main: {

@@ -8,7 +8,7 @@ import globals from 'globals';
 import local from './eslint-local/code-layering.js';
 
 const shared = 'src/shared/**';
-const nativeOrMl = ['@tensorflow/*', 'onnxruntime-node', 'sharp'];
+const nativeOrMl = ['@tensorflow/*', 'onnxruntime-node', 'sharp', 'webgpu'];
 const noElectron = { deny: ['electron'], why: 'The engine runs in plain Node (utility process, serve child, CLI, tests): never import electron.' };
 
 const LAYERS = [

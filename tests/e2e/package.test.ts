@@ -117,6 +117,10 @@ describe.skipIf(!linux)(
       // onnxruntime-node: this platform's binding only (the others are ~110 MB of dead weight).
       const ort = native.filter((f) => f.startsWith('/node_modules/onnxruntime-node/'));
       expect(ort).toEqual([`/node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`]);
+      // Dawn (WebGPU): this platform's addon only (all five are ~133 MB).
+      if (fs.existsSync(path.join(ROOT, 'node_modules', 'webgpu'))) {
+        expect(native.filter((f) => f.startsWith('/node_modules/webgpu/'))).toEqual([`/node_modules/webgpu/dist/${process.platform}-${process.arch}/dawn.node`]);
+      }
       const wasm = listing.filter((f) => f.startsWith('/node_modules/@tensorflow/tfjs-backend-wasm/dist/') && f.endsWith('.wasm'));
       expect(wasm.length).toBeGreaterThan(0);
       for (const f of [...native, ...wasm]) {

@@ -12,6 +12,15 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
   const ok = (b: boolean) => (b ? 'yes' : 'no ');
   console.log(`Atelier ${r.appVersion} on Node ${r.node} (${r.platform}/${r.arch}, ${r.cpus} cpus)`);
   console.log(`backend        ${r.backend}  (${r.backendReason})`);
+  for (const c of r.backendsConsidered) console.log(`  ${c.chosen ? '*' : '-'} ${c.backend.padEnd(7)} ${c.reason}`);
+  const a = r.webgpu.adapter;
+  console.log(
+    `webgpu         ${
+      a
+        ? `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ', software fallback adapter' : ', hardware adapter'}; max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB, storage binding ${(a.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`
+        : `no adapter: ${r.webgpu.error ?? 'unknown'}`
+    }`,
+  );
   console.log(`threads        ${r.threads}`);
   console.log(`own kernels    ${r.customKernels.length ? r.customKernels.join(', ') : '(none)'}`);
   console.log(`tfjs           ${r.tfjsVersion}`);

@@ -42,5 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`atelier ${name}: ${err.message ?? String(e)}${err.hint ? `\n  ${err.hint}` : ''}`);
     if (process.env.ATELIER_DEBUG) console.error(e);
     return 1;
+  } finally {
+    // A live Dawn (WebGPU) device keeps Node's event loop alive; the CLI exits by running dry.
+    (await import('../engine/gpu/webgpu')).releaseGpu();
   }
 }

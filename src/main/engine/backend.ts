@@ -1,9 +1,12 @@
 /**
  * The ONLY place that chooses the TensorFlow.js backend:
  *   tfjs-node (native libtensorflow)  when @tensorflow/tfjs-node loads,
+ *   else webgpu (Dawn: D3D12 / Metal / Vulkan) when a hardware adapter is there,
  *   else wasm (+ this project's kernels for what wasm lacks),
  *   else cpu (pure JS, ~100x slower: never picked silently while wasm works).
- * ATELIER_BACKEND=node|wasm|cpu forces one; forcing one that cannot start is an error.
+ * A software/fallback WebGPU adapter (SwiftShader, WARP) is slower than wasm and is never chosen
+ * unless forced. ATELIER_BACKEND=node|webgpu|wasm|cpu forces one (webgpu then accepts a fallback
+ * adapter: that is how CI tests it); forcing one that cannot start is an error.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
@@ -12,6 +15,7 @@ import { StudioError } from '../../shared/errors';
 import type { BackendName } from '../../shared/channels/app';
 import { registerWasmKernels } from './kernels';
 import { installWasmThreads, wantedWasmThreads } from './threads/wasm-threads';
+import { probeAdapter, registerWebGpuBackend, releaseGpu, type GpuAdapterReport } from './gpu/webgpu';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -22,6 +26,10 @@ export interface BackendInfo {
   customKernels: string[];
   tfjsVersion: string;
   tfjsNode: { present: boolean; version?: string; error?: string };
+  /** The WebGPU adapter Dawn offered (whether or not it was chosen), or why there is none. */
+  webgpu: { adapter?: GpuAdapterReport; error?: string };
+  /** Each backend in order of preference: chosen, or why not (doctor shows this). */
+  considered: { backend: BackendName; chosen: boolean; reason: string }[];
 }
 
 let current: Promise<BackendInfo> | null = null;
@@ -65,56 +73,112 @@ async function tryWasm(): Promise<{ ok: true; kernels: string[]; threads: number
   }
 }
 
+async function tryWebGpu(forced: boolean): Promise<{ ok: true; adapter: GpuAdapterReport } | { ok: false; error: string; adapter?: GpuAdapterReport }> {
+  const probe = await probeAdapter();
+  if (!probe.ok) return { ok: false, error: probe.error };
+  const adapter = probe.report;
+  if (adapter.isFallbackAdapter && !forced) {
+    return { ok: false, adapter, error: `only a software adapter (${adapter.vendor} ${adapter.architecture}), slower than the CPU path; ATELIER_BACKEND=webgpu forces it` };
+  }
+  try {
+    await registerWebGpuBackend(tf, probe.adapter);
+    const ok = await tf.setBackend('webgpu');
+    if (!ok) return { ok: false, adapter, error: 'the webgpu backend failed to initialise' };
+    return { ok: true, adapter };
+  } catch (e) {
+    return { ok: false, adapter, error: firstLine(e) };
+  }
+}
+
+const BACKENDS = ['node', 'webgpu', 'wasm', 'cpu'] as const;
+
+/** Backends this process must not choose again (a GPU that lost its device or ran out of memory). */
+const excluded = new Map<BackendName, string>();
+
 async function choose(): Promise<BackendInfo> {
-  const forced = (process.env.ATELIER_BACKEND ?? '').trim().toLowerCase();
-  if (forced && !['node', 'wasm', 'cpu'].includes(forced)) {
-    throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND="${forced}" is not a backend.`, { hint: 'Use node, wasm or cpu, or unset it.' });
+  const forced = (process.env.ATELIER_BACKEND ?? '').trim().toLowerCase() as BackendName | '';
+  if (forced && !(BACKENDS as readonly string[]).includes(forced)) {
+    throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND="${forced}" is not a backend.`, { hint: 'Use node, webgpu, wasm or cpu, or unset it.' });
   }
   const base = { tfjsVersion: tf.version.tfjs, threads: 1 };
-  let nodeResult: Awaited<ReturnType<typeof tryNode>> | null = null;
-  if (!forced || forced === 'node') {
-    nodeResult = await tryNode();
-    if (nodeResult.ok) {
+  const considered: BackendInfo['considered'] = [];
+  const skip = (b: BackendName, reason: string) => considered.push({ backend: b, chosen: false, reason });
+  const chosen = (b: BackendName, reason: string) => considered.push({ backend: b, chosen: true, reason });
+  const wants = (b: BackendName) => {
+    if (excluded.has(b)) {
+      skip(b, `not used again in this process: ${excluded.get(b)}`);
+      return false;
+    }
+    if (forced && forced !== b) {
+      skip(b, `ATELIER_BACKEND=${forced}`);
+      return false;
+    }
+    return true;
+  };
+
+  let tfjsNode: BackendInfo['tfjsNode'] = { present: false, error: 'not tried (backend forced)' };
+  if (wants('node')) {
+    const n = await tryNode();
+    if (n.ok) {
+      chosen('node', forced ? 'forced by ATELIER_BACKEND=node' : 'tfjs-node loaded');
       return {
         ...base,
         backend: 'node',
         reason: forced ? 'forced by ATELIER_BACKEND=node' : 'tfjs-node loaded',
         threads: Math.max(1, (await import('node:os')).cpus().length),
         customKernels: [],
-        tfjsNode: { present: true, version: nodeResult.version },
+        tfjsNode: { present: true, version: n.version },
+        webgpu: { error: 'not tried (tfjs-node chosen first)' },
+        considered,
       };
     }
     if (forced === 'node') {
-      throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND=node, but tfjs-node cannot start: ${nodeResult.error}.`, {
+      throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND=node, but tfjs-node cannot start: ${n.error}.`, {
         hint: 'Install @tensorflow/tfjs-node (it downloads libtensorflow), or unset ATELIER_BACKEND to use wasm.',
       });
     }
+    tfjsNode = { present: false, error: n.error };
+    skip('node', `tfjs-node unavailable: ${n.error}`);
   }
-  const tfjsNode = nodeResult && !nodeResult.ok ? { present: false, error: nodeResult.error } : { present: false, error: 'not tried (backend forced)' };
-  if (!forced || forced === 'wasm') {
+
+  let webgpu: BackendInfo['webgpu'] = {};
+  if (wants('webgpu')) {
+    const g = await tryWebGpu(forced === 'webgpu');
+    webgpu = { adapter: g.adapter, error: g.ok ? undefined : g.error };
+    if (g.ok) {
+      const a = g.adapter;
+      const reason = `${forced ? 'forced by ATELIER_BACKEND=webgpu' : 'a hardware WebGPU adapter'}: ${a.vendor} ${a.architecture}${a.isFallbackAdapter ? ' (software fallback adapter)' : ''}`;
+      chosen('webgpu', reason);
+      return { ...base, backend: 'webgpu', reason, customKernels: [], tfjsNode, webgpu, considered };
+    }
+    if (forced === 'webgpu') {
+      throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND=webgpu, but WebGPU cannot start: ${g.error}.`, {
+        hint: 'Update the GPU driver (Linux: install libvulkan1 and a Vulkan driver), or unset ATELIER_BACKEND to use wasm.',
+      });
+    }
+    skip('webgpu', g.error);
+  } else if (!webgpu.adapter) {
+    // Not tried for training, but doctor still reports what the machine offers.
+    const p = await probeAdapter();
+    webgpu = p.ok ? { adapter: p.report } : { error: p.error };
+  }
+
+  if (wants('wasm')) {
     const w = await tryWasm();
     if (w.ok) {
-      return {
-        ...base,
-        backend: 'wasm',
-        reason: forced ? 'forced by ATELIER_BACKEND=wasm' : `tfjs-node unavailable (${tfjsNode.error}); using wasm`,
-        threads: w.threads,
-        customKernels: w.kernels,
-        tfjsNode,
-      };
+      const reason = forced ? 'forced by ATELIER_BACKEND=wasm' : `tfjs-node unavailable (${tfjsNode.error}); no hardware WebGPU adapter; using wasm`;
+      chosen('wasm', reason);
+      return { ...base, backend: 'wasm', reason, threads: w.threads, customKernels: w.kernels, tfjsNode, webgpu, considered };
     }
     if (forced === 'wasm') throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND=wasm, but wasm cannot start: ${w.error}.`);
+    skip('wasm', w.error);
     // Falling to cpu is loud: it is ~100x slower.
     console.warn(`[atelier] wasm backend failed (${w.error}); falling back to the slow cpu backend`);
   }
   await tf.setBackend('cpu');
-  return {
-    ...base,
-    backend: 'cpu',
-    reason: forced ? 'forced by ATELIER_BACKEND=cpu' : 'wasm failed to start; cpu is ~100x slower',
-    customKernels: [],
-    tfjsNode,
-  };
+  const reason = forced === 'cpu' ? 'forced by ATELIER_BACKEND=cpu' : 'wasm failed to start; cpu is ~100x slower';
+  chosen('cpu', reason);
+  return { ...base, backend: 'cpu', reason, customKernels: [], tfjsNode, webgpu, considered };
 }
 
 /** Initialise once per process; later calls return the same answer. */
@@ -124,6 +188,30 @@ export function initBackend(): Promise<BackendInfo> {
     throw e;
   });
   return current;
+}
+
+/**
+ * Stop using the current backend for the rest of this process (its GPU device was lost or ran
+ * out of memory): the next initBackend() chooses among the others, so a resumed run continues on
+ * wasm from its newest checkpoint. Forcing ATELIER_BACKEND to the excluded backend then fails loudly.
+ */
+export async function excludeBackend(backend: BackendName, why: string): Promise<void> {
+  excluded.set(backend, why);
+  if (backend === 'webgpu') await releaseBackend();
+  else current = null;
+}
+
+/** Release the GPU device (a live Dawn device keeps Node running); the next initBackend() chooses again. */
+export async function releaseBackend(): Promise<void> {
+  if (tf.findBackend('webgpu')) {
+    if (tf.getBackend() === 'webgpu') {
+      // Leave tfjs on a backend that exists before removing the current one.
+      await tf.setBackend('cpu');
+    }
+    tf.removeBackend('webgpu');
+  }
+  releaseGpu();
+  current = null;
 }
 
 export { tf };

@@ -1,7 +1,24 @@
 import { z } from 'zod';
 import { channel, filePath } from '../define';
 
-export type BackendName = 'node' | 'wasm' | 'cpu';
+export type BackendName = 'node' | 'webgpu' | 'wasm' | 'cpu';
+
+export interface GpuAdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software or degraded adapter (SwiftShader, WARP): correct but slower than the CPU path. */
+  isFallbackAdapter: boolean;
+  /** The limits a training run meets first. */
+  limits: {
+    maxBufferSize: number;
+    maxStorageBufferBindingSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+}
 
 export interface DoctorReport {
   appVersion: string;
@@ -18,6 +35,10 @@ export interface DoctorReport {
   customKernels: string[];
   tfjsVersion: string;
   tfjsNode: { present: boolean; version?: string; error?: string };
+  /** The WebGPU adapter Dawn offers here (chosen or not), or why there is none. */
+  webgpu: { adapter?: GpuAdapterReport; error?: string };
+  /** Every backend in order of preference (node > webgpu > wasm > cpu): chosen, or why not. */
+  backendsConsidered: { backend: BackendName; chosen: boolean; reason: string }[];
   onnxruntime: { present: boolean; version?: string; error?: string };
   sharp: { present: boolean; version?: string; libvips?: string; error?: string };
   electron: { binary: boolean; path?: string; reason: string };

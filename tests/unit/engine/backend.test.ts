@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { noSoftwareGpu, SWIFTSHADER_ICD } from './gpu/software-gpu';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -42,5 +43,40 @@ describe('backend chooser', () => {
       expect((node as { code: number }).code).toBe(1);
       expect((node as { stderr: string }).stderr).toContain('tfjs-node cannot start');
     }
+  });
+});
+
+interface DoctorGpu {
+  backend: string;
+  webgpu: { adapter?: { vendor: string; architecture: string; isFallbackAdapter: boolean; limits: { maxBufferSize: number } }; error?: string };
+  backendsConsidered: { backend: string; chosen: boolean; reason: string }[];
+}
+
+describe.skipIf(noSoftwareGpu !== null || tfjsNodeInstalled)(`WebGPU in the chooser (${noSoftwareGpu ?? (tfjsNodeInstalled ? 'tfjs-node installed: it wins first' : 'SwiftShader')})`, () => {
+  it('never picks the software adapter on its own: wasm stays the default, and doctor says why', async () => {
+    const r = JSON.parse((await doctor({ ATELIER_BACKEND: '', VK_ICD_FILENAMES: SWIFTSHADER_ICD })).stdout) as DoctorGpu;
+    expect(r.backend).toBe('wasm');
+    expect(r.webgpu.adapter?.isFallbackAdapter).toBe(true);
+    expect(r.webgpu.adapter?.limits.maxBufferSize).toBeGreaterThan(0);
+    const gpu = r.backendsConsidered.find((c) => c.backend === 'webgpu')!;
+    expect(gpu.chosen).toBe(false);
+    expect(gpu.reason).toMatch(/software adapter/);
+    expect(r.backendsConsidered.map((c) => `${c.backend}:${c.chosen}`)).toEqual(['node:false', 'webgpu:false', 'wasm:true']);
+  });
+
+  it('ATELIER_BACKEND=webgpu forces it, software adapter included, and the CLI still exits', async () => {
+    const r = JSON.parse((await doctor({ ATELIER_BACKEND: 'webgpu', VK_ICD_FILENAMES: SWIFTSHADER_ICD })).stdout) as DoctorGpu & { backendReason: string };
+    expect(r.backend).toBe('webgpu');
+    expect(r.backendReason).toMatch(/forced by ATELIER_BACKEND=webgpu.*software fallback adapter/);
+    expect(r.webgpu.adapter?.architecture).toBe('swiftshader');
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')('WebGPU without an adapter (Linux: Vulkan ICDs are chosen by VK_ICD_FILENAMES)', () => {
+  it('ATELIER_BACKEND=webgpu with no Vulkan driver fails loudly, naming the cause', async () => {
+    // An ICD list naming nothing: the loader finds no driver, Dawn offers no adapter.
+    const e = (await doctor({ ATELIER_BACKEND: 'webgpu', VK_ICD_FILENAMES: path.join(ROOT, 'no-such-icd.json') }).catch((err: unknown) => err)) as { code: number; stderr: string };
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(/ATELIER_BACKEND=webgpu, but WebGPU cannot start/);
   });
 });

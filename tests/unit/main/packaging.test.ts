@@ -36,7 +36,18 @@ describe('installer configuration', () => {
       expect(cfg.asarUnpack.some((g) => g.startsWith(`node_modules/${m}/`)), m).toBe(true);
     }
     expect(cfg.asarUnpack.some((g) => g.includes('tfjs-backend-wasm') && g.endsWith('.wasm'))).toBe(true);
+    expect(cfg.asarUnpack).toContain('node_modules/webgpu/dist/**');
     expect(cfg.npmRebuild).toBe(false);
+  });
+  it("keeps only the target platform's Dawn (WebGPU) addon: macOS gets the universal one", () => {
+    const dawn = cfg.files.filter((f) => f.includes('node_modules/webgpu/'));
+    expect(dawn).toEqual(['!node_modules/webgpu/dist/**', 'node_modules/webgpu/dist/${platform}-${arch}/**']);
+    expect((cfg.mac as unknown as { files: string[] }).files).toEqual(['node_modules/webgpu/dist/darwin-universal/**']);
+    // Every folder the patterns can name exists in the installed package (the package's own naming).
+    const dist = path.join(ROOT, 'node_modules', 'webgpu', 'dist');
+    if (fs.existsSync(dist)) {
+      for (const d of ['linux-x64', 'linux-arm64', 'win32-x64', 'win32-arm64', 'darwin-universal']) expect(fs.existsSync(path.join(dist, d, 'dawn.node')), d).toBe(true);
+    }
   });
   it('ships the demo models and the demo dataset, and the built app only', () => {
     expect(cfg.extraResources.map((r) => r.from).sort()).toEqual(['models', 'resources']);
@@ -58,7 +69,10 @@ describe('installer configuration', () => {
   it('keeps runtime modules in dependencies (the packaged app has no devDependencies)', () => {
     for (const m of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'sharp', 'zod']) expect(pkg.dependencies[m], m).toBeTruthy();
     expect(pkg.optionalDependencies['@tensorflow/tfjs-node']).toBeTruthy();
-    expect(pkg.allowScripts).toMatchObject({ '@tensorflow/tfjs-node': true, sharp: true, 'onnxruntime-node': true });
+    expect(pkg.dependencies['@tensorflow/tfjs-backend-webgpu']).toBe(pkg.dependencies['@tensorflow/tfjs']);
+    // Dawn is optional: a platform without its prebuilt addon still installs (and uses wasm).
+    expect(pkg.optionalDependencies.webgpu).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pkg.allowScripts).toMatchObject({ '@tensorflow/tfjs-node': true, sharp: true, 'onnxruntime-node': true, webgpu: true });
     expect(fs.readFileSync(path.join(ROOT, '.npmrc'), 'utf8')).toContain('onnxruntime-node-install=skip');
   });
   const bin = findElectronBinary();

@@ -74,6 +74,8 @@ export async function doctorReport(opts: { workspace: string; mode: string }): P
     customKernels: b.customKernels,
     tfjsVersion: b.tfjsVersion,
     tfjsNode: b.tfjsNode,
+    webgpu: b.webgpu,
+    backendsConsidered: b.considered,
     onnxruntime,
     sharp,
     electron: findElectronBinary(),

@@ -12,7 +12,7 @@ import { handlerTable } from '../handlers';
 import { JobManager } from './jobs';
 import type { FromHost, Port, ToHost } from './protocol';
 import { openWorkspace, sweepWorkspace, type Workspace } from '../core/workspace';
-import { initBackend } from '../backend';
+import { initBackend, releaseBackend } from '../backend';
 
 export interface Engine {
   ctx: EngineContext;
@@ -45,6 +45,8 @@ export function createEngine(opts: {
     },
     async shutdown() {
       await jobs.cancelAll();
+      // A live WebGPU device would keep this process running after its jobs end.
+      await releaseBackend();
     },
   };
 }

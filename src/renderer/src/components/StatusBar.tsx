@@ -1,5 +1,18 @@
 import { useStatus } from '../store/status';
 import { useJobs, isActive } from '../store/jobs';
+import type { DoctorReport, GpuAdapterReport } from '../../../shared/channels/app';
+
+function adapterName(a: GpuAdapterReport): string {
+  return `${a.vendor} ${a.architecture}${a.isFallbackAdapter ? ' (software)' : ''}`;
+}
+
+/** The hover text: why this backend, and what the GPU offered when it was not chosen. */
+function backendTitle(d: DoctorReport): string {
+  const lines = [d.backendReason];
+  for (const c of d.backendsConsidered ?? []) if (!c.chosen) lines.push(`${c.backend}: ${c.reason}`);
+  if (d.webgpu?.adapter) lines.push(`GPU: ${adapterName(d.webgpu.adapter)}${d.webgpu.adapter.description ? ` — ${d.webgpu.adapter.description}` : ''}`);
+  return lines.join('\n');
+}
 
 export function StatusBar() {
   const { doctor, doctorError, engine, engineMessage, access } = useStatus();
@@ -13,8 +26,8 @@ export function StatusBar() {
         {engineMessage && engine !== 'ready' ? ` — ${engineMessage}` : ''}
       </span>
       <span className="sep" />
-      <span data-testid="status-backend" title={doctor?.backendReason}>
-        {doctor ? `backend ${doctor.backend}` : doctorError ? 'backend unknown' : 'backend …'}
+      <span data-testid="status-backend" title={doctor ? backendTitle(doctor) : undefined}>
+        {doctor ? `backend ${doctor.backend}${doctor.backend === 'webgpu' && doctor.webgpu?.adapter ? ` · ${adapterName(doctor.webgpu.adapter)}` : ''}` : doctorError ? 'backend unknown' : 'backend …'}
       </span>
       {doctor ? (
         <>
