@@ -51,8 +51,10 @@ export function dawnPlatformDir(platform: string = process.platform, arch: strin
 
 async function loadGpu(): Promise<GpuLike> {
   if (gpu) return gpu;
-  // The package is ESM; import() keeps it out of the electron-vite bundle (it is external).
-  const mod = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+  // The package is ESM, and optional: a specifier held in a variable keeps type-checking and the
+  // bundle independent of whether this platform installed it.
+  const spec = 'webgpu';
+  const mod = (await import(spec)) as unknown as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
   // tfjs-backend-webgpu reads the WebGPU constants (GPUBufferUsage, GPUMapMode, ...) as globals.
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
@@ -115,7 +117,7 @@ export function probeAdapter(): Promise<ProbeResult> {
 export async function registerWebGpuBackend(tf: typeof import('@tensorflow/tfjs'), adapter: AdapterLike): Promise<void> {
   // Registers the webgpu kernels (and its own backend factory, which we replace with ours so the
   // device is the one we hold and release).
-  const { WebGPUBackend } = nodeRequire('@tensorflow/tfjs-backend-webgpu') as typeof import('@tensorflow/tfjs-backend-webgpu');
+  const { WebGPUBackend } = nodeRequire('@tensorflow/tfjs-backend-webgpu') as { WebGPUBackend: new (device: unknown, info: unknown) => import('@tensorflow/tfjs').KernelBackend };
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', async () => {
     const l = adapter.limits;
@@ -135,7 +137,7 @@ export async function registerWebGpuBackend(tf: typeof import('@tensorflow/tfjs'
       // 'destroyed' is our own releaseGpu(); anything else is the driver taking the device away.
       if (info.reason !== 'destroyed') deviceLost = info.message || info.reason || 'device lost';
     });
-    return new WebGPUBackend(device as never, adapter.info as never);
+    return new WebGPUBackend(device, adapter.info);
   }, 1);
 }
 
