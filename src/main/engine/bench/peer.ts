@@ -58,13 +58,13 @@ export async function peerAvailability(): Promise<PeerAvailability> {
   return { available: true, python, env, reason: blas ? `OpenBLAS (OpenMP) from ${blas}` : 'default BLAS alternative (libopenblas0-openmp not found)' };
 }
 
-/** Runs scripts/peer/torch_pix2pix.py with `args` (2 threads) and parses the JSON it prints last. */
-async function runPeerScript<T>(args: string[]): Promise<T | { error: string }> {
+/** Runs scripts/peer/<script> with `args` (2 threads) and parses the JSON it prints last. */
+async function runPeerScript<T>(args: string[], script = 'torch_pix2pix.py'): Promise<T | { error: string }> {
   const a = await peerAvailability();
   if (!a.available) return { error: a.reason };
-  const script = path.join(appRoot(), 'scripts', 'peer', 'torch_pix2pix.py');
+  const file = path.join(appRoot(), 'scripts', 'peer', script);
   try {
-    const { stdout } = await run(a.python!, [script, ...args, '--threads', '2'], { env: a.env, timeout: 30 * 60_000, maxBuffer: 8 << 20 });
+    const { stdout } = await run(a.python!, [file, ...args, '--threads', '2'], { env: a.env, timeout: 30 * 60_000, maxBuffer: 8 << 20 });
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
   } catch (e) {
     return { error: `the PyTorch peer failed: ${(e as Error).message.split('\n')[0]}` };
@@ -73,6 +73,18 @@ async function runPeerScript<T>(args: string[]): Promise<T | { error: string }> 
 
 export async function runPeerPix2pix(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number }): Promise<PeerResult | { error: string }> {
   return runPeerScript<PeerResult>(['--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64)]);
+}
+
+/**
+ * The CycleGAN step at the paper's widths (scripts/peer/torch_cyclegan.py: two ResNet generators,
+ * 6 blocks up to 128 px and 9 above, two 70x70 PatchGANs, instance norm, LSGAN, cycle 10, identity
+ * 0.5, Adam). paramsG / paramsD are those of ONE generator / discriminator.
+ */
+export async function runPeerCycleGan(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number; ndf?: number }): Promise<PeerResult | { error: string }> {
+  return runPeerScript<PeerResult>(
+    ['--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64), '--ndf', String(opts.ndf ?? 64)],
+    'torch_cyclegan.py',
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 /** The bench's sections, in order. Each adds figures; `quick` keeps CI's run to a minute or two. */
 import type { Figure } from './figure';
 import { benchTrainStep, median, percentile } from './train';
-import { peerAvailability, runPeerPix2pix } from './peer';
+import { peerAvailability, runPeerCycleGan, runPeerPix2pix } from './peer';
 import { tf, initBackend } from '../backend';
 import { createModel } from '../models/registry';
 
@@ -14,48 +14,98 @@ async function backend(ctx: Ctx) {
   ctx.log(`backend ${b.backend} (${b.reason}); threads ${b.threads}${fma}; own kernels: ${b.customKernels.join(', ') || 'none'}`);
 }
 
-/** pix2pix step (U-Net ngf 64 + 70x70 PatchGAN, batch 1) against the same networks in PyTorch. */
-async function pix2pix(ctx: Ctx) {
-  await backend(ctx);
-  const sizes = ctx.quick ? [32] : [64, 128, 256];
-  const steps = ctx.quick ? 2 : 3;
+/**
+ * A model's training step at the paper's widths (ngf = ndf = 64, batch 1) against the same
+ * networks, losses and optimiser in PyTorch, in the same run: parameter counts must match, the
+ * ratio is ours / PyTorch, and a missed target says by how much.
+ */
+async function peerSteps(ctx: Ctx, o: {
+  section: string;
+  model: 'pix2pix' | 'cyclegan';
+  sizes: number[];
+  steps: number;
+  options: Record<string, unknown>;
+  /** Target ratio per size; null: reported only. */
+  target: (size: number) => number | null;
+}) {
   const peerInfo = await peerAvailability();
-  ctx.log(`peer: ${peerInfo.available ? `PyTorch with ${peerInfo.reason}, 2 threads` : `not measured (${peerInfo.reason})`}`);
-  const peer = peerInfo.available ? await runPeerPix2pix({ sizes, batch: 1, steps, warmup: 1 }) : null;
+  ctx.log(`${o.model} at paper widths (ngf = ndf = 64, batch 1) vs PyTorch: ${peerInfo.available ? `${peerInfo.reason}, 2 threads` : `peer not measured (${peerInfo.reason})`}`);
+  const run = o.model === 'pix2pix' ? runPeerPix2pix : runPeerCycleGan;
+  const peer = peerInfo.available ? await run({ sizes: o.sizes, batch: 1, steps: o.steps, warmup: 1 }) : null;
   if (peer && 'error' in peer) ctx.log(peer.error);
   if (peer && !('error' in peer)) ctx.log(`peer BLAS loaded: ${peer.blas.join(', ') || 'unknown'}; torch ${peer.torch}, ${peer.threads} threads`);
-  for (const size of sizes) {
-    const ours = await benchTrainStep({ model: 'pix2pix', size, batch: 1, steps, warmup: 1, options: { ngf: 64, ndf: 64, nLayersD: 3 } });
+  for (const size of o.sizes) {
+    const ours = await benchTrainStep({ model: o.model, size, batch: 1, steps: o.steps, warmup: 1, options: o.options });
     const p = peer && !('error' in peer) ? peer.results.find((r) => r.size === size) : undefined;
-    if (p) ctx.log(`params ours G ${ours.params.G} D ${ours.params.D}; PyTorch G ${p.paramsG} D ${p.paramsD}${p.paramsG === ours.params.G && p.paramsD === ours.params.D ? ' (match)' : ' (DIFFER)'}`);
-    const ratio = p ? ours.secondsPerStep / p.secondsPerStep : null;
-    ctx.add({ section: 'pix2pix', name: `pix2pix step ${size}px b1`, value: ours.secondsPerStep, unit: 's', peer: p?.secondsPerStep ?? null, ratio, target: '<= 2x PyTorch', met: ratio == null ? null : ratio <= 2 });
+    // One G and one D (CycleGAN has two of each, built alike).
+    const [gName, dName] = o.model === 'pix2pix' ? ['G', 'D'] : ['G_A', 'D_A'];
+    const g = ours.params[gName]!;
+    const d = ours.params[dName]!;
+    const match = p ? p.paramsG === g && p.paramsD === d : null;
+    if (p) ctx.log(`${o.model} ${size}px params ours G ${g} D ${d}; PyTorch G ${p.paramsG} D ${p.paramsD}${match ? ' (match)' : ' (DIFFER: the ratio compares different networks)'}`);
+    const ratio = p && match ? ours.secondsPerStep / p.secondsPerStep : null;
+    const t = o.target(size);
+    const met = ratio == null || t == null ? null : ratio <= t;
+    const missed = met === false ? `; target missed by x${(ratio! / t!).toFixed(2)} (needs ${(100 * (1 - t! / ratio!)).toFixed(0)}% less time)` : '';
+    ctx.add({
+      section: o.section,
+      name: `${o.model} step ${size}px b1 (paper widths)`,
+      value: ours.secondsPerStep,
+      unit: 's',
+      peer: p?.secondsPerStep ?? null,
+      ratio,
+      target: t == null ? 'reported' : `<= ${t}x PyTorch`,
+      met,
+      note: `G ${(g / 1e6).toFixed(2)}M, D ${(d / 1e6).toFixed(2)}M params${p ? (match ? ', equal to PyTorch' : ', NOT equal to PyTorch') : ''}${missed}`,
+    });
   }
   if (ctx.profile) {
     // Per-kernel wall time of the step (top-level kernel calls) and the process CPU time.
     const { profileTrainStep, formatProfile } = await import('../kernels/profile');
-    for (const size of sizes) {
-      const prof = await profileTrainStep({ model: 'pix2pix', size, steps: 2 });
+    for (const size of o.sizes) {
+      const prof = await profileTrainStep({ model: o.model, size, steps: 2, options: o.options });
       for (const line of formatProfile(prof)) ctx.log(line);
-      ctx.add({ section: 'pix2pix', name: `pix2pix step ${size}px b1 CPU time (profiled)`, value: prof.cpuMs / 1000, unit: 's', note: `wall ${(prof.wallMs / 1000).toFixed(2)} s, ${prof.threads} thread(s)` });
+      ctx.add({ section: o.section, name: `${o.model} step ${size}px b1 CPU time (profiled)`, value: prof.cpuMs / 1000, unit: 's', note: `wall ${(prof.wallMs / 1000).toFixed(2)} s, ${prof.threads} thread(s)` });
     }
   }
 }
 
-/** Other models' steps at small sizes, batch 1 and 8. */
+/** pix2pix step (U-Net ngf 64 + 70x70 PatchGAN, batch 1) against the same networks in PyTorch. */
+async function pix2pix(ctx: Ctx) {
+  await backend(ctx);
+  // Issue #17: <= 1.3x at 256 px; 64 and 128 px were already below 1x: none may regress past it.
+  await peerSteps(ctx, { section: 'pix2pix', model: 'pix2pix', sizes: ctx.quick ? [32] : [64, 128, 256], steps: ctx.quick ? 2 : 3, options: { ngf: 64, ndf: 64, nLayersD: 3 }, target: () => 1.3 });
+}
+
+/**
+ * CycleGAN step at the paper's widths (ResNet generators ngf 64, 6 blocks up to 128 px and 9 at
+ * 256, PatchGAN ndf 64, instance norm, LSGAN, identity 0.5) against PyTorch. Also run by
+ * `models`; on its own with `--only cyclegan`.
+ */
+async function cyclegan(ctx: Ctx) {
+  await backend(ctx);
+  // Issue #17: <= 1.5x at 64 and 128 px, reported at 256 px.
+  await peerSteps(ctx, { section: 'cyclegan', model: 'cyclegan', sizes: ctx.quick ? [32] : [64, 128, 256], steps: ctx.quick ? 2 : 3, options: { ngf: 64, ndf: 64, nLayersD: 3 }, target: (s) => (s <= 128 ? 1.5 : null) });
+}
+
+/**
+ * Other models' steps at small sizes, batch 1 and 8, at the widths the app picks for them
+ * (scaled down for small images: not comparable with a paper-width peer; CycleGAN and pix2pix
+ * at paper widths have their own sections).
+ */
 async function models(ctx: Ctx) {
   await initBackend();
   const plan: [string, number, number, Record<string, unknown>][] = ctx.quick
     ? [['cyclegan', 32, 1, {}], ['cgan', 32, 8, {}], ['autoencoder', 32, 8, {}]]
     : [
-        ['cyclegan', 32, 1, {}], ['cyclegan', 64, 1, {}], ['cyclegan', 128, 1, {}],
+        ['cyclegan', 32, 1, {}], ['cyclegan', 64, 1, {}],
         ['cgan', 32, 1, {}], ['cgan', 32, 8, {}], ['cgan', 64, 8, {}], ['cgan', 128, 1, {}],
         ['pix2pix', 32, 8, {}], ['pix2pix', 64, 8, {}],
         ['autoencoder', 32, 8, {}],
       ];
   for (const [model, size, batch, options] of plan) {
     const f = await benchTrainStep({ model, size, batch, steps: ctx.quick ? 2 : 3, warmup: 1, options });
-    ctx.add({ section: 'models', name: `${model} step ${size}px b${batch}`, value: f.secondsPerStep, unit: 's', note: `params ${Object.entries(f.params).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}` });
+    ctx.add({ section: 'models', name: `${model} step ${size}px b${batch} (scaled widths)`, value: f.secondsPerStep, unit: 's', note: `params ${Object.entries(f.params).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}` });
   }
 }
 
@@ -193,6 +243,7 @@ async function resolution(ctx: Ctx) {
 
 export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   pix2pix,
+  cyclegan,
   models,
   memory,
   kernels,

@@ -28,7 +28,7 @@ describe('atelier bench --quick', () => {
     const out = JSON.parse(fs.readFileSync(results, 'utf8')) as { quick: boolean; figures: { section: string; name: string; value: number | null }[] };
     expect(out.quick).toBe(true);
     const sections = new Set(out.figures.map((f) => f.section));
-    for (const s of ['pix2pix', 'models', 'memory', 'kernels', 'inference', 'resolution', 'analysis', 'eventloop']) expect(sections, s).toContain(s);
+    for (const s of ['pix2pix', 'cyclegan', 'models', 'memory', 'kernels', 'inference', 'resolution', 'analysis', 'eventloop']) expect(sections, s).toContain(s);
     expect(out.figures.filter((f) => f.name === 'error')).toEqual([]);
     for (const f of out.figures) if (f.section !== 'memory') expect(f.value === null || Number.isFinite(f.value), f.name).toBe(true);
     const drift = out.figures.find((f) => f.name.startsWith('tensor count drift'))!;

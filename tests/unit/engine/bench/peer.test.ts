@@ -8,7 +8,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { peerAvailability, runPeerPix2pix, runPeerUnetInference } from '../../../../src/main/engine/bench/peer';
+import { peerAvailability, runPeerCycleGan, runPeerPix2pix, runPeerUnetInference } from '../../../../src/main/engine/bench/peer';
+import { countTrainable } from '../../../../src/main/engine/bench/train';
+import { tf } from '../../../../src/main/engine/backend';
+import { patchGanDiscriminator, resnetGenerator } from '../../../../src/main/engine/networks';
 
 const saved = process.env.ATELIER_PEER_PYTHON;
 let dir = '';
@@ -71,6 +74,18 @@ describe('PyTorch peer (fake python)', () => {
     expect(args[args.indexOf('--steps') + 1]).toBe('2');
   });
 
+  it('runPeerCycleGan runs scripts/peer/torch_cyclegan.py with the paper widths', async () => {
+    const train = { torch: '9.9', threads: 2, blas: [], results: [{ size: 64, batch: 1, secondsPerStep: 0.5, steps: 3, paramsG: 1, paramsD: 2 }] };
+    const py = fakePython('cyclegan-ok', `echo '${JSON.stringify(train)}'`);
+    process.env.ATELIER_PEER_PYTHON = py;
+    expect(await runPeerCycleGan({ sizes: [64, 128], batch: 1, steps: 3, warmup: 1 })).toEqual(train);
+    const args = argsOf(py);
+    const flag = (f: string) => args[args.indexOf(f) + 1];
+    expect(path.basename(args[0]!)).toBe('torch_cyclegan.py');
+    expect(fs.existsSync(args[0]!)).toBe(true);
+    expect([flag('--sizes'), flag('--steps'), flag('--ngf'), flag('--ndf'), flag('--threads')]).toEqual(['64,128', '3', '64', '64', '2']);
+  });
+
   it('says why when python is missing, torch does not import, or the script fails', async () => {
     process.env.ATELIER_PEER_PYTHON = path.join(dir, 'no-python');
     expect(await peerAvailability()).toMatchObject({ available: false, reason: expect.stringContaining('not found') });
@@ -106,5 +121,23 @@ describe.skipIf(!haveTorch)(`PyTorch peer (python3-torch installed)${haveTorch ?
     expect(r.results[0]!.secondsPerImage).toBeGreaterThan(0);
     // Ours (unetGenerator ngf 64, batch norm, dropout), trainable weights: the bench prints it too.
     expect(r.results[0]!.paramsG).toBe(29244611);
+  }, 120_000);
+
+  it('builds the CycleGAN networks with our parameter counts (6 blocks at 64 px, 9 at 256 px)', async () => {
+    delete process.env.ATELIER_PEER_PYTHON;
+    const r = await runPeerCycleGan({ sizes: [64, 256], batch: 1, steps: 0, warmup: 0 });
+    if ('error' in r) throw new Error(r.error);
+    for (const size of [64, 256]) {
+      const p = r.results.find((x) => x.size === size)!;
+      const g = resnetGenerator({ size, inChannels: 3, outChannels: 3, ngf: 64, norm: 'instance', upsample: 'transpose', seed: 1 });
+      const d = patchGanDiscriminator({ size, inChannels: 3, ndf: 64, nLayers: 3, norm: 'instance', seed: 2 });
+      try {
+        expect([p.paramsG, p.paramsD], `${size} px`).toEqual([countTrainable(g), countTrainable(d)]);
+      } finally {
+        g.dispose();
+        d.dispose();
+      }
+    }
+    expect(tf.memory().numTensors).toBe(0);
   }, 120_000);
 });
