@@ -8,29 +8,24 @@
  * trainer is restarted on the next training request (and shut down after a minute without
  * training). Never imports tfjs or electron: the Electron main passes a spawner built on
  * utilityProcess.
+ *
+ * This file is the client's routing and trainer bookkeeping; beside it: spawn.ts (starting and
+ * stopping a host process), slot.ts (one host's pending requests and jobs), crash-policy.ts
+ * (the crash error, when to restart), trainer-stats.ts (app.stats without waiting for a step),
+ * router.ts (which host answers what).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import fs from 'node:fs';
-import type { Envelope, ErrorData } from '../../../shared/errors';
+import type { Envelope } from '../../../shared/errors';
 import type { EventName } from '../../../shared/events';
 import type { JobInfo } from '../../../shared/channels/job';
-import type { EngineStats, HostStats, TrainerHostStats } from '../../../shared/channels/app';
-import type { FromHost, ToHost } from '../host/protocol';
-import { appRoot } from '../core/workspace';
-import { JOB_CHANNELS, TRAINING_CHANNELS, jobIdOf, mergeJobLists, patchRunDetail, patchRunList, runIdOf, type HostRole } from './router';
+import type { EngineStats } from '../../../shared/channels/app';
+import { CrashWindow, RESTART_DELAY_MS, crashError } from './crash-policy';
+import { JOB_CHANNELS, TRAINING_CHANNELS, jobIdOf, mergeJobLists, patchRunDetail, patchRunList, runIdOf } from './router';
+import { detachSlot, failPending, launchSlot, newSlot, sendToSlot, type Slot } from './slot';
+import { shutdownProc, type HostProcess, type Spawner } from './spawn';
+import { TrainerStatsReader } from './trainer-stats';
 
-export interface HostProcess {
-  pid?: number;
-  send(msg: ToHost): void;
-  onMessage(cb: (msg: FromHost) => void): void;
-  onExit(cb: (code: number | null, signal?: string | null) => void): void;
-  kill(): void;
-}
+export { childProcessSpawner, type HostProcess, type Spawner } from './spawn';
 
-/** Starts one engine host. `role` says which one (a spawner may ignore it; the host is the same code). */
-export type Spawner = (opts?: { role?: HostRole }) => HostProcess;
 type Listener = (event: EventName, payload: unknown) => void;
 
 export interface EngineClientLike {
@@ -38,73 +33,6 @@ export interface EngineClientLike {
   onEvent(cb: Listener): () => void;
   close(): Promise<void>;
 }
-
-/** Spawn the host as a Node child process (serve). Uses the built bundle when present, else tsx. */
-export function childProcessSpawner(baseEnv: NodeJS.ProcessEnv = process.env): Spawner {
-  return (opts) => {
-    const env: NodeJS.ProcessEnv = { ...baseEnv, ATELIER_ENGINE_ROLE: opts?.role ?? 'primary' };
-    const root = appRoot();
-    const built = path.join(root, 'out', 'main', 'engine-host.js');
-    const src = path.join(root, 'src', 'main', 'engine', 'host', 'host-entry.ts');
-    const useSrc = env.ATELIER_ENGINE_FROM_SOURCE === '1' || !fs.existsSync(built) || isOlder(built, path.join(root, 'src'));
-    let child: ChildProcess;
-    if (useSrc) {
-      const nodeRequire = createRequire(import.meta.url);
-      const tsx = nodeRequire.resolve('tsx');
-      child = fork(src, [], { serialization: 'advanced', execArgv: ['--import', pathToImport(tsx)], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    } else {
-      child = fork(built, [], { serialization: 'advanced', env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    }
-    return {
-      pid: child.pid,
-      send: (m) => {
-        if (child.connected) child.send(m);
-      },
-      onMessage: (cb) => child.on('message', (m) => cb(m as FromHost)),
-      onExit: (cb) => child.on('exit', (code, signal) => cb(code, signal)),
-      kill: () => child.kill('SIGKILL'),
-    };
-  };
-}
-
-function pathToImport(p: string): string {
-  // tsx's package main resolves to its CJS entry; --import wants the ESM loader entry.
-  return path.join(path.dirname(p), 'esm', 'index.mjs');
-}
-
-/** True when any file under `dir` is newer than `file` (so a stale build is not used). */
-function isOlder(file: string, dir: string): boolean {
-  const t = fs.statSync(file).mtimeMs;
-  const walk = (d: string): boolean => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory() ? walk(p) : fs.statSync(p).mtimeMs > t) return true;
-    }
-    return false;
-  };
-  try {
-    return walk(dir);
-  } catch {
-    return false;
-  }
-}
-
-type Pending = { resolve: (e: Envelope<unknown>) => void; channel: string };
-
-/** One engine host process and its bookkeeping. */
-interface Slot {
-  role: HostRole;
-  proc: HostProcess | null;
-  ready: Promise<void> | null;
-  /** Resolves `ready` when the host dies before it said ready (the request then fails cleanly). */
-  abortReady: (() => void) | null;
-  pending: Map<number, Pending>;
-  /** Jobs started and not ended (what a crash fails). */
-  liveJobs: Map<string, JobInfo>;
-  starts: number;
-}
-
-const newSlot = (role: HostRole): Slot => ({ role, proc: null, ready: null, abortReady: null, pending: new Map(), liveJobs: new Map(), starts: 0 });
 
 /** How many ended trainer jobs the client remembers. */
 const MEMORY = 500;
@@ -121,7 +49,7 @@ export class EngineClient implements EngineClientLike {
   private nextId = 1;
   private listeners = new Set<Listener>();
   private closing = false;
-  private crashes: number[] = [];
+  private readonly crashes: CrashWindow;
   /** runId -> jobId of the runs the trainer host is training now. */
   private trainerRuns = new Map<string, string>();
   /**
@@ -130,10 +58,11 @@ export class EngineClient implements EngineClientLike {
    */
   private trainerEnded = new Map<string, JobInfo>();
   private trainerIdleTimer: ReturnType<typeof setTimeout> | null = null;
-  private trainerStatsCache: { stats: Omit<TrainerHostStats, 'ageMs'>; at: number } | null = null;
-  private trainerStatsInFlight: Promise<void> | null = null;
+  private readonly trainerStatsReader = new TrainerStatsReader((slot, channel, payload) => this.send(slot, channel, payload));
 
-  constructor(private readonly spawner: Spawner, private readonly opts: EngineClientOptions = {}) {}
+  constructor(private readonly spawner: Spawner, private readonly opts: EngineClientOptions = {}) {
+    this.crashes = new CrashWindow(opts.maxCrashesPerMinute ?? 5);
+  }
 
   /** Number of times the primary host was (re)started. */
   get starts(): number {
@@ -169,31 +98,16 @@ export class EngineClient implements EngineClientLike {
     if (slot.ready) return slot.ready;
     const primary = slot.role === 'primary';
     if (primary) this.emitLocal('engine.state', { state: slot.starts ? 'restarting' : 'starting' });
-    const proc = this.spawner(primary ? undefined : { role: slot.role });
-    slot.proc = proc;
-    slot.starts++;
-    slot.ready = new Promise<void>((resolve) => {
-      slot.abortReady = resolve;
-      proc.onMessage((msg) => {
-        if (!msg || typeof msg !== 'object' || slot.proc !== proc) return;
-        if (msg.t === 'ready') {
-          if (primary) this.emitLocal('engine.state', { state: 'ready' });
-          slot.abortReady = null;
-          resolve();
-        } else if (msg.t === 'res') {
-          const p = slot.pending.get(msg.id);
-          if (p) {
-            slot.pending.delete(msg.id);
-            p.resolve(msg.envelope);
-          }
-          if (!primary) this.scheduleTrainerIdle();
-        } else if (msg.t === 'evt') {
-          this.hostEvent(slot, msg.event, msg.payload);
-        }
-      });
-      proc.onExit((code, signal) => this.onExit(slot, proc, code, signal ?? null));
+    return launchSlot(slot, this.spawner, {
+      ready: () => {
+        if (primary) this.emitLocal('engine.state', { state: 'ready' });
+      },
+      answered: () => {
+        if (!primary) this.scheduleTrainerIdle();
+      },
+      event: (event, payload) => this.hostEvent(slot, event, payload),
+      exit: (proc, code, signal) => this.onExit(slot, proc, code, signal),
     });
-    return slot.ready;
   }
 
   /** An event from a host (or a job.failed the client makes up for a dead host): book-keep, relay. */
@@ -216,30 +130,15 @@ export class EngineClient implements EngineClientLike {
 
   private onExit(slot: Slot, proc: HostProcess, code: number | null, signal: string | null) {
     if (slot.proc !== proc) return;
-    slot.proc = null;
-    slot.ready = null;
-    slot.abortReady?.();
-    slot.abortReady = null;
+    detachSlot(slot);
     if (slot.role === 'trainer') {
       this.cancelTrainerIdle();
-      this.trainerStatsCache = null;
+      this.trainerStatsReader.clear();
     }
     if (this.closing) return;
     const primary = slot.role === 'primary';
-    const why = signal ? `signal ${signal}` : `exit code ${code}`;
-    const error: ErrorData = primary
-      ? {
-          code: 'ENGINE_CRASHED',
-          message: `The engine stopped unexpectedly (${why}). It is being restarted.`,
-          hint: 'Your saved datasets, runs and checkpoints are safe; resume a training run from its last checkpoint.',
-        }
-      : {
-          code: 'ENGINE_CRASHED',
-          message: `The training engine stopped unexpectedly (${why}). The rest of the app keeps running.`,
-          hint: 'Your saved datasets, runs and checkpoints are safe; resume the run to continue from its last checkpoint.',
-        };
-    for (const [, p] of slot.pending) p.resolve({ ok: false, error });
-    slot.pending.clear();
+    const error = crashError(slot.role, code, signal);
+    failPending(slot, error);
     for (const job of [...slot.liveJobs.values()]) {
       const failed: JobInfo = { ...job, state: 'failed', endedAt: Date.now(), error };
       this.hostEvent(slot, 'job.failed', { jobId: job.id, job: failed, error, cancelled: false });
@@ -249,16 +148,13 @@ export class EngineClient implements EngineClientLike {
     // describes the primary, which is what answers the app.
     if (!primary) return;
     this.emitLocal('engine.state', { state: 'crashed', message: error.message });
-    const now = Date.now();
-    this.crashes = this.crashes.filter((t) => now - t < 60_000);
-    this.crashes.push(now);
-    if (this.crashes.length > (this.opts.maxCrashesPerMinute ?? 5)) {
+    if (this.crashes.tooMany()) {
       this.emitLocal('engine.state', { state: 'stopped', message: 'The engine crashed repeatedly; restart Atelier.' });
       return;
     }
     setTimeout(() => {
       if (!this.closing && !slot.proc) void this.startSlot(slot);
-    }, 250);
+    }, RESTART_DELAY_MS);
   }
 
   private cancelTrainerIdle() {
@@ -280,7 +176,7 @@ export class EngineClient implements EngineClientLike {
       // Detach first: a training request from now on spawns a fresh trainer.
       t.proc = null;
       t.ready = null;
-      this.trainerStatsCache = null;
+      this.trainerStatsReader.clear();
       void shutdownProc(proc);
     }, Math.max(0, ms));
     timer.unref?.();
@@ -358,16 +254,7 @@ export class EngineClient implements EngineClientLike {
       const message = slot.role === 'primary' ? 'The engine is restarting; try again in a moment.' : 'The training engine stopped; try again.';
       return { ok: false, error: { code: 'ENGINE_CRASHED', message } };
     }
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      slot.pending.set(id, { resolve, channel });
-      try {
-        proc.send({ t: 'req', id, channel, payload });
-      } catch (e) {
-        slot.pending.delete(id);
-        resolve({ ok: false, error: { code: 'INTERNAL', message: `Could not send the request to the engine: ${(e as Error).message}` } });
-      }
-    });
+    return sendToSlot(slot, proc, this.nextId++, channel, payload);
   }
 
   private async jobList(payload: unknown): Promise<Envelope<unknown>> {
@@ -386,42 +273,9 @@ export class EngineClient implements EngineClientLike {
     if (!prim.ok) return prim;
     const data = { ...(prim.data as EngineStats) };
     data.runningJobs += this.trainer.liveJobs.size;
-    const trainer = await this.trainerStats();
+    const trainer = await this.trainerStatsReader.read(this.trainer);
     if (trainer) data.trainer = trainer;
     return { ok: true, data };
-  }
-
-  /**
-   * The trainer host's stats: read now when it is idle (it answers at once); while it trains, the
-   * last reading (refreshed in the background), so app.stats never waits for a training step.
-   */
-  private async trainerStats(): Promise<TrainerHostStats | undefined> {
-    const t = this.trainer;
-    const proc = t.proc;
-    if (!proc || t.abortReady) return undefined; // not up (or still starting: do not wait for it)
-    const refresh = () => {
-      this.trainerStatsInFlight ??= this.send(t, 'app.stats', {})
-        .then((res) => {
-          if (res.ok && t.proc === proc) {
-            this.trainerStatsCache = { stats: { ...(res.data as HostStats), pid: proc.pid ?? null }, at: Date.now() };
-          }
-        })
-        .finally(() => {
-          this.trainerStatsInFlight = null;
-        });
-      return this.trainerStatsInFlight;
-    };
-    if (!t.liveJobs.size) {
-      await refresh();
-      // A reading that was in flight may be older than this request: read again.
-      if (!this.trainerStatsCache || this.trainerStatsCache.at < Date.now() - 50) await refresh();
-    } else if (!this.trainerStatsCache) {
-      await Promise.race([refresh(), new Promise((r) => setTimeout(r, 250))]);
-    } else {
-      void refresh();
-    }
-    const c = this.trainerStatsCache;
-    return c ? { ...c.stats, ageMs: Date.now() - c.at } : undefined;
   }
 
   async close(): Promise<void> {
@@ -432,25 +286,6 @@ export class EngineClient implements EngineClientLike {
     this.primary.proc = null;
     this.trainer.proc = null;
   }
-}
-
-/** Ask a host to shut down (it cancels its jobs), kill it if it has not exited in 6 s. */
-function shutdownProc(proc: HostProcess): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      proc.kill();
-      resolve();
-    }, 6000);
-    proc.onExit(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    try {
-      proc.send({ t: 'shutdown' });
-    } catch {
-      proc.kill();
-    }
-  });
 }
 
 /** Set in a bounded insertion-ordered map (the oldest entries go first). */
