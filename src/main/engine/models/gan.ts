@@ -34,6 +34,7 @@ export interface GanOptions extends CommonOptions {
   spectralNorm: boolean;
   lrD: number | null;
   emaDecay: number;
+  modeSeeking: number;
 }
 
 export const GAN_OPTIONS: readonly OptionSpec[] = [
@@ -45,6 +46,7 @@ export const GAN_OPTIONS: readonly OptionSpec[] = [
   { key: 'spectralNorm', type: 'boolean', default: true, description: 'D without batch norm, every D kernel kept at spectral norm <= 1 (against mode collapse).' },
   { key: 'lrD', type: 'number', default: null, min: 0, max: 1, description: 'Discriminator learning rate (two time-scale rule); default 2 x lr. Scheduled like lr.' },
   { key: 'emaDecay', type: 'number', default: 0.999, min: 0, max: 0.99999, description: 'Samples and bundles use an exponential moving average of G with this decay (0: off).' },
+  { key: 'modeSeeking', type: 'number', default: 0, min: 0, max: 100, description: 'Mode-seeking weight (MSGAN): pushes two seeds of one class apart in the output (0: off).' },
 ];
 
 export const CGAN_OPTIONS: readonly OptionSpec[] = [
@@ -55,7 +57,7 @@ export const CGAN_OPTIONS: readonly OptionSpec[] = [
 
 export class GanModel extends BaseModel<GanOptions> {
   readonly kind: 'gan' | 'cgan';
-  readonly lossNames = ['G', 'D_real', 'D_fake'] as const;
+  readonly lossNames: readonly string[];
   readonly visualNames: readonly string[];
   readonly networkNames: readonly string[];
   readonly inferenceNetworks = ['G'] as const;
@@ -68,6 +70,7 @@ export class GanModel extends BaseModel<GanOptions> {
     this.conditional = conditional;
     this.kind = conditional ? 'cgan' : 'gan';
     const o = options;
+    this.lossNames = o.modeSeeking > 0 ? ['G', 'D_real', 'D_fake', 'MS'] : ['G', 'D_real', 'D_fake'];
     const w = scaledWidth(o.size);
     const d = { size: o.size, channels: o.channels, nz: o.nz, ngf: o.ngf ?? w, ndf: o.ndf ?? w, numClasses: conditional ? o.numClasses : 0, embedDim: o.embedDim ?? undefined, seed: this.rng.seed() };
     this.networks.G = dcganGenerator(d);
@@ -100,6 +103,22 @@ export class GanModel extends BaseModel<GanOptions> {
     return tf.tensor2d(Int32Array.from({ length: n }, () => this.rng.int(this.options.numClasses)), [n, 1], 'int32');
   }
 
+  /** Fake labels for mode seeking: the second half of the batch repeats the first half's labels. */
+  private pairedLabels(n: number): tf.Tensor2D {
+    const h = Math.floor(n / 2);
+    const first = Array.from({ length: h }, () => this.rng.int(this.options.numClasses));
+    const all = Int32Array.from({ length: n }, (_, i) => (i < 2 * h ? first[i % h]! : this.rng.int(this.options.numClasses)));
+    return tf.tensor2d(all, [n, 1], 'int32');
+  }
+
+  /** 1 / (lz + eps), lz = mean|f1 - f2| / mean|z1 - z2| over the two halves of the batch. */
+  private modeSeekingLoss(f: tf.Tensor4D, z: tf.Tensor2D): tf.Scalar {
+    const h = Math.floor(f.shape[0] / 2);
+    const df = tf.mean(tf.abs(tf.sub(f.slice([0, 0, 0, 0], [h, -1, -1, -1]), f.slice([h, 0, 0, 0], [h, -1, -1, -1]))));
+    const dz = tf.mean(tf.abs(tf.sub(z.slice([0, 0], [h, -1]), z.slice([h, 0], [h, -1]))));
+    return tf.div(1, tf.add(tf.div(df, dz), 1e-5)) as tf.Scalar;
+  }
+
   protected trainStepImpl(): Record<string, number> {
     const { a: x, labels } = this.requireInput();
     const n = x.shape[0];
@@ -110,7 +129,9 @@ export class GanModel extends BaseModel<GanOptions> {
     let fake: tf.Tensor4D | null = null;
     tf.tidy(() => {
       const z = this.noise(n);
-      const yFake = this.conditional ? this.fakeLabels(n) : null;
+      const ms = this.options.modeSeeking > 0 && n >= 2 ? this.options.modeSeeking : 0;
+      const yFake = this.conditional ? (ms ? this.pairedLabels(n) : this.fakeLabels(n)) : null;
+      const msTerm: tf.Scalar[] = [];
       const gIn = (zz: tf.Tensor) => (yFake ? [zz, yFake] : zz);
       const dIn = (img: tf.Tensor, y: tf.Tensor | null) => (y ? [img, y] : img);
       const hinge = this.options.loss === 'hinge';
@@ -120,7 +141,10 @@ export class GanModel extends BaseModel<GanOptions> {
         const logit = D.apply(dIn(f, yFake), t) as tf.Tensor;
         const l = hinge ? (tf.neg(tf.mean(logit)) as tf.Scalar) : bceWithLogits(logit, tf.onesLike(logit));
         kept.push(tf.keep(l));
-        return l;
+        if (!ms) return l;
+        const m = tf.keep(this.modeSeekingLoss(f, z));
+        msTerm.push(m);
+        return tf.add(l, tf.mul(m, ms)) as tf.Scalar;
       }, variablesOf(G));
       const dStep = tf.variableGrads(() => {
         const lr = D.apply(dIn(x, labels ?? null), t) as tf.Tensor;
@@ -132,6 +156,9 @@ export class GanModel extends BaseModel<GanOptions> {
       }, variablesOf(D));
       this.optimizers.G!.applyGradients(gStep.grads);
       this.optimizers.D!.applyGradients(dStep.grads);
+      // MS is read after D's losses: kept is in lossNames order.
+      if (msTerm.length) kept.push(msTerm[0]!);
+      else if (this.lossNames.length > 3) kept.push(tf.keep(tf.scalar(0)));
     });
     if (fake) (fake as tf.Tensor).dispose();
     this.spectral?.apply();

@@ -57,3 +57,44 @@ describe('gan/cgan recipe', () => {
     off.dispose();
   });
 });
+
+describe('mode seeking (MSGAN)', () => {
+  it('off by default; on: pairs share labels, MS is logged, G differs from the plain step, no tensor leaks', () => {
+    expect(resolveOptions('cgan', {})).toMatchObject({ modeSeeking: 0 });
+    const plain = createModel('cgan', { ...O, seed: 5 });
+    expect(plain.lossNames).toEqual(['G', 'D_real', 'D_fake']);
+    const m = createModel('cgan', { ...O, seed: 5, modeSeeking: 1 });
+    expect(m.lossNames).toEqual(['G', 'D_real', 'D_fake', 'MS']);
+    m.setInput(batch());
+    m.trainStep();
+    m.setInput(batch());
+    const before = tf.memory().numTensors;
+    const l = m.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    // 1 / (lz + eps) of two different images from different noise: positive and finite.
+    expect(l.MS).toBeGreaterThan(0);
+    expect(Number.isFinite(l.MS)).toBe(true);
+    plain.setInput(batch());
+    plain.trainStep();
+    plain.setInput(batch());
+    plain.trainStep();
+    const g1 = flat(m.networks.G!);
+    const g0 = flat(plain.networks.G!);
+    expect(g1.some((v, i) => Math.abs(v - g0[i]!) > 1e-7)).toBe(true);
+    m.dispose();
+    plain.dispose();
+  });
+
+  it('the regulariser grows when two seeds of one class give the same image', () => {
+    const m = createModel('cgan', { ...O, modeSeeking: 1 }) as unknown as { modeSeekingLoss(f: tf.Tensor4D, z: tf.Tensor2D): tf.Scalar; dispose(): void };
+    const z = tf.randomNormal([4, 8], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const same = tf.concat([tf.ones([2, 16, 16, 1]), tf.ones([2, 16, 16, 1])]) as tf.Tensor4D;
+    const apart = tf.concat([tf.ones([2, 16, 16, 1]), tf.neg(tf.ones([2, 16, 16, 1]))]) as tf.Tensor4D;
+    const collapsed = m.modeSeekingLoss(same, z).dataSync()[0]!;
+    const diverse = m.modeSeekingLoss(apart, z).dataSync()[0]!;
+    expect(collapsed).toBeGreaterThan(1e4);
+    expect(diverse).toBeLessThan(2);
+    tf.dispose([z, same, apart]);
+    m.dispose();
+  });
+});
