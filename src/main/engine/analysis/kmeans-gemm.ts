@@ -1,10 +1,10 @@
 /**
- * k-means on the fast products (blas.ts), both threads:
- *  - squared euclidean distances from every point to a set of centres as ||x||^2 + ||c||^2 - 2 x.c,
- *    the dot products X C^T by the SIMD product nnRT a chunk of rows at a time (the n x k dot
- *    products are never held at once: CHUNK x k floats on the heap);
- *  - the update's per-cluster sums as the product (one-hot labels) X, nnR per chunk of rows,
- *    chunks added up in float64.
+ * k-means on the fast products (blas.ts), both threads: squared euclidean distances from points
+ * to a set of centres as ||x||^2 + ||c||^2 - 2 x.c, the dot products X C^T by the SIMD product
+ * nnRT a chunk of rows at a time (the n x k dot products are never held at once: CHUNK x k floats
+ * on the heap). sqDists serves the k-means++ seeding (every point), sqDistsOf Lloyd's iterations
+ * (the points whose bounds do not settle them, kmeans-bounds.ts). The update's sums stay in
+ * float64 JavaScript: after the first iteration only the points that change cluster move them.
  *
  * The norm trick cancels for a point close to a centre (float32 products: absolute error ~1e-7 of
  * ||x||^2 + ||c||^2); such distances (below CANCEL of that sum) are recomputed exactly in float64,
@@ -33,6 +33,9 @@ export class CentreProducts {
     private readonly maxCentres: number,
   ) {}
 
+  /** Rows gathered for sqDistsOf (CHUNK x dp), allocated on first use. */
+  private gathered: HeapBlock | null = null;
+
   /**
    * Products for distances from the rows of X to up to `maxCentres` centres at a time, or null
    * when the products are unavailable or the work (n d maxCentres) is too small to gain.
@@ -47,13 +50,14 @@ export class CentreProducts {
     const heapX = blas.alloc(roundUp(n, 4) * dp);
     copyRows(X, 0, n, heapX, dp, roundUp(n, 4));
     const rows = Math.min(CHUNK, roundUp(n, 4));
-    // out: the chunk's dot products (rows x kp), or the one-hot chunk and its sums (kp x (rows + dp))
-    const out = blas.alloc(Math.max(rows * kp, kp * (rows + dp)));
+    // out: the chunk's dot products (rows x kp)
+    const out = blas.alloc(rows * kp);
     return new CentreProducts(blas, X, xx, heapX, dp, blas.alloc(kp * dp), out, blas.alloc(16 * Math.max(dp, rows)), maxCentres);
   }
 
   close(): void {
-    for (const b of [this.heapX, this.centres, this.out, this.scratch]) b.free();
+    for (const b of [this.heapX, this.centres, this.out, this.scratch, this.gathered]) b?.free();
+    this.gathered = null;
   }
 
   /** Writes centres (m x d, float64) to the heap as float32; returns their squared norms (of the float32 values). */
@@ -117,52 +121,39 @@ export class CentreProducts {
     });
   }
 
-  /** Nearest of the k centres of C for every point: writes labels and squared distances, returns the inertia. */
-  assign(C: Float64Array, k: number, labels: Int32Array, dist: Float64Array): number {
-    const { kp, cc } = this.load(C, k);
-    const xx = this.xx;
-    let inertia = 0;
-    this.each(kp, (r0, rows, dots) => {
-      for (let i = 0; i < rows; i++) {
-        const o = i * kp;
-        let best = Infinity;
-        let bc = 0;
-        for (let c = 0; c < k; c++) {
-          const v = cc[c] - 2 * dots[o + c];
-          if (v < best) {
-            best = v;
-            bc = c;
-          }
-        }
-        const p = r0 + i;
-        let dv = best + xx[p];
-        if (dv < CANCEL * (xx[p] + cc[bc])) dv = this.exact(p, C, bc);
-        labels[p] = bc;
-        dist[p] = dv;
-        inertia += dv;
-      }
-    });
-    return inertia;
-  }
-
-  /** Per-cluster sums of the rows (labels 0..k-1): out[c * d + j] = sum of x_j over the points of c (overwritten). */
-  sums(labels: Int32Array, k: number, out: Float64Array): void {
-    const { rows: n, cols: d } = this.X;
+  /**
+   * Squared distances of the points idx[0..count) (ascending, count <= CHUNK) to centres
+   * 0..m-1 of C: out[t * m + c]. A run of consecutive points is read in place; scattered ones
+   * are first gathered into a block of their own.
+   */
+  sqDistsOf(C: Float64Array, m: number, idx: Int32Array, count: number, out: Float64Array): void {
+    if (count > CHUNK) throw new Error(`CentreProducts.sqDistsOf: ${count} points, at most ${CHUNK} at a time`);
+    if (count === 0) return;
+    const { kp, cc } = this.load(C, m);
     const dp = this.dp;
-    const k4 = roundUp(k, 4);
-    const g = this.blas.gemm;
-    out.fill(0, 0, k * d);
-    for (let r0 = 0; r0 < n; r0 += CHUNK) {
-      const rows = Math.min(CHUNK, n - r0);
-      const rs = roundUp(rows, 4);
-      // one-hot chunk H [k4, rs] (row-major, stride rs), then S = H X_chunk [k4, dp] after it
-      const v = this.out.view();
-      v.fill(0, 0, k4 * rs);
-      for (let i = 0; i < rows; i++) v[labels[r0 + i]! * rs + i] = 1;
-      const sOff = k4 * rs;
-      g.nnR(this.out.ptr, this.heapX.ptr + r0 * dp * 4, this.out.ptr + sOff * 4, k4 / 4, rs, dp, this.scratch.ptr);
-      const S = this.out.view();
-      for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) out[c * d + j] += S[sOff + c * dp + j]!;
+    const rs = roundUp(count, 4);
+    let a: number;
+    if (idx[count - 1]! - idx[0]! === count - 1 && idx[0]! + rs <= roundUp(this.X.rows, 4)) {
+      // a run of rows read in place (the rows past it up to a multiple of 4 are on heapX)
+      a = this.heapX.ptr + idx[0]! * dp * 4;
+    } else {
+      this.gathered ??= this.blas.alloc(CHUNK * dp);
+      const g = this.gathered.view();
+      const src = this.heapX.view();
+      for (let t = 0; t < count; t++) g.set(src.subarray(idx[t]! * dp, idx[t]! * dp + dp), t * dp);
+      g.fill(0, count * dp, rs * dp);
+      a = this.gathered.ptr;
+    }
+    this.blas.gemm.nnRT(a, this.centres.ptr, this.out.ptr, rs / 4, dp, kp, this.scratch.ptr);
+    const dots = this.out.view();
+    const xx = this.xx;
+    for (let t = 0; t < count; t++) {
+      const p = idx[t]!;
+      for (let c = 0; c < m; c++) {
+        let v = xx[p]! + cc[c]! - 2 * dots[t * kp + c]!;
+        if (v < CANCEL * (xx[p]! + cc[c]!)) v = this.exact(p, C, c);
+        out[t * m + c] = v;
+      }
     }
   }
 }

@@ -6,9 +6,11 @@
  * inertia kept. One plain k-means++ draw stops in a local optimum on easy data often enough (two
  * centres in one blob) that a single run is not a default a user can trust.
  *
- * - euclidean: assign by squared distance computed as ||x||^2 - 2 x.c + ||c||^2 (four centroids
- *   per pass over a point), update centroids to the cluster means; inertia = sum of squared
- *   distances (as scikit-learn).
+ * - euclidean: assign by squared distance, update centroids to the cluster means; inertia = sum
+ *   of squared distances (as scikit-learn). Lloyd's iterations skip the points that Hamerly's
+ *   bounds prove cannot change cluster (kmeans-bounds.ts; same labels as computing every
+ *   distance); the distances that are computed go through the SIMD products above a few million
+ *   multiply-adds (kmeans-gemm.ts), else float64 loops.
  * - manhattan: assign by L1 distance, update to the coordinate-wise median (k-medians);
  *   inertia = sum of L1 distances.
  * Stops when no centroid moves by more than `tol` (default 0: until the centroids are exactly
@@ -17,6 +19,7 @@
  */
 import { KMEANS_DEFAULT_N_INIT } from '../../../shared/channels/analysis';
 import { StudioError } from '../../../shared/errors';
+import { type DistsOf, type LloydOutcome, lloydBounded, relocateEmpty, sqDist } from './kmeans-bounds';
 import { CentreProducts } from './kmeans-gemm';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
@@ -123,9 +126,15 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
   // euclidean on enough work: distances through the SIMD products (kmeans-gemm.ts), freed at the end
   const prods = metric === 'euclidean' ? CentreProducts.open(X, xx, Math.max(k, localTrials)) : null;
   const dists: DistsTo = prods ? (C, m, out) => prods.sqDists(C, m, out) : distsByLoops(X, metric);
-  const assignTo = (C: Float64Array, labels: Int32Array, dist: Float64Array): number => (prods ? prods.assign(C, k, labels, dist) : assign(X, C, k, metric, xx, labels, dist));
-  const sums: SumRows | undefined = prods ? (labels, out) => prods.sums(labels, k, out) : undefined;
-  let best: Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'> | null = null;
+  // euclidean: Lloyd with Hamerly's bounds (kmeans-bounds.ts) on the products or float64 loops
+  const distsOf: DistsOf = prods ? (C, m, idx, count, out) => prods.sqDistsOf(C, m, idx, count, out) : (C, m, idx, count, out) => {
+    for (let t = 0; t < count; t++) for (let c = 0; c < m; c++) out[t * m + c] = sqDist(X, idx[t]!, C, c);
+  };
+  // worst-case relative error of those squared distances (float32 products, or float64 sums)
+  const slack = (X.cols + 4) * (prods ? 2 ** -24 : 2 ** -52);
+  const iterate = (C: Float64Array) =>
+    metric === 'euclidean' ? finish(X, lloydBounded(X, xx, C, k, distsOf, slack, maxIter, tol), k, metric) : lloyd(X, C, k, maxIter, tol);
+  let best: RunResult | null = null;
   let bestRun = 0;
   const runInertias: number[] = [];
   try {
@@ -134,7 +143,7 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
       if (explicit) C = Float64Array.from(explicit.data);
       else if (opts.init === 'random') C = randomInit(X, k, rng);
       else C = kmeansPlusPlus(X, k, metric, rng, localTrials, dists);
-      const r = yield* mapSteps(lloyd(X, C, k, metric, assignTo, sums, maxIter, tol), (it) => ({ run, nInit, ...it }));
+      const r = yield* mapSteps(iterate(C), (it) => ({ run, nInit, ...it }));
       runInertias.push(r.inertia);
       if (!best || r.inertia < best.inertia) {
         best = r;
@@ -272,9 +281,6 @@ function kmeansPlusPlus(X: Matrix, k: number, metric: KMeansMetric, rng: Rng, lo
   return C;
 }
 
-/** Per-cluster sums of the rows into out (k x d). */
-type SumRows = (labels: Int32Array, out: Float64Array) => void;
-
 /** Distances (squared euclidean, or L1) of every point to centres 0..m-1 of C: out[t * n + i]. */
 type DistsTo = (C: Float64Array, m: number, out: Float64Array) => void;
 
@@ -284,74 +290,12 @@ function distsByLoops(X: Matrix, metric: KMeansMetric): DistsTo {
   };
 }
 
-/**
- * Assign every point to its nearest centroid. Writes labels and dist (squared euclidean or L1)
- * and returns the inertia.
- */
-function assign(X: Matrix, C: Float64Array, k: number, metric: KMeansMetric, xx: Float64Array, labels: Int32Array, dist: Float64Array): number {
+/** Assign every point to its nearest centroid by L1 distance (k-medians). Writes labels and dist; returns the inertia. */
+function assignL1(X: Matrix, C: Float64Array, k: number, labels: Int32Array, dist: Float64Array): number {
   const n = X.rows;
   const d = X.cols;
   const x = X.data;
   let inertia = 0;
-  if (metric === 'euclidean') {
-    const cc = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += C[c * d + j] * C[c * d + j];
-      cc[c] = s;
-    }
-    // two points x four centroids per pass (8 dot products, 6 loads per j); each dot product is
-    // summed in j order, so the result does not depend on the tiling
-    const dots = new Float64Array(2 * k);
-    for (let i = 0; i < n; i += 2) {
-      const two = i + 1 < n;
-      const o0 = i * d;
-      const o1 = two ? o0 + d : o0;
-      let c = 0;
-      for (; c + 4 <= k; c += 4) {
-        const c0 = c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d;
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-        for (let j = 0; j < d; j++) {
-          const x0 = x[o0 + j];
-          const x1 = x[o1 + j];
-          const w0 = C[c0 + j], w1 = C[c1 + j], w2 = C[c2 + j], w3 = C[c3 + j];
-          a0 += x0 * w0; a1 += x0 * w1; a2 += x0 * w2; a3 += x0 * w3;
-          b0 += x1 * w0; b1 += x1 * w1; b2 += x1 * w2; b3 += x1 * w3;
-        }
-        dots[c] = a0; dots[c + 1] = a1; dots[c + 2] = a2; dots[c + 3] = a3;
-        dots[k + c] = b0; dots[k + c + 1] = b1; dots[k + c + 2] = b2; dots[k + c + 3] = b3;
-      }
-      for (; c < k; c++) {
-        const co = c * d;
-        let a = 0, b = 0;
-        for (let j = 0; j < d; j++) {
-          const w = C[co + j];
-          a += x[o0 + j] * w;
-          b += x[o1 + j] * w;
-        }
-        dots[c] = a;
-        dots[k + c] = b;
-      }
-      for (let r = 0; r < (two ? 2 : 1); r++) {
-        let best = Infinity;
-        let bc = 0;
-        for (let cc2 = 0; cc2 < k; cc2++) {
-          const v = cc[cc2] - 2 * dots[r * k + cc2];
-          if (v < best) {
-            best = v;
-            bc = cc2;
-          }
-        }
-        const p = i + r;
-        let dv = best + xx[p];
-        if (dv < 0) dv = 0;
-        labels[p] = bc;
-        dist[p] = dv;
-        inertia += dv;
-      }
-    }
-    return inertia;
-  }
   for (let i = 0; i < n; i++) {
     const o = i * d;
     let best = Infinity;
@@ -385,47 +329,16 @@ function assign(X: Matrix, C: Float64Array, k: number, metric: KMeansMetric, xx:
   return inertia;
 }
 
-/** New centroids (means or medians) from the labels; empty clusters take the farthest points. */
-function update(X: Matrix, labels: Int32Array, dist: Float64Array, k: number, metric: KMeansMetric, out: Float64Array, sums?: SumRows): void {
+/** New centroids (coordinate-wise medians) from the labels; empty clusters take the farthest points. */
+function updateMedians(X: Matrix, labels: Int32Array, dist: Float64Array, k: number, out: Float64Array): void {
   const n = X.rows;
   const d = X.cols;
   const x = X.data;
   const counts = new Int32Array(k);
   for (let i = 0; i < n; i++) counts[labels[i]]++;
-  // Re-seed empty clusters: take the points farthest from their centroid, one per empty cluster,
-  // from clusters that keep at least one point (as scikit-learn's relocation).
-  for (let c = 0; c < k; c++) {
-    if (counts[c] > 0) continue;
-    let far = -1;
-    let farD = -1;
-    for (let i = 0; i < n; i++) {
-      if (counts[labels[i]] > 1 && dist[i] > farD) {
-        farD = dist[i];
-        far = i;
-      }
-    }
-    if (far < 0) break; // every cluster has a single point: nothing to move (k == n handled by caller)
-    counts[labels[far]]--;
-    labels[far] = c;
-    dist[far] = 0;
-    counts[c] = 1;
-  }
+  relocateEmpty(labels, dist, counts, k);
   out.fill(0);
-  if (metric === 'euclidean') {
-    if (sums) sums(labels, out);
-    else for (let i = 0; i < n; i++) {
-      const o = i * d;
-      const co = labels[i] * d;
-      for (let j = 0; j < d; j++) out[co + j] += x[o + j];
-    }
-    for (let c = 0; c < k; c++) {
-      if (counts[c] === 0) continue;
-      const inv = 1 / counts[c];
-      for (let j = 0; j < d; j++) out[c * d + j] *= inv;
-    }
-    return;
-  }
-  // k-medians: group point indices by cluster, then a median per coordinate
+  // group point indices by cluster, then a median per coordinate
   const start = new Int32Array(k + 1);
   for (let c = 0; c < k; c++) start[c + 1] = start[c] + counts[c];
   const fill = start.slice(0, k);
@@ -477,38 +390,43 @@ function select(buf: Float64Array, lo: number, hi: number, kth: number): number 
   return buf[kth];
 }
 
-function* lloyd(
-  X: Matrix,
-  C0: Float64Array,
-  k: number,
-  metric: KMeansMetric,
-  assignTo: (C: Float64Array, labels: Int32Array, dist: Float64Array) => number,
-  sums: SumRows | undefined,
-  maxIter: number,
-  tol: number,
-): Generator<{ iteration: number; inertia: number; shift: number }, Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'>, void> {
+type RunResult = Omit<KMeansResult, 'bestRun' | 'runInertias' | 'metric' | 'localTrials'>;
+type RunSteps = Generator<{ iteration: number; inertia: number; shift: number }, RunResult, void>;
+
+/** One euclidean run's result from its final labels and centres: exact inertia, sizes. */
+function* finish(X: Matrix, run: Generator<{ iteration: number; inertia: number; shift: number }, LloydOutcome, void>, k: number, metric: KMeansMetric): RunSteps {
+  const { labels, C, iterations, converged } = yield* run;
+  return result(X, labels, C, k, metric, iterations, converged);
+}
+
+function result(X: Matrix, labels: Int32Array, C: Float64Array, k: number, metric: KMeansMetric, iterations: number, converged: boolean): RunResult {
+  // exact inertia (the products' distances lose a few digits for points close to their centroid)
+  let inertia = 0;
+  for (let i = 0; i < X.rows; i++) inertia += pointToCentroid(X, i, C, labels[i], metric);
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < X.rows; i++) sizes[labels[i]]++;
+  return { labels, centroids: { rows: k, cols: X.cols, data: Float32Array.from(C) }, inertia, iterations, converged, sizes };
+}
+
+/** k-medians (manhattan): plain Lloyd iterations, L1 assignment and coordinate-wise medians. */
+function* lloyd(X: Matrix, C0: Float64Array, k: number, maxIter: number, tol: number): RunSteps {
   const n = X.rows;
   const d = X.cols;
   let C: Float64Array = C0;
   let next: Float64Array = new Float64Array(k * d);
   const labels = new Int32Array(n);
   const dist = new Float64Array(n);
-  let inertia = Infinity;
   let converged = false;
   let iterations = 0;
   let shift = Infinity;
   for (let it = 1; it <= maxIter; it++) {
     iterations = it;
-    inertia = assignTo(C, labels, dist);
-    update(X, labels, dist, k, metric, next, sums);
+    const inertia = assignL1(X, C, k, labels, dist);
+    updateMedians(X, labels, dist, k, next);
     shift = 0;
     for (let c = 0; c < k; c++) {
       let s = 0;
-      for (let j = 0; j < d; j++) {
-        const e = next[c * d + j] - C[c * d + j];
-        s += metric === 'euclidean' ? e * e : Math.abs(e);
-      }
-      if (metric === 'euclidean') s = Math.sqrt(s);
+      for (let j = 0; j < d; j++) s += Math.abs(next[c * d + j] - C[c * d + j]);
       if (s > shift) shift = s;
     }
     const t = C;
@@ -520,12 +438,7 @@ function* lloyd(
       break;
     }
   }
-  // Labels and inertia for the final centroids (they moved in the last update unless shift == 0).
-  if (shift > 0) inertia = assignTo(C, labels, dist);
-  // exact inertia (the norm trick loses a few digits for points close to their centroid)
-  inertia = 0;
-  for (let i = 0; i < n; i++) inertia += pointToCentroid(X, i, C, labels[i], metric);
-  const sizes = new Int32Array(k);
-  for (let i = 0; i < n; i++) sizes[labels[i]]++;
-  return { labels, centroids: { rows: k, cols: d, data: Float32Array.from(C) }, inertia, iterations, converged, sizes };
+  // labels for the final centroids (they moved in the last update unless shift == 0)
+  if (shift > 0) assignL1(X, C, k, labels, dist);
+  return result(X, labels, C, k, 'manhattan', iterations, converged);
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeIdx } from '../../../../src/main/engine/data/idx';
-import { loadDatasetMatrix, subsetIndices } from '../../../../src/main/engine/analysis/dataset-source';
+import { clearIdxCache, idxCached, loadDatasetMatrix, subsetIndices } from '../../../../src/main/engine/analysis/dataset-source';
 import type { Workspace } from '../../../../src/main/engine/core/workspace';
 
 let tmp: string;
@@ -68,6 +68,30 @@ describe('dataset rows for the analyses', () => {
       expect(some.matrix.data[r * 4]).toBe(Math.fround((50 * i) / 255));
       expect(some.labels![r]).toBe(9 - i);
     }
+  });
+
+  it('keeps decoded files while they are unchanged, and reads a rewritten file anew', async () => {
+    const file = path.join(ws.datasets, 'tiny', 'train-images.idx.gz');
+    const before = await idxCached(file);
+    expect(await idxCached(file)).toBe(before); // the same decoded array: no second unzip
+    const first = await loadDatasetMatrix({ workspace: ws }, 'tiny');
+    // a re-import writes new bytes: every pixel of image i is now 10 * i (same size, newer mtime)
+    const images = new Uint8Array(20);
+    for (let i = 0; i < 5; i++) images.fill(10 * i, i * 4, i * 4 + 4);
+    const saved = fs.readFileSync(file);
+    try {
+      fs.writeFileSync(file, encodeIdx({ dims: [5, 2, 2], data: images }));
+      const later = new Date(Date.now() + 5000);
+      fs.utimesSync(file, later, later);
+      const again = await loadDatasetMatrix({ workspace: ws }, 'tiny');
+      expect(again.matrix.data[4]).toBe(Math.fround(10 / 255));
+      expect(first.matrix.data[4]).toBe(Math.fround(50 / 255)); // rows handed out earlier are the caller's own
+      expect(await idxCached(file)).not.toBe(before);
+    } finally {
+      fs.writeFileSync(file, saved);
+      clearIdxCache();
+    }
+    await expect(idxCached(path.join(ws.datasets, 'tiny', 'none.idx.gz'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('says what is missing', async () => {
