@@ -18,6 +18,7 @@ import { analysisChannels } from './channels/analysis';
 import { evalChannels } from './channels/eval';
 import { scoreboardChannels } from './channels/scoreboard';
 import { interopChannels } from './channels/interop';
+import { provenanceChannels } from './channels/provenance';
 
 export const contract = {
   ...appChannels,
@@ -32,6 +33,7 @@ export const contract = {
   ...evalChannels,
   ...scoreboardChannels,
   ...interopChannels,
+  ...provenanceChannels,
 } as const;
 
 export type Contract = typeof contract;

@@ -34,7 +34,7 @@ export async function runGenerateCli(argv: string[]): Promise<number> {
     const files: string[] = [];
     for (const im of imgs) {
       const f = path.resolve(out, `${label !== undefined ? `class${label}-` : ''}seed${im.seed}.png`);
-      await writeFileAtomic(f, await stampGenerate(m, im, label));
+      await writeFileAtomic(f, await stampGenerate(m, im, label, model));
       files.push(f);
     }
     if (args.flags.json) console.log(JSON.stringify({ files }));

@@ -16,7 +16,7 @@ function human(p: Provenance): string[] {
   const lines = [
     `${p.op} by Atelier ${p.app.version} at ${p.createdAt}`,
     `model     ${m.id} (${m.kind}, "${m.name}")${m.step !== undefined ? ` step ${m.step}` : ''}`,
-    `weights   sha256 ${m.weightsSha256}`,
+    m.weightsSha256 ? `weights   sha256 ${m.weightsSha256}` : `weights   in training${p.run ? ` (run ${p.run.id})` : ''}, not hashed`,
     `runtime   ${m.runtime} (${m.backend})${m.direction ? `, ${m.direction}` : ''}`,
     `size      ${p.width}x${p.height}`,
   ];
@@ -24,7 +24,18 @@ function human(p: Provenance): string[] {
   if (p.scale !== undefined) lines.push(`scale     ${p.scale}${p.tiles && p.tiles > 1 ? `, ${p.tiles} tiles of ${p.tileSize}px overlapping ${p.overlap}px` : ''}`);
   if (p.seed !== undefined) lines.push(`seed      ${p.seed}`);
   if (p.label !== undefined) lines.push(`class     ${p.label}${p.className ? ` (${p.className})` : ''}`);
+  if (p.fit) lines.push(`fit       ${p.fit}${p.keepSize === false ? ' (training size kept)' : ''}`);
   if (p.latent) lines.push(`latent    ${p.latent.length} values`);
+  const sl = p.sliders;
+  if (sl?.pca) lines.push(`pca       ${sl.pca.amounts.map((a, i) => `PC${i + 1} ${a >= 0 ? '+' : ''}${a}σ`).filter((_, i) => sl.pca!.amounts[i] !== 0).join(', ')} (${sl.pca.count} directions, ${sl.pca.space}, ${sl.pca.samples} samples, seed ${sl.pca.seed})`);
+  if (sl?.dims) lines.push(`dims      ${sl.dims.length} set`);
+  if (sl?.blend) lines.push(`blend     class ${sl.blend.a} -> ${sl.blend.b} at ${sl.blend.t}`);
+  if (sl?.labelWeights) lines.push(`classes   weights ${sl.labelWeights.join(', ')}`);
+  const ip = p.interpolation;
+  if (ip) {
+    const pt = (x: typeof ip.from) => ('seed' in x ? `seed ${x.seed}` : 'z' in x ? `a ${x.z.length}-value vector` : `image sha256 ${x.imageSha256.slice(0, 12)}…`);
+    lines.push(`path      ${ip.mode} ${pt(ip.from)} -> ${pt(ip.to)}, ${ip.steps} frames${ip.frame !== undefined ? `, frame ${ip.frame}` : ' (strip)'}`);
+  }
   return lines;
 }
 

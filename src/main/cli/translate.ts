@@ -53,7 +53,9 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
     return 2;
   }
   await initBackend();
-  const m = await getModel(openWorkspace(), model, runtime, args.flags.direction === 'BtoA' ? 'BtoA' : 'AtoB');
+  const direction = args.flags.direction === 'BtoA' ? 'BtoA' : 'AtoB';
+  const m = await getModel(openWorkspace(), model, runtime, direction);
+  const stampExtra = { ref: model, direction, fit: opts.fit ?? 'fill', keepSize: true } as const;
   const quiet = !!args.flags.json;
   const say = (line: string) => {
     if (!quiet) process.stderr.write(`${line}\n`);
@@ -65,6 +67,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
       const res = await translateFolder(m, path.resolve(input), path.resolve(output), {
         ...opts,
         ...(suffix ? { suffix } : {}),
+        stamp: stampExtra,
         onProgress: (done, total, file) => {
           if (!quiet) process.stderr.write(`\r${done}/${total} ${file}`.padEnd(60));
         },
@@ -84,7 +87,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
       },
     });
     const out = path.resolve(output);
-    await writeFileAtomic(out, await stampTranslate(m, path.resolve(input), r));
+    await writeFileAtomic(out, await stampTranslate(m, path.resolve(input), r, stampExtra));
     if (r.warning) say(`Warning: ${r.warning}`);
     for (const n of r.notes) say(`Note: ${n}`);
     const { png: _png, ...facts } = r;

@@ -70,6 +70,8 @@ const translateRequest =
       /** PNG/JPEG/... bytes, or `path`. */
       image: imageBytes.optional(),
       path: filePath.optional(),
+      /** The input's file name, for the output's provenance only (bytes have no name; its base name is kept, never used as a path). */
+      inputName: z.string().min(1).max(255).optional(),
       /** scale 'model': map the output back to the input's size and aspect (default true; false with no scale means scale 'model'). */
       keepSize: z.boolean().default(true),
       /** scale 'model': how the input meets the square (contain: letterbox cut off; cover: the centre square). */

@@ -13,6 +13,15 @@ const vec = z.array(z.number().finite()).min(1).max(4096);
 export const zRef = z.union([z.object({ seed }).strict(), z.object({ z: vec }).strict()]);
 export type ZRefDto = z.infer<typeof zRef>;
 const imageIn = z.union([imageBytes, filePath]);
+const directionsRequest = {
+  count: z.number().int().min(1).max(32).default(8),
+  samples: z.number().int().min(8).max(4096).default(256),
+  seed: seed.default(0),
+  space: z.enum(['features', 'output']).default('features'),
+  label: z.number().int().min(0).optional(),
+};
+const pcaSliders = z.object({ ...directionsRequest, amounts: z.array(z.number().finite()).max(32) }).strict();
+export type PcaSlidersDto = z.input<typeof pcaSliders>;
 
 export interface LatentDirections {
   /** Unit vectors in z, orthonormal, by decreasing explained variance. */
@@ -57,26 +66,28 @@ export const latentChannels = {
         blend: z.object({ a: z.number().int().min(0), b: z.number().int().min(0), t: z.number().min(0).max(1) }).strict().optional(),
         /** cgan: any class weights (one per class). */
         labelWeights: z.array(z.number().finite()).max(1000).optional(),
+        /**
+         * PCA-direction sliders by index: the engine finds the directions with this request (as
+         * latent.directions does, cached) and moves z by amount[i] sigma along direction i. The
+         * PNG's provenance records them, so a dropped image restores the sliders.
+         */
+        pca: pcaSliders.optional(),
       })
       .strict(),
-    'Render one latent point to PNG (cached ONNX session: fast enough for live sliders).',
+    'Render one latent point to PNG (cached ONNX session: fast enough for live sliders); the PNG carries its provenance (seed, sliders, class blend).',
     ['NOT_FOUND', 'BAD_INPUT'],
   ),
   'latent.directions': channel<LatentDirections>()(
     z
       .object({
         model: modelRef,
-        count: z.number().int().min(1).max(32).default(8),
-        samples: z.number().int().min(8).max(4096).default(256),
-        seed: seed.default(0),
-        space: z.enum(['features', 'output']).default('features'),
-        label: z.number().int().min(0).optional(),
+        ...directionsRequest,
       })
       .strict(),
     'PCA directions in z (GANSpace: PCA on an early activation or the outputs, regressed back to z, orthonormal).',
     ['NOT_FOUND', 'BAD_INPUT'],
   ),
-  'latent.interpolate': channel<{ frames: PngImage[]; z: number[][] }>()(
+  'latent.interpolate': channel<{ frames: PngImage[]; z: number[][]; sheet?: PngImage }>()(
     z
       .object({
         model: modelRef,
@@ -90,9 +101,11 @@ export const latentChannels = {
         label: z.number().int().min(0).optional(),
         /** cgan: the class moves from a to b along the strip. */
         blend: z.object({ a: z.number().int().min(0), b: z.number().int().min(0) }).strict().optional(),
+        /** Also return every frame side by side in one PNG (the exported strip, with its provenance). */
+        sheet: z.boolean().default(false),
       })
       .strict(),
-    'Frames from A to B (inclusive), lerp or slerp; autoencoders can take two images.',
+    'Frames from A to B (inclusive), lerp or slerp; autoencoders can take two images. Every frame (and the sheet) carries its provenance.',
     ['NOT_FOUND', 'BAD_INPUT'],
     { uploads: { fromImage: 'fromImage', toImage: 'toImage' } },
   ),

@@ -15,7 +15,7 @@ afterEach(() => {
 
 describe('Latent page live rendering', () => {
   it('keeps one render in flight while a slider moves and ends on the newest value', async () => {
-    const calls: { req: { moves?: { amount: number }[] }; resolve: () => void }[] = [];
+    const calls: { req: { pca?: { amounts: number[] } }; resolve: () => void }[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
     setStudioForTests({
@@ -24,7 +24,7 @@ describe('Latent page live rendering', () => {
       latent: {
         sample: () => ok({ z: [[0.1, -0.2]], latentSize: 2 }),
         directions: () => ok({ directions: [[1, 0], [0, 1]], sigma: [1, 1], explainedVarianceRatio: [0.7, 0.3], space: 'output', samples: 64 }),
-        render: (req: { moves?: { amount: number }[] }) => {
+        render: (req: { pca?: { amounts: number[] } }) => {
           inFlight++;
           maxInFlight = Math.max(maxInFlight, inFlight);
           return new Promise((res) =>
@@ -62,7 +62,7 @@ describe('Latent page live rendering', () => {
     await act(async () => calls[1]!.resolve());
     // When it returns, exactly one request with the newest value (25 steps of 0.05).
     await waitFor(() => expect(calls.length).toBe(3));
-    expect(calls[2]!.req.moves?.[0]?.amount).toBeCloseTo(25 * 0.05);
+    expect(calls[2]!.req.pca?.amounts[0]).toBeCloseTo(25 * 0.05);
     await act(async () => calls[2]!.resolve());
     await act(async () => new Promise((r) => setTimeout(r, 80)));
     expect(calls.length).toBe(3);

@@ -103,13 +103,15 @@ describe('dropped files', () => {
 });
 
 describe('latent render request', () => {
-  const dirs = { directions: [[1, 0], [0, 1]], sigma: [2, 0.5], explainedVarianceRatio: [0.6, 0.4], space: 'features' as const, samples: 10 };
-  it('sends only the sliders that moved, with their sigma', () => {
-    const r = buildRenderRequest({ model: 'm', seed: 7, directions: dirs, amounts: [0, 1.5], dims: { 3: -1 }, label: null, blendTo: null, blendT: 0 });
-    expect(r).toEqual({ model: 'm', z: { seed: 7 }, moves: [{ direction: [0, 1], amount: 1.5, sigma: 0.5 }], dims: [{ index: 3, value: -1 }] });
+  const dirReq = { count: 2, samples: 256, seed: 0, space: 'features' as const };
+  it('names the PCA sliders by index with the directions request (the engine applies and records them)', () => {
+    const r = buildRenderRequest({ model: 'm', seed: 7, dirReq, amounts: [0, 1.5], dims: { 3: -1 }, label: null, blendTo: null, blendT: 0 });
+    expect(r).toEqual({ model: 'm', z: { seed: 7 }, pca: { ...dirReq, amounts: [0, 1.5] }, dims: [{ index: 3, value: -1 }] });
+    // Sliders at rest send no pca at all.
+    expect(buildRenderRequest({ model: 'm', seed: 7, dirReq, amounts: [0, 0], dims: {}, label: null, blendTo: null, blendT: 0 })).toEqual({ model: 'm', z: { seed: 7 } });
   });
   it('uses a class blend only when a second class and a weight are set', () => {
-    const base = { model: 'm', seed: 0, directions: null, amounts: [], dims: {} };
+    const base = { model: 'm', seed: 0, dirReq: null, amounts: [], dims: {} };
     expect(buildRenderRequest({ ...base, label: 2, blendTo: null, blendT: 0.5 })).toEqual({ model: 'm', z: { seed: 0 }, label: 2 });
     expect(buildRenderRequest({ ...base, label: 2, blendTo: 5, blendT: 0 })).toEqual({ model: 'm', z: { seed: 0 }, label: 2 });
     expect(buildRenderRequest({ ...base, label: 2, blendTo: 5, blendT: 0.25 })).toEqual({ model: 'm', z: { seed: 0 }, blend: { a: 2, b: 5, t: 0.25 } });

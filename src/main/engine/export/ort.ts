@@ -26,12 +26,20 @@ export function loadOrt(): Ort {
 }
 
 /**
+ * The execution providers sessions are created with, in order (onnxruntime-node falls back along
+ * the list). Provenance records them as what ran the model, so a provider added here (or chosen
+ * per machine) is named in every image it made.
+ */
+export const SESSION_PROVIDERS: readonly string[] = ['cpu'];
+
+/**
  * A session from file bytes or a path. Intra-op threads: `threads`, else ATELIER_ORT_THREADS,
  * else 2 (the target machines have 2 cores; on a busy machine 1 can be faster).
  */
 export async function createSession(model: Uint8Array | string, opts: { threads?: number } = {}): Promise<OrtSession> {
   const o = loadOrt();
   const so: OrtTypes.InferenceSession.SessionOptions = {
+    executionProviders: [...SESSION_PROVIDERS],
     intraOpNumThreads: opts.threads ?? (Number(process.env.ATELIER_ORT_THREADS) || 2),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',

@@ -11,6 +11,7 @@ import { analysisHandlers } from './analysis';
 import { evalHandlers } from './eval';
 import { scoreboardHandlers } from './scoreboard';
 import { interopHandlers } from './interop';
+import { provenanceHandlers } from './provenance';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -25,4 +26,5 @@ export const handlerTable: HandlerTable = {
   ...evalHandlers,
   ...scoreboardHandlers,
   ...interopHandlers,
+  ...provenanceHandlers,
 };

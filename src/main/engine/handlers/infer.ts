@@ -5,6 +5,7 @@ import { handlers } from '../host/context';
 import { getModel } from '../infer/registry';
 import { generateImages, translateFolder, translateImage, type TranslateOptions } from '../infer/ops';
 import type { TranslateResult } from '../../../shared/channels/infer';
+import { stampGenerate, stampTranslate } from '../infer/provenance';
 
 type TranslateReq = { keepSize: boolean; fit: TranslateOptions['fit']; scale?: TranslateOptions['scale']; tile?: number; overlap?: number };
 
@@ -20,11 +21,18 @@ function translateOptions(req: TranslateReq): TranslateOptions {
   };
 }
 
+/** What provenance records beyond the outcome: the bundle id asked for, the direction, how the input met the square. */
+function stampExtra(req: TranslateReq & { model: string; direction: 'AtoB' | 'BtoA'; inputName?: string }) {
+  const name = req.inputName?.split(/[/\\]/).pop();
+  return { ref: req.model, direction: req.direction, fit: req.fit, keepSize: req.keepSize, ...(name ? { inputName: name } : {}) };
+}
+
 export const inferHandlers = handlers({
   'infer.translate': async (req, ctx) => {
     const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
-    const r = await translateImage(m, req.image ?? path.resolve(req.path!), translateOptions(req));
-    return { ...r, runtime: m.runtime } satisfies TranslateResult;
+    const src = req.image ?? path.resolve(req.path!);
+    const r = await translateImage(m, src, translateOptions(req));
+    return { ...r, png: await stampTranslate(m, src, r, stampExtra(req)), runtime: m.runtime } satisfies TranslateResult;
   },
   'infer.translateJob': async (req, ctx) => {
     const m = await getModel(ctx.workspace, req.model, req.runtime, req.direction);
@@ -36,7 +44,7 @@ export const inferHandlers = handlers({
         checkpoint: () => j.checkpoint(),
         onTile: (done, total) => j.progress({ step: done, total, message: `tile ${done}/${total}` }),
       });
-      return { ...r, runtime: m.runtime } satisfies TranslateResult;
+      return { ...r, png: await stampTranslate(m, src, r, stampExtra(req)), runtime: m.runtime } satisfies TranslateResult;
     });
     return { jobId: job.id };
   },
@@ -49,6 +57,7 @@ export const inferHandlers = handlers({
       translateFolder(m, input, output, {
         ...translateOptions(req),
         ...(req.suffix ? { suffix: req.suffix } : {}),
+        stamp: stampExtra(req),
         checkpoint: () => j.checkpoint(),
         onProgress: (done, total, file) => j.progress({ step: done, total, message: file }),
       }),
@@ -58,6 +67,8 @@ export const inferHandlers = handlers({
   'infer.generate': async (req, ctx) => {
     const m = await getModel(ctx.workspace, req.model, req.runtime);
     const images = await generateImages(m, { seed: req.seed, count: req.count, ...(req.label !== undefined ? { label: req.label } : {}) });
-    return { images: images.map((i) => ({ png: i.png, width: i.width, height: i.height, seed: i.seed })) };
+    const out = [];
+    for (const i of images) out.push({ png: await stampGenerate(m, i, req.label, req.model), width: i.width, height: i.height, seed: i.seed });
+    return { images: out };
   },
 });

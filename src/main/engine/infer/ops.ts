@@ -192,7 +192,7 @@ export async function translateFolder(
   m: InferenceModel,
   inDir: string,
   outDir: string,
-  opts: TranslateOptions & { onProgress?: FolderProgress; checkpoint?: () => Promise<void>; suffix?: string } = {},
+  opts: TranslateOptions & { onProgress?: FolderProgress; checkpoint?: () => Promise<void>; suffix?: string; stamp?: Parameters<typeof stampTranslate>[3] } = {},
 ): Promise<FolderResult> {
   const suffix = opts.suffix ?? '';
   const beside = path.resolve(inDir) === path.resolve(outDir);
@@ -207,11 +207,11 @@ export async function translateFolder(
     await opts.checkpoint?.();
     const f = files[i]!;
     try {
-      const { onProgress: _p, checkpoint, ...one } = opts;
+      const { onProgress: _p, checkpoint, stamp, ...one } = opts;
       const target = path.join(outDir, outName(f, used, suffix));
       await refuseForeign(target);
       const r = await translateImage(m, f, { ...one, checkpoint });
-      await writeFileAtomic(target, await stampTranslate(m, f, r));
+      await writeFileAtomic(target, await stampTranslate(m, f, r, stamp));
       res.written.push(target);
     } catch (e) {
       if (e instanceof StudioError && e.code === 'CANCELLED') throw e;

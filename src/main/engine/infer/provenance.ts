@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Provenance } from '../../../shared/provenance';
+import { PROVENANCE_MAX_BYTES, provenanceBundleId, type Provenance } from '../../../shared/provenance';
 import { appVersion } from '../core/doctor';
+import { SESSION_PROVIDERS } from '../export/ort';
 import { tf } from '../backend';
 import { sampleZ } from './latent';
-import type { InferenceModel } from './model';
+import { InferenceModel } from './model';
 import type { TranslateOutcome } from './ops';
 import { addProvenance } from './png-provenance';
 
@@ -81,11 +82,11 @@ async function computeFacts(m: InferenceModel): Promise<ModelFacts> {
   return {
     id,
     name: m.info.name.slice(0, 200),
-    kind: m.info.kind as ModelFacts['kind'],
+    kind: m.info.kind,
     weightsSha256,
     ...(Number.isInteger(step) && (step as number) >= 0 ? { step: step as number } : {}),
     runtime: m.runtime,
-    backend: m.runtime === 'onnx' ? 'onnxruntime-node cpu' : `tfjs ${tf.getBackend()}`,
+    backend: backendOf(m.runtime),
   };
 }
 
@@ -99,43 +100,120 @@ export function modelFacts(m: InferenceModel): Promise<ModelFacts> {
   return p;
 }
 
-function base(): Pick<Provenance, 'format' | 'version' | 'app' | 'createdAt'> {
-  return { format: 'atelier-provenance', version: 1, app: { name: 'atelier', version: appVersion() }, createdAt: new Date().toISOString() };
+/** The settings part of a record: everything but the envelope, the model facts and the size. */
+export type ProvenanceSettings = Omit<Provenance, 'format' | 'version' | 'app' | 'createdAt' | 'model' | 'width' | 'height'>;
+
+/** Floats as float32 prints them back (9 significant digits): the same Float32Array, a third of the text. */
+function f32(v: number[]): number[] {
+  return v.map((x) => Number(Math.fround(x).toPrecision(9)));
+}
+
+/**
+ * Fit the record in the chunk: vectors go first (the rendered latent, raw dimensions, class
+ * weights, vector end points), since the seed and sliders still reproduce the image.
+ */
+function fit(p: Provenance): Provenance {
+  const size = (x: Provenance) => new TextEncoder().encode(JSON.stringify(x)).length + 16;
+  if (size(p) <= PROVENANCE_MAX_BYTES) return p;
+  const { latent: _l, ...rest } = p;
+  let q: Provenance = rest;
+  if (size(q) <= PROVENANCE_MAX_BYTES) return q;
+  if (q.sliders) {
+    const { dims: _d, labelWeights: _w, ...sl } = q.sliders;
+    q = { ...q, sliders: sl };
+  }
+  if (size(q) <= PROVENANCE_MAX_BYTES) return q;
+  const { interpolation: _i, ...noPath } = q;
+  return noPath;
+}
+
+/** What ran the model: the execution providers of its onnxruntime sessions, or the tfjs backend. */
+export function backendOf(runtime: 'onnx' | 'tfjs'): string {
+  return runtime === 'onnx' ? `onnxruntime-node ${SESSION_PROVIDERS.join('+')}` : `tfjs ${tf.getBackend()}`;
+}
+
+/**
+ * THE stamping function: every PNG the studio writes or returns goes through here. `source` is
+ * the loaded model (its facts are hashed once) or, for in-training sample grids, facts the
+ * caller states. `ref` is the bundle id the request named: the id a drop on a page selects again.
+ */
+export async function stamp(
+  source: InferenceModel | Provenance['model'],
+  img: { png: Uint8Array; width: number; height: number },
+  op: Provenance['op'],
+  settings: ProvenanceSettings | Omit<ProvenanceSettings, 'op'> = {},
+  ref?: string,
+): Promise<Uint8Array> {
+  let model = source instanceof InferenceModel ? await modelFacts(source) : source;
+  if (ref && provenanceBundleId.safeParse(ref).success && !/[/\\]/.test(ref) && !ref.toLowerCase().endsWith('.onnx')) model = { ...model, id: ref };
+  const s = settings as ProvenanceSettings;
+  const prov: Provenance = {
+    format: 'atelier-provenance',
+    version: 1,
+    app: { name: 'atelier', version: appVersion() },
+    ...s,
+    op,
+    model,
+    width: img.width,
+    height: img.height,
+    ...(s.latent ? { latent: f32(s.latent) } : {}),
+    createdAt: new Date().toISOString(),
+  };
+  return addProvenance(img.png, fit(prov));
 }
 
 /** A translated image's PNG with its provenance (input named by its base name only; bytes input is "image"). */
-export async function stampTranslate(m: InferenceModel, src: string | Uint8Array, r: TranslateOutcome): Promise<Uint8Array> {
+export async function stampTranslate(
+  m: InferenceModel,
+  src: string | Uint8Array,
+  r: TranslateOutcome,
+  extra: { ref?: string; direction?: 'AtoB' | 'BtoA'; fit?: Provenance['fit']; keepSize?: boolean; inputName?: string } = {},
+): Promise<Uint8Array> {
   const inputSha = typeof src === 'string' ? await sha256File(src) : createHash('sha256').update(src).digest('hex');
-  const name = typeof src === 'string' ? path.basename(src).slice(0, 255) : 'image';
-  const prov: Provenance = {
-    ...base(),
-    op: 'translate',
-    model: await modelFacts(m),
-    input: { name, sha256: inputSha, width: r.inputWidth, height: r.inputHeight },
-    width: r.width,
-    height: r.height,
-    scale: r.scale,
-    tiles: r.tiles,
-    ...(r.tileSize !== undefined ? { tileSize: r.tileSize } : {}),
-    ...(r.overlap !== undefined ? { overlap: r.overlap } : {}),
-  };
-  return addProvenance(r.png, prov);
+  const name = (extra.inputName ?? (typeof src === 'string' ? path.basename(src) : 'image')).replace(/[/\\\0]/g, '_').slice(0, 255) || 'image';
+  const withDirection = m.info.capabilities.translate && Object.keys(m.info.capabilities.translate).length > 1 && extra.direction;
+  return stamp(
+    withDirection ? { ...(await modelFacts(m)), direction: extra.direction! } : m,
+    r,
+    'translate',
+    {
+      input: { name: name === '.' || name === '..' ? 'image' : name, sha256: inputSha, width: r.inputWidth, height: r.inputHeight },
+      scale: r.scale,
+      tiles: r.tiles,
+      ...(r.tileSize !== undefined ? { tileSize: r.tileSize } : {}),
+      ...(r.overlap !== undefined ? { overlap: r.overlap } : {}),
+      ...(r.scale === 'model' && extra.fit ? { fit: extra.fit } : {}),
+      ...(r.scale === 'model' && extra.keepSize !== undefined ? { keepSize: extra.keepSize } : {}),
+    },
+    extra.ref,
+  );
 }
 
 /** A generated image's PNG with its seed, latent vector (z = sampleZ(seed)) and class. */
-export async function stampGenerate(m: InferenceModel, img: { png: Uint8Array; width: number; height: number; seed: number }, label?: number): Promise<Uint8Array> {
+export async function stampGenerate(m: InferenceModel, img: { png: Uint8Array; width: number; height: number; seed: number }, label?: number, ref?: string): Promise<Uint8Array> {
   const L = m.info.latentSize;
   const className = label !== undefined ? m.info.classNames?.[label] : undefined;
-  const prov: Provenance = {
-    ...base(),
-    op: 'generate',
-    model: await modelFacts(m),
-    width: img.width,
-    height: img.height,
-    seed: img.seed,
-    ...(L ? { latent: Array.from(sampleZ(img.seed, 1, L)) } : {}),
-    ...(label !== undefined ? { label } : {}),
-    ...(className !== undefined ? { className: className.slice(0, 200) } : {}),
-  };
-  return addProvenance(img.png, prov);
+  return stamp(
+    m,
+    img,
+    'generate',
+    {
+      seed: img.seed,
+      ...(L ? { latent: Array.from(sampleZ(img.seed, 1, L)) } : {}),
+      ...(label !== undefined ? { label } : {}),
+      ...(className !== undefined ? { className: className.slice(0, 200) } : {}),
+    },
+    ref,
+  );
+}
+
+/** A training sample grid (samples/step-N.png, timeline frames): drawn by in-memory weights, so no weights hash. */
+export function stampSamples(img: { png: Uint8Array; width: number; height: number }, run: { runId: string; kind: string; step: number; name?: string }): Promise<Uint8Array> {
+  const id = cleanId(run.runId);
+  return stamp(
+    { id, name: (run.name ?? run.runId).slice(0, 200), kind: run.kind, step: run.step, runtime: 'tfjs', backend: backendOf('tfjs') },
+    img,
+    'samples',
+    { run: { id } },
+  );
 }

@@ -17,6 +17,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { tf, initBackend } from '../backend';
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
+import { stampSamples } from '../infer/provenance';
 import { type Workspace, insideDir, safeId } from '../core/workspace';
 import { StudioError } from '../../../shared/errors';
 import type { JobProgress, JobSample } from '../../../shared/events';
@@ -446,12 +447,13 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
         sampleDiversity = Object.fromEntries(Object.entries(st.diversity).filter(([, x]) => Number.isFinite(x)).map(([k, x]) => [k, Math.round(x * 1e4) / 1e4]));
       }
       const g = await visualsToPng(v);
-      await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), g.png);
+      const png = await stampSamples(g, { runId: run.runId, kind: run.model, step: model.step });
+      await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), png);
       const rows = g.rows.map((r) => {
         const m = /^class_(\d+)$/.exec(r);
         return m && run.classNames?.[Number(m[1])] ? run.classNames[Number(m[1])]! : r;
       });
-      hooks.sample?.({ step: model.step, png: g.png, width: g.width, height: g.height, caption: rows.join(' | ') });
+      hooks.sample?.({ step: model.step, png, width: g.width, height: g.height, caption: rows.join(' | ') });
     } finally {
       tf.dispose(Object.values(v));
     }

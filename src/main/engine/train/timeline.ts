@@ -25,6 +25,7 @@ import type { TimelineFlag, TimelineFrame, TimelinePin, TimelineStats } from '..
 import { tf } from '../backend';
 import { capabilitiesFor } from '../models/registry';
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
+import { stampSamples } from '../infer/provenance';
 import type { Workspace } from '../core/workspace';
 import { loadDatasetMatrix, type DatasetMatrix } from '../analysis/dataset-source';
 import { kmeans } from '../analysis/kmeans';
@@ -269,7 +270,7 @@ export async function renderFrame(runDir: string, step: number, caps: ModelCapab
   const stats = sampleStats(caps, visuals, ref);
   const g = await visualsToPng(visuals, 16);
   await fsp.mkdir(timelineDir(runDir), { recursive: true });
-  await writeFileAtomic(path.join(timelineDir(runDir), `step-${step}.png`), g.png);
+  await writeFileAtomic(path.join(timelineDir(runDir), `step-${step}.png`), await stampSamples(g, { runId: path.basename(runDir), kind, step }));
   await writeJsonAtomic(path.join(timelineDir(runDir), `step-${step}.json`), { step, width: g.width, height: g.height, rows: g.rows, stats });
   return stats;
 }

@@ -5,7 +5,7 @@
  * and class blend, keyframes A/B with an interpolation strip (lerp/slerp) and frame export.
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { LatentDirections, ZRefDto } from '../../../../shared/channels/latent';
+import type { LatentDirections, PcaSlidersDto, ZRefDto } from '../../../../shared/channels/latent';
 import type { PngImage } from '../../../../shared/channels/infer';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import { DropZone } from '../../components/DropZone';
@@ -15,7 +15,11 @@ import { ZoomView } from '../../components/ImageView';
 import { Field, PageLayout, Panel } from '../../components/Layout';
 import { LabeledSlider } from '../../components/Slider';
 import { ErrorInline } from '../../components/Toasts';
+import { RestoreNote } from '../../components/RestoreNote';
 import { generates, useBundles, type BundleView } from '../../lib/bundles';
+import { isPng, latentSettingsOf, type LatentSettings } from '../../lib/restore';
+import { useRestore } from '../../store/restore';
+import type { ProvenanceCheck } from '../../../../shared/channels/provenance';
 import { createLatest } from '../../lib/latest';
 import { useKeys } from '../../lib/keys';
 import { downloadBytes, usePngUrl } from '../../lib/png';
@@ -67,26 +71,34 @@ function FrameImg({ png, size, alt, testId }: { png: Uint8Array; size: number; a
   return url ? <img src={url} alt={alt} width={size} height={size} className="pixelated" style={{ borderRadius: 4, background: '#0e0f12' }} data-testid={testId} /> : null;
 }
 
+/** The directions request of the page (latent.directions); the render names its sliders by this same request. */
+export interface DirectionsRequest {
+  count: number;
+  samples: number;
+  seed: number;
+  space: 'features' | 'output';
+  label?: number;
+}
+export const DEFAULT_DIRECTIONS: DirectionsRequest = { count: 8, samples: 256, seed: 0, space: 'features' };
+
 export function buildRenderRequest(o: {
   model: string;
   seed: number;
-  directions: LatentDirections | null;
+  dirReq: DirectionsRequest | null;
   amounts: number[];
   dims: Record<number, number>;
   label: number | null;
   blendTo: number | null;
   blendT: number;
 }) {
-  const moves = o.directions
-    ? o.amounts
-        .map((amount, i) => ({ direction: o.directions!.directions[i]!, amount, sigma: o.directions!.sigma[i] }))
-        .filter((m) => m.amount !== 0 && m.direction && m.sigma! > 0)
-    : [];
+  // Sliders go by index with the directions request: the engine applies its cached directions and
+  // records the positions in the PNG, so a dropped image restores them.
+  const pca: PcaSlidersDto | null = o.dirReq && o.amounts.some((a) => a !== 0) ? { ...o.dirReq, amounts: o.amounts } : null;
   const dims = Object.entries(o.dims).map(([k, v]) => ({ index: Number(k), value: v }));
   return {
     model: o.model,
     z: { seed: o.seed } as ZRefDto,
-    ...(moves.length ? { moves } : {}),
+    ...(pca ? { pca } : {}),
     ...(dims.length ? { dims } : {}),
     ...(o.label !== null && o.blendTo !== null && o.blendT > 0
       ? { blend: { a: o.label, b: o.blendTo, t: o.blendT } }
@@ -96,12 +108,16 @@ export function buildRenderRequest(o: {
   };
 }
 
-function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNode }) {
-  const [seed, setSeed] = useState(0);
+/** Settings a dropped PNG restores (from its provenance), applied when the studio mounts. */
+export type LatentRestore = LatentSettings;
+
+function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: BundleView; picker: ReactNode; restore: LatentRestore | null; banner: ReactNode; onDropPng(bytes: Uint8Array): void }) {
+  const [seed, setSeed] = useState(restore?.seed ?? 0);
   const [directions, setDirections] = useState<LatentDirections | null>(null);
+  const [dirReq, setDirReq] = useState<DirectionsRequest | null>(null);
   const [dirError, setDirError] = useState<ErrorData | null>(null);
-  const [amounts, setAmounts] = useState<number[]>([]);
-  const [dims, setDims] = useState<Record<number, number>>({});
+  const [amounts, setAmounts] = useState<number[]>(restore?.amounts ?? []);
+  const [dims, setDims] = useState<Record<number, number>>(restore?.dims ?? {});
   const classes = bundle.classNames ?? [];
   const conditional = !!bundle.capabilities.generate?.classes && classes.length > 0;
   const classOptions = classes.map((c, i) => (
@@ -109,9 +125,9 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
       {c}
     </option>
   ));
-  const [label, setLabel] = useState<number | null>(conditional ? 0 : null);
-  const [blendTo, setBlendTo] = useState<number | null>(null);
-  const [blendT, setBlendT] = useState(0);
+  const [label, setLabel] = useState<number | null>(conditional ? (restore?.label ?? 0) : null);
+  const [blendTo, setBlendTo] = useState<number | null>(restore?.blendTo ?? null);
+  const [blendT, setBlendT] = useState(restore?.blendT ?? 0);
   const [image, setImage] = useState<Rendered | null>(null);
   const [renderError, setRenderError] = useState<ErrorData | null>(null);
   const isAe = !!bundle.capabilities.encode;
@@ -120,6 +136,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const [mode, setMode] = useState<'lerp' | 'slerp'>('slerp');
   const [steps, setSteps] = useState(8);
   const [strip, setStrip] = useState<PngImage[] | null>(null);
+  const [sheet, setSheet] = useState<PngImage | null>(null);
   const [stripBusy, setStripBusy] = useState(false);
   const url = usePngUrl(image?.png);
 
@@ -138,8 +155,8 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   }, [bundle.id]);
 
   const req = useMemo(
-    () => buildRenderRequest({ model: bundle.id, seed, directions, amounts, dims, label, blendTo, blendT }),
-    [bundle.id, seed, directions, amounts, dims, label, blendTo, blendT],
+    () => buildRenderRequest({ model: bundle.id, seed, dirReq: directions ? dirReq : null, amounts, dims, label, blendTo, blendT }),
+    [bundle.id, seed, directions, dirReq, amounts, dims, label, blendTo, blendT],
   );
   useEffect(() => {
     requester.current?.push(req);
@@ -152,10 +169,13 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
   const loadDirections = async () => {
     if (!available('latent.directions')) return;
     setDirError(null);
+    // A restored image names the directions request its sliders were set on; else the page's default.
+    const dreq: DirectionsRequest = restore?.dirReq ?? { ...DEFAULT_DIRECTIONS, ...(label !== null ? { label } : {}) };
     try {
-      const d = await call('latent.directions', { model: bundle.id, count: 8, ...(label !== null ? { label } : {}) });
+      const d = await call('latent.directions', { model: bundle.id, ...dreq });
+      setDirReq(dreq);
       setDirections(d);
-      setAmounts(new Array(d.directions.length).fill(0));
+      setAmounts((a) => Array.from({ length: d.directions.length }, (_, i) => a[i] ?? 0));
     } catch (e) {
       setDirError(toErrorData(e));
     }
@@ -182,9 +202,11 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
               })()),
         steps,
         mode,
+        sheet: true,
         ...(conditional && label !== null ? (blendTo !== null ? { blend: { a: label, b: blendTo } } : { label }) : {}),
       });
       setStrip(r.frames);
+      setSheet(r.sheet ?? null);
     } catch (e) {
       reportError('Interpolate', e);
     } finally {
@@ -192,24 +214,13 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
     }
   };
 
-  /** One PNG with every frame side by side (one download), at native size. */
-  const exportSheet = async () => {
-    if (!strip?.length) return;
-    try {
-      const bitmaps = await Promise.all(strip.map((f) => createImageBitmap(new Blob([f.png as Uint8Array<ArrayBuffer>], { type: 'image/png' }))));
-      const w = bitmaps[0]!.width;
-      const h = bitmaps[0]!.height;
-      const c = document.createElement('canvas');
-      c.width = w * bitmaps.length;
-      c.height = h;
-      const ctx = c.getContext('2d')!;
-      bitmaps.forEach((b, i) => ctx.drawImage(b, i * w, 0));
-      const blob = await new Promise<Blob | null>((r) => c.toBlob(r, 'image/png'));
-      if (!blob) throw new Error('The browser could not encode the frame sheet.');
-      downloadBytes(new Uint8Array(await blob.arrayBuffer()), `${bundle.id}-${mode}-${strip.length}frames.png`);
-    } catch (e) {
-      reportError('Export frames', e);
-    }
+  /** One PNG with every frame side by side, made by the engine so it carries the path's provenance. */
+  const exportSheet = () => {
+    if (sheet) downloadBytes(sheet.png, `${bundle.id}-${mode}-${strip?.length ?? 0}frames.png`);
+  };
+  /** The current render as the engine returned it: the PNG carries seed, sliders and class blend. */
+  const saveImage = () => {
+    if (image) downloadBytes(image.png, `${bundle.id}-seed${seed}.png`);
   };
   const exportFrames = () => {
     strip?.forEach((f, i) => downloadBytes(f.png, `${bundle.id}-${mode}-${String(i).padStart(3, '0')}.png`));
@@ -321,17 +332,36 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
 
   return (
     <PageLayout title="Latent" side={side} testId="page-latent">
+      {banner}
       {renderError ? <ErrorInline title="Render" error={renderError} onDismiss={() => setRenderError(null)} /> : null}
-      <div style={{ height: 420 }} data-testid="latent-view">
-        {url && image ? (
-          <ZoomView src={url} width={image.width} height={image.height} alt={`Seed ${seed}`} testId="latent-image" />
-        ) : (
-          <div className="muted" style={{ display: 'grid', placeItems: 'center', height: '100%' }}>
-            Rendering…
-          </div>
-        )}
+      <DropZone
+        testId="latent-drop"
+        className="page-drop"
+        multiple={false}
+        folders={false}
+        accept="image/png"
+        label="Restore from PNG…"
+        onFiles={async (d) => {
+          const f = d.files[0];
+          if (f) onDropPng(new Uint8Array(await f.arrayBuffer()));
+        }}
+      >
+        <div style={{ height: 420 }} data-testid="latent-view">
+          {url && image ? (
+            <ZoomView src={url} width={image.width} height={image.height} alt={`Seed ${seed}`} testId="latent-image" />
+          ) : (
+            <div className="muted" style={{ display: 'grid', placeItems: 'center', height: '100%' }}>
+              Rendering…
+            </div>
+          )}
+        </div>
+      </DropZone>
+      <div className="row">
+        <span className="muted small" data-testid="latent-caption">{image ? `${bundle.name} · seed ${seed} · ${image.width}×${image.height} · ${Math.round(image.ms)} ms per frame` : ''}</span>
+        <button type="button" className="btn small" disabled={!image} onClick={saveImage} data-testid="latent-save" title="Save this image (PNG with its seed and sliders; drop it back here to restore them)">
+          <Icon name="download" size={14} /> Save image
+        </button>
       </div>
-      <div className="muted small">{image ? `${bundle.name} · seed ${seed} · ${image.width}×${image.height} · ${Math.round(image.ms)} ms per frame` : ''}</div>
       <div className="section" style={{ marginTop: 16 }}>
         <div className="section-head">
           <h3>Interpolation</h3>
@@ -355,7 +385,7 @@ function LatentStudio({ bundle, picker }: { bundle: BundleView; picker: ReactNod
           <button type="button" className="btn small primary" disabled={!keyA || !keyB || stripBusy || !available('latent.interpolate')} onClick={() => void interpolate()} data-testid="interpolate">
             {stripBusy ? 'Rendering…' : 'Interpolate'}
           </button>
-          <button type="button" className="btn small" disabled={!strip} onClick={() => void exportSheet()} title="One PNG with all frames side by side">
+          <button type="button" className="btn small" disabled={!sheet} onClick={exportSheet} title="One PNG with all frames side by side">
             <Icon name="download" size={14} /> Export strip
           </button>
           <button type="button" className="btn small ghost" disabled={!strip} onClick={exportFrames} title="One PNG per frame">
@@ -381,6 +411,35 @@ export function LatentPage() {
   const bundles = useBundles(generates);
   const [id, setId] = useState('');
   const bundle = bundles.list.find((b) => b.id === id) ?? bundles.list[0] ?? null;
+  const [restore, setRestore] = useState<{ bundleId: string; settings: LatentRestore; nonce: number } | null>(null);
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+
+  const apply = (check: ProvenanceCheck) => {
+    const r = latentSettingsOf(check, bundles.list, generates);
+    if (!r.ok) return setNote({ ok: false, text: r.message });
+    setId(r.bundleId);
+    setRestore((old) => ({ bundleId: r.bundleId, settings: r.settings, nonce: (old?.nonce ?? 0) + 1 }));
+    setNote({ ok: true, text: r.note });
+  };
+  /** A PNG dropped on the image: the engine reads its chunk (limits + schema) and checks the bundle. */
+  const onDropPng = async (bytes: Uint8Array) => {
+    if (!isPng(bytes)) return setNote({ ok: false, text: 'Only PNG images carry Atelier provenance; this file is not a PNG.' });
+    if (!available('provenance.read')) return setNote({ ok: false, text: 'This engine cannot read provenance (provenance.read is missing).' });
+    try {
+      apply(await call('provenance.read', { image: bytes }));
+    } catch (e) {
+      setNote({ ok: false, text: `Not restored: ${toErrorData(e).message}` });
+    }
+  };
+  // "Reuse settings" from the Gallery: taken once the bundle list is here.
+  const pending = useRestore((st) => st.pending);
+  useEffect(() => {
+    if (pending?.page !== 'latent' || !bundles.data) return;
+    const p = useRestore.getState().take('latent');
+    if (p) apply(p.check);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pending, bundles.data]);
+  const banner = <RestoreNote note={note} onDismiss={() => setNote(null)} />;
 
   if (!ready) {
     return (
@@ -405,7 +464,10 @@ export function LatentPage() {
     </Panel>
   );
 
-  if (bundle) return <LatentStudio key={bundle.id} bundle={bundle} picker={picker} />;
+  if (bundle) {
+    const r = restore?.bundleId === bundle.id ? restore : null;
+    return <LatentStudio key={`${bundle.id}:${r?.nonce ?? 0}`} bundle={bundle} picker={picker} restore={r?.settings ?? null} banner={banner} onDropPng={(b) => void onDropPng(b)} />;
+  }
   return (
     <PageLayout title="Latent" side={picker} testId="page-latent">
       {bundles.data ? (

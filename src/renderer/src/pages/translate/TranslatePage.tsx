@@ -25,6 +25,10 @@ import { available, call, studio } from '../../studio';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { useStatus } from '../../store/status';
 import { notify, reportError } from '../../store/ui';
+import { useRestore } from '../../store/restore';
+import { isPng, sha256Hex, translateSettingsOf, type TranslateSettings } from '../../lib/restore';
+import { RestoreNote } from '../../components/RestoreNote';
+import type { ProvenanceCheck } from '../../../../shared/channels/provenance';
 
 interface InputImage {
   name: string;
@@ -113,6 +117,8 @@ export function TranslatePage() {
   const [tile, setTile] = useState<'auto' | number>('auto');
   const [jobId, setJobId] = useState<string | null>(null);
   const [folderBusy, setFolderBusy] = useState(false);
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [restoredInput, setRestoredInput] = useState<TranslateSettings['input'] | null>(null);
   const [folderResult, setFolderResult] = useState<{ outDir: string; count: number; total: number; failed: TranslateFolderResult['failed'] } | null>(null);
   const electron = studio().transport === 'electron';
   const [dest, setDest] = useState<'workspace' | 'beside' | 'folder'>('workspace');
@@ -130,7 +136,7 @@ export function TranslatePage() {
     setBusy(true);
     setError(null);
     try {
-      const req = { model: b.id, image: img.bytes, ...settings() };
+      const req = { model: b.id, image: img.bytes, inputName: img.name.slice(0, 255) || 'image', ...settings() };
       // As a job where the engine offers it: big images show tile progress and can be cancelled.
       let out: Output;
       if (available('infer.translateJob')) {
@@ -165,13 +171,60 @@ export function TranslatePage() {
     await run(img);
   };
 
+  /** Apply a translation's provenance: model and settings; the dropped output is shown until its input comes back. */
+  const apply = (check: ProvenanceCheck, png?: Uint8Array): boolean => {
+    const r = translateSettingsOf(check, bundles.list, translates);
+    if (!r.ok) {
+      setNote({ ok: false, text: r.message });
+      return false;
+    }
+    const st = r.settings;
+    setBundleId(r.bundleId);
+    setRuntime(st.runtime);
+    if (st.direction) setDirection(st.direction);
+    setScaleMode(st.scaleMode);
+    if (st.longSide) setLongSide(st.longSide);
+    setTile(st.tile ?? 'auto');
+    if (st.fit) setFit(st.fit);
+    setRestoredInput(st.input ?? null);
+    setInput(null);
+    if (png && check.provenance) setOutput({ png, width: check.provenance.width, height: check.provenance.height });
+    setNote({ ok: true, text: r.note });
+    return true;
+  };
+
+  // "Reuse settings" from the Gallery: taken once the bundle list is here.
+  const pending = useRestore((st) => st.pending);
+  useEffect(() => {
+    if (pending?.page !== 'translate' || !bundles.data) return;
+    const p = useRestore.getState().take('translate');
+    if (p) apply(p.check);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pending, bundles.data]);
+
   const onDrop = async (d: DroppedFiles) => {
     const images = d.files.filter((f, i) => IMAGE_EXT.test(d.relPaths[i] ?? f.name) || f.type.startsWith('image/'));
     if (d.folders.length || images.length > 1) return translateFolder(d);
     const f = images[0];
     if (!f) throw new Error('No image among the dropped files.');
     const bytes = new Uint8Array(await f.arrayBuffer());
+    // A translation Atelier made restores its settings; any other image (or one whose chunk is
+    // damaged or forged: said in the note) is an input to translate.
+    if (isPng(bytes) && available('provenance.read')) {
+      try {
+        const check = await call('provenance.read', { image: bytes });
+        if (check.provenance?.op === 'translate' && apply(check, bytes)) return;
+        if (check.provenance?.op === 'translate') return;
+      } catch (e) {
+        setNote({ ok: false, text: `Provenance not read: ${toErrorData(e).message} The image is translated as a new input.` });
+      }
+    }
     const size = await imageSize(bytes).catch(() => ({ width: 0, height: 0 }));
+    if (restoredInput) {
+      const sha = await sha256Hex(bytes);
+      if (sha) setNote({ ok: true, text: sha === restoredInput.sha256 ? `${f.name} is the input the restored image was made from: translated again with its settings.` : `${f.name} is not the restored image's input (${restoredInput.name}); translated with the restored settings.` });
+      setRestoredInput(null);
+    }
     await showImage({ name: f.name, bytes, ...size });
   };
 
@@ -357,8 +410,13 @@ export function TranslatePage() {
     <PageLayout title="Translate" tools={tools} side={side} testId="page-translate">
       <div style={{ height: '100%' }}>
         <DropZone testId="translate-canvas-drop" className="page-drop" onFiles={onDrop}>
+          <RestoreNote note={note} onDismiss={() => setNote(null)} />
           {error ? <ErrorInline title="Translate" error={error} onDismiss={() => setError(null)} /> : null}
-          {!input ? (
+          {!input && output && outUrl ? (
+            <div style={{ height: '100%', display: 'grid', placeItems: 'center' }}>
+              <img src={outUrl} alt="Restored output" className="pixelated" style={{ maxWidth: '100%', maxHeight: '100%' }} data-testid="translate-restored" />
+            </div>
+          ) : !input ? (
             <EmptyState title="Drop an image to translate" testId="translate-empty">
               <p>Or pick a test image on the right. A folder dropped here is translated image by image as a job.</p>
             </EmptyState>
