@@ -432,7 +432,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     if (!pinned) return;
     const v = pinned.batch ? model.visualsFor(pinned.batch) : model.visuals();
     try {
-      await renderFrame(runDir, model.step, caps, v, pinned.file.reference);
+      await renderFrame(runDir, model.step, caps, v, pinned.file.reference, run.model);
     } finally {
       tf.dispose(Object.values(v));
     }

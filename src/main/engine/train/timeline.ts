@@ -266,7 +266,8 @@ export function sampleStats(caps: ModelCapabilities, visuals: Record<string, tf.
 }
 
 /** Render the pinned set at a checkpoint: timeline/step-N.png + step-N.json. Caller disposes nothing. */
-export async function renderFrame(runDir: string, step: number, caps: ModelCapabilities, visuals: Record<string, tf.Tensor4D>, ref: Reference): Promise<TimelineStats> {
+/** `kind` is the run's registry kind, a label for the frame's provenance only. */
+export async function renderFrame(runDir: string, step: number, caps: ModelCapabilities, visuals: Record<string, tf.Tensor4D>, ref: Reference, kind = 'model'): Promise<TimelineStats> {
   const stats = sampleStats(caps, visuals, ref);
   const g = await visualsToPng(visuals, 16);
   await fsp.mkdir(timelineDir(runDir), { recursive: true });
