@@ -9,7 +9,9 @@
  * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient), Conv2D
  * and FusedConv2D on few output pixels (XNNPACK re-packs new filters every step: small-conv.ts),
  * Tile (index per element), Identity (copies), LeakyRelu (and its gradient, three kernels:
- * elementwise.ts), Concat along channels, and Sum / Mean over all axes but channels.
+ * elementwise.ts), Concat along channels, and Sum / Mean over all axes but channels. Our own
+ * fused kernels (no tfjs name): instance normalisation forward / backward and the reflection-pad
+ * gradient (norm-pad.ts), which layers/ call where they are registered.
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
  */
@@ -23,10 +25,11 @@ import { tileConfig } from './tile';
 import { identityConfig } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
+import { instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
 import { concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, sumConfig } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
-const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig];
+const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig];
 /**
  * Kernels that replace a stock wasm kernel: Conv2DBackpropInput, Conv2D, FusedConv2D, Tile and
  * Identity because ours are faster (see bench.ts, README.md; the conv ones call the stock kernel

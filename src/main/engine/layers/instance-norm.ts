@@ -5,6 +5,7 @@
  * No running statistics: training and inference behave the same.
  */
 import * as tf from '@tensorflow/tfjs';
+import { INSTANCE_NORM, INSTANCE_NORM_GRAD, fusedKernelAvailable } from '../kernels/norm-pad';
 
 /**
  * x_hat = (x - mean_hw) * rstd, rstd = 1 / sqrt(var_hw + eps), with the analytic gradient
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
  * [1,1,1,C] one), else on [B, H*W, C] with [B, 1, C] stats.
  */
 export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
+  if (x.dtype === 'float32' && fusedKernelAvailable(INSTANCE_NORM) && fusedKernelAvailable(INSTANCE_NORM_GRAD)) return instanceNormFused(x, eps);
   const [b, h, w, c] = x.shape;
   const shape3 = b === 1 ? [h * w, c] : [b, h * w, c];
   const axis = b === 1 ? 0 : 1;
@@ -35,6 +37,24 @@ export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
         return tf.reshape(dx, [b, h, w, c]);
       });
     return { value: tf.reshape(xhat, [b, h, w, c]), gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor4D;
+}
+
+/**
+ * The same, as one kernel forward and one backward (kernels/norm-pad.ts, wasm): the op form
+ * above is ~13 full passes of stock element-wise kernels per normalisation.
+ */
+function instanceNormFused(x: tf.Tensor4D, eps: number): tf.Tensor4D {
+  const f = tf.customGrad(((input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const [xhat, rstd] = tf.engine().runKernel(INSTANCE_NORM, { x: input }, { epsilon: eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    save([xhat!, rstd!]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xh, rs] = saved as [tf.Tensor, tf.Tensor];
+      return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, xhat: xh, rstd: rs }, {}) as tf.Tensor;
+    };
+    // as above: the value is a view (reshape) of the saved xhat, which the gradient reads
+    return { value: tf.reshape(xhat!, input.shape), gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor4D;
 }

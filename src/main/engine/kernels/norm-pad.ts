@@ -1,0 +1,160 @@
+/**
+ * Instance normalisation and the reflection-padding gradient as single kernels on wasm.
+ *
+ * CycleGAN's ResNet generator normalises after every convolution and reflection-pads before
+ * most of them. As tf ops, instance norm is ~7 element-wise kernels forward and ~6 backward,
+ * each a full pass (stock wasm Sub/Multiply with a [C] operand: ~0.6-0.9 ms per call on
+ * [256, 256], 2 threads, i.e. slower than the memory traffic by ~10x), and the reflection-pad
+ * gradient ~16 Slice / Reverse / Add / Concat calls: together ~15% of a 64 px CycleGAN step
+ * (profile of 2026-12-06, 2 threads, 4.9 s CPU). Here each is one kernel:
+ *
+ *   AtelierInstanceNorm      x [B, H, W, C] -> xhat [B, H, W, C], rstd [B, 1, 1, C]
+ *                            mean and variance per (b, c) over H*W (biased, as torch), sums in
+ *                            float64; xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps)
+ *   AtelierInstanceNormGrad  dy, xhat, rstd -> dx = rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+ *   AtelierReflectPadGrad    dy [B, H+2p, W+2p, C] -> dx [B, H, W, C]: every padded pixel's
+ *                            gradient added onto the pixel it reflects (torch's ReflectionPad2d
+ *                            backward; tfjs-core's MirrorPad gradient drops these edges)
+ *
+ * Plain JS loops over the heap (channel-innermost, so each pass is sequential): one read pass per
+ * statistic and one write pass, instead of a heap allocation and pass per op. layers/ calls them
+ * only where the kernel is registered (wasm); other backends keep the op formulation.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type BackendWasm, type TensorInfo, heapF32 as heap } from './wasm-util';
+
+export const INSTANCE_NORM = 'AtelierInstanceNorm';
+export const INSTANCE_NORM_GRAD = 'AtelierInstanceNormGrad';
+export const REFLECT_PAD_GRAD = 'AtelierReflectPadGrad';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** Calls per kernel (tests check the fused path was taken). */
+export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, reflectPadGrad: 0 };
+
+function dims(shape: number[]): [number, number, number] {
+  const [b, h, w, c] = shape as [number, number, number, number];
+  return [b, h * w, c];
+}
+
+function instanceNormWasm(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  const eps = (args.attrs as unknown as { epsilon: number }).epsilon;
+  const [B, N, C] = dims(x.shape);
+  const out = backend.makeOutput(x.shape, 'float32');
+  const rs = backend.makeOutput([B, 1, 1, C], 'float32');
+  // views after the last allocation (a heap growth detaches earlier ones)
+  const xv = heap(backend, x);
+  const o = heap(backend, out);
+  const r = heap(backend, rs);
+  const mean = new Float64Array(C);
+  const m2 = new Float64Array(C);
+  const mean32 = new Float32Array(C);
+  const rstd32 = new Float32Array(C);
+  for (let b = 0; b < B; b++) {
+    const base = b * N * C;
+    mean.fill(0);
+    m2.fill(0);
+    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) mean[c] += xv[k]!;
+    for (let c = 0; c < C; c++) mean32[c] = mean[c]! / N;
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const d = xv[k]! - mean32[c]!;
+        m2[c] += d * d;
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      rstd32[c] = 1 / Math.sqrt(m2[c]! / N + eps);
+      r[b * C + c] = rstd32[c]!;
+    }
+    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) o[k] = (xv[k]! - mean32[c]!) * rstd32[c]!;
+  }
+  normPadCalls.instanceNorm++;
+  return [out, rs];
+}
+
+function instanceNormGradWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, xhat, rstd } = args.inputs as { dy: TensorInfo; xhat: TensorInfo; rstd: TensorInfo };
+  const [B, N, C] = dims(xhat.shape);
+  const out = backend.makeOutput(xhat.shape, 'float32');
+  const d = heap(backend, dy);
+  const xh = heap(backend, xhat);
+  const r = heap(backend, rstd);
+  const o = heap(backend, out);
+  const s1 = new Float64Array(C);
+  const s2 = new Float64Array(C);
+  const m1 = new Float32Array(C);
+  const m2 = new Float32Array(C);
+  for (let b = 0; b < B; b++) {
+    const base = b * N * C;
+    s1.fill(0);
+    s2.fill(0);
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const g = d[k]!;
+        s1[c] += g;
+        s2[c] += g * xh[k]!;
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      m1[c] = s1[c]! / N;
+      m2[c] = s2[c]! / N;
+    }
+    const rb = b * C;
+    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) o[k] = (d[k]! - m1[c]! - xh[k]! * m2[c]!) * r[rb + c]!;
+  }
+  normPadCalls.instanceNormGrad++;
+  return out;
+}
+
+/** Source index of padded coordinate q (0 <= q < n + 2p) in an axis of length n. */
+function reflectIndex(q: number, p: number, n: number): number {
+  const i = q - p;
+  if (i < 0) return -i;
+  if (i >= n) return 2 * (n - 1) - i;
+  return i;
+}
+
+function reflectPadGradWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy } = args.inputs as { dy: TensorInfo };
+  const p = (args.attrs as unknown as { padding: number }).padding;
+  const [B, HP, WP, C] = dy.shape as [number, number, number, number];
+  const H = HP - 2 * p;
+  const W = WP - 2 * p;
+  const out = backend.makeOutput([B, H, W, C], 'float32');
+  const d = heap(backend, dy);
+  const o = heap(backend, out);
+  // The interior is a copy of dy's centre; then the padded rows and columns add onto the pixels
+  // they reflect (one pass over the border, a few % of dy at p = 1 on 16x16).
+  for (let b = 0; b < B; b++) {
+    for (let y = 0; y < H; y++) {
+      const src = ((b * HP + y + p) * WP + p) * C;
+      o.set(d.subarray(src, src + W * C), (b * H + y) * W * C);
+    }
+    for (let qy = 0; qy < HP; qy++) {
+      const rowBorder = qy < p || qy >= H + p;
+      const iy = reflectIndex(qy, p, H);
+      for (let qx = 0; qx < WP; qx++) {
+        if (!rowBorder && qx >= p && qx < W + p) continue;
+        const ix = reflectIndex(qx, p, W);
+        const s = ((b * HP + qy) * WP + qx) * C;
+        const t = ((b * H + iy) * W + ix) * C;
+        for (let c = 0; c < C; c++) o[t + c] += d[s + c]!;
+      }
+    }
+  }
+  normPadCalls.reflectPadGrad++;
+  return out;
+}
+
+export const instanceNormConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM, backendName: 'wasm', kernelFunc: instanceNormWasm as unknown as tf.KernelFunc };
+export const instanceNormGradConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM_GRAD, backendName: 'wasm', kernelFunc: instanceNormGradWasm as unknown as tf.KernelFunc };
+export const reflectPadGradConfig: tf.KernelConfig = { kernelName: REFLECT_PAD_GRAD, backendName: 'wasm', kernelFunc: reflectPadGradWasm as unknown as tf.KernelFunc };
+
+/** True where the fused kernel `name` runs: the wasm backend with our kernels registered. */
+export function fusedKernelAvailable(name: string): boolean {
+  return tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') != null;
+}

@@ -1,0 +1,62 @@
+/**
+ * The fused instance-norm and reflection-pad-gradient kernels (kernels/norm-pad.ts) on wasm
+ * against the op formulation on the cpu backend (the layers pick the kernels only where they are
+ * registered), forward and gradient, with no leaked tensors or kernel buffers.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { instanceNorm, reflectionPad2d } from '../../../../src/main/engine/layers';
+import { normPadCalls } from '../../../../src/main/engine/kernels/norm-pad';
+import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
+import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+
+describe('fused instance norm and reflection-pad gradient on wasm', () => {
+  beforeAll(initWasm);
+
+  const normShapes: [number, number, number, number][] = [[1, 16, 16, 256], [2, 5, 7, 3], [1, 64, 64, 64], [3, 4, 4, 10]];
+  for (const shape of normShapes) {
+    it(`instance norm and its gradient match cpu: [${shape}]`, async () => {
+      // an offset and scale per channel, so the statistics matter
+      const xv = rand(size(shape), 1, 3).map((v, i) => v * (1 + (i % shape[3]) / 7) + (i % 5) - 2);
+      const wv = rand(size(shape), 2);
+      const run = () => {
+        const x = tf.tensor(xv, shape) as tf.Tensor4D;
+        const w = tf.tensor(wv, shape);
+        const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)) as tf.Scalar)([x]);
+        return [instanceNorm(x), value, grads[0]!];
+      };
+      const before = counts();
+      const calls = { ...normPadCalls };
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect([normPadCalls.instanceNorm - calls.instanceNorm, normPadCalls.instanceNormGrad - calls.instanceNormGrad]).toEqual([2, 1]);
+      expectClose(ours, await on('cpu', run), 1e-4);
+    });
+  }
+
+  it('instance norm is one kernel each way on wasm', () => {
+    const names = [...withKernelTimes(() => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(instanceNorm(t as tf.Tensor4D))))(tf.randomNormal([1, 8, 8, 16])).dataSync())).times.keys()];
+    expect(names).toContain('AtelierInstanceNorm');
+    expect(names).toContain('AtelierInstanceNormGrad');
+    expect(names).not.toContain('Rsqrt');
+  });
+
+  const pads: [number, [number, number, number, number]][] = [[1, [1, 16, 16, 256]], [3, [1, 64, 64, 3]], [2, [2, 5, 7, 3]], [1, [1, 2, 2, 5]], [3, [1, 4, 6, 64]]];
+  for (const [p, shape] of pads) {
+    it(`reflection-pad gradient matches cpu: p ${p}, [${shape}]`, async () => {
+      const xv = rand(size(shape), 3);
+      const outShape = [shape[0], shape[1] + 2 * p, shape[2] + 2 * p, shape[3]];
+      const wv = rand(size(outShape), 4);
+      const run = () => {
+        const x = tf.tensor(xv, shape) as tf.Tensor4D;
+        const w = tf.tensor(wv, outShape);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad2d(t as tf.Tensor4D, p), w)))(x);
+      };
+      const before = counts();
+      const calls = normPadCalls.reflectPadGrad;
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(normPadCalls.reflectPadGrad - calls).toBe(1);
+      expectClose(ours, await on('cpu', run), 1e-5);
+    });
+  }
+});
