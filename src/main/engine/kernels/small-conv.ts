@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
+import { type WinogradShape, winogradApplies, winogradConv } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
 
 /**
@@ -124,10 +125,23 @@ function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number): 
   }
 }
 
-/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nnR product; null when not applicable. */
+/** The Winograd F(2x2,3x3) shape of a 3x3 stride-1 convolution, or null (winograd.ts). */
+function winogradShape(info: ConvInfo): WinogradShape | null {
+  if (info.filterHeight !== 3 || info.filterWidth !== 3 || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const s: WinogradShape = {
+    B: info.batchSize, H: info.inHeight, W: info.inWidth, CI: info.inChannels, OH: info.outHeight, OW: info.outWidth, CO: info.outChannels,
+    padTop: info.padInfo.top, padLeft: info.padInfo.left,
+  };
+  return smallConvOptions.enabled && winogradApplies(s) ? s : null;
+}
+
+/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nnR product (3x3 stride 1: Winograd); null when not applicable. */
 function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
   const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
   const P = B * OH * OW;
+  const ws = P > 0 ? winogradShape(info) : null;
+  const wg = ws ? gemm(backend) : null;
+  if (ws && wg) return winogradConv(backend, wg, x, filter, ws, false);
   if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;
   const g = gemm(backend);
   if (!g) return null;
@@ -228,7 +242,15 @@ function backpropInputAsConv(backend: BackendWasm, dy: TensorInfo, filter: Tenso
   const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [KH - 1 - top, KH - 1 - bottom], [KW - 1 - left, KW - 1 - right], [0, 0]];
   if (pad[1][0] < 0 || pad[1][1] < 0 || pad[2][0] < 0 || pad[2][1] < 0) return null;
   const cinfo = tf.backend_util.computeConv2DInfo([B, OH, OW, CO], [KH, KW, CO, CI], 1, 1, pad, undefined, false, 'channelsLast');
-  if (cinfo.outHeight !== H || cinfo.outWidth !== W || CI % 8 !== 0 || !usable(backend, cinfo, B * H * W, true)) return null;
+  if (cinfo.outHeight !== H || cinfo.outWidth !== W) return null;
+  // 3x3: Winograd reads the forward filter flipped and as its transpose (no rotated copy)
+  const ws = winogradShape(cinfo);
+  const wg = ws ? gemm(backend) : null;
+  if (ws && wg) {
+    smallConvCalls.backpropInputAsConv++;
+    return winogradConv(backend, wg, dy, filter, ws, true);
+  }
+  if (CI % 8 !== 0 || !usable(backend, cinfo, B * H * W, true)) return null;
   const wf = backend.makeOutput([KH, KW, CO, CI], 'float32');
   try {
     // wf[ky, kx, co, ci] = w[KH-1-ky, KW-1-kx, ci, co]
