@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend } from '../src/main/engine/backend';
 import { PHOTO_MODELS, shipPhotoDemo, type PhotoModelName } from '../src/main/engine/eval/photo-demos';
-import { readRunOptions } from '../src/main/engine/train/run';
+import { readRunOptions } from '../src/main/engine/train/run-files';
 import { defaultWorkspaceRoot, openWorkspace } from '../src/main/engine/core/workspace';
 
 function flag(name: string): string | undefined {

@@ -33,7 +33,7 @@ export async function runExportCli(argv: string[]): Promise<number> {
   const ws = openWorkspace();
   if (typeof args.flags.pytorch === 'string') {
     const { exportPytorch } = await import('../engine/interop/export');
-    const { runDirOf } = await import('../engine/train/run');
+    const { runDirOf } = await import('../engine/train/run-files');
     const source =
       typeof run === 'string'
         ? { runDir: run.includes(path.sep) || run.startsWith('.') ? path.resolve(run) : runDirOf(ws, run), ...(intFlag(args, 'step') !== undefined ? { step: intFlag(args, 'step')! } : {}) }

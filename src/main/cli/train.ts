@@ -12,7 +12,9 @@ import { StudioError } from '../../shared/errors';
 import { defaultWorkspaceRoot, openWorkspace } from '../engine/core/workspace';
 import { MODELS, modelKinds, modelEntry } from '../engine/models/registry';
 import { parseOptionStrings } from '../engine/models/options';
-import { createRun, readRunOptions, setRunTotalSteps, trainRun } from '../engine/train/run';
+import { readRunOptions, setRunTotalSteps } from '../engine/train/run-files';
+import { createRun } from '../engine/train/run-create';
+import { trainRun } from '../engine/train/run';
 import type { JobProgress } from '../../shared/events';
 
 function usage(): string {

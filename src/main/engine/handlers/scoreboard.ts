@@ -2,7 +2,7 @@
 import { StudioError } from '../../../shared/errors';
 import { handlers } from '../host/context';
 import { cachedScoreboard, scoreRun } from '../eval/scoreboard';
-import { readRunOptions, runDirOf } from '../train/run';
+import { readRunOptions, runDirOf } from '../train/run-files';
 
 /** runId -> jobId of the scoreboard jobs running (one per run: they share scores.json). */
 const scoring = new Map<string, string>();

@@ -3,7 +3,10 @@ import { handlers, type EngineContext } from '../host/context';
 import { StudioError } from '../../../shared/errors';
 import { MODELS, capabilitiesFor, createModel, hasModel, modelKinds } from '../models/registry';
 import type { TrainModelInfo } from '../../../shared/channels/train';
-import { createRun, promoteRun, readRunOptions, runDirOf, setRunTotalSteps, trainRun, type TrainRequest } from '../train/run';
+import { readRunOptions, runDirOf, setRunTotalSteps } from '../train/run-files';
+import { createRun, type TrainRequest } from '../train/run-create';
+import { promoteRun } from '../train/run-promote';
+import { trainRun } from '../train/run';
 import { deleteRun, getRun, getTimeline, listRuns, type ActiveJobs } from '../train/runs';
 import { initBackend, tf } from '../backend';
 

@@ -23,7 +23,7 @@ import type { ModelKind } from '../models/base';
 import { referenceOf, type ReferenceCounterpart } from '../models/registry';
 import { loadModelFromDir } from '../networks/io';
 import { disposeBundle, loadBundle, type LoadedBundle } from '../train/bundle';
-import { modelFromCheckpoint } from '../train/run';
+import { modelFromCheckpoint } from '../train/run-promote';
 import { writePth } from './pth';
 import { REFERENCE_VARIANT, initReferenceWeights, referenceDiscriminator } from './reference-networks';
 import { detectReference, referenceStateDict, type DetectedGenerator } from './weights';

@@ -1,13 +1,20 @@
 /**
  * Training engine, public surface:
- *   runs        createRun / trainRun / promoteRun / modelFromCheckpoint   (run.ts)
+ *   run files   readRunOptions / readRunStatus / readLog / runDirOf       (run-files.ts)
+ *   runs        createRun (run-create.ts) / trainRun, the loop (run.ts) /
+ *               promoteRun / modelFromCheckpoint (run-promote.ts)
  *   runs list   listRuns / getRun / deleteRun                             (runs.ts)
  *   data        BatchSource, InMemoryBatchSource, registerDatasetOpener   (source.ts, dataset-source.ts)
  *   bundles     writeBundle / loadBundle / translate / generate / encode  (bundle.ts)
  *   checkpoints writeCheckpoint / readCheckpoint / listCheckpoints        (checkpoint.ts)
  */
-export { createRun, trainRun, promoteRun, modelFromCheckpoint, readRunOptions, readRunStatus, readLog, runDirOf } from './run';
-export type { TrainRequest, TrainHooks, TrainSummary, RunOptionsFile, RunStatus, LogEntry } from './run';
+export { readRunOptions, readRunStatus, readLog, runDirOf } from './run-files';
+export { createRun } from './run-create';
+export { promoteRun, modelFromCheckpoint } from './run-promote';
+export { trainRun } from './run';
+export type { RunOptionsFile, RunStatus, LogEntry } from './run-files';
+export type { TrainRequest } from './run-create';
+export type { TrainHooks, TrainSummary } from './run';
 export { listRuns, getRun, deleteRun } from './runs';
 export { InMemoryBatchSource, openBatchSource, registerDatasetOpener, syntheticImages } from './source';
 export type { BatchSource, BatchSourceInfo, OpenSourceRequest } from './source';

@@ -8,7 +8,7 @@ import type { Workspace } from '../core/workspace';
 import { readdirOrEmpty } from '../core/fsutil';
 import { listCheckpoints } from './checkpoint';
 import { readTimeline } from './timeline';
-import { readLog, readRunOptions, readRunStatus, runDirOf, type RunOptionsFile } from './run';
+import { readLog, readRunOptions, readRunStatus, runDirOf, type RunOptionsFile } from './run-files';
 
 export type ActiveJobs = Map<string, string>; // runId -> jobId
 

@@ -16,7 +16,8 @@ import { evaluateBundle, greyLutBaseline, metricValue } from '../../../../src/ma
 import { shipPhotoDemo } from '../../../../src/main/engine/eval/photo-demos';
 import { openBatchSource } from '../../../../src/main/engine/train/source';
 import '../../../../src/main/engine/train/dataset-source';
-import { createRun, trainRun } from '../../../../src/main/engine/train/run';
+import { createRun } from '../../../../src/main/engine/train/run-create';
+import { trainRun } from '../../../../src/main/engine/train/run';
 import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
 
 let tmp: string;

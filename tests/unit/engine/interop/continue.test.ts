@@ -14,7 +14,8 @@ import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/
 import { checkpointFiles, runFromPytorch } from '../../../../src/main/engine/interop/continue';
 import { exportPytorch } from '../../../../src/main/engine/interop/export';
 import { readPthFile } from '../../../../src/main/engine/interop/pth';
-import { modelFromCheckpoint, trainRun } from '../../../../src/main/engine/train/run';
+import { modelFromCheckpoint } from '../../../../src/main/engine/train/run-promote';
+import { trainRun } from '../../../../src/main/engine/train/run';
 import { maxAbsDiff, NO_TORCH, nchwToNhwc, readF32, runReference, torchAvailable, type RefSpec } from './torch';
 
 let dir = '';

@@ -4,7 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
-import { createRun, modelFromCheckpoint, readLog, trainRun } from '../../../../src/main/engine/train/run';
+import { readLog } from '../../../../src/main/engine/train/run-files';
+import { createRun } from '../../../../src/main/engine/train/run-create';
+import { modelFromCheckpoint } from '../../../../src/main/engine/train/run-promote';
+import { trainRun } from '../../../../src/main/engine/train/run';
 import { listCheckpoints } from '../../../../src/main/engine/train/checkpoint';
 import { useTestBackend } from '../layers/test-backend';
 
