@@ -189,7 +189,6 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, x: TensorInfo, w
     const xp = all.subarray(0, nXp);
     const v = all.subarray(nXp, nXp + nV);
     const u = all.subarray(nXp + nV, nXp + nV + nU);
-    const m = all.subarray(nXp + nV + nU, nXp + nV + nU + nM);
     const xv = f32(backend, x);
     xp.fill(0);
     // zero-padded copy: x[b, iy, ix] at xp[b, iy + padTop, ix + padLeft], clipped to the tiles' reach

@@ -68,9 +68,9 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
     winogradOptions.enabled = true;
     const n = { ...winogradCalls };
     await on('wasm', () => [
-      tf.conv2d(tf.randomNormal([1, 8, 8, 16]), tf.randomNormal([3, 3, 16, 64]), 1, 'same'), // 16 input channels
-      tf.conv2d(tf.randomNormal([1, 8, 8, 64]), tf.randomNormal([3, 3, 64, 64]), 2, 'same'), // stride 2
-      tf.conv2d(tf.randomNormal([1, 8, 8, 64]), tf.randomNormal([4, 4, 64, 64]), 1, 'same'), // 4x4
+      tf.conv2d(tf.randomNormal([1, 8, 8, 16]) as tf.Tensor4D, tf.randomNormal([3, 3, 16, 64]) as tf.Tensor4D, 1, 'same'), // 16 input channels
+      tf.conv2d(tf.randomNormal([1, 8, 8, 64]) as tf.Tensor4D, tf.randomNormal([3, 3, 64, 64]) as tf.Tensor4D, 2, 'same'), // stride 2
+      tf.conv2d(tf.randomNormal([1, 8, 8, 64]) as tf.Tensor4D, tf.randomNormal([4, 4, 64, 64]) as tf.Tensor4D, 1, 'same'), // 4x4
     ]);
     expect(winogradCalls).toEqual(n);
   });
