@@ -13,7 +13,7 @@
  *     under instance norm,
  *   - convs before a norm carry a bias only under instance norm (never under batch norm).
  * Norm 'instance' = InstanceNorm2d(affine=False), eps 1e-5; 'batch' = BatchNorm2d (eps 1e-5,
- * momentum 0.1). With `perImageBatchNorm`, batch-norm layers normalise with the image's own
+ * momentum 0.1, running variance updated with the unbiased batch variance as PyTorch does). With `perImageBatchNorm`, batch-norm layers normalise with the image's own
  * statistics (gamma and beta kept): the reference's test.py without --eval at its batch size 1.
  *
  * ResNet ('resnet_6blocks' | 'resnet_9blocks'), NHWC shapes, torch indices in the names:
@@ -36,7 +36,7 @@
  *   model.{3n} norm, LReLU; model.{3n+2} conv4 s1 p1 -> 1 (biased)   [B,S,S,C] -> [B,S/8-2,S/8-2,1]
  */
 import { tf } from '../backend';
-import { InstanceNormalization, ReflectionPadding2D } from '../layers';
+import { InstanceNormalization, ReflectionPadding2D, TorchBatchNorm } from '../layers';
 import type { OptionSpec } from '../models/options';
 
 export const REFERENCE_VARIANT = 'reference-v1';
@@ -88,7 +88,8 @@ const convT = (x: ST, name: string, filters: number, k: number, s: number, paddi
 function normLayer(x: ST, name: string, kind: RefNorm, perImage = false): ST {
   if (kind === 'instance') return new InstanceNormalization({ affine: false, epsilon: 1e-5 }).apply(x) as ST;
   if (perImage) return new InstanceNormalization({ affine: true, epsilon: 1e-5, name }).apply(x) as ST;
-  return tf.layers.batchNormalization({ name, axis: -1, momentum: 0.9, epsilon: 1e-5 }).apply(x) as ST;
+  // Running statistics updated as PyTorch's (unbiased variance): layers/torch-batch-norm.ts.
+  return new TorchBatchNorm({ name, axis: -1, momentum: 0.9, epsilon: 1e-5 }).apply(x) as ST;
 }
 
 function resnet(o: RefGeneratorOptions, input: ST): ST {

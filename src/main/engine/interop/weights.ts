@@ -5,6 +5,9 @@
  *   ConvTranspose2d  weight [in, out, kh, kw]  <->  Conv2DTranspose kernel [kh, kw, out, in]
  *   BatchNorm2d      weight, bias, running_mean, running_var (+ num_batches_tracked)
  *                    <->  gamma, beta, moving_mean, moving_variance
+ *                    running_var maps unchanged both ways: both hold the variance inference
+ *                    divides by (PyTorch's training update averages in the unbiased batch
+ *                    variance; so does TorchBatchNorm, layers/torch-batch-norm.ts)
  * Loading is strict, as load_state_dict(strict=True): every key used, every weight set, shapes
  * equal; the error lists what is missing, unexpected or mis-shaped. Tolerated, as the reference's
  * own loader does: a `module.` prefix (DataParallel), and running statistics of instance norms

@@ -28,10 +28,15 @@ export interface RefSpec {
   format?: 'zip' | 'legacy';
   seed?: number;
   train?: boolean;
+  /** Images in the input batch (default 1). */
+  batch?: number;
 }
 
-/** `make`: random reference networks saved as .pth + a fixed input and PyTorch's output; `check`: load ours strictly and run. */
-export function runReference(mode: 'make' | 'check', dir: string, specs: RefSpec[]): void {
+/**
+ * `make`: random reference networks saved as .pth + a fixed input and PyTorch's output; `check`: load ours strictly and run;
+ * `trainstep`: load, one forward in training mode, and save the state dict after it (<name>.after.pth).
+ */
+export function runReference(mode: 'make' | 'check' | 'trainstep', dir: string, specs: RefSpec[]): void {
   execFileSync(PY, [SCRIPT, mode, dir, JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 }
 
