@@ -18,6 +18,9 @@ import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
 import { exists } from '../core/fsutil';
 import { safeId, type Workspace } from '../core/workspace';
+import type { DatasetManifest } from '../../../shared/channels/dataset';
+import { idxImage, readIdx, type IdxArray } from '../data/idx';
+import { rawInput, type RawImage } from '../data/normalize';
 import { datasetDir, readManifest } from '../data/store';
 import type { ModelKind } from '../models/base';
 import { referenceOf, type ReferenceCounterpart } from '../models/registry';
@@ -74,11 +77,58 @@ async function writeAligned(a: string, b: string, out: string): Promise<void> {
     .toFile(out);
 }
 
-/** The dataset in the reference's layout; packed (idx) datasets are not laid out. */
+/** An image as a PNG at `file` (grey stays one channel: the reference reads both with convert('RGB')). */
+async function writeRaw(img: RawImage, file: string): Promise<void> {
+  const p = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), rawInput(img));
+  // sharp writes raw 1-channel input as RGB unless told otherwise.
+  await (img.channels === 1 ? p.toColourspace('b-w') : p).png().toFile(file);
+}
+
+/** A|B side by side, A on the left (the reference's AlignedDataset cuts at half the width). */
+function sideBySide(a: RawImage, b: RawImage): RawImage {
+  if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) throw new StudioError('BAD_INPUT', 'A paired item whose A and B images differ in size or channels.');
+  const row = a.width * a.channels;
+  const out = new Uint8Array(2 * row * a.height);
+  for (let y = 0; y < a.height; y++) {
+    out.set(a.data.subarray(y * row, (y + 1) * row), 2 * y * row);
+    out.set(b.data.subarray(y * row, (y + 1) * row), 2 * y * row + row);
+  }
+  return { data: out, width: 2 * a.width, height: a.height, channels: a.channels };
+}
+
+/** A packed (idx) dataset in the reference's layout: images numbered per split. */
+async function exportPacked(dir: string, m: DatasetManifest, layout: ReferenceCounterpart['dataset'], root: string): Promise<number> {
+  let n = 0;
+  for (const split of ['train', 'test'] as const) {
+    const s = m.packed?.[split];
+    if (!s) continue;
+    const read = async (role: 'a' | 'b') => (s.images[role] ? readIdx(path.join(dir, s.images[role]!)) : null);
+    const [a, b] = [await read('a'), await read('b')];
+    const count = (arr: IdxArray | null) => arr?.dims[0] ?? 0;
+    const name = (i: number) => `${String(i).padStart(5, '0')}.png`;
+    if (layout === 'aligned') {
+      if (!a || !b) continue;
+      const d = path.join(root, split);
+      await fsp.mkdir(d, { recursive: true });
+      for (let i = 0; i < Math.min(count(a), count(b)); i++, n++) await writeRaw(sideBySide(idxImage(a, i), idxImage(b, i)), path.join(d, name(i)));
+    } else {
+      for (const [role, arr] of [['A', a], ['B', b]] as const) {
+        if (!arr) continue;
+        const d = path.join(root, `${split}${role}`);
+        await fsp.mkdir(d, { recursive: true });
+        for (let i = 0; i < count(arr); i++, n++) await writeRaw(idxImage(arr, i), path.join(d, name(i)));
+      }
+    }
+  }
+  return n;
+}
+
+/** The dataset in the reference's layout, from stored files or packed idx arrays. */
 async function exportDataset(ws: Workspace, id: string, layout: ReferenceCounterpart['dataset'], root: string): Promise<{ images: number; note?: string }> {
   const dir = datasetDir(ws, id);
   const m = await readManifest(dir);
-  if (m.storage !== 'files' || !m.items) return { images: 0, note: `dataset ${id} is stored packed (idx); lay it out for the reference by hand` };
+  if (m.storage === 'packed') return { images: await exportPacked(dir, m, layout, root) };
+  if (!m.items) return { images: 0, note: `dataset ${id} lists no items` };
   let n = 0;
   for (const it of m.items) {
     const stem = safeId(it.name);

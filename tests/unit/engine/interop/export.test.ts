@@ -14,7 +14,9 @@ import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/
 import { exportPytorch } from '../../../../src/main/engine/interop/export';
 import { importPytorch } from '../../../../src/main/engine/interop/import';
 import { readPthFile } from '../../../../src/main/engine/interop/pth';
-import { disposeBundle, loadBundle } from '../../../../src/main/engine/train/bundle';
+import { encodeIdx } from '../../../../src/main/engine/data/idx';
+import { createModel } from '../../../../src/main/engine/models';
+import { disposeBundle, loadBundle, writeBundle } from '../../../../src/main/engine/train/bundle';
 import { maxAbsDiff, NO_TORCH, nchwToNhwc, readF32, runReference, torchAvailable, type RefSpec } from './torch';
 
 let dir = '';
@@ -88,7 +90,8 @@ describe.skipIf(!torchAvailable)(`export to the reference trainer${NO_TORCH}`, (
     expect(sh).toContain('torchrun --nproc_per_node "$NGPUS" train.py');
     expect(sh).toContain('python train.py');
     expect(fs.statSync(res.trainScript).mode & 0o111).not.toBe(0);
-  });
+    // PyTorch subprocesses and an ONNX parity run: slow on a shared machine.
+  }, 300_000);
 
   it('cyclegan without discriminators: fresh D_A/D_B as init_weights makes them; all four load strictly', async () => {
     const src = path.join(dir, 'cyc');
@@ -119,6 +122,68 @@ describe.skipIf(!torchAvailable)(`export to the reference trainer${NO_TORCH}`, (
     expect(std).toBeGreaterThan(0.015);
     expect(std).toBeLessThan(0.025);
     expect(fs.readFileSync(res.trainScript, 'utf8')).toContain('--model cycle_gan --netG resnet_6blocks --netD basic --norm instance');
+  });
+});
+
+/** A packed (idx) dataset as the demo builder writes it: roles a/b per split, n x S x S [x C] uint8. */
+function packedDataset(id: string, kind: 'paired' | 'unpaired', counts: Record<'train' | 'test', { a: number; b: number }>, size: number, channels: 1 | 3): void {
+  const d = path.join(ws.datasets, id);
+  const packed: Record<string, { images: Record<string, string>; count: Record<string, number> }> = {};
+  for (const split of ['train', 'test'] as const) {
+    fs.mkdirSync(path.join(d, split), { recursive: true });
+    packed[split] = { images: {}, count: {} };
+    for (const role of ['a', 'b'] as const) {
+      const n = counts[split][role];
+      const data = new Uint8Array(n * size * size * channels);
+      // Role a dark, role b bright, so the aligned halves can be told apart.
+      for (let i = 0; i < data.length; i++) data[i] = role === 'a' ? 20 : 230;
+      const rel = `${split}/${role}-images-idx3-ubyte.gz`;
+      fs.writeFileSync(path.join(d, rel), encodeIdx({ dims: channels === 1 ? [n, size, size] : [n, size, size, channels], data }));
+      packed[split].images[role] = rel;
+      packed[split].count[role] = n;
+    }
+  }
+  const manifest = { schemaVersion: 1, id, name: id, kind, createdAt: new Date().toISOString(), source: { layout: 'idx', path: null }, image: { width: size, height: size, channels }, counts: { train: counts.train.a, test: counts.test.a, warnings: 0, skipped: 0 }, storage: 'packed', packed, fileHashes: {}, contentHash: '', options: { size, fit: 'fill', background: '#000', seed: 0, testFraction: 0.2 } };
+  fs.writeFileSync(path.join(d, 'dataset.json'), JSON.stringify(manifest));
+}
+
+/** A reference-variant bundle trained zero steps (the dataset layout needs no trained weights). */
+async function referenceBundle(kind: 'pix2pix' | 'cyclegan', id: string, channels: number): Promise<string> {
+  const m = createModel(kind, { size: 16, channels, ngf: 2, ndf: 2, netG: 'resnet', variant: 'reference' });
+  try {
+    return (await writeBundle(ws.bundles, id, m, { name: id, training: { runId: 'r', datasetId: '', steps: 0, epochs: 0, durationSec: 0, stepsPerSec: 0, backend: 'test', finalLosses: {}, meanLosses: {} } })).dir;
+  } finally {
+    m.dispose();
+  }
+}
+
+describe('export to the reference trainer: packed datasets in its layout', () => {
+  it('paired (grey, idx): A|B side by side in train/ and test/, twice the width, A on the left', async () => {
+    packedDataset('edges-packed', 'paired', { train: { a: 3, b: 3 }, test: { a: 2, b: 2 } }, 16, 1);
+    const out = path.join(dir, 'packed-p2p');
+    const res = await exportPytorch(ws, { bundleDir: await referenceBundle('pix2pix', 'p2p-packed', 1), out, dataset: 'edges-packed', name: 'edges' });
+    expect(res.dataset).toMatchObject({ id: 'edges-packed', images: 5 });
+    expect(res.datasetNote).toBeUndefined();
+    const root = path.join(out, 'datasets', 'edges');
+    expect(fs.readdirSync(root).sort()).toEqual(['test', 'train']);
+    expect(fs.readdirSync(path.join(root, 'train'))).toEqual(['00000.png', '00001.png', '00002.png']);
+    expect(fs.readdirSync(path.join(root, 'test'))).toHaveLength(2);
+    const png = path.join(root, 'train', '00001.png');
+    expect(await sharp(png).metadata()).toMatchObject({ width: 32, height: 16, channels: 1 });
+    const { data } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    expect([data[0], data[15], data[16], data[31]]).toEqual([20, 20, 230, 230]);
+    // The reference reads it with --dataset_mode aligned and one input channel.
+    expect(fs.readFileSync(res.trainScript, 'utf8')).toContain('--input_nc 1 --output_nc 1');
+  });
+
+  it('unpaired (RGB, idx, domains of different sizes): trainA/trainB/testA/testB at the stored size', async () => {
+    packedDataset('h2z-packed', 'unpaired', { train: { a: 4, b: 2 }, test: { a: 1, b: 3 } }, 16, 3);
+    const out = path.join(dir, 'packed-cyc');
+    const res = await exportPytorch(ws, { bundleDir: await referenceBundle('cyclegan', 'cyc-packed', 3), out, dataset: 'h2z-packed', name: 'h2z' });
+    expect(res.dataset).toMatchObject({ images: 10 });
+    const root = path.join(out, 'datasets', 'h2z');
+    expect(Object.fromEntries(fs.readdirSync(root).sort().map((d) => [d, fs.readdirSync(path.join(root, d)).length]))).toEqual({ testA: 1, testB: 3, trainA: 4, trainB: 2 });
+    expect(await sharp(path.join(root, 'trainB', '00001.png')).metadata()).toMatchObject({ width: 16, height: 16, channels: 3 });
   });
 });
 
