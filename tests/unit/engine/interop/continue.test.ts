@@ -96,7 +96,7 @@ describe.skipIf(!torchAvailable)(`continue the reference's checkpoints in the st
     const y = await ourOutput(r.runDir, 'G', path.join(ck, 'latest_net_G.in.bin'), 3, 128);
     expect(maxAbsDiff(y, readF32(path.join(ck, 'latest_net_G.out.bin')))).toBeLessThan(1e-4);
     expect(fs.readFileSync(res.trainScript, 'utf8')).toContain('--model pix2pix --netG unet_128 --netD basic --norm batch --ngf 2 --ndf 2');
-  });
+  }, 300_000);
 
   it('cyclegan G_A + G_B without discriminators (resnet_9blocks kept at 32 px): fresh D_A/D_B said so; all four go back and load strictly', async () => {
     const src = path.join(dir, 'cyc');
@@ -127,7 +127,7 @@ describe.skipIf(!torchAvailable)(`continue the reference's checkpoints in the st
     runReference('check', ck, [...specs, ...['D_A', 'D_B'].map((d) => ({ name: `latest_net_${d}`, net: 'basic' as const, norm: 'instance' as const, ngf: 2, size: 64, inc: 3, outc: 1 }))]);
     const y = await ourOutput(r.runDir, 'G_B', path.join(ck, 'latest_net_G_B.in.bin'), 3, 32);
     expect(maxAbsDiff(y, readF32(path.join(ck, 'latest_net_G_B.out.bin')))).toBeLessThan(1e-4);
-  });
+  }, 300_000);
 
   it('a set that is not one run (norms differ) is refused and leaves no run behind', async () => {
     const src = path.join(dir, 'mixed');
@@ -139,5 +139,5 @@ describe.skipIf(!torchAvailable)(`continue the reference's checkpoints in the st
     const runsBefore = fs.existsSync(ws.runs) ? fs.readdirSync(ws.runs).length : 0;
     await expect(runFromPytorch(ws, { files: await checkpointFiles([src]), datasetId: 'synthetic:paired', steps: 1 })).rejects.toThrow(/instance norm and the generator batch/);
     expect(fs.existsSync(ws.runs) ? fs.readdirSync(ws.runs).length : 0).toBe(runsBefore);
-  });
+  }, 300_000);
 });
