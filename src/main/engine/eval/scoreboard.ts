@@ -10,6 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SCOREBOARD_DEFAULT_LIMIT, type ScoreAlarm, type Scoreboard, type ScoreboardRow, type ScoreKey } from '../../../shared/channels/scoreboard';
 import type { EvalMetric } from '../../../shared/channels/eval';
+import type { RunLogEntry } from '../../../shared/channels/train';
 import type { MetricsCapability, ModelCapabilities } from '../../../shared/capabilities';
 import { capabilitiesFor } from '../models/registry';
 import { StudioError } from '../../../shared/errors';
@@ -18,7 +19,7 @@ import { loadDatasetMatrix } from '../analysis/dataset-source';
 import { exists, readJson, writeJsonAtomic } from '../core/fsutil';
 import { disposeBundle, loadBundle, translate, writeBundle } from '../train/bundle';
 import { listCheckpoints } from '../train/checkpoint';
-import { readLog, readRunOptions, runDirOf, type LogEntry } from '../train/run-files';
+import { readLog, readRunOptions, runDirOf } from '../train/run-files';
 import { modelFromCheckpoint } from '../train/run-promote';
 import type { Workspace } from '../core/workspace';
 import { evaluateBundle, toModelTensor, toRows, type EvalHooks } from './evaluate';
@@ -146,7 +147,7 @@ async function readScores(runDir: string): Promise<ScoresFile> {
 }
 
 /** Losses logged at (or just before) a step: mean of up to 5 entries ending there. */
-function lossesAt(log: LogEntry[], step: number): Record<string, number> | undefined {
+function lossesAt(log: RunLogEntry[], step: number): Record<string, number> | undefined {
   const upto = log.filter((e) => e.step <= step).slice(-5);
   if (!upto.length) return undefined;
   const out: Record<string, number> = {};
@@ -185,7 +186,7 @@ async function outputVariance(ws: Workspace, bundleDir: string, datasetId: strin
 }
 
 /** Lowest per-row sample diversity logged at or before a step (train/timeline.ts sampleStats). */
-export function diversityAt(log: LogEntry[], step: number): number | undefined {
+export function diversityAt(log: RunLogEntry[], step: number): number | undefined {
   for (let i = log.length - 1; i >= 0; i--) {
     const e = log[i]!;
     if (e.step > step || !e.diversity) continue;
@@ -195,7 +196,7 @@ export function diversityAt(log: LogEntry[], step: number): number | undefined {
   return undefined;
 }
 
-function build(runId: string, model: string, datasetId: string, limit: number, rows: ScoreboardRow[], cached: number, evaluated: number, log: LogEntry[]): Scoreboard {
+function build(runId: string, model: string, datasetId: string, limit: number, rows: ScoreboardRow[], cached: number, evaluated: number, log: RunLogEntry[]): Scoreboard {
   rows.sort((a, b) => a.step - b.step);
   for (const r of rows) {
     const d = diversityAt(log, r.step);

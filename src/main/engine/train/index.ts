@@ -12,7 +12,7 @@ export { readRunOptions, readRunStatus, readLog, runDirOf } from './run-files';
 export { createRun } from './run-create';
 export { promoteRun, modelFromCheckpoint } from './run-promote';
 export { trainRun } from './run';
-export type { RunOptionsFile, RunStatus, LogEntry } from './run-files';
+export type { RunOptionsFile, RunStatus, StoredRunState } from './run-files';
 export type { TrainRequest } from './run-create';
 export type { TrainHooks, TrainSummary } from './run';
 export { listRuns, getRun, deleteRun } from './runs';

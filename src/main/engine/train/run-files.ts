@@ -11,7 +11,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { TimelinePin } from '../../../shared/channels/train';
+import type { RunLogEntry, RunState, RunSummary, TimelinePin } from '../../../shared/channels/train';
 import { StudioError } from '../../../shared/errors';
 import { exists, readJson, writeJsonAtomic } from '../core/fsutil';
 import { type Workspace, insideDir } from '../core/workspace';
@@ -52,29 +52,16 @@ export interface RunOrigin {
   note: string;
 }
 
-export type RunState = 'created' | 'running' | 'done' | 'failed' | 'cancelled';
+/**
+ * The state status.json holds: the contract's RunState less 'interrupted', which run.list derives
+ * (runs.ts) for a run whose file says 'running' while no job trains it.
+ */
+export type StoredRunState = Exclude<RunState, 'interrupted'>;
 
-export interface RunStatus {
-  state: RunState;
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  updatedAt: number;
-  lastLosses?: Record<string, number>;
-  stepsPerSec?: number;
-  bundleId?: string;
-  error?: string;
+/** status.json: the contract's run summary fields the loop keeps current, and the backend it trains on. */
+export interface RunStatus extends Pick<RunSummary, 'step' | 'totalSteps' | 'epoch' | 'updatedAt' | 'lastLosses' | 'stepsPerSec' | 'bundleId' | 'error'> {
+  state: StoredRunState;
   backend?: string;
-}
-
-export interface LogEntry {
-  step: number;
-  epoch: number;
-  lr: number;
-  t: number;
-  losses: Record<string, number>;
-  /** At sample steps: diversity of the fixed samples per row, ratio to real images' (timeline.ts sampleStats). */
-  diversity?: Record<string, number>;
 }
 
 export function runDirOf(ws: Workspace, runId: string, runsDir = ws.runs): string {
@@ -97,18 +84,18 @@ export async function readRunStatus(runDir: string): Promise<RunStatus | null> {
   }
 }
 
-export async function readLog(runDir: string, maxStep = Infinity): Promise<LogEntry[]> {
+export async function readLog(runDir: string, maxStep = Infinity): Promise<RunLogEntry[]> {
   let text = '';
   try {
     text = await fsp.readFile(path.join(runDir, 'log.jsonl'), 'utf8');
   } catch {
     return [];
   }
-  const out: LogEntry[] = [];
+  const out: RunLogEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const e = JSON.parse(line) as LogEntry;
+      const e = JSON.parse(line) as RunLogEntry;
       if (e.step <= maxStep) out.push(e);
     } catch {
       // a line cut by a kill
@@ -127,7 +114,7 @@ export async function setRunTotalSteps(runDir: string, totalSteps: number): Prom
 }
 
 /** Mean of each loss over the last tenth of the log (a bundle's and a summary's meanLosses). */
-export function meanOfTail(log: LogEntry[]): Record<string, number> {
+export function meanOfTail(log: RunLogEntry[]): Record<string, number> {
   const tail = log.slice(-Math.max(1, Math.ceil(log.length / 10)));
   const out: Record<string, number> = {};
   for (const e of tail) for (const [k, v] of Object.entries(e.losses)) out[k] = (out[k] ?? 0) + v / tail.length;

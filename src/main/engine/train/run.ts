@@ -5,7 +5,7 @@
  * step (= LR schedule position), RNG state, image pool and data cursor all come back, so the
  * losses after a resume equal those of an uninterrupted run.
  */
-import type { TrainSummaryInfo } from '../../../shared/channels/train';
+import type { RunLogEntry, TrainSummaryInfo } from '../../../shared/channels/train';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initBackend } from '../backend';
@@ -16,19 +16,18 @@ import { StudioError } from '../../../shared/errors';
 import type { JobProgress, JobSample } from '../../../shared/events';
 import { capabilitiesFor, createModel } from '../models/registry';
 import { takesImages } from '../../../shared/capabilities';
-import { disposeBatch, type Batch, type ModelKind } from '../models/base';
+import { disposeBatch, type Batch } from '../models/base';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, checkpointsDir } from './checkpoint';
 import { visualsToPng } from './grid';
 import { sweepTemp } from '../core/fsutil';
 import { pinnedSet, renderFrame, sampleStats, type Reference } from './timeline';
 import { openRunSource } from './run-create';
 import { bundleFrom, bundleIdFor } from './run-promote';
-import { meanOfTail, readLog, readRunOptions, readRunStatus, type LogEntry, type RunState, type RunStatus } from './run-files';
+import { meanOfTail, readLog, readRunOptions, readRunStatus, type RunStatus, type StoredRunState } from './run-files';
 
-/** The contract's summary of a finished run, with the engine's narrower model and state types. */
+/** The contract's summary of a finished run, with the narrower state a status file holds. */
 export interface TrainSummary extends TrainSummaryInfo {
-  model: ModelKind;
-  state: RunState;
+  state: StoredRunState;
 }
 
 export interface TrainHooks {
@@ -92,7 +91,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   let lastLosses: Record<string, number> = kept[kept.length - 1]?.losses ?? {};
   let lastProgress = 0;
   let emaMs = 0;
-  let state: RunState = 'running';
+  let state: StoredRunState = 'running';
   const writeStatus = (extra: Partial<RunStatus> = {}) =>
     writeJsonAtomic(path.join(runDir, 'status.json'), {
       state,
@@ -201,7 +200,7 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       sampleDiversity = undefined;
       if (step % run.sampleEvery === 0 || step === run.totalSteps) await sampleNow();
       const diversity = sampleDiversity as Record<string, number> | undefined;
-      fs.writeSync(logFd, JSON.stringify({ step, epoch, lr, t: Date.now(), losses, ...(diversity ? { diversity } : {}) } satisfies LogEntry) + '\n');
+      fs.writeSync(logFd, JSON.stringify({ step, epoch, lr, t: Date.now(), losses, ...(diversity ? { diversity } : {}) } satisfies RunLogEntry) + '\n');
       const now = performance.now();
       if (now - lastProgress > 250 || step === run.totalSteps || diversity) {
         lastProgress = now;

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { RunDetail, RunSummary, RunTimeline } from '../../../shared/channels/train';
+import type { RunDetail, RunState, RunSummary, RunTimeline } from '../../../shared/channels/train';
 import { StudioError } from '../../../shared/errors';
 import type { Workspace } from '../core/workspace';
 import { readdirOrEmpty } from '../core/fsutil';
@@ -15,14 +15,14 @@ export type ActiveJobs = Map<string, string>; // runId -> jobId
 async function summaryOf(runDir: string, run: RunOptionsFile, active: ActiveJobs): Promise<RunSummary> {
   const st = await readRunStatus(runDir);
   const jobId = active.get(run.runId);
-  let state = st?.state ?? 'created';
-  if (state === 'running' && !jobId) state = 'interrupted' as never;
+  let state: RunState = st?.state ?? 'created';
+  if (state === 'running' && !jobId) state = 'interrupted';
   return {
     runId: run.runId,
     name: run.name,
     model: run.model,
     datasetId: run.datasetId,
-    state: state as RunSummary['state'],
+    state,
     step: st?.step ?? 0,
     totalSteps: run.totalSteps,
     epoch: st?.epoch ?? 0,
