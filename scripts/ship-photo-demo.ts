@@ -11,6 +11,7 @@ import path from 'node:path';
 import { initBackend } from '../src/main/engine/backend';
 import { PHOTO_MODELS, shipPhotoDemo, type PhotoModelName } from '../src/main/engine/eval/photo-demos';
 import { readRunOptions } from '../src/main/engine/train/run-files';
+import { resolveOptions } from '../src/main/engine/models/registry';
 import { defaultWorkspaceRoot, openWorkspace } from '../src/main/engine/core/workspace';
 
 function flag(name: string): string | undefined {
@@ -28,8 +29,10 @@ await initBackend();
 const run = await readRunOptions(path.resolve(runDir));
 const notesFile = flag('notes');
 const notes = notesFile ? await fsp.readFile(notesFile, 'utf8') : undefined;
+// Every option the run set away from the model's defaults (size and batch have their own flags; seed always).
+const defaults = resolveOptions(run.model, {});
 const opts = Object.entries(run.options)
-  .filter(([k, v]) => v !== null && ['inChannels', 'netG', 'ngf', 'ndf', 'lambdaIdentity', 'seed'].includes(k))
+  .filter(([k, v]) => v !== null && !['size', 'batchSize', 'channels'].includes(k) && (k === 'seed' || JSON.stringify(v) !== JSON.stringify(defaults[k])))
   .map(([k, v]) => `--option ${k}=${String(v)}`)
   .join(' ');
 const reproduce = [

@@ -68,8 +68,8 @@ describe('colour photo demos', () => {
     expect(Array.from(out.data.subarray(6, 9))).toEqual([0.5, 0.5, 0.5]); // an unseen level stays grey
   });
 
-  it('trains and ships a colouriser: bundle takes grey, ONNX parity, PSNR/SSIM/colourfulness against the grey and table baselines, licences in the card', async () => {
-    const { runDir } = await createRun(ws, { model: 'pix2pix', datasetId: 'demo-nature-colorize', options: { size: 32, inChannels: 1, ngf: 4, ndf: 4, batchSize: 2, seed: 0 }, steps: 2, checkpointEvery: 1, sampleEvery: 100 });
+  it('trains and ships a colouriser (colorize chroma, as shipped): bundle takes grey, ONNX parity, PSNR/SSIM/colourfulness against the grey and table baselines, licences in the card', async () => {
+    const { runDir } = await createRun(ws, { model: 'pix2pix', datasetId: 'demo-nature-colorize', options: { size: 32, inChannels: 1, ngf: 4, ndf: 4, batchSize: 2, seed: 0, colorize: 'chroma' }, steps: 2, checkpointEvery: 1, sampleEvery: 100 });
     await trainRun(ws, runDir);
     const n0 = tf.memory().numTensors;
     const card = await shipPhotoDemo(ws, 'nature-colorize-pix2pix', runDir, { out: path.join(tmp, 'models'), reproduce: ['atelier train ...'] });
