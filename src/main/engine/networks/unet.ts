@@ -10,6 +10,8 @@
  * With outputScale f = 2^k > 1 the decoder stops at S/f (after the concat with e_k):
  *   [B, S/f, S/f, ..]  ReLU, conv3 s1, tanh -> [B, S/f, S/f, outChannels], bilinear x f -> [B, S, S, outChannels]
  * (a smooth output with no transposed-conv checkerboard; the colouriser's chroma, colorizer.ts).
+ * With upsample 'resize' each decoder convT4 s2 is a bilinear x2 then conv3 s1 (Odena et al. 2016,
+ * "Deconvolution and Checkerboard Artifacts"): same shapes, no period-2 pattern.
  */
 import { tf } from '../backend';
 import { Seeds, conv, convT, isPow2, log2i, lrelu, norm, relu, tanh, useBiasFor, type NormKind, type ST } from './common';
@@ -27,6 +29,8 @@ export interface UnetOptions {
   depth?: number;
   /** Predict the output at S / outputScale and upsample bilinearly (a power of two, default 1). */
   outputScale?: number;
+  /** Decoder up-sampling: transposed conv (paper, default) or bilinear resize + conv. */
+  upsample?: 'transpose' | 'resize';
   seed: number;
   name?: string;
 }
@@ -48,6 +52,10 @@ export function unetOutput(input: ST, o: UnetOptions): ST {
   const bias = useBiasFor(o.norm);
   const width = (i: number) => o.ngf * Math.min(2 ** i, 8);
 
+  const up = (x: ST, filters: number, useBias: boolean): ST =>
+    o.upsample === 'resize'
+      ? conv(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }).apply(x) as ST, filters, 3, 1, 'same', seeds, useBias)
+      : convT(x, filters, 4, 2, seeds, useBias);
   const skips: ST[] = [];
   let h = conv(input, width(0), 4, 2, 'same', seeds, true);
   skips.push(h);
@@ -61,13 +69,13 @@ export function unetOutput(input: ST, o: UnetOptions): ST {
   // Decoder: from the innermost up to the level of skips[j], concat, ... (down to skips[stop - 1]).
   for (let j = depth - 2; j >= Math.max(0, stop - 1); j--) {
     h = relu(h);
-    h = convT(h, width(j), 4, 2, seeds, bias);
+    h = up(h, width(j), bias);
     h = norm(h, o.norm, seeds);
     if (o.dropout && depth - 2 - j < 3) h = tf.layers.dropout({ rate: 0.5 }).apply(h) as ST;
     h = tf.layers.concatenate({ axis: -1 }).apply([h, skips[j]!]) as ST;
   }
   h = relu(h);
-  if (stop === 0) return tanh(convT(h, o.outChannels, 4, 2, seeds, true));
+  if (stop === 0) return tanh(up(h, o.outChannels, true));
   h = tanh(conv(h, o.outChannels, 3, 1, 'same', seeds, true));
   return tf.layers.upSampling2d({ size: [scale, scale], interpolation: 'bilinear' }).apply(h) as ST;
 }

@@ -60,9 +60,16 @@ describe('colorizerGenerator', () => {
   it('maps [B, S, S, 1] to [B, S, S, 3] with chroma at S / chromaScale; output luminance = input', () => {
     for (const chromaScale of [1, 2, 4]) {
       const g = colorizerGenerator({ size: 16, ngf: 4, norm: 'batch', dropout: true, chromaScale, seed: 3 });
-      const up = g.layers.find((l) => l.getClassName() === 'UpSampling2D');
-      if (chromaScale === 1) expect(up).toBeUndefined();
-      else expect((up!.inboundNodes[0]!.inputTensors[0]!.shape as number[]).slice(1)).toEqual([16 / chromaScale, 16 / chromaScale, 2]);
+      // The layer that makes the chroma: the tanh itself at full resolution, else a bilinear up-sampling of it.
+      const head = g.layers.find((l) => l.getClassName() === 'ChromaToRgb')!;
+      const src = head.inboundNodes[0]!.inputTensors[1]!.sourceLayer;
+      if (chromaScale === 1) expect(src.getClassName()).toBe('Activation');
+      else {
+        expect(src.getClassName()).toBe('UpSampling2D');
+        expect((src.inboundNodes[0]!.inputTensors[0]!.shape as number[]).slice(1)).toEqual([16 / chromaScale, 16 / chromaScale, 2]);
+      }
+      // The decoder up-samples by resize + conv: no transposed convolution anywhere.
+      expect(g.layers.some((l) => l.getClassName() === 'Conv2DTranspose')).toBe(false);
       const before = tf.memory().numTensors;
       tf.tidy(() => {
         const x = tf.mul(grey(2, 16, 16), 0.3) as tf.Tensor4D;
