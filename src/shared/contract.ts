@@ -19,6 +19,7 @@ import { evalChannels } from './channels/eval';
 import { scoreboardChannels } from './channels/scoreboard';
 import { interopChannels } from './channels/interop';
 import { provenanceChannels } from './channels/provenance';
+import { galleryChannels } from './channels/gallery';
 
 export const contract = {
   ...appChannels,
@@ -34,6 +35,7 @@ export const contract = {
   ...scoreboardChannels,
   ...interopChannels,
   ...provenanceChannels,
+  ...galleryChannels,
 } as const;
 
 export type Contract = typeof contract;

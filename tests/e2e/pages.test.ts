@@ -21,6 +21,7 @@ const PAGES = [
   { id: 'latent', key: '4' },
   { id: 'explore', key: '5' },
   { id: 'models', key: '6' },
+  { id: 'gallery', key: '7' },
 ] as const;
 
 /** A tiny solid-colour PNG (built in the page with a canvas, so the test needs no image library). */

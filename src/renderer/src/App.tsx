@@ -8,6 +8,7 @@ import { DataPage } from './pages/data/DataPage';
 import { ExplorePage } from './pages/explore/ExplorePage';
 import { LatentPage } from './pages/latent/LatentPage';
 import { ModelsPage } from './pages/models/ModelsPage';
+import { GalleryPage } from './pages/gallery/GalleryPage';
 import { TrainPage } from './pages/train/TrainPage';
 import { TranslatePage } from './pages/translate/TranslatePage';
 import { call, studio } from './studio';
@@ -18,7 +19,7 @@ import { toErrorData } from '../../shared/errors';
 import { isTypingTarget } from './lib/keys';
 
 
-/** 1..6 (outside text fields) or Ctrl/Cmd+1..6 switch pages. */
+/** 1..7 (outside text fields) or Ctrl/Cmd+1..7 switch pages. */
 export function pageForKey(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): PageId | null {
   if (e.altKey) return null;
   const p = PAGES.find((x) => x.key === e.key);
@@ -100,6 +101,7 @@ export function App() {
         {page === 'latent' ? <LatentPage /> : null}
         {page === 'explore' ? <ExplorePage /> : null}
         {page === 'models' ? <ModelsPage /> : null}
+        {page === 'gallery' ? <GalleryPage /> : null}
       </main>
       <JobsStrip />
       <StatusBar />

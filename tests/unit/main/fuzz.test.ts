@@ -164,6 +164,11 @@ const SPECS: Record<ChannelName, Spec> = {
       sheet: BOOL,
     },
   },
+  'gallery.list': { base: {}, fields: { offset: INT(0, MAX_SAFE), limit: INT(1, 500), model: ['', LONG, 42, null], kind: ['', LONG, 42, null], op: ENUM } },
+  'gallery.thumb': { base: { id: 'g1' }, fields: { id: ID, size: INT(16, 512) } },
+  'gallery.get': { base: { id: 'g1' }, fields: { id: ID } },
+  'gallery.add': { base: { image: png }, fields: { image: ['', 'iVBORw0KGgo=', [137, 80], new Uint8Array(0), null], path: PATH, name: ['', 'x'.repeat(256), 42, null] } },
+  'gallery.delete': { base: { id: 'g1' }, fields: { id: ID } },
   'provenance.read': { base: { image: png }, fields: { image: ['', 'iVBORw0KGgo=', [137, 80], new Uint8Array(0), null], path: PATH } },
   'export.onnx': { base: { model: 'm' }, fields: { model: PATH, file: PATH, dropout: ENUM, direction: ENUM } },
   'import.pytorch': {

@@ -12,6 +12,7 @@ import { evalHandlers } from './eval';
 import { scoreboardHandlers } from './scoreboard';
 import { interopHandlers } from './interop';
 import { provenanceHandlers } from './provenance';
+import { galleryHandlers } from './gallery';
 
 export const handlerTable: HandlerTable = {
   ...appHandlers,
@@ -27,4 +28,5 @@ export const handlerTable: HandlerTable = {
   ...scoreboardHandlers,
   ...interopHandlers,
   ...provenanceHandlers,
+  ...galleryHandlers,
 };

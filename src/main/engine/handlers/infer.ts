@@ -6,6 +6,7 @@ import { getModel } from '../infer/registry';
 import { generateImages, translateFolder, translateImage, type TranslateOptions } from '../infer/ops';
 import type { TranslateResult } from '../../../shared/channels/infer';
 import { stampGenerate, stampTranslate } from '../infer/provenance';
+import { recordFiles } from '../gallery/store';
 
 type TranslateReq = { keepSize: boolean; fit: TranslateOptions['fit']; scale?: TranslateOptions['scale']; tile?: number; overlap?: number };
 
@@ -53,15 +54,18 @@ export const inferHandlers = handlers({
     const input = path.resolve(req.input);
     const output = path.resolve(req.output);
     if (input === output && !req.suffix) throw new StudioError('BAD_INPUT', 'The output folder must differ from the input folder, or give a suffix to save next to the originals.');
-    const job = ctx.jobs.start('infer.translateFolder', `Translate ${path.basename(input)} with ${m.info.name}`, (j) =>
-      translateFolder(m, input, output, {
+    const job = ctx.jobs.start('infer.translateFolder', `Translate ${path.basename(input)} with ${m.info.name}`, async (j) => {
+      const res = await translateFolder(m, input, output, {
         ...translateOptions(req),
         ...(req.suffix ? { suffix: req.suffix } : {}),
         stamp: stampExtra(req),
         checkpoint: () => j.checkpoint(),
         onProgress: (done, total, file) => j.progress({ step: done, total, message: file }),
-      }),
-    );
+      });
+      // The written files join the Gallery where they are.
+      await recordFiles(ctx.workspace, res.written);
+      return res;
+    });
     return { jobId: job.id };
   },
   'infer.generate': async (req, ctx) => {

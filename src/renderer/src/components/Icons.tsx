@@ -42,6 +42,12 @@ const paths: Record<string, ReactElement> = {
       {P('M3 6 L10 9.5 L17 6 M10 9.5 V17.5')}
     </>
   ),
+  gallery: (
+    <>
+      <rect x="2.5" y="4" width="15" height="12" rx="1.5" />
+      {P('M2.5 13 L7 9 L10.5 12 L13 10 L17.5 14')}
+    </>
+  ),
   close: P('M5 5 L15 15 M15 5 L5 15'),
   copy: (
     <>

@@ -8,6 +8,7 @@ export const PAGES = [
   { id: 'latent', label: 'Latent', key: '4' },
   { id: 'explore', label: 'Explore', key: '5' },
   { id: 'models', label: 'Models', key: '6' },
+  { id: 'gallery', label: 'Gallery', key: '7' },
 ] as const;
 export type PageId = (typeof PAGES)[number]['id'];
 

@@ -23,6 +23,7 @@ import type { ProvenanceCheck } from '../../../../shared/channels/provenance';
 import { createLatest } from '../../lib/latest';
 import { useKeys } from '../../lib/keys';
 import { downloadBytes, usePngUrl } from '../../lib/png';
+import { saveOutput } from '../../lib/save';
 import { useLoad } from '../../lib/useLoad';
 import { reportError } from '../../store/ui';
 import { available, call } from '../../studio';
@@ -216,11 +217,11 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
 
   /** One PNG with every frame side by side, made by the engine so it carries the path's provenance. */
   const exportSheet = () => {
-    if (sheet) downloadBytes(sheet.png, `${bundle.id}-${mode}-${strip?.length ?? 0}frames.png`);
+    if (sheet) saveOutput(sheet.png, `${bundle.id}-${mode}-${strip?.length ?? 0}frames.png`);
   };
   /** The current render as the engine returned it: the PNG carries seed, sliders and class blend. */
   const saveImage = () => {
-    if (image) downloadBytes(image.png, `${bundle.id}-seed${seed}.png`);
+    if (image) saveOutput(image.png, `${bundle.id}-seed${seed}.png`);
   };
   const exportFrames = () => {
     strip?.forEach((f, i) => downloadBytes(f.png, `${bundle.id}-${mode}-${String(i).padStart(3, '0')}.png`));

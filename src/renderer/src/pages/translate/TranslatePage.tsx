@@ -18,7 +18,8 @@ import { Field, PageLayout, Panel } from '../../components/Layout';
 import { ErrorInline } from '../../components/Toasts';
 import { translates, twoWay, useBundles } from '../../lib/bundles';
 import { IMAGE_EXT, commonRoot, type DroppedFiles } from '../../lib/files';
-import { downloadBytes, usePngUrl } from '../../lib/png';
+import { usePngUrl } from '../../lib/png';
+import { saveOutput } from '../../lib/save';
 import { useLoad } from '../../lib/useLoad';
 import { useKeys } from '../../lib/keys';
 import { available, call, studio } from '../../studio';
@@ -274,7 +275,7 @@ export function TranslatePage() {
   const dispW = input?.width || output?.width || 256;
   const dispH = input?.height || output?.height || 256;
 
-  const save = () => output && downloadBytes(output.png, `${(input?.name ?? 'image').replace(/\.[^.]+$/, '')}-${bundle?.name ?? 'out'}.png`);
+  const save = () => output && saveOutput(output.png, `${(input?.name ?? 'image').replace(/\.[^.]+$/, '')}-${bundle?.name ?? 'out'}.png`);
   useKeys({ c: () => setView((v) => (v === 'side' ? 'compare' : 'side')), s: save });
 
   if (!ready) {
