@@ -67,7 +67,7 @@ describe('shell', () => {
     expect(screen.queryByTestId('status-access')).toBeNull();
   });
 
-  it('switches pages with 1-6 and Ctrl+1..6 but not while typing', async () => {
+  it('switches pages with 1-7 and Ctrl+1..7 but not while typing', async () => {
     const f = fakeStudio();
     setStudioForTests(f.api);
     render(<App />);
@@ -79,7 +79,8 @@ describe('shell', () => {
     document.body.appendChild(input);
     expect(pageForKey({ key: '2', ctrlKey: false, metaKey: false, altKey: false, target: input })).toBeNull();
     expect(pageForKey({ key: '2', ctrlKey: true, metaKey: false, altKey: false, target: input })).toBe('train');
-    expect(pageForKey({ key: '7', ctrlKey: false, metaKey: false, altKey: false, target: document.body })).toBeNull();
+    expect(pageForKey({ key: '7', ctrlKey: false, metaKey: false, altKey: false, target: document.body })).toBe('gallery');
+    expect(pageForKey({ key: '8', ctrlKey: false, metaKey: false, altKey: false, target: document.body })).toBeNull();
     input.remove();
   });
 

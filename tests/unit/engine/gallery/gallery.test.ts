@@ -79,13 +79,11 @@ describe('gallery', () => {
     expect([t.width, t.height]).toEqual([64, 64]);
     const full = await call('gallery.get', { id: item!.id });
     expect(full.provenance).toMatchObject({ op: 'generate', seed: 3, label: 2, model: { id: 'digits' } });
-    // Nearest-neighbour: every 4x4 block of the thumb is one source pixel.
-    const src = await sharp(full.png).raw().toBuffer();
+    // Nearest-neighbour: the thumb has no value the source lacks (a smoothing kernel would blend new ones).
+    const src = new Set((await sharp(full.png).raw().toBuffer()).values());
     const { data: th, info } = await sharp(t.png).raw().toBuffer({ resolveWithObject: true });
-    const at = (x: number, y: number) => th[(y * 64 + x) * info.channels]!;
-    const block = Array.from({ length: 16 }, (_, k) => at(4 * 7 + (k % 4), 4 * 5 + Math.floor(k / 4)));
-    expect(new Set(block).size).toBe(1);
-    expect(Math.abs(block[0]! - src[5 * 16 + 7]!)).toBeLessThanOrEqual(1);
+    const firstChannel = th.filter((_, i) => i % info.channels === 0);
+    expect([...new Set(firstChannel.values())].filter((v) => !src.has(v))).toEqual([]);
   });
 
   it('refuses a PNG without provenance, and a hostile chunk with the reader\'s message', async () => {
