@@ -95,7 +95,9 @@ export function relocateEmpty(labels: Int32Array, dist: Float64Array, counts: In
 /**
  * Lloyd from centres C0 until no centre moves more than tol (euclidean) or maxIter; yields
  * after every iteration the inertia of that iteration's assignment and the largest centre move.
- * `slack`: relative error of distsOf's squared distances (see the header).
+ * `slack`: relative error of distsOf's squared distances (see the header). `denseFrom`: the
+ * share of a block of consecutive points needing distances from which distsOf gets the whole
+ * block (products: rows read in place beat rows gathered; loops: Infinity, never).
  */
 export function* lloydBounded(
   X: Matrix,
@@ -104,6 +106,7 @@ export function* lloydBounded(
   k: number,
   distsOf: DistsOf,
   slack: number,
+  denseFrom: number,
   maxIter: number,
   tol: number,
 ): Generator<{ iteration: number; inertia: number; shift: number }, LloydOutcome, void> {
@@ -118,6 +121,7 @@ export function* lloydBounded(
   const S = new Float64Array(k * d);
   const counts = new Int32Array(k);
   const todo = new Int32Array(n);
+  const every = Int32Array.from({ length: n }, (_, i) => i);
   const D = new Float64Array(Math.min(BLOCK, n) * k);
   const half = new Float64Array(k);
   const moved = new Float64Array(k);
@@ -178,12 +182,20 @@ export function* lloydBounded(
         todo[count++] = i;
       }
     }
-    for (let s0 = 0; s0 < count; s0 += BLOCK) {
-      const m = Math.min(BLOCK, count - s0);
-      distsOf(C, k, todo.subarray(s0, s0 + m), m, D);
-      for (let t = 0; t < m; t++) {
-        const i = todo[s0 + t]!;
-        const o = t * k;
+    // by windows of BLOCK consecutive points: where enough of a window needs its distances,
+    // all of its rows go (read in place) rather than the few gathered
+    let s0 = 0;
+    for (let w0 = 0; w0 < n && s0 < count; w0 += BLOCK) {
+      const w1 = Math.min(n, w0 + BLOCK);
+      let s1 = s0;
+      while (s1 < count && todo[s1]! < w1) s1++;
+      if (s1 === s0) continue;
+      const whole = s1 - s0 >= denseFrom * (w1 - w0);
+      if (whole) distsOf(C, k, every.subarray(w0, w1), w1 - w0, D);
+      else distsOf(C, k, todo.subarray(s0, s1), s1 - s0, D);
+      for (let t = s0; t < s1; t++) {
+        const i = todo[t]!;
+        const o = (whole ? i - w0 : t - s0) * k;
         let b1 = 0;
         let d1 = Infinity;
         let d2 = Infinity;
@@ -201,6 +213,7 @@ export function* lloydBounded(
         if (!fresh && b1 !== labels[i]) moveSum(i, labels[i]!, b1);
         labels[i] = b1;
       }
+      s0 = s1;
     }
     if (fresh) fullSums();
     fresh = false;

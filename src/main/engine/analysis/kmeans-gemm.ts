@@ -138,10 +138,12 @@ export class CentreProducts {
       a = this.heapX.ptr + idx[0]! * dp * 4;
     } else {
       this.gathered ??= this.blas.alloc(CHUNK * dp);
-      const g = this.gathered.view();
-      const src = this.heapX.view();
-      for (let t = 0; t < count; t++) g.set(src.subarray(idx[t]! * dp, idx[t]! * dp + dp), t * dp);
-      g.fill(0, count * dp, rs * dp);
+      // rows copied within the heap (copyWithin: a memmove per row, no view per row)
+      const heap = new Float32Array(this.blas.memory.buffer);
+      const g0 = this.gathered.ptr / 4;
+      const x0 = this.heapX.ptr / 4;
+      for (let t = 0; t < count; t++) heap.copyWithin(g0 + t * dp, x0 + idx[t]! * dp, x0 + idx[t]! * dp + dp);
+      heap.fill(0, g0 + count * dp, g0 + rs * dp);
       a = this.gathered.ptr;
     }
     this.blas.gemm.nnRT(a, this.centres.ptr, this.out.ptr, rs / 4, dp, kp, this.scratch.ptr);
