@@ -11,19 +11,20 @@
  * each figure notes this process's CPU seconds and the load average is logged.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { Figure } from '../bench/figure';
-import { appRoot } from '../core/workspace';
+import { type Workspace, appRoot } from '../core/workspace';
+import { clearIdxCache, loadDatasetMatrix } from './dataset-source';
 import { pdist } from './distances';
 import { linkage } from './hierarchical';
 import { parseIdx } from './io';
 import { kmeans, kmeansSeeds } from './kmeans';
 import { type Matrix, headRows } from './matrix';
-import { pca } from './pca';
+import { pca, pcaProject } from './pca';
 import { Rng } from './rng';
 
 export const FASHION_TRAIN_IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
@@ -40,6 +41,27 @@ export interface AnalysisBenchOptions {
   log?: (line: string) => void;
   /** Override the data file (idx, gzipped or not). */
   imagesPath?: string;
+}
+
+/** A temporary workspace holding `imagesPath` as a packed dataset 'bench' (a link, no copy). */
+function packedDataset(imagesPath: string): { dir: string; ctx: { workspace: Workspace } } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-bench-explore-'));
+  const dsDir = path.join(dir, 'datasets', 'bench');
+  mkdirSync(dsDir, { recursive: true });
+  const gz = imagesPath.endsWith('.gz');
+  symlinkSync(imagesPath, path.join(dsDir, gz ? 'images.idx.gz' : 'images.idx'));
+  const manifest = {
+    schemaVersion: 1,
+    id: 'bench',
+    name: 'bench',
+    kind: 'fashion-mnist',
+    image: { width: 28, height: 28, channels: 1 },
+    storage: 'packed',
+    packed: { train: { images: { x: gz ? 'images.idx.gz' : 'images.idx' }, count: {} }, test: { images: {}, count: {} } },
+  };
+  writeFileSync(path.join(dsDir, 'dataset.json'), JSON.stringify(manifest));
+  const workspace = { root: dir, datasets: path.join(dir, 'datasets') } as Workspace;
+  return { dir, ctx: { workspace } };
 }
 
 export function benchData(rows: number, imagesPath = FASHION_TRAIN_IMAGES): { X: Matrix; source: string } {
@@ -267,15 +289,46 @@ export async function benchAnalysis(opts: AnalysisBenchOptions = {}): Promise<An
     await tick();
   }
   {
-    // the Explore page: PCA (10 components, auto) + k-means (k = 10, defaults) of 10,000 images
+    // The Explore page: PCA (10 components, auto) and k-means (k = 10, defaults) of 10,000
+    // images, as its two requests run in the engine: rows from a packed dataset, PCA with the
+    // 2-D projection, k-means with its defaults (the rows come from the decoded-file cache the
+    // second time; the first load, which unzips the file, is noted).
     const E = headRows(all, 10_000);
-    cpuMark = process.cpuUsage();
-    const t = time(() => {
-      const m = pca(E, { nComponents: 10, seed: 0 });
-      const k = kmeans(E, { k: 10, seed: 0 });
-      return { m, k };
-    });
-    add({ name: `explore: pca + kmeans ${E.rows}x${E.cols}`, value: t.s, unit: 's', target: 'about 1 s', met: t.s <= 1.5, note: `PCA 10 components (${t.r.m.method}), k-means k=10 with the defaults (${t.r.k.runInertias.length} initialisations); runs ${times(t.times)} s` });
+    const ds = existsSync(opts.imagesPath ?? FASHION_TRAIN_IMAGES) && E.cols === 784 ? packedDataset(opts.imagesPath ?? FASHION_TRAIN_IMAGES) : null;
+    try {
+      let firstLoad = NaN;
+      if (ds) {
+        clearIdxCache();
+        const t0 = performance.now();
+        await loadDatasetMatrix(ds.ctx, 'bench', 10_000, {});
+        firstLoad = seconds(t0);
+      }
+      cpuMark = process.cpuUsage();
+      const times: number[] = [];
+      let last: { m: ReturnType<typeof pca>; k: ReturnType<typeof kmeans>; n: number } | null = null;
+      for (let r = 0; r < repeats; r++) {
+        const t0 = performance.now();
+        const rows = ds ? (await loadDatasetMatrix(ds.ctx, 'bench', 10_000, {})).matrix : E;
+        const m = pca(rows, { nComponents: 10, seed: 0 });
+        pcaProject(m, rows, 2);
+        const again = ds ? (await loadDatasetMatrix(ds.ctx, 'bench', 10_000, {})).matrix : E;
+        const k = kmeans(again, { k: 10, seed: 0 });
+        times.push(seconds(t0));
+        last = { m, k, n: rows.rows };
+      }
+      const s = median(times);
+      add({
+        name: `explore: pca + kmeans ${last!.n}x${E.cols}`,
+        value: s,
+        unit: 's',
+        target: 'about 1 s',
+        met: s <= 1.5,
+        note: `${ds ? 'rows of a packed dataset (a random 10,000 of the file, from the decoded-file cache; the first load, unzipping, took ' + firstLoad.toFixed(2) + ' s), ' : ''}PCA 10 components (${last!.m.method}) + 2-D projection, k-means k=10 with the defaults (${last!.k.runInertias.length} initialisations, inertia ${last!.k.inertia.toPrecision(7)}); runs ${times.map((t) => t.toFixed(2)).join(', ')} s`,
+      });
+    } finally {
+      if (ds) rmSync(ds.dir, { recursive: true, force: true });
+      clearIdxCache();
+    }
     await tick();
     const S = headRows(all, quick ? 2_000 : 10_000);
     cpuMark = process.cpuUsage();

@@ -6,9 +6,9 @@
  * Each point keeps an upper bound u on the distance to its centre and a lower bound l on the
  * distance to every other centre. When the centres move, u grows by its centre's move and l
  * shrinks by the largest move of the others. A point whose u is below max(l, half the distance
- * from its centre to the nearest other centre) cannot change cluster and is skipped; otherwise u
- * is made exact (float64), and only if the test still fails are its k distances computed (in blocks,
- * through `distsOf`: the SIMD products or float64 loops). After the first few iterations most
+ * from its centre to the nearest other centre) cannot change cluster and is skipped; otherwise
+ * (with the loops, after making u exact and testing again) its k distances are computed, in
+ * blocks, through `distsOf`: the SIMD products or float64 loops. After the first few iterations most
  * points are skipped: on 10,000 Fashion-MNIST images with k = 10, the 40-70 iterations to a fixed
  * point cost about what the first dozen did.
  *
@@ -29,6 +29,23 @@ import type { Matrix } from './matrix';
 
 /** Squared distances of points idx[0..count) to the k centres of C: out[t * k + c]. idx is ascending. */
 export type DistsOf = (C: Float64Array, k: number, idx: Int32Array, count: number, out: Float64Array) => void;
+
+/** What distsOf's distances are worth and cost. */
+export interface DistsCost {
+  /** Relative error of its squared distances (see the header). */
+  slack: number;
+  /**
+   * Share of a block of consecutive points needing distances from which distsOf gets the whole
+   * block (products: rows read in place beat rows gathered; loops: Infinity, never).
+   */
+  denseFrom: number;
+  /**
+   * Make a failing upper bound exact (one float64 distance in JavaScript) before asking for the
+   * point's k distances: worth it when those cost k such distances (loops), not when the
+   * products give all k for less (10,000 x 784, k = 10: 0.6 s of CPU instead of 1.1 s).
+   */
+  tighten: boolean;
+}
 
 export interface LloydOutcome {
   labels: Int32Array;
@@ -95,9 +112,6 @@ export function relocateEmpty(labels: Int32Array, dist: Float64Array, counts: In
 /**
  * Lloyd from centres C0 until no centre moves more than tol (euclidean) or maxIter; yields
  * after every iteration the inertia of that iteration's assignment and the largest centre move.
- * `slack`: relative error of distsOf's squared distances (see the header). `denseFrom`: the
- * share of a block of consecutive points needing distances from which distsOf gets the whole
- * block (products: rows read in place beat rows gathered; loops: Infinity, never).
  */
 export function* lloydBounded(
   X: Matrix,
@@ -105,8 +119,7 @@ export function* lloydBounded(
   C0: Float64Array,
   k: number,
   distsOf: DistsOf,
-  slack: number,
-  denseFrom: number,
+  cost: DistsCost,
   maxIter: number,
   tol: number,
 ): Generator<{ iteration: number; inertia: number; shift: number }, LloydOutcome, void> {
@@ -177,8 +190,10 @@ export function* lloydBounded(
         const a = labels[i]!;
         const m = Math.max(half[a]!, lower[i]!);
         if (upper[i]! < m) continue;
-        upper[i] = Math.sqrt(sqDist(X, i, C, a));
-        if (upper[i]! < m) continue;
+        if (cost.tighten) {
+          upper[i] = Math.sqrt(sqDist(X, i, C, a));
+          if (upper[i]! < m) continue;
+        }
         todo[count++] = i;
       }
     }
@@ -190,7 +205,7 @@ export function* lloydBounded(
       let s1 = s0;
       while (s1 < count && todo[s1]! < w1) s1++;
       if (s1 === s0) continue;
-      const whole = s1 - s0 >= denseFrom * (w1 - w0);
+      const whole = s1 - s0 >= cost.denseFrom * (w1 - w0);
       if (whole) distsOf(C, k, every.subarray(w0, w1), w1 - w0, D);
       else distsOf(C, k, todo.subarray(s0, s1), s1 - s0, D);
       for (let t = s0; t < s1; t++) {
@@ -207,7 +222,7 @@ export function* lloydBounded(
             b1 = c;
           } else if (v < d2) d2 = v;
         }
-        const e = slack * (xx[i]! + ccMax);
+        const e = cost.slack * (xx[i]! + ccMax);
         lower[i] = Math.sqrt(Math.max(0, d2 - e));
         upper[i] = Math.sqrt(d1 + e);
         if (!fresh && b1 !== labels[i]) moveSum(i, labels[i]!, b1);

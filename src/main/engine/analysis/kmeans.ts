@@ -19,7 +19,7 @@
  */
 import { KMEANS_DEFAULT_N_INIT } from '../../../shared/channels/analysis';
 import { StudioError } from '../../../shared/errors';
-import { type DistsOf, type LloydOutcome, lloydBounded, relocateEmpty, sqDist } from './kmeans-bounds';
+import { type DistsCost, type DistsOf, type LloydOutcome, lloydBounded, relocateEmpty, sqDist } from './kmeans-bounds';
 import { CentreProducts } from './kmeans-gemm';
 import { type Matrix, assertUsable } from './matrix';
 import { Rng } from './rng';
@@ -137,9 +137,11 @@ export function* kmeansSteps(X: Matrix, opts: Omit<KMeansOptions, 'onIteration' 
     for (let t = 0; t < count; t++) for (let c = 0; c < m; c++) out[t * m + c] = sqDist(X, idx[t]!, C, c);
   };
   // worst-case relative error of those squared distances (float32 products, or float64 sums)
-  const slack = (X.cols + 4) * (prods ? 2 ** -24 : 2 ** -52);
+  const cost: DistsCost = prods
+    ? { slack: (X.cols + 4) * 2 ** -24, denseFrom: DENSE_FROM, tighten: false }
+    : { slack: (X.cols + 4) * 2 ** -52, denseFrom: Infinity, tighten: true };
   const iterate = (C: Float64Array) =>
-    metric === 'euclidean' ? finish(X, lloydBounded(X, xx, C, k, distsOf, slack, prods ? DENSE_FROM : Infinity, maxIter, tol), k, metric) : lloyd(X, C, k, maxIter, tol);
+    metric === 'euclidean' ? finish(X, lloydBounded(X, xx, C, k, distsOf, cost, maxIter, tol), k, metric) : lloyd(X, C, k, maxIter, tol);
   let best: RunResult | null = null;
   let bestRun = 0;
   const runInertias: number[] = [];
