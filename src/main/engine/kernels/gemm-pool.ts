@@ -61,6 +61,24 @@ function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
   }
 }
 
+/**
+ * Under load the helper may not get a core: the caller then waits for the helper's half longer
+ * than it took to compute its own, and two threads are slower than one. `adaptive`: when the
+ * wait, averaged over recent calls, exceeds `maxWaitRatio` of the caller's own time, calls run on
+ * the calling thread alone for `soloMs`, then two threads are tried again. On a quiet machine the
+ * halves finish together and nothing changes. Results are the same either way (same code, same
+ * order per element). ATELIER_POOL_ADAPT=0 turns it off.
+ */
+export const poolOptions = {
+  adaptive: process.env.ATELIER_POOL_ADAPT !== '0',
+  maxWaitRatio: 0.75,
+  soloMs: 2000,
+  /** Calls shorter than this (ms) on the caller's side do not count (timer resolution). */
+  minOwnMs: 0.05,
+};
+/** What the pool did (the bench prints it): calls split, calls kept on one thread by the load rule, back-offs. */
+export const poolStats = { split: 0, solo: 0, backoffs: 0 };
+
 /** Split one call by row blocks: [a, c] offsets of the second half. */
 type Split = (args: number[], half: number) => number[];
 
@@ -79,11 +97,23 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     pool = pools.get(memory) ?? null;
   }
   const ready = () => pool != null && Atomics.load(pool.ctrl, READY) === 1;
+  // load rule state: running average of wait / own time, and "one thread until"
+  let waitRatio = 0;
+  let soloUntil = 0;
   const wrap = (fn: GemmFn, idx: number, split: Split): GemmFn => (a, b, c, blocks, k, n, scratch) => {
     if (blocks < minBlocks || !ready()) {
       fn(a, b, c, blocks, k, n, scratch);
       return;
     }
+    if (poolOptions.adaptive && soloUntil > 0) {
+      if (performance.now() < soloUntil) {
+        poolStats.solo++;
+        fn(a, b, c, blocks, k, n, scratch);
+        return;
+      }
+      soloUntil = 0;
+    }
+    poolStats.split++;
     const p = pool!;
     const h = blocks >> 1;
     const second = split([a, b, c, blocks, k, n, scratch ?? 0], h);
@@ -92,8 +122,11 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     const seq = ++p.seq;
     Atomics.store(p.ctrl, SEQ, seq);
     Atomics.notify(p.ctrl, SEQ);
+    const t0 = performance.now();
+    let t1 = t0;
     try {
       fn(a, b, c, h, k, n, scratch);
+      t1 = performance.now();
     } finally {
       for (;;) {
         const d = Atomics.load(p.ctrl, DONE);
@@ -104,6 +137,15 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
           break;
         }
         Atomics.wait(p.ctrl, DONE, d, 1000);
+      }
+    }
+    const own = t1 - t0;
+    if (poolOptions.adaptive && own >= poolOptions.minOwnMs) {
+      waitRatio = 0.8 * waitRatio + 0.2 * ((performance.now() - t1) / own);
+      if (waitRatio > poolOptions.maxWaitRatio) {
+        soloUntil = performance.now() + poolOptions.soloMs;
+        waitRatio = 0;
+        poolStats.backoffs++;
       }
     }
   };

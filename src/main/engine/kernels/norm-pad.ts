@@ -154,7 +154,10 @@ export const instanceNormConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM, 
 export const instanceNormGradConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM_GRAD, backendName: 'wasm', kernelFunc: instanceNormGradWasm as unknown as tf.KernelFunc };
 export const reflectPadGradConfig: tf.KernelConfig = { kernelName: REFLECT_PAD_GRAD, backendName: 'wasm', kernelFunc: reflectPadGradWasm as unknown as tf.KernelFunc };
 
+/** ATELIER_FUSED_NORM=0 (or enabled = false) keeps the op formulation on wasm too (bench A/B). */
+export const normPadOptions = { enabled: process.env.ATELIER_FUSED_NORM !== '0' };
+
 /** True where the fused kernel `name` runs: the wasm backend with our kernels registered. */
 export function fusedKernelAvailable(name: string): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') != null;
+  return normPadOptions.enabled && tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') != null;
 }

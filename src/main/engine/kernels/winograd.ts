@@ -54,41 +54,107 @@ export function winogradApplies(s: WinogradShape): boolean {
 }
 
 /**
- * U[xi][ci][co] = (G g G^T)[xi] with g[ky][kx] = w[ky, kx, ci, co] (or w[2-ky, 2-kx, ci, co] when
- * `flip`), w [3, 3, CI, CO]. Pairs (ci, co) are contiguous in w and in U.
+ * U[xi][ci][co] = (G g G^T)[xi] with g[ky][kx] = w[ky, kx, ci, co], w [3, 3, CI, CO]. Pairs
+ * (ci, co) are contiguous in w and in U. Written through a
+ * small staging block: writing the 16 planes directly is 16 concurrent store streams 4 MB apart
+ * (plus 9 read streams), which measured ~70 ns per pair inside a training step.
  */
-function filterTransform(w: Float32Array, u: Float32Array, pairs: number, flip: boolean): void {
-  const t = (k: number) => (flip ? 8 - k : k) * pairs;
+const STAGE = 256;
+let stage = new Float32Array(16 * STAGE);
+function filterTransform(w: Float32Array, u: Float32Array, pairs: number): void {
+  const t = (k: number) => k * pairs;
   const [o0, o1, o2, o3, o4, o5, o6, o7, o8] = [t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7), t(8)];
-  for (let i = 0; i < pairs; i++) {
-    const g00 = w[o0 + i]!, g01 = w[o1 + i]!, g02 = w[o2 + i]!;
-    const g10 = w[o3 + i]!, g11 = w[o4 + i]!, g12 = w[o5 + i]!;
-    const g20 = w[o6 + i]!, g21 = w[o7 + i]!, g22 = w[o8 + i]!;
-    // rows of G g: r0 = g0, r1 = (g0 + g1 + g2) / 2, r2 = (g0 - g1 + g2) / 2, r3 = g2
-    const a0 = g00, a1 = g01, a2 = g02;
-    const b0 = 0.5 * (g00 + g10 + g20), b1 = 0.5 * (g01 + g11 + g21), b2 = 0.5 * (g02 + g12 + g22);
-    const c0 = 0.5 * (g00 - g10 + g20), c1 = 0.5 * (g01 - g11 + g21), c2 = 0.5 * (g02 - g12 + g22);
-    const d0 = g20, d1 = g21, d2 = g22;
-    // columns: (r0, (r0 + r1 + r2) / 2, (r0 - r1 + r2) / 2, r2) for each row r
-    let k = i;
-    u[k] = a0; k += pairs;
-    u[k] = 0.5 * (a0 + a1 + a2); k += pairs;
-    u[k] = 0.5 * (a0 - a1 + a2); k += pairs;
-    u[k] = a2; k += pairs;
-    u[k] = b0; k += pairs;
-    u[k] = 0.5 * (b0 + b1 + b2); k += pairs;
-    u[k] = 0.5 * (b0 - b1 + b2); k += pairs;
-    u[k] = b2; k += pairs;
-    u[k] = c0; k += pairs;
-    u[k] = 0.5 * (c0 + c1 + c2); k += pairs;
-    u[k] = 0.5 * (c0 - c1 + c2); k += pairs;
-    u[k] = c2; k += pairs;
-    u[k] = d0; k += pairs;
-    u[k] = 0.5 * (d0 + d1 + d2); k += pairs;
-    u[k] = 0.5 * (d0 - d1 + d2); k += pairs;
-    u[k] = d2;
+  if (stage.length < 16 * STAGE) stage = new Float32Array(16 * STAGE);
+  const s = stage;
+  for (let i0 = 0; i0 < pairs; i0 += STAGE) {
+    const n = Math.min(STAGE, pairs - i0);
+    for (let j = 0; j < n; j++) {
+      const i = i0 + j;
+      const g00 = w[o0 + i]!, g01 = w[o1 + i]!, g02 = w[o2 + i]!;
+      const g10 = w[o3 + i]!, g11 = w[o4 + i]!, g12 = w[o5 + i]!;
+      const g20 = w[o6 + i]!, g21 = w[o7 + i]!, g22 = w[o8 + i]!;
+      // rows of G g: r0 = g0, r1 = (g0 + g1 + g2) / 2, r2 = (g0 - g1 + g2) / 2, r3 = g2
+      const a0 = g00, a1 = g01, a2 = g02;
+      const b0 = 0.5 * (g00 + g10 + g20), b1 = 0.5 * (g01 + g11 + g21), b2 = 0.5 * (g02 + g12 + g22);
+      const c0 = 0.5 * (g00 - g10 + g20), c1 = 0.5 * (g01 - g11 + g21), c2 = 0.5 * (g02 - g12 + g22);
+      const d0 = g20, d1 = g21, d2 = g22;
+      // columns: (r0, (r0 + r1 + r2) / 2, (r0 - r1 + r2) / 2, r2) for each row r
+      s[j] = a0;
+      s[STAGE + j] = 0.5 * (a0 + a1 + a2);
+      s[2 * STAGE + j] = 0.5 * (a0 - a1 + a2);
+      s[3 * STAGE + j] = a2;
+      s[4 * STAGE + j] = b0;
+      s[5 * STAGE + j] = 0.5 * (b0 + b1 + b2);
+      s[6 * STAGE + j] = 0.5 * (b0 - b1 + b2);
+      s[7 * STAGE + j] = b2;
+      s[8 * STAGE + j] = c0;
+      s[9 * STAGE + j] = 0.5 * (c0 + c1 + c2);
+      s[10 * STAGE + j] = 0.5 * (c0 - c1 + c2);
+      s[11 * STAGE + j] = c2;
+      s[12 * STAGE + j] = d0;
+      s[13 * STAGE + j] = 0.5 * (d0 + d1 + d2);
+      s[14 * STAGE + j] = 0.5 * (d0 - d1 + d2);
+      s[15 * STAGE + j] = d2;
+    }
+    for (let xi = 0; xi < 16; xi++) u.set(s.subarray(xi * STAGE, xi * STAGE + n), xi * pairs + i0);
   }
 }
+
+/**
+ * Transformed filters, per backend, by the filter's data id. A filter is constant for a training
+ * step but meets the transform up to six times (CycleGAN applies each generator three times,
+ * forward and input gradient): at paper width 3x3x256x256 the transform is ~1-4 ms, as much as
+ * the products. The buffers are malloc'ed on the heap outside tfjs's data ids and freed as soon
+ * as their filter's data is gone (checked at every call, and by winogradCacheSweep()); optimizer
+ * steps make new filter tensors, so at most one set of a network's filters is held.
+ */
+interface CachedU {
+  ptr: number;
+  floats: number;
+}
+const uCaches = new WeakMap<BackendWasm, Map<object, CachedU>>();
+interface WasmMalloc {
+  _malloc(n: number): number;
+  _free(p: number): void;
+}
+
+/** Free the cached transforms whose filter was disposed; returns how many stay. */
+export function winogradCacheSweep(backend: BackendWasm): number {
+  const cache = uCaches.get(backend);
+  if (!cache) return 0;
+  const wasm = backend.wasm as unknown as WasmMalloc;
+  for (const [id, c] of cache) {
+    if (!backend.dataIdMap.has(id)) {
+      wasm._free(c.ptr);
+      cache.delete(id);
+    }
+  }
+  return cache.size;
+}
+
+/** Byte offset of U [16, CI, CO] for filter w (transformed now, or cached). */
+function transformedFilter(backend: BackendWasm, w: TensorInfo, pairs: number): number {
+  winogradCacheSweep(backend);
+  let cache = uCaches.get(backend);
+  if (!cache) uCaches.set(backend, (cache = new Map()));
+  const hit = cache.get(w.dataId);
+  if (hit && hit.floats === 16 * pairs) return hit.ptr;
+  const wasm = backend.wasm as unknown as WasmMalloc;
+  const ptr = wasm._malloc(16 * pairs * 4) >>> 0;
+  if (ptr === 0) throw new Error('winograd: out of wasm memory');
+  // views after the allocation (it may grow the heap)
+  const buf = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
+  filterTransform(f32(backend, w), new Float32Array(buf, ptr, 16 * pairs), pairs);
+  if (hit) wasm._free(hit.ptr);
+  cache.set(w.dataId, { ptr, floats: 16 * pairs });
+  return ptr;
+}
+
+/**
+ * Input gradient: the filter rotated 180 degrees. G flip(g) is G g with rows 0 and 3 swapped, so
+ * the rotated filter's plane (i, j) is the forward plane (SIGMA[i], SIGMA[j]).
+ */
+const SIGMA = [3, 1, 2, 0];
 
 /**
  * V[xi][t][c] = (B^T d B)[xi] for tile t's 4x4 patch of xp (x zero-padded to [B, HP, WP, C] so
@@ -181,14 +247,14 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, x: TensorInfo, w
   const T4 = Math.ceil(T / 4) * 4;
   const HP = 2 * TY + 2, WP = 2 * TX + 2;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
-  // xp, V, U, M and the product's strip scratch (2 * K * 8 floats, K = CI) in one buffer
-  const nXp = B * HP * WP * CI, nV = 16 * T4 * CI, nU = 16 * CI * CO, nM = 16 * T4 * CO;
-  const buf = backend.makeOutput([nXp + nV + nU + nM + 16 * CI + 16], 'float32');
+  // xp, V, M and the product's strip scratch (2 * K * 8 floats, K = CI) in one buffer
+  const nXp = B * HP * WP * CI, nV = 16 * T4 * CI, nM = 16 * T4 * CO;
+  const buf = backend.makeOutput([nXp + nV + nM + 16 * CI + 16], 'float32');
   try {
+    const uPtr = transformedFilter(backend, w, CI * CO);
     const all = f32(backend, buf);
     const xp = all.subarray(0, nXp);
     const v = all.subarray(nXp, nXp + nV);
-    const u = all.subarray(nXp + nV, nXp + nV + nU);
     const xv = f32(backend, x);
     xp.fill(0);
     // zero-padded copy: x[b, iy, ix] at xp[b, iy + padTop, ix + padLeft], clipped to the tiles' reach
@@ -204,16 +270,16 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, x: TensorInfo, w
     const planeV = T4 * CI;
     if (T4 > T) for (let xi = 0; xi < 16; xi++) v.fill(0, xi * planeV + T * CI, (xi + 1) * planeV);
     inputTransform(xp, v, B, TY, TX, HP, WP, CI, planeV);
-    filterTransform(f32(backend, w), u, CI * CO, flip);
     const base = off(backend, buf);
-    const vOff = base + nXp * 4, uOff = vOff + nV * 4, mOff = uOff + nU * 4, scr = mOff + nM * 4;
+    const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4;
     for (let xi = 0; xi < 16; xi++) {
-      const a = vOff + xi * T4 * CI * 4, bm = uOff + xi * CI * CO * 4, c = mOff + xi * T4 * CO * 4;
+      const uPlane = flip ? SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]! : xi;
+      const a = vOff + xi * T4 * CI * 4, bm = uPtr + uPlane * CI * CO * 4, c = mOff + xi * T4 * CO * 4;
       // forward: M = V . U (U [CI, CO]); input gradient: U is [CO, CI] of the forward filter, read as its transpose
       if (flip) g.nnRT(a, bm, c, T4 >> 2, CI, CO, scr);
       else g.nnR(a, bm, c, T4 >> 2, CI, CO, scr);
     }
-    outputTransform(f32(backend, buf).subarray(nXp + nV + nU, nXp + nV + nU + nM), f32(backend, out), B, TY, TX, OH, OW, CO, T4 * CO);
+    outputTransform(f32(backend, buf).subarray(nXp + nV, nXp + nV + nM), f32(backend, out), B, TY, TX, OH, OW, CO, T4 * CO);
     if (flip) winogradCalls.backpropInput++;
     else winogradCalls.forward++;
     return out;

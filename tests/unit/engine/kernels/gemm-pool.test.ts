@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGemmSimd, type GemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
+import { poolOptions, poolStats } from '../../../../src/main/engine/kernels/gemm-pool';
 import { rand } from './helpers';
 
 interface Mem extends WasmMemory {
@@ -58,6 +59,29 @@ describe('gemm products split over two threads on a shared memory', () => {
         }
       }
       expect(err).toBeLessThan(1e-4);
+    }
+  });
+
+  it('drops to one thread when the helper lags (load rule), with the same results', async () => {
+    const saved = { ...poolOptions };
+    const shared = new WA.Memory({ initial: 64, maximum: 256, shared: true });
+    const plain = new WA.Memory({ initial: 64 });
+    const gs = createGemmSimd(shared)!;
+    const gp = createGemmSimd(plain)!;
+    const t0 = Date.now();
+    while (!gs.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+    try {
+      // any wait counts as lagging: the first split call backs off, the next calls run alone
+      Object.assign(poolOptions, { adaptive: true, maxWaitRatio: -1, soloMs: 60_000, minOwnMs: 0 });
+      const before = { ...poolStats };
+      const a = runAll(gs, shared, 70, 300, 16);
+      expect(poolStats.backoffs - before.backoffs).toBe(1);
+      expect(poolStats.split - before.split).toBe(1);
+      expect(poolStats.solo - before.solo).toBe(4);
+      const b = runAll(gp, plain, 70, 300, 16);
+      a.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
+    } finally {
+      Object.assign(poolOptions, saved);
     }
   });
 });

@@ -4,7 +4,8 @@
  * sizes, every padding, batch > 1; the path taken is checked and nothing leaks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { winogradCalls, winogradOptions } from '../../../../src/main/engine/kernels/winograd';
+import { winogradCacheSweep, winogradCalls, winogradOptions } from '../../../../src/main/engine/kernels/winograd';
+import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
 import { type ConvCase as Case, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const cases: Case[] = [
@@ -63,6 +64,28 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
       expectClose(ours, direct, 1e-4);
     });
   }
+
+  it('transforms a filter once for its forward and input-gradient uses, and frees it with the filter', async () => {
+    winogradOptions.enabled = true;
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as BackendWasm;
+    winogradCacheSweep(backend);
+    const c: Case = { x: [1, 6, 6, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' };
+    const w = tf.tensor4d(rand(9 * 64 * 64, 7, 0.1), [3, 3, 64, 64]);
+    const before = winogradCacheSweep(backend);
+    const outs = [
+      tf.conv2d(tf.tensor4d(rand(6 * 6 * 64, 8), c.x), w, 1, 'valid'),
+      tf.conv2d(tf.tensor4d(rand(6 * 6 * 64, 9), c.x), w, 1, 'valid'),
+      convInputGrad(c, tf.tensor(rand(4 * 4 * 64, 10), outShape(c)), w),
+    ];
+    expect(winogradCacheSweep(backend)).toBe(before + 1);
+    // the cached transform gives the same results as a fresh one (a clone has a new data id)
+    const w2 = w.clone();
+    const again = convInputGrad(c, tf.tensor(rand(4 * 4 * 64, 10), outShape(c)), w2);
+    expectClose([again.dataSync() as Float32Array], [outs[2]!.dataSync() as Float32Array], 1e-7);
+    tf.dispose([w, w2, again, ...outs]);
+    expect(winogradCacheSweep(backend)).toBe(before);
+  });
 
   it('is not taken for narrow channels or other kernels', async () => {
     winogradOptions.enabled = true;
