@@ -68,7 +68,14 @@ export async function readCheckpointSet(files: string[]): Promise<Loaded[]> {
     const bytes = await fsp.readFile(file).catch(() => {
       throw new StudioError('NOT_FOUND', `No file at ${file}.`);
     });
-    const sd = await readPthFile(file);
+    let sd: StateDict;
+    try {
+      sd = await readPthFile(file);
+    } catch (e) {
+      // Several files may come at once: say which one was refused (the refusal's kind stays).
+      if (e instanceof Error) e.message = `${path.basename(file)}: ${e.message}`;
+      throw e;
+    }
     raw.push({ file, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, sd, detected: detectReference(sd) });
   }
   return assignNames(raw);
