@@ -16,6 +16,20 @@ export const torchAvailable: boolean = (() => {
 })();
 export const NO_TORCH = torchAvailable ? '' : ' (skipped: no Python with torch; apt-get install python3-torch)';
 
+/** torch with the gloo backend and PIL: what the DDP stand-in trainer (fixtures/reference_train_standin.py) needs. */
+export const ddpAvailable: boolean =
+  torchAvailable &&
+  (() => {
+    try {
+      execFileSync(PY, ['-c', 'import PIL, torch.distributed as d; assert d.is_gloo_available()'], { stdio: 'ignore', timeout: 60_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+export const NO_DDP = ddpAvailable ? '' : ' (skipped: needs Python with torch (gloo) and PIL; apt-get install python3-torch python3-pil)';
+export { PY as PEER_PYTHON };
+
 export interface RefSpec {
   name: string;
   net: 'resnet_6blocks' | 'resnet_9blocks' | 'unet_128' | 'unet_256' | 'basic';
