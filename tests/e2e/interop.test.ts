@@ -2,7 +2,9 @@
  * The Models page's PyTorch drop zone in Chromium against `atelier serve`: a CycleGAN pair of the
  * reference's checkpoints (made by PyTorch, fixtures/reference_nets.py) dropped on it becomes a
  * two-direction bundle with its ONNX parity shown; a .pth whose pickle calls os.system is refused
- * with a message naming the file and the global, nothing runs and no bundle appears.
+ * with a message naming the file and the global, nothing runs and no bundle appears. The imported
+ * pair then continues training here on a dataset (import.pytorchRun + train.resume): the run
+ * says its optimizer state starts fresh, and finishes.
  * Screenshots go to tests/e2e/artifacts/.
  */
 import fs from 'node:fs';
@@ -10,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { encodeIdx } from '../../src/main/engine/data/idx';
 import { writeZip } from '../../src/main/engine/interop/zip';
 import { NO_TORCH, runReference, torchAvailable } from '../unit/engine/interop/torch';
 import { CHROMIUM, errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
@@ -76,6 +79,46 @@ describe.skipIf(!haveChromium)(`PyTorch checkpoints dropped on the Models page${
     expect(fs.readFileSync(path.join(bdir, 'README.md'), 'utf8')).toMatch(/parity with tfjs max \|diff\| [0-9.e+-]+ \(pass/);
     expect(await page.locator('[data-testid=toast-error]').count()).toBe(0);
     await screenshot(page, 'models-pth-imported');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it.skipIf(!torchAvailable)(`the imported pair continues training here on a dataset, its optimizer state fresh${NO_TORCH}`, async () => {
+    if (!(await page.locator('[data-testid=pytorch-continue]').count())) throw new Error('the previous test imports the pair this one continues');
+    // An unpaired packed dataset (32 px RGB), written into the workspace as the demo builder lays them out.
+    const id = 'pth-continue-data';
+    const d = path.join(studio.served.workspace, 'datasets', id);
+    const packed: Record<string, { images: Record<string, string>; count: Record<string, number> }> = {};
+    for (const split of ['train', 'test'] as const) {
+      fs.mkdirSync(path.join(d, split), { recursive: true });
+      packed[split] = { images: {}, count: {} };
+      for (const role of ['a', 'b'] as const) {
+        const rel = `${split}/${role}-images-idx3-ubyte.gz`;
+        fs.writeFileSync(path.join(d, rel), encodeIdx({ dims: [3, 32, 32, 3], data: new Uint8Array(3 * 32 * 32 * 3).map((_, i) => (i * (role === 'a' ? 7 : 13)) & 0xff) }));
+        packed[split].images[role] = rel;
+        packed[split].count[role] = 3;
+      }
+    }
+    fs.writeFileSync(path.join(d, 'dataset.json'), JSON.stringify({ schemaVersion: 1, id, name: id, kind: 'unpaired', createdAt: new Date().toISOString(), source: { layout: 'idx', path: null }, image: { width: 32, height: 32, channels: 3 }, counts: { train: 3, test: 3, a: 6, b: 6, warnings: 0, skipped: 0 }, storage: 'packed', packed, fileHashes: {}, contentHash: '', options: { size: 32, fit: 'fill', background: '#000', seed: 0, testFraction: 0.5 } }));
+    // The list was read at import time: drop the pair again to refresh it (a second bundle, same files).
+    await page.setInputFiles('[data-testid=pytorch-drop-input]', [path.join(dir, 'latest_net_G_A.pth'), path.join(dir, 'latest_net_G_B.pth')]);
+    await page.waitForSelector(`[data-testid=pytorch-continue-dataset] option[value="${id}"]`, { state: 'attached', timeout: 240_000 });
+    await page.selectOption('[data-testid=pytorch-continue-dataset]', id);
+    await page.fill('[data-testid=pytorch-continue-steps]', '2');
+    await page.click('[data-testid=pytorch-continue-start]');
+    await page.waitForSelector('[data-testid=pytorch-continue-note]', { timeout: 120_000 }).catch(async (e: unknown) => {
+      throw new Error(`No run started. Errors: ${await errorsShown(page)}`, { cause: e });
+    });
+    const note = (await page.textContent('[data-testid=pytorch-continue-note]')) ?? '';
+    expect(note).toMatch(/^Run (\S+) \(cyclegan\) is training: started from PyTorch checkpoints latest_net_G_A\.pth, latest_net_G_B\.pth: weights loaded; optimizer state fresh/);
+    expect(note).toContain('D_A, D_B initialised anew');
+    await screenshot(page, 'models-pth-continue');
+    // The run trains to its end in the studio's training host.
+    const runId = /^Run (\S+)/.exec(note)![1]!;
+    const status = path.join(studio.served.workspace, 'runs', runId, 'status.json');
+    const t0 = Date.now();
+    while (!(fs.existsSync(status) && JSON.parse(fs.readFileSync(status, 'utf8')).state === 'done') && Date.now() - t0 < 180_000) await new Promise((r) => setTimeout(r, 500));
+    expect(JSON.parse(fs.readFileSync(status, 'utf8'))).toMatchObject({ state: 'done', step: 2 });
+    expect(await page.locator('[data-testid=toast-error]').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });

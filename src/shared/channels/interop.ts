@@ -17,6 +17,15 @@ export interface PytorchImportResult {
   pass: boolean;
 }
 
+/** A training run made from the reference's checkpoints (start it with train.resume). */
+export interface PytorchRunResult {
+  runId: string;
+  model: ModelKindName;
+  /** What came across and what starts fresh (the optimizer state, the step count, missing discriminators). */
+  note: string;
+  freshNetworks: string[];
+}
+
 export const interopChannels = {
   'import.pytorch': channel<{ jobId: string }>()(
     z
@@ -34,5 +43,20 @@ export const interopChannels = {
       .strict(),
     'Import PyTorch checkpoints of the reference implementation as a bundle (a job; job.done carries PytorchImportResult with the ONNX parity).',
     ['NOT_FOUND', 'BAD_INPUT'],
+  ),
+  'import.pytorchRun': channel<PytorchRunResult>()(
+    z
+      .object({
+        /** The set to continue: net_G (+ net_D), or net_G_A + net_G_B (+ net_D_A, net_D_B). */
+        files: z.array(filePath).min(1).max(6),
+        datasetId: z.string().min(1).max(200),
+        steps: z.number().int().min(1).max(10_000_000).optional(),
+        name: z.string().min(1).max(100).optional(),
+        /** Training options (size, batchSize, lr, ...); the architecture comes from the files. */
+        options: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).default({}),
+      })
+      .strict(),
+    "Make a training run (reference variant) whose step-0 checkpoint holds the reference's checkpoints; train.resume starts it. The optimizer state starts fresh (the files hold weights only).",
+    ['NOT_FOUND', 'BAD_INPUT', 'VALIDATION'],
   ),
 } as const;

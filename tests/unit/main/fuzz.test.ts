@@ -175,6 +175,10 @@ const SPECS: Record<ChannelName, Spec> = {
     base: { files: ['/tmp/latest_net_G.pth'] },
     fields: { files: [[], ['/tmp/a.pth', ...Array(6).fill('/tmp/b.pth')], ['a\u0000b'], [''], [42], '/tmp/a.pth', null], netG: ENUM, norm: ENUM, ngf: INT(1, 1024), name: ['', 'x'.repeat(81), 42, null], size: INT(8, 4096), mode: ENUM },
   },
+  'import.pytorchRun': {
+    base: { files: ['/tmp/latest_net_G.pth'], datasetId: 'd' },
+    fields: { files: [[], ['/tmp/a.pth', ...Array(6).fill('/tmp/b.pth')], ['a\u0000b'], [''], [42], '/tmp/a.pth', null], datasetId: ['', 'x'.repeat(201), 42, null], steps: INT(1, 10_000_000), name: ['', 'x'.repeat(101), 42, null], options: ['fast', 42, null, [1]] },
+  },
   'train.options': { base: {}, fields: { model: KIND } },
   'train.start': {
     base: { model: 'pix2pix', datasetId: 'd' },

@@ -70,6 +70,7 @@ const CASES: Record<string, (p: string) => unknown> = {
   'eval.run model': (p) => ({ model: p, dataset: 'd' }),
   'eval.run classifier': (p) => ({ model: 'mybundle', dataset: 'd', classifier: p }),
   'import.pytorch files[]': (p) => ({ files: [IN, p] }),
+  'import.pytorchRun files[]': (p) => ({ files: [IN, p], datasetId: 'd' }),
 };
 
 /** Which field each case writes into, and whether that field is written (write access). */

@@ -1,10 +1,13 @@
-/** import.pytorch through the in-process engine: validation, a refused file as a failed job, a bundle as the job's result. */
+/**
+ * import.pytorch through the in-process engine: validation, a refused file as a failed job, a bundle
+ * as the job's result. import.pytorchRun: the files become a run that train.resume trains.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
-import type { PytorchImportResult } from '../../../../src/shared/channels/interop';
+import type { PytorchImportResult, PytorchRunResult } from '../../../../src/shared/channels/interop';
 import type { Envelope } from '../../../../src/shared/errors';
 import { writeZip } from '../../../../src/main/engine/interop/zip';
 import { type RecordedEvent, jobEnd, waitJob } from '../../../fixtures/engine-jobs';
@@ -54,5 +57,27 @@ describe('import.pytorch', () => {
     expect(r).toMatchObject({ id: 'facades', kind: 'pix2pix', pass: true });
     const list = await eng.request('bundle.list', {});
     expect(list.ok && (list.data as { id: string }[]).map((b) => b.id)).toContain('facades');
+  });
+});
+
+describe('import.pytorchRun', () => {
+  it('validates the request', async () => {
+    expect(code(await eng.request('import.pytorchRun', { files: ['x.pth'] } as never))).toBe('VALIDATION');
+    expect(code(await eng.request('import.pytorchRun', { files: [], datasetId: 'd' } as never))).toBe('VALIDATION');
+  });
+
+  it.skipIf(!torchAvailable)(`a pix2pix G without D becomes a run that train.resume trains, saying what starts fresh${NO_TORCH}`, async () => {
+    const src = path.join(tmp, 'continue');
+    fs.mkdirSync(src);
+    runReference('make', src, [{ name: 'latest_net_G', net: 'resnet_6blocks', norm: 'instance', ngf: 2, size: 32, inc: 3, outc: 3, seed: 5 }]);
+    const env = await eng.request('import.pytorchRun', { files: [path.join(src, 'latest_net_G.pth')], datasetId: 'synthetic:paired', steps: 1, options: { size: 32 } });
+    if (!env.ok) throw new Error(env.error.message);
+    const r = env.data as PytorchRunResult;
+    expect(r).toMatchObject({ model: 'pix2pix', freshNetworks: ['D'] });
+    expect(r.note).toMatch(/optimizer state fresh.*D initialised anew/);
+    const resumed = await eng.request('train.resume', { runId: r.runId });
+    if (!resumed.ok) throw new Error(resumed.error.message);
+    const done = await waitJob<{ resumedFrom: number | null; step: number }>(events, (resumed.data as { jobId: string }).jobId);
+    expect(done).toMatchObject({ resumedFrom: 0, step: 1 });
   });
 });
