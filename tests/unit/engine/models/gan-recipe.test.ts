@@ -16,15 +16,26 @@ const batch = () => ({
 const flat = (m: tf.LayersModel) => tf.tidy(() => tf.concat(m.getWeights().map((w) => w.flatten())).dataSync() as Float32Array);
 
 describe('gan/cgan recipe', () => {
-  it('defaults: hinge loss, spectral norm, D at 2x lr, EMA 0.999', () => {
+  it('defaults: the DCGAN (vanilla loss, batch-norm D, D at lr, no EMA); the anti-collapse options are opt-in', () => {
     for (const kind of ['gan', 'cgan']) {
       const o = resolveOptions(kind, {});
-      expect(o).toMatchObject({ loss: 'hinge', spectralNorm: true, lrD: null, emaDecay: 0.999 });
+      expect(o).toMatchObject({ loss: 'vanilla', spectralNorm: false, lrD: null, emaDecay: 0, modeSeeking: 0 });
     }
+    const plain = createModel('cgan', { ...O, lr: 1e-4 });
+    plain.setInput(batch());
+    plain.trainStep();
+    expect((plain.optimizers.D as unknown as { learningRate: number }).learningRate).toBeCloseTo(1e-4, 12);
+    expect(plain.networkNames).toEqual(['G', 'D']);
+    plain.dispose();
+    const sn = createModel('cgan', { ...O, lr: 1e-4, spectralNorm: true, loss: 'hinge' });
+    sn.setInput(batch());
+    sn.trainStep();
+    expect((sn.optimizers.D as unknown as { learningRate: number }).learningRate).toBeCloseTo(2e-4, 12);
+    sn.dispose();
   });
 
   it('hinge: D losses start near 1 each (logits near 0); D steps at lrD, G at lr', () => {
-    const m = createModel('cgan', { ...O, lr: 1e-4, lrD: 3e-4 });
+    const m = createModel('cgan', { ...O, lr: 1e-4, lrD: 3e-4, loss: 'hinge', spectralNorm: true });
     m.setInput(batch());
     const l = m.trainStep();
     expect(l.D_real).toBeGreaterThan(0.5);
@@ -35,7 +46,7 @@ describe('gan/cgan recipe', () => {
   });
 
   it('EMA: G_ema trails G, is what inference uses, and no tensor leaks; emaDecay 0 keeps no copy', () => {
-    const m = createModel('cgan', { ...O });
+    const m = createModel('cgan', { ...O, emaDecay: 0.999 });
     expect(m.networkNames).toContain('G_ema');
     for (let i = 0; i < 2; i++) {
       m.setInput(batch());

@@ -52,7 +52,7 @@ describe('SpectralConstraint', () => {
   });
 
   it('a cgan with spectralNorm has no batch norm in D and constrains its convs, dense and projection embedding', () => {
-    const m = createModel('cgan', { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, numClasses: 3 });
+    const m = createModel('cgan', { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, numClasses: 3, spectralNorm: true });
     const D = m.networks.D!;
     expect(D.layers.some((l) => l.getClassName() === 'BatchNormalization')).toBe(false);
     expect(constrainedKernels(D).length).toBe(D.layers.filter((l) => ['Conv2D', 'Dense', 'Embedding'].includes(l.getClassName())).length);
