@@ -4,7 +4,7 @@
  * wiring around pieces that are unit-tested without the Electron binary (ipc.ts, security.ts,
  * engine/client/client.ts) and exercised end to end through `atelier serve` in Chromium.
  */
-import { app, BrowserWindow, ipcMain, net, protocol, session, shell, utilityProcess, type WebContents } from 'electron';
+import { app, BrowserWindow, ipcMain, net, Notification, protocol, session, shell, utilityProcess, type WebContents } from 'electron';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,6 +13,8 @@ import type { FromHost, ToHost } from './engine/host/protocol';
 import { defaultTrustedFrame, registerHandlers } from './ipc';
 import { CSP, isAllowedNavigation, resolveStudioPath, secureWebPreferences, STUDIO_MIME } from './security';
 import { loadWindowState, trackWindowState } from './window-state';
+import { jobNotice } from '../shared/notices';
+import type { EventName } from '../shared/events';
 
 const devUrl = process.env.ELECTRON_RENDERER_URL;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -58,6 +60,15 @@ if (!app.requestSingleInstanceLock()) {
     for (const w of BrowserWindow.getAllWindows()) if (!w.isDestroyed()) w.webContents.send(`evt:${event}`, payload);
   };
   engine.onEvent(broadcast);
+  // A long job that ends while the window is not in front: a system notification (from here, so
+  // the renderer keeps every permission denied); a click brings the window back.
+  engine.onEvent((event, payload) => {
+    const n = jobNotice(event as EventName, payload as never);
+    if (!n || !Notification.isSupported() || win?.isFocused()) return;
+    const note = new Notification({ title: n.title, body: n.body, silent: n.ok });
+    note.on('click', () => win?.show());
+    note.show();
+  });
 
   const hardenContents = (contents: WebContents) => {
     contents.on('will-navigate', (e, url) => {

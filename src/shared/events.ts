@@ -28,6 +28,8 @@ export interface JobSample {
 /** Every event the engine pushes to the UI, with its payload. */
 export interface EventMap {
   'job.started': JobInfo;
+  /** A job's info changed outside progress: a queued job started, or its place in the queue moved. */
+  'job.updated': JobInfo;
   'job.progress': JobProgress;
   'job.sample': JobSample;
   'job.done': { jobId: string; job: JobInfo; result: unknown };
@@ -37,6 +39,7 @@ export interface EventMap {
 export type EventName = keyof EventMap;
 export const EVENT_NAMES: readonly EventName[] = [
   'job.started',
+  'job.updated',
   'job.progress',
   'job.sample',
   'job.done',

@@ -19,6 +19,10 @@ export interface JobInfo {
   message?: string;
   /** For training jobs: the run it writes to. */
   runId?: string;
+  /** Heavy work waits in a queue (one job of a queue runs at a time). */
+  queue?: string;
+  /** state 'queued': its place in the queue, 1 = next to start. */
+  position?: number;
   error?: ErrorData;
 }
 
@@ -28,7 +32,12 @@ export const jobChannels = {
   'job.list': channel<JobInfo[]>()(z.object({}).strict(), 'Jobs of this engine session, newest first.'),
   'job.cancel': channel<{ cancelled: boolean }>()(
     z.object({ jobId }).strict(),
-    'Ask a running job to stop; it ends with job.failed {cancelled:true}.',
+    'Ask a running job to stop, or take a queued one out of its queue; it ends with job.failed {cancelled:true}.',
     ['NOT_FOUND'],
+  ),
+  'job.move': channel<JobInfo>()(
+    z.object({ jobId, to: z.enum(['first', 'up', 'down', 'last']) }).strict(),
+    'Reorder a queued job within its queue (job.updated events carry the new positions).',
+    ['NOT_FOUND', 'CONFLICT'],
   ),
 } as const;

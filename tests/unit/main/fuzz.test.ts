@@ -95,6 +95,7 @@ const SPECS: Record<ChannelName, Spec> = {
   'app.reveal': { base: { path: '/tmp/x.png' }, fields: { path: PATH } },
   'job.list': { base: {}, fields: {} },
   'job.cancel': { base: { jobId: 'j1' }, fields: { jobId: JOB_ID } },
+  'job.move': { base: { jobId: 'j1', to: 'up' }, fields: { jobId: JOB_ID, to: ENUM } },
   'dataset.validate': {
     base: { kind: 'paired', path: '/tmp/d' },
     fields: { kind: ENUM, path: PATH, pairs: [[], [{ a: '/x' }], [{ a: '/x', b: '' }], [{ a: '/x', b: '/y', c: 1 }], 'a,b', null], layout: ENUM, size: INT(8, 2048), network: ENUM, batchSize: INT(1, 1024) },

@@ -33,7 +33,7 @@ export type HostRole = 'primary' | 'trainer';
 export const TRAINING_CHANNELS: ReadonlySet<string> = new Set(['train.start', 'train.resume']);
 
 /** Channels addressed to one job by `jobId`: answered by the host that owns the job. */
-export const JOB_CHANNELS: ReadonlySet<string> = new Set(['job.cancel', 'train.pause']);
+export const JOB_CHANNELS: ReadonlySet<string> = new Set(['job.cancel', 'job.move', 'train.pause']);
 
 export function jobIdOf(payload: unknown): string | undefined {
   const id = payload && typeof payload === 'object' ? (payload as { jobId?: unknown }).jobId : undefined;

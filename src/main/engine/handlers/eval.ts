@@ -1,4 +1,5 @@
 /** eval.run: evaluate a bundle on a dataset split as a job; the EvalResult arrives in job.done. */
+import { QUEUE } from '../host/jobs';
 import { handlers } from '../host/context';
 import { evaluateBundle } from '../eval/evaluate';
 import { resolveModelRef } from '../infer/registry';
@@ -14,7 +15,7 @@ export const evalHandlers = handlers({
           progress: (f, message) => j.progress({ step: Math.round(f * 100), total: 100, message }),
           checkpoint: () => j.checkpoint(),
         }),
-      { total: 100 },
+      { total: 100, queue: QUEUE },
     );
     return { jobId: job.id };
   },

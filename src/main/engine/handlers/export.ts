@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { BundleDetail } from '../../../shared/channels/bundle';
 import type { OnnxExportResult } from '../../../shared/channels/export';
 import { StudioError } from '../../../shared/errors';
+import { QUEUE } from '../host/jobs';
 import { handlers } from '../host/context';
 import { assertExportTargetsReplaceable, disposeSource, exportOnnx, type OnnxSidecar } from '../export/onnx-export';
 import { onnxFileInfo } from '../export/inspect';
@@ -104,7 +105,7 @@ export const exportHandlers = handlers({
       } finally {
         disposeSource(src);
       }
-    });
+    }, { queue: QUEUE });
     return { jobId: job.id };
   },
 });

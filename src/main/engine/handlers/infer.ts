@@ -1,6 +1,7 @@
 /** infer.translate, infer.translateFolder (a job), infer.generate. */
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors';
+import { QUEUE } from '../host/jobs';
 import { handlers } from '../host/context';
 import { getModel } from '../infer/registry';
 import { generateImages, translateFolder, translateImage, type TranslateOptions } from '../infer/ops';
@@ -65,7 +66,7 @@ export const inferHandlers = handlers({
       // The written files join the Gallery where they are.
       await recordFiles(ctx.workspace, res.written);
       return res;
-    });
+    }, { queue: QUEUE });
     return { jobId: job.id };
   },
   'infer.generate': async (req, ctx) => {

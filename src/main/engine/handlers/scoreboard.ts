@@ -1,5 +1,6 @@
 /** run.scoreboard (a job: evaluate every checkpoint of a run) and run.scores (the cached rows). */
 import { StudioError } from '../../../shared/errors';
+import { QUEUE } from '../host/jobs';
 import { handlers } from '../host/context';
 import { cachedScoreboard, scoreRun } from '../eval/scoreboard';
 import { readRunOptions, runDirOf } from '../train/run-files';
@@ -27,7 +28,7 @@ export const scoreboardHandlers = handlers({
           scoring.delete(run.runId);
         }
       },
-      { total: 100 },
+      { total: 100, queue: QUEUE, onSettled: () => scoring.delete(run.runId) },
     );
     scoring.set(run.runId, job.id);
     return { jobId: job.id };

@@ -1,4 +1,5 @@
 /** Handlers of the train.* and run.* channels. Training runs as a job ('train'). */
+import { QUEUE } from '../host/jobs';
 import { handlers, type EngineContext } from '../host/context';
 import { StudioError } from '../../../shared/errors';
 import { MODELS, capabilitiesFor, createModel, hasModel, modelKinds } from '../models/registry';
@@ -64,7 +65,7 @@ function startJob(ctx: EngineContext, runId: string, runDir: string, title: stri
         active.delete(runId);
       }
     },
-    { total },
+    { total, queue: QUEUE, onSettled: () => active.delete(runId) },
   );
   active.set(runId, job.id);
   return { jobId: job.id, runId };

@@ -2,6 +2,10 @@
  * The job broker inside the engine: long work (training, imports, exports, folder translation,
  * big analyses) runs as a job with an id, progress events, optional sample images, cancel and
  * pause, and ALWAYS one final event (job.done or job.failed).
+ *
+ * Heavy jobs name a queue (`QUEUE`): one job of a queue runs at a time and the others wait in
+ * order (state 'queued', their place in `position`) instead of competing for the same two cores;
+ * a queued job can be cancelled (it never starts) or moved. Each change is a job.updated event.
  */
 import crypto from 'node:crypto';
 import type { JobInfo } from '../../../shared/channels/job';
@@ -23,8 +27,15 @@ export interface JobContext {
   setRunId(runId: string): void;
 }
 
+/** The queue of heavy work (training, folder translation, evaluation, export). */
+export const QUEUE = 'work';
+
 interface Entry {
   info: JobInfo;
+  /** Starts the work (held back while the job waits in its queue). */
+  launch?: () => void;
+  /** Bookkeeping the starter needs on any end, including a cancel before the work started. */
+  settled?: () => void;
   abort: AbortController;
   paused: boolean;
   resumeWaiters: (() => void)[];
@@ -35,6 +46,8 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export class JobManager {
   private jobs = new Map<string, Entry>();
+  /** Queue name -> ids waiting, in the order they will start. */
+  private waiting = new Map<string, string[]>();
   constructor(private readonly emit: Emit) {}
 
   list(): JobInfo[] {
@@ -50,11 +63,11 @@ export class JobManager {
     return this.list().filter((j) => j.state === 'running' || j.state === 'paused' || j.state === 'queued');
   }
 
-  /** Start `fn` as a job; returns at once with the job's info. */
-  start<T>(kind: string, title: string, fn: (job: JobContext) => Promise<T>, opts: { total?: number; id?: string } = {}): JobInfo {
+  /** Start `fn` as a job (or queue it behind the running job of `opts.queue`); returns at once with the job's info. */
+  start<T>(kind: string, title: string, fn: (job: JobContext) => Promise<T>, opts: { total?: number; id?: string; queue?: string; onSettled?: () => void } = {}): JobInfo {
     const id = opts.id ?? `${kind.replace(/[^A-Za-z0-9]/g, '-')}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
     const entry: Entry = {
-      info: { id, kind, title, state: 'running', startedAt: Date.now(), step: 0, total: opts.total ?? 0 },
+      info: { id, kind, title, state: 'running', startedAt: Date.now(), step: 0, total: opts.total ?? 0, ...(opts.queue ? { queue: opts.queue } : {}) },
       abort: new AbortController(),
       paused: false,
       resumeWaiters: [],
@@ -85,32 +98,103 @@ export class JobManager {
         entry.info.runId = runId;
       },
     };
-    this.emit('job.started', { ...entry.info });
-    // Run on the next tick so the caller's response ({jobId}) goes out before any job event.
-    void yieldToLoop()
-      .then(() => fn(ctx))
-      .then(
-        (result) => {
-          entry.info.state = 'done';
-          entry.info.endedAt = Date.now();
-          this.emit('job.done', { jobId: id, job: { ...entry.info }, result });
-        },
-        (err: unknown) => {
-          const error = toErrorData(err);
-          const cancelled = error.code === 'CANCELLED' || entry.abort.signal.aborted;
-          entry.info.state = cancelled ? 'cancelled' : 'failed';
-          entry.info.endedAt = Date.now();
-          entry.info.error = cancelled ? { code: 'CANCELLED', message: `${title} was cancelled.` } : error;
-          this.emit('job.failed', { jobId: id, job: { ...entry.info }, error: entry.info.error, cancelled });
-        },
-      );
+    entry.launch = () => {
+      entry.launch = undefined;
+      // Run on the next tick so the caller's response ({jobId}) goes out before any job event.
+      void yieldToLoop()
+        .then(() => fn(ctx))
+        .then(
+          (result) => {
+            entry.info.state = 'done';
+            entry.info.endedAt = Date.now();
+            this.emit('job.done', { jobId: id, job: { ...entry.info }, result });
+          },
+          (err: unknown) => {
+            const error = toErrorData(err);
+            const cancelled = error.code === 'CANCELLED' || entry.abort.signal.aborted;
+            entry.info.state = cancelled ? 'cancelled' : 'failed';
+            entry.info.endedAt = Date.now();
+            entry.info.error = cancelled ? { code: 'CANCELLED', message: `${title} was cancelled.` } : error;
+            this.emit('job.failed', { jobId: id, job: { ...entry.info }, error: entry.info.error, cancelled });
+          },
+        )
+        .finally(() => {
+          opts.onSettled?.();
+          if (opts.queue) this.next(opts.queue);
+        });
+    };
+    entry.settled = opts.onSettled;
+    const busy = opts.queue ? [...this.jobs.values()].some((e) => e !== entry && e.info.queue === opts.queue && (e.info.state === 'running' || e.info.state === 'paused')) : false;
+    if (busy) {
+      entry.info.state = 'queued';
+      const q = this.waiting.get(opts.queue!) ?? [];
+      q.push(id);
+      this.waiting.set(opts.queue!, q);
+      entry.info.position = q.length;
+      this.emit('job.started', { ...entry.info });
+    } else {
+      this.emit('job.started', { ...entry.info });
+      entry.launch();
+    }
     return { ...entry.info };
+  }
+
+  /** The first waiting job of `queue` starts (after the one before it ended). */
+  private next(queue: string): void {
+    const q = this.waiting.get(queue) ?? [];
+    const id = q.shift();
+    if (!id) return;
+    const e = this.jobs.get(id)!;
+    e.info.state = 'running';
+    delete e.info.position;
+    this.emit('job.updated', { ...e.info });
+    this.renumber(queue);
+    e.launch?.();
+  }
+
+  private renumber(queue: string): void {
+    (this.waiting.get(queue) ?? []).forEach((wid, i) => {
+      const w = this.jobs.get(wid)!;
+      if (w.info.position !== i + 1) {
+        w.info.position = i + 1;
+        this.emit('job.updated', { ...w.info });
+      }
+    });
+  }
+
+  /** Move a queued job: to the front, one place up or down, or to the back of its queue. */
+  move(id: string, to: 'first' | 'up' | 'down' | 'last'): JobInfo {
+    const e = this.jobs.get(id);
+    if (!e) throw new StudioError('NOT_FOUND', `No job with id ${id}.`);
+    const q = e.info.queue ? this.waiting.get(e.info.queue) : undefined;
+    const i = q?.indexOf(id) ?? -1;
+    if (!q || i < 0) throw new StudioError('CONFLICT', `Job ${id} is ${e.info.state}; only a queued job can be moved.`);
+    q.splice(i, 1);
+    const j = to === 'first' ? 0 : to === 'last' ? q.length : to === 'up' ? Math.max(0, i - 1) : Math.min(q.length, i + 1);
+    q.splice(j, 0, id);
+    this.renumber(e.info.queue!);
+    return { ...e.info };
   }
 
   cancel(id: string): boolean {
     const e = this.jobs.get(id);
     if (!e) throw new StudioError('NOT_FOUND', `No job with id ${id}.`, { hint: 'It may have ended already; refresh the job list.' });
     if (e.info.state !== 'running' && e.info.state !== 'paused' && e.info.state !== 'queued') return false;
+    if (e.info.state === 'queued' && e.info.queue) {
+      // Never started: it leaves the queue and ends at once, cancelled.
+      const q = this.waiting.get(e.info.queue) ?? [];
+      q.splice(q.indexOf(id), 1);
+      e.launch = undefined;
+      e.abort.abort();
+      e.info.state = 'cancelled';
+      e.info.endedAt = Date.now();
+      delete e.info.position;
+      e.info.error = { code: 'CANCELLED', message: `${e.info.title} was cancelled before it started.` };
+      this.emit('job.failed', { jobId: id, job: { ...e.info }, error: e.info.error, cancelled: true });
+      e.settled?.();
+      this.renumber(e.info.queue);
+      return true;
+    }
     e.abort.abort();
     this.wake(e);
     return true;
@@ -131,6 +215,8 @@ export class JobManager {
 
   /** Cancel everything (engine shutdown) and wait briefly for jobs to settle. */
   async cancelAll(timeoutMs = 5000): Promise<void> {
+    // Waiting jobs first, so none starts when the running one stops.
+    for (const e of this.jobs.values()) if (e.info.state === 'queued') this.cancel(e.info.id);
     for (const e of this.jobs.values()) {
       if (e.info.state === 'running' || e.info.state === 'paused') {
         e.abort.abort();

@@ -1,16 +1,18 @@
 /**
  * The bottom strip, on every page: running jobs with a progress bar, ETA and cancel (job.cancel);
- * finished jobs stay briefly so the outcome is visible, failures until dismissed.
+ * queued jobs in the order they will start, with their place, move earlier/later (job.move) and
+ * cancel; finished jobs stay briefly so the outcome is visible, failures until dismissed.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { fmtEta } from '../lib/format';
-import { call } from '../studio';
+import { available, call } from '../studio';
 import { isActive, useJobs, type JobView } from '../store/jobs';
 import { reportError } from '../store/ui';
 import { Icon } from './Icons';
 import { ProgressBar } from './Progress';
 
 const KEEP_DONE_MS = 8000;
+const rank = (j: JobView) => (j.state === 'queued' ? 1 : isActive(j) ? 0 : 2);
 
 function JobRow({ j }: { j: JobView }) {
   const forget = useJobs((s) => s.forget);
@@ -26,6 +28,7 @@ function JobRow({ j }: { j: JobView }) {
     }
   };
   const pct = j.total > 0 ? Math.round((100 * j.step) / j.total) : null;
+  const move = (to: 'up' | 'down') => void call('job.move', { jobId: j.id, to }).catch((e: unknown) => reportError(`Move “${j.title}”`, e));
   return (
     <div className={`job ${j.state}`} data-testid="job-row" data-job-id={j.id} data-state={j.state}>
       <div className="job-title" title={j.title}>
@@ -33,7 +36,9 @@ function JobRow({ j }: { j: JobView }) {
       </div>
       <ProgressBar step={j.state === 'done' ? Math.max(1, j.total) : j.step} total={j.state === 'done' ? Math.max(1, j.total) : j.total} indeterminate={active && j.total <= 0} />
       <div className="job-meta">
-        {active ? (
+        {j.state === 'queued' ? (
+          <span data-testid="job-queued">queued{j.position ? ` #${j.position}` : ''}</span>
+        ) : active ? (
           <>
             <span>{pct !== null ? `${pct}%` : j.state}</span>
             {j.state === 'paused' ? (
@@ -54,6 +59,16 @@ function JobRow({ j }: { j: JobView }) {
           </span>
         ) : null}
       </div>
+      {j.state === 'queued' && available('job.move') ? (
+        <>
+          <button type="button" className="icon-btn" aria-label={`Start ${j.title} earlier`} title="Earlier in the queue" onClick={() => move('up')} data-testid="job-up">
+            ↑
+          </button>
+          <button type="button" className="icon-btn" aria-label={`Start ${j.title} later`} title="Later in the queue" onClick={() => move('down')} data-testid="job-down">
+            ↓
+          </button>
+        </>
+      ) : null}
       {active ? (
         <button type="button" className="icon-btn" aria-label={`Cancel ${j.title}`} disabled={cancelling} onClick={() => void cancel()} data-testid="job-cancel">
           <Icon name="stop" size={14} />
@@ -74,8 +89,8 @@ export function JobsStrip() {
     () =>
       Object.values(jobs)
         .filter((j) => isActive(j) || j.state === 'failed' || now - (j.endedAt ?? now) < KEEP_DONE_MS)
-        // Running first, then the newest.
-        .sort((a, b) => Number(isActive(b)) - Number(isActive(a)) || b.startedAt - a.startedAt),
+        // Running first, then the queue in its order, then the newest finished.
+        .sort((a, b) => rank(a) - rank(b) || (a.position ?? 0) - (b.position ?? 0) || b.startedAt - a.startedAt),
     [jobs, now],
   );
   const hasFinished = list.some((j) => !isActive(j) && j.state !== 'failed');
@@ -84,11 +99,13 @@ export function JobsStrip() {
     const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
   }, [hasFinished]);
-  const running = list.filter(isActive).length;
+  const running = list.filter((j) => isActive(j) && j.state !== 'queued').length;
+  const queued = list.filter((j) => j.state === 'queued').length;
   return (
     <div className="jobs-strip" data-testid="jobs-strip">
       <div className="jobs-label">
         Jobs <span className="badge">{running}</span>
+        {queued ? <span className="muted small" data-testid="jobs-queued"> +{queued} queued</span> : null}
       </div>
       <div className="jobs-list">
         {list.length ? list.map((j) => <JobRow key={j.id} j={j} />) : <span className="muted small">No running jobs</span>}

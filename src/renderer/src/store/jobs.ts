@@ -7,6 +7,8 @@ import { create } from 'zustand';
 import type { JobInfo } from '../../../shared/channels/job';
 import type { EventMap } from '../../../shared/events';
 import { StudioError } from '../../../shared/errors';
+import { jobNotice, type JobNotice } from '../../../shared/notices';
+import { notify } from './ui';
 
 /** A job as the contract describes it, plus the live figures of its latest progress event. */
 export interface JobView extends JobInfo {
@@ -141,20 +143,48 @@ export function waitForJob<T = unknown>(jobId: string): Promise<T> {
   });
 }
 
+let unseen = 0;
+const baseTitle = typeof document !== 'undefined' ? document.title : '';
+
+/**
+ * A long job ended: a notice in the app, and while the page is hidden a count in its title (the
+ * browser's badge) until it is seen again; in a browser where notifications were granted, also a
+ * desktop notification (the desktop app's comes from its main process).
+ */
+function announce(n: JobNotice | null): void {
+  if (!n || typeof document === 'undefined') return;
+  notify(n.title, n.body, n.ok ? 'success' : 'info');
+  if (document.visibilityState === 'hidden') {
+    unseen++;
+    document.title = `(${unseen}) ${baseTitle}`;
+    const seen = () => {
+      if (document.visibilityState !== 'visible') return;
+      unseen = 0;
+      document.title = baseTitle;
+      document.removeEventListener('visibilitychange', seen);
+    };
+    document.addEventListener('visibilitychange', seen);
+    if (typeof Notification !== 'undefined' && Notification.permission === 'granted') new Notification(n.title, { body: n.body });
+  }
+}
+
 /** Subscribe the store to the engine's job events. Returns the unsubscribe. */
 export function connectJobEvents(on: <E extends keyof EventMap>(e: E, cb: (p: EventMap[E]) => void) => () => void): () => void {
   const st = () => useJobs.getState();
   const offs = [
     on('job.started', (info) => st().fromInfo(info)),
+    on('job.updated', (info) => st().fromInfo(info)),
     on('job.progress', (p) => st().progress(p)),
     on('job.sample', (s) => st().sample(s)),
     on('job.done', (p) => {
       st().done(p);
       settle(p.jobId);
+      announce(jobNotice('job.done', p));
     }),
     on('job.failed', (p) => {
       st().failed(p);
       settle(p.jobId);
+      announce(jobNotice('job.failed', p));
     }),
   ];
   return () => offs.forEach((off) => off());
