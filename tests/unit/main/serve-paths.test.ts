@@ -71,6 +71,8 @@ const CASES: Record<string, (p: string) => unknown> = {
   'eval.run classifier': (p) => ({ model: 'mybundle', dataset: 'd', classifier: p }),
   'import.pytorch files[]': (p) => ({ files: [IN, p] }),
   'import.pytorchRun files[]': (p) => ({ files: [IN, p], datasetId: 'd' }),
+  'provenance.read path': (p) => ({ path: p }),
+  'gallery.add path': (p) => ({ path: p }),
 };
 
 /** Which field each case writes into, and whether that field is written (write access). */
