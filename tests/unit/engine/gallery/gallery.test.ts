@@ -73,6 +73,19 @@ describe('gallery', () => {
     expect([...p1.items, ...p2.items].map((i) => i.id)).toEqual(all.items.slice(0, 4).map((i) => i.id));
   });
 
+  it('two folder translations queue: the second waits, then runs after the first', async () => {
+    const inDir = path.join(root, 'photos');
+    const from = events.length;
+    const a = await call('infer.translateFolder', { model: 'facades', input: inDir, output: path.join(root, 'q1') });
+    const b = await call('infer.translateFolder', { model: 'facades', input: inDir, output: path.join(root, 'q2') });
+    const started = (id: string) => events.slice(from).find((e) => e.event === 'job.started' && (e.payload as { id: string }).id === id)!.payload as { state: string; position?: number };
+    expect(started(b.jobId)).toMatchObject({ state: 'queued', position: 1 });
+    await waitJob(events, b.jobId, 1500);
+    const ends = events.slice(from).filter((e) => e.event === 'job.done').map((e) => (e.payload as { jobId: string }).jobId);
+    expect(ends).toEqual([a.jobId, b.jobId]);
+    await call('gallery.list', {}).then((g) => expect(g.total).toBe(9));
+  });
+
   it('thumbs are small, pixel-exact when upscaled; get gives the full PNG and its provenance', async () => {
     const [item] = (await call('gallery.list', { op: 'generate', limit: 1 })).items;
     const t = await call('gallery.thumb', { id: item!.id, size: 64 });
