@@ -96,10 +96,13 @@ const BACKENDS = ['node', 'webgpu', 'wasm', 'cpu'] as const;
 const excluded = new Map<BackendName, string>();
 
 async function choose(): Promise<BackendInfo> {
-  const forced = (process.env.ATELIER_BACKEND ?? '').trim().toLowerCase() as BackendName | '';
-  if (forced && !(BACKENDS as readonly string[]).includes(forced)) {
-    throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND="${forced}" is not a backend.`, { hint: 'Use node, webgpu, wasm or cpu, or unset it.' });
+  const asked = (process.env.ATELIER_BACKEND ?? '').trim().toLowerCase() as BackendName | '';
+  if (asked && !(BACKENDS as readonly string[]).includes(asked)) {
+    throw new StudioError('UNAVAILABLE', `ATELIER_BACKEND="${asked}" is not a backend.`, { hint: 'Use node, webgpu, wasm or cpu, or unset it.' });
   }
+  // A forced backend that failed mid-run in this process (excludeBackend) no longer binds: the
+  // run resumes on the next one in the order.
+  const forced = asked && excluded.has(asked) ? '' : asked;
   const base = { tfjsVersion: tf.version.tfjs, threads: 1 };
   const considered: BackendInfo['considered'] = [];
   const skip = (b: BackendName, reason: string) => considered.push({ backend: b, chosen: false, reason });

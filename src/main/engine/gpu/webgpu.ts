@@ -29,6 +29,7 @@ interface AdapterLike {
 export interface DeviceLike {
   destroy(): void;
   lost: Promise<{ reason: string; message: string }>;
+  onuncapturederror: ((ev: { error?: { message?: string; constructor?: { name?: string } } }) => void) | null;
 }
 interface GpuLike {
   requestAdapter(opts?: { powerPreference?: string }): Promise<AdapterLike | null>;
@@ -133,28 +134,41 @@ export async function registerWebGpuBackend(tf: typeof import('@tensorflow/tfjs'
         maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       },
     });
-    void device.lost.then((info) => {
+    const d = device;
+    fault = null;
+    void d.lost.then((info) => {
       // 'destroyed' is our own releaseGpu(); anything else is the driver taking the device away.
-      if (info.reason !== 'destroyed') deviceLost = info.message || info.reason || 'device lost';
+      if (info.reason !== 'destroyed' && device === d) fault = `the GPU device was lost (${info.message || info.reason || 'no reason given'})`;
     });
+    // Out-of-memory and internal errors arrive here, not as exceptions of the op that caused them.
+    d.onuncapturederror = (ev) => {
+      const e = ev.error;
+      const name = e?.constructor?.name ?? '';
+      if (name === 'GPUOutOfMemoryError' || /out of memory/i.test(e?.message ?? '')) fault ??= `the GPU ran out of memory (${(e?.message ?? '').split('\n')[0]})`;
+      else if (name === 'GPUInternalError') fault ??= `the GPU reported an internal error (${(e?.message ?? '').split('\n')[0]})`;
+    };
     return new WebGPUBackend(device, adapter.info);
   }, 1);
 }
 
-let deviceLost: string | null = null;
+let fault: string | null = null;
 
-/** Why the device went away mid-run (driver reset, removal), or null while it is fine. */
-export function gpuDeviceLost(): string | null {
-  return deviceLost;
+/**
+ * Why the GPU can no longer be trusted in this process (device lost: driver reset or removal;
+ * out of memory; internal error), or null while it is fine.
+ */
+export function gpuFault(): string | null {
+  return fault;
 }
 
-/** Tests: pretend the driver took the device away (fail-over path). */
+/** Tests: pretend the driver took the device away (the fail-over path). */
 export function simulateDeviceLost(message = 'simulated device loss'): void {
-  deviceLost = message;
+  fault = `the GPU device was lost (${message})`;
 }
 
 /** Destroy the device (lets Node exit). Idempotent; tfjs's webgpu backend is unusable after. */
 export function releaseGpu(): void {
+  fault = null;
   if (device) {
     try {
       device.destroy();

@@ -15,6 +15,14 @@ import { FusedAdamOptimizer } from '../kernels/fused-adam';
 import { createAdamSimd } from '../kernels/adam-simd';
 import { type BackendWasm, heapMemory } from '../kernels/wasm-util';
 
+/**
+ * Whether the backend reads tensors synchronously (dataSync). tfjs-backend-webgpu reads through a
+ * canvas in browsers and cannot in Node, so models and the trainer read asynchronously there.
+ */
+export function syncReads(): boolean {
+  return tf.getBackend() !== 'webgpu';
+}
+
 let fusedOk: boolean | null = null;
 /**
  * FusedAdam only where its WebAssembly SIMD pass runs (wasm backend, SIMD module instantiable on
@@ -176,19 +184,47 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
     }
   }
 
-  /** Read scalars kept during a step into numbers (one sync) and dispose them. */
+  /** Losses of the last step still on the GPU (webgpu cannot read synchronously): trainStepAsync fills them. */
+  private pendingLosses: { stacked: tf.Tensor; names: readonly string[]; out: Record<string, number> } | null = null;
+
+  /**
+   * Read scalars kept during a step into numbers (one sync) and dispose them. On a backend
+   * without synchronous reads (webgpu in Node) the numbers are NaN until trainStepAsync reads them.
+   */
   protected readLosses(names: readonly string[], scalars: tf.Scalar[]): Record<string, number> {
-    const stacked = tf.stack(scalars);
-    const v = stacked.dataSync();
-    stacked.dispose();
+    const stacked = tf.keep(tf.stack(scalars));
     tf.dispose(scalars);
     const out: Record<string, number> = {};
+    if (!syncReads()) {
+      names.forEach((n) => (out[n] = NaN));
+      this.pendingLosses?.stacked.dispose();
+      this.pendingLosses = { stacked, names, out };
+      return out;
+    }
+    const v = stacked.dataSync();
+    stacked.dispose();
     names.forEach((n, i) => (out[n] = v[i]!));
     return out;
   }
 
-  /** Extra state of the subclass (image pool, fixed noise...). */
-  protected getExtraArrays(): NamedArray[] {
+  /** trainStep, with the losses read asynchronously where the backend needs it (the trainer uses this). */
+  async trainStepAsync(): Promise<Record<string, number>> {
+    const losses = this.trainStep();
+    const p = this.pendingLosses;
+    if (p) {
+      this.pendingLosses = null;
+      try {
+        const v = await p.stacked.data();
+        p.names.forEach((n, i) => (p.out[n] = v[i]!));
+      } finally {
+        p.stacked.dispose();
+      }
+    }
+    return losses;
+  }
+
+  /** Extra state of the subclass (image pool, fixed noise...); may read the GPU, hence a promise. */
+  protected getExtraArrays(): NamedArray[] | Promise<NamedArray[]> {
     return [];
   }
   protected setExtraArrays(_arrays: NamedArray[]): void {}
@@ -196,19 +232,21 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
   async getState(): Promise<ModelState> {
     const arrays: NamedArray[] = [];
     for (const name of this.networkNames) {
-      this.networks[name]!.getWeights().forEach((w, i) => {
-        arrays.push({ name: `net/${name}/${i}`, shape: w.shape, dtype: 'float32', data: w.dataSync() as Float32Array });
-      });
+      // Asynchronous reads: the webgpu backend has no synchronous ones in Node.
+      const ws = this.networks[name]!.getWeights();
+      const data = await Promise.all(ws.map((w) => w.data()));
+      ws.forEach((w, i) => arrays.push({ name: `net/${name}/${i}`, shape: w.shape, dtype: 'float32', data: data[i] as Float32Array }));
     }
     const optMeta: Record<string, { count: number; accBeta1: number; accBeta2: number }> = {};
     for (const [name, opt] of Object.entries(this.optimizers)) {
       const ws = await opt.getWeights();
-      ws.forEach((w, i) => arrays.push({ name: `opt/${name}/${i}`, shape: w.tensor.shape, dtype: w.tensor.dtype === 'int32' ? 'int32' : 'float32', data: w.tensor.dataSync() as Float32Array }));
+      const data = await Promise.all(ws.map((w) => w.tensor.data()));
+      ws.forEach((w, i) => arrays.push({ name: `opt/${name}/${i}`, shape: w.tensor.shape, dtype: w.tensor.dtype === 'int32' ? 'int32' : 'float32', data: data[i] as Float32Array }));
       tf.dispose(ws.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
       const a = opt as AdamLike;
-      optMeta[name] = { count: ws.length, accBeta1: a.accBeta1.dataSync()[0]!, accBeta2: a.accBeta2.dataSync()[0]! };
+      optMeta[name] = { count: ws.length, accBeta1: (await a.accBeta1.data())[0]!, accBeta2: (await a.accBeta2.data())[0]! };
     }
-    arrays.push(...this.getExtraArrays());
+    arrays.push(...(await this.getExtraArrays()));
     return { arrays, extras: { kind: this.kind, step: this.step, rng: this.rng.getState(), optimizers: optMeta, ...this.getExtras() } };
   }
 
@@ -258,6 +296,8 @@ export abstract class BaseModel<O extends CommonOptions = CommonOptions> {
   }
 
   dispose(): void {
+    this.pendingLosses?.stacked.dispose();
+    this.pendingLosses = null;
     for (const n of Object.values(this.networks)) n.dispose();
     for (const o of Object.values(this.optimizers)) o.dispose();
     disposeBatch(this.input);

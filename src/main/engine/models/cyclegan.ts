@@ -165,13 +165,21 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
     });
   }
 
-  protected override getExtraArrays(): NamedArray[] {
+  protected override async getExtraArrays(): Promise<NamedArray[]> {
     const s = this.options.size;
     const shape = [s, s, this.options.channels];
+    await this.poolA.settle();
+    await this.poolB.settle();
     return [
       ...this.poolA.images.map((d, i) => ({ name: `extra/poolA/${i}`, shape, dtype: 'float32' as const, data: d })),
       ...this.poolB.images.map((d, i) => ({ name: `extra/poolB/${i}`, shape, dtype: 'float32' as const, data: d })),
     ];
+  }
+
+  override dispose(): void {
+    this.poolA.dispose();
+    this.poolB.dispose();
+    super.dispose();
   }
 
   protected override setExtraArrays(arrays: NamedArray[]): void {
@@ -180,7 +188,7 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
         .filter((a) => a.name.startsWith(`extra/${p}/`))
         .sort((x, y) => Number(x.name.split('/')[2]) - Number(y.name.split('/')[2]))
         .map((a) => Float32Array.from(a.data));
-    this.poolA.images = pick('poolA');
-    this.poolB.images = pick('poolB');
+    this.poolA.setImages(pick('poolA'));
+    this.poolB.setImages(pick('poolB'));
   }
 }

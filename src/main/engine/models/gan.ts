@@ -199,8 +199,8 @@ export class GanModel extends BaseModel<GanOptions> {
     return name === 'G' && this.networks.G_ema ? this.networks.G_ema : super.inferenceNetwork(name);
   }
 
-  protected override getExtraArrays(): NamedArray[] {
-    return this.spectral ? this.spectral.arrays('extra/spectral-u') : [];
+  protected override async getExtraArrays(): Promise<NamedArray[]> {
+    return this.spectral ? await this.spectral.arrays('extra/spectral-u') : [];
   }
 
   protected override setExtraArrays(arrays: NamedArray[]): void {

@@ -68,8 +68,9 @@ export class SpectralConstraint {
     );
   }
 
-  arrays(prefix: string): NamedArray[] {
-    return this.u.map((u, i) => ({ name: `${prefix}/${i}`, shape: u.shape, dtype: 'float32' as const, data: u.dataSync() as Float32Array }));
+  async arrays(prefix: string): Promise<NamedArray[]> {
+    const data = await Promise.all(this.u.map((u) => u.data()));
+    return this.u.map((u, i) => ({ name: `${prefix}/${i}`, shape: u.shape, dtype: 'float32' as const, data: data[i] as Float32Array }));
   }
 
   setArrays(prefix: string, arrays: NamedArray[]): void {

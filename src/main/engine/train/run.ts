@@ -9,6 +9,8 @@ import type { RunLogEntry, TrainSummaryInfo } from '../../../shared/channels/tra
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initBackend } from '../backend';
+import { onHost } from '../gpu/host-read';
+import { gpuFailure, leaveGpu, throwIfGpuFault } from '../gpu/failover';
 import { exists, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
 import { stampSamples } from '../infer/provenance';
 import type { Workspace } from '../core/workspace';
@@ -150,7 +152,8 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
     if (!pinned) return;
     const v = pinned.batch ? model.visualsFor(pinned.batch) : model.visuals();
     try {
-      await renderFrame(runDir, model.step, caps, v, pinned.file.reference, run.model);
+      // The timeline reads synchronously: on the host where the backend cannot (webgpu).
+      await onHost(v, (h) => renderFrame(runDir, model.step, caps, h, pinned!.file.reference, run.model));
     } finally {
       tf.dispose(Object.values(v));
     }
@@ -160,18 +163,21 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   const sampleNow = async () => {
     const v = preview ? model.visualsFor(preview) : model.visuals();
     try {
-      if (reference) {
-        const st = sampleStats(caps, v, reference);
-        sampleDiversity = Object.fromEntries(Object.entries(st.diversity).filter(([, x]) => Number.isFinite(x)).map(([k, x]) => [k, Math.round(x * 1e4) / 1e4]));
-      }
-      const g = await visualsToPng(v);
-      const png = await stampSamples(g, { runId: run.runId, kind: run.model, step: model.step });
-      await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), png);
-      const rows = g.rows.map((r) => {
-        const m = /^class_(\d+)$/.exec(r);
-        return m && run.classNames?.[Number(m[1])] ? run.classNames[Number(m[1])]! : r;
+      // Sample statistics and the PNG read synchronously: on the host (webgpu cannot).
+      await onHost(v, async (v) => {
+        if (reference) {
+          const st = sampleStats(caps, v, reference);
+          sampleDiversity = Object.fromEntries(Object.entries(st.diversity).filter(([, x]) => Number.isFinite(x)).map(([k, x]) => [k, Math.round(x * 1e4) / 1e4]));
+        }
+        const g = await visualsToPng(v);
+        const png = await stampSamples(g, { runId: run.runId, kind: run.model, step: model.step });
+        await writeFileAtomic(path.join(runDir, 'samples', `step-${model.step}.png`), png);
+        const rows = g.rows.map((r) => {
+          const m = /^class_(\d+)$/.exec(r);
+          return m && run.classNames?.[Number(m[1])] ? run.classNames[Number(m[1])]! : r;
+        });
+        hooks.sample?.({ step: model.step, png, width: g.width, height: g.height, caption: rows.join(' | ') });
       });
-      hooks.sample?.({ step: model.step, png, width: g.width, height: g.height, caption: rows.join(' | ') });
     } finally {
       tf.dispose(Object.values(v));
     }
@@ -187,7 +193,8 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       const ts = performance.now();
       model.setInput(await src.next());
       const lr = model.learningRate();
-      const losses = model.trainStep();
+      const losses = await model.trainStepAsync();
+      if (backend === 'webgpu') throwIfGpuFault();
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v)) throw new StudioError('BAD_INPUT', `Training diverged at step ${model.step}: loss ${k} is ${v}.`, { hint: 'Lower the learning rate, or resume from an earlier checkpoint.' });
       }
@@ -226,7 +233,10 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       bundle = { id, dir: b.dir };
     }
     await writeStatus(bundle ? { bundleId: bundle.id } : {});
-  } catch (e) {
+  } catch (e0) {
+    // A GPU that failed mid-run: a clear message, and the resume goes to the next backend (gpu/failover.ts).
+    const gpuErr = backend === 'webgpu' ? gpuFailure(e0, model.step, lastCkpt) : null;
+    const e = gpuErr ?? e0;
     const cancelled = e instanceof StudioError && e.code === 'CANCELLED';
     state = cancelled ? 'cancelled' : 'failed';
     try {
@@ -239,8 +249,13 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
       disposeBatch(preview);
       disposeBatch(pinned?.batch);
       fs.closeSync(logFd);
-      model.dispose();
+      try {
+        model.dispose();
+      } catch {
+        // a lost device may refuse to free its buffers; leaving the GPU below drops them all
+      }
       src.close?.();
+      if (gpuErr) await leaveGpu(gpuErr);
       throw e;
     }
   }

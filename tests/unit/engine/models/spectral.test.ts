@@ -38,14 +38,14 @@ describe('SpectralConstraint', () => {
     tf.dispose([big, small]);
   });
 
-  it('state round trip: the u vectors come back from arrays()', () => {
+  it('state round trip: the u vectors come back from arrays()', async () => {
     const w = tf.variable(tf.randomNormal([6, 4], 0, 1, 'float32', 2));
     const a = new SpectralConstraint([w], 1);
     a.apply();
-    const saved = a.arrays('extra/u');
+    const saved = await a.arrays('extra/u');
     const b = new SpectralConstraint([w], 99);
     b.setArrays('extra/u', saved);
-    expect(Array.from(b.arrays('extra/u')[0]!.data)).toEqual(Array.from(saved[0]!.data));
+    expect(Array.from((await b.arrays('extra/u'))[0]!.data)).toEqual(Array.from(saved[0]!.data));
     a.dispose();
     b.dispose();
     w.dispose();
