@@ -25,7 +25,7 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
   console.log(`own kernels    ${r.customKernels.length ? r.customKernels.join(', ') : '(none)'}`);
   console.log(`tfjs           ${r.tfjsVersion}`);
   console.log(`tfjs-node      ${ok(r.tfjsNode.present)} ${r.tfjsNode.version ?? r.tfjsNode.error ?? ''}`);
-  console.log(`onnxruntime    ${ok(r.onnxruntime.present)} ${r.onnxruntime.version ?? r.onnxruntime.error ?? ''}`);
+  console.log(`onnxruntime    ${ok(r.onnxruntime.present)} ${r.onnxruntime.version ?? r.onnxruntime.error ?? ''}${r.onnxruntime.providers ? `; providers ${r.onnxruntime.providers.join(', ')} (--ep; a GPU one behind a parity gate)` : ''}`);
   console.log(`sharp          ${ok(r.sharp.present)} ${r.sharp.version ?? r.sharp.error ?? ''}${r.sharp.libvips ? ` (libvips ${r.sharp.libvips})` : ''}`);
   console.log(`electron       ${ok(r.electron.binary)} ${r.electron.path ?? r.electron.reason}`);
   console.log(`workspace      ${r.workspace}`);

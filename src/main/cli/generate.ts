@@ -1,6 +1,8 @@
 /** `atelier generate --model B [--label L] [--seed S] [--count N] --out DIR`. */
 import path from 'node:path';
 import { intFlag, parseArgs } from './args';
+import { parseEp, setWantedEp } from '../engine/export/providers';
+import { epNote } from './translate';
 import { initBackend } from '../engine/backend';
 import { writeFileAtomic } from '../engine/core/fsutil';
 import { evictModels, getModel } from '../engine/infer/registry';
@@ -8,7 +10,7 @@ import { generateImages } from '../engine/infer/ops';
 import { openWorkspace } from '../engine/core/workspace';
 import { stampGenerate } from '../engine/infer/provenance';
 
-const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] --out DIR';
+const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] [--ep cpu|auto|webgpu|dml|coreml] --out DIR';
 
 export async function runGenerateCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'help']);
@@ -20,6 +22,7 @@ export async function runGenerateCli(argv: string[]): Promise<number> {
   }
   const seed = intFlag(args, 'seed', 0)!;
   const count = intFlag(args, 'count', 1)!;
+  if (typeof args.flags.ep === 'string') setWantedEp(parseEp(args.flags.ep));
   await initBackend();
   const m = await getModel(openWorkspace(), model, args.flags.runtime === 'tfjs' ? 'tfjs' : 'onnx');
   try {
@@ -37,8 +40,8 @@ export async function runGenerateCli(argv: string[]): Promise<number> {
       await writeFileAtomic(f, await stampGenerate(m, im, label, model));
       files.push(f);
     }
-    if (args.flags.json) console.log(JSON.stringify({ files }));
-    else console.log(`Wrote ${files.length} image(s) to ${path.resolve(out)} (${m.runtime}).`);
+    if (args.flags.json) console.log(JSON.stringify({ files, ...(m.epReport ? { ep: m.epReport } : {}) }));
+    else console.log(`Wrote ${files.length} image(s) to ${path.resolve(out)} (${m.runtime}${epNote(m.epReport)}).`);
     return 0;
   } finally {
     await evictModels();

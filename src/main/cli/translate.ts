@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, intFlag } from './args';
+import { parseEp, setWantedEp, type EpReport } from '../engine/export/providers';
 import { initBackend } from '../engine/backend';
 import { writeFileAtomic } from '../engine/core/fsutil';
 import { getModel, evictModels } from '../engine/infer/registry';
@@ -19,10 +20,18 @@ const USAGE = `Usage: atelier translate --model <bundle|folder|file.onnx> [optio
   --scale native|model|N   run at the image's own size (default), the model's training size, or long side N
   --tile N --overlap N     tile side and overlap in pixels (default: tiles only above the memory budget)
   --memory MB              activation memory budget for one pass (default: a quarter of free memory, 256..512)
+  --ep cpu|auto|webgpu|dml|coreml  onnxruntime execution provider (default cpu; a GPU one is kept
+                           only if it matches cpu within 1e-3 on the model's test input)
   --runtime onnx|tfjs      (default onnx)    --direction AtoB|BtoA (cyclegan)
   --fit fill|cover|contain with --scale model: how the image meets the square
   --suffix S               folder: append S to each name (needed to save into the input folder)
   --json                   machine-readable result`;
+
+/** ", ep webgpu (|Δ| 2e-7 vs cpu)" when a provider other than cpu was asked for. */
+export function epNote(r: EpReport | null): string {
+  if (!r || r.requested === 'cpu') return '';
+  return `, ep ${r.used}${r.maxAbsDiff !== undefined ? ` (|Δ| ${r.maxAbsDiff.toExponential(1)} vs cpu${r.used === 'cpu' ? `, over ${r.tolerance}: ${r.requested} refused` : ''})` : ` (${r.requested} could not start)`}`;
+}
 
 export async function runTranslateCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'model-size', 'help']);
@@ -33,6 +42,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
     return args.flags.help ? 0 : 2;
   }
   const runtime = (args.flags.runtime === 'tfjs' ? 'tfjs' : 'onnx') as Runtime;
+  if (typeof args.flags.ep === 'string') setWantedEp(parseEp(args.flags.ep));
   const fit = (['fill', 'cover', 'contain'].includes(String(args.flags.fit)) ? args.flags.fit : 'fill') as 'fill' | 'cover' | 'contain';
   let opts: TranslateOptions;
   try {
@@ -91,11 +101,11 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
     if (r.warning) say(`Warning: ${r.warning}`);
     for (const n of r.notes) say(`Note: ${n}`);
     const { png: _png, ...facts } = r;
-    if (quiet) console.log(JSON.stringify({ file: out, ...facts, runtime: m.runtime }));
+    if (quiet) console.log(JSON.stringify({ file: out, ...facts, runtime: m.runtime, ...(m.epReport ? { ep: m.epReport } : {}) }));
     else {
       const how = r.tiles > 1 ? `, ${r.tiles} tiles of ${r.tileSize}px overlapping ${r.overlap}px` : '';
       const at = r.workWidth !== r.width || r.workHeight !== r.height ? ` (ran at ${r.workWidth}x${r.workHeight})` : '';
-      console.log(`Wrote ${out} (${r.width}x${r.height}${at}${how}, ${r.ms.toFixed(0)} ms, ${m.runtime}).`);
+      console.log(`Wrote ${out} (${r.width}x${r.height}${at}${how}, ${r.ms.toFixed(0)} ms, ${m.runtime}${epNote(m.epReport)}).`);
     }
     return 0;
   } finally {

@@ -39,7 +39,8 @@ export interface DoctorReport {
   webgpu: { adapter?: GpuAdapterReport; error?: string };
   /** Every backend in order of preference (node > webgpu > wasm > cpu): chosen, or why not. */
   backendsConsidered: { backend: BackendName; chosen: boolean; reason: string }[];
-  onnxruntime: { present: boolean; version?: string; error?: string };
+  /** providers: the execution providers this platform's package bundles (cpu, webgpu, dml, coreml). */
+  onnxruntime: { present: boolean; version?: string; error?: string; providers?: string[] };
   sharp: { present: boolean; version?: string; libvips?: string; error?: string };
   electron: { binary: boolean; path?: string; reason: string };
   workspace: string;

@@ -51,7 +51,8 @@ export async function doctorReport(opts: { workspace: string; mode: string }): P
   let onnxruntime: DoctorReport['onnxruntime'];
   try {
     const ort = nodeRequire('onnxruntime-node') as { env?: { versions?: { node?: string } } };
-    onnxruntime = { present: true, version: ort.env?.versions?.node ?? pkgVersion('onnxruntime-node') };
+    const listed = (ort as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [];
+    onnxruntime = { present: true, version: ort.env?.versions?.node ?? pkgVersion('onnxruntime-node'), providers: listed.filter((b) => b.bundled).map((b) => b.name) };
   } catch (e) {
     onnxruntime = { present: false, error: (e as Error).message.split('\n')[0] };
   }

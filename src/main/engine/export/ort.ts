@@ -36,10 +36,11 @@ export const SESSION_PROVIDERS: readonly string[] = ['cpu'];
  * A session from file bytes or a path. Intra-op threads: `threads`, else ATELIER_ORT_THREADS,
  * else 2 (the target machines have 2 cores; on a busy machine 1 can be faster).
  */
-export async function createSession(model: Uint8Array | string, opts: { threads?: number } = {}): Promise<OrtSession> {
+export async function createSession(model: Uint8Array | string, opts: { threads?: number; ep?: string } = {}): Promise<OrtSession> {
   const o = loadOrt();
   const so: OrtTypes.InferenceSession.SessionOptions = {
-    executionProviders: [...SESSION_PROVIDERS],
+    // A GPU provider only through the parity gate (providers.ts).
+    executionProviders: opts.ep ? [opts.ep] : [...SESSION_PROVIDERS],
     intraOpNumThreads: opts.threads ?? (Number(process.env.ATELIER_ORT_THREADS) || 2),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',

@@ -10,12 +10,13 @@ import fsp from 'node:fs/promises';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import { tf } from '../backend';
-import { buildOnnx, disposeSource, exportPaths, ioOf, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
+import { buildOnnx, disposeSource, exportPaths, ioOf, parityInputs, type ExportSource, type IoInfo, type ModelKind, type OnnxSidecar } from '../export/onnx-export';
 import { decodeModel } from '../export/onnx-proto';
 import { labelClasses, softLabelVariant, withFeatureOutput } from '../export/onnx-transform';
 import { dynamicSpatialBytes, type SpatialGeometry } from '../export/onnx-geometry';
 import { defaultInputNames } from '../export/tfjs-to-onnx';
 import { createSession, floatTensor, int64Tensor, type OrtSession, type OrtTensor } from '../export/ort';
+import { gatedSession, resolveEp, type EpReport } from '../export/providers';
 import { exists } from '../core/fsutil';
 import { deriveCapabilities } from '../models/registry';
 import type { ModelCapabilities } from '../../../shared/capabilities';
@@ -213,10 +214,31 @@ export class InferenceModel {
     return this.info.inputs.some((i) => i.name === 'label');
   }
 
+  /** The execution provider of the main session and its parity figure (providers.ts), once it exists. */
+  epReport: EpReport | null = null;
+
+  /**
+   * The main graph's first session runs the parity gate for a GPU provider (the model's own fixed
+   * test input, as the export parity check makes it); later sessions of this model follow its verdict.
+   */
+  private async openSession(key: string, bytes: Uint8Array | string): Promise<OrtSession> {
+    const ep = this.epReport ? this.epReport.used : await resolveEp();
+    if (ep === 'cpu') return createSession(bytes);
+    // Other graphs of this model (encoder, soft labels) use a GPU provider only once the main graph passed the gate.
+    if (key !== 'model') return this.epReport ? createSession(bytes, { ep }) : createSession(bytes);
+    const size = this.info.imageSize;
+    const fixed = parityInputs(this.info.inputs, 1, 1234, this.info.numClasses ?? 10, [size, size]);
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [name, f] of fixed) feeds[name] = f.dtype === 'int64' ? int64Tensor(f.data, f.dims) : floatTensor(f.data as Float32Array, f.dims);
+    const { session, report } = await gatedSession(bytes, ep, feeds);
+    this.epReport = report;
+    return session;
+  }
+
   private session(key: string, make: () => Uint8Array | string): Promise<OrtSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      s = createSession(make());
+      s = this.openSession(key, make());
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
     }

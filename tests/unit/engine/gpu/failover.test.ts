@@ -9,10 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noSoftwareGpu, useSoftwareGpu } from './software-gpu';
+import { GPU_TEST_TIMEOUT } from './train-parity';
 import { initBackend, releaseBackend } from '../../../../src/main/engine/backend';
 import { simulateDeviceLost } from '../../../../src/main/engine/gpu/webgpu';
 import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
-import { createRun, readLog, trainRun } from '../../../../src/main/engine/train/run';
+import { trainRun } from '../../../../src/main/engine/train/run';
+import { createRun } from '../../../../src/main/engine/train/run-create';
+import { readLog } from '../../../../src/main/engine/train/run-files';
 import type { StudioError } from '../../../../src/shared/errors';
 
 describe.skipIf(noSoftwareGpu !== null)(`GPU device lost mid-run${noSoftwareGpu ? ` (skipped: ${noSoftwareGpu})` : ' (SwiftShader)'}`, () => {
@@ -52,5 +55,5 @@ describe.skipIf(noSoftwareGpu !== null)(`GPU device lost mid-run${noSoftwareGpu 
     expect((await readLog(r.runDir)).map((e) => e.step)).toEqual([1, 2, 3, 4]);
     const info = await initBackend();
     expect(info.considered.find((c) => c.backend === 'webgpu')?.reason).toMatch(/not used again in this process: the GPU device was lost/);
-  });
+  }, GPU_TEST_TIMEOUT);
 });

@@ -10,6 +10,8 @@ import { MODELS, createModel, type ModelKind } from '../../../../src/main/engine
 import { InMemoryBatchSource, syntheticImages } from '../../../../src/main/engine/train/source';
 
 export const LOSS_TOL = 1e-3;
+/** SwiftShader compiles every shader on first use: tens of seconds per model alone, minutes on a busy machine. */
+export const GPU_TEST_TIMEOUT = 600_000;
 
 export const TINY: Record<string, Record<string, unknown>> = {
   gan: { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, sampleCount: 2 },
@@ -78,6 +80,6 @@ export function trainParity(kinds: ModelKind[]): void {
           expect(Math.abs(got - v), `${kind} step ${step + 1} ${name}: webgpu ${got} vs cpu ${v}`).toBeLessThanOrEqual(LOSS_TOL * Math.max(1, Math.abs(v)));
         }
       });
-    });
+    }, GPU_TEST_TIMEOUT);
   });
 }

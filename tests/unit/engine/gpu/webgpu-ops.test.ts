@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noSoftwareGpu, useSoftwareGpu } from './software-gpu';
+import { GPU_TEST_TIMEOUT } from './train-parity';
 import { tf, initBackend, releaseBackend } from '../../../../src/main/engine/backend';
 import { instanceNorm, reflectionPad2d } from '../../../../src/main/engine/layers';
 import { ganLoss, l1 } from '../../../../src/main/engine/models/losses';
@@ -104,5 +105,5 @@ describe.skipIf(skip !== null)(`WebGPU vs cpu on a software adapter${skip ? ` (s
       }
       expect(worst, `${c.name}: ${k === 0 ? 'forward' : `gradient of input ${k - 1}`}`).toBeLessThanOrEqual(OP_TOL * scale);
     });
-  });
+  }, GPU_TEST_TIMEOUT);
 });
