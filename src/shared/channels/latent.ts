@@ -17,10 +17,14 @@ const directionsRequest = {
   count: z.number().int().min(1).max(32).default(8),
   samples: z.number().int().min(8).max(4096).default(256),
   seed: seed.default(0),
+  /** 'features': an early activation (GANSpace); 'output': the generated pixels. */
   space: z.enum(['features', 'output']).default('features'),
   label: z.number().int().min(0).optional(),
 };
-const pcaSliders = z.object({ ...directionsRequest, amounts: z.array(z.number().finite()).max(32) }).strict();
+/** The request that finds PCA directions (latent.directions); sliders name theirs by the same request. */
+const directionsRequestSchema = z.object(directionsRequest);
+export type DirectionsRequest = z.output<typeof directionsRequestSchema>;
+const pcaSliders = directionsRequestSchema.extend({ amounts: z.array(z.number().finite()).max(32) }).strict();
 export type PcaSlidersDto = z.input<typeof pcaSliders>;
 
 export interface LatentDirections {

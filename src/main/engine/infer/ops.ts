@@ -12,6 +12,7 @@ import { gramOrt } from './gram';
 import { applySliders, arithmetic, centeredRows, classBlend, directionsFromFeatures, interpolate, sampleZ, type Directions, type InterpMode } from './latent';
 import { isTranslator, type InferenceModel } from './model';
 import { takesImages } from '../../../shared/capabilities';
+import type { DirectionsRequest } from '../../../shared/channels/latent';
 import { decodeAt, defaultMemoryBudget, probeImage, scaleWarning, tileForBudget, workingSize, type Scale } from './resolution';
 import { planTiles, runTiled, type RawPixels } from './tiles';
 import { readProvenanceFile } from './png-provenance';
@@ -350,14 +351,6 @@ export async function interpolateLatent(m: InferenceModel, r: InterpolateRequest
   return { frames, z: path_.map((v) => Array.from(v)) };
 }
 
-export interface DirectionsRequest {
-  count: number;
-  samples: number;
-  seed: number;
-  /** 'features': an early activation (GANSpace); 'output': the generated pixels. */
-  space: 'features' | 'output';
-  label?: number;
-}
 
 type DirectionsResult = Directions & { space: 'features' | 'output'; layer?: string; samples: number };
 const directionsCache = new WeakMap<InferenceModel, Map<string, Promise<DirectionsResult>>>();

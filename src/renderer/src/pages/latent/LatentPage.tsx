@@ -5,7 +5,7 @@
  * and class blend, keyframes A/B with an interpolation strip (lerp/slerp) and frame export.
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { LatentDirections, PcaSlidersDto, ZRefDto } from '../../../../shared/channels/latent';
+import type { DirectionsRequest, LatentDirections, PcaSlidersDto, ZRefDto } from '../../../../shared/channels/latent';
 import type { PngImage } from '../../../../shared/channels/infer';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
 import { DropZone } from '../../components/DropZone';
@@ -73,13 +73,6 @@ function FrameImg({ png, size, alt, testId }: { png: Uint8Array; size: number; a
 }
 
 /** The directions request of the page (latent.directions); the render names its sliders by this same request. */
-export interface DirectionsRequest {
-  count: number;
-  samples: number;
-  seed: number;
-  space: 'features' | 'output';
-  label?: number;
-}
 export const DEFAULT_DIRECTIONS: DirectionsRequest = { count: 8, samples: 256, seed: 0, space: 'features' };
 
 export function buildRenderRequest(o: {
