@@ -1,49 +1,25 @@
 /** The Gallery through the engine's dispatch: saves, folder outputs, paging, filters, thumbs, delete. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../../src/main/engine/backend';
-import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
-import { evictModels } from '../../../../src/main/engine/infer/registry';
-import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
 import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';
 import type { TranslateFolderResult } from '../../../../src/shared/channels/infer';
 import { waitJob, type RecordedEvent } from '../../../fixtures/engine-jobs';
+import { openStudio, type Studio } from '../infer/studio';
 
+let studio: Studio;
 let root: string;
-let engine: InProcessEngine;
-const events: RecordedEvent[] = [];
-
-async function call<C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
-  const r = await engine.request(channel, payload);
-  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.data as ResponseOf<C>;
-}
+let events: RecordedEvent[];
+const call = <C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> => studio.call(channel, payload);
 
 beforeAll(async () => {
-  await initBackend();
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-gallery-'));
-  process.env.ATELIER_MODELS_DIR = path.join(root, 'shipped');
-  fs.mkdirSync(process.env.ATELIER_MODELS_DIR);
-  engine = new InProcessEngine({ workspaceRoot: path.join(root, 'ws') });
-  engine.onEvent((event, payload) => events.push({ event, payload }));
-  const bundles = path.join(root, 'ws', 'bundles');
-  const g = tinyCgan();
-  await writeTestBundle(path.join(bundles, 'digits'), { id: 'digits', model: 'cgan', networks: { G: g }, size: 16, channels: 1, latent: 8, classes: { count: 10, names: '0123456789'.split('') } });
-  g.dispose();
-  const u = tinyUnet();
-  await writeTestBundle(path.join(bundles, 'facades'), { id: 'facades', model: 'pix2pix', networks: { G: u }, size: 16, channels: 3 });
-  u.dispose();
+  studio = await openStudio('atelier-gallery-', { digits: true, facades: 'workspace' });
+  ({ root } = studio);
+  events = studio.events as typeof events;
 });
 
-afterAll(async () => {
-  await evictModels();
-  await engine.close();
-  delete process.env.ATELIER_MODELS_DIR;
-  fs.rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => studio.close());
 
 describe('gallery', () => {
   it('keeps saved outputs and folder translations with their provenance, newest first, filtered and paged', async () => {

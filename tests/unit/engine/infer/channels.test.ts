@@ -1,60 +1,32 @@
 /** The infer / latent / export / bundle channels through the engine's dispatch (contract validation included). */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../../src/main/engine/backend';
 import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
-import { evictModels } from '../../../../src/main/engine/infer/registry';
-import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
+import { tinyCgan, writeTestBundle } from '../export/models';
 import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';
 import type { OnnxExportResult } from '../../../../src/shared/channels/export';
 import type { TranslateFolderResult, TranslateResult } from '../../../../src/shared/channels/infer';
 import { waitJob as waitJobIn } from '../../../fixtures/engine-jobs';
+import { openStudio, type Studio } from './studio';
 
+let studio: Studio;
 let root: string;
 let engine: InProcessEngine;
+let events: { event: string; payload: JobEnd }[];
 type JobEnd = { jobId: string; result?: unknown; error?: { message: string } };
-const events: { event: string; payload: JobEnd }[] = [];
-
-async function call<C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
-  const r = await engine.request(channel, payload);
-  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.data as ResponseOf<C>;
-}
-
 /** A job's result: the shared fixture's poll (every 10 ms) for at most 12 s. */
 const waitJob = <T = OnnxExportResult>(jobId: string): Promise<T> => waitJobIn<T>(events, jobId, 1200);
+const call = <C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> => studio.call(channel, payload);
 
 beforeAll(async () => {
-  await initBackend();
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-ch-'));
-  process.env.ATELIER_MODELS_DIR = path.join(root, 'shipped');
-  fs.mkdirSync(process.env.ATELIER_MODELS_DIR);
-  engine = new InProcessEngine({ workspaceRoot: path.join(root, 'ws') });
-  engine.onEvent((event, payload) => events.push({ event, payload: payload as JobEnd }));
-  const bundles = path.join(root, 'ws', 'bundles');
-  const g = tinyCgan();
-  await writeTestBundle(path.join(bundles, 'digits'), { id: 'digits', model: 'cgan', networks: { G: g }, size: 16, channels: 1, latent: 8, classes: { count: 10, names: '0123456789'.split('') } });
-  g.dispose();
-  const u = tinyUnet();
-  await writeTestBundle(path.join(process.env.ATELIER_MODELS_DIR, 'facades'), { id: 'facades', model: 'pix2pix', networks: { G: u }, size: 16, channels: 3 });
-  u.dispose();
-  // cyclegan, grey A -> colour B: G_A 1 -> 3 channels, G_B 3 -> 1
-  const ga = tinyUnet(16, 1, 4, 3);
-  const gb = tinyUnet(16, 3, 4, 1);
-  await writeTestBundle(path.join(bundles, 'colorize'), { id: 'colorize', model: 'cyclegan', networks: { G_A: ga, G_B: gb }, size: 16, channels: 3, inChannels: 1 });
-  ga.dispose();
-  gb.dispose();
+  studio = await openStudio('atelier-ch-', { digits: true, facades: 'shipped', colorize: true });
+  ({ root, engine } = studio);
+  events = studio.events as typeof events;
 });
 
-afterAll(async () => {
-  await evictModels();
-  await engine.close();
-  delete process.env.ATELIER_MODELS_DIR;
-  fs.rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => studio.close());
 
 describe('bundle / export / latent / infer channels', () => {
   it('lists workspace and shipped bundles', async () => {

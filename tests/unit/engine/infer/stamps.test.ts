@@ -3,60 +3,29 @@
  * latent renders (seed, PCA sliders, raw dimensions, class blend) and interpolation frames and
  * strips, through the engine's dispatch as the pages call it.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../../src/main/engine/backend';
-import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
-import { evictModels } from '../../../../src/main/engine/infer/registry';
 import { readProvenance } from '../../../../src/main/engine/infer/png-provenance';
 import { stampSamples } from '../../../../src/main/engine/infer/provenance';
-import { tinyCgan, tinyUnet, writeTestBundle } from '../export/models';
 import type { ChannelName, RequestOf, ResponseOf } from '../../../../src/shared/contract';
 import type { TranslateResult } from '../../../../src/shared/channels/infer';
 import { waitJob as waitJobIn, type RecordedEvent } from '../../../fixtures/engine-jobs';
+import { openStudio, type Studio } from './studio';
 
-let root: string;
-let engine: InProcessEngine;
+let studio: Studio;
+let events: RecordedEvent[];
 let photo: Uint8Array;
-const events: RecordedEvent[] = [];
-
-async function call<C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
-  const r = await engine.request(channel, payload);
-  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.data as ResponseOf<C>;
-}
-
 const pixels = async (png: Uint8Array) => sharp(png).raw().toBuffer();
+const call = <C extends ChannelName>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> => studio.call(channel, payload);
 
 beforeAll(async () => {
-  await initBackend();
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-stamps-'));
-  process.env.ATELIER_MODELS_DIR = path.join(root, 'shipped');
-  fs.mkdirSync(process.env.ATELIER_MODELS_DIR);
-  engine = new InProcessEngine({ workspaceRoot: path.join(root, 'ws') });
-  engine.onEvent((event, payload) => events.push({ event, payload }));
-  const bundles = path.join(root, 'ws', 'bundles');
-  const g = tinyCgan();
-  await writeTestBundle(path.join(bundles, 'digits'), { id: 'digits', model: 'cgan', networks: { G: g }, size: 16, channels: 1, latent: 8, classes: { count: 10, names: '0123456789'.split('') } });
-  g.dispose();
-  const ga = tinyUnet(16, 1, 4, 3);
-  const gb = tinyUnet(16, 3, 4, 1);
-  await writeTestBundle(path.join(bundles, 'colorize'), { id: 'colorize', model: 'cyclegan', networks: { G_A: ga, G_B: gb }, size: 16, channels: 3, inChannels: 1 });
-  ga.dispose();
-  gb.dispose();
+  studio = await openStudio('atelier-stamps-', { digits: true, colorize: true });
+  events = studio.events as typeof events;
   const b = await sharp({ create: { width: 24, height: 20, channels: 3, background: { r: 90, g: 140, b: 30 } } }).png().toBuffer();
   photo = new Uint8Array(b);
 });
 
-afterAll(async () => {
-  await evictModels();
-  await engine.close();
-  delete process.env.ATELIER_MODELS_DIR;
-  fs.rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => studio.close());
 
 describe('every returned PNG carries its provenance', () => {
   it('infer.translate: bundle id, weights hash, provider, direction, input hash and scale', async () => {
