@@ -247,6 +247,80 @@ async function resolution(ctx: Ctx) {
   await resolutionBenchSection(ctx);
 }
 
+/**
+ * The GPU path next to the CPU path in one run: a pix2pix training step (256 px; 64 px with
+ * --quick) and U-Net inference, on WebGPU (Dawn) and on the backend this process chose, with
+ * the adapter named. A software adapter (SwiftShader, WARP) is measured only when asked
+ * (ATELIER_BENCH_SOFTWARE_GPU=1: minutes) and its figures are reported, not judged.
+ */
+async function gpu(ctx: Ctx) {
+  const b = await initBackend();
+  const { probeAdapter, registerWebGpuBackend, releaseGpu } = await import('../gpu/webgpu');
+  const p = await probeAdapter();
+  if (!p.ok) {
+    ctx.log(`gpu: no WebGPU adapter (${p.error}); section skipped`);
+    return;
+  }
+  const a = p.report;
+  const name = `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ', software adapter' : ''}`;
+  if (a.isFallbackAdapter && process.env.ATELIER_BENCH_SOFTWARE_GPU !== '1') {
+    ctx.log(`gpu: ${name}: a software adapter, slower than the CPU path; skipped (ATELIER_BENCH_SOFTWARE_GPU=1 measures it)`);
+    return;
+  }
+  const size = ctx.quick ? 64 : 256;
+  const steps = ctx.quick ? 1 : 3;
+  const cpuPath = b.backend;
+  if (cpuPath !== 'webgpu') await registerWebGpuBackend(tf, p.adapter);
+  const unet = async (backend: string) => {
+    await tf.setBackend(backend);
+    const m = createModel('pix2pix', { size, channels: 3, seed: 1 });
+    try {
+      const x = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 1);
+      const times: number[] = [];
+      for (let i = 0; i < 1 + steps; i++) {
+        const t0 = performance.now();
+        const y = m.networks.G!.apply(x, { training: false }) as tf.Tensor;
+        await y.data();
+        y.dispose();
+        if (i > 0) times.push((performance.now() - t0) / 1000);
+      }
+      x.dispose();
+      return median(times);
+    } finally {
+      m.dispose();
+    }
+  };
+  const figures: { path: string; step: number; infer: number }[] = [];
+  try {
+    for (const backend of ['webgpu', cpuPath === 'webgpu' ? 'wasm' : cpuPath]) {
+      await tf.setBackend(backend);
+      const step = await benchTrainStep({ model: 'pix2pix', size, batch: 1, steps, warmup: 1 });
+      figures.push({ path: backend, step: step.secondsPerStep, infer: await unet(backend) });
+    }
+  } finally {
+    await tf.setBackend(cpuPath);
+    if (cpuPath !== 'webgpu') {
+      tf.removeBackend('webgpu');
+      releaseGpu();
+    }
+  }
+  const [g, c] = figures as [(typeof figures)[0], (typeof figures)[0]];
+  const judged = !a.isFallbackAdapter;
+  for (const [what, key] of [[`pix2pix step ${size}px b1`, 'step'], [`U-Net inference ${size}px b1`, 'infer']] as const) {
+    ctx.add({
+      section: 'gpu',
+      name: `${what} on WebGPU`,
+      value: g[key],
+      unit: 's',
+      peer: c[key],
+      ratio: g[key] / c[key],
+      target: judged ? '< 1x the CPU path' : 'reported (software adapter)',
+      met: judged ? g[key] < c[key] : null,
+      note: `${name}; peer = the CPU path (${c.path}) in this run; load average ${os.loadavg()[0]!.toFixed(1)}`,
+    });
+  }
+}
+
 export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   pix2pix,
   cyclegan,
@@ -257,4 +331,5 @@ export const SECTIONS: Record<string, (ctx: Ctx) => Promise<void>> = {
   resolution,
   analysis,
   eventloop,
+  gpu,
 };

@@ -63,7 +63,8 @@ export async function benchTrainStep(opts: {
       model.setInput(randomBatch(opts.model, opts.size, opts.batch, channels, classes));
       if (s === opts.warmup) before = tf.memory().numTensors;
       const t0 = performance.now();
-      model.trainStep();
+      // Async: on webgpu the step's losses are read back (so the time covers the GPU's work).
+      await model.trainStepAsync();
       if (s >= opts.warmup) times.push((performance.now() - t0) / 1000);
     }
     const drift = tf.memory().numTensors - before;
