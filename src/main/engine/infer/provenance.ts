@@ -128,8 +128,8 @@ function fit(p: Provenance): Provenance {
 }
 
 /** What ran the model: the execution providers of its onnxruntime sessions, or the tfjs backend. */
-export function backendOf(runtime: 'onnx' | 'tfjs'): string {
-  return runtime === 'onnx' ? `onnxruntime-node ${SESSION_PROVIDERS.join('+')}` : `tfjs ${tf.getBackend()}`;
+export function backendOf(runtime: 'onnx' | 'tfjs', m?: InferenceModel): string {
+  return runtime === 'onnx' ? `onnxruntime-node ${m?.epReport?.used ?? SESSION_PROVIDERS.join('+')}` : `tfjs ${tf.getBackend()}`;
 }
 
 /**
@@ -144,7 +144,8 @@ export async function stamp(
   settings: ProvenanceSettings | Omit<ProvenanceSettings, 'op'> = {},
   ref?: string,
 ): Promise<Uint8Array> {
-  let model = source instanceof InferenceModel ? await modelFacts(source) : source;
+  // The backend is read at stamp time: a GPU provider is chosen (or refused) at the first session.
+  let model = source instanceof InferenceModel ? { ...(await modelFacts(source)), backend: backendOf(source.runtime, source) } : source;
   if (ref && provenanceBundleId.safeParse(ref).success && !/[/\\]/.test(ref) && !ref.toLowerCase().endsWith('.onnx')) model = { ...model, id: ref };
   const s = settings as ProvenanceSettings;
   const prov: Provenance = {
@@ -173,7 +174,7 @@ export async function stampTranslate(
   const name = (extra.inputName ?? (typeof src === 'string' ? path.basename(src) : 'image')).replace(/[/\\\0]/g, '_').slice(0, 255) || 'image';
   const withDirection = m.info.capabilities.translate && Object.keys(m.info.capabilities.translate).length > 1 && extra.direction;
   return stamp(
-    withDirection ? { ...(await modelFacts(m)), direction: extra.direction! } : m,
+    withDirection ? { ...(await modelFacts(m)), backend: backendOf(m.runtime, m), direction: extra.direction! } : m,
     r,
     'translate',
     {
