@@ -52,7 +52,7 @@ interface DoctorGpu {
   backendsConsidered: { backend: string; chosen: boolean; reason: string }[];
 }
 
-describe.skipIf(noSoftwareGpu !== null || tfjsNodeInstalled)(`WebGPU in the chooser (${noSoftwareGpu ?? (tfjsNodeInstalled ? 'tfjs-node installed: it wins first' : 'SwiftShader')})`, () => {
+describe.skipIf(noSoftwareGpu !== null || tfjsNodeInstalled)(`WebGPU in the chooser (skipped without the SwiftShader adapter or with tfjs-node installed: ${noSoftwareGpu ?? (tfjsNodeInstalled ? 'tfjs-node installed: it wins first' : 'SwiftShader')})`, () => {
   it('never picks the software adapter on its own: wasm stays the default, and doctor says why', async () => {
     const r = JSON.parse((await doctor({ ATELIER_BACKEND: '', VK_ICD_FILENAMES: SWIFTSHADER_ICD })).stdout) as DoctorGpu;
     expect(r.backend).toBe('wasm');
@@ -72,7 +72,7 @@ describe.skipIf(noSoftwareGpu !== null || tfjsNodeInstalled)(`WebGPU in the choo
   });
 });
 
-describe.skipIf(process.platform !== 'linux')('WebGPU without an adapter (Linux: Vulkan ICDs are chosen by VK_ICD_FILENAMES)', () => {
+describe.skipIf(process.platform !== 'linux')('WebGPU without an adapter (skipped off Linux: there Vulkan ICDs are chosen by VK_ICD_FILENAMES)', () => {
   it('ATELIER_BACKEND=webgpu with no Vulkan driver fails loudly, naming the cause', async () => {
     // An ICD list naming nothing: the loader finds no driver, Dawn offers no adapter.
     const e = (await doctor({ ATELIER_BACKEND: 'webgpu', VK_ICD_FILENAMES: path.join(ROOT, 'no-such-icd.json') }).catch((err: unknown) => err)) as { code: number; stderr: string };
