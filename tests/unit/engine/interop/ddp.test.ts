@@ -11,6 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,14 +71,37 @@ function standinCheckout(): { cwd: string; env: NodeJS.ProcessEnv } {
     // 3.11 cannot parse the launcher's default --redirects/--tee "0" (Std.from_str finds no member
     // for 0 under 3.11's flag iteration and returns None); giving them as 1 (stdout) sidesteps it
     // and changes nothing else. train.sh's own arguments pass through untouched.
-    fs.writeFileSync(path.join(bin, 'torchrun'), `#!/bin/sh\nexec "${PEER_PYTHON}" -m torch.distributed.run --redirects 1 --tee 1 "$@"\n`, { mode: 0o755 });
+    // The rendezvous port comes from the test (a free one per run): torchrun's fixed default 29500
+    // can still be held by the previous run's sockets, or by anything else on a shared CI machine,
+    // and a worker that reaches a stranger's store waits instead of failing.
+    fs.writeFileSync(path.join(bin, 'torchrun'), `#!/bin/sh\nexec "${PEER_PYTHON}" -m torch.distributed.run --redirects 1 --tee 1 --master_addr 127.0.0.1 --master_port "$STANDIN_MASTER_PORT" "$@"\n`, { mode: 0o755 });
   }
   return { cwd, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, OMP_NUM_THREADS: '1', CUDA_VISIBLE_DEVICES: '' } };
 }
 
-function runTrainSh(script: string, args: string[], steps: number): { world_size: number; backend: string | null; steps: number; dataset: number; ranks_agree: boolean; model: string } {
+/** A TCP port nobody listens on now: the OS picks it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function runTrainSh(script: string, args: string[], steps: number): Promise<{ world_size: number; backend: string | null; steps: number; dataset: number; ranks_agree: boolean; model: string }> {
   const { cwd, env } = standinCheckout();
-  execFileSync('bash', [script, ...args], { cwd, env: { ...env, STANDIN_STEPS: String(steps) }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+  const port = await freePort();
+  try {
+    execFileSync('bash', [script, ...args], { cwd, env: { ...env, STANDIN_STEPS: String(steps), STANDIN_MASTER_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+  } catch (e) {
+    // What the trainer printed says why (a timeout alone says nothing).
+    const err = e as { message: string; stdout?: Buffer; stderr?: Buffer };
+    const tail = (b?: Buffer): string => (b ? b.toString('utf8').slice(-3000) : '');
+    throw new Error(`train.sh ${args.join(' ')} failed: ${err.message}\n--- stdout\n${tail(err.stdout)}\n--- stderr\n${tail(err.stderr)}`);
+  }
   const report = path.join(path.dirname(script), 'checkpoints');
   const name = fs.readdirSync(report)[0]!;
   return JSON.parse(fs.readFileSync(path.join(report, name, 'standin-report.json'), 'utf8'));
@@ -134,9 +158,9 @@ describe.skipIf(!ddpAvailable)(`scale out and back: train.sh on one process and 
       fs.cpSync(ck, exported, { recursive: true });
 
       // One process: python train.py ... (the one-GPU line).
-      expect(runTrainSh(res.trainScript, [], 1)).toEqual({ world_size: 1, backend: null, steps: 1, dataset: 4, ranks_agree: true, model: c.model });
+      expect(await runTrainSh(res.trainScript, [], 1)).toEqual({ world_size: 1, backend: null, steps: 1, dataset: 4, ranks_agree: true, model: c.model });
       // Two processes under torchrun: DDP on gloo, a DistributedSampler, replicas equal at the end.
-      expect(runTrainSh(res.trainScript, ['2'], 2)).toEqual({ world_size: 2, backend: 'gloo', steps: 2, dataset: 4, ranks_agree: true, model: c.model });
+      expect(await runTrainSh(res.trainScript, ['2'], 2)).toEqual({ world_size: 2, backend: 'gloo', steps: 2, dataset: 4, ranks_agree: true, model: c.model });
       const gen = c.specs[0]!.name;
       expect(await maxChange(path.join(exported, `${gen}.pth`), path.join(ck, `${gen}.pth`))).toBeGreaterThan(0);
 
