@@ -5,6 +5,7 @@
 export { InstanceNormalization, instanceNormalization, instanceNorm, type InstanceNormalizationArgs } from './instance-norm';
 export { ChromaToRgb, chromaToRgb, YCBCR_TO_RGB, type ChromaToRgbArgs } from './chroma-to-rgb';
 export { ReflectionPadding2D, reflectionPadding2d, reflectionPad2d, type ReflectionPadding2DArgs } from './reflection-padding';
+export { MinibatchStd, minibatchStd, type MinibatchStdArgs } from './minibatch-std';
 export { TorchBatchNorm, torchBatchNorm, type TorchBatchNormArgs } from './torch-batch-norm';
 export { installLazyConvGradients, lazyConvGradOptions } from './lazy-conv-grads';
 

@@ -15,7 +15,10 @@
  *   - lrD: D's own learning rate (two time-scale update rule, Heusel et al. 2017);
  *   - emaDecay: sampling, visuals and bundles use G_ema, an exponential moving average of G's
  *     weights (incl. batch-norm statistics; Karras et al. 2018, Yazici et al. 2019), which
- *     smooths the step-to-step oscillation of G.
+ *     smooths the step-to-step oscillation of G;
+ *   - modeSeeking (+ modeSeekingStart): MSGAN's regulariser, from a given step on (fine-tuning a
+ *     generator whose classes have formed: from the start it destroyed the conditioning);
+ *   - minibatchStd: D sees the spread of the batch (ProGAN), per class for a cgan.
  * Visuals: a fixed noise grid (cgan: one row per class) so samples are comparable over time.
  */
 import { tf } from '../backend';
@@ -38,6 +41,8 @@ export interface GanOptions extends CommonOptions {
   lrD: number | null;
   emaDecay: number;
   modeSeeking: number;
+  modeSeekingStart: number;
+  minibatchStd: 'off' | 'batch' | 'class';
 }
 
 export const GAN_OPTIONS: readonly OptionSpec[] = [
@@ -50,6 +55,8 @@ export const GAN_OPTIONS: readonly OptionSpec[] = [
   { key: 'lrD', type: 'number', default: null, min: 0, max: 1, description: 'Discriminator learning rate (two time-scale rule); default lr (2 x lr with spectralNorm). Scheduled like lr.' },
   { key: 'emaDecay', type: 'number', default: 0, min: 0, max: 0.99999, description: 'Samples and bundles use an exponential moving average of G with this decay (0: off).' },
   { key: 'modeSeeking', type: 'number', default: 0, min: 0, max: 100, description: 'Mode-seeking weight (MSGAN): pushes two seeds of one class apart in the output (0: off).' },
+  { key: 'modeSeekingStart', type: 'int', default: 0, min: 0, description: 'Step from which mode seeking applies (fine-tuning once the classes have formed; 0: from the start).' },
+  { key: 'minibatchStd', type: 'enum', default: 'off', choices: ['off', 'batch', 'class'], description: 'Minibatch standard-deviation feature in D (ProGAN): D sees how alike the batch is; class: among samples of one label (cgan).' },
 ];
 
 export const CGAN_OPTIONS: readonly OptionSpec[] = [
@@ -77,7 +84,7 @@ export class GanModel extends BaseModel<GanOptions> {
     const w = scaledWidth(o.size);
     const d = { size: o.size, channels: o.channels, nz: o.nz, ngf: o.ngf ?? w, ndf: o.ndf ?? w, numClasses: conditional ? o.numClasses : 0, embedDim: o.embedDim ?? undefined, seed: this.rng.seed() };
     this.networks.G = dcganGenerator(d);
-    this.networks.D = dcganDiscriminator({ ...d, dNorm: o.spectralNorm ? 'none' : 'batch' });
+    this.networks.D = dcganDiscriminator({ ...d, dNorm: o.spectralNorm ? 'none' : 'batch', minibatchStd: o.minibatchStd ?? 'off' });
     this.networkNames = o.emaDecay > 0 ? ['G', 'D', 'G_ema'] : ['G', 'D'];
     if (o.emaDecay > 0) {
       // Same builder and seed: identical start; G_ema is never trained, only averaged.
@@ -132,7 +139,7 @@ export class GanModel extends BaseModel<GanOptions> {
     let fake: tf.Tensor4D | null = null;
     tf.tidy(() => {
       const z = this.noise(n);
-      const ms = this.options.modeSeeking > 0 && n >= 2 ? this.options.modeSeeking : 0;
+      const ms = this.options.modeSeeking > 0 && n >= 2 && this.step >= (this.options.modeSeekingStart ?? 0) ? this.options.modeSeeking : 0;
       const yFake = this.conditional ? (ms ? this.pairedLabels(n) : this.fakeLabels(n)) : null;
       const msTerm: tf.Scalar[] = [];
       const gIn = (zz: tf.Tensor) => (yFake ? [zz, yFake] : zz);

@@ -13,12 +13,16 @@
  *   conv4 s2 ndf, LReLU 0.2 (no BN)            [B, S/2, S/2, ndf]
  *   conv4 s2, BN, LReLU (channels double)      ... [B, 4, 4, ndf*2^(n-1)]
  *     (dNorm 'none': no BN; the model keeps every kernel's spectral norm <= 1 instead, SNGAN-style)
+ *   minibatchStd 'batch' | 'class' (ProGAN): + 1 map of the samples' spread (layers/minibatch-std.ts;
+ *     'class': among the samples of the same label), conv3 (channels kept), [norm], LReLU
+ *                                              [B, 4, 4, ndf*2^(n-1)]
  *   flatten h                                  [B, F]
  *   logit = dense(h) [+ <embed(label), h>]     [B, 1]   (projection discriminator, Miyato 2018)
  * Init: conv/dense N(0, 0.02); label embeddings N(0, 1) in G (as torch nn.Embedding) and
  * N(0, 1/F) in D's projection, so the label matters from the start.
  */
 import { tf } from '../backend';
+import { MinibatchStd } from '../layers';
 import { Seeds, conv, convT, initN, isPow2, log2i, lrelu, norm, relu, tanh, type ST } from './common';
 
 export interface DcganOptions {
@@ -33,6 +37,8 @@ export interface DcganOptions {
   embedDim?: number;
   /** Discriminator normalisation: 'batch' (DCGAN) or 'none' (with a spectral-norm constraint). */
   dNorm?: 'batch' | 'none';
+  /** Discriminator minibatch standard-deviation feature at 4x4 (default 'off'). */
+  minibatchStd?: 'off' | 'batch' | 'class';
   seed: number;
 }
 
@@ -74,18 +80,24 @@ export function dcganDiscriminator(o: DcganOptions): tf.LayersModel {
   const seeds = new Seeds(o.seed + 1);
   const image = tf.input({ shape: [o.size, o.size, o.channels], name: 'image' });
   const inputs: ST[] = [image];
+  const label = o.numClasses > 0 ? tf.input({ shape: [1], dtype: 'int32', name: 'label' }) : null;
   let h = lrelu(conv(image, o.ndf, 4, 2, 'same', seeds, true));
   let ch = o.ndf;
+  const k = o.dNorm ?? 'batch';
   for (let i = 1; i < n; i++) {
     ch *= 2;
-    const k = o.dNorm ?? 'batch';
     h = lrelu(norm(conv(h, ch, 4, 2, 'same', seeds, k === 'none'), k, seeds));
+  }
+  const mbstd = o.minibatchStd ?? 'off';
+  if (mbstd !== 'off') {
+    const byClass = mbstd === 'class' && label ? o.numClasses : 0;
+    h = new MinibatchStd({ numClasses: byClass }).apply(byClass ? [h, label!] : h) as ST;
+    h = lrelu(norm(conv(h, ch, 3, 1, 'same', seeds, k === 'none'), k, seeds));
   }
   const feat = tf.layers.flatten().apply(h) as ST;
   const featDim = 4 * 4 * ch;
   let logit = tf.layers.dense({ units: 1, kernelInitializer: initN(seeds) }).apply(feat) as ST;
-  if (o.numClasses > 0) {
-    const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
+  if (label) {
     inputs.push(label);
     // N(0, 1/F): the projection <embed(y), h> starts on the scale of the unconditional logit.
     let e = tf.layers.embedding({ inputDim: o.numClasses, outputDim: featDim, embeddingsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 1 / Math.sqrt(featDim), seed: seeds.next() }) }).apply(label) as ST;

@@ -109,3 +109,49 @@ describe('mode seeking (MSGAN)', () => {
     m.dispose();
   });
 });
+
+describe('minibatch standard deviation in D (ProGAN)', () => {
+  it('off by default (no MinibatchStd layer); class/batch: D has the layer, trains, no tensor leaks', () => {
+    expect(resolveOptions('cgan', {})).toMatchObject({ minibatchStd: 'off', modeSeekingStart: 0 });
+    const has = (m: { networks: Record<string, tf.LayersModel | undefined> }) => m.networks.D!.layers.some((l) => l.getClassName() === 'MinibatchStd');
+    const off = createModel('cgan', O);
+    expect(has(off)).toBe(false);
+    off.dispose();
+    for (const mode of ['class', 'batch'] as const) {
+      const m = createModel('cgan', { ...O, minibatchStd: mode });
+      expect(has(m)).toBe(true);
+      m.setInput(batch());
+      m.trainStep();
+      m.setInput(batch());
+      const before = tf.memory().numTensors;
+      const l = m.trainStep();
+      expect(tf.memory().numTensors).toBe(before);
+      for (const v of Object.values(l)) expect(Number.isFinite(v)).toBe(true);
+      m.dispose();
+    }
+  });
+
+  it('unconditional gan: class falls back to the whole batch', () => {
+    const { numClasses: _, ...plain } = O;
+    const m = createModel('gan', { ...plain, minibatchStd: 'class' });
+    const layer = m.networks.D!.layers.find((l) => l.getClassName() === 'MinibatchStd') as unknown as { numClasses: number };
+    expect(layer.numClasses).toBe(0);
+    m.setInput({ a: batch().a });
+    expect(Number.isFinite(m.trainStep().G!)).toBe(true);
+    m.dispose();
+  });
+});
+
+describe('mode seeking from a later step', () => {
+  it('modeSeekingStart: MS is 0 (not applied) before the start step, positive from it on', () => {
+    const m = createModel('cgan', { ...O, modeSeeking: 0.1, modeSeekingStart: 2 });
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      m.setInput(batch());
+      ms.push(m.trainStep().MS!);
+    }
+    expect(ms.slice(0, 2)).toEqual([0, 0]);
+    expect(ms[2]).toBeGreaterThan(0);
+    m.dispose();
+  });
+});
