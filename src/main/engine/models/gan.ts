@@ -18,7 +18,9 @@
  *     smooths the step-to-step oscillation of G;
  *   - modeSeeking (+ modeSeekingStart): MSGAN's regulariser, from a given step on (fine-tuning a
  *     generator whose classes have formed: from the start it destroyed the conditioning);
- *   - minibatchStd: D sees the spread of the batch (ProGAN), per class for a cgan.
+ *   - minibatchStd: D sees the spread of the batch (ProGAN), per class for a cgan;
+ *   - auxClassifier (cgan): AC-GAN's class head on D, trained on real images, and G's loss
+ *     + w * CE(class head(G(z, c)), c), so the class of a varied sample stays recognisable.
  * Visuals: a fixed noise grid (cgan: one row per class) so samples are comparable over time.
  */
 import { tf } from '../backend';
@@ -43,6 +45,7 @@ export interface GanOptions extends CommonOptions {
   modeSeeking: number;
   modeSeekingStart: number;
   minibatchStd: 'off' | 'batch' | 'class';
+  auxClassifier: number;
 }
 
 export const GAN_OPTIONS: readonly OptionSpec[] = [
@@ -61,6 +64,7 @@ export const GAN_OPTIONS: readonly OptionSpec[] = [
 
 export const CGAN_OPTIONS: readonly OptionSpec[] = [
   ...GAN_OPTIONS,
+  { key: 'auxClassifier', type: 'number', default: 0, min: 0, max: 100, description: 'AC-GAN weight: D also classifies real images, G is trained to make its class recognisable (0: off).' },
   { key: 'numClasses', type: 'int', default: 10, min: 2, max: 10000, description: 'Number of classes (taken from the dataset when it has labels).' },
   { key: 'embedDim', type: 'int', default: null, min: 1, description: 'Label embedding size in G; default min(nz, numClasses).' },
 ];
@@ -74,17 +78,20 @@ export class GanModel extends BaseModel<GanOptions> {
   private readonly fixedZ: Float32Array;
   private readonly conditional: boolean;
   private readonly spectral: SpectralConstraint | null;
+  /** AC-GAN weight (0: D has one output). */
+  private readonly aux: number;
 
   constructor(options: GanOptions, conditional: boolean) {
     super(options);
     this.conditional = conditional;
     this.kind = conditional ? 'cgan' : 'gan';
     const o = options;
-    this.lossNames = o.modeSeeking > 0 ? ['G', 'D_real', 'D_fake', 'MS'] : ['G', 'D_real', 'D_fake'];
+    this.aux = conditional && (o.auxClassifier ?? 0) > 0 ? o.auxClassifier : 0;
+    this.lossNames = ['G', 'D_real', 'D_fake', ...(o.modeSeeking > 0 ? ['MS'] : []), ...(this.aux ? ['AC_real', 'AC_fake'] : [])];
     const w = scaledWidth(o.size);
     const d = { size: o.size, channels: o.channels, nz: o.nz, ngf: o.ngf ?? w, ndf: o.ndf ?? w, numClasses: conditional ? o.numClasses : 0, embedDim: o.embedDim ?? undefined, seed: this.rng.seed() };
     this.networks.G = dcganGenerator(d);
-    this.networks.D = dcganDiscriminator({ ...d, dNorm: o.spectralNorm ? 'none' : 'batch', minibatchStd: o.minibatchStd ?? 'off' });
+    this.networks.D = dcganDiscriminator({ ...d, dNorm: o.spectralNorm ? 'none' : 'batch', minibatchStd: o.minibatchStd ?? 'off', auxClassifier: this.aux > 0 });
     this.networkNames = o.emaDecay > 0 ? ['G', 'D', 'G_ema'] : ['G', 'D'];
     if (o.emaDecay > 0) {
       // Same builder and seed: identical start; G_ema is never trained, only averaged.
@@ -135,45 +142,61 @@ export class GanModel extends BaseModel<GanOptions> {
     const G = this.networks.G!;
     const D = this.networks.D!;
     const t = { training: true };
-    const kept: tf.Scalar[] = [];
+    const kept: Record<string, tf.Scalar> = {};
     let fake: tf.Tensor4D | null = null;
+    const aux = this.aux;
     tf.tidy(() => {
       const z = this.noise(n);
       const ms = this.options.modeSeeking > 0 && n >= 2 && this.step >= (this.options.modeSeekingStart ?? 0) ? this.options.modeSeeking : 0;
       const yFake = this.conditional ? (ms ? this.pairedLabels(n) : this.fakeLabels(n)) : null;
-      const msTerm: tf.Scalar[] = [];
       const gIn = (zz: tf.Tensor) => (yFake ? [zz, yFake] : zz);
-      const dIn = (img: tf.Tensor, y: tf.Tensor | null) => (y ? [img, y] : img);
+      // D's outputs: the real/fake logit, and with the AC-GAN head also class logits.
+      const dOut = (img: tf.Tensor, y: tf.Tensor | null): [tf.Tensor, tf.Tensor | null] => {
+        const o = D.apply(y ? [img, y] : img, t) as tf.Tensor | tf.Tensor[];
+        return Array.isArray(o) ? [o[0]!, o[1] ?? null] : [o, null];
+      };
+      const classLoss = (cls: tf.Tensor, y: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(y, [-1]) as tf.Tensor1D, this.options.numClasses), cls) as tf.Scalar;
       const hinge = this.options.loss === 'hinge';
       const gStep = tf.variableGrads(() => {
         const f = G.apply(gIn(z), t) as tf.Tensor4D;
         fake = tf.keep(f);
-        const logit = D.apply(dIn(f, yFake), t) as tf.Tensor;
-        const l = hinge ? (tf.neg(tf.mean(logit)) as tf.Scalar) : bceWithLogits(logit, tf.onesLike(logit));
-        kept.push(tf.keep(l));
-        if (!ms) return l;
-        const m = tf.keep(this.modeSeekingLoss(f, z));
-        msTerm.push(m);
-        return tf.add(l, tf.mul(m, ms)) as tf.Scalar;
+        const [logit, cls] = dOut(f, yFake);
+        let l = hinge ? (tf.neg(tf.mean(logit)) as tf.Scalar) : bceWithLogits(logit, tf.onesLike(logit));
+        kept.G = tf.keep(l);
+        if (ms) {
+          const m = (kept.MS = tf.keep(this.modeSeekingLoss(f, z)));
+          l = tf.add(l, tf.mul(m, ms)) as tf.Scalar;
+        }
+        if (aux && cls && yFake) {
+          const c = (kept.AC_fake = tf.keep(classLoss(cls, yFake)));
+          l = tf.add(l, tf.mul(c, aux)) as tf.Scalar;
+        }
+        return l;
       }, variablesOf(G));
       const dStep = tf.variableGrads(() => {
-        const lr = D.apply(dIn(x, labels ?? null), t) as tf.Tensor;
-        const lf = D.apply(dIn(fake!, yFake), t) as tf.Tensor;
+        const [lr, clsReal] = dOut(x, labels ?? null);
+        const [lf] = dOut(fake!, yFake);
         const real = hinge ? (tf.mean(tf.relu(tf.sub(1, lr))) as tf.Scalar) : bceWithLogits(lr, tf.onesLike(lr));
         const fk = hinge ? (tf.mean(tf.relu(tf.add(1, lf))) as tf.Scalar) : bceWithLogits(lf, tf.zerosLike(lf));
-        kept.push(tf.keep(real), tf.keep(fk));
-        return tf.add(real, fk) as tf.Scalar;
+        kept.D_real = tf.keep(real);
+        kept.D_fake = tf.keep(fk);
+        let l = tf.add(real, fk) as tf.Scalar;
+        // The class head learns from real images only: trained on fakes too, it would reward G
+        // for the easiest-to-classify images (AC-GAN's known pull towards collapse).
+        if (aux && clsReal && labels) {
+          const c = (kept.AC_real = tf.keep(classLoss(clsReal, labels)));
+          l = tf.add(l, tf.mul(c, aux)) as tf.Scalar;
+        }
+        return l;
       }, variablesOf(D));
       this.optimizers.G!.applyGradients(gStep.grads);
       this.optimizers.D!.applyGradients(dStep.grads);
-      // MS is read after D's losses: kept is in lossNames order.
-      if (msTerm.length) kept.push(msTerm[0]!);
-      else if (this.lossNames.length > 3) kept.push(tf.keep(tf.scalar(0)));
     });
     if (fake) (fake as tf.Tensor).dispose();
     this.spectral?.apply();
     this.updateEma();
-    return this.readLosses(this.lossNames, kept);
+    // Every named loss in lossNames order (MS is 0 before modeSeekingStart).
+    return this.readLosses(this.lossNames, this.lossNames.map((k) => kept[k] ?? tf.scalar(0)));
   }
 
   protected override lrFactor(optimizer: string): number {

@@ -18,6 +18,7 @@
  *                                              [B, 4, 4, ndf*2^(n-1)]
  *   flatten h                                  [B, F]
  *   logit = dense(h) [+ <embed(label), h>]     [B, 1]   (projection discriminator, Miyato 2018)
+ *   auxClassifier: second output dense(h)      [B, numClasses] class logits (AC-GAN, Odena 2017)
  * Init: conv/dense N(0, 0.02); label embeddings N(0, 1) in G (as torch nn.Embedding) and
  * N(0, 1/F) in D's projection, so the label matters from the start.
  */
@@ -39,6 +40,8 @@ export interface DcganOptions {
   dNorm?: 'batch' | 'none';
   /** Discriminator minibatch standard-deviation feature at 4x4 (default 'off'). */
   minibatchStd?: 'off' | 'batch' | 'class';
+  /** Conditional D only: a second output, class logits [B, numClasses] from h (AC-GAN). */
+  auxClassifier?: boolean;
   seed: number;
 }
 
@@ -104,6 +107,10 @@ export function dcganDiscriminator(o: DcganOptions): tf.LayersModel {
     e = tf.layers.flatten().apply(e) as ST;
     const proj = tf.layers.dot({ axes: 1 }).apply([e, feat]) as ST;
     logit = tf.layers.add().apply([logit, proj]) as ST;
+  }
+  if (label && o.auxClassifier) {
+    const cls = tf.layers.dense({ units: o.numClasses, kernelInitializer: initN(seeds), name: 'aux_classifier' }).apply(feat) as ST;
+    return tf.model({ inputs, outputs: [logit, cls], name: 'cgan_discriminator' });
   }
   return tf.model({ inputs, outputs: logit, name: o.numClasses > 0 ? 'cgan_discriminator' : 'gan_discriminator' });
 }

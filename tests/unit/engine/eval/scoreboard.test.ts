@@ -73,6 +73,7 @@ describe('collapse alarm from the logged sample diversity', () => {
     expect(a).toMatchObject({ kind: 'collapse', step: 200 });
     expect(a!.message).toContain('12%');
     expect(a!.hint).toMatch(/spectralNorm/);
+    expect(a!.hint).toMatch(/minibatchStd class/);
     expect(scoreboardAlarm(capabilitiesFor('cgan', {}), [r(100, 0.1), r(200, 0.6)])).toBeNull();
     expect(scoreboardAlarm(capabilitiesFor('gan', {}), [r(100), r(200)])).toBeNull();
     // an untrained model is not collapsed: low from the start alarms only after three checkpoints
