@@ -12,7 +12,7 @@
  * This file is the client's routing and trainer bookkeeping; beside it: spawn.ts (starting and
  * stopping a host process), slot.ts (one host's pending requests and jobs), crash-policy.ts
  * (the crash error, when to restart), trainer-stats.ts (app.stats without waiting for a step),
- * router.ts (which host answers what).
+ * router.ts (which host answers what), queue.ts (the one job queue across both hosts).
  */
 import type { Envelope } from '../../../shared/errors';
 import type { EventName } from '../../../shared/events';
@@ -23,6 +23,8 @@ import { JOB_CHANNELS, TRAINING_CHANNELS, jobIdOf, mergeJobLists, patchRunDetail
 import { detachSlot, failPending, launchSlot, newSlot, sendToSlot, type Slot } from './slot';
 import { shutdownProc, type HostProcess, type Spawner } from './spawn';
 import { TrainerStatsReader } from './trainer-stats';
+import { QueueBroker, type MoveTo } from './queue';
+import { checkRequest } from '../../../shared/validate';
 
 export { childProcessSpawner, type HostProcess, type Spawner } from './spawn';
 
@@ -59,6 +61,8 @@ export class EngineClient implements EngineClientLike {
   private trainerEnded = new Map<string, JobInfo>();
   private trainerIdleTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly trainerStatsReader = new TrainerStatsReader((slot, channel, payload) => this.send(slot, channel, payload));
+  /** Heavy jobs of both hosts wait in one queue: a training and a folder translation never run together. */
+  private readonly queue = new QueueBroker((info) => this.emitLocal('job.updated', info));
 
   constructor(private readonly spawner: Spawner, private readonly opts: EngineClientOptions = {}) {
     this.crashes = new CrashWindow(opts.maxCrashesPerMinute ?? 5);
@@ -113,7 +117,11 @@ export class EngineClient implements EngineClientLike {
   /** An event from a host (or a job.failed the client makes up for a dead host): book-keep, relay. */
   private hostEvent(slot: Slot, event: EventName, payload: unknown) {
     if (event === 'job.started') {
-      const j = payload as JobInfo;
+      let j = payload as JobInfo;
+      if (j.queue && j.state === 'queued') {
+        j = this.queue.started(j, () => slot.proc?.send({ t: 'grant', jobId: j.id }));
+        payload = j;
+      }
       slot.liveJobs.set(j.id, j);
       if (slot.role === 'trainer') this.cancelTrainerIdle();
     } else if (event === 'job.done' || event === 'job.failed') {
@@ -124,8 +132,13 @@ export class EngineClient implements EngineClientLike {
         for (const [runId, j] of this.trainerRuns) if (j === jobId) this.trainerRuns.delete(runId);
         this.scheduleTrainerIdle();
       }
+    } else if (event === 'job.updated') {
+      const j = payload as JobInfo;
+      if (slot.liveJobs.has(j.id)) slot.liveJobs.set(j.id, j);
     }
     this.emitLocal(event, payload);
+    // Relay the end first, then free its queue (the next job's grant and new places follow).
+    if (event === 'job.done' || event === 'job.failed') this.queue.ended((payload as { jobId: string }).jobId);
   }
 
   private onExit(slot: Slot, proc: HostProcess, code: number | null, signal: string | null) {
@@ -224,6 +237,8 @@ export class EngineClient implements EngineClientLike {
       return this.send(this.primary, channel, payload);
     }
     switch (channel) {
+      case 'job.move':
+        return this.move(payload);
       case 'job.list':
         return this.jobList(payload);
       case 'run.list': {
@@ -265,7 +280,20 @@ export class EngineClient implements EngineClientLike {
     ]);
     if (!prim.ok) return prim;
     const trainerJobs = tr?.ok ? (tr.data as JobInfo[]) : [];
-    return { ok: true, data: mergeJobLists(trainerJobs, [...this.trainer.liveJobs.values()], [...this.trainerEnded.values()], prim.data as JobInfo[]) };
+    const merged = mergeJobLists(trainerJobs, [...this.trainer.liveJobs.values()], [...this.trainerEnded.values()], prim.data as JobInfo[]);
+    return { ok: true, data: this.queue.patch(merged) };
+  }
+
+  /** job.move: the queue spans both hosts, so the client orders it. */
+  private move(payload: unknown): Envelope<unknown> {
+    const checked = checkRequest('job.move', payload);
+    if (!checked.ok) return { ok: false, error: checked.error };
+    const req = checked.value as { jobId: string; to: MoveTo };
+    const moved = this.queue.move(req.jobId, req.to);
+    if (moved) return { ok: true, data: moved };
+    const live = this.primary.liveJobs.get(req.jobId) ?? this.trainer.liveJobs.get(req.jobId) ?? this.trainerEnded.get(req.jobId);
+    if (!live) return { ok: false, error: { code: 'NOT_FOUND', message: `No job with id ${req.jobId}.` } };
+    return { ok: false, error: { code: 'CONFLICT', message: `Job ${req.jobId} is ${live.state}; only a queued job can be moved.` } };
   }
 
   private async stats(payload: unknown): Promise<Envelope<unknown>> {

@@ -10,6 +10,8 @@
  *   therefore stay right.
  * - Channels that carry a jobId (`job.cancel`, `train.pause`) go to the host whose `job.started`
  *   event announced that id; unknown ids go to the primary (which answers NOT_FOUND).
+ * - Heavy jobs of both hosts wait in ONE queue the client keeps (queue.ts): `job.move` is answered
+ *   by the client, and the hosts start a queued job only when the client grants it.
  * - `job.list` merges both hosts' lists (plus the trainer's ended jobs the client remembers, so
  *   they survive a trainer crash or idle shutdown).
  * - Run state on disk is shared (the workspace). The only in-memory fact the primary lacks is
@@ -33,7 +35,7 @@ export type HostRole = 'primary' | 'trainer';
 export const TRAINING_CHANNELS: ReadonlySet<string> = new Set(['train.start', 'train.resume']);
 
 /** Channels addressed to one job by `jobId`: answered by the host that owns the job. */
-export const JOB_CHANNELS: ReadonlySet<string> = new Set(['job.cancel', 'job.move', 'train.pause']);
+export const JOB_CHANNELS: ReadonlySet<string> = new Set(['job.cancel', 'train.pause']);
 
 export function jobIdOf(payload: unknown): string | undefined {
   const id = payload && typeof payload === 'object' ? (payload as { jobId?: unknown }).jobId : undefined;

@@ -24,10 +24,12 @@ export interface Engine {
 export function createEngine(opts: {
   workspace?: Workspace;
   mode: string;
+  /** 'remote' when a driver orders the job queue across several hosts (see jobs.ts). */
+  admission?: 'local' | 'remote';
   emit: <E extends EventName>(event: E, payload: EventMap[E]) => void;
 }): Engine {
   const workspace = opts.workspace ?? openWorkspace();
-  const jobs = new JobManager(opts.emit);
+  const jobs = new JobManager(opts.emit, opts.admission ?? 'local');
   const ctx: EngineContext = { workspace, jobs, emit: opts.emit, mode: opts.mode };
   void sweepWorkspace(workspace).catch(() => undefined);
   return {
@@ -55,6 +57,8 @@ export function createEngine(opts: {
 export function runHost(port: Port<ToHost, FromHost>, opts: { mode: string; onExit: () => void }): Engine {
   const engine = createEngine({
     mode: opts.mode,
+    // The client runs this host beside another (requests / training): it keeps the one queue.
+    admission: 'remote',
     emit: (event, payload) => port.send({ t: 'evt', event, payload }),
   });
   // Warm the backend so the first request does not pay for wasm compilation.
@@ -63,6 +67,8 @@ export function runHost(port: Port<ToHost, FromHost>, opts: { mode: string; onEx
     if (!msg || typeof msg !== 'object') return;
     if (msg.t === 'req') {
       void engine.dispatch(msg.channel, msg.payload).then((envelope) => port.send({ t: 'res', id: msg.id, envelope }));
+    } else if (msg.t === 'grant') {
+      engine.ctx.jobs.grant(msg.jobId);
     } else if (msg.t === 'shutdown') {
       void engine.shutdown().finally(() => {
         port.send({ t: 'bye' });

@@ -6,6 +6,11 @@
  * Heavy jobs name a queue (`QUEUE`): one job of a queue runs at a time and the others wait in
  * order (state 'queued', their place in `position`) instead of competing for the same two cores;
  * a queued job can be cancelled (it never starts) or moved. Each change is a job.updated event.
+ *
+ * Where the engine runs as two hosts (app, serve: requests and training), one host's queue alone
+ * would let a training and a folder translation run together. There the hosts are built with
+ * `admission: 'remote'`: every queue job starts 'queued' and waits for `grant(id)`, and the
+ * client (client/queue.ts) keeps the one order across both hosts, with moves and positions.
  */
 import crypto from 'node:crypto';
 import type { JobInfo } from '../../../shared/channels/job';
@@ -48,7 +53,11 @@ export class JobManager {
   private jobs = new Map<string, Entry>();
   /** Queue name -> ids waiting, in the order they will start. */
   private waiting = new Map<string, string[]>();
-  constructor(private readonly emit: Emit) {}
+  /**
+   * 'local': this manager orders its queues (in-process engine: CLI, tests).
+   * 'remote': the driver orders them across hosts; queue jobs wait for `grant`.
+   */
+  constructor(private readonly emit: Emit, private readonly admission: 'local' | 'remote' = 'local') {}
 
   list(): JobInfo[] {
     return [...this.jobs.values()].map((e) => ({ ...e.info })).sort((a, b) => b.startedAt - a.startedAt);
@@ -120,10 +129,16 @@ export class JobManager {
         )
         .finally(() => {
           opts.onSettled?.();
-          if (opts.queue) this.next(opts.queue);
+          if (opts.queue && this.admission === 'local') this.next(opts.queue);
         });
     };
     entry.settled = opts.onSettled;
+    if (opts.queue && this.admission === 'remote') {
+      // Held until the driver grants it (at once when nothing of the queue runs on any host).
+      entry.info.state = 'queued';
+      this.emit('job.started', { ...entry.info });
+      return { ...entry.info };
+    }
     const busy = opts.queue ? [...this.jobs.values()].some((e) => e !== entry && e.info.queue === opts.queue && (e.info.state === 'running' || e.info.state === 'paused')) : false;
     if (busy) {
       entry.info.state = 'queued';
@@ -152,6 +167,16 @@ export class JobManager {
     e.launch?.();
   }
 
+  /** Remote admission: the driver lets a held job start. A job already ended or started is left alone. */
+  grant(id: string): void {
+    const e = this.jobs.get(id);
+    if (!e || e.info.state !== 'queued' || !e.launch) return;
+    e.info.state = 'running';
+    delete e.info.position;
+    this.emit('job.updated', { ...e.info });
+    e.launch();
+  }
+
   private renumber(queue: string): void {
     (this.waiting.get(queue) ?? []).forEach((wid, i) => {
       const w = this.jobs.get(wid)!;
@@ -168,6 +193,7 @@ export class JobManager {
     if (!e) throw new StudioError('NOT_FOUND', `No job with id ${id}.`);
     const q = e.info.queue ? this.waiting.get(e.info.queue) : undefined;
     const i = q?.indexOf(id) ?? -1;
+    if (this.admission === 'remote') throw new StudioError('CONFLICT', 'The engine client orders the queue; move the job there.');
     if (!q || i < 0) throw new StudioError('CONFLICT', `Job ${id} is ${e.info.state}; only a queued job can be moved.`);
     q.splice(i, 1);
     const j = to === 'first' ? 0 : to === 'last' ? q.length : to === 'up' ? Math.max(0, i - 1) : Math.min(q.length, i + 1);
@@ -183,7 +209,7 @@ export class JobManager {
     if (e.info.state === 'queued' && e.info.queue) {
       // Never started: it leaves the queue and ends at once, cancelled.
       const q = this.waiting.get(e.info.queue) ?? [];
-      q.splice(q.indexOf(id), 1);
+      if (q.includes(id)) q.splice(q.indexOf(id), 1);
       e.launch = undefined;
       e.abort.abort();
       e.info.state = 'cancelled';

@@ -8,6 +8,8 @@ import type { EventMap, EventName } from '../../../shared/events';
 
 export type ToHost =
   | { t: 'req'; id: number; channel: string; payload: unknown }
+  /** A queued job may start now (the client orders the queue across hosts). */
+  | { t: 'grant'; jobId: string }
   | { t: 'shutdown' };
 
 export type FromHost =

@@ -49,6 +49,7 @@ function fakeSpawner() {
         setTimeout(() => h.exit(0), 1);
         return;
       }
+      if (m.t === 'grant') return; // its jobs never ask (no queue)
       const p = m.payload as Record<string, unknown>;
       h.got.push({ channel: m.channel, payload: p });
       if (m.channel === 'train.start' || m.channel === 'dataset.demo') {
