@@ -39,9 +39,45 @@ describe('drag-back restore rules', () => {
     const tp: Provenance = { ...base, op: 'translate', model: model('colorize', 'cyclegan') };
     expect(latentSettingsOf(ok(tp), all, isGen)).toEqual({ ok: false, message: expect.stringMatching(/Drop it on the Translate page/) });
     const noSeed: Provenance = { ...latent, seed: undefined };
-    expect(latentSettingsOf(ok(noSeed), all, isGen)).toEqual({ ok: false, message: expect.stringMatching(/without a seed/) });
+    expect(latentSettingsOf(ok(noSeed), all, isGen)).toEqual({ ok: false, message: expect.stringMatching(/without a seed, and its vector was left out/) });
+    const grid: Provenance = { ...base, op: 'samples', model: model('digits', 'cgan') };
+    expect(latentSettingsOf(ok(grid), all, isGen)).toEqual({ ok: false, message: expect.stringMatching(/training run's weights/) });
+    const images: Provenance = { ...base, op: 'interpolate', model: model('digits', 'cgan'), interpolation: { from: { imageSha256: 'c'.repeat(64) }, to: { imageSha256: 'd'.repeat(64) }, steps: 4, mode: 'lerp' } };
+    expect(latentSettingsOf(ok(images), all, isGen)).toEqual({ ok: false, message: expect.stringMatching(/drop the two images on keyframes A and B/) });
     // A bundle id present in the record but not usable on this page is not selected.
     expect(latentSettingsOf(ok({ ...latent, model: model('colorize', 'cyclegan') }), all, isGen)).toEqual({ ok: false, message: expect.stringMatching(/does not work on the Latent page/) });
+  });
+
+  it('an arithmetic render (no seed) restores its rendered vector, sliders included, and its class', () => {
+    const v = [0.5, -1, 2, 0, 0, 0, 0, 1];
+    const r = latentSettingsOf(ok({ ...latent, seed: undefined, latent: v, sliders: undefined }), all, isGen);
+    expect(r).toMatchObject({ ok: true, bundleId: 'digits', settings: { z: v, label: 3 } });
+    expect(r.ok && r.note).toMatch(/rendered latent vector \(8 values/);
+  });
+
+  it('an interpolation frame restores keyframes, steps, mode, the frame (its vector) and the class blend at its t', () => {
+    const v = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+    const frame: Provenance = {
+      ...base,
+      op: 'interpolate',
+      model: model('digits', 'cgan'),
+      latent: v,
+      interpolation: { from: { seed: 5 }, to: { z: [1, 1, 1, 1, 1, 1, 1, 1] }, steps: 5, mode: 'lerp', frame: 2, blend: { a: 1, b: 4 } },
+    };
+    const r = latentSettingsOf(ok(frame), all, isGen);
+    expect(r).toMatchObject({ ok: true, bundleId: 'digits' });
+    if (!r.ok) return;
+    expect(r.settings).toEqual({ seed: 5, z: v, label: 1, blendTo: 4, blendT: 0.5, interpolation: { from: { seed: 5 }, to: { z: [1, 1, 1, 1, 1, 1, 1, 1] }, steps: 5, mode: 'lerp', frame: 2 } });
+    expect(r.note).toMatch(/lerp interpolation, keyframes A and B, frame 3 of 5, class blend 50%/);
+    // The strip (no frame): the path only, the page interpolates it again.
+    const { frame: _f, ...strip } = frame.interpolation!;
+    const s = latentSettingsOf(ok({ ...frame, latent: undefined, interpolation: strip }), all, isGen);
+    expect(s.ok && s.settings).toEqual({ seed: 5, label: 1, blendTo: 4, blendT: 0, interpolation: { from: { seed: 5 }, to: { z: [1, 1, 1, 1, 1, 1, 1, 1] }, steps: 5, mode: 'lerp' } });
+    // Image keyframes (autoencoder): the frame's own vector still restores it.
+    const ae: Provenance = { ...frame, interpolation: { ...frame.interpolation!, from: { imageSha256: 'c'.repeat(64) }, blend: undefined } };
+    const a = latentSettingsOf(ok(ae), all, isGen);
+    expect(a.ok && a.settings).toEqual({ seed: 0, z: v });
+    expect(a.ok && a.note).toMatch(/drop them on A and B again/);
   });
 
   it('changed weights still restore, with a warning', () => {

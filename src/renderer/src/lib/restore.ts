@@ -8,14 +8,26 @@ import type { ProvenanceCheck } from '../../../shared/channels/provenance';
 import type { Provenance } from '../../../shared/provenance';
 import type { BundleView } from './bundles';
 
+/** A keyframe end point the Latent page can rebuild: a seed or the vector itself. */
+export type KeyPoint = { seed: number } | { z: number[] };
+
 export interface LatentSettings {
+  /** The seed of the base vector (for a vector restore: the page's seed field, not used for the render). */
   seed: number;
+  /**
+   * The rendered vector itself, when the image did not come from a seed alone: latent arithmetic,
+   * a pasted vector, an interpolation frame. It already includes every slider move, so the page
+   * renders it with the sliders at rest.
+   */
+  z?: number[];
   dirReq?: { count: number; samples: number; seed: number; space: 'features' | 'output'; label?: number };
   amounts?: number[];
   dims?: Record<number, number>;
   label?: number;
   blendTo?: number;
   blendT?: number;
+  /** An interpolation frame or strip: its keyframes and path, which the page interpolates again. */
+  interpolation?: { from: KeyPoint; to: KeyPoint; steps: number; mode: 'lerp' | 'slerp'; frame?: number };
 }
 
 export interface TranslateSettings {
@@ -54,26 +66,80 @@ function common(
 
 export function latentSettingsOf(check: ProvenanceCheck, bundles: BundleView[], fits: (b: BundleView) => boolean): Restored<LatentSettings> {
   const c = common(check, bundles, fits, 'Latent', (p) =>
-    p.op !== 'latent' && p.op !== 'generate'
-      ? `This PNG is ${made(p)}; the Latent page restores single renders and generated images.${p.op === 'translate' ? ' Drop it on the Translate page.' : ''}`
-      : p.seed === undefined
-        ? 'This render came from a latent vector without a seed (arithmetic or a pasted vector); the Latent page restores seeded renders.'
+    p.op === 'translate'
+      ? `This PNG is ${made(p)}; the Latent page restores latent renders, generated images and interpolations. Drop it on the Translate page.`
+      : p.op === 'samples'
+        ? `This PNG is ${made(p)}: it was drawn from a training run's weights at one step, not from a saved model's latent space; open the run on the Train page.`
         : null,
   );
   if (!c.ok) return c;
   const { p, bundle } = c;
-  if (p.seed === undefined) return { ok: false, message: 'no seed' };
+  if (p.op === 'interpolate') return interpolationSettings(p, bundle, c.warn);
+  if (p.seed === undefined) {
+    // Arithmetic (z - minus + plus) or a pasted vector: the chunk holds the vector that was rendered.
+    if (!p.latent) return { ok: false, message: 'This render came from a latent vector without a seed, and its vector was left out of the chunk (too large to fit): it cannot be rebuilt.' };
+    const settings: LatentSettings = { seed: 0, z: p.latent, ...classSettings(p) };
+    return { ok: true, bundleId: bundle.id, settings, note: `Restored ${bundle.name} at the rendered latent vector (${p.latent.length} values: arithmetic or a pasted vector, sliders included)${classNote(p)}.${c.warn}` };
+  }
   const sl = p.sliders;
   const { amounts, ...dirReq } = sl?.pca ?? { amounts: undefined };
   const settings: LatentSettings = {
     seed: p.seed,
     ...(sl?.pca ? { dirReq: dirReq as LatentSettings['dirReq'], amounts } : {}),
     ...(sl?.dims ? { dims: Object.fromEntries(sl.dims.map((d) => [d.index, d.value])) } : {}),
-    ...(sl?.blend ? { label: sl.blend.a, blendTo: sl.blend.b, blendT: sl.blend.t } : p.label !== undefined ? { label: p.label } : {}),
+    ...classSettings(p),
   };
   const moved = (amounts?.filter((a) => a !== 0).length ?? 0) + (sl?.dims?.length ?? 0);
-  const note = `Restored ${bundle.name}, seed ${p.seed}${moved ? `, ${moved} slider${moved > 1 ? 's' : ''}` : ''}${sl?.blend ? `, class blend ${Math.round(sl.blend.t * 100)}%` : p.className ? `, class ${p.className}` : ''}.${c.warn}`;
+  const note = `Restored ${bundle.name}, seed ${p.seed}${moved ? `, ${moved} slider${moved > 1 ? 's' : ''}` : ''}${classNote(p)}.${c.warn}`;
   return { ok: true, bundleId: bundle.id, settings, note };
+}
+
+function classSettings(p: Provenance): Pick<LatentSettings, 'label' | 'blendTo' | 'blendT'> {
+  const b = p.sliders?.blend;
+  return b ? { label: b.a, blendTo: b.b, blendT: b.t } : p.label !== undefined ? { label: p.label } : {};
+}
+
+function classNote(p: Provenance): string {
+  const b = p.sliders?.blend;
+  return b ? `, class blend ${Math.round(b.t * 100)}%` : p.className ? `, class ${p.className}` : '';
+}
+
+/**
+ * An interpolation frame or strip: the keyframes (seeds or vectors), steps and mode come back and
+ * the page interpolates again; a frame also shows its own vector (the record's, or the path's
+ * frame-th point), with the class blend at the frame's t. Keyframes that were images (an
+ * autoencoder's encodings) are known only by their hash: the frame still restores from its vector.
+ */
+function interpolationSettings(p: Provenance, bundle: BundleView, warn: string): Restored<LatentSettings> {
+  const path = p.interpolation;
+  if (!path) return { ok: false, message: 'This interpolation image lost its path (keyframes, steps) when the chunk was trimmed to fit: it cannot be rebuilt.' };
+  const frame = path.frame;
+  const t = frame !== undefined ? frame / (path.steps - 1) : 0;
+  const cls = path.blend ? { label: path.blend.a, blendTo: path.blend.b, blendT: t } : p.label !== undefined ? { label: p.label } : {};
+  const point = (q: typeof path.from): KeyPoint | null => ('seed' in q ? { seed: q.seed } : 'z' in q ? { z: q.z } : null);
+  const from = point(path.from);
+  const to = point(path.to);
+  const where = frame !== undefined ? `frame ${frame + 1} of ${path.steps}` : `the ${path.steps}-frame strip`;
+  const blendNote = path.blend ? `, class blend ${Math.round(t * 100)}%` : p.className ? `, class ${p.className}` : '';
+  const seed = 'seed' in path.from ? path.from.seed : 0;
+  if (from && to) {
+    const settings: LatentSettings = {
+      seed,
+      ...(frame !== undefined && p.latent ? { z: p.latent } : {}),
+      ...cls,
+      interpolation: { from, to, steps: path.steps, mode: path.mode, ...(frame !== undefined ? { frame } : {}) },
+    };
+    return { ok: true, bundleId: bundle.id, settings, note: `Restored ${bundle.name}: ${path.mode} interpolation, keyframes A and B, ${where}${blendNote}.${warn}` };
+  }
+  if (frame !== undefined && p.latent) {
+    return {
+      ok: true,
+      bundleId: bundle.id,
+      settings: { seed: 0, z: p.latent, ...cls },
+      note: `Restored ${bundle.name} at ${where} (its latent vector). The keyframes were images, known here only by their hash: drop them on A and B again to rebuild the strip.${warn}`,
+    };
+  }
+  return { ok: false, message: 'This interpolation ran between two images (an autoencoder\'s encodings), which the PNG names only by their hash: drop the two images on keyframes A and B to rebuild it.' };
 }
 
 export function translateSettingsOf(check: ProvenanceCheck, bundles: BundleView[], fits: (b: BundleView) => boolean): Restored<TranslateSettings> {

@@ -17,7 +17,7 @@ import { LabeledSlider } from '../../components/Slider';
 import { ErrorInline } from '../../components/Toasts';
 import { RestoreNote } from '../../components/RestoreNote';
 import { generates, useBundles, type BundleView } from '../../lib/bundles';
-import { isPng, latentSettingsOf, type LatentSettings } from '../../lib/restore';
+import { isPng, latentSettingsOf, type KeyPoint, type LatentSettings } from '../../lib/restore';
 import { useRestore } from '../../store/restore';
 import type { ProvenanceCheck } from '../../../../shared/channels/provenance';
 import { createLatest } from '../../lib/latest';
@@ -78,6 +78,8 @@ export const DEFAULT_DIRECTIONS: DirectionsRequest = { count: 8, samples: 256, s
 export function buildRenderRequest(o: {
   model: string;
   seed: number;
+  /** A vector to render instead of the seed's (a restored arithmetic render or interpolation frame). */
+  zVec?: number[] | null;
   dirReq: DirectionsRequest | null;
   amounts: number[];
   dims: Record<number, number>;
@@ -91,7 +93,7 @@ export function buildRenderRequest(o: {
   const dims = Object.entries(o.dims).map(([k, v]) => ({ index: Number(k), value: v }));
   return {
     model: o.model,
-    z: { seed: o.seed } as ZRefDto,
+    z: (o.zVec ? { z: o.zVec } : { seed: o.seed }) as ZRefDto,
     ...(pca ? { pca } : {}),
     ...(dims.length ? { dims } : {}),
     ...(o.label !== null && o.blendTo !== null && o.blendT > 0
@@ -107,6 +109,8 @@ export type LatentRestore = LatentSettings;
 
 function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: BundleView; picker: ReactNode; restore: LatentRestore | null; banner: ReactNode; onDropPng(bytes: Uint8Array): void }) {
   const [seed, setSeed] = useState(restore?.seed ?? 0);
+  // A restored vector (arithmetic, pasted, an interpolation frame) rendered instead of the seed's.
+  const [zVec, setZVec] = useState<number[] | null>(restore?.z ?? null);
   const [directions, setDirections] = useState<LatentDirections | null>(null);
   const [dirReq, setDirReq] = useState<DirectionsRequest | null>(null);
   const [dirError, setDirError] = useState<ErrorData | null>(null);
@@ -127,8 +131,8 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
   const isAe = !!bundle.capabilities.encode;
   const [keyA, setKeyA] = useState<Keyframe | null>(null);
   const [keyB, setKeyB] = useState<Keyframe | null>(null);
-  const [mode, setMode] = useState<'lerp' | 'slerp'>('slerp');
-  const [steps, setSteps] = useState(8);
+  const [mode, setMode] = useState<'lerp' | 'slerp'>(restore?.interpolation?.mode ?? 'slerp');
+  const [steps, setSteps] = useState(restore?.interpolation?.steps ?? 8);
   const [strip, setStrip] = useState<PngImage[] | null>(null);
   const [sheet, setSheet] = useState<PngImage | null>(null);
   const [stripBusy, setStripBusy] = useState(false);
@@ -149,8 +153,8 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
   }, [bundle.id]);
 
   const req = useMemo(
-    () => buildRenderRequest({ model: bundle.id, seed, dirReq: directions ? dirReq : null, amounts, dims, label, blendTo, blendT }),
-    [bundle.id, seed, directions, dirReq, amounts, dims, label, blendTo, blendT],
+    () => buildRenderRequest({ model: bundle.id, seed, zVec, dirReq: directions ? dirReq : null, amounts, dims, label, blendTo, blendT }),
+    [bundle.id, seed, zVec, directions, dirReq, amounts, dims, label, blendTo, blendT],
   );
   useEffect(() => {
     requester.current?.push(req);
@@ -158,7 +162,7 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
 
   // Base z of the seed, for the raw-dimension sliders.
   const base = useLoad(available('latent.sample') ? () => call('latent.sample', { model: bundle.id, seed, count: 1 }) : null, [bundle.id, seed]);
-  const baseZ = base.error ? null : (base.data?.z[0] ?? null);
+  const baseZ = zVec ?? (base.error ? null : (base.data?.z[0] ?? null));
 
   const loadDirections = async () => {
     if (!available('latent.directions')) return;
@@ -181,32 +185,65 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
 
   const keyframe = (): Keyframe | null => (image ? { z: image.z, png: image.png } : null);
 
-  const interpolate = async () => {
-    if (!keyA || !keyB) return;
+  /** Interpolate between two keyframes (the current ones, or a restored path's, passed before its state lands). */
+  const interpolate = async (a = keyA, b = keyB, path = { steps, mode }): Promise<number[][] | null> => {
+    if (!a || !b) return null;
     setStripBusy(true);
     try {
       const r = await call('latent.interpolate', {
         model: bundle.id,
-        ...(keyA.image && keyB.image
-          ? { fromImage: keyA.image, toImage: keyB.image }
-          : keyA.z && keyB.z
-            ? { from: { z: keyA.z }, to: { z: keyB.z } }
+        ...(a.image && b.image
+          ? { fromImage: a.image, toImage: b.image }
+          : a.z && b.z
+            ? { from: { z: a.z }, to: { z: b.z } }
             : (() => {
                 throw new Error('Use two images or two latent points as keyframes, not one of each.');
               })()),
-        steps,
-        mode,
+        steps: path.steps,
+        mode: path.mode,
         sheet: true,
         ...(conditional && label !== null ? (blendTo !== null ? { blend: { a: label, b: blendTo } } : { label }) : {}),
       });
       setStrip(r.frames);
       setSheet(r.sheet ?? null);
+      return r.z;
     } catch (e) {
       reportError('Interpolate', e);
+      return null;
     } finally {
       setStripBusy(false);
     }
   };
+
+  // A restored interpolation: rebuild keyframes A and B from the record's seeds or vectors, run the
+  // path again, and show the frame (its recorded vector, else the path's frame-th point).
+  useEffect(() => {
+    const path = restore?.interpolation;
+    if (!path) return;
+    let live = true;
+    void (async () => {
+      try {
+        const cls = conditional && label !== null ? { label } : {};
+        const key = async (pt: KeyPoint): Promise<Keyframe> => {
+          const r = await call('latent.render', { model: bundle.id, z: pt, ...cls });
+          return { z: r.z, png: r.png };
+        };
+        const [a, b] = await Promise.all([key(path.from), key(path.to)]);
+        if (!live) return;
+        setKeyA(a);
+        setKeyB(b);
+        const zs = await interpolate(a, b, path);
+        if (live && zs && path.frame !== undefined && !restore?.z && zs[path.frame]) setZVec(zs[path.frame]!);
+      } catch (e) {
+        reportError('Restore the interpolation', e);
+      }
+    })();
+    return () => {
+      live = false;
+    };
+    // Once per restore (the studio is keyed by the restore's nonce).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   /** One PNG with every frame side by side, made by the engine so it carries the path's provenance. */
   const exportSheet = () => {
@@ -231,6 +268,7 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
   useEffect(() => setSeedText(String(seed)), [seed]);
   const newSeed = (s: number) => {
     setSeed(s);
+    setZVec(null);
     setDims({});
   };
   // N: new sample; A / B: keyframes from the current image.
@@ -351,7 +389,7 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
         </div>
       </DropZone>
       <div className="row">
-        <span className="muted small" data-testid="latent-caption">{image ? `${bundle.name} · seed ${seed} · ${image.width}×${image.height} · ${Math.round(image.ms)} ms per frame` : ''}</span>
+        <span className="muted small" data-testid="latent-caption">{image ? `${bundle.name} · ${zVec ? 'restored vector' : `seed ${seed}`} · ${image.width}×${image.height} · ${Math.round(image.ms)} ms per frame` : ''}</span>
         <button type="button" className="btn small" disabled={!image} onClick={saveImage} data-testid="latent-save" title="Save this image (PNG with its seed and sliders; drop it back here to restore them)">
           <Icon name="download" size={14} /> Save image
         </button>
