@@ -25,7 +25,7 @@ const OP_LABEL: Record<ProvenanceOp, string> = { translate: 'Translations', gene
 
 /** Which page reuses an item's settings. */
 export function reusePage(op: ProvenanceOp): 'translate' | 'latent' | null {
-  return op === 'translate' ? 'translate' : op === 'latent' || op === 'generate' ? 'latent' : null;
+  return op === 'translate' ? 'translate' : op === 'latent' || op === 'generate' || op === 'interpolate' ? 'latent' : null;
 }
 
 /** The provenance as lines for people (the same facts `atelier inspect` prints). */
@@ -125,7 +125,7 @@ function Detail({ item, onDeleted }: { item: GalleryItem; onDeleted(): void }) {
         <div className="notice warn">This file no longer carries its provenance.</div>
       ) : null}
       <div className="row" style={{ flexWrap: 'wrap' }}>
-        <button type="button" className="btn small primary" disabled={!page || !p || busy} onClick={() => void reuse()} title={page ? `Open ${page} with these settings` : 'Training samples and interpolations have no page to restore into'} data-testid="gallery-reuse">
+        <button type="button" className="btn small primary" disabled={!page || !p || busy} onClick={() => void reuse()} title={page ? `Open ${page} with these settings` : 'Training samples have no page to restore into (open their run on the Train page)'} data-testid="gallery-reuse">
           Reuse settings
         </button>
         <button type="button" className="btn small" disabled={!full.data} onClick={() => full.data && downloadBytes(full.data.png, item.name.endsWith('.png') ? item.name : `${item.name}.png`)}>
