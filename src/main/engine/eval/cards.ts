@@ -134,7 +134,7 @@ export async function cardFor(name: GeneratorStage, ctx: StageContext): Promise<
     name: DEMO_NAMES[name],
     kind: meta.model,
     summary: {
-      cgan: 'Class-conditional DCGAN (projection discriminator): a Fashion-MNIST item of the chosen class from noise, 32x32 grey.',
+      cgan: 'Class-conditional DCGAN (projection discriminator with a class head and per-class minibatch standard deviation): a Fashion-MNIST item of the chosen class from noise, 32x32 grey.',
       autoencoder: 'Convolutional autoencoder with a 32-number bottleneck, Fashion-MNIST 32x32 grey (latent exploration).',
       pix2pix: 'pix2pix (U-Net + PatchGAN): Sobel edge map -> Fashion-MNIST item, 32x32 grey.',
       cyclegan: 'CycleGAN (U-Net generators, LSGAN): sneakers <-> ankle boots, unpaired, 32x32 grey.',

@@ -331,15 +331,17 @@ async function specFor(name: GeneratorStage, ctx: StageContext): Promise<DemoTra
   switch (name) {
     case 'cgan': {
       const d = await fashionTrain32(ctx);
-      // The shipped configuration (DCGAN, batch-norm D). The anti-collapse options (loss hinge,
-      // spectralNorm, lrD, emaDecay, modeSeeking) were tried for issue 14 and lost conditional
-      // accuracy at the run lengths this machine allows; the model card lists the runs.
-      const options = { size: 32, channels: 1, batchSize: 64, nz: 64, ngf: 32, ndf: 16, numClasses: 10, lr: 2e-4, beta1: 0.5, loss: 'vanilla', spectralNorm: false, emaDecay: 0, seed: ctx.seed };
+      // The shipped configuration (issue 14): the DCGAN with a batch-norm projection D, plus the
+      // per-class minibatch standard deviation in D (against the collapse of footwear and bags:
+      // every class above 0.8 of the real variety) and an AC-GAN class head (weight 1, keeps the
+      // varied samples recognisable: conditional accuracy 0.83 -> 0.88). Hinge + spectral norm +
+      // EMA and mode seeking lost the conditioning; the model card lists every run.
+      const options = { size: 32, channels: 1, batchSize: 64, nz: 64, ngf: 32, ndf: 16, numClasses: 10, lr: 2e-4, beta1: 0.5, loss: 'vanilla', spectralNorm: false, emaDecay: 0, minibatchStd: 'class', auxClassifier: 1, seed: ctx.seed };
       return {
         name: DEMO_NAMES.cgan,
         kind: 'cgan',
         options,
-        steps: sc(1200),
+        steps: sc(2400),
         data: { train: `Fashion-MNIST train minus the shipped subset (${d.n} images, 28 px padded to 32)`, classes: 10 },
         classes: { count: 10, names: CLASS_NAMES },
         batches: (rng) => {
