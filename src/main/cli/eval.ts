@@ -1,5 +1,5 @@
 /**
- * atelier eval --model BUNDLE --data DATASET [--split test|train] [--limit N] [--samples N]
+ * atelier eval --model BUNDLE --data DATASET [--split test|train|val] [--limit N] [--samples N]
  *              [--seed S] [--classifier DIR] [--json]
  * Prints the metrics that fit the model kind (evaluateBundle, engine/eval/evaluate.ts) on the
  * dataset's split. Exit 0 on success, 1 when the evaluation fails, 2 on usage errors.
@@ -10,7 +10,7 @@ import { evaluateBundle } from '../engine/eval/evaluate';
 import { openWorkspace } from '../engine/core/workspace';
 
 const USAGE = [
-  'Usage: atelier eval --model BUNDLE --data DATASET [--split test|train] [--limit N] [--samples N] [--seed S] [--classifier DIR] [--json]',
+  'Usage: atelier eval --model BUNDLE --data DATASET [--split test|train|val] [--limit N] [--samples N] [--seed S] [--classifier DIR] [--json]',
   '  BUNDLE   a bundle id (workspace or shipped models/), or a bundle folder',
   '  DATASET  a workspace dataset id (atelier dataset list; demo sets: atelier dataset demo)',
   'Metrics by kind: cgan conditional accuracy + FD-FashionCNN (vs shuffled-label baseline); pix2pix L1/SSIM vs',

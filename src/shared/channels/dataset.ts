@@ -203,7 +203,8 @@ export interface DatasetSourceFile {
   sha256: string;
   width: number;
   height: number;
-  split: 'train' | 'test';
+  /** val: held out for choosing a checkpoint (the colouriser demo), never trained or tested on. */
+  split: 'train' | 'test' | 'val';
   /** Items cut from it. */
   items: number;
   package: string | null;
@@ -219,13 +220,14 @@ export interface DatasetManifest {
   createdAt: string;
   source: { layout: Exclude<DatasetLayout, 'auto'>; path: string | null; demo?: string; from?: string };
   image: { width: number; height: number; channels: 1 | 3 };
-  counts: { train: number; test: number; a?: number; b?: number; warnings: number; skipped: number };
+  /** val: a validation split (packed.val) some demo datasets hold for choosing checkpoints. */
+  counts: { train: number; test: number; val?: number; a?: number; b?: number; warnings: number; skipped: number };
   classes?: string[];
   storage: 'files' | 'packed';
   /** storage 'files' */
   items?: DatasetItem[];
   /** storage 'packed' */
-  packed?: { train: PackedSplit; test: PackedSplit };
+  packed?: { train: PackedSplit; test: PackedSplit; val?: PackedSplit };
   /** Where the images came from, with each source file's licence (demo datasets built from photos). */
   sources?: DatasetSourceFile[];
   /** sha256 of each stored file (relative path -> hex). */

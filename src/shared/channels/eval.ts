@@ -21,7 +21,8 @@ export const evalRequestSchema = z
     model: modelRef,
     /** Workspace dataset id. */
     dataset: datasetId,
-    split: z.enum(['train', 'test']).default('test'),
+    // val: the validation split some demo datasets hold (nature-colorize): choose checkpoints there, never on test.
+    split: z.enum(['train', 'test', 'val']).default('test'),
     /** At most this many dataset images (seeded subset); default all. */
     limit: z.number().int().min(2).max(100_000).optional(),
     /** Generated images per class (cgan) or in all (gan); default 100 per class / 1000. */
@@ -45,7 +46,7 @@ export interface EvalMetric {
 
 export interface EvalResult {
   model: { id: string; kind: string; dir: string; imageSize: number };
-  dataset: { id: string; split: 'train' | 'test'; count: number; description: string };
+  dataset: { id: string; split: 'train' | 'test' | 'val'; count: number; description: string };
   classifier?: { dir: string; name: string; featureDim: number };
   metrics: EvalMetric[];
   /** Extra tables: per-class rates, per-class FD. */

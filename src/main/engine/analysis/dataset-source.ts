@@ -33,7 +33,7 @@ export interface DatasetMatrix {
 }
 
 export interface DatasetMatrixOptions {
-  split?: 'train' | 'test';
+  split?: 'train' | 'test' | 'val';
   role?: 'a' | 'b' | 'x';
   seed?: number;
 }

@@ -36,7 +36,7 @@ export const DEFAULT_JUDGE = 'fashion-judge-mlp';
 export interface EvaluateOptions {
   model: string;
   dataset: string;
-  split?: 'train' | 'test';
+  split?: 'train' | 'test' | 'val';
   limit?: number;
   samples?: number;
   seed?: number;
@@ -194,7 +194,7 @@ export function derangement(k: number, seed: number): number[] {
   }
 }
 
-async function loadSplit(ws: Workspace, id: string, split: 'train' | 'test', role: 'a' | 'b' | 'x' | undefined, limit: number | undefined, seed: number): Promise<DatasetMatrix> {
+async function loadSplit(ws: Workspace, id: string, split: 'train' | 'test' | 'val', role: 'a' | 'b' | 'x' | undefined, limit: number | undefined, seed: number): Promise<DatasetMatrix> {
   try {
     const m = await loadDatasetMatrix({ workspace: ws }, id, limit, { split, ...(role ? { role } : {}), seed });
     if (m.matrix.rows === 0) throw new StudioError('NOT_FOUND', `Dataset "${id}" has no images in its ${split} split.`);
