@@ -4,6 +4,7 @@
 // Usage: npx tsx scripts/ship-photo-demo.ts --model nature-colorize-pix2pix|green2autumn-cyclegan
 //                                           --run <run folder> [--out models] [--notes card-notes.md]
 //                                           [--from-bundle DIR]   (a bundle made from the run earlier, instead of its newest checkpoint)
+//                                           [--step N]            (this checkpoint, chosen on validation by scripts/pick-checkpoint.ts)
 // The run is an ordinary `atelier train` run on the demo dataset (see the card's Reproduce).
 // Needs the demo datasets in the workspace ($ATELIER_WORKSPACE): `atelier dataset demo`.
 import fsp from 'node:fs/promises';
@@ -35,12 +36,14 @@ const opts = Object.entries(run.options)
   .filter(([k, v]) => v !== null && !['size', 'batchSize', 'channels'].includes(k) && (k === 'seed' || JSON.stringify(v) !== JSON.stringify(defaults[k])))
   .map(([k, v]) => `--option ${k}=${String(v)}`)
   .join(' ');
+const step = flag('step') ? Number(flag('step')) : undefined;
 const reproduce = [
-  'atelier dataset demo            # cuts the demo datasets from mate-backgrounds (apt install mate-backgrounds)',
-  `atelier train --model ${run.model} --data ${run.datasetId} --size ${String(run.options.size)} --batch ${String(run.options.batchSize)} --steps ${run.totalSteps} ${opts} --checkpoint-every 25`,
+  `atelier dataset demo            # cuts the demo datasets from the photo packages (apt install mate-backgrounds${name === 'nature-colorize-pix2pix' ? ' lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers' : ''})`,
+  `atelier train --model ${run.model} --data ${run.datasetId} --size ${String(run.options.size)} --batch ${String(run.options.batchSize)} --steps ${run.totalSteps} ${opts} --checkpoint-every ${run.checkpointEvery} --keep 100`,
   'atelier train --resume <run id> [--steps N]     # after a stop: continues exactly where it stopped',
-  `npx tsx scripts/ship-photo-demo.ts --model ${name} --run <runs>/<run id>`,
+  ...(step !== undefined ? [`npx tsx scripts/pick-checkpoint.ts --run <runs>/<run id>     # chooses the checkpoint on the validation photos (here: step ${step})`] : []),
+  `npx tsx scripts/ship-photo-demo.ts --model ${name} --run <runs>/<run id>${step !== undefined ? ` --step ${step}` : ''}`,
 ];
 const ws = openWorkspace(defaultWorkspaceRoot());
-const card = await shipPhotoDemo(ws, name, path.resolve(runDir), { out: path.resolve(flag('out') ?? 'models'), reproduce, ...(notes ? { notes } : {}), ...(flag('from-bundle') ? { fromBundle: path.resolve(flag('from-bundle')!) } : {}), log: (m) => console.error(`[${name}] ${m}`) });
+const card = await shipPhotoDemo(ws, name, path.resolve(runDir), { out: path.resolve(flag('out') ?? 'models'), reproduce, ...(notes ? { notes } : {}), ...(flag('from-bundle') ? { fromBundle: path.resolve(flag('from-bundle')!) } : {}), ...(step !== undefined ? { step } : {}), log: (m) => console.error(`[${name}] ${m}`) });
 console.log(JSON.stringify({ keyMetric: card.keyMetric, bars: card.bars }, null, 2));

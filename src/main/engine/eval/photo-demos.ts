@@ -29,7 +29,7 @@ export const PHOTO_MODELS = {
   'nature-colorize-pix2pix': {
     dataset: 'demo-nature-colorize',
     key: { name: 'psnr', tolerance: 0.05 },
-    summary: 'pix2pix (U-Net + PatchGAN): greyscale photo -> colour, trained on 128 px multi-scale crops of 10 nature photos; evaluated on 2 whole held-out photos.',
+    summary: 'pix2pix (U-Net + PatchGAN): greyscale photo -> colour, trained on 128 px multi-scale crops of nature photos; evaluated on 2 whole held-out photos.',
   },
   'green2autumn-cyclegan': {
     dataset: 'demo-green2autumn',
@@ -94,16 +94,18 @@ async function sampleStrip(ws: Workspace, dir: string, dataset: string, file: st
 
 function licenceSection(m: DatasetManifest): string[] {
   const src = m.sources ?? [];
+  const packages = [...new Set(src.map((s) => s.package).filter((p): p is string => !!p))];
+  const licences = [...new Set(src.map((s) => s.license))];
   return [
     '## Data and licences',
-    `Built by \`atelier dataset demo\` (dataset \`${m.id}\`, ${m.source.demo}, seed ${m.options.seed}) from ${m.source.from === 'mate-backgrounds' ? "Debian's `mate-backgrounds` package (`/usr/share/backgrounds/mate/nature/`); no photo is copied into this repository" : `the photos in ${m.source.path}`}.`,
-    `Counts: train ${m.counts.train}, test ${m.counts.test}${m.counts.a !== undefined ? ` (domain A ${m.counts.a}, B ${m.counts.b} over both splits)` : ''}; whole photos are held out for the test split, no crop of them is trained on.`,
+    `Built by \`atelier dataset demo\` (dataset \`${m.id}\`, ${m.source.demo}, seed ${m.options.seed}) from ${packages.length ? `the Debian package${packages.length > 1 ? 's' : ''} ${packages.map((p) => `\`${p}\``).join(', ')} (installed photos; \`apt install ${packages.join(' ')}\`); no photo is copied into this repository` : `the photos in ${m.source.path}`}.`,
+    `Counts: train ${m.counts.train}, test ${m.counts.test}${m.counts.val !== undefined ? `, validation ${m.counts.val}` : ''}${m.counts.a !== undefined ? ` (domain A ${m.counts.a}, B ${m.counts.b} over both splits)` : ''}; whole photos are held out for the test split${m.counts.val !== undefined ? ' and for the validation split (checkpoints are chosen there, never on test)' : ''}, no crop of them is trained on.`,
     '',
-    '| photo | size | split | crops | copyright | licence |',
-    '|---|---|---|---|---|---|',
-    ...src.map((s) => `| ${s.file} | ${s.width}x${s.height} | ${s.split} | ${s.items} | ${s.copyright.replace(/\|/g, '\\|')} | ${s.license} |`),
+    '| photo | package | size | split | crops | copyright | licence |',
+    '|---|---|---|---|---|---|---|',
+    ...src.map((s) => `| ${s.file} | ${s.package ?? '-'} | ${s.width}x${s.height} | ${s.split} | ${s.items} | ${s.copyright.replace(/\|/g, '\\|')} | ${s.license} |`),
     '',
-    'The photos are GPL-2+ (per `/usr/share/doc/mate-backgrounds/copyright`); the trained weights are derived from them, so treat this model as a derivative of GPL-2+ works when redistributing it.',
+    `The photos are ${licences.join(', ')} (per each package's \`/usr/share/doc/<package>/copyright\`; the plasma wallpapers' own metadata.json says LGPLv3 where the table notes it); the trained weights are derived from them, so treat this model as a derivative of these works when redistributing it (attribution for the CC-BY ones, share-alike for the -SA and GPL ones).`,
   ];
 }
 
@@ -113,6 +115,8 @@ export interface ShipOptions {
   notes?: string;
   /** Ship this bundle (made from the run earlier) instead of the run's newest checkpoint. */
   fromBundle?: string;
+  /** Ship this checkpoint step instead of the newest (chosen on the validation split: scripts/pick-checkpoint.ts). */
+  step?: number;
   /** Commands that reproduce the run, shown in the card. */
   reproduce: string[];
   log?: (m: string) => void;
@@ -136,7 +140,7 @@ export async function shipPhotoDemo(ws: Workspace, name: PhotoModelName, runDir:
     await fsp.cp(opts.fromBundle, dir, { recursive: true });
     for (const f of await fsp.readdir(dir)) if (f.endsWith('.onnx') || f === 'card.json' || f === 'README.md' || f === 'samples.png' || (f.endsWith('.json') && f !== 'bundle.json')) await fsp.rm(path.join(dir, f));
   } else {
-    ({ model, run, step } = await modelFromCheckpoint(runDir));
+    ({ model, run, step } = await modelFromCheckpoint(runDir, opts.step));
     dir = '';
   }
   const entries = await readLog(runDir, step);
@@ -229,7 +233,7 @@ export async function shipPhotoDemo(ws: Workspace, name: PhotoModelName, runDir:
     '## Training',
     trainingTable(card),
     '',
-    `Trained as a resumable run (\`atelier train\`, checkpoints every 25 steps) in ${wt.stages} stage${wt.stages === 1 ? '' : 's'}${step < run.totalSteps ? `; **this is step ${step} of the ${run.totalSteps} planned**${opts.fromBundle ? ' (a bundle made from that checkpoint while the run went on; see Notes)' : ' (stopped when the time budget ran out)'}` : ''}. Wall time counts training steps only, on a 2-core machine shared with other jobs at nice 15, so it says little about speed (see \`npm run bench\`).`,
+    `Trained as a resumable run (\`atelier train\`, checkpoints every ${run.checkpointEvery} steps) in ${wt.stages} stage${wt.stages === 1 ? '' : 's'}${step < run.totalSteps ? `; **this is step ${step} of the ${run.totalSteps} planned**${opts.fromBundle ? ' (a bundle made from that checkpoint while the run went on; see Notes)' : opts.step !== undefined ? ' (the checkpoint chosen on the validation photos, `scripts/pick-checkpoint.ts`)' : ' (stopped when the time budget ran out)'}` : ''}. Wall time counts training steps only, on a 2-core machine shared with other jobs, so it says little about speed (see \`npm run bench\`).`,
     '',
     `Final losses (mean of the last 10% of logged steps): ${Object.entries(meanLosses).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}.`,
     '',

@@ -44,8 +44,9 @@ beforeAll(async () => {
   await photo(path.join(dir, 'Flame.png'), [240, 120, 20]);
   await photo(path.join(dir, 'Meadow.png'), [80, 200, 60]);
   await photo(path.join(dir, 'Sunset.png'), [250, 150, 30]);
+  await photo(path.join(dir, 'Pond.png'), [60, 110, 200]);
   ws = openWorkspace(path.join(tmp, 'ws'));
-  await buildPhotoDemos(ws, { dir, copyright: path.join(tmp, 'none'), heldOut: ['Meadow.png', 'Sunset.png'], size: 32, minCrop: 32, maxCrop: 128, colorizeTrain: 8, colorizeTest: 4, foliageCandidates: 30, foliageTrain: 6, foliageTest: 3 });
+  await buildPhotoDemos(ws, { dir, copyright: path.join(tmp, 'none'), heldOut: ['Meadow.png', 'Sunset.png'], validation: ['Pond.png'], colorizeVal: 3, size: 32, minCrop: 32, maxCrop: 128, colorizeTrain: 8, colorizeTest: 4, foliageCandidates: 30, foliageTrain: 6, foliageTest: 3 });
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -72,8 +73,15 @@ describe('colour photo demos', () => {
     const { runDir } = await createRun(ws, { model: 'pix2pix', datasetId: 'demo-nature-colorize', options: { size: 32, inChannels: 1, ngf: 4, ndf: 4, batchSize: 2, seed: 0, colorize: 'chroma' }, steps: 2, checkpointEvery: 1, sampleEvery: 100 });
     await trainRun(ws, runDir);
     const n0 = tf.memory().numTensors;
-    const card = await shipPhotoDemo(ws, 'nature-colorize-pix2pix', runDir, { out: path.join(tmp, 'models'), reproduce: ['atelier train ...'] });
+    // The checkpoint is chosen on the validation split (eval --split val), then shipped by step.
+    const { promoteRun } = await import('../../../../src/main/engine/train/run-promote');
+    const first = await promoteRun(ws, path.basename(runDir), { step: 1 });
+    const val = await evaluateBundle(ws, { model: first.dir, dataset: 'demo-nature-colorize', split: 'val' });
+    expect(val.dataset).toMatchObject({ split: 'val', count: 3 });
+    expect(Number.isFinite(metricValue(val, 'psnr'))).toBe(true);
+    const card = await shipPhotoDemo(ws, 'nature-colorize-pix2pix', runDir, { out: path.join(tmp, 'models'), reproduce: ['atelier train ...'], step: 1 });
     expect(tf.memory().numTensors).toBe(n0);
+    expect(card.steps).toBe(1);
     const dir = path.join(tmp, 'models', 'nature-colorize-pix2pix');
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'bundle.json'), 'utf8')) as { preprocessing: { inChannels: number; channels: number } };
     expect(meta.preprocessing).toMatchObject({ inChannels: 1, channels: 3 });
@@ -85,7 +93,10 @@ describe('colour photo demos', () => {
     expect(card.keyMetric).toMatchObject({ name: 'psnr', dataset: 'demo-nature-colorize', split: 'test' });
     expect(fs.existsSync(path.join(dir, 'samples.png'))).toBe(true);
     const md = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-    expect(md).toMatch(/\| Meadow\.png \| 256x192 \| test \| 4 \|/);
+    expect(md).toMatch(/\| Meadow\.png \| - \| 256x192 \| test \| 4 \|/);
+    expect(md).toMatch(/\| Pond\.png \| - \| 256x192 \| val \| 3 \|/);
+    expect(md).toContain('step 1 of the 2 planned');
+    expect(md).toContain('chosen on the validation photos');
     expect(md).toContain('PSNR above the grey input');
   });
 
