@@ -19,7 +19,9 @@ const USAGE = `Usage:
   atelier dataset list [--json]
   atelier dataset delete <id>
   atelier dataset demo [--force] [--no-photos] [--json]
-      (also the colour photo demos nature-colorize and green2autumn when mate-backgrounds is installed)
+      (also the colour photo demos nature-colorize and green2autumn when mate-backgrounds is installed;
+       nature-colorize also takes the photos of lomiri-wallpapers-16.04, lomiri-wallpapers-20.04 and
+       plasma-workspace-wallpapers when installed, and says what to install when not)
 Kinds: ${DATASET_KINDS.join(', ')}. Common: --workspace DIR (default ${defaultWorkspaceRoot()}).
 validate exits 0 when clean, 3 when importable with --accept-partial, 4 when not importable.`;
 
