@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
-import { type WinogradShape, winogradApplies, winogradConv } from './winograd';
+import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradOptions, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
 
 /**
@@ -141,7 +141,8 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const P = B * OH * OW;
   const ws = P > 0 ? winogradShape(info) : null;
   const wg = ws ? gemm(backend) : null;
-  if (ws && wg) return winogradConv(backend, wg, x, filter, ws, false);
+  const tw = wg ? winogradTransforms(backend) : null;
+  if (ws && wg && tw) return winogradConv(backend, wg, tw, x, filter, ws, false);
   if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;
   const g = gemm(backend);
   if (!g) return null;
@@ -246,9 +247,10 @@ function backpropInputAsConv(backend: BackendWasm, dy: TensorInfo, filter: Tenso
   // 3x3: Winograd reads the forward filter flipped and as its transpose (no rotated copy)
   const ws = winogradShape(cinfo);
   const wg = ws ? gemm(backend) : null;
-  if (ws && wg) {
+  const tw = wg ? winogradTransforms(backend) : null;
+  if (ws && wg && tw) {
     smallConvCalls.backpropInputAsConv++;
-    return winogradConv(backend, wg, dy, filter, ws, true);
+    return winogradConv(backend, wg, tw, dy, filter, ws, true);
   }
   if (CI % 8 !== 0 || !usable(backend, cinfo, B * H * W, true)) return null;
   const wf = backend.makeOutput([KH, KW, CO, CI], 'float32');
@@ -347,9 +349,17 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
   const P = B * OH * OW;
   const Kd = KH * KW * CI;
   const Kd4 = Math.ceil(Kd / 4) * 4;
-  if (!smallConvOptions.enabled || CO % 8 !== 0 || P === 0 || Kd4 * P > smallConvOptions.maxPatchFloatsFilterGrad || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  if (!smallConvOptions.enabled || CO % 8 !== 0 || P === 0 || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
   const g = gemm(backend);
   if (!g) return null;
+  // 3x3 stride 1 at >= 64 channels: Winograd (16 instead of 36 multiply-adds per tile and pair)
+  const ws = winogradOptions.backpropFilter ? winogradShape(info) : null;
+  const tw = ws ? winogradTransforms(backend) : null;
+  if (ws && tw) {
+    smallConvCalls.backpropFilter++;
+    return winogradFilterGrad(backend, g, tw, x, dy, ws);
+  }
+  if (Kd4 * P > smallConvOptions.maxPatchFloatsFilterGrad) return null;
   const patches = backend.makeOutput([Kd4 * P + 16 * P], 'float32'); // + 2 strip scratches for nn
   const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
   const scratch = Kd4 === Kd ? out : backend.makeOutput([Kd4 * CO], 'float32');

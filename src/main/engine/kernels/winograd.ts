@@ -16,11 +16,19 @@
  * transform of the tap-flipped filter in its own [CI, CO] layout and the product reads it as
  * the transpose (nnRT), so the rotated, swapped copy is never built.
  *
+ * The filter gradient is the transpose of the forward map: with dM = A dy A^T per 2x2 dy tile,
+ *   dU[xi] [CI, CO] = V[xi]^T . dM[xi]    (16 products over the T tiles, gemm-simd.ts nn)
+ *   dw 3x3          = G^T du G            per channel pair
+ * 16 multiply-adds per tile and channel pair instead of the im2col product's 36.
+ *
+ * Every transform runs as SIMD code (winograd-simd.ts), four channels per vector.
+ *
  * The transforms are exact in real arithmetic; in float32 they add rounding of the order of
  * 1e-6 relative to the sums (tests hold them to 1e-4 of the cpu backend).
  */
 import type { GemmSimd } from './gemm-simd';
-import { type BackendWasm, type TensorInfo, heapF32 as f32, heapOffset as off, release } from './wasm-util';
+import { type WinogradSimd, createWinogradSimd } from './winograd-simd';
+import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
 /** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, 3x3, stride 1. */
 export interface WinogradShape {
@@ -37,12 +45,19 @@ export interface WinogradShape {
 
 export const winogradOptions = {
   enabled: process.env.ATELIER_WINOGRAD !== '0',
+  /** The filter gradient too (ATELIER_WINOGRAD_DW=0: im2col + product; the bench compares both). */
+  backpropFilter: process.env.ATELIER_WINOGRAD_DW !== '0',
   /** Both channel counts at least this (the filter transform is CI*CO work per call). */
   minChannels: 64,
   /** Bound on the V and M buffers (floats). */
   maxFloats: 1 << 24,
 };
-export const winogradCalls = { forward: 0, backpropInput: 0 };
+export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
+
+/** The SIMD transforms on this backend's heap, or null (then Winograd is not taken). */
+export function winogradTransforms(backend: BackendWasm): WinogradSimd | null {
+  return createWinogradSimd(heapMemory(backend));
+}
 
 export function winogradApplies(s: WinogradShape): boolean {
   const T = s.B * Math.ceil(s.OH / 2) * Math.ceil(s.OW / 2);
@@ -51,53 +66,6 @@ export function winogradApplies(s: WinogradShape): boolean {
     winogradOptions.enabled && s.CI >= winogradOptions.minChannels && s.CO >= winogradOptions.minChannels &&
     s.CO % 8 === 0 && s.CI % 8 === 0 && s.OH >= 2 && s.OW >= 2 && 16 * T4 * Math.max(s.CI, s.CO) <= winogradOptions.maxFloats
   );
-}
-
-/**
- * U[xi][ci][co] = (G g G^T)[xi] with g[ky][kx] = w[ky, kx, ci, co], w [3, 3, CI, CO]. Pairs
- * (ci, co) are contiguous in w and in U. Written through a
- * small staging block: writing the 16 planes directly is 16 concurrent store streams 4 MB apart
- * (plus 9 read streams), which measured ~70 ns per pair inside a training step.
- */
-const STAGE = 256;
-let stage = new Float32Array(16 * STAGE);
-function filterTransform(w: Float32Array, u: Float32Array, pairs: number): void {
-  const t = (k: number) => k * pairs;
-  const [o0, o1, o2, o3, o4, o5, o6, o7, o8] = [t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7), t(8)];
-  if (stage.length < 16 * STAGE) stage = new Float32Array(16 * STAGE);
-  const s = stage;
-  for (let i0 = 0; i0 < pairs; i0 += STAGE) {
-    const n = Math.min(STAGE, pairs - i0);
-    for (let j = 0; j < n; j++) {
-      const i = i0 + j;
-      const g00 = w[o0 + i]!, g01 = w[o1 + i]!, g02 = w[o2 + i]!;
-      const g10 = w[o3 + i]!, g11 = w[o4 + i]!, g12 = w[o5 + i]!;
-      const g20 = w[o6 + i]!, g21 = w[o7 + i]!, g22 = w[o8 + i]!;
-      // rows of G g: r0 = g0, r1 = (g0 + g1 + g2) / 2, r2 = (g0 - g1 + g2) / 2, r3 = g2
-      const a0 = g00, a1 = g01, a2 = g02;
-      const b0 = 0.5 * (g00 + g10 + g20), b1 = 0.5 * (g01 + g11 + g21), b2 = 0.5 * (g02 + g12 + g22);
-      const c0 = 0.5 * (g00 - g10 + g20), c1 = 0.5 * (g01 - g11 + g21), c2 = 0.5 * (g02 - g12 + g22);
-      const d0 = g20, d1 = g21, d2 = g22;
-      // columns: (r0, (r0 + r1 + r2) / 2, (r0 - r1 + r2) / 2, r2) for each row r
-      s[j] = a0;
-      s[STAGE + j] = 0.5 * (a0 + a1 + a2);
-      s[2 * STAGE + j] = 0.5 * (a0 - a1 + a2);
-      s[3 * STAGE + j] = a2;
-      s[4 * STAGE + j] = b0;
-      s[5 * STAGE + j] = 0.5 * (b0 + b1 + b2);
-      s[6 * STAGE + j] = 0.5 * (b0 - b1 + b2);
-      s[7 * STAGE + j] = b2;
-      s[8 * STAGE + j] = c0;
-      s[9 * STAGE + j] = 0.5 * (c0 + c1 + c2);
-      s[10 * STAGE + j] = 0.5 * (c0 - c1 + c2);
-      s[11 * STAGE + j] = c2;
-      s[12 * STAGE + j] = d0;
-      s[13 * STAGE + j] = 0.5 * (d0 + d1 + d2);
-      s[14 * STAGE + j] = 0.5 * (d0 - d1 + d2);
-      s[15 * STAGE + j] = d2;
-    }
-    for (let xi = 0; xi < 16; xi++) u.set(s.subarray(xi * STAGE, xi * STAGE + n), xi * pairs + i0);
-  }
 }
 
 /**
@@ -133,7 +101,7 @@ export function winogradCacheSweep(backend: BackendWasm): number {
 }
 
 /** Byte offset of U [16, CI, CO] for filter w (transformed now, or cached). */
-function transformedFilter(backend: BackendWasm, w: TensorInfo, pairs: number): number {
+function transformedFilter(backend: BackendWasm, tw: WinogradSimd, w: TensorInfo, pairs: number): number {
   winogradCacheSweep(backend);
   let cache = uCaches.get(backend);
   if (!cache) uCaches.set(backend, (cache = new Map()));
@@ -142,9 +110,9 @@ function transformedFilter(backend: BackendWasm, w: TensorInfo, pairs: number): 
   const wasm = backend.wasm as unknown as WasmMalloc;
   const ptr = wasm._malloc(16 * pairs * 4) >>> 0;
   if (ptr === 0) throw new Error('winograd: out of wasm memory');
-  // views after the allocation (it may grow the heap)
-  const buf = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
-  filterTransform(f32(backend, w), new Float32Array(buf, ptr, 16 * pairs), pairs);
+  // g[ky][kx] at w + (3 ky + kx) * pairs, plane xi = 4 i + j at ptr + xi * pairs; 4 pairs per vector
+  const pb = pairs * 4;
+  tw.filter(off(backend, w), ptr, 1, pairs >> 2, 3 * pb, pb, 4 * pb, pb, 0, 0, 16, 16);
   if (hit) wasm._free(hit.ptr);
   cache.set(w.dataId, { ptr, floats: 16 * pairs });
   return ptr;
@@ -156,122 +124,121 @@ function transformedFilter(backend: BackendWasm, w: TensorInfo, pairs: number): 
  */
 const SIGMA = [3, 1, 2, 0];
 
+/** Bytes of a tile row's layout: the map functions' strides (winograd-simd.ts). */
+interface Tiles {
+  B: number;
+  TY: number;
+  TX: number;
+  T: number;
+}
+function tilesOf(s: WinogradShape): Tiles {
+  const TY = Math.ceil(s.OH / 2), TX = Math.ceil(s.OW / 2);
+  return { B: s.B, TY, TX, T: s.B * TY * TX };
+}
+
 /**
- * V[xi][t][c] = (B^T d B)[xi] for tile t's 4x4 patch of xp (x zero-padded to [B, HP, WP, C] so
- * that every patch is inside). Rows T..T4 of each plane are left zero by the caller.
+ * x [B, H, W, C] zero-padded to xp [B, 2TY + 2, 2TX + 2, C], x[b, iy, ix] at
+ * xp[b, iy + padTop, ix + padLeft], clipped to the tiles' reach: every 4x4 patch is inside.
  */
-function inputTransform(xp: Float32Array, v: Float32Array, B: number, TY: number, TX: number, HP: number, WP: number, C: number, plane: number): void {
-  const row = WP * C;
-  let t = 0;
-  for (let b = 0; b < B; b++) {
-    for (let ty = 0; ty < TY; ty++) {
-      for (let tx = 0; tx < TX; tx++, t++) {
-        const p0 = ((b * HP + 2 * ty) * WP + 2 * tx) * C;
-        const p1 = p0 + row, p2 = p1 + row, p3 = p2 + row;
-        const vt = t * C;
-        for (let c = 0; c < C; c++) {
-          const d00 = xp[p0 + c]!, d01 = xp[p0 + C + c]!, d02 = xp[p0 + 2 * C + c]!, d03 = xp[p0 + 3 * C + c]!;
-          const d10 = xp[p1 + c]!, d11 = xp[p1 + C + c]!, d12 = xp[p1 + 2 * C + c]!, d13 = xp[p1 + 3 * C + c]!;
-          const d20 = xp[p2 + c]!, d21 = xp[p2 + C + c]!, d22 = xp[p2 + 2 * C + c]!, d23 = xp[p2 + 3 * C + c]!;
-          const d30 = xp[p3 + c]!, d31 = xp[p3 + C + c]!, d32 = xp[p3 + 2 * C + c]!, d33 = xp[p3 + 3 * C + c]!;
-          // rows of B^T d: (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
-          const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
-          const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
-          const e0 = d20 - d10, e1 = d21 - d11, e2 = d22 - d12, e3 = d23 - d13;
-          const f0 = d10 - d30, f1 = d11 - d31, f2 = d12 - d32, f3 = d13 - d33;
-          // then the same on the columns of each row
-          let k = vt + c;
-          v[k] = a0 - a2; k += plane;
-          v[k] = a1 + a2; k += plane;
-          v[k] = a2 - a1; k += plane;
-          v[k] = a1 - a3; k += plane;
-          v[k] = b0 - b2; k += plane;
-          v[k] = b1 + b2; k += plane;
-          v[k] = b2 - b1; k += plane;
-          v[k] = b1 - b3; k += plane;
-          v[k] = e0 - e2; k += plane;
-          v[k] = e1 + e2; k += plane;
-          v[k] = e2 - e1; k += plane;
-          v[k] = e1 - e3; k += plane;
-          v[k] = f0 - f2; k += plane;
-          v[k] = f1 + f2; k += plane;
-          v[k] = f2 - f1; k += plane;
-          v[k] = f1 - f3;
-        }
-      }
+function padInput(xp: Float32Array, xv: Float32Array, s: WinogradShape, t: Tiles): void {
+  const { H, W, CI, padTop, padLeft } = s;
+  const HP = 2 * t.TY + 2, WP = 2 * t.TX + 2;
+  xp.fill(0);
+  const ix0 = Math.max(0, -padLeft);
+  const ix1 = Math.min(W, WP - padLeft);
+  if (ix1 <= ix0) return;
+  for (let b = 0; b < s.B; b++) {
+    for (let iy = Math.max(0, -padTop); iy < H && iy + padTop < HP; iy++) {
+      const src = ((b * H + iy) * W + ix0) * CI;
+      xp.set(xv.subarray(src, src + (ix1 - ix0) * CI), ((b * HP + iy + padTop) * WP + ix0 + padLeft) * CI);
     }
   }
 }
 
-/** y[b, 2ty + i, 2tx + j, co] = (A^T m A)[i][j], inside [OH, OW]. */
-function outputTransform(m: Float32Array, y: Float32Array, B: number, TY: number, TX: number, OH: number, OW: number, CO: number, plane: number): void {
-  let t = 0;
-  for (let b = 0; b < B; b++) {
-    for (let ty = 0; ty < TY; ty++) {
-      for (let tx = 0; tx < TX; tx++, t++) {
-        const oy = 2 * ty, ox = 2 * tx;
-        const y00 = ((b * OH + oy) * OW + ox) * CO;
-        const y01 = y00 + CO, y10 = y00 + OW * CO, y11 = y10 + CO;
-        const right = ox + 1 < OW, down = oy + 1 < OH;
-        const mt = t * CO;
-        for (let co = 0; co < CO; co++) {
-          let k = mt + co;
-          const m00 = m[k]!; k += plane; const m01 = m[k]!; k += plane; const m02 = m[k]!; k += plane; const m03 = m[k]!; k += plane;
-          const m10 = m[k]!; k += plane; const m11 = m[k]!; k += plane; const m12 = m[k]!; k += plane; const m13 = m[k]!; k += plane;
-          const m20 = m[k]!; k += plane; const m21 = m[k]!; k += plane; const m22 = m[k]!; k += plane; const m23 = m[k]!; k += plane;
-          const m30 = m[k]!; k += plane; const m31 = m[k]!; k += plane; const m32 = m[k]!; k += plane; const m33 = m[k]!;
-          // rows of A^T m: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3
-          const s00 = m00 + m10 + m20, s01 = m01 + m11 + m21, s02 = m02 + m12 + m22, s03 = m03 + m13 + m23;
-          const s10 = m10 - m20 - m30, s11 = m11 - m21 - m31, s12 = m12 - m22 - m32, s13 = m13 - m23 - m33;
-          y[y00 + co] = s00 + s01 + s02;
-          if (right) y[y01 + co] = s01 - s02 - s03;
-          if (down) {
-            y[y10 + co] = s10 + s11 + s12;
-            if (right) y[y11 + co] = s11 - s12 - s13;
-          }
-        }
-      }
+/**
+ * V[xi] = B^T d B for every tile's 4x4 patch of xp (byte offset) into v (byte offset), plane xi
+ * `plane` bytes apart. Row-major [T, C] (`interleaved` false: tile t, channel c at (t C + c) * 4)
+ * or interleaved by 4 channels [C/4, T, 4] (the nn product's A layout for V^T).
+ */
+function inputTransform(tw: WinogradSimd, xp: number, v: number, t: Tiles, C: number, plane: number, interleaved: boolean): void {
+  const HP = 2 * t.TY + 2, WP = 2 * t.TX + 2;
+  const colB = C * 4, rowB = WP * colB;
+  let tile = 0;
+  for (let b = 0; b < t.B; b++) {
+    for (let ty = 0; ty < t.TY; ty++, tile += t.TX) {
+      const src = xp + (b * HP + 2 * ty) * rowB;
+      if (interleaved) tw.input(src, v + tile * 16, t.TX, C >> 2, rowB, colB, 4 * plane, plane, 2 * colB, 16, 16, t.T * 16);
+      else tw.input(src, v + tile * colB, t.TX, C >> 2, rowB, colB, 4 * plane, plane, 2 * colB, colB, 16, 16);
     }
   }
 }
+
+/** Rows [b, 2ty .. 2ty+1] of a [B, 2TY, 2TX, C] map: byte offset of tile row (b, ty). */
+const tileRow = (base: number, t: Tiles, C: number, b: number, ty: number) => base + ((b * t.TY + ty) * 2 * 2 * t.TX) * C * 4;
+
+/**
+ * y = A^T m A per tile, m row-major [T, CO] planes `plane` bytes apart (byte offset), into y
+ * [B, 2TY, 2TX, CO] (byte offset; the caller crops odd sizes).
+ */
+function outputTransform(tw: WinogradSimd, m: number, y: number, t: Tiles, CO: number, plane: number): void {
+  const colB = CO * 4, rowB = 2 * t.TX * colB;
+  let tile = 0;
+  for (let b = 0; b < t.B; b++) {
+    for (let ty = 0; ty < t.TY; ty++, tile += t.TX) {
+      tw.output(m + tile * colB, tileRow(y, t, CO, b, ty), t.TX, CO >> 2, 4 * plane, plane, rowB, colB, colB, 2 * colB, 16, 16);
+    }
+  }
+}
+
+/** dM = A e A^T per tile, e the 2x2 tiles of dy [B, 2TY, 2TX, CO] (byte offset), into row-major [T, CO] planes. */
+function dyTransform(tw: WinogradSimd, dy: number, m: number, t: Tiles, CO: number, plane: number): void {
+  const colB = CO * 4, rowB = 2 * t.TX * colB;
+  let tile = 0;
+  for (let b = 0; b < t.B; b++) {
+    for (let ty = 0; ty < t.TY; ty++, tile += t.TX) {
+      tw.dyTile(tileRow(dy, t, CO, b, ty), m + tile * colB, t.TX, CO >> 2, rowB, colB, 4 * plane, plane, 2 * colB, colB, 16, 16);
+    }
+  }
+}
+
+/** Copy between [B, OH, OW, C] and its tile-padded [B, 2TY, 2TX, C] (rows of OW * C floats). */
+function copyRows(from: Float32Array, to: Float32Array, s: WinogradShape, t: Tiles, C: number, toPadded: boolean): void {
+  const n = s.OW * C;
+  for (let b = 0; b < s.B; b++) {
+    for (let oy = 0; oy < s.OH; oy++) {
+      const o = (b * s.OH + oy) * n, p = (b * 2 * t.TY + oy) * 2 * t.TX * C;
+      if (toPadded) to.set(from.subarray(o, o + n), p);
+      else to.set(from.subarray(p, p + n), o);
+    }
+  }
+}
+
+const even = (s: WinogradShape) => s.OH % 2 === 0 && s.OW % 2 === 0;
 
 /**
  * The convolution `s` of x with w by F(2x2, 3x3). Forward (`flip` false): w [3, 3, CI, CO].
  * Input gradient (`flip` true): x is dy, and the filter of the conv `s` is w rotated 180 degrees
  * with channels swapped, w given as the forward filter [3, 3, CO, CI] (s.CI = its CO).
  */
-export function winogradConv(backend: BackendWasm, g: GemmSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean): TensorInfo {
-  const { B, H, W, CI, OH, OW, CO, padTop, padLeft } = s;
-  const TY = Math.ceil(OH / 2), TX = Math.ceil(OW / 2);
-  const T = B * TY * TX;
-  const T4 = Math.ceil(T / 4) * 4;
-  const HP = 2 * TY + 2, WP = 2 * TX + 2;
+export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean): TensorInfo {
+  const { B, OH, OW, CI, CO } = s;
+  const t = tilesOf(s);
+  const T4 = Math.ceil(t.T / 4) * 4;
+  const HP = 2 * t.TY + 2, WP = 2 * t.TX + 2;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
-  // xp, V, M and the product's strip scratch (2 * K * 8 floats, K = CI) in one buffer
-  const nXp = B * HP * WP * CI, nV = 16 * T4 * CI, nM = 16 * T4 * CO;
-  const buf = backend.makeOutput([nXp + nV + nM + 16 * CI + 16], 'float32');
+  // xp, V, M, the product's strip scratch (2 * K * 8 floats, K = CI) and, for odd sizes, the tile-padded y
+  const nXp = B * HP * WP * CI, nV = 16 * T4 * CI, nM = 16 * T4 * CO, nS = 16 * CI + 16;
+  const nY = even(s) ? 0 : B * 4 * t.TY * t.TX * CO;
+  const buf = backend.makeOutput([nXp + nV + nM + nS + nY], 'float32');
   try {
-    const uPtr = transformedFilter(backend, w, CI * CO);
+    const uPtr = transformedFilter(backend, tw, w, CI * CO);
     const all = f32(backend, buf);
-    const xp = all.subarray(0, nXp);
-    const v = all.subarray(nXp, nXp + nV);
-    const xv = f32(backend, x);
-    xp.fill(0);
-    // zero-padded copy: x[b, iy, ix] at xp[b, iy + padTop, ix + padLeft], clipped to the tiles' reach
-    for (let b = 0; b < B; b++) {
-      for (let iy = Math.max(0, -padTop); iy < H && iy + padTop < HP; iy++) {
-        const ix0 = Math.max(0, -padLeft);
-        const ix1 = Math.min(W, WP - padLeft);
-        if (ix1 <= ix0) continue;
-        const src = ((b * H + iy) * W + ix0) * CI;
-        xp.set(xv.subarray(src, src + (ix1 - ix0) * CI), ((b * HP + iy + padTop) * WP + ix0 + padLeft) * CI);
-      }
-    }
+    padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     const planeV = T4 * CI;
-    if (T4 > T) for (let xi = 0; xi < 16; xi++) v.fill(0, xi * planeV + T * CI, (xi + 1) * planeV);
-    inputTransform(xp, v, B, TY, TX, HP, WP, CI, planeV);
+    if (T4 > t.T) for (let xi = 0; xi < 16; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
     const base = off(backend, buf);
-    const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4;
+    const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4, yOff = scr + nS * 4;
+    inputTransform(tw, base, vOff, t, CI, planeV * 4, false);
     for (let xi = 0; xi < 16; xi++) {
       const uPlane = flip ? SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]! : xi;
       const a = vOff + xi * T4 * CI * 4, bm = uPtr + uPlane * CI * CO * 4, c = mOff + xi * T4 * CO * 4;
@@ -279,9 +246,51 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, x: TensorInfo, w
       if (flip) g.nnRT(a, bm, c, T4 >> 2, CI, CO, scr);
       else g.nnR(a, bm, c, T4 >> 2, CI, CO, scr);
     }
-    outputTransform(f32(backend, buf).subarray(nXp + nV, nXp + nV + nM), f32(backend, out), B, TY, TX, OH, OW, CO, T4 * CO);
+    outputTransform(tw, mOff, nY ? yOff : off(backend, out), t, CO, T4 * CO * 4);
+    if (nY) copyRows(f32(backend, buf).subarray(nXp + nV + nM + nS), f32(backend, out), s, t, CO, false);
     if (flip) winogradCalls.backpropInput++;
     else winogradCalls.forward++;
+    return out;
+  } catch (e) {
+    release(backend, out);
+    throw e;
+  } finally {
+    release(backend, buf);
+  }
+}
+
+/**
+ * The filter gradient of the convolution `s` (x [B, H, W, CI], dy [B, OH, OW, CO]) by F(2x2,
+ * 3x3): dw [3, 3, CI, CO].
+ */
+export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, dy: TensorInfo, s: WinogradShape): TensorInfo {
+  const { B, CI, CO } = s;
+  const t = tilesOf(s);
+  const T = t.T;
+  const HP = 2 * t.TY + 2, WP = 2 * t.TX + 2;
+  const out = backend.makeOutput([3, 3, CI, CO], 'float32');
+  // xp, V^T (interleaved by 4 channels), dM, dU, the product's strip scratch (2 * K * 8 floats, K = T), tile-padded dy for odd sizes
+  const nXp = B * HP * WP * CI, nV = 16 * T * CI, nM = 16 * T * CO, nU = 16 * CI * CO, nS = 16 * T + 16;
+  const nDy = even(s) ? 0 : B * 4 * t.TY * t.TX * CO;
+  const buf = backend.makeOutput([nXp + nV + nM + nU + nS + nDy], 'float32');
+  try {
+    const all = f32(backend, buf);
+    padInput(all.subarray(0, nXp), f32(backend, x), s, t);
+    const base = off(backend, buf);
+    const vOff = base + nXp * 4, mOff = vOff + nV * 4, uOff = mOff + nM * 4, scr = uOff + nU * 4, dyOff = scr + nS * 4;
+    if (nDy) {
+      const dyp = all.subarray(nXp + nV + nM + nU + nS);
+      dyp.fill(0);
+      copyRows(f32(backend, dy), dyp, s, t, CO, true);
+    }
+    inputTransform(tw, base, vOff, t, CI, T * CI * 4, true);
+    dyTransform(tw, nDy ? dyOff : off(backend, dy), mOff, t, CO, T * CO * 4);
+    // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
+    for (let xi = 0; xi < 16; xi++) g.nn(vOff + xi * T * CI * 4, mOff + xi * T * CO * 4, uOff + xi * CI * CO * 4, CI >> 2, T, CO, scr);
+    // dw[ky][kx] = (G^T du G)[ky][kx]: planes 4 i + j of dU in, 3 ky + kx of dw out
+    const pb = CI * CO * 4;
+    tw.filterGrad(uOff, off(backend, out), 1, (CI * CO) >> 2, 4 * pb, pb, 3 * pb, pb, 0, 0, 16, 16);
+    winogradCalls.backpropFilter++;
     return out;
   } catch (e) {
     release(backend, out);

@@ -1,12 +1,15 @@
 /**
  * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) (kernels/winograd.ts) on wasm against the cpu
- * backend: forward (Conv2D, FusedConv2D) and input gradient (Conv2DBackpropInput), odd and even
- * sizes, every padding, batch > 1; the path taken is checked and nothing leaks.
+ * backend: forward (Conv2D, FusedConv2D), input gradient (Conv2DBackpropInput) and filter gradient
+ * (Conv2DBackpropFilter), odd and even sizes, every padding, batch > 1; the path taken is checked
+ * and nothing leaks. The SIMD transforms (winograd-simd.ts) against the same maps on numbers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { winogradCacheSweep, winogradCalls, winogradOptions } from '../../../../src/main/engine/kernels/winograd';
+import { winogradCacheSweep, winogradCalls, winogradOptions, winogradTransforms } from '../../../../src/main/engine/kernels/winograd';
+import { MAPS, type MapName, applyMap } from '../../../../src/main/engine/kernels/winograd-simd';
+import { heapF32, heapOffset } from '../../../../src/main/engine/kernels/wasm-util';
 import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
-import { type ConvCase as Case, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 18, 18, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // ResNet block (after reflection padding), narrow
@@ -63,7 +66,52 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
       winogradOptions.enabled = true;
       expectClose(ours, direct, 1e-4);
     });
+
+    it(`Conv2DBackpropFilter matches cpu: ${name}`, async () => {
+      winogradOptions.enabled = true;
+      const xv = rand(size(c.x), 11);
+      const dyv = rand(size(outShape(c)), 12);
+      const run = () => convFilterGrad(c, tf.tensor(xv, c.x), tf.tensor(dyv, outShape(c)));
+      const before = counts();
+      const n = winogradCalls.backpropFilter;
+      const ours = await on('wasm', run);
+      expect(winogradCalls.backpropFilter - n).toBe(1);
+      expect(counts()).toEqual(before);
+      // the cpu backend's filter gradient is a scalar loop (minutes for the large cases on a busy
+      // machine): the large cases compare with the im2col path, itself held to cpu in small-conv.test.ts
+      if (size(c.x) * c.co * 9 < 1 << 22) expectClose(ours, await on('cpu', run), 1e-4);
+      winogradOptions.enabled = false;
+      const direct = await on('wasm', run);
+      winogradOptions.enabled = true;
+      expectClose(ours, direct, 1e-4);
+    });
   }
+
+  it('SIMD transforms compute the maps on every lane', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as BackendWasm;
+    const tw = winogradTransforms(backend)!;
+    expect(tw).not.toBeNull();
+    for (const name of Object.keys(MAPS) as MapName[]) {
+      const r = MAPS[name].r;
+      const nIn = r * r;
+      const nOut = applyMap(name, new Array<number>(nIn).fill(0)).length;
+      // 8 lanes (2 vectors) per input, inputs 8 floats apart; outputs likewise
+      const buf = tf.zeros([8 * (nIn + nOut)]);
+      const data = heapF32(backend, buf as unknown as tf.TensorInfo);
+      const xs = rand(8 * nIn, 20 + nIn);
+      data.set(xs);
+      const base = heapOffset(backend, buf as unknown as tf.TensorInfo);
+      tw[name](base, base + 32 * nIn, 1, 2, 32 * r, 32, 32 * Math.sqrt(nOut), 32, 0, 0, 16, 16);
+      const got = heapF32(backend, buf as unknown as tf.TensorInfo);
+      for (let lane = 0; lane < 8; lane++) {
+        const want = applyMap(name, Array.from({ length: nIn }, (_, i) => xs[8 * i + lane]!));
+        const have = Array.from({ length: nOut }, (_, j) => got[8 * nIn + 8 * j + lane]!);
+        expect(have, `${name} lane ${lane}`).toEqual(want);
+      }
+      buf.dispose();
+    }
+  });
 
   it('transforms a filter once for its forward and input-gradient uses, and frees it with the filter', async () => {
     winogradOptions.enabled = true;
