@@ -8,12 +8,13 @@ import { writeFileAtomic } from '../engine/core/fsutil';
 import { evictModels, getModel } from '../engine/infer/registry';
 import { generateImages } from '../engine/infer/ops';
 import { openWorkspace } from '../engine/core/workspace';
+import { NO_GALLERY, recordCliOutputs } from './gallery';
 import { stampGenerate } from '../engine/infer/provenance';
 
-const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] [--ep cpu|auto|webgpu|dml|coreml] --out DIR';
+const USAGE = 'Usage: atelier generate --model <bundle|folder|file.onnx> [--label L|name] [--seed S] [--count N] [--runtime onnx|tfjs] [--ep cpu|auto|webgpu|dml|coreml] [--no-gallery] --out DIR';
 
 export async function runGenerateCli(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json', 'help']);
+  const args = parseArgs(argv, ['json', 'help', NO_GALLERY]);
   const model = args.flags.model;
   const out = args.flags.out;
   if (args.flags.help || typeof model !== 'string' || typeof out !== 'string') {
@@ -24,7 +25,8 @@ export async function runGenerateCli(argv: string[]): Promise<number> {
   const count = intFlag(args, 'count', 1)!;
   if (typeof args.flags.ep === 'string') setWantedEp(parseEp(args.flags.ep));
   await initBackend();
-  const m = await getModel(openWorkspace(), model, args.flags.runtime === 'tfjs' ? 'tfjs' : 'onnx');
+  const ws = openWorkspace();
+  const m = await getModel(ws, model, args.flags.runtime === 'tfjs' ? 'tfjs' : 'onnx');
   try {
     let label: number | undefined;
     const l = args.flags.label;
@@ -40,6 +42,7 @@ export async function runGenerateCli(argv: string[]): Promise<number> {
       await writeFileAtomic(f, await stampGenerate(m, im, label, model));
       files.push(f);
     }
+    await recordCliOutputs(ws, args, files, (line) => void (!args.flags.json && process.stderr.write(`${line}\n`)));
     if (args.flags.json) console.log(JSON.stringify({ files, ...(m.epReport ? { ep: m.epReport } : {}) }));
     else console.log(`Wrote ${files.length} image(s) to ${path.resolve(out)} (${m.runtime}${epNote(m.epReport)}).`);
     return 0;

@@ -14,6 +14,7 @@ import { translateFolder, translateImage, type TranslateOptions } from '../engin
 import { parseScale } from '../engine/infer/resolution';
 import { stampTranslate } from '../engine/infer/provenance';
 import { openWorkspace } from '../engine/core/workspace';
+import { NO_GALLERY, recordCliOutputs } from './gallery';
 import type { Runtime } from '../engine/infer/model';
 
 const USAGE = `Usage: atelier translate --model <bundle|folder|file.onnx> [options] <input image|folder> <output file|folder>
@@ -25,6 +26,7 @@ const USAGE = `Usage: atelier translate --model <bundle|folder|file.onnx> [optio
   --runtime onnx|tfjs      (default onnx)    --direction AtoB|BtoA (cyclegan)
   --fit fill|cover|contain with --scale model: how the image meets the square
   --suffix S               folder: append S to each name (needed to save into the input folder)
+  --no-gallery             do not list the outputs in the workspace's Gallery (listed by default; the files stay here)
   --json                   machine-readable result`;
 
 /** ", ep webgpu (|Δ| 2e-7 vs cpu)" when a provider other than cpu was asked for. */
@@ -34,7 +36,7 @@ export function epNote(r: EpReport | null): string {
 }
 
 export async function runTranslateCli(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json', 'model-size', 'help']);
+  const args = parseArgs(argv, ['json', 'model-size', 'help', NO_GALLERY]);
   const model = args.flags.model;
   const [input, output] = args._;
   if (args.flags.help || typeof model !== 'string' || !input || !output) {
@@ -64,7 +66,8 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
   }
   await initBackend();
   const direction = args.flags.direction === 'BtoA' ? 'BtoA' : 'AtoB';
-  const m = await getModel(openWorkspace(), model, runtime, direction);
+  const ws = openWorkspace();
+  const m = await getModel(ws, model, runtime, direction);
   const stampExtra = { ref: model, direction, fit: opts.fit ?? 'fill', keepSize: true } as const;
   const quiet = !!args.flags.json;
   const say = (line: string) => {
@@ -83,6 +86,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
         },
       });
       if (!quiet) process.stderr.write('\n');
+      await recordCliOutputs(ws, args, res.written, say);
       if (quiet) console.log(JSON.stringify(res));
       else {
         console.log(`Translated ${res.written.length} of ${res.total} images into ${res.outDir} (${m.runtime}).`);
@@ -98,6 +102,7 @@ export async function runTranslateCli(argv: string[]): Promise<number> {
     });
     const out = path.resolve(output);
     await writeFileAtomic(out, await stampTranslate(m, path.resolve(input), r, stampExtra));
+    await recordCliOutputs(ws, args, [out], say);
     if (r.warning) say(`Warning: ${r.warning}`);
     for (const n of r.notes) say(`Note: ${n}`);
     const { png: _png, ...facts } = r;

@@ -12,6 +12,7 @@ import { getModel, evictModels } from '../../../../src/main/engine/infer/registr
 import { translateFolder } from '../../../../src/main/engine/infer/ops';
 import { openWorkspace } from '../../../../src/main/engine/core/workspace';
 import { readProvenanceFile } from '../../../../src/main/engine/infer/png-provenance';
+import { listGallery } from '../../../../src/main/engine/gallery/store';
 
 // The shipped demo models at their own size (32 px): fast enough for a unit test.
 const PIX2PIX = path.resolve('models/edges2fashion-pix2pix');
@@ -28,12 +29,15 @@ let err: string[];
 beforeAll(async () => {
   await initBackend();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-inspect-cli-'));
+  // The CLI lists its outputs in the workspace's Gallery: a workspace of this test's own.
+  process.env.ATELIER_WORKSPACE = path.join(tmp, 'ws');
   const px = Buffer.alloc(32 * 32);
   for (let i = 0; i < px.length; i++) px[i] = i % 7 === 0 ? 255 : 0;
   edges = path.join(tmp, 'edges.png');
   await sharp(px, { raw: { width: 32, height: 32, channels: 1 } }).png().toFile(edges);
 });
 afterAll(async () => {
+  delete process.env.ATELIER_WORKSPACE;
   await evictModels();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -75,6 +79,18 @@ describe('provenance in CLI outputs, shown by atelier inspect', () => {
     expect(p).toMatchObject({ op: 'generate', seed: 6, label: 3, width: 32, height: 32, model: { id: 'fashion-cgan', kind: 'cgan', step: cganSteps() } });
     expect(p!.latent).toHaveLength(64);
     expect(p!.className).toBeTypeOf('string');
+  });
+
+  it('CLI outputs are listed in the workspace Gallery where they were written, unless --no-gallery', async () => {
+    capture();
+    const dir = path.join(tmp, 'gen2');
+    expect(await runGenerateCli(['--model', CGAN, '--seed', '9', '--out', dir])).toBe(0);
+    expect(await runGenerateCli(['--model', CGAN, '--seed', '11', '--no-gallery', '--out', dir])).toBe(0);
+    const files = (await listGallery(openWorkspace(), { offset: 0, limit: 100 })).items.map((i) => i.file);
+    // The earlier tests' outputs (translate, generate) are there too, in place.
+    expect(files).toEqual(expect.arrayContaining([path.join(tmp, 'dress.png'), path.join(tmp, 'gen', 'class3-seed6.png'), path.join(dir, 'seed9.png')]));
+    expect(files).not.toContain(path.join(dir, 'seed11.png'));
+    expect((await listGallery(openWorkspace(), { offset: 0, limit: 100, op: 'generate' })).items[0]).toMatchObject({ model: { id: 'fashion-cgan' }, origin: 'folder' });
   });
 
   it('a PNG without provenance exits 3; a damaged chunk is one error line naming only the file as given', async () => {

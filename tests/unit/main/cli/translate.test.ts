@@ -16,6 +16,8 @@ let err: string[];
 beforeAll(async () => {
   await initBackend();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-translate-cli-'));
+  // The CLI lists its outputs in the workspace's Gallery: not the user's.
+  process.env.ATELIER_WORKSPACE = path.join(tmp, 'ws');
   bundle = path.join(tmp, 'u');
   const g = tinyUnet(16, 3, 4);
   await writeTestBundle(bundle, { id: 'u', model: 'pix2pix', networks: { G: g }, size: 16, channels: 3 });
@@ -26,7 +28,10 @@ beforeAll(async () => {
   photo = path.join(tmp, 'photo.jpg');
   await sharp(px, { raw: { width: 600, height: 400, channels: 3 } }).jpeg().toFile(photo);
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => {
+  delete process.env.ATELIER_WORKSPACE;
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 afterEach(() => vi.restoreAllMocks());
 
 function capture(): void {
