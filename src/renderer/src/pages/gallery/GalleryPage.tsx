@@ -4,8 +4,12 @@
  * request), filtered by model, model kind and what made it. Open one at full size with its
  * provenance; reuse its settings (Translate or Latent opens with them), reveal the file, delete.
  * Drop PNGs Atelier made elsewhere to import them.
+ *
+ * Thousands of items: the grid is virtual. Only the rows in view (and a few around) exist in the
+ * DOM, so only their thumbnails are requested; the index is fetched a page at a time for the
+ * rows the user scrolls to, never all at once.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { GalleryItem, GalleryPage as GalleryPageDto } from '../../../../shared/channels/gallery';
 import type { Provenance, ProvenanceOp } from '../../../../shared/provenance';
 import { toErrorData, type ErrorData } from '../../../../shared/errors';
@@ -21,6 +25,22 @@ import { useRestore } from '../../store/restore';
 import { notify, reportError, useUi } from '../../store/ui';
 
 const PAGE = 60;
+/** Grid geometry: a cell is at least this wide; rows are square cells plus the gap. */
+const CELL_MIN = 112;
+const GAP = 6;
+/** Rows rendered above and below the visible ones (smooth scrolling without blank rows). */
+const OVERSCAN = 2;
+
+/** Which items a scrolled grid shows: columns from the width, rows from the scroll offset. */
+export function visibleRange(o: { width: number; height: number; scrollTop: number; total: number }): { cols: number; rowHeight: number; first: number; last: number } {
+  const cols = Math.max(1, Math.floor((o.width + GAP) / (CELL_MIN + GAP)));
+  const cell = o.width > 0 ? (o.width - GAP * (cols - 1)) / cols : CELL_MIN;
+  const rowHeight = cell + GAP;
+  const rows = Math.ceil(o.total / cols);
+  const firstRow = Math.max(0, Math.floor(o.scrollTop / rowHeight) - OVERSCAN);
+  const lastRow = Math.min(rows - 1, Math.ceil((o.scrollTop + Math.max(o.height, rowHeight)) / rowHeight) + OVERSCAN);
+  return { cols, rowHeight, first: firstRow * cols, last: Math.min(o.total - 1, (lastRow + 1) * cols - 1) };
+}
 const OP_LABEL: Record<ProvenanceOp, string> = { translate: 'Translations', generate: 'Generated', latent: 'Latent renders', interpolate: 'Interpolations', samples: 'Training samples' };
 
 /** Which page reuses an item's settings. */
@@ -151,27 +171,75 @@ export function GalleryPage() {
   const [kind, setKind] = useState('');
   const [op, setOp] = useState<ProvenanceOp | ''>('');
   const [page, setPage] = useState<GalleryPageDto | null>(null);
-  const [items, setItems] = useState<GalleryItem[]>([]);
+  // Sparse: index -> item, filled a page at a time as rows come into view.
+  const [items, setItems] = useState<Map<number, GalleryItem>>(() => new Map());
   const [error, setError] = useState<ErrorData | null>(null);
   const [selected, setSelected] = useState<GalleryItem | null>(null);
+  // Pages asked for under the current filters (a new filter or a reload starts over).
+  const asked = useRef(new Set<number>());
+  const generation = useRef(0);
+  const scroller = useRef<HTMLDivElement | null>(null);
+  const [view, setView] = useState({ width: 0, height: 0, scrollTop: 0 });
 
-  const load = useCallback(
-    async (offset: number) => {
+  const fetchPage = useCallback(
+    async (n: number, gen: number) => {
       if (!ready) return;
       try {
-        const r = await call('gallery.list', { offset, limit: PAGE, ...(model ? { model } : {}), ...(kind ? { kind } : {}), ...(op ? { op } : {}) });
+        const r = await call('gallery.list', { offset: n * PAGE, limit: PAGE, ...(model ? { model } : {}), ...(kind ? { kind } : {}), ...(op ? { op } : {}) });
+        if (gen !== generation.current) return;
         setPage(r);
-        setItems((old) => (offset ? [...old, ...r.items] : r.items));
+        setItems((old) => {
+          const next = new Map(old);
+          r.items.forEach((it, i) => next.set(n * PAGE + i, it));
+          return next;
+        });
         setError(null);
       } catch (e) {
+        asked.current.delete(n);
         setError(toErrorData(e));
       }
     },
     [ready, model, kind, op],
   );
+  const reload = useCallback(() => {
+    generation.current++;
+    asked.current = new Set([0]);
+    setItems(new Map());
+    void fetchPage(0, generation.current);
+  }, [fetchPage]);
   useEffect(() => {
-    void load(0);
-  }, [load]);
+    reload();
+  }, [reload]);
+
+  // The scroller's size and offset (a ResizeObserver where there is one; a resize otherwise).
+  const scrollRef = useCallback((el: HTMLDivElement | null) => {
+    scroller.current = el;
+    if (el) setView({ width: el.clientWidth, height: el.clientHeight, scrollTop: el.scrollTop });
+  }, []);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => setView({ width: el.clientWidth, height: el.clientHeight, scrollTop: el.scrollTop });
+    if (typeof ResizeObserver !== 'undefined') {
+      const ro = new ResizeObserver(measure);
+      ro.observe(el);
+      return () => ro.disconnect();
+    }
+    window.addEventListener('resize', measure);
+    return () => window.removeEventListener('resize', measure);
+  }, [page?.total]);
+
+  const total = page?.total ?? 0;
+  const range = visibleRange({ ...view, total });
+  // Ask for the pages the visible rows fall in, once each.
+  useEffect(() => {
+    if (!total) return;
+    for (let n = Math.floor(range.first / PAGE); n <= Math.floor(range.last / PAGE); n++) {
+      if (asked.current.has(n)) continue;
+      asked.current.add(n);
+      void fetchPage(n, generation.current);
+    }
+  }, [range.first, range.last, total, fetchPage]);
 
   if (!ready) {
     return (
@@ -194,7 +262,7 @@ export function GalleryPage() {
     }
     if (failed.length) reportError('Import into the gallery', new Error(failed.join('\n')));
     if (ok) notify('Imported', `${ok} image${ok > 1 ? 's' : ''} added to the gallery.`, 'success');
-    await load(0);
+    reload();
   };
 
   const side = (
@@ -237,7 +305,7 @@ export function GalleryPage() {
           item={selected}
           onDeleted={() => {
             setSelected(null);
-            void load(0);
+            reload();
           }}
         />
       ) : null}
@@ -253,17 +321,37 @@ export function GalleryPage() {
             <p>Images saved on the Translate and Latent pages, and folder translations, appear here with the settings that made them. Drop PNGs Atelier made to import them.</p>
           </EmptyState>
         ) : (
-          <div className="thumbs" style={{ gridTemplateColumns: 'repeat(auto-fill, minmax(112px, 1fr))' }} data-testid="gallery-grid">
-            {items.map((it) => (
-              <Thumb key={it.id} item={it} selected={selected?.id === it.id} onOpen={() => setSelected(it)} />
-            ))}
+          <div
+            ref={scrollRef}
+            style={{ height: 'calc(100vh - 180px)', minHeight: 240, overflowY: 'auto' }}
+            onScroll={(e) => {
+              const el = e.currentTarget;
+              setView({ width: el.clientWidth, height: el.clientHeight, scrollTop: el.scrollTop });
+            }}
+            data-testid="gallery-scroller"
+          >
+            {/* The full height of every row, so the scrollbar is true; only the rows in view are drawn. */}
+            <div style={{ height: Math.ceil(total / range.cols) * range.rowHeight, position: 'relative' }}>
+              <div
+                className="thumbs"
+                style={{ gridTemplateColumns: `repeat(${range.cols}, 1fr)`, gap: GAP, position: 'absolute', left: 0, right: 0, top: Math.floor(range.first / range.cols) * range.rowHeight }}
+                data-testid="gallery-grid"
+                data-first={range.first}
+              >
+                {total
+                  ? Array.from({ length: range.last - range.first + 1 }, (_, k) => {
+                      const it = items.get(range.first + k);
+                      return it ? (
+                        <Thumb key={it.id} item={it} selected={selected?.id === it.id} onOpen={() => setSelected(it)} />
+                      ) : (
+                        <div key={`slot-${range.first + k}`} className="thumb" data-testid="gallery-slot" />
+                      );
+                    })
+                  : null}
+              </div>
+            </div>
           </div>
         )}
-        {page && items.length < page.total ? (
-          <button type="button" className="btn small" style={{ marginTop: 12 }} onClick={() => void load(items.length)} data-testid="gallery-more">
-            Load {Math.min(PAGE, page.total - items.length)} more ({items.length} of {page.total})
-          </button>
-        ) : null}
       </DropZone>
     </PageLayout>
   );
