@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAnalyzeCli } from '../../../../src/main/cli/analyze';
 import { type HierarchicalResult, type KMeansResultDto, type PcaResult, KMEANS_DEFAULT_N_INIT } from '../../../../src/shared/channels/analysis';
+import { captureConsole } from '../../main/cli/capture';
 
 let tmp: string;
 let file: string;
@@ -19,10 +20,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
 function capture(): void {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  ({ out, err } = captureConsole());
 }
 
 describe('atelier analyze', () => {
@@ -83,7 +81,7 @@ describe('atelier analyze', () => {
     expect(await runAnalyzeCli(['kmeans', '--input', file, '--dataset', 'x', '--k', '2'])).toBe(2);
     expect(await runAnalyzeCli(['cluster', '--input', file])).toBe(2);
     expect(await runAnalyzeCli(['hierarchical', '--input', file, '--linkage', 'median', '--workspace', tmp])).toBe(2);
-    err = [];
+    err.length = 0;
     expect(await runAnalyzeCli(['kmeans', '--input', file, '--k', '9', '--workspace', tmp])).toBe(1);
     expect(err.join('\n')).toMatch(/BAD_INPUT.*k = 9 clusters is more than the 6 points/);
     expect(await runAnalyzeCli(['pca', '--input', path.join(tmp, 'missing.csv'), '--workspace', tmp])).toBe(1);

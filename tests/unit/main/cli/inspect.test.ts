@@ -13,6 +13,7 @@ import { translateFolder } from '../../../../src/main/engine/infer/ops';
 import { openWorkspace } from '../../../../src/main/engine/core/workspace';
 import { readProvenanceFile } from '../../../../src/main/engine/infer/png-provenance';
 import { listGallery } from '../../../../src/main/engine/gallery/store';
+import { captureConsole } from './capture';
 
 // The shipped demo models at their own size (32 px): fast enough for a unit test.
 const PIX2PIX = path.resolve('models/edges2fashion-pix2pix');
@@ -44,11 +45,7 @@ afterAll(async () => {
 afterEach(() => vi.restoreAllMocks());
 
 function capture(): void {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  ({ out, err } = captureConsole());
 }
 
 describe('provenance in CLI outputs, shown by atelier inspect', () => {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { initBackend } from '../../../../src/main/engine/backend';
 import { runTranslateCli } from '../../../../src/main/cli/translate';
 import { tinyUnet, writeTestBundle } from '../../engine/export/models';
+import { captureConsole } from './capture';
 
 let tmp: string;
 let bundle: string;
@@ -35,11 +36,7 @@ afterAll(() => {
 afterEach(() => vi.restoreAllMocks());
 
 function capture(): void {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  ({ out, err } = captureConsole());
 }
 
 describe('atelier translate', () => {
