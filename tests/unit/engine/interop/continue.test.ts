@@ -6,28 +6,21 @@
  * networks (fixtures/reference_nets.py) and runs to Atelier's output within 1e-4.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../../../src/main/engine/backend';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../../../../src/main/engine/backend';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 import { checkpointFiles, runFromPytorch } from '../../../../src/main/engine/interop/continue';
 import { exportPytorch } from '../../../../src/main/engine/interop/export';
 import { readPthFile } from '../../../../src/main/engine/interop/pth';
 import { modelFromCheckpoint } from '../../../../src/main/engine/train/run-promote';
 import { trainRun } from '../../../../src/main/engine/train/run';
 import { maxAbsDiff, NO_TORCH, nchwToNhwc, readF32, runReference, torchAvailable, type RefSpec } from './torch';
+import { useTempWorkspace } from './workspace';
 
 let dir = '';
 let ws: Workspace;
-beforeAll(async () => {
-  await initBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-continue-'));
-  ws = openWorkspace(path.join(dir, 'ws'));
-});
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+useTempWorkspace('atelier-continue-', (d, w) => ((dir = d), (ws = w)));
 
 /** Every tensor of `b` equals `a`'s (num_batches_tracked aside: Atelier does not count batches). */
 async function sameTensors(a: string, b: string): Promise<number> {

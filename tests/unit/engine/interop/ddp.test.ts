@@ -12,28 +12,20 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../../src/main/engine/backend';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
+import { describe, expect, it } from 'vitest';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 import { encodeIdx } from '../../../../src/main/engine/data/idx';
 import { checkpointFiles, runFromPytorch } from '../../../../src/main/engine/interop/continue';
 import { exportPytorch } from '../../../../src/main/engine/interop/export';
 import { readPthFile } from '../../../../src/main/engine/interop/pth';
 import { trainRun } from '../../../../src/main/engine/train/run';
 import { ddpAvailable, maxAbsDiff, NO_DDP, PEER_PYTHON, runReference, type RefSpec } from './torch';
+import { useTempWorkspace } from './workspace';
 
 let dir = '';
 let ws: Workspace;
-beforeAll(async () => {
-  await initBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-ddp-'));
-  ws = openWorkspace(path.join(dir, 'ws'));
-});
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+useTempWorkspace('atelier-ddp-', (d, w) => ((dir = d), (ws = w)));
 
 /** A packed RGB dataset: roles a and b per split, random pixels. */
 function packedDataset(id: string, kind: 'paired' | 'unpaired', counts: Record<'train' | 'test', number>, size: number): void {

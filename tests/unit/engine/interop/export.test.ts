@@ -5,12 +5,11 @@
  * 1e-4, and come with the dataset in the reference's layout and a train.sh for one GPU and torchrun.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../../../src/main/engine/backend';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../../../../src/main/engine/backend';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 import { exportPytorch } from '../../../../src/main/engine/interop/export';
 import { importPytorch } from '../../../../src/main/engine/interop/import';
 import { readPthFile } from '../../../../src/main/engine/interop/pth';
@@ -18,18 +17,11 @@ import { encodeIdx } from '../../../../src/main/engine/data/idx';
 import { createModel } from '../../../../src/main/engine/models';
 import { disposeBundle, loadBundle, writeBundle } from '../../../../src/main/engine/train/bundle';
 import { maxAbsDiff, NO_TORCH, nchwToNhwc, readF32, runReference, torchAvailable, type RefSpec } from './torch';
+import { useTempWorkspace } from './workspace';
 
 let dir = '';
 let ws: Workspace;
-
-beforeAll(async () => {
-  await initBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-export-'));
-  ws = openWorkspace(path.join(dir, 'ws'));
-});
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+useTempWorkspace('atelier-export-', (d, w) => ((dir = d), (ws = w)));
 
 /** A tiny paired dataset stored as files, as the importer leaves it. */
 async function pairedDataset(id: string): Promise<void> {

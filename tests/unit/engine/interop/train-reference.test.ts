@@ -4,26 +4,19 @@
  * to checkpoints PyTorch loads strictly (weights_only) and runs to Atelier's output within 1e-4.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../../../src/main/engine/backend';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../../../../src/main/engine/backend';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 import { exportPytorch } from '../../../../src/main/engine/interop/export';
 import { createModel } from '../../../../src/main/engine/models';
 import { writeBundle } from '../../../../src/main/engine/train/bundle';
 import { maxAbsDiff, NO_TORCH, nchwToNhwc, readF32, runReference, torchAvailable, type RefSpec } from './torch';
+import { useTempWorkspace } from './workspace';
 
 let dir = '';
 let ws: Workspace;
-beforeAll(async () => {
-  await initBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-reftrain-'));
-  ws = openWorkspace(path.join(dir, 'ws'));
-});
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+useTempWorkspace('atelier-reftrain-', (d, w) => ((dir = d), (ws = w)));
 
 const training = { runId: 'r', datasetId: '', steps: 2, epochs: 0, durationSec: 0, stepsPerSec: 0, backend: 'test', finalLosses: {}, meanLosses: {} };
 
