@@ -1,33 +1,19 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../../src/main/engine/backend';
-import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
 import { importDataset } from '../../../../src/main/engine/data/import';
 import { DatasetLoader, type Batch } from '../../../../src/main/engine/data/loader';
 import { DataRng } from '../../../../src/main/engine/data/rng';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 import { writePairedFolders } from '../../../fixtures/bad-images';
+import { useDemoWorkspace } from '../demo-workspace';
 
 let tmp: string;
 let ws: Workspace;
-const savedFrom = process.env.ATELIER_DEMO_FROM;
 const dsDir = (id: string) => path.join(ws.datasets, id);
-
-beforeAll(async () => {
-  await initBackend();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-loader-'));
-  ws = openWorkspace(path.join(tmp, 'ws'));
-  process.env.ATELIER_DEMO_FROM = 'resources';
-  await ensureDemoDatasets(ws);
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  if (savedFrom === undefined) delete process.env.ATELIER_DEMO_FROM;
-  else process.env.ATELIER_DEMO_FROM = savedFrom;
-});
+useDemoWorkspace('atelier-loader-', initBackend, (d, w) => ((tmp = d), (ws = w)));
 
 const dispose = (b: Batch) => tf.dispose(b.kind === 'labeled' ? [b.x, b.label] : [b.a, b.b]);
 const values = (b: Batch) => (b.kind === 'labeled' ? [Array.from(b.x.dataSync()), Array.from(b.label.dataSync())] : [Array.from(b.a.dataSync()), Array.from(b.b.dataSync())]);

@@ -1,9 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDemoDatasets } from '../../../../src/main/engine/data/demo';
-import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/workspace';
+import { describe, expect, it } from 'vitest';
+import type { Workspace } from '../../../../src/main/engine/core/workspace';
 import { readLog } from '../../../../src/main/engine/train/run-files';
 import { createRun } from '../../../../src/main/engine/train/run-create';
 import { trainRun } from '../../../../src/main/engine/train/run';
@@ -12,22 +8,10 @@ import { useTestBackend } from '../layers/test-backend';
 import { tf } from '../../../../src/main/engine/backend';
 import { openBatchSource } from '../../../../src/main/engine/train/source';
 import '../../../../src/main/engine/train/dataset-source';
+import { useDemoWorkspace } from '../demo-workspace';
 
-let tmp: string;
 let ws: Workspace;
-const savedFrom = process.env.ATELIER_DEMO_FROM;
-beforeAll(async () => {
-  await useTestBackend();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-train-ds-'));
-  ws = openWorkspace(path.join(tmp, 'ws'));
-  process.env.ATELIER_DEMO_FROM = 'resources';
-  await ensureDemoDatasets(ws);
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  if (savedFrom === undefined) delete process.env.ATELIER_DEMO_FROM;
-  else process.env.ATELIER_DEMO_FROM = savedFrom;
-});
+useDemoWorkspace('atelier-train-ds-', useTestBackend, (_d, w) => (ws = w));
 
 it('grey datasets resized to a power of two keep their pixels (28 -> 32 px, no channel-stride stripes)', async () => {
   const open = (size: number) => openBatchSource({ workspace: ws, datasetId: 'demo-fashion', size, channels: 1, batchSize: 8, seed: 0, needs: 'labelled', direction: 'AtoB' });
