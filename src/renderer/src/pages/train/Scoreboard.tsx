@@ -12,6 +12,7 @@ import { useLoad } from '../../lib/useLoad';
 import { useJobs, waitForJob } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
 import { available, call } from '../../studio';
+import { usePromote } from './usePromote';
 
 /** Metric columns besides the key: the ones with a direction (baselines stay in the tooltip). */
 export function otherMetricKeys(rows: ScoreboardRow[]): string[] {
@@ -24,7 +25,7 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
   const cached = useLoad(available('run.scores') ? () => call('run.scores', { runId }) : null, [runId]);
   const [fresh, setFresh] = useState<ScoreboardData | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
-  const [promoting, setPromoting] = useState<number | null>(null);
+  const { promoting, promote } = usePromote(runId, onPromoted);
   const job = useJobs((s) => (jobId ? s.jobs[jobId] : undefined));
   const board = fresh ?? cached.data;
 
@@ -43,19 +44,6 @@ export function Scoreboard({ runId, onPromoted }: { runId: string; onPromoted?()
       reportError('Evaluate checkpoints', e);
     } finally {
       setJobId(null);
-    }
-  };
-
-  const promote = async (step: number) => {
-    setPromoting(step);
-    try {
-      const r = await call('run.promote', { runId, step });
-      notify('Model bundle made', `${r.bundleId} (step ${step}) — find it on the Models, Translate and Latent pages.`, 'success');
-      onPromoted?.();
-    } catch (e) {
-      reportError(`Make a bundle from step ${step}`, e);
-    } finally {
-      setPromoting(null);
     }
   };
 

@@ -12,7 +12,7 @@ import { ZoomView } from '../../components/ImageView';
 import { ErrorInline } from '../../components/Toasts';
 import { usePngUrl } from '../../lib/png';
 import { useLoad } from '../../lib/useLoad';
-import { notify, reportError } from '../../store/ui';
+import { usePromote } from './usePromote';
 
 const FLAG_LABEL: Record<string, string> = { collapse: 'collapse', copy: 'output ≈ input', 'colour-drift': 'colour drift' };
 
@@ -22,26 +22,13 @@ export function Timeline({ runId, reloadKey, onPromoted }: { runId: string; relo
   const data = useLoad(available('run.timeline') ? () => call('run.timeline', { runId }) : null, [runId, reloadKey]);
   const frames = data.data?.frames ?? [];
   const [index, setIndex] = useState<number | null>(null);
-  const [promoting, setPromoting] = useState(false);
+  const { promoting, promote } = usePromote(runId, onPromoted);
   // Follow the newest frame until the user scrubs.
   const i = index === null ? frames.length - 1 : Math.min(index, frames.length - 1);
   const frame: TimelineFrame | undefined = frames[i];
   const url = usePngUrl(frame?.png);
   useEffect(() => setIndex(null), [runId]);
   if (!available('run.timeline')) return null;
-
-  const promote = async (step: number) => {
-    setPromoting(true);
-    try {
-      const r = await call('run.promote', { runId, step });
-      notify('Model bundle made', `${r.bundleId} (step ${step}) — find it on the Models, Translate and Latent pages.`, 'success');
-      onPromoted?.();
-    } catch (e) {
-      reportError(`Make a bundle from step ${step}`, e);
-    } finally {
-      setPromoting(false);
-    }
-  };
 
   const pin = data.data?.pin;
   return (
@@ -117,12 +104,12 @@ export function Timeline({ runId, reloadKey, onPromoted }: { runId: string; relo
                   <button
                     type="button"
                     className="btn small"
-                    disabled={promoting || !frame.checkpoint}
+                    disabled={promoting !== null || !frame.checkpoint}
                     title={frame.checkpoint ? `Write a model bundle from the checkpoint of step ${frame.step}` : 'This checkpoint was pruned (the run keeps its last checkpoints only); its frame stays for reference.'}
                     onClick={() => void promote(frame.step)}
                     data-testid="timeline-promote"
                   >
-                    {promoting ? 'Making bundle…' : frame.checkpoint ? `Promote step ${frame.step}` : 'Checkpoint pruned'}
+                    {promoting !== null ? 'Making bundle…' : frame.checkpoint ? `Promote step ${frame.step}` : 'Checkpoint pruned'}
                   </button>
                 ) : null}
               </div>
