@@ -25,6 +25,8 @@ import time
 import torch
 import torch.nn as nn
 
+from peer_nets import blas_library, params, patchgan
+
 
 def resnet_generator(in_c=3, out_c=3, ngf=64, blocks=6):
     norm = lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
@@ -51,31 +53,6 @@ def resnet_generator(in_c=3, out_c=3, ngf=64, blocks=6):
     return nn.Sequential(*layers)
 
 
-def patchgan(in_c=3, ndf=64, n_layers=3):
-    norm = lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
-    layers = [nn.Conv2d(in_c, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-    mult = 1
-    for n in range(1, n_layers):
-        prev, mult = mult, min(2 ** n, 8)
-        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=True), norm(ndf * mult), nn.LeakyReLU(0.2, True)]
-    prev, mult = mult, min(2 ** n_layers, 8)
-    layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 1, 1, bias=True), norm(ndf * mult), nn.LeakyReLU(0.2, True)]
-    layers += [nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
-    return nn.Sequential(*layers)
-
-
-def params(m):
-    return sum(p.numel() for p in m.parameters() if p.requires_grad)
-
-
-def blas_library():
-    try:
-        with open('/proc/self/maps') as f:
-            return sorted({line.split()[-1] for line in f if 'blas' in line.lower() and '/' in line})
-    except OSError:
-        return []
-
-
 def set_grad(nets, on):
     for n in nets:
         for p in n.parameters():
@@ -86,7 +63,7 @@ def bench(size, batch, steps, warmup, ngf, ndf, blocks):
     torch.manual_seed(0)
     blocks = blocks or (6 if size <= 128 else 9)
     G_A, G_B = resnet_generator(ngf=ngf, blocks=blocks), resnet_generator(ngf=ngf, blocks=blocks)
-    D_A, D_B = patchgan(ndf=ndf), patchgan(ndf=ndf)
+    D_A, D_B = patchgan(3, ndf=ndf, norm='instance'), patchgan(3, ndf=ndf, norm='instance')
     oG = torch.optim.Adam(list(G_A.parameters()) + list(G_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
     mse, l1 = nn.MSELoss(), nn.L1Loss()

@@ -22,6 +22,8 @@ import time
 import torch
 import torch.nn as nn
 
+from peer_nets import blas_library, params, patchgan
+
 
 def unet(size, in_c=3, out_c=3, ngf=64, depth=None):
     depth = depth or int(math.log2(size))
@@ -64,34 +66,9 @@ def unet(size, in_c=3, out_c=3, ngf=64, depth=None):
     return Unet()
 
 
-def patchgan(in_c=6, ndf=64, n_layers=3):
-    layers = [nn.Conv2d(in_c, ndf, 4, 2, 1), nn.LeakyReLU(0.2)]
-    mult = 1
-    for n in range(1, n_layers):
-        prev, mult = mult, min(2 ** n, 8)
-        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2)]
-    prev, mult = mult, min(2 ** n_layers, 8)
-    layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2)]
-    layers += [nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
-    return nn.Sequential(*layers)
-
-
-def params(m):
-    return sum(p.numel() for p in m.parameters() if p.requires_grad)
-
-
-def blas_library():
-    try:
-        with open('/proc/self/maps') as f:
-            libs = sorted({line.split()[-1] for line in f if 'blas' in line.lower() and '/' in line})
-        return libs
-    except OSError:
-        return []
-
-
 def bench(size, batch, steps, warmup, ngf):
     torch.manual_seed(0)
-    G, D = unet(size, ngf=ngf), patchgan(ndf=ngf)
+    G, D = unet(size, ngf=ngf), patchgan(6, ndf=ngf)
     oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce, l1 = nn.BCEWithLogitsLoss(), nn.L1Loss()
