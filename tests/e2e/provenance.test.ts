@@ -2,14 +2,15 @@
  * Drag-back restore and the Gallery in Chromium against `atelier serve`: generate on the Latent
  * page (seed, a PCA slider moved), save the PNG, move away, drop the saved PNG back: the same
  * seed, slider and image return. A PNG Atelier did not make is refused with a clear note. The
- * save is in the Gallery with its provenance, and "Reuse settings" restores it again.
+ * save is in the Gallery with its provenance, and "Reuse settings" restores it again. An
+ * interpolation frame dropped back restores its keyframes, path and pixels.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Download, Page } from 'playwright-core';
 import { CHROMIUM, errorsShown, haveChromium, openStudio, screenshot, type Studio } from './harness';
 import { readProvenanceFile } from '../../src/main/engine/infer/png-provenance';
 
@@ -112,6 +113,52 @@ describe.skipIf(!haveChromium)(`drag-back restore and the gallery in Chromium${h
     forged[60] = forged[60]! ^ 1; // inside the chunk: its CRC no longer matches
     await drop(page, 'latent-drop', forged, 'forged.png');
     await page.waitForFunction(() => /CRC/.test(document.querySelector('[data-testid=restore-note]')?.textContent ?? ''), null, { timeout: 30_000 });
+  });
+
+  it('Latent: an interpolation frame dropped back restores keyframes A and B, the path, and the frame itself', async () => {
+    const caption = (t: string) => page.waitForFunction((t) => document.querySelector('[data-testid=latent-caption]')?.textContent?.includes(t), t, { timeout: 30_000 });
+    await page.fill('[data-testid=latent-seed]', '11');
+    await caption('seed 11');
+    await page.waitForTimeout(1000);
+    await page.click('[data-testid=set-key-a]');
+    await page.fill('[data-testid=latent-seed]', '12');
+    await caption('seed 12');
+    await page.waitForTimeout(1000);
+    await page.click('[data-testid=set-key-b]');
+    await page.click('[data-testid=interpolate]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=interp-strip] img').length === 8, null, { timeout: 60_000 });
+    // Frame 4 of 8 as the engine returned it: "Export frames" saves each with its provenance.
+    const downloads: Download[] = [];
+    const onDownload = (d: Download) => void downloads.push(d);
+    page.on('download', onDownload);
+    await page.click('[data-testid=export-frames]');
+    await expect.poll(() => downloads.length, { timeout: 30_000 }).toBe(8);
+    page.off('download', onDownload);
+    const d3 = downloads.find((d) => d.suggestedFilename().endsWith('-003.png'))!;
+    const bytes = fs.readFileSync(await d3.path());
+    const framePath = path.join(tmp, 'frame3.png');
+    fs.writeFileSync(framePath, bytes);
+    expect(await readProvenanceFile(framePath)).toMatchObject({ op: 'interpolate', interpolation: { steps: 8, frame: 3 } });
+
+    // Elsewhere (another seed), then drop the frame back.
+    await page.fill('[data-testid=latent-seed]', '3');
+    await caption('seed 3');
+    await drop(page, 'latent-drop', bytes, 'frame3.png');
+    await page.waitForSelector('[data-testid=restore-note][data-ok=true]', { timeout: 30_000 });
+    expect(await page.textContent('[data-testid=restore-note]')).toMatch(/interpolation, keyframes A and B, frame 4 of 8/);
+    await caption('restored vector');
+    await page.waitForSelector('img[alt="Keyframe A"]');
+    await page.waitForSelector('img[alt="Keyframe B"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=interp-strip] img').length === 8, null, { timeout: 60_000 });
+    // The frame renders again (one render instead of a batch of 8: equal to the last bit of 8-bit colour).
+    await page.waitForTimeout(1500);
+    const shown = await shownPixels(page);
+    const want = await sharp(bytes).ensureAlpha().raw().toBuffer();
+    expect(shown.length).toBe(want.length);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(shown[i]! - want[i]!));
+    expect(worst).toBeLessThanOrEqual(1);
+    await screenshot(page, 'latent-interpolation-restored');
   });
 
   it('Translate: a saved translation dropped back restores its model and settings and names its input', async () => {

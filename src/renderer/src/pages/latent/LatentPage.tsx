@@ -420,7 +420,7 @@ function LatentStudio({ bundle, picker, restore, banner, onDropPng }: { bundle: 
           <button type="button" className="btn small" disabled={!sheet} onClick={exportSheet} title="One PNG with all frames side by side">
             <Icon name="download" size={14} /> Export strip
           </button>
-          <button type="button" className="btn small ghost" disabled={!strip} onClick={exportFrames} title="One PNG per frame">
+          <button type="button" className="btn small ghost" disabled={!strip} onClick={exportFrames} title="One PNG per frame" data-testid="export-frames">
             Export frames
           </button>
         </div>
