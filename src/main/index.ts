@@ -13,8 +13,7 @@ import type { FromHost, ToHost } from './engine/host/protocol';
 import { defaultTrustedFrame, registerHandlers } from './ipc';
 import { CSP, isAllowedNavigation, resolveStudioPath, secureWebPreferences, STUDIO_MIME } from './security';
 import { loadWindowState, trackWindowState } from './window-state';
-import { jobNotice } from '../shared/notices';
-import type { EventName } from '../shared/events';
+import { jobNotifier } from './job-notifications';
 
 const devUrl = process.env.ELECTRON_RENDERER_URL;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -62,13 +61,14 @@ if (!app.requestSingleInstanceLock()) {
   engine.onEvent(broadcast);
   // A long job that ends while the window is not in front: a system notification (from here, so
   // the renderer keeps every permission denied); a click brings the window back.
-  engine.onEvent((event, payload) => {
-    const n = jobNotice(event as EventName, payload as never);
-    if (!n || !Notification.isSupported() || win?.isFocused()) return;
-    const note = new Notification({ title: n.title, body: n.body, silent: n.ok });
-    note.on('click', () => win?.show());
-    note.show();
-  });
+  engine.onEvent(
+    jobNotifier({
+      supported: () => Notification.isSupported(),
+      focused: () => !!win?.isFocused(),
+      create: (o) => new Notification(o),
+      reveal: () => win?.show(),
+    }),
+  );
 
   const hardenContents = (contents: WebContents) => {
     contents.on('will-navigate', (e, url) => {
