@@ -73,13 +73,29 @@ function unsupported(layer: Layer, why: string): StudioError {
   });
 }
 
+/**
+ * Host copies of weights read ahead (readWeightsAhead), by variable: a GPU backend (webgpu)
+ * cannot read synchronously in Node, and the writer reads weights synchronously.
+ */
+const hostWeights = new WeakMap<object, Float32Array>();
+
+/** Read the networks' weights to the host once, asynchronously, so the writer works on a GPU backend. */
+export async function readWeightsAhead(nets: (tfTypes.LayersModel | undefined)[]): Promise<void> {
+  for (const net of nets) {
+    for (const w of net?.weights ?? []) {
+      const t = w.read();
+      if (!hostWeights.has(t)) hostWeights.set(t, (await t.data()) as Float32Array);
+    }
+  }
+}
+
 /** Read a layer weight by its short name (kernel, bias, gamma, ...) as float32. */
 function weight(layer: Layer, ...names: string[]): { data: Float32Array; shape: number[] } | null {
   for (const w of layer.weights) {
     const short = w.name.split('/').pop()!.replace(/_\d+$/, '');
     if (names.includes(short)) {
       const t = w.read();
-      return { data: t.dataSync() as Float32Array, shape: t.shape.slice() };
+      return { data: hostWeights.get(t) ?? (t.dataSync() as Float32Array), shape: t.shape.slice() };
     }
   }
   return null;

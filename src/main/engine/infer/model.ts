@@ -267,8 +267,12 @@ export class InferenceModel {
     return { data: t.data as Float32Array, dims: t.dims, all: res };
   }
 
-  private tfjsRun(stages: tfTypes.LayersModel[], feeds: { data: Float32Array | number[]; dims: number[]; int?: boolean }[]): Float32Array {
-    return tf.tidy(() => {
+  /**
+   * The tfjs networks on the current backend. The result is read asynchronously: a GPU backend
+   * (webgpu) cannot read synchronously in Node.
+   */
+  private async tfjsRun(stages: tfTypes.LayersModel[], feeds: { data: Float32Array | number[]; dims: number[]; int?: boolean }[]): Promise<Float32Array> {
+    const out = tf.tidy(() => {
       let xs: tfTypes.Tensor[] = feeds.map((f, i) => {
         const sym = stages[0]!.inputs[i]!;
         if (f.int) return tf.tensor(Array.from(f.data), sym.shape.length === 2 ? [f.dims[0]!, 1] : [f.dims[0]!], sym.dtype === 'int32' ? 'int32' : 'float32');
@@ -284,8 +288,13 @@ export class InferenceModel {
         xs = Array.isArray(y) ? (y as tfTypes.Tensor[]) : [y as tfTypes.Tensor];
       }
       const y = xs[0]!;
-      return Float32Array.from((y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y).dataSync() as Float32Array);
+      return y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y;
     });
+    try {
+      return Float32Array.from((await out.data()) as Float32Array);
+    } finally {
+      out.dispose();
+    }
   }
 
   private imageDims(n: number, channels = this.info.channels, h = this.info.imageSize, w = h): number[] {

@@ -22,6 +22,8 @@ import type { BundleLocation, BundleSummary } from '../../../shared/channels/bun
 import { safeId, type Workspace } from '../core/workspace';
 import { exists } from '../core/fsutil';
 import type { ExportSource, OnnxSidecar } from '../export/onnx-export';
+import { readWeightsAhead } from '../export/tfjs-to-onnx';
+import { syncReads } from '../models/base';
 import { bundleCapabilities, disposeBundle, loadBundle, translatorNetwork, type BundleMeta } from '../train/bundle';
 import { InferenceModel, capabilitiesOf, type Runtime } from './model';
 
@@ -199,6 +201,8 @@ export async function loadBundleSource(dir: string, opts: { direction?: Directio
   } finally {
     disposeBundle(b); // whatever was not taken
   }
+  // The ONNX writer reads weights synchronously; a GPU backend reads only asynchronously.
+  if (!syncReads()) await readWeightsAhead([src.generator, src.encoder, src.decoder]);
   return src;
 }
 

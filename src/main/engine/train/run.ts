@@ -11,6 +11,7 @@ import path from 'node:path';
 import { tf, initBackend } from '../backend';
 import { onHost } from '../gpu/host-read';
 import { gpuFailure, leaveGpu, throwIfGpuFault } from '../gpu/failover';
+import { assertGpuFit } from '../gpu/memory';
 import { exists, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
 import { stampSamples } from '../infer/provenance';
 import type { Workspace } from '../core/workspace';
@@ -46,12 +47,23 @@ export interface TrainHooks {
  * checkpoint of the last step it completed (unless it failed).
  */
 export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks = {}): Promise<TrainSummary> {
-  const backend = (await initBackendForTraining()) as string;
+  const info = await initBackend();
+  const backend = info.backend as string;
   const run = await readRunOptions(runDir);
   await sweepTemp(checkpointsDir(runDir));
   const src = await openRunSource(ws, run);
   const model = createModel(run.model, run.options);
   model.totalSteps = run.totalSteps;
+  if (backend === 'webgpu' && info.webgpu.adapter) {
+    // A run that cannot fit the GPU says so now, with a batch/size that fits (gpu/memory.ts).
+    try {
+      assertGpuFit(model.networks, run.model, model.options.size, model.options.batchSize, info.webgpu.adapter);
+    } catch (e) {
+      model.dispose();
+      src.close?.();
+      throw e;
+    }
+  }
   let resumedFrom: number | null = null;
   let lastCkpt: number | null = null;
   try {
@@ -287,9 +299,4 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   model.dispose();
   src.close?.();
   return summary;
-}
-
-async function initBackendForTraining(): Promise<string> {
-  const info = await initBackend();
-  return info.backend;
 }

@@ -27,14 +27,18 @@ function dawnInstalled(): boolean {
   }
 }
 
-/** Why there is no software GPU here, or null when SwiftShader + the Vulkan loader + Dawn are present. */
-export const noSoftwareGpu: string | null = !dawnInstalled()
-  ? 'the webgpu package (Dawn) is not installed'
-  : !fs.existsSync(SWIFTSHADER_ICD)
-    ? `no SwiftShader ICD (apt chromium) at ${SWIFTSHADER_ICD}`
-    : !vulkanLoader()
-      ? 'no Vulkan loader (apt libvulkan1)'
-      : null;
+/**
+ * Why there is no software Vulkan device here, or null when SwiftShader and the Vulkan loader
+ * are present (enough for onnxruntime's webgpu provider, which brings its own Dawn).
+ */
+export const noSoftwareVulkan: string | null = !fs.existsSync(SWIFTSHADER_ICD)
+  ? `no SwiftShader ICD (apt chromium) at ${SWIFTSHADER_ICD}`
+  : !vulkanLoader()
+    ? 'no Vulkan loader (apt libvulkan1)'
+    : null;
+
+/** Why there is no software GPU for tfjs here, or null when SwiftShader + the Vulkan loader + Dawn are present. */
+export const noSoftwareGpu: string | null = !dawnInstalled() ? 'the webgpu package (Dawn) is not installed' : noSoftwareVulkan;
 
 /** Point Dawn at SwiftShader; call before the first adapter request in this process. */
 export function useSoftwareGpu(): void {

@@ -6,38 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noSoftwareGpu, useSoftwareGpu } from './software-gpu';
 import { tf, initBackend, releaseBackend } from '../../../../src/main/engine/backend';
-import { MODELS, createModel, type ModelKind } from '../../../../src/main/engine/models';
-import { InMemoryBatchSource, syntheticImages } from '../../../../src/main/engine/train/source';
+import { createModel, type ModelKind } from '../../../../src/main/engine/models';
+import { TINY, tinySource as source } from '../models/tiny';
 
 export const LOSS_TOL = 1e-3;
 /** SwiftShader compiles every shader on first use: tens of seconds per model alone, minutes on a busy machine. */
 export const GPU_TEST_TIMEOUT = 600_000;
-
-export const TINY: Record<string, Record<string, unknown>> = {
-  gan: { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, sampleCount: 2 },
-  cgan: { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, numClasses: 3, sampleCount: 2 },
-  pix2pix: { size: 16, channels: 3, ngf: 4, ndf: 4 },
-  // Reflection padding, instance norm, the image pool (kept as GPU tensors on webgpu).
-  cyclegan: { size: 16, channels: 3, ngf: 4, ndf: 4, blocks: 1, poolSize: 2 },
-  autoencoder: { size: 16, channels: 3, latent: 4, ngf: 4, batchSize: 2 },
-};
-
-function source(kind: ModelKind, o: Record<string, unknown>): InMemoryBatchSource {
-  const need = MODELS[kind]!.data;
-  const d = syntheticImages({ n: 6, size: o.size as number, channels: o.channels as number, seed: 7, kind: need, numClasses: 3 });
-  return new InMemoryBatchSource(
-    {
-      a: d.a,
-      ...(need === 'paired' || need === 'unpaired' ? { b: d.b } : {}),
-      ...(need === 'labelled' ? { labels: d.labels, numClasses: 3 } : {}),
-      size: o.size as number,
-      channels: o.channels as number,
-      paired: need === 'paired',
-    },
-    (o.batchSize as number) ?? 1,
-    3,
-  );
-}
 
 /** Three steps on one backend: the losses, and the tensor count after each (flat once cyclegan's pool of 2 is full). */
 async function threeSteps(backend: string, kind: ModelKind): Promise<{ losses: Record<string, number>[]; counts: number[] }> {

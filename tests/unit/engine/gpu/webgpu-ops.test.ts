@@ -8,24 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noSoftwareGpu, useSoftwareGpu } from './software-gpu';
 import { GPU_TEST_TIMEOUT } from './train-parity';
+import { rand } from '../kernels/helpers';
 import { tf, initBackend, releaseBackend } from '../../../../src/main/engine/backend';
 import { instanceNorm, reflectionPad2d } from '../../../../src/main/engine/layers';
 import { ganLoss, l1 } from '../../../../src/main/engine/models/losses';
 
 const OP_TOL = 1e-4;
-
-function rand(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /** An op of the training path: its inputs' shapes and the computation (forward; gradients are taken of sum(y * w)). */
 interface OpCase {

@@ -1,37 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
 import { MODELS, createModel, lrAt, resolveOptions, ImagePool, Rng, type BaseModel, type ModelKind } from '../../../../src/main/engine/models';
-import { InMemoryBatchSource, syntheticImages } from '../../../../src/main/engine/train/source';
+import type { InMemoryBatchSource } from '../../../../src/main/engine/train/source';
 import { useTestBackend } from '../layers/test-backend';
+import { TINY, tinySource as source } from './tiny';
 
 beforeAll(async () => {
   await useTestBackend();
 });
-
-const TINY: Record<ModelKind, Record<string, unknown>> = {
-  gan: { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, sampleCount: 3 },
-  cgan: { size: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 2, numClasses: 3, sampleCount: 2 },
-  pix2pix: { size: 16, channels: 3, ngf: 4, ndf: 4 },
-  cyclegan: { size: 16, channels: 3, ngf: 4, ndf: 4, blocks: 1, poolSize: 2 },
-  autoencoder: { size: 16, channels: 3, latent: 4, ngf: 4, batchSize: 2 },
-};
-
-function source(kind: ModelKind, o: Record<string, unknown>): InMemoryBatchSource {
-  const need = MODELS[kind].data;
-  const d = syntheticImages({ n: 6, size: o.size as number, channels: o.channels as number, seed: 7, kind: need, numClasses: 3 });
-  return new InMemoryBatchSource(
-    {
-      a: d.a,
-      ...(need === 'paired' || need === 'unpaired' ? { b: d.b } : {}),
-      ...(need === 'labelled' ? { labels: d.labels, numClasses: 3 } : {}),
-      size: o.size as number,
-      channels: o.channels as number,
-      paired: need === 'paired',
-    },
-    (o.batchSize as number) ?? 1,
-    3,
-  );
-}
 
 function steps(m: BaseModel, src: InMemoryBatchSource, n: number): Record<string, number>[] {
   const out: Record<string, number>[] = [];
