@@ -110,27 +110,58 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
     const dParts: tf.Scalar[] = [];
     let fakeA: tf.Tensor4D | null = null;
     let fakeB: tf.Tensor4D | null = null;
+    const losses: Partial<Record<'gA' | 'cA' | 'iA' | 'gB' | 'cB' | 'iB', tf.Scalar>> = {};
     tf.tidy(() => {
-      const gStep = tf.variableGrads(() => {
-        const fB = G_A!.apply(A, t) as tf.Tensor4D;
-        const recA = G_B!.apply(fB, t) as tf.Tensor4D;
-        const fA = G_B!.apply(B, t) as tf.Tensor4D;
-        const recB = G_A!.apply(fA, t) as tf.Tensor4D;
-        fakeA = tf.keep(fA);
-        fakeB = tf.keep(fB);
-        const gA = ganLoss(D_A!.apply(fB, t) as tf.Tensor, true, o.ganMode);
-        const gB = ganLoss(D_B!.apply(fA, t) as tf.Tensor, true, o.ganMode);
-        const cA = tf.mul(l1(recA, A), o.lambdaA) as tf.Scalar;
-        const cB = tf.mul(l1(recB, B), o.lambdaB) as tf.Scalar;
-        let iA: tf.Scalar = tf.scalar(0);
-        let iB: tf.Scalar = tf.scalar(0);
-        if (o.lambdaIdentity > 0) {
-          iA = tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), o.lambdaB * o.lambdaIdentity) as tf.Scalar;
-          iB = tf.mul(l1(G_B!.apply(A, t) as tf.Tensor, A), o.lambdaA * o.lambdaIdentity) as tf.Scalar;
+      // The generators' loss is a sum of four independent graphs (each cycle with its GAN term,
+      // each identity term): one gradient per graph, summed. tfjs keeps every saved activation
+      // and every intermediate gradient of a gradients call until it ends, so one call over the
+      // whole loss held six generator applications and their gradients at once (~1 GB above the
+      // weights at 64 px, growing with the pixels: a 256 px step at paper widths could not fit
+      // the 4 GB wasm heap). Per graph the peak is two applications at most. Same loss, same
+      // gradients up to the order of float additions.
+      const gVars = variablesOf(G_A!, G_B!);
+      const parts: (() => tf.Scalar)[] = [
+        () => {
+          const fB = G_A!.apply(A, t) as tf.Tensor4D;
+          fakeB = tf.keep(fB);
+          const gA = ganLoss(D_A!.apply(fB, t) as tf.Tensor, true, o.ganMode);
+          const cA = tf.mul(l1(G_B!.apply(fB, t) as tf.Tensor4D, A), o.lambdaA) as tf.Scalar;
+          losses.gA = tf.keep(gA);
+          losses.cA = tf.keep(cA);
+          return tf.add(gA, cA) as tf.Scalar;
+        },
+        () => {
+          const fA = G_B!.apply(B, t) as tf.Tensor4D;
+          fakeA = tf.keep(fA);
+          const gB = ganLoss(D_B!.apply(fA, t) as tf.Tensor, true, o.ganMode);
+          const cB = tf.mul(l1(G_A!.apply(fA, t) as tf.Tensor4D, B), o.lambdaB) as tf.Scalar;
+          losses.gB = tf.keep(gB);
+          losses.cB = tf.keep(cB);
+          return tf.add(gB, cB) as tf.Scalar;
+        },
+      ];
+      if (o.lambdaIdentity > 0) {
+        parts.push(() => (losses.iA = tf.keep(tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), o.lambdaB * o.lambdaIdentity) as tf.Scalar)));
+        parts.push(() => (losses.iB = tf.keep(tf.mul(l1(G_B!.apply(A, t) as tf.Tensor, A), o.lambdaA * o.lambdaIdentity) as tf.Scalar)));
+      }
+      const sum: tf.NamedTensorMap = {};
+      for (const f of parts) {
+        // (the value is a kept loss or a sum the outer tidy disposes)
+        const { grads } = tf.variableGrads(f, gVars);
+        for (const [name, g] of Object.entries(grads)) {
+          const prev = sum[name];
+          if (!prev) {
+            sum[name] = g;
+            continue;
+          }
+          sum[name] = tf.add(prev, g);
+          tf.dispose([prev, g]);
         }
-        gParts.push(...[gA, cA, iA, gB, cB, iB].map((s) => tf.keep(s)));
-        return tf.addN([gA, gB, cA, cB, iA, iB]) as tf.Scalar;
-      }, variablesOf(G_A!, G_B!));
+      }
+      // the optimizer keys its moments by position: keep the variables' own order
+      const gGrads: tf.NamedTensorMap = {};
+      for (const v of gVars) if (sum[v.name]) gGrads[v.name] = sum[v.name]!;
+      gParts.push(losses.gA!, losses.cA!, losses.iA ?? tf.keep(tf.scalar(0)), losses.gB!, losses.cB!, losses.iB ?? tf.keep(tf.scalar(0)));
       const poolB = this.poolB.query(fakeB!, this.rng);
       const poolA = this.poolA.query(fakeA!, this.rng);
       const dStep = tf.variableGrads(() => {
@@ -139,7 +170,7 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
         dParts.push(tf.keep(dA), tf.keep(dB));
         return tf.add(dA, dB) as tf.Scalar;
       }, variablesOf(D_A!, D_B!));
-      this.optimizers.G!.applyGradients(gStep.grads);
+      this.optimizers.G!.applyGradients(gGrads);
       this.optimizers.D!.applyGradients(dStep.grads);
     });
     tf.dispose([fakeA!, fakeB!] as tf.Tensor[]);
