@@ -1,5 +1,5 @@
 /**
- * `atelier bench [--quick] [--only a,b] [--profile]` (= `npm run bench`): prints a table of
+ * `atelier bench [--quick] [--only a,b] [--sizes 64,128] [--profile]` (= `npm run bench`): prints a table of
  * figures, with the PyTorch peer and the ratio ours/peer where it is measured in the same run,
  * and writes bench/results.json. Medians of repeated runs after warm-up. Timings are reported,
  * never asserted (CI runs --quick to prove the bench works).
@@ -11,7 +11,7 @@ import { parseArgs } from './args';
 import { appRoot } from '../engine/core/workspace';
 import type { Figure } from '../engine/bench/figure';
 
-type Section = (ctx: { quick: boolean; profile: boolean; add: (f: Figure) => void; log: (s: string) => void }) => Promise<void>;
+type Section = (ctx: { quick: boolean; profile: boolean; sizes: number[] | null; add: (f: Figure) => void; log: (s: string) => void }) => Promise<void>;
 
 const fmt = (v: number | null | undefined, unit = '') => (v == null || !Number.isFinite(v) ? '-' : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3)}${unit}`);
 
@@ -20,6 +20,8 @@ export async function runBenchCli(argv: string[]): Promise<number> {
   const quick = !!args.flags.quick;
   const profile = !!args.flags.profile;
   const only = typeof args.flags.only === 'string' ? args.flags.only.split(',') : null;
+  // the paper-width sections (pix2pix, cyclegan) run only these image sizes
+  const sizes = typeof args.flags.sizes === 'string' ? args.flags.sizes.split(',').map(Number).filter((n) => n > 0) : null;
   const sections = (await import('../engine/bench/sections')).SECTIONS as Record<string, Section>;
   const figures: Figure[] = [];
   const t0 = Date.now();
@@ -36,6 +38,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
       await fn({
         quick,
         profile,
+        sizes,
         log: (s) => console.log(`   ${s}`),
         add: (f) => {
           figures.push(f);

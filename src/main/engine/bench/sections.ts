@@ -6,7 +6,7 @@ import { peerAvailability, runPeerCycleGan, runPeerPix2pix } from './peer';
 import { tf, initBackend } from '../backend';
 import { createModel } from '../models/registry';
 
-type Ctx = { quick: boolean; profile: boolean; add: (f: Figure) => void; log: (s: string) => void };
+type Ctx = { quick: boolean; profile: boolean; sizes?: number[] | null; add: (f: Figure) => void; log: (s: string) => void };
 
 async function backend(ctx: Ctx) {
   const b = await initBackend();
@@ -32,6 +32,9 @@ async function peerSteps(ctx: Ctx, o: {
   /** Target ratio per size; null: reported only. */
   target: (size: number) => number | null;
 }) {
+  // `--sizes 64,128` keeps only those sizes (a single figure without the long 256 px step)
+  if (ctx.sizes?.length) o = { ...o, sizes: o.sizes.filter((s) => ctx.sizes!.includes(s)) };
+  if (!o.sizes.length) return;
   const peerInfo = await peerAvailability();
   ctx.log(`${o.model} at paper widths (ngf = ndf = 64, batch 1) vs PyTorch: ${peerInfo.available ? `${peerInfo.reason}, 2 threads` : `peer not measured (${peerInfo.reason})`}`);
   const run = o.model === 'pix2pix' ? runPeerPix2pix : runPeerCycleGan;

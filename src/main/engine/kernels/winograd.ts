@@ -12,9 +12,9 @@
  *   y 2x2          = A^T m A     per tile and output channel
  *
  * The input gradient of a stride-1 convolution is the forward convolution of dy (padded by
- * K - 1 - pad) with the filter rotated 180 degrees and its channels swapped; here U is the
- * transform of the tap-flipped filter in its own [CI, CO] layout and the product reads it as
- * the transpose (nnRT), so the rotated, swapped copy is never built.
+ * K - 1 - pad) with the filter rotated 180 degrees and its channels swapped: the product reads
+ * the forward's U as its transpose (nnRT), or, for many tiles, that filter is built and
+ * transformed once per filter tensor and cached beside the forward's U.
  *
  * The filter gradient is the transpose of the forward map: with dM = A dy A^T per 2x2 dy tile,
  *   dU[xi] [CI, CO] = V[xi]^T . dM[xi]    (16 products over the T tiles, gemm-simd.ts nn)
@@ -47,6 +47,8 @@ export const winogradOptions = {
   enabled: process.env.ATELIER_WINOGRAD !== '0',
   /** The filter gradient too (ATELIER_WINOGRAD_DW=0: im2col + product; the bench compares both). */
   backpropFilter: process.env.ATELIER_WINOGRAD_DW !== '0',
+  /** Input gradients with at least this many tiles (x4) use a transform of the rotated filter (see winogradConv). */
+  flipOwnMinTiles: 256,
   /** Both channel counts at least this (the filter transform is CI*CO work per call). */
   minChannels: 64,
   /** Bound on the V and M buffers (floats). */
@@ -80,7 +82,9 @@ interface CachedU {
   ptr: number;
   floats: number;
 }
+/** Per backend: forward transforms [16, CI, CO], and the input gradient's [16, CO, CI] (`flip`). */
 const uCaches = new WeakMap<BackendWasm, Map<object, CachedU>>();
+const uCachesFlip = new WeakMap<BackendWasm, Map<object, CachedU>>();
 interface WasmMalloc {
   _malloc(n: number): number;
   _free(p: number): void;
@@ -88,39 +92,69 @@ interface WasmMalloc {
 
 /** Free the cached transforms whose filter was disposed; returns how many stay. */
 export function winogradCacheSweep(backend: BackendWasm): number {
-  const cache = uCaches.get(backend);
-  if (!cache) return 0;
-  const wasm = backend.wasm as unknown as WasmMalloc;
-  for (const [id, c] of cache) {
-    if (!backend.dataIdMap.has(id)) {
-      wasm._free(c.ptr);
-      cache.delete(id);
+  let n = 0;
+  for (const cache of [uCaches.get(backend), uCachesFlip.get(backend)]) {
+    if (!cache) continue;
+    const wasm = backend.wasm as unknown as WasmMalloc;
+    for (const [id, c] of cache) {
+      if (!backend.dataIdMap.has(id)) {
+        wasm._free(c.ptr);
+        cache.delete(id);
+      }
     }
+    n += cache.size;
   }
-  return cache.size;
+  return n;
 }
 
-/** Byte offset of U [16, CI, CO] for filter w (transformed now, or cached). */
-function transformedFilter(backend: BackendWasm, tw: WinogradSimd, w: TensorInfo, pairs: number): number {
+/**
+ * Byte offset of U [16, CI, CO] for filter w [3, 3, CI, CO] (transformed now, or cached). `flip`:
+ * the transform of the input gradient's filter, w rotated 180 degrees with channels swapped
+ * ([3, 3, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
+ * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
+ * the forward's time at 3x3x256.
+ */
+function transformedFilter(backend: BackendWasm, tw: WinogradSimd, w: TensorInfo, pairs: number, flip = false): number {
   winogradCacheSweep(backend);
-  let cache = uCaches.get(backend);
-  if (!cache) uCaches.set(backend, (cache = new Map()));
+  const caches = flip ? uCachesFlip : uCaches;
+  let cache = caches.get(backend);
+  if (!cache) caches.set(backend, (cache = new Map()));
   const hit = cache.get(w.dataId);
   if (hit && hit.floats === 16 * pairs) return hit.ptr;
   const wasm = backend.wasm as unknown as WasmMalloc;
   const ptr = wasm._malloc(16 * pairs * 4) >>> 0;
   if (ptr === 0) throw new Error('winograd: out of wasm memory');
-  // g[ky][kx] at w + (3 ky + kx) * pairs, plane xi = 4 i + j at ptr + xi * pairs; 4 pairs per vector
-  const pb = pairs * 4;
-  tw.filter(off(backend, w), ptr, 1, pairs >> 2, 3 * pb, pb, 4 * pb, pb, 0, 0, 16, 16);
+  const tmp = flip ? backend.makeOutput([9 * pairs], 'float32') : null;
+  try {
+    let src = off(backend, w);
+    if (tmp) {
+      // wf[ky, kx, co, ci] = w[2 - ky, 2 - kx, ci, co]; views after both allocations
+      const [, , CI, CO] = w.shape as [number, number, number, number];
+      const wv = f32(backend, w), o = f32(backend, tmp);
+      for (let k = 0; k < 9; k++) {
+        const from = (8 - k) * pairs;
+        let d = k * pairs;
+        for (let co = 0; co < CO; co++) for (let ci = 0, q = from + co; ci < CI; ci++, q += CO) o[d++] = wv[q]!;
+      }
+      src = off(backend, tmp);
+    }
+    // g[ky][kx] at src + (3 ky + kx) * pairs, plane xi = 4 i + j at ptr + xi * pairs; 4 pairs per vector
+    const pb = pairs * 4;
+    tw.filter(src, ptr, 1, pairs >> 2, 3 * pb, pb, 4 * pb, pb, 0, 0, 16, 16);
+  } catch (e) {
+    wasm._free(ptr);
+    throw e;
+  } finally {
+    release(backend, tmp);
+  }
   if (hit) wasm._free(hit.ptr);
   cache.set(w.dataId, { ptr, floats: 16 * pairs });
   return ptr;
 }
 
 /**
- * Input gradient: the filter rotated 180 degrees. G flip(g) is G g with rows 0 and 3 swapped, so
- * the rotated filter's plane (i, j) is the forward plane (SIGMA[i], SIGMA[j]).
+ * G flip(g) is G g with rows 0 and 3 swapped, so the rotated filter's plane (i, j) is the forward
+ * plane (SIGMA[i], SIGMA[j]).
  */
 const SIGMA = [3, 1, 2, 0];
 
@@ -231,7 +265,11 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
   const nY = even(s) ? 0 : B * 4 * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nS + nY], 'float32');
   try {
-    const uPtr = transformedFilter(backend, tw, w, CI * CO);
+    // Input gradient: a rotated, swapped filter of its own (built once per filter tensor, ~2 ms at
+    // 3x3x256) read row-major pays off from ~256 tiles (1 thread, CPU ms per call at 17x17 tiles:
+    // 16-17 vs 19); below, the forward's U read as its transpose (nnRT) costs less.
+    const own = flip && T4 >= winogradOptions.flipOwnMinTiles;
+    const uPtr = transformedFilter(backend, tw, w, CI * CO, own);
     const all = f32(backend, buf);
     padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     const planeV = T4 * CI;
@@ -240,11 +278,11 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4, yOff = scr + nS * 4;
     inputTransform(tw, base, vOff, t, CI, planeV * 4, false);
     for (let xi = 0; xi < 16; xi++) {
-      const uPlane = flip ? SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]! : xi;
-      const a = vOff + xi * T4 * CI * 4, bm = uPtr + uPlane * CI * CO * 4, c = mOff + xi * T4 * CO * 4;
-      // forward: M = V . U (U [CI, CO]); input gradient: U is [CO, CI] of the forward filter, read as its transpose
-      if (flip) g.nnRT(a, bm, c, T4 >> 2, CI, CO, scr);
-      else g.nnR(a, bm, c, T4 >> 2, CI, CO, scr);
+      const a = vOff + xi * T4 * CI * 4, c = mOff + xi * T4 * CO * 4;
+      // M = V . U (U [CI, CO]); input gradient without its own U: the forward's U [CO, CI] plane
+      // (SIGMA i, SIGMA j) read as its transpose
+      if (flip && !own) g.nnRT(a, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * CI * CO * 4, c, T4 >> 2, CI, CO, scr);
+      else g.nnR(a, uPtr + xi * CI * CO * 4, c, T4 >> 2, CI, CO, scr);
     }
     outputTransform(tw, mOff, nY ? yOff : off(backend, out), t, CO, T4 * CO * 4);
     if (nY) copyRows(f32(backend, buf).subarray(nXp + nV + nM + nS), f32(backend, out), s, t, CO, false);

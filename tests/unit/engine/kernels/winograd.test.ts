@@ -59,7 +59,14 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
       const ours = await on('wasm', run);
       expect(winogradCalls.backpropInput - n).toBe(1);
       expect(counts()).toEqual(before);
-      expectClose(ours, await on('cpu', run), 1e-4);
+      const cpu = await on('cpu', run);
+      expectClose(ours, cpu, 1e-4);
+      // with its own transform of the rotated, swapped filter (taken from flipOwnMinTiles tiles)
+      winogradOptions.flipOwnMinTiles = 0;
+      const own = await on('wasm', run);
+      winogradOptions.flipOwnMinTiles = saved.flipOwnMinTiles;
+      expect(counts()).toEqual(before);
+      expectClose(own, cpu, 1e-4);
       // and the same as the direct product on wasm
       winogradOptions.enabled = false;
       const direct = await on('wasm', run);
@@ -126,6 +133,7 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
       tf.conv2d(tf.tensor4d(rand(6 * 6 * 64, 9), c.x), w, 1, 'valid'),
       convInputGrad(c, tf.tensor(rand(4 * 4 * 64, 10), outShape(c)), w),
     ];
+    // few tiles: the input gradient reads the forward's transform
     expect(winogradCacheSweep(backend)).toBe(before + 1);
     // the cached transform gives the same results as a fresh one (a clone has a new data id)
     const w2 = w.clone();
