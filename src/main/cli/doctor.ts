@@ -1,6 +1,8 @@
 import { parseArgs } from './args';
 import { doctorReport } from '../engine/core/doctor';
 import { defaultWorkspaceRoot } from '../engine/core/workspace';
+import { gpuEpFor, resolveEp } from '../engine/export/providers';
+import { gpuMemoryBudget, mib } from '../engine/gpu/memory';
 
 export async function runDoctorCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
@@ -17,7 +19,7 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
   console.log(
     `webgpu         ${
       a
-        ? `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ', software fallback adapter' : ', hardware adapter'}; max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB, storage binding ${(a.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`
+        ? `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ', software fallback adapter' : ', hardware adapter'}; max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB, storage binding ${(a.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB; ${memoryNote(a)}`
         : `no adapter: ${r.webgpu.error ?? 'unknown'}`
     }`,
   );
@@ -25,9 +27,23 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
   console.log(`own kernels    ${r.customKernels.length ? r.customKernels.join(', ') : '(none)'}`);
   console.log(`tfjs           ${r.tfjsVersion}`);
   console.log(`tfjs-node      ${ok(r.tfjsNode.present)} ${r.tfjsNode.version ?? r.tfjsNode.error ?? ''}`);
-  console.log(`onnxruntime    ${ok(r.onnxruntime.present)} ${r.onnxruntime.version ?? r.onnxruntime.error ?? ''}${r.onnxruntime.providers ? `; providers ${r.onnxruntime.providers.join(', ')} (--ep; a GPU one behind a parity gate)` : ''}`);
+  console.log(`onnxruntime    ${ok(r.onnxruntime.present)} ${r.onnxruntime.version ?? r.onnxruntime.error ?? ''}${r.onnxruntime.providers ? `; providers ${r.onnxruntime.providers.join(', ')} (--ep; a GPU one behind a parity gate); --ep auto here: ${await autoEp(r.onnxruntime.providers)}` : ''}`);
   console.log(`sharp          ${ok(r.sharp.present)} ${r.sharp.version ?? r.sharp.error ?? ''}${r.sharp.libvips ? ` (libvips ${r.sharp.libvips})` : ''}`);
   console.log(`electron       ${ok(r.electron.binary)} ${r.electron.path ?? r.electron.reason}`);
   console.log(`workspace      ${r.workspace}`);
   return 0;
+}
+
+/** What a run's memory check compares the total with (gpu/memory.ts). */
+function memoryNote(a: Parameters<typeof gpuMemoryBudget>[0]): string {
+  const b = gpuMemoryBudget(a);
+  return b ? `runs checked against ${mib(b.bytes)} (${b.source})` : 'card memory not stated by WebGPU (ATELIER_GPU_MEMORY_MB=n states it for the pre-run check)';
+}
+
+/** The provider `--ep auto` picks on this machine, and why not the GPU one when it is cpu. */
+async function autoEp(providers: string[]): Promise<string> {
+  const gpu = gpuEpFor();
+  const ep = await resolveEp('auto').catch(() => 'cpu');
+  if (ep !== 'cpu') return ep;
+  return !providers.includes(gpu) ? `cpu (no ${gpu} provider in this platform's onnxruntime)` : `cpu (${gpu} needs a hardware adapter here)`;
 }

@@ -70,6 +70,12 @@ describe.skipIf(noSoftwareGpu !== null || tfjsNodeInstalled)(`WebGPU in the choo
     expect(r.backendReason).toMatch(/forced by ATELIER_BACKEND=webgpu.*software fallback adapter/);
     expect(r.webgpu.adapter?.architecture).toBe('swiftshader');
   });
+
+  it("doctor's text names what a run's memory check compares with and what --ep auto picks here", async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'doctor'], { cwd: ROOT, env: { ...process.env, ATELIER_BACKEND: '', VK_ICD_FILENAMES: SWIFTSHADER_ICD, ATELIER_GPU_MEMORY_MB: '4096' } });
+    expect(stdout).toMatch(/^webgpu +google swiftshader .*software fallback adapter; .*runs checked against 4096 MiB \(ATELIER_GPU_MEMORY_MB=4096\)$/m);
+    expect(stdout).toMatch(/^onnxruntime .*providers cpu, webgpu .*--ep auto here: cpu \(webgpu needs a hardware adapter here\)$/m);
+  });
 });
 
 describe.skipIf(process.platform !== 'linux')('WebGPU without an adapter (skipped off Linux: there Vulkan ICDs are chosen by VK_ICD_FILENAMES)', () => {

@@ -129,7 +129,7 @@ export function scaleEstimate(e: TrainingMemoryEstimate, size: number, batch: nu
 export function gpuMemoryBudget(adapter: Pick<GpuAdapterReport, 'isFallbackAdapter'>, env: NodeJS.ProcessEnv = process.env, freeMem: () => number = os.freemem): { bytes: number; source: string } | null {
   const mb = Number(env.ATELIER_GPU_MEMORY_MB);
   if (Number.isFinite(mb) && mb > 0) return { bytes: mb * 2 ** 20, source: `ATELIER_GPU_MEMORY_MB=${env.ATELIER_GPU_MEMORY_MB}` };
-  if (adapter.isFallbackAdapter) return { bytes: freeMem(), source: "the host's free memory (a software adapter keeps its buffers in RAM)" };
+  if (adapter.isFallbackAdapter) return { bytes: freeMem(), source: "the host's free memory, where a software adapter keeps its buffers" };
   return null;
 }
 

@@ -1,4 +1,0 @@
-// Three-step WebGPU vs cpu training parity (train-parity.ts): cgan.
-import { trainParity } from './train-parity';
-
-trainParity(['cgan']);
