@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 describe('training memory estimate', () => {
   it.each(Object.keys(TINY).flatMap((k) => [1, 2].map((b) => [k, b] as const)))(
-    "%s at 16 px, batch %i: the estimate lies between 1x and 3x tfjs's measured peak of a first training step; no tensor leak",
+    "%s at 16 px, batch %i: the estimate lies between 1x and 5x tfjs's measured peak of a first training step; no tensor leak",
     async (kind: ModelKind, batch) => {
       const o = { ...TINY[kind]!, batchSize: batch };
       const before = tf.memory().numTensors;
@@ -45,7 +45,7 @@ describe('training memory estimate', () => {
       m.dispose();
       expect(tf.memory().numTensors).toBe(before);
       expect(e.totalBytes, `${kind}: estimate ${e.totalBytes} vs peak ${p.peakBytes}`).toBeGreaterThanOrEqual(p.peakBytes);
-      expect(e.totalBytes).toBeLessThanOrEqual(3 * p.peakBytes);
+      expect(e.totalBytes).toBeLessThanOrEqual(5 * p.peakBytes);
       expect(e.totalBytes).toBe(e.weightBytes + e.optimizerBytes + batch * e.perItemBytes);
     },
   );
