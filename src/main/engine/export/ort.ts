@@ -2,7 +2,9 @@
  * onnxruntime-node, loaded on demand so a missing native module is a clear UNAVAILABLE error and
  * commands that never touch ONNX do not pay for loading it.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 import { StudioError } from '../../../shared/errors';
 
@@ -13,8 +15,28 @@ export type OrtTensor = OrtTypes.Tensor;
 const nodeRequire = createRequire(import.meta.url);
 let ort: Ort | null = null;
 
+/**
+ * Why this platform has no onnxruntime binary, or null when the package ships one. onnxruntime-node
+ * 1.30 ships linux x64/arm64, win32 x64/arm64 and darwin arm64 only: Intel Macs (darwin x64) get none.
+ */
+export function ortBinaryMissing(platform: string = process.platform, arch: string = process.arch): string | null {
+  let root: string;
+  try {
+    root = path.dirname(nodeRequire.resolve('onnxruntime-node/package.json'));
+  } catch {
+    return 'onnxruntime-node is not installed';
+  }
+  if (fs.existsSync(path.join(root, 'bin', 'napi-v6', platform, arch, 'onnxruntime_binding.node'))) return null;
+  const here = platform === 'darwin' && arch === 'x64' ? 'Intel Macs (darwin x64)' : `${platform} ${arch}`;
+  return `onnxruntime-node ships no binary for ${here}`;
+}
+
 export function loadOrt(): Ort {
   if (ort) return ort;
+  const missing = ortBinaryMissing();
+  if (missing) {
+    throw new StudioError('UNAVAILABLE', `The ONNX runtime cannot run here: ${missing}.`, { hint: 'Use the tfjs runtime for inference (--runtime tfjs, or the runtime picker).' });
+  }
   try {
     ort = nodeRequire('onnxruntime-node') as Ort;
     return ort;

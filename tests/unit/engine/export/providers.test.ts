@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bundledEps, EP_PARITY_TOLERANCE, gatedSession, gpuEpFor, parseEp, resolveEp, setWantedEp, wantedEp } from '../../../../src/main/engine/export/providers';
-import { floatTensor } from '../../../../src/main/engine/export/ort';
+import { floatTensor, ortBinaryMissing } from '../../../../src/main/engine/export/ort';
 import { encodeModel, floatTensor as onnxFloat, DT } from '../../../../src/main/engine/export/onnx-proto';
 import { noSoftwareVulkan, useSoftwareGpu } from '../gpu/software-gpu';
 import { GPU_TEST_TIMEOUT } from '../gpu/train-parity';
@@ -22,6 +22,12 @@ describe('onnxruntime execution providers', () => {
     expect(gpuEpFor('win32')).toBe('dml');
     expect(gpuEpFor('darwin')).toBe('coreml');
     expect(gpuEpFor('linux')).toBe('webgpu');
+  });
+
+  it('knows which platforms the package ships a binary for: none for Intel Macs (darwin x64), so inference there needs the tfjs runtime', () => {
+    expect(ortBinaryMissing(process.platform, process.arch)).toBeNull();
+    expect(ortBinaryMissing('darwin', 'x64')).toBe('onnxruntime-node ships no binary for Intel Macs (darwin x64)');
+    for (const [p, a] of [['darwin', 'arm64'], ['linux', 'x64'], ['linux', 'arm64'], ['win32', 'x64'], ['win32', 'arm64']] as const) expect(ortBinaryMissing(p, a), `${p} ${a}`).toBeNull();
   });
 
   it('defaults to cpu; --ep / ATELIER_EP choose; a provider the platform lacks is refused by name', async () => {
