@@ -12,7 +12,8 @@
  * This file is the client's routing and trainer bookkeeping; beside it: spawn.ts (starting and
  * stopping a host process), slot.ts (one host's pending requests and jobs), crash-policy.ts
  * (the crash error, when to restart), trainer-stats.ts (app.stats without waiting for a step),
- * router.ts (which host answers what), queue.ts (the one job queue across both hosts).
+ * router.ts (which host answers what); the one job queue across both hosts is a host/queue.ts
+ * QueueBroker the client drives.
  */
 import type { Envelope } from '../../../shared/errors';
 import type { EventName } from '../../../shared/events';
@@ -23,7 +24,7 @@ import { JOB_CHANNELS, TRAINING_CHANNELS, jobIdOf, mergeJobLists, patchRunDetail
 import { detachSlot, failPending, launchSlot, newSlot, sendToSlot, type Slot } from './slot';
 import { shutdownProc, type HostProcess, type Spawner } from './spawn';
 import { TrainerStatsReader } from './trainer-stats';
-import { QueueBroker, type MoveTo } from './queue';
+import { QueueBroker, type MoveTo } from '../host/queue';
 import { checkRequest } from '../../../shared/validate';
 
 export { childProcessSpawner, type HostProcess, type Spawner } from './spawn';

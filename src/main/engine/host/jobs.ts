@@ -10,10 +10,12 @@
  * Where the engine runs as two hosts (app, serve: requests and training), one host's queue alone
  * would let a training and a folder translation run together. There the hosts are built with
  * `admission: 'remote'`: every queue job starts 'queued' and waits for `grant(id)`, and the
- * client (client/queue.ts) keeps the one order across both hosts, with moves and positions.
+ * client keeps the one order across both hosts, with moves and positions. Either way the order is
+ * a QueueBroker (queue.ts): this manager drives its own in 'local' mode, the client one across hosts.
  */
 import crypto from 'node:crypto';
 import type { JobInfo } from '../../../shared/channels/job';
+import { QueueBroker } from './queue';
 import type { EventMap, EventName, JobProgress } from '../../../shared/events';
 import { StudioError, toErrorData } from '../../../shared/errors';
 
@@ -51,8 +53,13 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export class JobManager {
   private jobs = new Map<string, Entry>();
-  /** Queue name -> ids waiting, in the order they will start. */
-  private waiting = new Map<string, string[]>();
+  /** Local admission: the order of this manager's queues (a waiting job's new place is a job.updated). */
+  private readonly order = new QueueBroker((info) => {
+    const e = this.jobs.get(info.id);
+    if (!e || e.info.state !== 'queued') return;
+    e.info.position = info.position;
+    this.emit('job.updated', { ...e.info });
+  });
   /**
    * 'local': this manager orders its queues (in-process engine: CLI, tests).
    * 'remote': the driver orders them across hosts; queue jobs wait for `grant`.
@@ -129,45 +136,33 @@ export class JobManager {
         )
         .finally(() => {
           opts.onSettled?.();
-          if (opts.queue && this.admission === 'local') this.next(opts.queue);
+          if (opts.queue && this.admission === 'local') this.order.ended(id);
         });
     };
     entry.settled = opts.onSettled;
-    if (opts.queue && this.admission === 'remote') {
+    if (!opts.queue) {
+      this.emit('job.started', { ...entry.info });
+      entry.launch();
+      return { ...entry.info };
+    }
+    entry.info.state = 'queued';
+    if (this.admission === 'remote') {
       // Held until the driver grants it (at once when nothing of the queue runs on any host).
-      entry.info.state = 'queued';
       this.emit('job.started', { ...entry.info });
       return { ...entry.info };
     }
-    const busy = opts.queue ? [...this.jobs.values()].some((e) => e !== entry && e.info.queue === opts.queue && (e.info.state === 'running' || e.info.state === 'paused')) : false;
-    if (busy) {
-      entry.info.state = 'queued';
-      const q = this.waiting.get(opts.queue!) ?? [];
-      q.push(id);
-      this.waiting.set(opts.queue!, q);
-      entry.info.position = q.length;
-      this.emit('job.started', { ...entry.info });
-    } else {
-      this.emit('job.started', { ...entry.info });
-      entry.launch();
-    }
+    // Local admission: granted now (it starts below, announced as running) or later, through grant().
+    let announced = false;
+    const placed = this.order.started({ ...entry.info }, () => (announced ? this.grant(id) : undefined));
+    announced = true;
+    entry.info.state = placed.state;
+    if (placed.position) entry.info.position = placed.position;
+    this.emit('job.started', { ...entry.info });
+    if (placed.state === 'running') entry.launch();
     return { ...entry.info };
   }
 
-  /** The first waiting job of `queue` starts (after the one before it ended). */
-  private next(queue: string): void {
-    const q = this.waiting.get(queue) ?? [];
-    const id = q.shift();
-    if (!id) return;
-    const e = this.jobs.get(id)!;
-    e.info.state = 'running';
-    delete e.info.position;
-    this.emit('job.updated', { ...e.info });
-    this.renumber(queue);
-    e.launch?.();
-  }
-
-  /** Remote admission: the driver lets a held job start. A job already ended or started is left alone. */
+  /** The driver (the client across hosts, or this manager's own order) lets a held job start. A job already ended or started is left alone. */
   grant(id: string): void {
     const e = this.jobs.get(id);
     if (!e || e.info.state !== 'queued' || !e.launch) return;
@@ -177,28 +172,12 @@ export class JobManager {
     e.launch();
   }
 
-  private renumber(queue: string): void {
-    (this.waiting.get(queue) ?? []).forEach((wid, i) => {
-      const w = this.jobs.get(wid)!;
-      if (w.info.position !== i + 1) {
-        w.info.position = i + 1;
-        this.emit('job.updated', { ...w.info });
-      }
-    });
-  }
-
   /** Move a queued job: to the front, one place up or down, or to the back of its queue. */
   move(id: string, to: 'first' | 'up' | 'down' | 'last'): JobInfo {
     const e = this.jobs.get(id);
     if (!e) throw new StudioError('NOT_FOUND', `No job with id ${id}.`);
-    const q = e.info.queue ? this.waiting.get(e.info.queue) : undefined;
-    const i = q?.indexOf(id) ?? -1;
     if (this.admission === 'remote') throw new StudioError('CONFLICT', 'The engine client orders the queue; move the job there.');
-    if (!q || i < 0) throw new StudioError('CONFLICT', `Job ${id} is ${e.info.state}; only a queued job can be moved.`);
-    q.splice(i, 1);
-    const j = to === 'first' ? 0 : to === 'last' ? q.length : to === 'up' ? Math.max(0, i - 1) : Math.min(q.length, i + 1);
-    q.splice(j, 0, id);
-    this.renumber(e.info.queue!);
+    if (!this.order.move(id, to)) throw new StudioError('CONFLICT', `Job ${id} is ${e.info.state}; only a queued job can be moved.`);
     return { ...e.info };
   }
 
@@ -208,8 +187,6 @@ export class JobManager {
     if (e.info.state !== 'running' && e.info.state !== 'paused' && e.info.state !== 'queued') return false;
     if (e.info.state === 'queued' && e.info.queue) {
       // Never started: it leaves the queue and ends at once, cancelled.
-      const q = this.waiting.get(e.info.queue) ?? [];
-      if (q.includes(id)) q.splice(q.indexOf(id), 1);
       e.launch = undefined;
       e.abort.abort();
       e.info.state = 'cancelled';
@@ -218,7 +195,8 @@ export class JobManager {
       e.info.error = { code: 'CANCELLED', message: `${e.info.title} was cancelled before it started.` };
       this.emit('job.failed', { jobId: id, job: { ...e.info }, error: e.info.error, cancelled: true });
       e.settled?.();
-      this.renumber(e.info.queue);
+      // (under remote admission the driver's queue learns it from the job.failed event)
+      if (this.admission === 'local') this.order.ended(id);
       return true;
     }
     e.abort.abort();

@@ -1,4 +1,8 @@
 /**
+ * The order of a job queue: one job of a queue runs at a time, the others wait in order and can
+ * be moved. JobManager (jobs.ts) drives it for its own jobs when it runs alone (CLI, tests); the
+ * engine client drives one across both hosts.
+ *
  * The one job queue across the engine's hosts. The app and `serve` run two hosts (requests and
  * training, router.ts); each host's JobManager runs in `admission: 'remote'` mode, so a queue job
  * (training, folder translation, evaluation, export) is announced with job.started in state
