@@ -1,19 +1,25 @@
 /**
- * The transforms of Winograd F(2x2, 3x3) (winograd.ts) as hand-assembled WebAssembly SIMD
- * functions on the wasm backend's heap, four channels per vector.
+ * The transforms of Winograd F(2x2, 3x3) and F(4x4, 3x3) (winograd.ts) as hand-assembled
+ * WebAssembly SIMD functions on the wasm backend's heap, four channels per vector.
  *
  * Every transform is a small fixed linear map applied independently to each channel (or
  * (ci, co) pair), with the channel contiguous in memory: load n vectors from n strided
- * addresses, combine them with adds, subtracts and halvings, store m vectors. Each map is written
- * once, as a separable 2-D map over rows and columns (`separable`), against an arithmetic
- * interface (`Arith`): `scalarArith` evaluates it on numbers (the tests' reference), `emitArith`
- * emits the SIMD instructions of the same expressions, in the same order.
+ * addresses, combine them with adds, subtracts and multiplies by constants, store m vectors. Each
+ * map is written once, as a separable 2-D map over rows and columns (`separable`), against an
+ * arithmetic interface (`Arith`): `scalarArith` evaluates it on numbers (the tests' reference),
+ * `emitArith` emits the SIMD instructions of the same expressions, in the same order. The tests
+ * also hold every map to its matrix (`MATRICES`) in float64.
  *
- *   input      d 4x4 -> B^T d B      (forward and input gradient; the filter gradient's V)
- *   filter     g 3x3 -> G g G^T
- *   output     m 4x4 -> A^T m A      2x2
- *   dyTile     e 2x2 -> A e A^T      4x4 (the filter gradient's transformed dy: the output map's transpose)
- *   filterGrad u 4x4 -> G^T u G      3x3 (the filter map's transpose)
+ *   F(2x2,3x3), 4x4 tiles            F(4x4,3x3), 6x6 tiles (suffix 4)
+ *   input      d 4x4 -> B^T d B       input4      d 6x6 -> B^T d B      (forward and input gradient; the filter gradient's V)
+ *   filter     g 3x3 -> G g G^T       filter4     g 3x3 -> G g G^T      6x6
+ *   output     m 4x4 -> A^T m A 2x2   output4     m 6x6 -> A^T m A      4x4
+ *   dyTile     e 2x2 -> A e A^T 4x4   dyTile4     e 4x4 -> A e A^T      6x6 (the filter gradient's transformed dy: the output map's transpose)
+ *   filterGrad u 4x4 -> G^T u G 3x3   filterGrad4 u 6x6 -> G^T u G      3x3 (the filter map's transpose)
+ *
+ * F(4x4,3x3) uses Lavin & Gray's points 0, 1, -1, 2, -2 and infinity (as NNPACK and cuDNN do):
+ * the products' inputs stay within a factor 25 of the data, and the results within ~1e-5 of the
+ * sums' magnitude at 256 channels (winograd.test.ts measures it).
  *
  * One function per map, all with the signature
  *   (src, dst, n, c4, PA, PB, QA, QB, sOuter, dOuter, sInner, dInner)
@@ -30,6 +36,8 @@ export interface Arith<T> {
   sub(a: T, b: T): T;
   half(a: T): T;
   neg(a: T): T;
+  /** a times the float32 constant c. */
+  scale(a: T, c: number): T;
 }
 
 type Map1<T> = (ar: Arith<T>, v: T[]) => T[];
@@ -44,13 +52,84 @@ const gt: Map1<unknown> = (ar, [u0, u1, u2, u3]) => {
   return [ar.add(u0, h), ar.half(ar.sub(u1, u2)), ar.add(h, u3)];
 };
 
-/** out = F x F^T for a row-major r x r grid x: F on each column, then on each row. */
-function separable<T>(ar: Arith<T>, f: Map1<T>, x: T[], r: number): T[] {
+/**
+ * F(4x4,3x3), points 0, 1, -1, 2, -2, infinity:
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * each written with shared partial sums (NNPACK's and Lavin's factorisation of B^T and A^T).
+ */
+const bt4: Map1<unknown> = (ar, [d0, d1, d2, d3, d4, d5]) => {
+  const p = ar.sub(d4, ar.scale(d2, 4)); // d4 - 4 d2
+  const q = ar.sub(d3, ar.scale(d1, 4)); // d3 - 4 d1
+  const r = ar.sub(d4, d2);
+  const s = ar.scale(ar.sub(d3, d1), 2);
+  return [
+    ar.add(ar.sub(ar.scale(d0, 4), ar.scale(d2, 5)), d4),
+    ar.add(p, q),
+    ar.sub(p, q),
+    ar.add(r, s),
+    ar.sub(r, s),
+    ar.add(ar.sub(ar.scale(d1, 4), ar.scale(d3, 5)), d5),
+  ];
+};
+const gm4: Map1<unknown> = (ar, [g0, g1, g2]) => {
+  const s = ar.add(g0, g2);
+  const a = ar.add(ar.scale(g0, 0.25), g2);
+  const b = ar.scale(g1, 0.5);
+  return [ar.scale(g0, 0.25), ar.scale(ar.add(s, g1), -1 / 6), ar.scale(ar.sub(s, g1), -1 / 6), ar.scale(ar.add(a, b), 1 / 6), ar.scale(ar.sub(a, b), 1 / 6), g2];
+};
+const at4: Map1<unknown> = (ar, [m0, m1, m2, m3, m4, m5]) => {
+  const a = ar.add(m1, m2), b = ar.sub(m1, m2), c = ar.add(m3, m4), d = ar.sub(m3, m4);
+  return [ar.add(ar.add(m0, a), c), ar.add(b, ar.scale(d, 2)), ar.add(a, ar.scale(c, 4)), ar.add(ar.add(b, ar.scale(d, 8)), m5)];
+};
+const am4: Map1<unknown> = (ar, [e0, e1, e2, e3]) => {
+  const p = ar.add(e0, e2), q = ar.add(e1, e3);
+  const p2 = ar.add(e0, ar.scale(e2, 4)), q2 = ar.scale(ar.add(e1, ar.scale(e3, 4)), 2);
+  return [e0, ar.add(p, q), ar.sub(p, q), ar.add(p2, q2), ar.sub(p2, q2), e3];
+};
+const gt4: Map1<unknown> = (ar, [u0, u1, u2, u3, u4, u5]) => {
+  const a = ar.add(u1, u2), b = ar.add(u3, u4);
+  return [
+    ar.add(ar.scale(u0, 0.25), ar.scale(ar.sub(ar.scale(b, 0.25), a), 1 / 6)),
+    ar.scale(ar.add(ar.sub(u2, u1), ar.scale(ar.sub(u3, u4), 0.5)), 1 / 6),
+    ar.add(ar.scale(ar.sub(b, a), 1 / 6), u5),
+  ];
+};
+
+/** The 1-D maps as matrices (rows: outputs), for the tests' float64 check of the factorisations above. */
+const BT4 = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]];
+const G4 = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
+const AT4 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]];
+const transpose = (m: number[][]) => m[0]!.map((_, j) => m.map((row) => row[j]!));
+export const MATRICES: Record<string, number[][]> = {
+  input: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  filter: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  output: [[1, 1, 1, 0], [0, 1, -1, -1]],
+  dyTile: transpose([[1, 1, 1, 0], [0, 1, -1, -1]]),
+  filterGrad: transpose([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]),
+  input4: BT4,
+  filter4: G4,
+  output4: AT4,
+  dyTile4: transpose(AT4),
+  filterGrad4: transpose(G4),
+};
+
+/**
+ * out = F x F^T for a row-major r x r grid x: F on each column, then on each row; `sink` sees each
+ * output as soon as its row is done (the emitter stores it there, so fewer values stay live).
+ */
+function separable<T>(ar: Arith<T>, f: Map1<T>, x: T[], r: number, sink?: (j: number, v: T) => void): T[] {
   const cols: T[][] = [];
   for (let j = 0; j < r; j++) cols.push(f(ar, Array.from({ length: r }, (_, i) => x[i * r + j]!)));
   const m = cols[0]!.length;
   const out: T[] = [];
-  for (let i = 0; i < m; i++) out.push(...f(ar, cols.map((c) => c[i]!)));
+  for (let i = 0; i < m; i++) {
+    for (const v of f(ar, cols.map((c) => c[i]!))) {
+      sink?.(out.length, v);
+      out.push(v);
+    }
+  }
   return out;
 }
 
@@ -60,6 +139,11 @@ export const MAPS = {
   output: { f: at, r: 4 },
   dyTile: { f: am, r: 2 },
   filterGrad: { f: gt, r: 4 },
+  input4: { f: bt4, r: 6 },
+  filter4: { f: gm4, r: 3 },
+  output4: { f: at4, r: 6 },
+  dyTile4: { f: am4, r: 4 },
+  filterGrad4: { f: gt4, r: 6 },
 } as const;
 export type MapName = keyof typeof MAPS;
 
@@ -68,6 +152,7 @@ export const scalarArith: Arith<number> = {
   sub: (a, b) => Math.fround(a - b),
   half: (a) => Math.fround(0.5 * a),
   neg: (a) => -a,
+  scale: (a, c) => Math.fround(Math.fround(c) * a),
 };
 
 /** The map on numbers (float32 rounding after each operation, as the SIMD code). */
@@ -106,7 +191,7 @@ function mapFunc(name: MapName): number[] {
   const nIn = r * r;
   // outputs: apply once symbolically to count them
   let count = 0;
-  const counter: Arith<number> = { add: () => 0, sub: () => 0, half: () => 0, neg: () => 0 };
+  const counter: Arith<number> = { add: () => 0, sub: () => 0, half: () => 0, neg: () => 0, scale: () => 0 };
   count = separable(counter, f as Map1<number>, new Array<number>(nIn).fill(0), r).length;
   const m = Math.round(Math.sqrt(count));
   const SRCT = NPARAMS, DSTT = NPARAMS + 1, CC = NPARAMS + 2, S = NPARAMS + 3, D = NPARAMS + 4;
@@ -121,15 +206,37 @@ function mapFunc(name: MapName): number[] {
   for (let j = 0; j < count; j++) body.push(...offset(Math.floor(j / m), j % m, P.QA, P.QB), ...set(OUT0 + j));
   body.push(...simd(0x0c), ...f32x4Splat(0.5), ...set(HALF));
   body.push(...get(P.src), ...set(SRCT), ...get(P.dst), ...set(DSTT));
+  // constants (splat once, before the loops), by value
+  const consts = new Map<number, number>();
+  const constant = (c: number) => {
+    const key = Math.fround(c);
+    let v = consts.get(key);
+    if (v == null) {
+      consts.set(key, (v = nextV++));
+      body.push(...simd(0x0c), ...f32x4Splat(key), ...set(v));
+    }
+    return v;
+  };
   // the loop body: loads, the map, stores
+  // Inputs are loaded where first used and outputs stored as soon as computed: a 6x6 map has 36
+  // inputs and 36 outputs, and loading all first kept ~70 vectors live (spilled to the stack).
   const inner: number[] = [];
   const ins: number[] = [];
+  const pending = new Map<number, number[]>();
   for (let i = 0; i < nIn; i++) {
     const v = nextV++;
-    inner.push(...get(S), ...get(IN0 + i), ...ADD, ...vload, ...set(v));
+    pending.set(v, [...get(S), ...get(IN0 + i), ...ADD, ...vload, ...set(v)]);
     ins.push(v);
   }
+  const use = (...vs: number[]) => {
+    for (const v of vs) {
+      const code = pending.get(v);
+      if (code) inner.push(...code);
+      pending.delete(v);
+    }
+  };
   const bin = (op: number) => (a: number, b: number) => {
+    use(a, b);
     const v = nextV++;
     inner.push(...get(a), ...get(b), ...simd(op), ...set(v));
     return v;
@@ -139,13 +246,23 @@ function mapFunc(name: MapName): number[] {
     sub: bin(0xe5),
     half: (a) => bin(0xe6)(a, HALF),
     neg: (a) => {
+      use(a);
       const v = nextV++;
       inner.push(...get(a), ...simd(0xe1), ...set(v));
       return v;
     },
+    scale: (a, c) => {
+      use(a);
+      const k = constant(c);
+      const v = nextV++;
+      inner.push(...get(k), ...get(a), ...simd(0xe6), ...set(v));
+      return v;
+    },
   };
-  const outs = separable(emit, f as Map1<number>, ins, r);
-  outs.forEach((v, j) => inner.push(...get(D), ...get(OUT0 + j), ...ADD, ...get(v), ...vstore));
+  separable(emit, f as Map1<number>, ins, r, (j, v) => {
+    use(v);
+    inner.push(...get(D), ...get(OUT0 + j), ...ADD, ...get(v), ...vstore);
+  });
   inner.push(...get(S), ...get(P.sInner), ...ADD, ...set(S), ...get(D), ...get(P.dInner), ...ADD, ...set(D));
   // for (n) { s = srcT; d = dstT; for (c4) {...}; srcT += sOuter; dstT += dOuter }
   body.push(...BLOCK, ...get(P.n), 0x45, ...brIf(0), ...get(P.c4), 0x45, ...brIf(0));

@@ -1,15 +1,16 @@
 /**
- * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) (kernels/winograd.ts) on wasm against the cpu
- * backend: forward (Conv2D, FusedConv2D), input gradient (Conv2DBackpropInput) and filter gradient
- * (Conv2DBackpropFilter), odd and even sizes, every padding, batch > 1; the path taken is checked
- * and nothing leaks. The SIMD transforms (winograd-simd.ts) against the same maps on numbers.
+ * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/winograd.ts) on wasm
+ * against the cpu backend: forward (Conv2D, FusedConv2D), input gradient (Conv2DBackpropInput)
+ * and filter gradient (Conv2DBackpropFilter), sizes that are and are not multiples of the tile,
+ * every padding, batch > 1; the path taken is checked and nothing leaks. The SIMD transforms
+ * (winograd-simd.ts) against the same maps on numbers, and those against their matrices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { winogradCacheSweep, winogradCalls, winogradOptions, winogradTransforms } from '../../../../src/main/engine/kernels/winograd';
-import { MAPS, type MapName, applyMap } from '../../../../src/main/engine/kernels/winograd-simd';
+import { winogradCacheSweep, winogradCalls, winogradOptions, winogradTile, winogradTransforms } from '../../../../src/main/engine/kernels/winograd';
+import { MAPS, MATRICES, type MapName, applyMap } from '../../../../src/main/engine/kernels/winograd-simd';
 import { heapF32, heapOffset } from '../../../../src/main/engine/kernels/wasm-util';
 import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
-import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, relDiff, size, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 18, 18, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // ResNet block (after reflection padding), narrow
@@ -17,11 +18,16 @@ const cases: Case[] = [
   { x: [2, 7, 9, 64], k: [3, 3], co: 72, s: 1, pad: 'same' }, // odd sizes: partial tiles
   { x: [1, 5, 6, 128], k: [3, 3], co: 64, s: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
   { x: [3, 3, 3, 64], k: [3, 3], co: 64, s: 1, pad: 'same' },
+  { x: [2, 14, 13, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // 12x11: rows a multiple of 4, columns not
+  { x: [1, 34, 34, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // 32x32 (CycleGAN 128 px residual maps, narrow)
 ];
 
-describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
+for (const tile of [2, 4] as const) describe(`Winograd F(${tile}x${tile},3x3) convolutions on wasm`, () => {
   const saved = { ...winogradOptions };
-  beforeAll(initWasm);
+  beforeAll(async () => {
+    await initWasm();
+    winogradOptions.tile = tile;
+  });
   afterAll(() => Object.assign(winogradOptions, saved));
 
   for (const c of cases) {
@@ -42,9 +48,10 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
         ];
       };
       const before = counts();
-      const n = winogradCalls.forward;
+      const n = winogradCalls.forward, n4 = winogradCalls.f4;
       const ours = await on('wasm', run);
       expect(winogradCalls.forward - n).toBe(2);
+      expect(winogradCalls.f4 - n4).toBe(tile === 4 ? 2 : 0);
       expect(counts()).toEqual(before);
       expectClose(ours, await on('cpu', run), 1e-4);
     });
@@ -80,9 +87,10 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
       const dyv = rand(size(outShape(c)), 12);
       const run = () => convFilterGrad(c, tf.tensor(xv, c.x), tf.tensor(dyv, outShape(c)));
       const before = counts();
-      const n = winogradCalls.backpropFilter;
+      const n = winogradCalls.backpropFilter, n4 = winogradCalls.f4;
       const ours = await on('wasm', run);
       expect(winogradCalls.backpropFilter - n).toBe(1);
+      expect(winogradCalls.f4 - n4).toBe(tile === 4 ? 1 : 0);
       expect(counts()).toEqual(before);
       // the cpu backend's filter gradient is a scalar loop (minutes for the large cases on a busy
       // machine): the large cases compare with the im2col path, itself held to cpu in small-conv.test.ts
@@ -93,6 +101,70 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
       expectClose(ours, direct, 1e-4);
     });
   }
+
+});
+
+describe('Winograd transforms and choices', () => {
+  const saved = { ...winogradOptions };
+  beforeAll(initWasm);
+  afterAll(() => Object.assign(winogradOptions, saved));
+
+  it('every factorised map equals its matrix (float64 check of the algebra)', () => {
+    for (const name of Object.keys(MAPS) as MapName[]) {
+      const F = MATRICES[name]!;
+      const r = F[0]!.length;
+      const x = Array.from(rand(r * r, 40 + r));
+      // (F x F^T)[i][j] in float64
+      const ref: number[] = [];
+      for (const rowI of F) for (const rowJ of F) ref.push(rowI.reduce((acc, fi, k) => acc + fi * rowJ.reduce((a2, fj, l) => a2 + fj * x[k * r + l]!, 0), 0));
+      const got = applyMap(name, x);
+      expect(got.length, name).toBe(ref.length);
+      got.forEach((g, i) => expect(Math.abs(g - ref[i]!), `${name} ${i}`).toBeLessThan(1e-5 * (1 + Math.abs(ref[i]!))));
+    }
+  });
+
+  it('F(4x4) holds paper-width 3x3x256x256 results to 1e-4 of cpu and im2col (measured error printed)', async () => {
+    const c: Case = { x: [1, 18, 18, 256], k: [3, 3], co: 256, s: 1, pad: 'valid' };
+    const xv = rand(size(c.x), 31);
+    const wv = rand(9 * 256 * 256, 32, 0.1);
+    const dyv = rand(size(outShape(c)), 33);
+    const fwd = () => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [3, 3, 256, 256]), 1, 'valid');
+    const bwd = () => convInputGrad(c, tf.tensor(dyv, outShape(c)), tf.tensor(wv, [3, 3, 256, 256]));
+    const cpu = [...(await on('cpu', fwd)), ...(await on('cpu', bwd))];
+    const errs: Record<string, number[]> = {};
+    for (const tile of [2, 4] as const) {
+      winogradOptions.tile = tile;
+      const ours = [...(await on('wasm', fwd)), ...(await on('wasm', bwd))];
+      errs[`F${tile}`] = ours.map((o, i) => relDiff(o, cpu[i]!));
+      expectClose(ours, cpu, 1e-4);
+    }
+    // the filter gradient against the im2col path (the cpu backend's is a scalar loop: too slow here)
+    const dw = () => convFilterGrad(c, tf.tensor(xv, c.x), tf.tensor(dyv, outShape(c)));
+    winogradOptions.enabled = false;
+    const direct = await on('wasm', dw);
+    winogradOptions.enabled = true;
+    for (const tile of [2, 4] as const) {
+      winogradOptions.tile = tile;
+      const ours = await on('wasm', dw);
+      errs[`F${tile}`]!.push(relDiff(ours[0]!, direct[0]!));
+      expectClose(ours, direct, 1e-4);
+    }
+    winogradOptions.tile = 0;
+    console.log('winograd error at 3x3x256x256, 16x16 (forward, input gradient vs cpu; filter gradient vs im2col):', JSON.stringify(errs));
+  });
+
+  it('chooses F(4x4) for small and mid maps and F(2x2) for large tile counts', () => {
+    winogradOptions.tile = 0;
+    winogradOptions.f4 = true;
+    const s = (B: number, OH: number) => ({ B, H: OH + 2, W: OH + 2, CI: 256, OH, OW: OH, CO: 256, padTop: 0, padLeft: 0 });
+    expect(winogradTile(s(1, 16))).toBe(4);
+    expect(winogradTile(s(1, 34))).toBe(4);
+    expect(winogradTile(s(1, 64))).toBe(2); // 256 px: 256 tiles, filter-cache memory
+    expect(winogradTile(s(1, 3))).toBe(2);
+    winogradOptions.f4 = false;
+    expect(winogradTile(s(1, 16))).toBe(2);
+    winogradOptions.f4 = saved.f4;
+  });
 
   it('SIMD transforms compute the maps on every lane', async () => {
     await tf.setBackend('wasm');
@@ -125,6 +197,7 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as unknown as BackendWasm;
     winogradCacheSweep(backend);
+    winogradOptions.tile = 2; // F(2x2): the input gradient can read the forward's transform
     const c: Case = { x: [1, 6, 6, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' };
     const w = tf.tensor4d(rand(9 * 64 * 64, 7, 0.1), [3, 3, 64, 64]);
     const before = winogradCacheSweep(backend);
@@ -141,6 +214,14 @@ describe('Winograd F(2x2,3x3) convolutions on wasm', () => {
     expectClose([again.dataSync() as Float32Array], [outs[2]!.dataSync() as Float32Array], 1e-7);
     tf.dispose([w, w2, again, ...outs]);
     expect(winogradCacheSweep(backend)).toBe(before);
+    // F(4x4): forward and rotated transforms, both freed with the filter
+    winogradOptions.tile = 4;
+    const w4 = tf.tensor4d(rand(9 * 64 * 64, 7, 0.1), [3, 3, 64, 64]);
+    const outs4 = [tf.conv2d(tf.tensor4d(rand(6 * 6 * 64, 8), c.x), w4, 1, 'valid'), convInputGrad(c, tf.tensor(rand(4 * 4 * 64, 10), outShape(c)), w4)];
+    expect(winogradCacheSweep(backend)).toBe(before + 2);
+    tf.dispose([w4, ...outs4]);
+    expect(winogradCacheSweep(backend)).toBe(before);
+    winogradOptions.tile = 0;
   });
 
   it('is not taken for narrow channels or other kernels', async () => {
