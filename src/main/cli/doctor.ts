@@ -3,6 +3,7 @@ import { doctorReport } from '../engine/core/doctor';
 import { defaultWorkspaceRoot } from '../engine/core/workspace';
 import { gpuEpFor, resolveEp } from '../engine/export/providers';
 import { gpuMemoryBudget, mib } from '../engine/gpu/memory';
+import { poolRule } from '../engine/kernels/gemm-pool';
 
 export async function runDoctorCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
@@ -23,7 +24,7 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
         : `no adapter: ${r.webgpu.error ?? 'unknown'}`
     }`,
   );
-  console.log(`threads        ${r.threads} (ATELIER_WASM_THREADS=n sets it; the products drop to one thread while the second core is busy, ATELIER_POOL_ADAPT=0 keeps two)`);
+  console.log(`threads        ${r.threads} (ATELIER_WASM_THREADS=n sets it; ${poolRule()})`);
   console.log(`own kernels    ${r.customKernels.length ? r.customKernels.join(', ') : '(none)'}`);
   console.log(`tfjs           ${r.tfjsVersion}`);
   console.log(`tfjs-node      ${ok(r.tfjsNode.present)} ${r.tfjsNode.version ?? r.tfjsNode.error ?? ''}`);

@@ -13,8 +13,8 @@ async function backend(ctx: Ctx) {
   const { relaxedSimd, gemmOptions } = await import('../kernels/gemm-simd');
   const fma = b.backend === 'wasm' ? `; products with ${gemmOptions.fma && relaxedSimd() ? 'fused multiply-add (relaxed SIMD)' : 'mul + add (no relaxed SIMD)'}` : '';
   const { wasmThreadsState } = await import('../threads/wasm-threads');
-  const { poolOptions } = await import('../kernels/gemm-pool');
-  const why = b.backend === 'wasm' ? ` [${wasmThreadsState().reason}; ATELIER_WASM_THREADS=n sets it; products ${poolOptions.adaptive ? 'drop to one thread while the second core is busy' : 'always split (ATELIER_POOL_ADAPT=0)'}]` : '';
+  const { poolRule } = await import('../kernels/gemm-pool');
+  const why = b.backend === 'wasm' ? ` [${wasmThreadsState().reason}; ATELIER_WASM_THREADS=n sets it; ${poolRule()}]` : '';
   ctx.log(`backend ${b.backend} (${b.reason}); threads ${b.threads}${why}${fma}; own kernels: ${b.customKernels.join(', ') || 'none'}`);
 }
 
@@ -66,8 +66,8 @@ async function peerSteps(ctx: Ctx, o: {
       note: `G ${(g / 1e6).toFixed(2)}M, D ${(d / 1e6).toFixed(2)}M params${p ? (match ? ', equal to PyTorch' : ', NOT equal to PyTorch') : ''}${missed}; load average ${os.loadavg()[0]!.toFixed(1)}`,
     });
   }
-  const { poolStats } = await import('../kernels/gemm-pool');
-  ctx.log(`two-thread products so far: ${poolStats.split} split, ${poolStats.solo} on one thread while the second core was busy (${poolStats.backoffs} back-offs); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const { describePool } = await import('../kernels/gemm-pool');
+  ctx.log(`${describePool()}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   if (ctx.profile) {
     // Per-kernel wall time of the step (top-level kernel calls) and the process CPU time.
     const { profileTrainStep, formatProfile } = await import('../kernels/profile');

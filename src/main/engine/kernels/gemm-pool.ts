@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { type WasmMemory, isSharedMemory } from './wasm-asm';
 import type { GemmFn, GemmSimd } from './gemm-simd';
+import { type AdaptOptions, PoolGovernor, type SplitSample, defaultAdaptOptions } from './pool-adapt';
 
 // ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, -1 stop), 2..8 args,
 // 9 done sequence, 10 ready (1) / failed (-1)
@@ -62,22 +63,42 @@ function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
 }
 
 /**
- * Under load the helper may not get a core: the caller then waits for the helper's half longer
- * than it took to compute its own, and two threads are slower than one. `adaptive`: when the
- * wait, averaged over recent calls, exceeds `maxWaitRatio` of the caller's own time, calls run on
- * the calling thread alone for `soloMs`, then two threads are tried again. On a quiet machine the
- * halves finish together and nothing changes. Results are the same either way (same code, same
- * order per element). ATELIER_POOL_ADAPT=0 turns it off.
+ * Under load the helper may not get a core, and two threads are then slower than one. `adaptive`:
+ * a PoolGovernor (pool-adapt.ts) measures what splitting bought over windows of products and keeps
+ * products on the calling thread while it lost, with hysteresis; on a quiet machine they always
+ * split. Results are the same either way (same code, same order per element).
+ * ATELIER_POOL_ADAPT=0 always splits. `adapt` is read live (tests and the bench may change it).
  */
-export const poolOptions = {
+export const poolOptions: { adaptive: boolean; adapt: AdaptOptions } = {
   adaptive: process.env.ATELIER_POOL_ADAPT !== '0',
-  maxWaitRatio: 0.75,
-  soloMs: 2000,
-  /** Calls shorter than this (ms) on the caller's side do not count (timer resolution). */
-  minOwnMs: 0.05,
+  adapt: { ...defaultAdaptOptions },
 };
-/** What the pool did (the bench prints it): calls split, calls kept on one thread by the load rule, back-offs. */
-export const poolStats = { split: 0, solo: 0, backoffs: 0 };
+/**
+ * What the pool did (the bench and doctor print it): calls split, calls kept on one thread by the
+ * load rule, back-offs, and the last measured speedup of splitting (solo estimate / actual).
+ */
+export const poolStats = { split: 0, solo: 0, backoffs: 0, speedup: null as number | null };
+
+/** How the products choose their threads (doctor, bench). */
+export function poolRule(): string {
+  const o = poolOptions.adapt;
+  return poolOptions.adaptive
+    ? `products split over two threads unless splitting measurably loses (${o.losingWindows} windows in a row slower than one thread: the second core busy elsewhere), then one thread for ${o.soloMs / 1000}-${o.maxSoloMs / 1000} s; ATELIER_POOL_ADAPT=0 always splits`
+    : 'products always split over two threads (ATELIER_POOL_ADAPT=0)';
+}
+
+/** One line for logs: how products were threaded so far. */
+export function describePool(): string {
+  if (!poolOptions.adaptive) return `two-thread products: ${poolStats.split} split (always: ATELIER_POOL_ADAPT=0)`;
+  const sp = poolStats.speedup == null ? 'not measured yet' : `${poolStats.speedup.toFixed(2)}x`;
+  return `two-thread products: ${poolStats.split} split, ${poolStats.solo} kept on one thread while splitting lost (${poolStats.backoffs} back-offs); measured speedup of splitting ${sp} (ATELIER_POOL_ADAPT=0 always splits)`;
+}
+
+/** Diagnostics: called with every split product's measurement (scripts, never in a step by default). */
+export let poolTrace: ((s: SplitSample) => void) | null = null;
+export function setPoolTrace(f: ((s: SplitSample) => void) | null) {
+  poolTrace = f;
+}
 
 /** Split one call by row blocks: [a, c] offsets of the second half. */
 type Split = (args: number[], half: number) => number[];
@@ -97,25 +118,21 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     pool = pools.get(memory) ?? null;
   }
   const ready = () => pool != null && Atomics.load(pool.ctrl, READY) === 1;
-  // load rule state: running average of wait / own time, and "one thread until"
-  let waitRatio = 0;
-  let soloUntil = 0;
+  const governor = new PoolGovernor(poolOptions.adapt);
   const wrap = (fn: GemmFn, idx: number, split: Split): GemmFn => (a, b, c, blocks, k, n, scratch) => {
     if (blocks < minBlocks || !ready()) {
       fn(a, b, c, blocks, k, n, scratch);
       return;
     }
-    if (poolOptions.adaptive && soloUntil > 0) {
-      if (performance.now() < soloUntil) {
-        poolStats.solo++;
-        fn(a, b, c, blocks, k, n, scratch);
-        return;
-      }
-      soloUntil = 0;
+    if (poolOptions.adaptive && !governor.split(performance.now())) {
+      poolStats.solo++;
+      fn(a, b, c, blocks, k, n, scratch);
+      return;
     }
     poolStats.split++;
     const p = pool!;
-    const h = blocks >> 1;
+    // The caller takes the larger half: the helper starts later (its wake-up).
+    const h = blocks - (blocks >> 1);
     const second = split([a, b, c, blocks, k, n, scratch ?? 0], h);
     for (let i = 0; i < 7; i++) p.ctrl[ARGS + i] = second[i]!;
     p.ctrl[FN] = idx;
@@ -139,14 +156,14 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
         Atomics.wait(p.ctrl, DONE, d, 1000);
       }
     }
-    const own = t1 - t0;
-    if (poolOptions.adaptive && own >= poolOptions.minOwnMs) {
-      waitRatio = 0.8 * waitRatio + 0.2 * ((performance.now() - t1) / own);
-      if (waitRatio > poolOptions.maxWaitRatio) {
-        soloUntil = performance.now() + poolOptions.soloMs;
-        waitRatio = 0;
-        poolStats.backoffs++;
-      }
+    if (poolOptions.adaptive) {
+      const t2 = performance.now();
+      const sample = { own: t1 - t0, wait: t2 - t1, ownBlocks: h, helperBlocks: blocks - h };
+      poolTrace?.(sample);
+      const before = governor.backoffs;
+      governor.observe(sample, t2);
+      poolStats.backoffs += governor.backoffs - before;
+      poolStats.speedup = governor.lastSpeedup;
     }
   };
   return {

@@ -63,7 +63,7 @@ describe('gemm products split over two threads on a shared memory', () => {
   });
 
   it('drops to one thread when the helper lags (load rule), with the same results', async () => {
-    const saved = { ...poolOptions };
+    const saved = { ...poolOptions.adapt };
     const shared = new WA.Memory({ initial: 64, maximum: 256, shared: true });
     const plain = new WA.Memory({ initial: 64 });
     const gs = createGemmSimd(shared)!;
@@ -71,8 +71,10 @@ describe('gemm products split over two threads on a shared memory', () => {
     const t0 = Date.now();
     while (!gs.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
     try {
-      // any wait counts as lagging: the first split call backs off, the next calls run alone
-      Object.assign(poolOptions, { adaptive: true, maxWaitRatio: -1, soloMs: 60_000, minOwnMs: 0 });
+      // every window counts as losing, one window is one call: the first split call backs off,
+      // the next calls run alone
+      poolOptions.adaptive = true;
+      Object.assign(poolOptions.adapt, { windowMs: 0, enterBelow: Infinity, losingWindows: 1, soloMs: 60_000, maxSoloMs: 60_000 });
       const before = { ...poolStats };
       const a = runAll(gs, shared, 70, 300, 16);
       expect(poolStats.backoffs - before.backoffs).toBe(1);
@@ -81,7 +83,8 @@ describe('gemm products split over two threads on a shared memory', () => {
       const b = runAll(gp, plain, 70, 300, 16);
       a.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
     } finally {
-      Object.assign(poolOptions, saved);
+      Object.assign(poolOptions.adapt, saved);
+      poolOptions.adaptive = process.env.ATELIER_POOL_ADAPT !== '0';
     }
   });
 });
