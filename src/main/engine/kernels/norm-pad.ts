@@ -21,7 +21,9 @@
  * only where the kernel is registered (wasm); other backends keep the op formulation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type BackendWasm, type TensorInfo, heapF32 as heap } from './wasm-util';
+import { isSharedMemory, instantiateOn } from './wasm-asm';
+import { type NormSimd, normModule } from './norm-simd';
+import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, release } from './wasm-util';
 
 export const INSTANCE_NORM = 'AtelierInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'AtelierInstanceNormGrad';
@@ -29,8 +31,87 @@ export const REFLECT_PAD_GRAD = 'AtelierReflectPadGrad';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/** Calls per kernel (tests check the fused path was taken). */
-export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, reflectPadGrad: 0 };
+/** Calls per kernel (tests check the fused path was taken); `simd`: instance-norm calls by norm-simd.ts. */
+export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, reflectPadGrad: 0, simd: 0 };
+
+/** ATELIER_NORM_SIMD=0: the JS loops (A/B, and the fallback where the module cannot compile). */
+export const normOptions = { simd: process.env.ATELIER_NORM_SIMD !== '0' };
+
+const simdCache = new WeakMap<object, NormSimd | null>();
+function normSimd(backend: BackendWasm, C: number): NormSimd | null {
+  if (!normOptions.simd || C % 4 !== 0) return null;
+  const memory = heapMemory(backend);
+  if (!memory) return null;
+  if (!simdCache.has(memory)) {
+    let fns: NormSimd | null = null;
+    try {
+      fns = instantiateOn(memory, normModule(isSharedMemory(memory))) as unknown as NormSimd;
+    } catch {
+      fns = null;
+    }
+    simdCache.set(memory, fns);
+  }
+  return simdCache.get(memory)!;
+}
+
+/**
+ * Per-channel scratch on the heap: two float64 accumulators and three float32 [C] operands. A
+ * backend buffer (released by the caller), so it lives on the same heap as the tensors.
+ */
+function scratch(backend: BackendWasm, C: number) {
+  const t = backend.makeOutput([7 * C + 1], 'float32');
+  const base = heapOffset(backend, t);
+  const a1 = base + (base % 8); // float64 alignment (malloc gives 8 or 16; this is a guard)
+  return { t, acc1: a1, acc2: a1 + 8 * C, p: a1 + 16 * C, q: a1 + 20 * C, r: a1 + 24 * C };
+}
+type Scratch = ReturnType<typeof scratch>;
+const f64At = (backend: BackendWasm, ptr: number, n: number) => new Float64Array((heapMemory(backend) as { buffer: ArrayBuffer }).buffer, ptr, n);
+const f32At = (backend: BackendWasm, ptr: number, n: number) => new Float32Array((heapMemory(backend) as { buffer: ArrayBuffer }).buffer, ptr, n);
+
+/** The SIMD forward: per sample, one moments pass (sum, sum of squares) and one combine pass. */
+function instanceNormSimd(g: NormSimd, backend: BackendWasm, x: TensorInfo, out: TensorInfo, rs: TensorInfo, B: number, N: number, C: number, eps: number) {
+  const s: Scratch = scratch(backend, C);
+  const xp = heapOffset(backend, x), op = heapOffset(backend, out);
+  for (let b = 0; b < B; b++) {
+    const off = b * N * C * 4;
+    f64At(backend, s.acc1, 2 * C).fill(0);
+    f32At(backend, s.q, C).fill(0);
+    g.moments(xp + off, xp + off, s.acc1, s.acc2, N, C >> 2);
+    const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
+    const p = f32At(backend, s.p, C), r = f32At(backend, s.r, C), rv = heap(backend, rs);
+    for (let c = 0; c < C; c++) {
+      const mean = acc1[c]! / N;
+      const v = Math.max(0, acc2[c]! / N - mean * mean);
+      p[c] = mean;
+      r[c] = 1 / Math.sqrt(v + eps);
+      rv[b * C + c] = r[c]!;
+    }
+    g.combine(xp + off, xp + off, s.p, s.q, s.r, op + off, N, C >> 2);
+  }
+  release(backend, s.t);
+  normPadCalls.simd++;
+}
+
+/** The SIMD gradient: per sample, one moments pass (sum dy, sum dy * xhat) and one combine pass. */
+function instanceNormGradSimd(g: NormSimd, backend: BackendWasm, dy: TensorInfo, xhat: TensorInfo, rstd: TensorInfo, out: TensorInfo, B: number, N: number, C: number) {
+  const s: Scratch = scratch(backend, C);
+  const dp = heapOffset(backend, dy), xp = heapOffset(backend, xhat), op = heapOffset(backend, out);
+  for (let b = 0; b < B; b++) {
+    const off = b * N * C * 4;
+    f64At(backend, s.acc1, 2 * C).fill(0);
+    g.moments(dp + off, xp + off, s.acc1, s.acc2, N, C >> 2);
+    const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
+    const p = f32At(backend, s.p, C), q = f32At(backend, s.q, C), r = f32At(backend, s.r, C), rv = heap(backend, rstd);
+    for (let c = 0; c < C; c++) {
+      p[c] = acc1[c]! / N;
+      q[c] = acc2[c]! / N;
+      r[c] = rv[b * C + c]!;
+    }
+    g.combine(dp + off, xp + off, s.p, s.q, s.r, op + off, N, C >> 2);
+  }
+  release(backend, s.t);
+  normPadCalls.simd++;
+}
 
 function dims(shape: number[]): [number, number, number] {
   const [b, h, w, c] = shape as [number, number, number, number];
@@ -44,6 +125,12 @@ function instanceNormWasm(args: KernelArgs): TensorInfo[] {
   const [B, N, C] = dims(x.shape);
   const out = backend.makeOutput(x.shape, 'float32');
   const rs = backend.makeOutput([B, 1, 1, C], 'float32');
+  const g = normSimd(backend, C);
+  if (g) {
+    instanceNormSimd(g, backend, x, out, rs, B, N, C, eps);
+    normPadCalls.instanceNorm++;
+    return [out, rs];
+  }
   // views after the last allocation (a heap growth detaches earlier ones)
   const xv = heap(backend, x);
   const o = heap(backend, out);
@@ -79,6 +166,12 @@ function instanceNormGradWasm(args: KernelArgs): TensorInfo {
   const { dy, xhat, rstd } = args.inputs as { dy: TensorInfo; xhat: TensorInfo; rstd: TensorInfo };
   const [B, N, C] = dims(xhat.shape);
   const out = backend.makeOutput(xhat.shape, 'float32');
+  const g = normSimd(backend, C);
+  if (g) {
+    instanceNormGradSimd(g, backend, dy, xhat, rstd, out, B, N, C);
+    normPadCalls.instanceNormGrad++;
+    return out;
+  }
   const d = heap(backend, dy);
   const xh = heap(backend, xhat);
   const r = heap(backend, rstd);

@@ -5,32 +5,45 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { instanceNorm, reflectionPad2d } from '../../../../src/main/engine/layers';
-import { normPadCalls } from '../../../../src/main/engine/kernels/norm-pad';
+import { normOptions, normPadCalls } from '../../../../src/main/engine/kernels/norm-pad';
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 describe('fused instance norm and reflection-pad gradient on wasm', () => {
   beforeAll(initWasm);
 
-  const normShapes: [number, number, number, number][] = [[1, 16, 16, 256], [2, 5, 7, 3], [1, 64, 64, 64], [3, 4, 4, 10]];
+  // channels a multiple of 4 take the SIMD passes (norm-simd.ts), others the JS loops
+  const normShapes: [number, number, number, number][] = [[1, 16, 16, 256], [2, 5, 7, 3], [1, 64, 64, 64], [3, 4, 4, 10], [2, 3, 5, 12], [1, 128, 128, 4]];
   for (const shape of normShapes) {
-    it(`instance norm and its gradient match cpu: [${shape}]`, async () => {
-      // an offset and scale per channel, so the statistics matter
-      const xv = rand(size(shape), 1, 3).map((v, i) => v * (1 + (i % shape[3]) / 7) + (i % 5) - 2);
-      const wv = rand(size(shape), 2);
-      const run = () => {
-        const x = tf.tensor(xv, shape) as tf.Tensor4D;
-        const w = tf.tensor(wv, shape);
-        const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)) as tf.Scalar)([x]);
-        return [instanceNorm(x), value, grads[0]!];
-      };
-      const before = counts();
-      const calls = { ...normPadCalls };
-      const ours = await on('wasm', run);
-      expect(counts()).toEqual(before);
-      expect([normPadCalls.instanceNorm - calls.instanceNorm, normPadCalls.instanceNormGrad - calls.instanceNormGrad]).toEqual([2, 1]);
-      expectClose(ours, await on('cpu', run), 1e-4);
-    });
+    for (const simd of shape[3] % 4 === 0 ? [true, false] : [false]) {
+      it(`instance norm and its gradient match cpu within 1e-5: [${shape}], ${simd ? 'SIMD' : 'JS loops'}`, async () => {
+        // an offset and scale per channel, so the statistics matter
+        const xv = rand(size(shape), 1, 3).map((v, i) => v * (1 + (i % shape[3]) / 7) + (i % 5) - 2);
+        const wv = rand(size(shape), 2);
+        const run = () => {
+          const x = tf.tensor(xv, shape) as tf.Tensor4D;
+          const w = tf.tensor(wv, shape);
+          const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)) as tf.Scalar)([x]);
+          return [instanceNorm(x), value, grads[0]!];
+        };
+        const before = counts();
+        const calls = { ...normPadCalls };
+        normOptions.simd = simd;
+        let ours: Float32Array[];
+        try {
+          ours = await on('wasm', run);
+        } finally {
+          normOptions.simd = true;
+        }
+        expect(counts()).toEqual(before);
+        expect([normPadCalls.instanceNorm - calls.instanceNorm, normPadCalls.instanceNormGrad - calls.instanceNormGrad]).toEqual([2, 1]);
+        expect(normPadCalls.simd - calls.simd).toBe(simd ? 3 : 0);
+        const ref = await on('cpu', run);
+        expectClose([ours[0]!, ours[2]!], [ref[0]!, ref[2]!], 1e-5);
+        // the loss is a float32 Sum over every element by each backend's own Sum (not ours)
+        expectClose([ours[1]!], [ref[1]!], 1e-4);
+      });
+    }
   }
 
   it('instance norm is one kernel each way on wasm', () => {
