@@ -2,12 +2,12 @@ import { parseArgs } from './args';
 import { doctorReport } from '../engine/core/doctor';
 import { defaultWorkspaceRoot } from '../engine/core/workspace';
 import { gpuEpFor, resolveEp } from '../engine/export/providers';
-import { gpuMemoryBudget, mib } from '../engine/gpu/memory';
+import { withMemoryCheck } from '../engine/gpu/memory';
 import { poolRule } from '../engine/kernels/gemm-pool';
 
 export async function runDoctorCli(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
-  const r = await doctorReport({ workspace: defaultWorkspaceRoot(), mode: 'in-process' });
+  const r = withMemoryCheck(await doctorReport({ workspace: defaultWorkspaceRoot(), mode: 'in-process' }));
   if (args.flags.json) {
     console.log(JSON.stringify(r));
     return 0;
@@ -20,10 +20,11 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
   console.log(
     `webgpu         ${
       a
-        ? `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ', software fallback adapter' : ', hardware adapter'}; max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB, storage binding ${(a.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB; ${memoryNote(a)}`
+        ? `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ', software fallback adapter' : ', hardware adapter'}; max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB, storage binding ${(a.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`
         : `no adapter: ${r.webgpu.error ?? 'unknown'}`
     }`,
   );
+  if (r.webgpu.memoryCheck) console.log(`gpu memory     ${r.webgpu.memoryCheck}`);
   console.log(`threads        ${r.threads} (ATELIER_WASM_THREADS=n sets it; ${poolRule()})`);
   console.log(`own kernels    ${r.customKernels.length ? r.customKernels.join(', ') : '(none)'}`);
   console.log(`tfjs           ${r.tfjsVersion}`);
@@ -33,12 +34,6 @@ export async function runDoctorCli(argv: string[]): Promise<number> {
   console.log(`electron       ${ok(r.electron.binary)} ${r.electron.path ?? r.electron.reason}`);
   console.log(`workspace      ${r.workspace}`);
   return 0;
-}
-
-/** What a run's memory check compares the total with (gpu/memory.ts). */
-function memoryNote(a: Parameters<typeof gpuMemoryBudget>[0]): string {
-  const b = gpuMemoryBudget(a);
-  return b ? `runs checked against ${mib(b.bytes)} (${b.source})` : 'card memory not stated by WebGPU (ATELIER_GPU_MEMORY_MB=n states it for the pre-run check)';
 }
 
 /** The provider `--ep auto` picks on this machine, and why not the GPU one when it is cpu. */

@@ -15,6 +15,7 @@ import { parseOptionStrings } from '../engine/models/options';
 import { readRunOptions, setRunTotalSteps } from '../engine/train/run-files';
 import { createRun } from '../engine/train/run-create';
 import { trainRun } from '../engine/train/run';
+import { initBackend } from '../engine/backend';
 import type { JobProgress } from '../../shared/events';
 
 function usage(): string {
@@ -72,6 +73,8 @@ export async function runTrainCli(argv: string[]): Promise<number> {
       console.error(usage());
       return 2;
     }
+    // The backend first: a new run is checked against the GPU before its folder is made (run-create.ts).
+    await initBackend();
     const { checkpointFiles, runFromPytorch } = await import('../engine/interop/continue');
     const files = await checkpointFiles(args.multi['from-pytorch']);
     const given: Record<string, unknown> = {};
@@ -101,6 +104,7 @@ export async function runTrainCli(argv: string[]): Promise<number> {
     }
     const entry = modelEntry(model);
     const options = parseOptionStrings(entry.options, args.multi.option ?? []);
+    await initBackend(); // as above: the GPU check before the run folder
     const size = intFlag(args, 'size');
     if (size !== undefined) options.size = size;
     const batch = intFlag(args, 'batch');

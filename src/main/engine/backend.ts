@@ -194,6 +194,19 @@ export function initBackend(): Promise<BackendInfo> {
 }
 
 /**
+ * The backend this process chose, or null when none is chosen yet; never starts one (a check that
+ * only applies on a chosen GPU, e.g. run-create.ts, must not switch a test's cpu backend to wasm).
+ */
+export async function chosenBackend(): Promise<BackendInfo | null> {
+  if (!current) return null;
+  try {
+    return await current;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Stop using the current backend for the rest of this process (its GPU device was lost or ran
  * out of memory): the next initBackend() chooses among the others, so a resumed run continues on
  * wasm from its newest checkpoint. Forcing ATELIER_BACKEND to the excluded backend then fails loudly.

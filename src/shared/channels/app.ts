@@ -36,7 +36,12 @@ export interface DoctorReport {
   tfjsVersion: string;
   tfjsNode: { present: boolean; version?: string; error?: string };
   /** The WebGPU adapter Dawn offers here (chosen or not), or why there is none. */
-  webgpu: { adapter?: GpuAdapterReport; error?: string };
+  webgpu: {
+    adapter?: GpuAdapterReport;
+    error?: string;
+    /** With an adapter: what a run's memory is checked against before it starts, in one plain sentence. */
+    memoryCheck?: string;
+  };
   /** Every backend in order of preference (node > webgpu > wasm > cpu): chosen, or why not. */
   backendsConsidered: { backend: BackendName; chosen: boolean; reason: string }[];
   /** providers: the execution providers this platform's package bundles (cpu, webgpu, dml, coreml). */

@@ -9,6 +9,7 @@ import { channel } from '../define';
 import { jobId } from './job';
 import type { JobInfo } from './job';
 import { modelKindSchema, type DataNeed, type ModelCapabilities, type ModelKindName } from '../capabilities';
+import type { BackendName } from './app';
 
 /**
  * A model kind is a key of the engine's model registry (capabilities.ts modelKindSchema). The
@@ -162,6 +163,39 @@ export interface TrainSummaryInfo {
 
 const optionValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 
+/**
+ * The GPU memory check of a run before it starts (train.estimate). Only runs on webgpu are
+ * checked (a GPU states hard buffer limits; the CPU paths have none): elsewhere `checked` is
+ * false and `note` says so.
+ */
+export type TrainMemoryEstimate =
+  | { checked: false; backend: BackendName; note: string }
+  | {
+      checked: true;
+      backend: 'webgpu';
+      adapter: { vendor: string; architecture: string; isFallbackAdapter: boolean };
+      /** The resolved image size and batch size (size from the dataset unless given). */
+      size: number;
+      batch: number;
+      /** About what a training step holds: weights + gradients and optimizer + activations. */
+      totalBytes: number;
+      weightBytes: number;
+      /** Gradients, Adam's moments and the gradient kernels' filter copies. */
+      optimizerBytes: number;
+      /** Activations kept for the backward pass, at this batch. */
+      activationBytes: number;
+      /** The largest single tensor (one GPU buffer) and what it is. */
+      largest: { bytes: number; what: string };
+      /** The adapter's largest buffer: min(maxBufferSize, maxStorageBufferBindingSize). */
+      bufferLimitBytes: number;
+      /** What the total is checked against, or null: WebGPU does not report a card's memory. */
+      budget: { bytes: number; source: string } | null;
+      /** One plain sentence: what is checked against what (and, without a budget, how to add one). */
+      note: string;
+      fit: { ok: true } | { ok: false; why: string; suggestion: string; maxBatch: number; maxSize: number | null };
+    };
+
+
 export const trainChannels = {
   'train.options': channel<TrainModelInfo[]>()(
     z.object({ model: modelKind.optional() }).strict(),
@@ -189,6 +223,18 @@ export const trainChannels = {
       .refine((r) => !(r.steps && r.epochs), { message: 'give steps or epochs, not both' }),
     'Start a training job; answers {jobId, runId} at once. Options not given take the model defaults.',
     ['VALIDATION', 'NOT_FOUND', 'BAD_INPUT', 'CONFLICT'],
+  ),
+  'train.estimate': channel<TrainMemoryEstimate>()(
+    z
+      .object({
+        model: modelKind,
+        datasetId: z.string().min(1).max(200),
+        options: z.record(z.string(), optionValue).default({}),
+        direction: z.enum(['AtoB', 'BtoA']).optional(),
+      })
+      .strict(),
+    'Before train.start, with the same model, dataset and options: the GPU memory the run needs (weights, gradients and optimizer, activations) and whether it fits the adapter, with a batch or size that does when not. Checked only where training runs on webgpu; elsewhere answers checked: false with a note. Writes nothing.',
+    ['VALIDATION', 'NOT_FOUND', 'BAD_INPUT'],
   ),
   'train.resume': channel<{ jobId: string; runId: string }>()(
     z.object({ runId, totalSteps: z.number().int().min(1).max(10_000_000).optional() }).strict(),

@@ -73,7 +73,8 @@ describe.skipIf(noSoftwareGpu !== null || tfjsNodeInstalled)(`WebGPU in the choo
 
   it("doctor's text names what a run's memory check compares with and what --ep auto picks here", async () => {
     const { stdout } = await run(process.execPath, [BIN, 'doctor'], { cwd: ROOT, env: { ...process.env, ATELIER_BACKEND: '', VK_ICD_FILENAMES: SWIFTSHADER_ICD, ATELIER_GPU_MEMORY_MB: '4096' } });
-    expect(stdout).toMatch(/^webgpu +google swiftshader .*software fallback adapter; .*runs checked against 4096 MiB \(ATELIER_GPU_MEMORY_MB=4096\)$/m);
+    expect(stdout).toMatch(/^webgpu +google swiftshader .*software fallback adapter; max buffer \d+ MiB, storage binding \d+ MiB$/m);
+    expect(stdout).toMatch(/^gpu memory +A run's total is checked against 4096 MiB \(ATELIER_GPU_MEMORY_MB=4096\), and its largest tensor against the largest buffer \(\d+ MiB\)\.$/m);
     expect(stdout).toMatch(/^onnxruntime .*providers cpu, webgpu .*--ep auto here: cpu \(webgpu needs a hardware adapter here\)$/m);
   });
 });

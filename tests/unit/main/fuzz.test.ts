@@ -198,6 +198,10 @@ const SPECS: Record<ChannelName, Spec> = {
       pin: ['kmeans', 42, null, { mode: 'indices' }, { mode: 'indices', indices: [] }, { mode: 'kmeans', count: 1 }, { mode: 'kmeans', count: 17 }, { mode: 'indices', indices: [-1] }, { mode: 'other' }],
     },
   },
+  'train.estimate': {
+    base: { model: 'pix2pix', datasetId: 'd' },
+    fields: { model: KIND, datasetId: ['', 'x'.repeat(201), 42, null], options: ['fast', 42, null, [1]], direction: ENUM },
+  },
   'train.resume': { base: { runId: 'r' }, fields: { runId: ID, totalSteps: INT(1, 10_000_000) } },
   'train.pause': { base: { jobId: 'j', paused: true }, fields: { jobId: JOB_ID, paused: BOOL } },
   'run.list': { base: {}, fields: {} },

@@ -27,6 +27,8 @@ import os from 'node:os';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { StudioError } from '../../../shared/errors';
 import type { GpuAdapterReport } from './webgpu';
+import type { BackendInfo } from '../backend';
+import type { DoctorReport } from '../../../shared/channels/app';
 
 export const WEIGHT_FACTOR = 18;
 export const ACTIVATION_FACTOR = 8;
@@ -135,6 +137,19 @@ export function gpuMemoryBudget(adapter: Pick<GpuAdapterReport, 'isFallbackAdapt
 
 export const mib = (b: number): string => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 2 : 0)} MiB`;
 
+/**
+ * One plain sentence for doctor and the Train page: what a run is checked against here. A
+ * hardware adapter does not report its memory through WebGPU, so without ATELIER_GPU_MEMORY_MB
+ * only the largest-buffer limit is checked and a run too big in total fails at its first steps.
+ */
+export function memoryCheckNote(limits: Pick<GpuAdapterReport['limits'], 'maxBufferSize' | 'maxStorageBufferBindingSize'>, budget: { bytes: number; source: string } | null): string {
+  const buffer = mib(Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize));
+  if (!budget) {
+    return `WebGPU does not report how much memory this GPU has, so a run is checked only against its largest buffer (${buffer}), not in total: set ATELIER_GPU_MEMORY_MB to the card's memory in MiB (e.g. 8192) to check the total too.`;
+  }
+  return `A run's total is checked against ${mib(budget.bytes)} (${budget.source}), and its largest tensor against the largest buffer (${buffer}).`;
+}
+
 export type FitVerdict = { ok: true } | { ok: false; why: string; suggestion: string; maxBatch: number; maxSize: number | null };
 
 /**
@@ -193,4 +208,26 @@ export function assertGpuFit(
   const v = checkFit(e, adapter.limits, budget);
   if (!v.ok) throw doesNotFit(v, adapter, kind, e);
   return e;
+}
+
+/**
+ * The check where it applies: training on webgpu with an adapter (null elsewhere: the CPU paths
+ * have no such limits). createRun calls it before the run folder exists, so a refused run leaves
+ * nothing behind; trainRun again, for a resume on another (smaller) GPU.
+ */
+export function assertFitsBackend(
+  info: Pick<BackendInfo, 'backend' | 'webgpu'> | null,
+  networks: Record<string, tfTypes.LayersModel>,
+  kind: string,
+  size: number,
+  batch: number,
+): TrainingMemoryEstimate | null {
+  if (info?.backend !== 'webgpu' || !info.webgpu.adapter) return null;
+  return assertGpuFit(networks, kind, size, batch, info.webgpu.adapter);
+}
+
+/** A doctor report with the sentence on what a run's memory is checked against (app.doctor, `atelier doctor`). */
+export function withMemoryCheck(r: DoctorReport, env: NodeJS.ProcessEnv = process.env): DoctorReport {
+  const a = r.webgpu.adapter;
+  return a ? { ...r, webgpu: { ...r.webgpu, memoryCheck: memoryCheckNote(a.limits, gpuMemoryBudget(a, env)) } } : r;
 }

@@ -2,6 +2,7 @@ import { StudioError } from '../../../shared/errors';
 import { handlers } from '../host/context';
 import { initBackend, tf } from '../backend';
 import { appVersion, doctorReport } from '../core/doctor';
+import { withMemoryCheck } from '../gpu/memory';
 
 export const appHandlers = handlers({
   'app.version': () => ({ name: 'Atelier', version: appVersion() }),
@@ -17,5 +18,5 @@ export const appHandlers = handlers({
     const t = tf.memory();
     return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, tensors: t.numTensors, tensorBytes: t.numBytes, runningJobs: ctx.jobs.running().length, uptimeSec: process.uptime() };
   },
-  'app.doctor': (_req, ctx) => doctorReport({ workspace: ctx.workspace.root, mode: ctx.mode }),
+  'app.doctor': async (_req, ctx) => withMemoryCheck(await doctorReport({ workspace: ctx.workspace.root, mode: ctx.mode })),
 });

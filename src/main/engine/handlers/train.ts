@@ -7,6 +7,7 @@ import type { TrainModelInfo } from '../../../shared/channels/train';
 import { readRunOptions, runDirOf, setRunTotalSteps } from '../train/run-files';
 import { createRun, type TrainRequest } from '../train/run-create';
 import { promoteRun } from '../train/run-promote';
+import { estimateRun } from '../train/run-estimate';
 import { trainRun } from '../train/run';
 import { deleteRun, getRun, getTimeline, listRuns, type ActiveJobs } from '../train/runs';
 import { initBackend, tf } from '../backend';
@@ -85,6 +86,11 @@ export const trainHandlers = handlers({
     await initBackend();
     const { runId, runDir, run } = await createRun(ctx.workspace, req as TrainRequest);
     return startJob(ctx, runId, runDir, `Train ${run.model} on ${run.datasetId}`, run.totalSteps);
+  },
+  'train.estimate': async (req, ctx) => {
+    assertKnown(req.model);
+    // Answered by the primary host (never behind a training step); both hosts choose the backend alike.
+    return estimateRun(ctx.workspace, req, await initBackend());
   },
   'train.resume': async (req, ctx) => {
     await initBackend();

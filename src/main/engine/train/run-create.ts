@@ -13,6 +13,8 @@ import { type Workspace, safeId } from '../core/workspace';
 import type { ModelKind } from '../models/base';
 import { createModel, modelEntry, resolveOptions } from '../models/registry';
 import { checkpointsDir } from './checkpoint';
+import { chosenBackend } from '../backend';
+import { assertFitsBackend } from '../gpu/memory';
 import { openBatchSource, type BatchSource } from './source';
 import './dataset-source';
 import { runDirOf, type RunOptionsFile, type RunStatus } from './run-files';
@@ -56,8 +58,20 @@ export async function openRunSource(ws: Workspace, run: Pick<RunOptionsFile, 'mo
   });
 }
 
-/** Validate the request, resolve every option, write options.json. Returns the run id. */
-export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ runId: string; runDir: string; run: RunOptionsFile }> {
+/** What a request resolves to before anything is written: every option, and the dataset's facts. */
+export interface ResolvedRunRequest {
+  kind: ModelKind;
+  options: Record<string, unknown>;
+  direction: 'AtoB' | 'BtoA';
+  info: BatchSource['info'];
+}
+
+/**
+ * Resolve every option of a request against its model and dataset (size and channels from the
+ * dataset unless given), refusing data the model cannot train on. Writes nothing: createRun and
+ * the Train page's memory estimate (train.estimate) share it, so both see the same options.
+ */
+export async function resolveRunRequest(ws: Workspace, req: Pick<TrainRequest, 'model' | 'datasetId' | 'options' | 'direction'>): Promise<ResolvedRunRequest> {
   const entry = modelEntry(req.model);
   const given = { ...(req.options ?? {}) };
   const direction = req.direction ?? 'AtoB';
@@ -79,13 +93,37 @@ export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ run
   if ((entry.data === 'paired' || entry.data === 'unpaired') && !info.hasB) {
     throw new StudioError('BAD_INPUT', `${entry.kind} needs ${entry.data} A/B images; dataset ${req.datasetId} has one image set.`);
   }
+  return { kind: entry.kind, options, direction, info };
+}
+
+/** Build the model of resolved options, refusing options the networks do not take (BAD_INPUT). */
+export function buildModelOf(kind: ModelKind, options: Record<string, unknown>): ReturnType<typeof createModel> {
   try {
-    createModel(entry.kind, options).dispose(); // fail now (not inside the job) on options the networks refuse
+    return createModel(kind, options);
   } catch (e) {
     if (e instanceof StudioError) throw e;
-    throw new StudioError('BAD_INPUT', `Cannot build ${entry.kind} with these options: ${e instanceof Error ? e.message : String(e)}.`, {
+    throw new StudioError('BAD_INPUT', `Cannot build ${kind} with these options: ${e instanceof Error ? e.message : String(e)}.`, {
       hint: 'Image sizes must be powers of two (16, 32, 64, 128, 256); see train.options for the ranges.',
     });
+  }
+}
+
+/**
+ * Validate the request, resolve every option, write options.json. Returns the run id. Every
+ * refusal (bad options, too few items, a run the GPU cannot hold) comes before the run folder
+ * exists, so a refused run leaves nothing in the runs list.
+ */
+export async function createRun(ws: Workspace, req: TrainRequest): Promise<{ runId: string; runDir: string; run: RunOptionsFile }> {
+  const { kind, options, direction, info } = await resolveRunRequest(ws, req);
+  const entry = modelEntry(kind);
+  // Built once to fail now (not inside the job) on options the networks refuse, and on webgpu to
+  // check the run fits the adapter (gpu/memory.ts). The backend is the one already chosen: the
+  // engine hosts choose it at start; the CLI before creating a run.
+  const model = buildModelOf(kind, options);
+  try {
+    assertFitsBackend(await chosenBackend(), model.networks, kind, options.size as number, options.batchSize as number);
+  } finally {
+    model.dispose();
   }
   const batch = options.batchSize as number;
   if (info.length < batch) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { tf, initBackend } from '../backend';
 import { onHost } from '../gpu/host-read';
 import { gpuFailure, leaveGpu, throwIfGpuFault } from '../gpu/failover';
-import { assertGpuFit } from '../gpu/memory';
+import { assertFitsBackend } from '../gpu/memory';
 import { exists, writeFileAtomic, writeJsonAtomic } from '../core/fsutil';
 import { stampSamples } from '../infer/provenance';
 import type { Workspace } from '../core/workspace';
@@ -54,15 +54,14 @@ export async function trainRun(ws: Workspace, runDir: string, hooks: TrainHooks 
   const src = await openRunSource(ws, run);
   const model = createModel(run.model, run.options);
   model.totalSteps = run.totalSteps;
-  if (backend === 'webgpu' && info.webgpu.adapter) {
-    // A run that cannot fit the GPU says so now, with a batch/size that fits (gpu/memory.ts).
-    try {
-      assertGpuFit(model.networks, run.model, model.options.size, model.options.batchSize, info.webgpu.adapter);
-    } catch (e) {
-      model.dispose();
-      src.close?.();
-      throw e;
-    }
+  // A run that cannot fit the GPU says so now, with a batch/size that fits (gpu/memory.ts). A new
+  // run was checked before its folder was made (run-create.ts); this catches a resume on a smaller GPU.
+  try {
+    assertFitsBackend(info, model.networks, run.model, model.options.size, model.options.batchSize);
+  } catch (e) {
+    model.dispose();
+    src.close?.();
+    throw e;
   }
   let resumedFrom: number | null = null;
   let lastCkpt: number | null = null;

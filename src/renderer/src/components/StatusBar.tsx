@@ -11,6 +11,7 @@ function backendTitle(d: DoctorReport): string {
   const lines = [d.backendReason];
   for (const c of d.backendsConsidered ?? []) if (!c.chosen) lines.push(`${c.backend}: ${c.reason}`);
   if (d.webgpu?.adapter) lines.push(`GPU: ${adapterName(d.webgpu.adapter)}${d.webgpu.adapter.description ? ` — ${d.webgpu.adapter.description}` : ''}`);
+  if (d.backend === 'webgpu' && d.webgpu?.memoryCheck) lines.push(d.webgpu.memoryCheck);
   return lines.join('\n');
 }
 

@@ -5,9 +5,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
 import { createModel, type ModelKind } from '../../../../src/main/engine/models';
-import { assertGpuFit, checkFit, estimateTrainingMemory, gpuMemoryBudget, scaleEstimate } from '../../../../src/main/engine/gpu/memory';
+import { assertGpuFit, checkFit, estimateTrainingMemory, gpuMemoryBudget, scaleEstimate, withMemoryCheck } from '../../../../src/main/engine/gpu/memory';
 import type { GpuAdapterReport } from '../../../../src/main/engine/gpu/webgpu';
 import { StudioError } from '../../../../src/shared/errors';
+import type { DoctorReport } from '../../../../src/shared/channels/app';
 import { TINY, tinySource } from '../models/tiny';
 
 const MiB = 2 ** 20;
@@ -137,5 +138,15 @@ describe('the refusal before a run (fake adapter limits)', () => {
     expect(gpuMemoryBudget(fakeAdapter(MiB, MiB, true), {}, () => 3 * MiB)).toMatchObject({ bytes: 3 * MiB, source: expect.stringMatching(/free memory/) });
     expect(gpuMemoryBudget(fakeAdapter(MiB), {})).toBeNull();
     expect(gpuMemoryBudget(fakeAdapter(MiB), { ATELIER_GPU_MEMORY_MB: 'lots' })).toBeNull();
+  });
+
+  it("doctor says plainly that a hardware adapter's total is not checked unless ATELIER_GPU_MEMORY_MB states it", () => {
+    const report = { backend: 'webgpu', webgpu: { adapter: fakeAdapter(256 * MiB, 128 * MiB) } } as unknown as DoctorReport;
+    expect(withMemoryCheck(report, {}).webgpu.memoryCheck).toBe(
+      "WebGPU does not report how much memory this GPU has, so a run is checked only against its largest buffer (128 MiB), not in total: set ATELIER_GPU_MEMORY_MB to the card's memory in MiB (e.g. 8192) to check the total too.",
+    );
+    expect(withMemoryCheck(report, { ATELIER_GPU_MEMORY_MB: '8192' }).webgpu.memoryCheck).toBe("A run's total is checked against 8192 MiB (ATELIER_GPU_MEMORY_MB=8192), and its largest tensor against the largest buffer (128 MiB).");
+    const none = { backend: 'wasm', webgpu: { error: 'no adapter' } } as unknown as DoctorReport;
+    expect(withMemoryCheck(none, {}).webgpu.memoryCheck).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A training run on WebGPU end to end (SwiftShader), in one file so the shaders compiled for the
  * first pix2pix steps serve the rest:
- * - a run that does not fit the GPU is refused before its first step, with a batch that fits;
+ * - a run that does not fit the GPU is refused before its run folder exists (a resume on a
+ *   smaller GPU before its first step), with a batch that fits;
  * - a run trains, and its bundle runs with the tfjs runtime on webgpu (async reads), equal to
  *   the onnx runtime's cpu result;
  * - GPU fail-over: the device goes away mid-run (simulated through the test hook; a real loss
@@ -24,6 +25,7 @@ import { openWorkspace, type Workspace } from '../../../../src/main/engine/core/
 import { trainRun } from '../../../../src/main/engine/train/run';
 import { createRun } from '../../../../src/main/engine/train/run-create';
 import { readLog } from '../../../../src/main/engine/train/run-files';
+import { listRuns } from '../../../../src/main/engine/train/runs';
 import type { StudioError } from '../../../../src/shared/errors';
 
 describe.skipIf(noSoftwareGpu !== null)(`a WebGPU run: memory check, tfjs inference, device lost mid-run${noSoftwareGpu ? ` (skipped: ${noSoftwareGpu})` : ' (SwiftShader)'}`, () => {
@@ -42,8 +44,23 @@ describe.skipIf(noSoftwareGpu !== null)(`a WebGPU run: memory check, tfjs infere
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('a run that does not fit is refused before its first step, with the batch that fits', async () => {
+  it('a run that does not fit is refused before its run folder exists, with the batch that fits', async () => {
     // pix2pix at 16 px, batch 8, against a stated 3 MiB card: the weights and optimizer take ~2 MiB.
+    const before = fs.readdirSync(ws.runs);
+    process.env.ATELIER_GPU_MEMORY_MB = '3';
+    try {
+      const err = (await createRun(ws, { model: 'pix2pix', datasetId: 'synthetic:paired', options: { size: 16, ngf: 4, ndf: 4, batchSize: 8 }, steps: 2, sampleEvery: 100 }).catch((e: unknown) => e)) as StudioError;
+      expect(err.code).toBe('BAD_INPUT');
+      expect(err.message).toMatch(/^This pix2pix run \(size 16, batch 8\) does not fit the GPU \(google swiftshader\): it needs about \d+ MiB .* but ATELIER_GPU_MEMORY_MB=3 gives 3 MiB/);
+      expect(err.hint).toMatch(/^Lower the batch size to [1-7] or less \(--batch [1-7]\)/);
+    } finally {
+      delete process.env.ATELIER_GPU_MEMORY_MB;
+    }
+    expect(fs.readdirSync(ws.runs)).toEqual(before);
+    expect(await listRuns(ws, new Map())).toEqual([]);
+  });
+
+  it('a resume on a GPU it does not fit is refused before its first step', async () => {
     const r = await createRun(ws, { model: 'pix2pix', datasetId: 'synthetic:paired', options: { size: 16, ngf: 4, ndf: 4, batchSize: 8 }, steps: 2, sampleEvery: 100 });
     process.env.ATELIER_GPU_MEMORY_MB = '3';
     let before = 0;
@@ -51,7 +68,6 @@ describe.skipIf(noSoftwareGpu !== null)(`a WebGPU run: memory check, tfjs infere
       const err = (await trainRun(ws, r.runDir, { checkpoint: async () => void before++ }).catch((e: unknown) => e)) as StudioError;
       expect(err.code).toBe('BAD_INPUT');
       expect(err.message).toMatch(/^This pix2pix run \(size 16, batch 8\) does not fit the GPU \(google swiftshader\): it needs about \d+ MiB .* but ATELIER_GPU_MEMORY_MB=3 gives 3 MiB/);
-      expect(err.hint).toMatch(/^Lower the batch size to [1-7] or less \(--batch [1-7]\)/);
     } finally {
       delete process.env.ATELIER_GPU_MEMORY_MB;
     }

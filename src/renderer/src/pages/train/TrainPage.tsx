@@ -22,6 +22,7 @@ import { useLoad } from '../../lib/useLoad';
 import { available, call } from '../../studio';
 import { isActive, useJobs, waitForJob, type JobView } from '../../store/jobs';
 import { notify, reportError } from '../../store/ui';
+import { MemoryEstimate } from './MemoryEstimate';
 import { Scoreboard } from './Scoreboard';
 import { Timeline } from './Timeline';
 import { changedOptions, defaultsOf, OptionsForm, type OptionSpecView, type OptionValues } from './OptionsForm';
@@ -412,6 +413,10 @@ export function TrainPage() {
         <Field label="Run name (optional)">
           <input value={name} onChange={(e) => setName(e.currentTarget.value)} />
         </Field>
+        <MemoryEstimate
+          request={model && dataset ? { model: model.kind, datasetId: dataset.id, options: { ...changedOptions(specs, values) }, ...(oneWay(model) ? { direction } : {}) } : null}
+          onUse={(change) => setValues({ ...values, ...change })}
+        />
         <button type="button" className="btn primary" disabled={!model || !dataset || starting} onClick={() => void start()} data-testid="train-start">
           {starting ? 'Starting…' : 'Start training'}
         </button>
