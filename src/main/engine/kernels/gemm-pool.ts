@@ -10,19 +10,27 @@ import { Worker } from 'node:worker_threads';
 import { type WasmMemory, isSharedMemory } from './wasm-asm';
 import type { GemmFn, GemmSimd } from './gemm-simd';
 import { type AdaptOptions, PoolGovernor, type SplitSample, defaultAdaptOptions } from './pool-adapt';
+import { type MapFn, NAMES, NPARAMS, type WinogradSimd, winogradModule } from './winograd-simd';
 
-// ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, -1 stop), 2..8 args,
-// 9 done sequence, 10 ready (1) / failed (-1)
-const SEQ = 0, FN = 1, ARGS = 2, DONE = 9, READY = 10;
+// ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, 4.. the Winograd
+// transforms in winograd-simd.ts's NAMES order, -1 stop), 2..16 args, 17 done sequence,
+// 18 ready (1) / failed (-1), 19 transforms ready (1; the products run without them)
+const SEQ = 0, FN = 1, ARGS = 2, DONE = ARGS + NPARAMS, READY = DONE + 1, MAPS_READY = READY + 1;
+const MAPS0 = 4;
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, ctrl } = workerData;
+const { memory, bytes, maps, mapNames, ctrl } = workerData;
 const c = new Int32Array(ctrl);
 let fns;
 try {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   fns = [inst.exports.nn, inst.exports.nt, inst.exports.nnR, inst.exports.nnRT];
+  try {
+    const w = new WebAssembly.Instance(new WebAssembly.Module(maps), { env: { memory } });
+    for (const n of mapNames) fns.push(w.exports[n]);
+    Atomics.store(c, ${MAPS_READY}, 1);
+  } catch (e) {}
   Atomics.store(c, ${READY}, 1);
 } catch (e) {
   Atomics.store(c, ${READY}, -1);
@@ -33,7 +41,7 @@ while (fns) {
   seen = Atomics.load(c, ${SEQ});
   const f = c[${FN}];
   if (f < 0) break;
-  fns[f](c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+  fns[f](c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16]);
   Atomics.store(c, ${DONE}, seen);
   Atomics.notify(c, ${DONE});
 }
@@ -52,8 +60,9 @@ const pools = new WeakMap<WasmMemory, Pool | null>();
  */
 function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
   try {
-    const ctrl = new Int32Array(new SharedArrayBuffer(64));
-    const w = new Worker(WORKER, { eval: true, workerData: { memory, bytes, ctrl: ctrl.buffer }, execArgv: [] });
+    const ctrl = new Int32Array(new SharedArrayBuffer(128));
+    const maps = winogradModule(true);
+    const w = new Worker(WORKER, { eval: true, workerData: { memory, bytes, maps, mapNames: NAMES, ctrl: ctrl.buffer }, execArgv: [] });
     w.unref();
     w.on('error', () => Atomics.store(ctrl, READY, -1));
     return { ctrl, seq: 0 };
@@ -100,6 +109,9 @@ export function setPoolTrace(f: ((s: SplitSample) => void) | null) {
   poolTrace = f;
 }
 
+/** Whether the last product stayed on one thread by the load rule: the transforms follow it (pooledMaps). */
+let productsSolo = false;
+
 /** Split one call by row blocks: [a, c] offsets of the second half. */
 type Split = (args: number[], half: number) => number[];
 
@@ -126,10 +138,12 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     }
     if (poolOptions.adaptive && !governor.split(performance.now())) {
       poolStats.solo++;
+      productsSolo = true;
       fn(a, b, c, blocks, k, n, scratch);
       return;
     }
     poolStats.split++;
+    productsSolo = false;
     const p = pool!;
     // The caller takes the larger half: the helper starts later (its wake-up).
     const h = blocks - (blocks >> 1);
@@ -174,4 +188,68 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     fma: g.fma,
     parallel: ready,
   };
+}
+
+/**
+ * Minimum map iterations (tiles x channel vectors) for a transform call to be split: below it the
+ * helper's wake-up (~5-20 us) costs more than half the call.
+ */
+export const transformPoolOptions = { minIterations: 512 };
+/** Transform calls split and kept whole (tests check the split path was taken). */
+export const transformPoolStats = { split: 0, whole: 0 };
+
+/**
+ * The Winograd transforms on two threads when the heap is shared and the pool runs: each call is
+ * split by rows of tiles, else by tiles, else by channel vectors (disjoint outputs, the same code
+ * per element: bit-identical to one thread). They follow the products' load rule: while products
+ * stay on one thread (the helper had no core), so do the transforms.
+ */
+export function pooledMaps(maps: WinogradSimd, memory: WasmMemory | undefined): WinogradSimd {
+  const pool = memory != null && isSharedMemory(memory) ? (pools.get(memory) ?? null) : null;
+  if (!pool) return maps;
+  const wrap = (fn: MapFn, idx: number): MapFn => (...args) => {
+    const [src, dst, n, c4, , , , , sOuter, dOuter, sInner, dInner, rows, sRow, dRow] = args;
+    if (rows * n * c4 < transformPoolOptions.minIterations || Atomics.load(pool.ctrl, MAPS_READY) !== 1 || (poolOptions.adaptive && productsSolo)) {
+      transformPoolStats.whole++;
+      fn(...args);
+      return;
+    }
+    transformPoolStats.split++;
+    // the caller takes the larger half (the helper starts later)
+    const own = args.slice() as Parameters<MapFn>;
+    const second = args.slice() as Parameters<MapFn>;
+    if (rows >= 2) {
+      const h = rows - (rows >> 1);
+      own[12] = h;
+      Object.assign(second, { 0: src + h * sRow, 1: dst + h * dRow, 12: rows - h });
+    } else if (n >= 2) {
+      const h = n - (n >> 1);
+      own[2] = h;
+      Object.assign(second, { 0: src + h * sOuter, 1: dst + h * dOuter, 2: n - h });
+    } else {
+      const h = c4 - (c4 >> 1);
+      own[3] = h;
+      Object.assign(second, { 0: src + h * sInner, 1: dst + h * dInner, 3: c4 - h });
+    }
+    const p = pool;
+    for (let i = 0; i < NPARAMS; i++) p.ctrl[ARGS + i] = second[i]!;
+    p.ctrl[FN] = MAPS0 + idx;
+    const seq = ++p.seq;
+    Atomics.store(p.ctrl, SEQ, seq);
+    Atomics.notify(p.ctrl, SEQ);
+    try {
+      fn(...own);
+    } finally {
+      for (;;) {
+        const d = Atomics.load(p.ctrl, DONE);
+        if (d === seq) break;
+        if (Atomics.load(p.ctrl, READY) === -1) {
+          fn(...second); // the helper died: its half here (it writes nothing else)
+          break;
+        }
+        Atomics.wait(p.ctrl, DONE, d, 1000);
+      }
+    }
+  };
+  return Object.fromEntries(NAMES.map((nm, i) => [nm, wrap(maps[nm], i)])) as WinogradSimd;
 }

@@ -22,12 +22,13 @@
  * sums' magnitude at 256 channels (winograd.test.ts measures it).
  *
  * One function per map, all with the signature
- *   (src, dst, n, c4, PA, PB, QA, QB, sOuter, dOuter, sInner, dInner)
+ *   (src, dst, n, c4, PA, PB, QA, QB, sOuter, dOuter, sInner, dInner, rows, sRow, dRow)
  * input i of the map is read at src + ia_i*PA + ib_i*PB and output j written at
  * dst + oa_j*QA + ob_j*QB (byte offsets; (ia, ib) and (oa, ob) are the 2-D indices of the map's
  * input and output grids); the inner loop runs c4 times (src += sInner, dst += dInner: the next 4
- * channels), the outer n times (src, dst advance by sOuter, dOuter from the outer start: the
- * next tile).
+ * channels), the middle n times (src, dst advance by sOuter, dOuter from the middle start: the
+ * next tile), the outer `rows` times (by sRow, dRow: the next row of tiles). One call covers a
+ * whole map, so gemm-pool.ts can split it over two threads by rows, tiles or channels.
  */
 import { I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, uleb, vec } from './wasm-asm';
 
@@ -182,8 +183,8 @@ const LOOP = [0x03, 0x40];
 const BLOCK = [0x02, 0x40];
 const END = [0x0b];
 
-const P = { src: 0, dst: 1, n: 2, c4: 3, PA: 4, PB: 5, QA: 6, QB: 7, sOuter: 8, dOuter: 9, sInner: 10, dInner: 11 };
-const NPARAMS = 12;
+const P = { src: 0, dst: 1, n: 2, c4: 3, PA: 4, PB: 5, QA: 6, QB: 7, sOuter: 8, dOuter: 9, sInner: 10, dInner: 11, rows: 12, sRow: 13, dRow: 14 };
+export const NPARAMS = 15;
 
 /** One map's function body: locals [i32: srcT, dstT, cc, s, d, in offsets..., out offsets...] [v128: half, values...]. */
 function mapFunc(name: MapName): number[] {
@@ -194,9 +195,9 @@ function mapFunc(name: MapName): number[] {
   const counter: Arith<number> = { add: () => 0, sub: () => 0, half: () => 0, neg: () => 0, scale: () => 0 };
   count = separable(counter, f as Map1<number>, new Array<number>(nIn).fill(0), r).length;
   const m = Math.round(Math.sqrt(count));
-  const SRCT = NPARAMS, DSTT = NPARAMS + 1, CC = NPARAMS + 2, S = NPARAMS + 3, D = NPARAMS + 4;
-  const IN0 = NPARAMS + 5, OUT0 = IN0 + nIn;
-  const nI32 = 5 + nIn + count;
+  const SRCT = NPARAMS, DSTT = NPARAMS + 1, CC = NPARAMS + 2, S = NPARAMS + 3, D = NPARAMS + 4, ROWS = NPARAMS + 5, ROWD = NPARAMS + 6, NN = NPARAMS + 7;
+  const IN0 = NPARAMS + 8, OUT0 = IN0 + nIn;
+  const nI32 = 8 + nIn + count;
   const HALF = NPARAMS + nI32;
   let nextV = HALF + 1;
   const body: number[] = [];
@@ -205,7 +206,7 @@ function mapFunc(name: MapName): number[] {
   for (let i = 0; i < nIn; i++) body.push(...offset(Math.floor(i / r), i % r, P.PA, P.PB), ...set(IN0 + i));
   for (let j = 0; j < count; j++) body.push(...offset(Math.floor(j / m), j % m, P.QA, P.QB), ...set(OUT0 + j));
   body.push(...simd(0x0c), ...f32x4Splat(0.5), ...set(HALF));
-  body.push(...get(P.src), ...set(SRCT), ...get(P.dst), ...set(DSTT));
+  body.push(...get(P.src), ...set(ROWS), ...get(P.dst), ...set(ROWD));
   // constants (splat once, before the loops), by value
   const consts = new Map<number, number>();
   const constant = (c: number) => {
@@ -264,13 +265,17 @@ function mapFunc(name: MapName): number[] {
     inner.push(...get(D), ...get(OUT0 + j), ...ADD, ...get(v), ...vstore);
   });
   inner.push(...get(S), ...get(P.sInner), ...ADD, ...set(S), ...get(D), ...get(P.dInner), ...ADD, ...set(D));
-  // for (n) { s = srcT; d = dstT; for (c4) {...}; srcT += sOuter; dstT += dOuter }
-  body.push(...BLOCK, ...get(P.n), 0x45, ...brIf(0), ...get(P.c4), 0x45, ...brIf(0));
+  // for (rows) { srcT = rowS; dstT = rowD; for (n) { s = srcT; d = dstT; for (c4) {...}; srcT += sOuter; dstT += dOuter }; rowS += sRow; rowD += dRow }
+  body.push(...BLOCK, ...get(P.n), 0x45, ...brIf(0), ...get(P.c4), 0x45, ...brIf(0), ...get(P.rows), 0x45, ...brIf(0));
+  body.push(...LOOP);
+  body.push(...get(ROWS), ...set(SRCT), ...get(ROWD), ...set(DSTT), ...get(P.n), ...set(NN));
   body.push(...LOOP);
   body.push(...get(SRCT), ...set(S), ...get(DSTT), ...set(D), ...get(P.c4), ...set(CC));
   body.push(...LOOP, ...inner, ...get(CC), ...i32(1), ...SUB, ...tee(CC), ...brIf(0), ...END);
   body.push(...get(SRCT), ...get(P.sOuter), ...ADD, ...set(SRCT), ...get(DSTT), ...get(P.dOuter), ...ADD, ...set(DSTT));
-  body.push(...get(P.n), ...i32(1), ...SUB, ...tee(P.n), ...brIf(0), ...END);
+  body.push(...get(NN), ...i32(1), ...SUB, ...tee(NN), ...brIf(0), ...END);
+  body.push(...get(ROWS), ...get(P.sRow), ...ADD, ...set(ROWS), ...get(ROWD), ...get(P.dRow), ...ADD, ...set(ROWD));
+  body.push(...get(P.rows), ...i32(1), ...SUB, ...tee(P.rows), ...brIf(0), ...END);
   body.push(...END, ...END);
   return [...vec([[...uleb(nI32), I32], [...uleb(nextV - HALF), V128]]), ...body];
 }
@@ -280,7 +285,8 @@ function f32x4Splat(x: number): number[] {
   return [...b];
 }
 
-const NAMES = Object.keys(MAPS) as MapName[];
+/** The maps in the module's export order (gemm-pool.ts's helper indexes them the same way). */
+export const NAMES = Object.keys(MAPS) as MapName[];
 
 export function winogradModule(shared: boolean): Uint8Array {
   const funcs = NAMES.map(mapFunc);
@@ -295,8 +301,11 @@ export function winogradModule(shared: boolean): Uint8Array {
   ]);
 }
 
-/** (src, dst, n, c4, PA, PB, QA, QB, sOuter, dOuter, sInner, dInner), byte offsets on the heap. */
-export type MapFn = (src: number, dst: number, n: number, c4: number, PA: number, PB: number, QA: number, QB: number, sOuter: number, dOuter: number, sInner: number, dInner: number) => void;
+/** (src, dst, n, c4, PA, PB, QA, QB, sOuter, dOuter, sInner, dInner, rows, sRow, dRow), byte offsets on the heap. */
+export type MapFn = (
+  src: number, dst: number, n: number, c4: number, PA: number, PB: number, QA: number, QB: number,
+  sOuter: number, dOuter: number, sInner: number, dInner: number, rows: number, sRow: number, dRow: number,
+) => void;
 export type WinogradSimd = Record<MapName, MapFn>;
 
 const cache = new WeakMap<WasmMemory, WinogradSimd | null>();

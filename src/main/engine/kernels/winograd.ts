@@ -30,6 +30,7 @@
  * of the cpu backend and print the measured error).
  */
 import type { GemmSimd } from './gemm-simd';
+import { pooledMaps } from './gemm-pool';
 import { type MapName, type WinogradSimd, createWinogradSimd } from './winograd-simd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
@@ -70,9 +71,20 @@ export const winogradOptions = {
 };
 export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, f4: 0 };
 
-/** The SIMD transforms on this backend's heap, or null (then Winograd is not taken). */
+const pooledTransforms = new WeakMap<object, WinogradSimd>();
+
+/**
+ * The SIMD transforms on this backend's heap, split over the products' helper thread where there
+ * is one (gemm-pool.ts pooledMaps; call after createGemmSimd, which starts it), or null (then
+ * Winograd is not taken).
+ */
 export function winogradTransforms(backend: BackendWasm): WinogradSimd | null {
-  return createWinogradSimd(heapMemory(backend));
+  const memory = heapMemory(backend);
+  const tw = createWinogradSimd(memory);
+  if (!tw || !memory) return tw;
+  let p = pooledTransforms.get(tw);
+  if (!p) pooledTransforms.set(tw, (p = pooledMaps(tw, memory)));
+  return p;
 }
 
 /** One tile size: output tiles m x m, input patches a x a (a = m + 2), a^2 planes, and its maps. */
@@ -181,7 +193,7 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
     }
     // g[ky][kx] at src + (3 ky + kx) * pairs, plane xi = a i + j at ptr + xi * pairs; 4 pairs per vector
     const pb = pairs * 4;
-    tw[v.filter](src, ptr, 1, pairs >> 2, 3 * pb, pb, v.a * pb, pb, 0, 0, 16, 16);
+    tw[v.filter](src, ptr, 1, pairs >> 2, 3 * pb, pb, v.a * pb, pb, 0, 0, 16, 16, 1, 0, 0);
   } catch (e) {
     wasm._free(ptr);
     throw e;
@@ -242,18 +254,13 @@ function inputTransform(tw: WinogradSimd, v: Variant, xp: number, vOff: number, 
   const HP = t.m * t.TY + 2, WP = t.m * t.TX + 2;
   const colB = C * 4, rowB = WP * colB;
   const fn = tw[v.input];
-  let tile = 0;
-  for (let b = 0; b < t.B; b++) {
-    for (let ty = 0; ty < t.TY; ty++, tile += t.TX) {
-      const src = xp + (b * HP + t.m * ty) * rowB;
-      if (interleaved) fn(src, vOff + tile * 16, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, 16, 16, t.T * 16);
-      else fn(src, vOff + tile * colB, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16);
-    }
+  // one call per image: its rows of tiles are m input rows apart (the images are HP rows apart)
+  for (let b = 0, tile = 0; b < t.B; b++, tile += t.TY * t.TX) {
+    const src = xp + b * HP * rowB;
+    if (interleaved) fn(src, vOff + tile * 16, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, 16, 16, t.T * 16, t.TY, t.m * rowB, t.TX * 16);
+    else fn(src, vOff + tile * colB, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16, t.TY, t.m * rowB, t.TX * colB);
   }
 }
-
-/** Rows [b, m ty .. m ty + m - 1] of a [B, m TY, m TX, C] map: byte offset of tile row (b, ty). */
-const tileRow = (base: number, t: Tiles, C: number, b: number, ty: number) => base + ((b * t.TY + ty) * t.m * t.m * t.TX) * C * 4;
 
 /**
  * y = A^T m A per tile, m row-major [T, CO] planes `plane` bytes apart (byte offset), into y
@@ -261,25 +268,14 @@ const tileRow = (base: number, t: Tiles, C: number, b: number, ty: number) => ba
  */
 function outputTransform(tw: WinogradSimd, v: Variant, mOff: number, y: number, t: Tiles, CO: number, plane: number): void {
   const colB = CO * 4, rowB = t.m * t.TX * colB;
-  const fn = tw[v.output];
-  let tile = 0;
-  for (let b = 0; b < t.B; b++) {
-    for (let ty = 0; ty < t.TY; ty++, tile += t.TX) {
-      fn(mOff + tile * colB, tileRow(y, t, CO, b, ty), t.TX, CO >> 2, t.a * plane, plane, rowB, colB, colB, t.m * colB, 16, 16);
-    }
-  }
+  // every row of tiles of every image: y's tile rows are m rows apart throughout
+  tw[v.output](mOff, y, t.TX, CO >> 2, t.a * plane, plane, rowB, colB, colB, t.m * colB, 16, 16, t.B * t.TY, t.TX * colB, t.m * rowB);
 }
 
 /** dM = A e A^T per tile, e the m x m tiles of dy [B, m TY, m TX, CO] (byte offset), into row-major [T, CO] planes. */
 function dyTransform(tw: WinogradSimd, v: Variant, dy: number, mOff: number, t: Tiles, CO: number, plane: number): void {
   const colB = CO * 4, rowB = t.m * t.TX * colB;
-  const fn = tw[v.dyTile];
-  let tile = 0;
-  for (let b = 0; b < t.B; b++) {
-    for (let ty = 0; ty < t.TY; ty++, tile += t.TX) {
-      fn(tileRow(dy, t, CO, b, ty), mOff + tile * colB, t.TX, CO >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16);
-    }
-  }
+  tw[v.dyTile](dy, mOff, t.TX, CO >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16, t.B * t.TY, t.m * rowB, t.TX * colB);
 }
 
 /** Copy between [B, OH, OW, C] and its tile-padded [B, m TY, m TX, C] (rows of OW * C floats). */
@@ -388,7 +384,7 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
     for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
     // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, 3 ky + kx of dw out
     const pb = CI * CO * 4;
-    tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, 3 * pb, pb, 0, 0, 16, 16);
+    tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, 3 * pb, pb, 0, 0, 16, 16, 1, 0, 0);
     winogradCalls.backpropFilter++;
     if (v.m === 4) winogradCalls.f4++;
     return out;

@@ -181,7 +181,7 @@ describe('Winograd transforms and choices', () => {
       const xs = rand(8 * nIn, 20 + nIn);
       data.set(xs);
       const base = heapOffset(backend, buf as unknown as tf.TensorInfo);
-      tw[name](base, base + 32 * nIn, 1, 2, 32 * r, 32, 32 * Math.sqrt(nOut), 32, 0, 0, 16, 16);
+      tw[name](base, base + 32 * nIn, 1, 2, 32 * r, 32, 32 * Math.sqrt(nOut), 32, 0, 0, 16, 16, 1, 0, 0);
       const got = heapF32(backend, buf as unknown as tf.TensorInfo);
       for (let lane = 0; lane < 8; lane++) {
         const want = applyMap(name, Array.from({ length: nIn }, (_, i) => xs[8 * i + lane]!));
