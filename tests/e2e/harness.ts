@@ -96,10 +96,11 @@ export interface Studio {
 /**
  * `atelier serve` + Chromium + one page opened on the studio with its token, waiting until the
  * status bar is up. `prepare` runs after serve starts and before the page opens (e.g. to write
- * fixture data into the workspace).
+ * fixture data into the workspace); `workspace` and `env` go to serve (a prepared workspace, a
+ * forced backend).
  */
-export async function openStudio(opts: { prepare?: (served: Served) => void | Promise<void> } = {}): Promise<Studio> {
-  const served = await startServe();
+export async function openStudio(opts: { prepare?: (served: Served) => void | Promise<void>; workspace?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Studio> {
+  const served = await startServe({ ...(opts.workspace ? { workspace: opts.workspace } : {}), ...(opts.env ? { env: opts.env } : {}) });
   await opts.prepare?.(served);
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

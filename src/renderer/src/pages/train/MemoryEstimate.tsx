@@ -13,7 +13,11 @@ import { useStatus } from '../../store/status';
 
 const SETTLE_MS = 300;
 
-const mib = (b: number) => `${Math.round(b / 2 ** 20).toLocaleString('en')} MiB`;
+/** Small parts (a tiny model's weights) keep their digits instead of reading "0 MiB". */
+function mib(b: number): string {
+  const m = b / 2 ** 20;
+  return `${m < 1 ? m.toFixed(2) : m < 10 ? m.toFixed(1) : Math.round(m).toLocaleString('en')} MiB`;
+}
 
 export function MemoryEstimate({ request, onUse }: { request: RequestOf<'train.estimate'> | null; onUse(change: { batchSize?: number; size?: number }): void }) {
   const onGpu = useStatus((s) => s.doctor?.backend === 'webgpu');

@@ -413,16 +413,17 @@ export function TrainPage() {
         <Field label="Run name (optional)">
           <input value={name} onChange={(e) => setName(e.currentTarget.value)} />
         </Field>
-        <MemoryEstimate
-          request={model && dataset ? { model: model.kind, datasetId: dataset.id, options: { ...changedOptions(specs, values) }, ...(oneWay(model) ? { direction } : {}) } : null}
-          onUse={(change) => setValues({ ...values, ...change })}
-        />
         <button type="button" className="btn primary" disabled={!model || !dataset || starting} onClick={() => void start()} data-testid="train-start">
           {starting ? 'Starting…' : 'Start training'}
         </button>
       </Panel>
       {specs.length ? (
         <Panel title="Options" actions={<button type="button" className="btn ghost small" onClick={() => model && setValues(defaultsOf(model.options))}>Reset</button>}>
+          {/* Beside the size and batch fields it depends on (the first options). */}
+          <MemoryEstimate
+            request={model && dataset ? { model: model.kind, datasetId: dataset.id, options: { ...changedOptions(specs, values) }, ...(oneWay(model) ? { direction } : {}) } : null}
+            onUse={(change) => setValues({ ...values, ...change })}
+          />
           <OptionsForm specs={specs} values={values} onChange={setValues} />
         </Panel>
       ) : null}
