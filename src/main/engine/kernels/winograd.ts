@@ -62,12 +62,25 @@ export const winogradOptions = {
    * ~3 GB heap towards wasm's 4 GB, so the big maps keep F(2x2).
    */
   f4MaxTiles: 128,
+  /**
+   * ... and from this many: F(4x4)'s filter transforms (forward and rotated, 36 planes each, made
+   * again after every optimizer step) cost more than its products save on few tiles. One residual
+   * conv's step (new filter, 3 forwards, 3 input and 3 filter gradients), 1 thread, CPU ms, F(2x2)
+   * vs F(4x4): 16x16 (16 tiles) 38 vs 43, 32x32 (64 tiles) 133 vs 100.
+   */
+  f4MinTiles: 32,
   /** Input gradients with at least this many tiles (x4) use a transform of the rotated filter (see winogradConv). */
   flipOwnMinTiles: 256,
   /** Both channel counts at least this (the filter transform is CI*CO work per call). */
   minChannels: 64,
   /** Bound on the V and M buffers (floats). */
   maxFloats: 1 << 24,
+  /**
+   * Floats between consecutive planes beyond their size: the transforms touch all a^2 planes per
+   * tile, and planes a power of two apart (T4 * C = 64K floats at 32x32x256) fall into one cache
+   * set (the input transform took 3-4x longer). 0 for A/B.
+   */
+  planeSkew: 16,
 };
 export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, f4: 0 };
 
@@ -104,12 +117,14 @@ const F4: Variant = { m: 4, a: 6, planes: 36, input: 'input4', filter: 'filter4'
 const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
 
 /**
- * F(4x4) where the output is at least 4x4 and the tile count within f4MaxTiles, else F(2x2).
- * Measured (1 thread, CPU ms per call, 3x3x256x256, cached filter): see kernels/README.md.
+ * F(4x4) where the output is at least 4x4 and its tile count within [f4MinTiles, f4MaxTiles] (at
+ * paper widths: CycleGAN's residual blocks at 128 px, 32x32 maps), else F(2x2). Figures in
+ * kernels/README.md.
  */
 export function winogradTile(s: WinogradShape): 2 | 4 {
   if (winogradOptions.tile) return winogradOptions.tile;
-  return winogradOptions.f4 && s.OH >= 4 && s.OW >= 4 && tileCount(s, 4) <= winogradOptions.f4MaxTiles ? 4 : 2;
+  const T = tileCount(s, 4);
+  return winogradOptions.f4 && s.OH >= 4 && s.OW >= 4 && T >= winogradOptions.f4MinTiles && T <= winogradOptions.f4MaxTiles ? 4 : 2;
 }
 const variantOf = (s: WinogradShape) => (winogradTile(s) === 4 ? F4 : F2);
 
@@ -290,11 +305,6 @@ function copyRows(from: Float32Array, to: Float32Array, s: WinogradShape, t: Til
   }
 }
 
-/**
- * Floats between consecutive planes beyond their size: the transforms touch all a^2 planes per
- * tile, and planes a power of two apart (T4 * C = 64K floats at 32x32x256) fall into one cache set.
- */
-const SKEW = 16;
 
 const fits = (s: WinogradShape, t: Tiles) => s.OH === t.m * t.TY && s.OW === t.m * t.TX;
 
@@ -313,6 +323,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
   const NP = v.planes;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
   // xp, V, M, the product's strip scratch (2 * K * 8 floats, K = CI) and, for odd sizes, the tile-padded y
+  const SKEW = winogradOptions.planeSkew;
   const planeV = T4 * CI + SKEW, planeM = T4 * CO + SKEW;
   const nXp = B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nS = 16 * CI + 16;
   const nY = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
@@ -362,8 +373,9 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
   const NP = v.planes;
   const HP = t.m * t.TY + 2, WP = t.m * t.TX + 2;
   const out = backend.makeOutput([3, 3, CI, CO], 'float32');
-  // xp, V^T (interleaved by 4 channels), dM, dU (planes SKEW floats apart beyond their size), the
+  // xp, V^T (interleaved by 4 channels), dM, dU (planes planeSkew floats apart beyond their size), the
   // product's strip scratch (2 * K * 8 floats, K = T), tile-padded dy for odd sizes
+  const SKEW = winogradOptions.planeSkew;
   const planeV = T * CI + SKEW, planeM = T * CO + SKEW, planeU = CI * CO + SKEW;
   const nXp = B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nU = NP * planeU, nS = 16 * T + 16;
   const nDy = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;

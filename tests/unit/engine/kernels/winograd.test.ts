@@ -153,16 +153,18 @@ describe('Winograd transforms and choices', () => {
     console.log('winograd error at 3x3x256x256, 16x16 (forward, input gradient vs cpu; filter gradient vs im2col):', JSON.stringify(errs));
   });
 
-  it('chooses F(4x4) for small and mid maps and F(2x2) for large tile counts', () => {
+  it('chooses F(4x4) for mid-size maps, F(2x2) for few tiles and for large tile counts', () => {
     winogradOptions.tile = 0;
     winogradOptions.f4 = true;
     const s = (B: number, OH: number) => ({ B, H: OH + 2, W: OH + 2, CI: 256, OH, OW: OH, CO: 256, padTop: 0, padLeft: 0 });
-    expect(winogradTile(s(1, 16))).toBe(4);
-    expect(winogradTile(s(1, 34))).toBe(4);
+    expect(winogradTile(s(1, 32))).toBe(4); // CycleGAN 128 px residual block: forward
+    expect(winogradTile(s(1, 34))).toBe(4); // and its input gradient
+    expect(winogradTile(s(1, 16))).toBe(2); // 64 px: 16 tiles, the filter transforms outweigh the products
+    expect(winogradTile(s(2, 16))).toBe(4); // a batch of 2 has the tiles
     expect(winogradTile(s(1, 64))).toBe(2); // 256 px: 256 tiles, filter-cache memory
     expect(winogradTile(s(1, 3))).toBe(2);
     winogradOptions.f4 = false;
-    expect(winogradTile(s(1, 16))).toBe(2);
+    expect(winogradTile(s(1, 32))).toBe(2);
     winogradOptions.f4 = saved.f4;
   });
 
