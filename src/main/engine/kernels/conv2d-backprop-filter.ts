@@ -12,6 +12,7 @@
  *   transpose -> [KH,KW,C,CO].
  */
 import * as tf from '@tensorflow/tfjs';
+import { narrowBackpropFilter } from './narrow-conv';
 import { smallConvBackpropFilter } from './small-conv';
 import { type BackendWasm, type TensorInfo, release, run } from './wasm-util';
 
@@ -32,6 +33,9 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, fmt,
   );
+  // Few input or output channels (<= 4): per-tap SIMD sums in place (narrow-conv.ts).
+  const narrow = narrowBackpropFilter(backend, x, dy, info);
+  if (narrow) return narrow;
   // Few output pixels, large filter: a direct product (patches^T . dy), no XNNPACK operator.
   const small = smallConvBackpropFilter(backend, x, dy, info);
   if (small) return small;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { narrowConvOptions } from '../../../../src/main/engine/kernels/narrow-conv';
 import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { type ConvCase as Case, convFilterGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
@@ -24,10 +25,13 @@ function runFilterGrad(c: Case, xv: Float32Array, dyv: Float32Array): tf.Tensor 
 describe('Conv2DBackpropFilter on wasm', () => {
   beforeAll(async () => {
     await initWasm();
-    smallConvOptions.enabled = false; // the XNNPACK path (small-conv.test.ts covers the direct one)
+    // the XNNPACK path (small-conv.test.ts and narrow-conv.test.ts cover the direct ones)
+    smallConvOptions.enabled = false;
+    narrowConvOptions.enabled = false;
   });
   afterAll(() => {
     smallConvOptions.enabled = true;
+    narrowConvOptions.enabled = true;
   });
 
   it('is registered on wasm', () => {

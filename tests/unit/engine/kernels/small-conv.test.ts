@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { narrowConvOptions } from '../../../../src/main/engine/kernels/narrow-conv';
 import { smallConvCalls, smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
@@ -21,8 +22,12 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
     smallConvOptions.maxPixels = 1 << 30;
     smallConvOptions.maxPixelsThreaded = 1 << 30;
     smallConvOptions.minWeights = 0;
+    narrowConvOptions.enabled = false; // these shapes test the product path (narrow-conv.test.ts the other)
   });
-  afterAll(() => Object.assign(smallConvOptions, saved));
+  afterAll(() => {
+    Object.assign(smallConvOptions, saved);
+    narrowConvOptions.enabled = true;
+  });
 
   for (const c of cases) {
     const name = `x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`;
