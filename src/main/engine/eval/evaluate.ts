@@ -28,7 +28,7 @@ import { disposeBundle, generate, loadBundle, translate, type LoadedBundle } fro
 import type { Workspace } from '../core/workspace';
 import { diversityRatios, minRatio } from './diversity';
 import { exists } from '../core/fsutil';
-import { conditionalAccuracy, frechetDistance, meanL1, meanMse, transferRate, type Features } from './metrics';
+import { conditionalAccuracy, frechetDistance, meanL1, meanMse, pairedGain, transferRate, type Features } from './metrics';
 
 export const DEFAULT_CLASSIFIER = 'fashion-classifier';
 export const DEFAULT_JUDGE = 'fashion-judge-mlp';
@@ -109,31 +109,41 @@ function translateAll(b: LoadedBundle, x: tf.Tensor4D, direction: 'AtoB' | 'BtoA
   return batched(x.shape[0], 64, (s, k) => tf.tidy(() => translate(b, x.slice([s, 0, 0, 0], [k, -1, -1, -1]), { direction })));
 }
 
-function ssimMean(a: ImageSet, b: ImageSet): number {
+/** SSIM of each image pair. */
+function ssimEach(a: ImageSet, b: ImageSet): Float64Array {
   const per = a.size * a.size * a.channels;
-  let s = 0;
+  const out = new Float64Array(a.n);
   for (let i = 0; i < a.n; i++) {
-    s += ssim(
+    out[i] = ssim(
       { height: a.size, width: a.size, channels: a.channels, data: a.data.subarray(i * per, (i + 1) * per) },
       { height: b.size, width: b.size, channels: b.channels, data: b.data.subarray(i * per, (i + 1) * per) },
       1,
     );
   }
-  return s / a.n;
+  return out;
 }
 
-/** Mean per-image PSNR in dB ([0, 1] scale). */
-function psnrMean(a: ImageSet, b: ImageSet): number {
-  const per = a.size * a.size * a.channels;
+const average = (x: ArrayLike<number>): number => {
   let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s / x.length;
+};
+
+function ssimMean(a: ImageSet, b: ImageSet): number {
+  return average(ssimEach(a, b));
+}
+
+/** PSNR in dB of each image pair ([0, 1] scale; identical images count as 100 dB). */
+function psnrEach(a: ImageSet, b: ImageSet): Float64Array {
+  const per = a.size * a.size * a.channels;
+  const out = new Float64Array(a.n);
   for (let i = 0; i < a.n; i++) {
     const im = (x: ImageSet) => ({ height: x.size, width: x.size, channels: x.channels, data: x.data.subarray(i * per, (i + 1) * per) });
-    s += Math.min(100, psnr(im(a), im(b), 1));
+    out[i] = Math.min(100, psnr(im(a), im(b), 1));
   }
-  return s / a.n;
+  return out;
 }
 
-/** Mean Hasler-Süsstrunk colourfulness (0..255 scale) of RGB images; 0 for grey sets. */
 export function colourfulnessMean(x: ImageSet): number {
   if (x.channels < 3) return 0;
   const per = x.size * x.size * x.channels;
@@ -372,19 +382,31 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       if (channels === 3) {
         // Colour targets: PSNR and colourfulness too; a grey -> colour model also faces the
         // per-pixel grey-level lookup table fitted on the training pairs.
-        const pm = psnrMean(out, target);
-        const pi = psnrMean(input, target);
+        const pOut = psnrEach(out, target);
+        const pIn = psnrEach(input, target);
+        const pm = average(pOut);
+        const pi = average(pIn);
         metrics.push({ key: 'psnr', label: 'PSNR dB (translation vs target)', value: pm, better: 'higher' });
         metrics.push({ key: 'baselineInput.psnr', label: 'PSNR dB, baseline: the input itself', value: pi, better: 'none' });
         metrics.push({ key: 'colourfulness', label: 'Colourfulness (Hasler-Süsstrunk) of the translations', value: colourfulnessMean(out), better: 'none', note: 'closer to the target is better' });
         metrics.push({ key: 'target.colourfulness', label: 'Colourfulness of the targets', value: colourfulnessMean(target), better: 'none' });
         metrics.push({ key: 'baselineInput.colourfulness', label: 'Colourfulness of the inputs', value: colourfulnessMean(input), better: 'none' });
         const beats = { l1: m.l1 < bi.l1, ssim: m.ssim > bi.ssim, psnr: pm > pi };
+        // Is the gain over the grey input clear, or carried by a few crops? Per-image gains with a
+        // bootstrap interval (eval/metrics.ts pairedGain).
+        const gains = { ssim: pairedGain(ssimEach(out, target), ssimEach(input, target), seed), psnr: pairedGain(pOut, pIn, seed) };
+        for (const [k, g] of Object.entries(gains)) {
+          const unit = k === 'psnr' ? ' dB' : '';
+          const f = (v: number) => v.toFixed(k === 'psnr' ? 2 : 4);
+          metrics.push({ key: `gainOverInput.${k}`, label: `${k.toUpperCase()} gain over the input, mean per image`, value: g.mean, better: 'higher', note: `95% bootstrap interval ${f(g.lo)} to ${f(g.hi)}${unit}, over images` });
+          metrics.push({ key: `gainOverInput.${k}.lo`, label: `${k.toUpperCase()} gain over the input, 95% interval's lower end`, value: g.lo, better: 'higher' });
+          metrics.push({ key: `winsOverInput.${k}`, label: `Share of images whose ${k.toUpperCase()} beats the input's`, value: g.wins, better: 'higher' });
+        }
         if (inC === 1) {
           const trainA = await loadSplit(ws, opts.dataset, 'train', 'a', trainLimit, seed);
           const lut = greyLutBaseline(toRows(keep(tensorOf(trainA, size, 1))), mt, toRows(keep(tensorOf(a, size, 1))));
           const bl = score(lut);
-          const pl = psnrMean(lut, target);
+          const pl = average(psnrEach(lut, target));
           metrics.push({ key: 'baselineLut.l1', label: 'L1, baseline: per-pixel grey-level colour table', value: bl.l1, better: 'none', note: `mean training colour of each grey level, from ${mt.n} training pairs` });
           metrics.push({ key: 'baselineLut.ssim', label: 'SSIM, baseline: per-pixel grey-level colour table', value: bl.ssim, better: 'none' });
           metrics.push({ key: 'baselineLut.psnr', label: 'PSNR dB, baseline: per-pixel grey-level colour table', value: pl, better: 'none' });

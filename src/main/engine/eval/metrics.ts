@@ -17,6 +17,7 @@
  */
 import { StudioError } from '../../../shared/errors';
 import { symmetricEigen } from '../analysis/eigen';
+import { Rng } from '../core/rng';
 
 export interface Features {
   /** rows x cols row-major. */
@@ -179,4 +180,44 @@ export function meanMse(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return s / a.length;
+}
+
+export interface PairedGain {
+  /** Mean of a[i] - b[i]. */
+  mean: number;
+  /** 95% percentile bootstrap interval of that mean (resampling images, seeded). */
+  lo: number;
+  hi: number;
+  /** Share of items where a[i] > b[i]. */
+  wins: number;
+}
+
+/**
+ * How a model's per-image score compares with a baseline's on the same images: the mean gain, its
+ * 95% bootstrap interval and the share of images it wins. A mean alone can hide a gain carried by
+ * a few images; "clearly better" needs the interval above 0. Resampling treats the images as
+ * independent, which crops of a few photos are not, so the interval is narrower than one over
+ * photos would be: read it as a lower bar, not a guarantee.
+ */
+export function pairedGain(a: ArrayLike<number>, b: ArrayLike<number>, seed = 0, resamples = 2000): PairedGain {
+  const n = a.length;
+  if (n !== b.length || n === 0) throw new Error(`pairedGain needs two equal, non-empty score lists (got ${n} and ${b.length})`);
+  const d = new Float64Array(n);
+  let sum = 0;
+  let wins = 0;
+  for (let i = 0; i < n; i++) {
+    d[i] = a[i]! - b[i]!;
+    sum += d[i]!;
+    if (d[i]! > 0) wins++;
+  }
+  const rng = new Rng(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += d[Math.floor(rng.next() * n)]!;
+    means[r] = s / n;
+  }
+  means.sort();
+  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
+  return { mean: sum / n, lo: at(0.025), hi: at(0.975), wins: wins / n };
 }

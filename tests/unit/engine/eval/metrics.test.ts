@@ -1,6 +1,6 @@
 /** Quality metrics against hand-computed values (eval/metrics.ts, the derangement of evaluate.ts). */
 import { describe, expect, it } from 'vitest';
-import { conditionalAccuracy, fitGaussian, frechetDistance, frechetGaussians, matchRate, meanL1, meanMse, sqrtPsd, transferRate, type Features } from '../../../../src/main/engine/eval/metrics';
+import { conditionalAccuracy, fitGaussian, frechetDistance, frechetGaussians, matchRate, meanL1, meanMse, sqrtPsd, transferRate, type Features, pairedGain } from '../../../../src/main/engine/eval/metrics';
 import { derangement } from '../../../../src/main/engine/eval/evaluate';
 import { Rng } from '../../../../src/main/engine/analysis/rng';
 
@@ -102,5 +102,31 @@ describe('rates and pixel errors', () => {
       expect(p.every((v, i) => v !== i)).toBe(true);
     }
     expect(derangement(10, 3)).toEqual(derangement(10, 3));
+  });
+});
+
+describe('pairedGain', () => {
+  it('a gain every image shares has an interval above 0; one carried by a single image does not', () => {
+    const base = Array.from({ length: 100 }, (_, i) => 0.5 + 0.001 * (i % 7));
+    const steady = base.map((x, i) => x + 0.02 + 0.005 * Math.sin(i));
+    const g = pairedGain(steady, base, 1);
+    expect(g.mean).toBeCloseTo(0.02, 2);
+    expect(g.lo).toBeGreaterThan(0.015);
+    expect(g.hi).toBeLessThan(0.025);
+    expect(g.wins).toBe(1);
+    // Same mean gain (0.02), all of it from one image: the interval reaches 0 and the share is 1%.
+    const lucky = base.map((x, i) => (i === 0 ? x + 2 : x));
+    const h = pairedGain(lucky, base, 1);
+    expect(h.mean).toBeCloseTo(0.02, 6);
+    expect(h.lo).toBeLessThanOrEqual(0);
+    expect(h.wins).toBe(0.01);
+  });
+
+  it('is deterministic from its seed and says what is wrong with unequal lists', () => {
+    const a = [1, 2, 3, 4, 5];
+    const b = [1, 1, 4, 2, 5];
+    expect(pairedGain(a, b, 3)).toEqual(pairedGain(a, b, 3));
+    expect(() => pairedGain([1, 2], [1], 0)).toThrow(/equal, non-empty/);
+    expect(() => pairedGain([], [], 0)).toThrow(/equal, non-empty/);
   });
 });
