@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
+import { stridePhaseBackpropInput } from './stride-phase';
 import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradOptions, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
 
@@ -84,7 +85,7 @@ function usable(backend: BackendWasm, info: ConvInfo, pixels: number, large = fa
  * order (Kd = KH*KW*CI floats; columns Kd..ld are left as they are). Runs of input pixels that
  * are contiguous in x are block copies.
  */
-function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number): void {
+export function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const pt = info.padInfo.top;
@@ -283,6 +284,9 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   if (asConv) return asConv;
   const g = gemm(backend);
   if (!g) return null;
+  // Strided: one forward product per output phase (stride-phase.ts), no col2im scatter.
+  const phased = stridePhaseBackpropInput(backend, g, dy, filter, info);
+  if (phased) return phased;
   // nnRT (blocked, C row-major) when Kd % 8 == 0, else nt (C interleaved by 4 rows)
   const blocked = Kd % 8 === 0;
   if (!blocked && (CO % 4 !== 0 || Kd % 2 !== 0)) return null;
