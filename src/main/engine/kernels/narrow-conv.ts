@@ -24,12 +24,12 @@ import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffs
 
 export const narrowConvOptions = { enabled: process.env.ATELIER_NARROW_WGRAD !== '0', maxNarrow: 4 };
 /** Calls that took this path (tests check it). */
-export const narrowConvCalls = { backpropFilter: 0 };
+export const narrowConvCalls = { backpropFilter: 0, forward: 0 };
 
 /** Groups of 4 wide channels per call for n narrow channels (G * n accumulators <= 10). */
 export const groupsFor = (n: number) => Math.min(4, Math.floor(10 / n));
 
-type TapFn = (w: number, wRow: number, wPix: number, nq: number, nRow: number, nPix: number, rows: number, cols: number, acc: number) => void;
+type TapFn = (...args: number[]) => void;
 
 /**
  * acc[g][j] (f32x4, at acc + (g*n + j)*16) += sum over rows x cols pixels of
@@ -68,7 +68,7 @@ function tapFunc(n: number, G: number, fma: boolean): number[] {
   return b;
 }
 
-/** Module exporting t<n>_<G> for n = 1..maxNarrow and G = 1..groupsFor(n). */
+/** Module exporting t<n>_<G> for n = 1..maxNarrow and G = 1..groupsFor(n), and f<n>_<1|2> (forward). */
 export function narrowModule(shared: boolean, fma: boolean, maxNarrow: number): { bytes: Uint8Array; names: string[] } {
   const fns: number[][] = [];
   const names: string[] = [];
@@ -78,12 +78,22 @@ export function narrowModule(shared: boolean, fma: boolean, maxNarrow: number): 
       names.push(`t${n}_${G}`);
     }
   }
+  const types: number[] = [];
+  for (let i = 0; i < fns.length; i++) types.push(0);
+  for (let n = 1; n <= maxNarrow; n++) {
+    for (const pb of [1, 2]) {
+      fns.push(fwdFunc(n, pb, fma));
+      names.push(`f${n}_${pb}`);
+      types.push(1);
+    }
+  }
   const type = [0x60, ...vec(new Array(9).fill([I32])), 0];
+  const type10 = [0x60, ...vec(new Array(10).fill([I32])), 0];
   const bytes = new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([type])),
+    ...section(1, vec([type, type10])),
     ...memoryImport(shared),
-    ...section(3, vec(fns.map(() => [0]))),
+    ...section(3, vec(types.map((t) => [t]))),
     ...section(7, vec(names.map((nm, i) => [...str(nm), 0x00, ...uleb(i)]))),
     ...section(10, vec(fns.map((f) => [...uleb(f.length), ...f]))),
   ]);
@@ -177,5 +187,96 @@ export function narrowBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: Te
     throw e;
   } finally {
     release(backend, accT);
+  }
+}
+
+/**
+ * Forward convolution with a narrow output (CO = n <= 4) and no padding (CycleGAN's 7x7 64 -> 3
+ * layer reads a reflection-padded input): XNNPACK packs such a filter into 8-wide output tiles, 5
+ * of them zero (~5 GMAC/s). Here, for fixed ky, the taps kx = 0..KW-1 of an output pixel are one
+ * contiguous run of L = KW*CI floats of x, so each output value is a sum over ky of dot products
+ * of that run with Wt[j][ky] (the filter transposed to [n][KH][KW*CI] once per call). Two pixels
+ * per iteration share the weight loads; the lanes are summed once per pixel.
+ *
+ * fwd<n>_<pb>(x, xRow, xPix, inRow, w, y, rows, cols, KH, L4): y pixel (r, c) at
+ * y + (r*cols + c)*n*4 = sum_ky dot(x + r*xRow + c*xPix + ky*inRow [L4 f32x4], w + (j*KH + ky)*L4*16)
+ */
+function fwdFunc(n: number, pb: number, fma: boolean): number[] {
+  const [X, XROW, XPIX, INROW, Wp, Y, ROWS, COLS, KH, L4] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const XQ = 10, C = 12, KY = 13, Q = 14, XP = 15, WP = 16; // i32 (11 unused)
+  const V = (p: number) => 17 + p; // x vectors
+  const WV = 17 + pb; // weight vector
+  const A = (p: number, j: number) => 18 + pb + p * n + j;
+  const load = (o: number) => [...simd(0x00), 0, ...uleb(o)];
+  const add = (l: number, by: number[]) => [...get(l), ...by, 0x6a, ...set(l)];
+  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
+  const countDown = (l: number) => [...get(l), 0x41, 1, 0x6b, 0x22, ...uleb(l), 0x0d, 0];
+  const zero = [...simd(0x0c), ...new Array(16).fill(0)];
+  const mac = (acc: number, x: number) =>
+    fma ? [...get(x), ...get(WV), ...get(acc), ...simd(0x105), ...set(acc)] : [...get(acc), ...get(x), ...get(WV), ...simd(0xe6), ...simd(0xe4), ...set(acc)];
+  const b: number[] = [...vec([[7, I32], [pb + 1 + pb * n, V128]])];
+  b.push(...BLOCK, ...get(ROWS), 0x45, 0x0d, 0, ...get(COLS), 0x45, 0x0d, 0, ...LOOP); // rows
+  b.push(...get(X), ...set(XQ), ...get(COLS), ...set(C));
+  b.push(...LOOP); // pixel groups of pb
+  for (let p = 0; p < pb; p++) for (let j = 0; j < n; j++) b.push(...zero, ...set(A(p, j)));
+  b.push(...get(XQ), ...set(XP), ...get(Wp), ...set(WP), ...get(KH), ...set(KY));
+  b.push(...LOOP); // ky
+  b.push(...get(L4), ...set(Q));
+  b.push(...LOOP); // q: f32x4 groups of the run
+  for (let p = 0; p < pb; p++) {
+    b.push(...get(XP));
+    if (p > 0) b.push(...get(XPIX), ...(p > 1 ? [0x41, ...uleb(p), 0x6c] : []), 0x6a);
+    b.push(...load(0), ...set(V(p)));
+  }
+  for (let j = 0; j < n; j++) {
+    // w + j*KH*L4*16 (+ the ky and q offsets carried in WP)
+    b.push(...get(WP), ...get(KH), ...get(L4), 0x6c, 0x41, ...uleb(j * 16), 0x6c, 0x6a, ...load(0), ...set(WV));
+    for (let p = 0; p < pb; p++) b.push(...mac(A(p, j), V(p)));
+  }
+  b.push(...add(XP, [0x41, 16]), ...add(WP, [0x41, 16]), ...countDown(Q), ...END);
+  // next ky: x run starts inRow further (minus the L4*16 walked), weights continue
+  b.push(...add(XP, [...get(INROW), ...get(L4), 0x41, 4, 0x74, 0x6b]), ...countDown(KY), ...END);
+  // horizontal sums -> y
+  for (let p = 0; p < pb; p++) {
+    for (let j = 0; j < n; j++) {
+      b.push(...get(Y), ...get(A(p, j)), ...simd(0x1f), 0, ...get(A(p, j)), ...simd(0x1f), 1, 0x92);
+      b.push(...get(A(p, j)), ...simd(0x1f), 2, 0x92, ...get(A(p, j)), ...simd(0x1f), 3, 0x92);
+      b.push(0x38, 2, ...uleb((p * n + j) * 4)); // f32.store
+    }
+  }
+  b.push(...add(Y, [0x41, ...uleb(pb * n * 4)]), ...add(XQ, [...get(XPIX), ...(pb > 1 ? [0x41, ...uleb(pb), 0x6c] : [])]));
+  b.push(...get(C), 0x41, ...uleb(pb), 0x6b, 0x22, ...uleb(C), 0x0d, 0, ...END);
+  b.push(...add(X, get(XROW)), ...countDown(ROWS), ...END, ...END);
+  b.push(...END);
+  return b;
+}
+
+/** out [B, OH, OW, CO] of a convolution with CO <= maxNarrow, CI % 4 == 0, no padding or dilation; else null. */
+export function narrowForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: n } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const p = info.padInfo;
+  if (!narrowConvOptions.enabled || n > narrowConvOptions.maxNarrow || CI % 4 !== 0 || p.top || p.left || p.bottom || p.right || info.dilationHeight !== 1 || info.dilationWidth !== 1 || B * OH * OW === 0) return null;
+  const fns = tapFns(backend);
+  if (!fns) return null;
+  const L = KW * CI;
+  const wt = backend.makeOutput([n * KH * L], 'float32');
+  const out = backend.makeOutput([B, OH, OW, n], 'float32');
+  try {
+    // Wt[j][ky][kx*CI + c] = W[ky][kx][c][j]
+    const w = f32(backend, filter);
+    const t = f32(backend, wt);
+    for (let j = 0, d = 0; j < n; j++) for (let k = 0; k < KH * L; k++) t[d++] = w[k * n + j]!;
+    const pb = OW % 2 === 0 ? 2 : 1;
+    const fn = fns[`f${n}_${pb}`]!;
+    const xp = off(backend, x), yp = off(backend, out), wp = off(backend, wt);
+    for (let b = 0; b < B; b++) fn(xp + b * H * W * CI * 4, sh * W * CI * 4, sw * CI * 4, W * CI * 4, wp, yp + b * OH * OW * n * 4, OH, OW, KH, L >> 2);
+    narrowConvCalls.forward++;
+    return out;
+  } catch (e) {
+    release(backend, out);
+    throw e;
+  } finally {
+    release(backend, wt);
   }
 }

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
+import { narrowForward } from './narrow-conv';
 import { stridePhaseBackpropInput } from './stride-phase';
 import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradOptions, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
@@ -144,6 +145,9 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const wg = ws ? gemm(backend) : null;
   const tw = wg ? winogradTransforms(backend) : null;
   if (ws && wg && tw) return winogradConv(backend, wg, tw, x, filter, ws, false);
+  // <= 4 output channels, no padding (the generator's 7x7 64 -> 3 layer): narrow-conv.ts
+  const narrow = P > 0 ? narrowForward(backend, x, filter, info) : null;
+  if (narrow) return narrow;
   if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;
   const g = gemm(backend);
   if (!g) return null;

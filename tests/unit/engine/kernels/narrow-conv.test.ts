@@ -78,3 +78,27 @@ describe('Conv2DBackpropFilter with few channels on one side (wasm)', () => {
     }
   });
 });
+
+describe('forward convolution with <= 4 output channels and no padding (wasm)', () => {
+  beforeAll(initWasm);
+  const fwd: [number[], number[], number | [number, number]][] = [
+    [[1, 14, 14, 64], [7, 7, 64, 3], 1], // the ResNet generator's last layer (reflection-padded input)
+    [[2, 9, 8, 8], [3, 3, 8, 1], 1],
+    [[1, 11, 9, 12], [3, 2, 12, 4], [2, 1]], // odd output width: one pixel per iteration
+    [[1, 10, 10, 4], [4, 4, 4, 2], 2],
+  ];
+  for (const [xs, ws, s] of fwd) {
+    it(`matches cpu: x ${xs} filter ${ws} stride ${s}`, async () => {
+      const xv = rand(size(xs), 3);
+      const wv = rand(size(ws), 4);
+      const run = () => tf.conv2d(tf.tensor4d(xv, xs as [number, number, number, number]), tf.tensor4d(wv, ws as [number, number, number, number]), s, 'valid');
+      const want = await on('cpu', run);
+      const before = counts();
+      const calls = narrowConvCalls.forward;
+      const got = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(narrowConvCalls.forward - calls).toBe(1);
+      expectClose(got, want, 1e-5);
+    });
+  }
+});
