@@ -10,6 +10,7 @@
  * which is a correlation of dy with F[m] = W[r + s*(J-1-m)] starting at dy row i + d - (J-1).
  */
 import * as tf from '@tensorflow/tfjs';
+import { narrowConvOptions, wideForward } from './narrow-conv';
 import { smallConvBackpropInput } from './small-conv';
 import { type BackendWasm, type TensorInfo, release, run, runStock } from './wasm-util';
 
@@ -81,6 +82,33 @@ function subFilter(backend: BackendWasm, wt: TensorInfo, py: AxisPhase, px: Axis
   return out;
 }
 
+function narrowInputGrad(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, attrs: Attrs): TensorInfo | null {
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
+  if (!narrowConvOptions.enabled || CO > narrowConvOptions.maxNarrow || CI % 4 !== 0 || info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  const { top, bottom, left, right } = info.padInfo;
+  const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [KH - 1 - top, KH - 1 - bottom], [KW - 1 - left, KW - 1 - right], [0, 0]];
+  if (pad[1][0] < 0 || pad[1][1] < 0 || pad[2][0] < 0 || pad[2][1] < 0) return null;
+  const cinfo = tf.backend_util.computeConv2DInfo([B, OH, OW, CO], [KH, KW, CO, CI], 1, 1, pad, undefined, false, 'channelsLast');
+  if (cinfo.outHeight !== H || cinfo.outWidth !== W) return null;
+  const wf = backend.makeOutput([KH, KW, CO, CI], 'float32');
+  try {
+    // wf[ky, kx, co, ci] = w[KH-1-ky, KW-1-kx, ci, co]
+    const w = backend.typedArrayFromHeap(filter) as Float32Array;
+    const o = backend.typedArrayFromHeap(wf) as Float32Array;
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        const src = ((KH - 1 - ky) * KW + (KW - 1 - kx)) * CI * CO;
+        let d = (ky * KW + kx) * CO * CI;
+        for (let co = 0; co < CO; co++) for (let ci = 0, s = src + co; ci < CI; ci++, s += CO) o[d++] = w[s]!;
+      }
+    }
+    return wideForward(backend, dy, wf, cinfo);
+  } finally {
+    release(backend, wf);
+  }
+}
+
 export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -94,6 +122,10 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
       tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt),
     );
     if (small) return small;
+    // dy with <= 4 channels at stride 1 (the generator's 7x7 64 -> 3 layer): a convolution of dy
+    // with the rotated filter by narrow-conv.ts's wideForward
+    const narrow = narrowInputGrad(backend, dy, filter, attrs);
+    if (narrow) return narrow;
   }
   if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || B0 * OH0 * OW0 < phaseConvOptions.minDyPixels) {
     return runStock(backend, 'Conv2DBackpropInput', args.inputs as Record<string, TensorInfo>, attrs as unknown as Record<string, unknown>);

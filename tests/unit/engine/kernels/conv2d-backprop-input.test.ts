@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasmKernel } from '../../../../src/main/engine/kernels';
 import { phaseConvCalls, phaseConvOptions } from '../../../../src/main/engine/kernels/conv2d-backprop-input';
 import { stockCalls } from '../../../../src/main/engine/kernels/wasm-util';
+import { narrowConvOptions } from '../../../../src/main/engine/kernels/narrow-conv';
 import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { type ConvCase as Case, convInputGrad, convOutShape as dyShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
@@ -41,10 +42,12 @@ describe('Conv2DBackpropInput (phase decomposition) on wasm', () => {
     await initWasm();
     phaseConvOptions.minDyPixels = 0; // exercise the phase path even for tiny dy
     smallConvOptions.enabled = false; // (small-conv.test.ts covers the direct path)
+    narrowConvOptions.enabled = false; // (and narrow-conv.test.ts the narrow dy one)
   });
   afterAll(() => {
     phaseConvOptions.minDyPixels = defaultMin;
     smallConvOptions.enabled = true;
+    narrowConvOptions.enabled = true;
     useWasmKernel('Conv2DBackpropInput', 'ours');
   });
 

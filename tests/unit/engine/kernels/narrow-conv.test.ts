@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupsFor, narrowConvCalls, narrowModule } from '../../../../src/main/engine/kernels/narrow-conv';
-import { type ConvCase as Case, convFilterGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 14, 14, 64], k: [7, 7], co: 3, s: 1, pad: 'valid' }, // ResNet generator's last layer (reflection-padded input)
@@ -98,6 +98,29 @@ describe('forward convolution with <= 4 output channels and no padding (wasm)', 
       const got = await on('wasm', run);
       expect(counts()).toEqual(before);
       expect(narrowConvCalls.forward - calls).toBe(1);
+      expectClose(got, want, 1e-5);
+    });
+  }
+});
+
+describe('stride-1 input gradients from <= 4 channels: a convolution of dy with the rotated filter (wasm)', () => {
+  beforeAll(initWasm);
+  const grads: Case[] = [
+    { x: [1, 14, 14, 64], k: [7, 7], co: 3, s: 1, pad: 'valid' }, // the generator's last layer
+    { x: [2, 7, 9, 8], k: [3, 3], co: 1, s: 1, pad: 'same' },
+    { x: [1, 6, 5, 12], k: [2, 3], co: 4, s: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]] },
+  ];
+  for (const c of grads) {
+    it(`input gradient matches cpu: x ${c.x} k ${c.k} co ${c.co} pad ${JSON.stringify(c.pad)}`, async () => {
+      const wv = rand(c.k[0] * c.k[1] * c.x[3] * c.co, 7);
+      const dyv = rand(size(outShape(c)), 8);
+      const run = () => convInputGrad(c, tf.tensor(dyv, outShape(c)), tf.tensor4d(wv, [...c.k, c.x[3], c.co]));
+      const want = await on('cpu', run);
+      const before = counts();
+      const calls = narrowConvCalls.wideForward;
+      const got = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(narrowConvCalls.wideForward - calls).toBe(1);
       expectClose(got, want, 1e-5);
     });
   }
