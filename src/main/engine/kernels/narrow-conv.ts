@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gemmOptions, relaxedSimd } from './gemm-simd';
-import { I32, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
 export const narrowConvOptions = { enabled: process.env.ATELIER_NARROW_WGRAD !== '0', maxNarrow: 4 };
@@ -30,6 +30,15 @@ export const narrowConvCalls = { backpropFilter: 0, forward: 0, wideForward: 0 }
 export const groupsFor = (n: number) => Math.min(4, Math.floor(10 / n));
 
 type TapFn = (...args: number[]) => void;
+
+// v128 memory access at a constant offset (alignment hint 0), shared by the generated functions.
+const load = (o: number) => [...simd(0x00), 0, ...uleb(o)];
+const store = (o: number) => [...simd(0x0b), 0, ...uleb(o)];
+const splat = (o: number) => [...simd(0x09), 0, ...uleb(o)]; // v128.load32_splat
+const ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
+/** acc += x * w (f32x4 locals), fused where relaxed SIMD has it. */
+const macLocals = (fma: boolean, acc: number, x: number, w: number) =>
+  fma ? [...get(x), ...get(w), ...get(acc), ...simd(0x105), ...set(acc)] : [...get(acc), ...get(x), ...get(w), ...simd(0xe6), ...simd(0xe4), ...set(acc)];
 
 /**
  * acc[g][j] (f32x4, at acc + (g*n + j)*16) += sum over rows x cols pixels of
@@ -42,15 +51,8 @@ function tapFunc(n: number, G: number, fma: boolean): number[] {
   const D = (j: number) => 12 + j; // v128: broadcast narrow values
   const V = 12 + n; // v128: wide group
   const A = (g: number, j: number) => 13 + n + g * n + j;
-  const load = (o: number) => [...simd(0x00), 0, ...uleb(o)];
-  const store = (o: number) => [...simd(0x0b), 0, ...uleb(o)];
-  const splat = (o: number) => [...simd(0x09), 0, ...uleb(o)]; // v128.load32_splat
-  const mac = (acc: number) =>
-    fma ? [...get(V), ...get(D(acc % n)), ...get(A(Math.floor(acc / n), acc % n)), ...simd(0x105), ...set(A(Math.floor(acc / n), acc % n))]
-      : [...get(A(Math.floor(acc / n), acc % n)), ...get(V), ...get(D(acc % n)), ...simd(0xe6), ...simd(0xe4), ...set(A(Math.floor(acc / n), acc % n))];
+  const mac = (acc: number) => macLocals(fma, A(Math.floor(acc / n), acc % n), V, D(acc % n));
   const add = (l: number, by: number) => [...get(l), ...get(by), 0x6a, ...set(l)];
-  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
-  const countDown = (l: number) => [...get(l), 0x41, 1, 0x6b, 0x22, ...uleb(l), 0x0d, 0];
   const b: number[] = [...vec([[3, I32], [n + 1 + G * n, V128]])];
   for (let g = 0; g < G; g++) for (let j = 0; j < n; j++) b.push(...get(ACC), ...load((g * n + j) * 16), ...set(A(g, j)));
   b.push(...BLOCK, ...get(ROWS), 0x45, 0x0d, 0, ...get(COLS), 0x45, 0x0d, 0, ...LOOP);
@@ -85,20 +87,13 @@ function wideFunc(pb: number, G: number, fma: boolean): number[] {
   const S = (p: number) => 19 + p; // broadcast x values
   const WV = 19 + pb;
   const A = (p: number, g: number) => 20 + pb + p * G + g;
-  const load = (o: number) => [...simd(0x00), 0, ...uleb(o)];
-  const store = (o: number) => [...simd(0x0b), 0, ...uleb(o)];
-  const splat = (o: number) => [...simd(0x09), 0, ...uleb(o)];
   const add = (l: number, by: number[]) => [...get(l), ...by, 0x6a, ...set(l)];
-  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
-  const countDown = (l: number) => [...get(l), 0x41, 1, 0x6b, 0x22, ...uleb(l), 0x0d, 0];
-  const zero = [...simd(0x0c), ...new Array(16).fill(0)];
-  const mac = (acc: number, x: number) =>
-    fma ? [...get(x), ...get(WV), ...get(acc), ...simd(0x105), ...set(acc)] : [...get(acc), ...get(x), ...get(WV), ...simd(0xe6), ...simd(0xe4), ...set(acc)];
+  const mac = (acc: number, x: number) => macLocals(fma, acc, x, WV);
   const b: number[] = [...vec([[7, I32], [pb + 1 + pb * G, V128]])];
   b.push(...BLOCK, ...get(ROWS), 0x45, 0x0d, 0, ...get(COLS), 0x45, 0x0d, 0, ...LOOP); // rows
   b.push(...get(X), ...set(XQ), ...get(Y), ...set(YQ), ...get(COLS), ...set(C));
   b.push(...LOOP); // pixel groups
-  for (let p = 0; p < pb; p++) for (let g = 0; g < G; g++) b.push(...zero, ...set(A(p, g)));
+  for (let p = 0; p < pb; p++) for (let g = 0; g < G; g++) b.push(...ZERO, ...set(A(p, g)));
   b.push(...get(XQ), ...set(XP), ...get(Wp), ...set(WP), ...get(KH), ...set(KY));
   b.push(...LOOP); // ky
   b.push(...get(L), ...set(LL));
@@ -275,18 +270,13 @@ function fwdFunc(n: number, pb: number, fma: boolean): number[] {
   const V = (p: number) => 17 + p; // x vectors
   const WV = 17 + pb; // weight vector
   const A = (p: number, j: number) => 18 + pb + p * n + j;
-  const load = (o: number) => [...simd(0x00), 0, ...uleb(o)];
   const add = (l: number, by: number[]) => [...get(l), ...by, 0x6a, ...set(l)];
-  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
-  const countDown = (l: number) => [...get(l), 0x41, 1, 0x6b, 0x22, ...uleb(l), 0x0d, 0];
-  const zero = [...simd(0x0c), ...new Array(16).fill(0)];
-  const mac = (acc: number, x: number) =>
-    fma ? [...get(x), ...get(WV), ...get(acc), ...simd(0x105), ...set(acc)] : [...get(acc), ...get(x), ...get(WV), ...simd(0xe6), ...simd(0xe4), ...set(acc)];
+  const mac = (acc: number, x: number) => macLocals(fma, acc, x, WV);
   const b: number[] = [...vec([[7, I32], [pb + 1 + pb * n, V128]])];
   b.push(...BLOCK, ...get(ROWS), 0x45, 0x0d, 0, ...get(COLS), 0x45, 0x0d, 0, ...LOOP); // rows
   b.push(...get(X), ...set(XQ), ...get(COLS), ...set(C));
   b.push(...LOOP); // pixel groups of pb
-  for (let p = 0; p < pb; p++) for (let j = 0; j < n; j++) b.push(...zero, ...set(A(p, j)));
+  for (let p = 0; p < pb; p++) for (let j = 0; j < n; j++) b.push(...ZERO, ...set(A(p, j)));
   b.push(...get(XQ), ...set(XP), ...get(Wp), ...set(WP), ...get(KH), ...set(KY));
   b.push(...LOOP); // ky
   b.push(...get(L4), ...set(Q));

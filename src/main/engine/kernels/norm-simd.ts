@@ -12,7 +12,7 @@
  *       float32; forward: a = b = x, p = mean, q = 0, r = rstd; gradient: a = dy, b = xhat,
  *       p = mean(dy), q = mean(dy * xhat), r = rstd.
  */
-import { I32, V128, get, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, countDown, get, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
 
 export interface NormSimd {
   moments(a: number, b: number, acc1: number, acc2: number, rows: number, c4: number): void;
@@ -27,10 +27,7 @@ export function normModule(shared: boolean): Uint8Array {
   const high = [...simd(0x0d), 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
   const dadd = simd(0xf0), dmul = simd(0xf2);
   const fsub = simd(0xe5), fmul = simd(0xe6);
-  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
   const add = (local: number, n: number) => [...get(local), 0x41, ...uleb(n), 0x6a, ...set(local)];
-  /** `local -= 1; continue the loop while it is not zero` */
-  const countDown = (local: number) => [...get(local), 0x41, 1, 0x6b, 0x22, ...uleb(local), 0x0d, 0];
   /** mem[ptr + off] (f64x2) += v (on the stack) */
   const accumulate = (ptr: number, off: number, v: number[]) => [...get(ptr), ...get(ptr), ...load(off), ...v, ...dadd, ...store(off)];
 

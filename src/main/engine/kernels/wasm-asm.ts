@@ -39,6 +39,13 @@ export const set = (i: number) => [0x21, ...uleb(i)];
 export const tee = (i: number) => [0x22, ...uleb(i)];
 export const simd = (op: number) => [0xfd, ...uleb(op)];
 
+/** Structured control: `loop` and `block` with no result type, and their `end`. */
+export const LOOP = [0x03, 0x40];
+export const BLOCK = [0x02, 0x40];
+export const END = [0x0b];
+/** `local -= 1; continue the enclosing loop while it is not zero` (the generated kernels' loop step). */
+export const countDown = (local: number) => [...get(local), 0x41, 1, 0x6b, 0x22, ...uleb(local), 0x0d, 0];
+
 /** A wasm memory (typed locally: the project's TS lib has no DOM/WebAssembly types). */
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
