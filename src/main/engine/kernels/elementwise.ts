@@ -6,7 +6,7 @@
  * a JS loop over the heap measured ~6 ns per element, slower than stock), Concat block copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { F32, I32, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, runStock } from './wasm-util';
 
 /**
@@ -24,7 +24,6 @@ function elementwiseModule(shared: boolean): Uint8Array {
   const fgt = simd(0x44);
   const bitselect = simd(0x52);
   const zero = [...simd(0x0c), ...new Array(16).fill(0)];
-  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b];
   const add = (local: number, n: number) => [...get(local), 0x41, ...uleb(n), 0x6a, ...set(local)];
   // leaky: params x 0, o 1, n4 2, alpha 3 (f32); locals: a (v128) 4
   const leaky = [

@@ -22,7 +22,7 @@
  */
 import v8 from 'node:v8';
 import { pooled } from './gemm-pool';
-import { I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, sleb, str, tee, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, sleb, str, tee, type WasmMemory, uleb, vec } from './wasm-asm';
 
 const i32 = (v: number) => [0x41, ...sleb(v)];
 const ADD = [0x6a];
@@ -42,9 +42,6 @@ const mac = (fma: boolean, acc: number, x: number, y: number) =>
 const zero = [...simd(0x0c), ...new Array(16).fill(0)];
 /** i8x16.shuffle by f32 lanes (0-3 first operand, 4-7 second). */
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const END = [0x0b];
 const br = (d: number) => [0x0c, ...uleb(d)];
 const brIf = (d: number) => [0x0d, ...uleb(d)];
 /** k chunk of `nn` (rows of B per scratch copy). */

@@ -30,7 +30,7 @@
  * next tile), the outer `rows` times (by sRow, dRow: the next row of tiles). One call covers a
  * whole map, so gemm-pool.ts can split it over two threads by rows, tiles or channels.
  */
-import { I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, type WasmMemory, uleb, vec } from './wasm-asm';
 
 export interface Arith<T> {
   add(a: T, b: T): T;
@@ -179,9 +179,6 @@ const MUL = [0x6c];
 const SUB = [0x6b];
 const vload = [...simd(0x00), 0, 0];
 const vstore = [...simd(0x0b), 0, 0];
-const LOOP = [0x03, 0x40];
-const BLOCK = [0x02, 0x40];
-const END = [0x0b];
 
 const P = { src: 0, dst: 1, n: 2, c4: 3, PA: 4, PB: 5, QA: 6, QB: 7, sOuter: 8, dOuter: 9, sInner: 10, dInner: 11, rows: 12, sRow: 13, dRow: 14 };
 export const NPARAMS = 15;
