@@ -120,25 +120,19 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       // the 4 GB wasm heap). Per graph the peak is two applications at most. Same loss, same
       // gradients up to the order of float additions.
       const gVars = variablesOf(G_A!, G_B!);
+      // One direction: G maps x across (the fake D judges), F maps it back (the cycle L1).
+      const cycle = (G: tf.LayersModel, F: tf.LayersModel, D: tf.LayersModel, x: tf.Tensor4D, lambda: number, keepFake: (f: tf.Tensor4D) => void, g: 'gA' | 'gB', c: 'cA' | 'cB') => (): tf.Scalar => {
+        const fake = G.apply(x, t) as tf.Tensor4D;
+        keepFake(tf.keep(fake));
+        const gl = ganLoss(D.apply(fake, t) as tf.Tensor, true, o.ganMode);
+        const cl = tf.mul(l1(F.apply(fake, t) as tf.Tensor4D, x), lambda) as tf.Scalar;
+        losses[g] = tf.keep(gl);
+        losses[c] = tf.keep(cl);
+        return tf.add(gl, cl) as tf.Scalar;
+      };
       const parts: (() => tf.Scalar)[] = [
-        () => {
-          const fB = G_A!.apply(A, t) as tf.Tensor4D;
-          fakeB = tf.keep(fB);
-          const gA = ganLoss(D_A!.apply(fB, t) as tf.Tensor, true, o.ganMode);
-          const cA = tf.mul(l1(G_B!.apply(fB, t) as tf.Tensor4D, A), o.lambdaA) as tf.Scalar;
-          losses.gA = tf.keep(gA);
-          losses.cA = tf.keep(cA);
-          return tf.add(gA, cA) as tf.Scalar;
-        },
-        () => {
-          const fA = G_B!.apply(B, t) as tf.Tensor4D;
-          fakeA = tf.keep(fA);
-          const gB = ganLoss(D_B!.apply(fA, t) as tf.Tensor, true, o.ganMode);
-          const cB = tf.mul(l1(G_A!.apply(fA, t) as tf.Tensor4D, B), o.lambdaB) as tf.Scalar;
-          losses.gB = tf.keep(gB);
-          losses.cB = tf.keep(cB);
-          return tf.add(gB, cB) as tf.Scalar;
-        },
+        cycle(G_A!, G_B!, D_A!, A, o.lambdaA, (f) => (fakeB = f), 'gA', 'cA'),
+        cycle(G_B!, G_A!, D_B!, B, o.lambdaB, (f) => (fakeA = f), 'gB', 'cB'),
       ];
       if (o.lambdaIdentity > 0) {
         parts.push(() => (losses.iA = tf.keep(tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), o.lambdaB * o.lambdaIdentity) as tf.Scalar)));
@@ -165,8 +159,10 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       const poolB = this.poolB.query(fakeB!, this.rng);
       const poolA = this.poolA.query(fakeA!, this.rng);
       const dStep = tf.variableGrads(() => {
-        const dA = tf.mul(tf.add(ganLoss(D_A!.apply(B, t) as tf.Tensor, true, o.ganMode), ganLoss(D_A!.apply(poolB, t) as tf.Tensor, false, o.ganMode)), 0.5) as tf.Scalar;
-        const dB = tf.mul(tf.add(ganLoss(D_B!.apply(A, t) as tf.Tensor, true, o.ganMode), ganLoss(D_B!.apply(poolA, t) as tf.Tensor, false, o.ganMode)), 0.5) as tf.Scalar;
+        const dLoss = (D: tf.LayersModel, real: tf.Tensor4D, fake: tf.Tensor) =>
+          tf.mul(tf.add(ganLoss(D.apply(real, t) as tf.Tensor, true, o.ganMode), ganLoss(D.apply(fake, t) as tf.Tensor, false, o.ganMode)), 0.5) as tf.Scalar;
+        const dA = dLoss(D_A!, B, poolB);
+        const dB = dLoss(D_B!, A, poolA);
         dParts.push(tf.keep(dA), tf.keep(dB));
         return tf.add(dA, dB) as tf.Scalar;
       }, variablesOf(D_A!, D_B!));
