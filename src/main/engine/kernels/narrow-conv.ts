@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gemmOptions, relaxedSimd } from './gemm-simd';
 import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
-import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
+import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off } from './wasm-util';
 
 export const narrowConvOptions = { enabled: process.env.ATELIER_NARROW_WGRAD !== '0', maxNarrow: 4 };
 /** Calls that took this path (tests check it). */
@@ -203,7 +203,7 @@ export function narrowBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: Te
   const taps = KH * KW;
   const accT = backend.makeOutput([taps * groups * n * 4], 'float32');
   const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
-  try {
+  return fillOutput(backend, out, [accT], () => {
     f32(backend, accT).fill(0);
     const xp = off(backend, x), dp = off(backend, dy), ap = off(backend, accT);
     const pt = info.padInfo.top, pl = info.padInfo.left;
@@ -244,13 +244,7 @@ export function narrowBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: Te
       }
     }
     narrowConvCalls.backpropFilter++;
-    return out;
-  } catch (e) {
-    release(backend, out);
-    throw e;
-  } finally {
-    release(backend, accT);
-  }
+  });
 }
 
 /**
@@ -320,7 +314,7 @@ export function narrowForward(backend: BackendWasm, x: TensorInfo, filter: Tenso
   const L = KW * CI;
   const wt = backend.makeOutput([n * KH * L], 'float32');
   const out = backend.makeOutput([B, OH, OW, n], 'float32');
-  try {
+  return fillOutput(backend, out, [wt], () => {
     // Wt[j][ky][kx*CI + c] = W[ky][kx][c][j]
     const w = f32(backend, filter);
     const t = f32(backend, wt);
@@ -330,13 +324,7 @@ export function narrowForward(backend: BackendWasm, x: TensorInfo, filter: Tenso
     const xp = off(backend, x), yp = off(backend, out), wp = off(backend, wt);
     for (let b = 0; b < B; b++) fn(xp + b * H * W * CI * 4, sh * W * CI * 4, sw * CI * 4, W * CI * 4, wp, yp + b * OH * OW * n * 4, OH, OW, KH, L >> 2);
     narrowConvCalls.forward++;
-    return out;
-  } catch (e) {
-    release(backend, out);
-    throw e;
-  } finally {
-    release(backend, wt);
-  }
+  });
 }
 
 /**
@@ -354,7 +342,7 @@ export function wideForward(backend: BackendWasm, x: TensorInfo, filter: TensorI
   const H = Math.max(H0 + top, (OH - 1) * sh + KH), W = Math.max(W0 + left, (OW - 1) * sw + KW);
   const padded = top || left || H !== H0 || W !== W0 ? backend.makeOutput([B, H, W, m], 'float32') : null;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
-  try {
+  return fillOutput(backend, out, [padded], () => {
     if (padded) {
       const xv = f32(backend, x);
       const pv = f32(backend, padded);
@@ -378,11 +366,5 @@ export function wideForward(backend: BackendWasm, x: TensorInfo, filter: TensorI
       }
     }
     narrowConvCalls.wideForward++;
-    return out;
-  } catch (e) {
-    release(backend, out);
-    throw e;
-  } finally {
-    release(backend, padded);
-  }
+  });
 }

@@ -19,7 +19,7 @@ import { createGemmSimd, type GemmSimd } from './gemm-simd';
 import { narrowForward } from './narrow-conv';
 import { stridePhaseBackpropInput } from './stride-phase';
 import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradOptions, winogradTransforms } from './winograd';
-import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
+import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
 
 /**
  * Use the direct product when P <= maxPixels (forward and input gradient) and the filter has >=
@@ -301,7 +301,7 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   const padded = blocked ? backend.makeOutput([(P4 === P ? 0 : P4 * CO) + Kd * 16], 'float32') : P4 === P ? null : backend.makeOutput([P4 * CO], 'float32');
   const cols = backend.makeOutput([P4 * Kd], 'float32');
   const dx = backend.makeOutput([B, H, W, CI], 'float32');
-  try {
+  return fillOutput(backend, dx, [padded, cols], () => {
     if (padded && P4 !== P) {
       const pv = f32(backend, padded);
       pv.fill(0, P * CO, P4 * CO);
@@ -340,13 +340,7 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
         }
       }
     }
-    return dx;
-  } catch (e) {
-    release(backend, dx);
-    throw e;
-  } finally {
-    release(backend, padded, cols);
-  }
+  });
 }
 
 /**
@@ -373,7 +367,7 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
   const patches = backend.makeOutput([Kd4 * P + 16 * P], 'float32'); // + 2 strip scratches for nn
   const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
   const scratch = Kd4 === Kd ? out : backend.makeOutput([Kd4 * CO], 'float32');
-  try {
+  return fillOutput(backend, out, [patches, scratch], () => {
     const a = f32(backend, patches);
     const xv = f32(backend, x);
     a.fill(0, 0, Kd4 * P);
@@ -430,13 +424,7 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
     const pOff = off(backend, patches);
     g.nn(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO, pOff + Kd4 * P * 4);
     if (scratch !== out) f32(backend, out).set(f32(backend, scratch).subarray(0, Kd * CO));
-    return out;
-  } catch (e) {
-    release(backend, out);
-    throw e;
-  } finally {
-    release(backend, patches, scratch === out ? null : scratch);
-  }
+  });
 }
 
 export const conv2DConfig: tf.KernelConfig = {

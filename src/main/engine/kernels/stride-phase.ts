@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GemmSimd } from './gemm-simd';
 import { im2col } from './small-conv';
-import { type BackendWasm, type TensorInfo, heapF32 as f32, heapOffset as off, release } from './wasm-util';
+import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapOffset as off } from './wasm-util';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
@@ -78,7 +78,7 @@ export function stridePhaseBackpropInput(backend: BackendWasm, g: GemmSimd, dy: 
   const filters = backend.makeOutput([Math.max(1, fTotal)], 'float32');
   const work = backend.makeOutput([maxP4 * maxK + maxK * 16 + maxP4 * CI], 'float32');
   const dx = backend.makeOutput([B, H, W, CI], 'float32');
-  try {
+  return fillOutput(backend, dx, [filters, work], () => {
     const w = f32(backend, filter);
     const fv = f32(backend, filters);
     phases.forEach((q, i) => {
@@ -127,11 +127,5 @@ export function stridePhaseBackpropInput(backend: BackendWasm, g: GemmSimd, dy: 
       }
     });
     stridePhaseCalls.backpropInput++;
-    return dx;
-  } catch (e) {
-    release(backend, dx);
-    throw e;
-  } finally {
-    release(backend, filters, work);
-  }
+  });
 }

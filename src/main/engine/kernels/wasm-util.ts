@@ -88,6 +88,23 @@ export function release(backend: BackendWasm, ...infos: (TensorInfo | null | und
   for (const t of infos) if (t) backend.disposeData(t.dataId);
 }
 
+/**
+ * A kernel's body around a fresh output: returns `out` once `fill` has written it, releases it when
+ * `fill` throws, and releases the scratch buffers either way (one of them may be `out` itself, when
+ * the kernel writes in place).
+ */
+export function fillOutput(backend: BackendWasm, out: TensorInfo, scratch: (TensorInfo | null | undefined)[], fill: () => void): TensorInfo {
+  try {
+    fill();
+    return out;
+  } catch (e) {
+    release(backend, out);
+    throw e;
+  } finally {
+    release(backend, ...scratch.filter((t) => t !== out));
+  }
+}
+
 /** A reshaped view sharing data (refcount +1; release it like any other intermediate). */
 export function reshape(backend: BackendWasm, x: TensorInfo, shape: number[]): TensorInfo {
   return run(backend, 'Reshape', { x }, { shape });

@@ -32,7 +32,7 @@
 import type { GemmSimd } from './gemm-simd';
 import { pooledMaps } from './gemm-pool';
 import { type MapName, type WinogradSimd, createWinogradSimd } from './winograd-simd';
-import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
+import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
 /** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, 3x3, stride 1. */
 export interface WinogradShape {
@@ -328,7 +328,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
   const nXp = B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nS = 16 * CI + 16;
   const nY = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nS + nY], 'float32');
-  try {
+  return fillOutput(backend, out, [buf], () => {
     // Input gradient: a rotated, swapped filter of its own (built once per filter tensor, ~2 ms at
     // 3x3x256) read row-major pays off from ~256 tiles (1 thread, CPU ms per call at 17x17 tiles:
     // 16-17 vs 19); below, F(2x2) reads the forward's U as its transpose (nnRT), which costs less.
@@ -352,13 +352,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     if (flip) winogradCalls.backpropInput++;
     else winogradCalls.forward++;
     if (v.m === 4) winogradCalls.f4++;
-    return out;
-  } catch (e) {
-    release(backend, out);
-    throw e;
-  } finally {
-    release(backend, buf);
-  }
+  });
 }
 
 /**
@@ -380,7 +374,7 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
   const nXp = B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nU = NP * planeU, nS = 16 * T + 16;
   const nDy = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nU + nS + nDy], 'float32');
-  try {
+  return fillOutput(backend, out, [buf], () => {
     const all = f32(backend, buf);
     padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     const base = off(backend, buf);
@@ -399,11 +393,5 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
     tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, 3 * pb, pb, 0, 0, 16, 16, 1, 0, 0);
     winogradCalls.backpropFilter++;
     if (v.m === 4) winogradCalls.f4++;
-    return out;
-  } catch (e) {
-    release(backend, out);
-    throw e;
-  } finally {
-    release(backend, buf);
-  }
+  });
 }
