@@ -368,7 +368,11 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
       for (let i = 0; i < mt.n; i++) for (let j = 0; j < per; j++) mean[j]! += mt.data[i * per + j]! / mt.n;
       const meanSet: ImageSet = { data: new Float32Array(count * per), n: count, size, channels };
       for (let i = 0; i < count; i++) meanSet.data.set(mean, i * per);
-      const score = (x: ImageSet) => ({ l1: meanL1(x.data, target.data), ssim: ssimMean(x, target) });
+      // per-image SSIM kept for the paired comparison with the input below
+      const score = (x: ImageSet) => {
+        const perImage = ssimEach(x, target);
+        return { l1: meanL1(x.data, target.data), ssim: average(perImage), perImage };
+      };
       const m = score(out);
       const bi = score(input);
       const bm = score(meanSet);
@@ -394,7 +398,7 @@ export async function evaluateBundle(ws: Workspace, opts: EvaluateOptions, hooks
         const beats = { l1: m.l1 < bi.l1, ssim: m.ssim > bi.ssim, psnr: pm > pi };
         // Is the gain over the grey input clear, or carried by a few crops? Per-image gains with a
         // bootstrap interval (eval/metrics.ts pairedGain).
-        const gains = { ssim: pairedGain(ssimEach(out, target), ssimEach(input, target), seed), psnr: pairedGain(pOut, pIn, seed) };
+        const gains = { ssim: pairedGain(m.perImage, bi.perImage, seed), psnr: pairedGain(pOut, pIn, seed) };
         for (const [k, g] of Object.entries(gains)) {
           const unit = k === 'psnr' ? ' dB' : '';
           const f = (v: number) => v.toFixed(k === 'psnr' ? 2 : 4);
