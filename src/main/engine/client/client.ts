@@ -258,6 +258,13 @@ export class EngineClient implements EngineClientLike {
       }
       case 'app.stats':
         return this.stats(payload);
+      case 'train.estimate':
+        // The trainer host runs the Start this estimate is for, so while it is up its backend
+        // decides: after a device loss it has left webgpu (and resumes on wasm) while the
+        // primary still holds the GPU. Without a trainer, a Start spawns one that chooses as
+        // the primary did, so the primary answers (without spawning a trainer for a preview).
+        if (this.trainer.proc && !this.trainer.abortReady) return this.send(this.trainer, channel, payload);
+        return this.send(this.primary, channel, payload);
       default:
         return this.send(this.primary, channel, payload);
     }

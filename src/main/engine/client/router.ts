@@ -23,6 +23,9 @@
  *   `run.delete` of a training run goes to the trainer, whose `active` check refuses it.
  * - `app.stats` describes the primary (rss, tensors...) with `runningJobs` counting both hosts,
  *   and adds a `trainer` sub-object when the trainer host is up.
+ * - `train.estimate` (the GPU memory check before Start) goes to the trainer while it is up: its
+ *   backend is the one the Start will use (after a device loss it has left webgpu for wasm; the
+ *   primary has not); without a trainer the primary answers, as a new trainer would choose alike.
  * - Everything else (datasets, bundles, inference, latent, analysis, export, eval, doctor) is
  *   stateless across hosts or reads the workspace, and goes to the primary.
  */

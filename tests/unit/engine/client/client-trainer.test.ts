@@ -108,6 +108,8 @@ describe('engine client with a trainer host', () => {
     const { hosts, client, events } = recordingClient();
     expect(ok<{ host: string }>(await client.request('dataset.list', {})).host).toBe('primary');
     const demo = ok<{ jobId: string }>(await client.request('dataset.demo', {}));
+    // Before any training, the memory estimate is the primary's and spawns no trainer.
+    expect(ok<{ host: string }>(await client.request('train.estimate', { model: 'pix2pix', datasetId: 'd' })).host).toBe('primary');
     expect(hosts.map((h) => h.role)).toEqual(['primary']);
     expect(client.trainerPid).toBeUndefined();
 
@@ -150,6 +152,8 @@ describe('engine client with a trainer host', () => {
     expect(trainer.got.at(-1)?.channel).toBe('run.delete');
     await client.request('run.delete', { runId: 'other' });
     expect(primary.got.at(-1)?.channel).toBe('run.delete');
+    // The memory estimate asks the host whose backend the Start would use: the trainer, while up.
+    expect(ok<{ host: string }>(await client.request('train.estimate', { model: 'pix2pix', datasetId: 'd' })).host).toBe('trainer');
 
     // app.stats: the primary's figures, both hosts' running jobs, the trainer under `trainer`.
     const stats = ok<{ rssBytes: number; tensors: number; runningJobs: number; trainer?: { pid: number; tensors: number } }>(await client.request('app.stats', {}));
