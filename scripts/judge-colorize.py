@@ -11,7 +11,13 @@ grey input is comparable) and Hasler-Susstrunk colourfulness.
 
 Usage (after `atelier dataset demo`; needs python3-numpy, python3-scipy, python3-pil):
   /usr/bin/python3 scripts/judge-colorize.py [--split test|val] [--model models/nature-colorize-pix2pix]
+  /usr/bin/python3 scripts/judge-colorize.py --photos PHOTO... [--crops 64] [--model ...]
 The dataset is read from $ATELIER_WORKSPACE (or the default workspace) datasets/demo-nature-colorize.
+--photos scores photos from outside the dataset (e.g. scikit-learn's china.jpg and flower.jpg,
+another source than any training photo): crops by the dataset's scheme (side log-uniform between
+128 px and the photo's short side, capped at 768, lanczos to 128 px; numpy RNG, seed 0 per photo),
+grey by the dataset's conversion (sharp's b-w: sRGB -> linear BT.709 luminance -> sRGB; matches the
+dataset's stored crops within one level).
 """
 import argparse, gzip, os, struct, subprocess, sys, tempfile
 import numpy as np
@@ -63,16 +69,57 @@ def rgb(a):
     return np.repeat(a, 3, -1) if a.shape[-1] == 1 else a
 
 
+def grey_of(rgb8):
+    # libvips' sRGB -> B_W (what sharp's toColourspace('b-w') and so the dataset and translate use)
+    b = rgb8.astype(np.float64) / 255
+    lin = np.where(b <= 0.04045, b / 12.92, ((b + 0.055) / 1.055) ** 2.4)
+    y = lin @ np.array([0.2126, 0.7152, 0.0722])
+    g = np.where(y <= 0.0031308, y * 12.92, 1.055 * np.maximum(y, 0) ** (1 / 2.4) - 0.055)
+    g8 = np.clip(np.round(g * 255), 0, 255).astype(np.uint8)
+    return np.repeat(g8[..., None], 3, -1)
+
+
+def photo_crops(paths, n, size=128):
+    A, B, names = [], [], []
+    for path in paths:
+        im = Image.open(path).convert('RGB')
+        w, h = im.size
+        rng = np.random.default_rng(0)
+        hi = min(768, w, h)
+        lo = min(size, hi)
+        for _ in range(n):
+            side = int(round(np.exp(np.log(lo) + rng.random() * (np.log(hi) - np.log(lo)))))
+            left, top = int(rng.integers(w - side + 1)), int(rng.integers(h - side + 1))
+            c = np.asarray(im.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS))
+            B.append(c)
+            A.append(grey_of(c))
+            names.append(os.path.basename(path))
+    return np.stack(A), np.stack(B), names
+
+
+def interval(d, seed=0, n=2000):
+    rng = np.random.default_rng(seed)
+    m = np.array([d[rng.integers(len(d), size=len(d))].mean() for _ in range(n)])
+    return np.percentile(m, 2.5), np.percentile(m, 97.5)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--split', default='test', choices=['test', 'val'])
     ap.add_argument('--model', default=os.path.join(ROOT, 'models', 'nature-colorize-pix2pix'))
+    ap.add_argument('--photos', nargs='+', help='score crops of these photos instead of a dataset split')
+    ap.add_argument('--crops', type=int, default=64, help='crops per photo with --photos')
     args = ap.parse_args()
-    ws = os.environ.get('ATELIER_WORKSPACE') or os.path.join(os.path.expanduser('~'), '.atelier', 'workspace')
-    d = os.path.join(ws, 'datasets', 'demo-nature-colorize', args.split)
-    if not os.path.isdir(d):
-        sys.exit(f'{d} not found: build the demo datasets first (atelier dataset demo), or set ATELIER_WORKSPACE')
-    A, B = idx(os.path.join(d, 'a-images-idx3-ubyte.gz')), idx(os.path.join(d, 'b-images-idx3-ubyte.gz'))
+    if args.photos:
+        A, B, names = photo_crops(args.photos, args.crops)
+        label = 'photos ' + ', '.join(os.path.basename(p) for p in args.photos)
+    else:
+        ws = os.environ.get('ATELIER_WORKSPACE') or os.path.join(os.path.expanduser('~'), '.atelier', 'workspace')
+        d = os.path.join(ws, 'datasets', 'demo-nature-colorize', args.split)
+        if not os.path.isdir(d):
+            sys.exit(f'{d} not found: build the demo datasets first (atelier dataset demo), or set ATELIER_WORKSPACE')
+        A, B = idx(os.path.join(d, 'a-images-idx3-ubyte.gz')), idx(os.path.join(d, 'b-images-idx3-ubyte.gz'))
+        names, label = None, args.split
     with tempfile.TemporaryDirectory() as tmp:
         src, out = os.path.join(tmp, 'in'), os.path.join(tmp, 'out')
         os.makedirs(src)
@@ -89,8 +136,16 @@ def main():
             rows.append((psnr(o, t), psnr(g, t), ssim(o, t), ssim(g, t), colourfulness(o), colourfulness(t)))
     r = np.array(rows)
     m = r.mean(0)
-    print(f'{args.split}: {len(r)} crops | PSNR model {m[0]:.2f} grey {m[1]:.2f} | SSIM (uniform 7x7) model {m[2]:.4f} grey {m[3]:.4f} '
-          f'| colourfulness model {m[4]:.1f} targets {m[5]:.1f} | crops won over grey: PSNR {np.mean(r[:, 0] > r[:, 1]):.2f}, SSIM {np.mean(r[:, 2] > r[:, 3]):.2f}')
+    gp, gs = interval(r[:, 0] - r[:, 1]), interval(r[:, 2] - r[:, 3])
+    print(f'{label}: {len(r)} crops | PSNR model {m[0]:.2f} grey {m[1]:.2f} | SSIM (uniform 7x7) model {m[2]:.4f} grey {m[3]:.4f} '
+          f'| colourfulness model {m[4]:.1f} targets {m[5]:.1f} | crops won over grey: PSNR {np.mean(r[:, 0] > r[:, 1]):.2f}, SSIM {np.mean(r[:, 2] > r[:, 3]):.2f}'
+          f' | gain over grey, 95% bootstrap over crops: PSNR {m[0] - m[1]:+.2f} ({gp[0]:+.2f} to {gp[1]:+.2f}) dB,'
+          f' SSIM {m[2] - m[3]:+.4f} ({gs[0]:+.4f} to {gs[1]:+.4f})')
+    if names:
+        for n in sorted(set(names)):
+            k = np.array([x == n for x in names])
+            q = r[k].mean(0)
+            print(f'  {n}: PSNR model {q[0]:.2f} grey {q[1]:.2f} | SSIM model {q[2]:.4f} grey {q[3]:.4f} | colourfulness model {q[4]:.1f} targets {q[5]:.1f}')
 
 
 if __name__ == '__main__':

@@ -98,6 +98,11 @@ describe('colour photo demos', () => {
     expect(md).toContain('step 1 of the 2 planned');
     expect(md).toContain('chosen on the validation photos');
     expect(md).toContain('PSNR above the grey input');
+    // Judged on the validation photos too: their gains are bars, their metrics in the card.
+    expect(card.bars.map((b) => b.name)).toEqual(expect.arrayContaining(['validation photos: PSNR gain over the grey input clear (95% interval above 0)', 'validation photos: SSIM gain over the grey input clear (95% interval above 0)']));
+    const mv = card.metrics['demo-nature-colorize:val'] as Record<string, number>;
+    expect(mv['psnr']).toBeCloseTo(metricValue(val, 'psnr'), 3);
+    expect(md).toContain('## Metrics (validation photos)');
   });
 
   it('trains and ships a colour CycleGAN scored by the colour statistic and cycle L1, without the Fashion classifier', async () => {
