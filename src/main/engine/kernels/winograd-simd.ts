@@ -321,3 +321,79 @@ export function createWinogradSimd(memory: WasmMemory | undefined): WinogradSimd
   cache.set(memory, w);
   return w;
 }
+
+// ---- transposition ---------------------------------------------------------------------------
+
+/** i8x16.shuffle by f32 lanes (0-3 first operand, 4-7 second). */
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
+
+/**
+ * transpose(src, dst, R, C): dst [C, R] = src [R, C]^T, row-major float32 (R, C multiples of 4),
+ * by 4x4 blocks: four rows loaded, two rounds of shuffles, four columns stored. The input
+ * gradient's filter (rotated 180 degrees, channels swapped) is 9 such transposes of the forward
+ * filter's taps; as a scalar JS loop (strided reads) that took longer than its whole Winograd
+ * transform.
+ */
+function transposeFunc(): number[] {
+  const [SRC, DST, R, C] = [0, 1, 2, 3];
+  const RB = 4, CB = 5, I = 6, J = 7, S = 8, D = 9; // i32 locals
+  const R0 = 10, R1 = 11, R2 = 12, R3 = 13, T0 = 14, T1 = 15, T2 = 16, T3 = 17; // v128
+  const b: number[] = [];
+  b.push(...get(R), ...i32(2), 0x74, ...set(RB), ...get(C), ...i32(2), 0x74, ...set(CB));
+  b.push(...BLOCK, ...get(R), 0x45, ...brIf(0), ...get(C), 0x45, ...brIf(0));
+  b.push(...get(R), ...i32(2), 0x76, ...set(I)); // row blocks
+  b.push(...LOOP);
+  b.push(...get(SRC), ...set(S), ...get(DST), ...set(D), ...get(C), ...i32(2), 0x76, ...set(J));
+  b.push(...LOOP);
+  const rows = [R0, R1, R2, R3];
+  for (let r = 0; r < 4; r++) {
+    b.push(...get(S));
+    for (let k = 0; k < r; k++) b.push(...get(CB), ...ADD);
+    b.push(...vload, ...set(rows[r]!));
+  }
+  b.push(...get(R0), ...get(R1), ...shuffle([0, 4, 1, 5]), ...set(T0), ...get(R0), ...get(R1), ...shuffle([2, 6, 3, 7]), ...set(T1));
+  b.push(...get(R2), ...get(R3), ...shuffle([0, 4, 1, 5]), ...set(T2), ...get(R2), ...get(R3), ...shuffle([2, 6, 3, 7]), ...set(T3));
+  const cols: [number, number, number[]][] = [[T0, T2, [0, 1, 4, 5]], [T0, T2, [2, 3, 6, 7]], [T1, T3, [0, 1, 4, 5]], [T1, T3, [2, 3, 6, 7]]];
+  cols.forEach(([p, q, lanes], j) => {
+    b.push(...get(D));
+    for (let k = 0; k < j; k++) b.push(...get(RB), ...ADD);
+    b.push(...get(p), ...get(q), ...shuffle(lanes), ...vstore);
+  });
+  b.push(...get(S), ...i32(16), ...ADD, ...set(S), ...get(D), ...get(RB), ...i32(2), 0x74, ...ADD, ...set(D));
+  b.push(...get(J), ...i32(1), ...SUB, ...tee(J), ...brIf(0), ...END);
+  b.push(...get(SRC), ...get(CB), ...i32(2), 0x74, ...ADD, ...set(SRC), ...get(DST), ...i32(16), ...ADD, ...set(DST));
+  b.push(...get(I), ...i32(1), ...SUB, ...tee(I), ...brIf(0), ...END);
+  b.push(...END, ...END);
+  return [...vec([[6, I32], [8, V128]]), ...b];
+}
+
+export function transposeModule(shared: boolean): Uint8Array {
+  const f = transposeFunc();
+  const sig = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([sig])),
+    ...memoryImport(shared),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...str('transpose'), 0x00, 0]])),
+    ...section(10, vec([[...uleb(f.length), ...f]])),
+  ]);
+}
+
+/** (src, dst, R, C): dst [C, R] = src [R, C]^T, byte offsets on the heap, R and C multiples of 4. */
+export type TransposeFn = (src: number, dst: number, R: number, C: number) => void;
+const transposes = new WeakMap<WasmMemory, TransposeFn | null>();
+
+/** The SIMD transposition bound to this heap, or null where SIMD is unavailable. */
+export function createTranspose(memory: WasmMemory | undefined): TransposeFn | null {
+  if (!memory) return null;
+  if (transposes.has(memory)) return transposes.get(memory)!;
+  let t: TransposeFn | null = null;
+  try {
+    t = instantiateOn(memory, transposeModule(isSharedMemory(memory))).transpose as TransposeFn;
+  } catch {
+    t = null;
+  }
+  transposes.set(memory, t);
+  return t;
+}

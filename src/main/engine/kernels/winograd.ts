@@ -31,7 +31,7 @@
  */
 import type { GemmSimd } from './gemm-simd';
 import { pooledMaps } from './gemm-pool';
-import { type MapName, type WinogradSimd, createWinogradSimd } from './winograd-simd';
+import { type MapName, type WinogradSimd, createTranspose, createWinogradSimd } from './winograd-simd';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
 /** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, 3x3, stride 1. */
@@ -82,6 +82,23 @@ export const winogradOptions = {
    */
   planeSkew: 16,
 };
+/**
+ * Process CPU ms per phase of the Winograd calls (filter transform, input padding, input
+ * transform, products, output transform, ...), summed while `on` (scripts measure with it; off in
+ * steps: process.cpuUsage costs ~1 us a call).
+ */
+export const winogradPhases = { on: false, ms: {} as Record<string, number> };
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** Add the time since t0 to phase k; returns now (0 when not profiling). */
+function phase(k: string, t0: number): number {
+  if (!winogradPhases.on) return 0;
+  const t = cpuMs();
+  if (k) winogradPhases.ms[k] = (winogradPhases.ms[k] ?? 0) + t - t0;
+  return t;
+}
 export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, f4: 0 };
 
 const pooledTransforms = new WeakMap<object, WinogradSimd>();
@@ -186,7 +203,8 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
   const kind = `${v.m}${flip ? 'r' : ''}`;
   let cache = kinds.get(kind);
   if (!cache) kinds.set(kind, (cache = new Map()));
-  const floats = v.planes * pairs;
+  const plane = uPlane(pairs);
+  const floats = v.planes * plane;
   const hit = cache.get(w.dataId);
   if (hit && hit.floats === floats) return hit.ptr;
   const wasm = backend.wasm as unknown as WasmMalloc;
@@ -196,19 +214,24 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
   try {
     let src = off(backend, w);
     if (tmp) {
-      // wf[ky, kx, co, ci] = w[2 - ky, 2 - kx, ci, co]; views after both allocations
+      // wf[ky, kx, co, ci] = w[2 - ky, 2 - kx, ci, co]: tap k is tap 8 - k transposed
       const [, , CI, CO] = w.shape as [number, number, number, number];
-      const wv = f32(backend, w), o = f32(backend, tmp);
-      for (let k = 0; k < 9; k++) {
-        const from = (8 - k) * pairs;
-        let d = k * pairs;
-        for (let co = 0; co < CO; co++) for (let ci = 0, q = from + co; ci < CI; ci++, q += CO) o[d++] = wv[q]!;
+      const to = off(backend, tmp);
+      const transpose = createTranspose(heapMemory(backend));
+      if (transpose) for (let k = 0; k < 9; k++) transpose(src + (8 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
+      else {
+        const wv = f32(backend, w), o = f32(backend, tmp);
+        for (let k = 0; k < 9; k++) {
+          const from = (8 - k) * pairs;
+          let d = k * pairs;
+          for (let co = 0; co < CO; co++) for (let ci = 0, q = from + co; ci < CI; ci++, q += CO) o[d++] = wv[q]!;
+        }
       }
-      src = off(backend, tmp);
+      src = to;
     }
     // g[ky][kx] at src + (3 ky + kx) * pairs, plane xi = a i + j at ptr + xi * pairs; 4 pairs per vector
-    const pb = pairs * 4;
-    tw[v.filter](src, ptr, 1, pairs >> 2, 3 * pb, pb, v.a * pb, pb, 0, 0, 16, 16, 1, 0, 0);
+    const pb = pairs * 4, qb = plane * 4;
+    tw[v.filter](src, ptr, 1, pairs >> 2, 3 * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
   } catch (e) {
     wasm._free(ptr);
     throw e;
@@ -219,6 +242,13 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
   cache.set(w.dataId, { ptr, floats });
   return ptr;
 }
+
+/**
+ * Floats from one plane of a transformed filter to the next: CI * CO (a power of two at paper
+ * widths, 256 KB at 256 channels) plus the skew, so that the transform's 16 or 36 output streams
+ * do not all fall into one cache set.
+ */
+const uPlane = (pairs: number) => pairs + winogradOptions.planeSkew;
 
 /**
  * F(2x2): G flip(g) is G g with rows 0 and 3 swapped, so the rotated filter's plane (i, j) is the
@@ -333,22 +363,30 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     // 3x3x256) read row-major pays off from ~256 tiles (1 thread, CPU ms per call at 17x17 tiles:
     // 16-17 vs 19); below, F(2x2) reads the forward's U as its transpose (nnRT), which costs less.
     const own = flip && (v.m === 4 || T4 >= winogradOptions.flipOwnMinTiles);
+    let t0 = phase('', 0);
     const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own);
+    const planeU = uPlane(CI * CO);
+    t0 = phase(flip ? 'dx.filter' : 'fwd.filter', t0);
     const all = f32(backend, buf);
     padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     if (T4 > t.T) for (let xi = 0; xi < NP; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
     const base = off(backend, buf);
     const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4, yOff = scr + nS * 4;
+    t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
     inputTransform(tw, v, base, vOff, t, CI, planeV * 4, false);
+    t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
     for (let xi = 0; xi < NP; xi++) {
       const a = vOff + xi * planeV * 4, c = mOff + xi * planeM * 4;
       // M = V . U (U [CI, CO]); F(2x2) input gradient without its own U: the forward's U [CO, CI]
       // plane (SIGMA i, SIGMA j) read as its transpose
-      if (flip && !own) g.nnRT(a, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * CI * CO * 4, c, T4 >> 2, CI, CO, scr);
-      else g.nnR(a, uPtr + xi * CI * CO * 4, c, T4 >> 2, CI, CO, scr);
+      if (flip && !own) g.nnRT(a, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, c, T4 >> 2, CI, CO, scr);
+      else g.nnR(a, uPtr + xi * planeU * 4, c, T4 >> 2, CI, CO, scr);
     }
+    t0 = phase(flip ? 'dx.prod' : 'fwd.prod', t0);
     outputTransform(tw, v, mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4);
+    t0 = phase(flip ? 'dx.out' : 'fwd.out', t0);
     if (nY) copyRows(f32(backend, buf).subarray(nXp + nV + nM + nS), f32(backend, out), s, t, CO, false);
+    phase(flip ? 'dx.crop' : 'fwd.crop', t0);
     if (flip) winogradCalls.backpropInput++;
     else winogradCalls.forward++;
     if (v.m === 4) winogradCalls.f4++;
@@ -375,6 +413,7 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
   const nDy = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nU + nS + nDy], 'float32');
   return fillOutput(backend, out, [buf], () => {
+    let t0 = phase('', 0);
     const all = f32(backend, buf);
     padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     const base = off(backend, buf);
@@ -384,13 +423,18 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
       dyp.fill(0);
       copyRows(f32(backend, dy), dyp, s, t, CO, true);
     }
+    t0 = phase('dw.pad', t0);
     inputTransform(tw, v, base, vOff, t, CI, planeV * 4, true);
+    t0 = phase('dw.in', t0);
     dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
+    t0 = phase('dw.dy', t0);
     // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
     for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
     // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, 3 ky + kx of dw out
+    t0 = phase('dw.prod', t0);
     const pb = CI * CO * 4;
     tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, 3 * pb, pb, 0, 0, 16, 16, 1, 0, 0);
+    phase('dw.gt', t0);
     winogradCalls.backpropFilter++;
     if (v.m === 4) winogradCalls.f4++;
   });

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { winogradCacheSweep, winogradCalls, winogradOptions, winogradTile, winogradTransforms } from '../../../../src/main/engine/kernels/winograd';
-import { MAPS, MATRICES, type MapName, applyMap } from '../../../../src/main/engine/kernels/winograd-simd';
-import { heapF32, heapOffset } from '../../../../src/main/engine/kernels/wasm-util';
+import { MAPS, MATRICES, type MapName, applyMap, createTranspose } from '../../../../src/main/engine/kernels/winograd-simd';
+import { heapF32, heapMemory, heapOffset } from '../../../../src/main/engine/kernels/wasm-util';
 import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
 import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, relDiff, size, tf } from './helpers';
 
@@ -190,6 +190,23 @@ describe('Winograd transforms and choices', () => {
         const have = Array.from({ length: nOut }, (_, j) => got[8 * nIn + 8 * j + lane]!);
         expect(have, `${name} lane ${lane}`).toEqual(want);
       }
+      buf.dispose();
+    }
+  });
+
+  it('SIMD transposition equals the transpose (4x4 blocks, non-square)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as BackendWasm;
+    const transpose = createTranspose(heapMemory(backend))!;
+    expect(transpose).not.toBeNull();
+    for (const [R, C] of [[4, 4], [8, 12], [20, 8]] as const) {
+      const buf = tf.zeros([2 * R * C]);
+      const xs = rand(R * C, R + C);
+      heapF32(backend, buf as unknown as tf.TensorInfo).set(xs);
+      const base = heapOffset(backend, buf as unknown as tf.TensorInfo);
+      transpose(base, base + 4 * R * C, R, C);
+      const got = heapF32(backend, buf as unknown as tf.TensorInfo).subarray(R * C);
+      for (let c = 0; c < C; c++) for (let r = 0; r < R; r++) expect(got[c * R + r], `${R}x${C} [${r},${c}]`).toBe(xs[r * C + c]);
       buf.dispose();
     }
   });
