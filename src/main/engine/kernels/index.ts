@@ -8,9 +8,9 @@
  * gradient) and UnsortedSegmentSum (gradient of gather, i.e. embeddings). Replaced because it
  * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient), Conv2D
  * and FusedConv2D on few output pixels (XNNPACK re-packs new filters every step: small-conv.ts),
- * Tile (index per element), Identity (copies), LeakyRelu (and its gradient, three kernels:
- * elementwise.ts), Concat along channels, and Sum / Mean over all axes but channels. Our own
- * fused kernels (no tfjs name): instance normalisation forward / backward and the reflection-pad
+ * Tile (index per element), Identity (copies), LeakyRelu and Relu (and their gradients, three
+ * kernels each: elementwise.ts), Add of a per-channel vector (bias), Concat along channels, and
+ * Sum / Mean over all axes but channels. Our own fused kernels (no tfjs name): instance normalisation forward / backward and the reflection-pad
  * gradient (norm-pad.ts), which layers/ call where they are registered.
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
@@ -26,7 +26,7 @@ import { identityConfig } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 import { instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
-import { concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, sumConfig } from './elementwise';
+import { addConfig, concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, reluConfig, sumConfig } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
 const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig];
@@ -36,7 +36,7 @@ const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentS
  * outside the small-spatial case), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig, reluConfig, addConfig];
 
 const registered = new Set<string>();
 

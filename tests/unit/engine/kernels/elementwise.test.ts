@@ -8,7 +8,7 @@ function kernelsOf(fn: () => void): string[] {
   return [...withKernelTimes(fn).times.keys()];
 }
 
-describe('LeakyRelu, its gradient and channel Concat on wasm', () => {
+describe('LeakyRelu, Relu, their gradients, channel Concat and bias Add on wasm', () => {
   beforeAll(initWasm);
 
   for (const shape of [[1, 5, 7, 3], [2, 16, 16, 64], [17]]) {
@@ -83,6 +83,67 @@ describe('LeakyRelu, its gradient and channel Concat on wasm', () => {
       await tf.setBackend('wasm');
       try {
         expect(tf.tidy(() => run().map((t) => t.shape))).toEqual([want, want]);
+      } finally {
+        await tf.setBackend(prev);
+      }
+    });
+  }
+
+  for (const shape of [[1, 5, 7, 3], [2, 16, 16, 64], [17]]) {
+    it(`Relu and its gradient match cpu: ${shape}`, async () => {
+      const xv = rand(size(shape), 3);
+      xv[0] = 0; // the gradient at 0 is 0 (tfjs: step(0) = 0)
+      const dyv = rand(size(shape), 4);
+      const run = () => {
+        const x = tf.tensor(xv, shape);
+        const y = tf.relu(x);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor(dyv, shape))))(x);
+        return [y, g];
+      };
+      const before = counts();
+      const simd = { ...elementwiseSimdCalls };
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      if (size(shape) >= 4) expect([elementwiseSimdCalls.relu - simd.relu, elementwiseSimdCalls.leakyGrad - simd.leakyGrad]).toEqual([2, 1]);
+      expectClose(ours, await on('cpu', run), 1e-7);
+      expect(ours[1]![0]).toBe(0);
+      // one kernel for the gradient instead of Step + Cast + Multiply
+      const names = kernelsOf(() => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(tf.tensor(xv, shape)).dataSync()));
+      expect(names).toContain('AtelierLeakyReluGrad');
+      expect(names).not.toContain('Step');
+    });
+  }
+
+  const adds: [number[], number[], boolean][] = [
+    // a, b, takes the per-channel SIMD pass
+    [[2, 5, 7, 8], [8], true],
+    [[8], [3, 5, 8], true], // bias first
+    [[1, 6, 6, 12], [1, 1, 1, 12], true],
+    [[3, 5, 3], [3], false], // 3 channels: the JS loop
+    [[2, 5, 7, 8], [2, 5, 7, 8], false], // same shapes: stock
+    [[4, 8], [4, 1], false], // broadcast along rows: stock
+    [[1, 8], [8], false], // one row: nothing to broadcast, stock
+  ];
+  for (const [sa, sb, simd] of adds) {
+    it(`Add with a channel vector matches cpu: [${sa}] + [${sb}]`, async () => {
+      const av = rand(size(sa), 40);
+      const bv = rand(size(sb), 41);
+      const run = () => {
+        const [a, b] = [tf.tensor(av, sa), tf.tensor(bv, sb)];
+        // the gradients reduce back to each operand's shape
+        const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.add(x, y))))([a, b]);
+        return [tf.add(a, b), ga!, gb!];
+      };
+      const before = counts();
+      const n = elementwiseSimdCalls.biasAdd;
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(elementwiseSimdCalls.biasAdd - n).toBe(simd ? 2 : 0);
+      expectClose(ours, await on('cpu', run), 1e-6);
+      const prev = tf.getBackend();
+      await tf.setBackend('wasm');
+      try {
+        expect(tf.tidy(() => tf.add(tf.tensor(av, sa), tf.tensor(bv, sb)).shape)).toEqual(tf.backend_util.assertAndGetBroadcastShape(sa, sb));
       } finally {
         await tf.setBackend(prev);
       }
