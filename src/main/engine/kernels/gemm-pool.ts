@@ -8,15 +8,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import { type WasmMemory, isSharedMemory } from './wasm-asm';
-import type { GemmFn, GemmSimd } from './gemm-simd';
+import type { BatchFn, GemmFn, GemmSimd } from './gemm-simd';
 import { type AdaptOptions, PoolGovernor, type SplitSample, defaultAdaptOptions } from './pool-adapt';
 import { type MapFn, NAMES, NPARAMS, type WinogradSimd, winogradModule } from './winograd-simd';
 
 // ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, 4.. the Winograd
-// transforms in winograd-simd.ts's NAMES order, -1 stop), 2..16 args, 17 done sequence,
-// 18 ready (1) / failed (-1), 19 transforms ready (1; the products run without them)
-const SEQ = 0, FN = 1, ARGS = 2, DONE = ARGS + NPARAMS, READY = DONE + 1, MAPS_READY = READY + 1;
-const MAPS0 = 4;
+// transforms in winograd-simd.ts's NAMES order, BATCH0 + i: product i over a batch of planes,
+// -1 stop), 2..16 args, 17 done sequence, 18 ready (1) / failed (-1), 19 transforms ready (1; the
+// products run without them), 20 the next plane of a batch (both threads take planes from it)
+const SEQ = 0, FN = 1, ARGS = 2, DONE = ARGS + NPARAMS, READY = DONE + 1, MAPS_READY = READY + 1, NEXT = MAPS_READY + 1;
+const MAPS0 = 4, BATCH0 = 100;
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
@@ -41,7 +42,12 @@ while (fns) {
   seen = Atomics.load(c, ${SEQ});
   const f = c[${FN}];
   if (f < 0) break;
-  fns[f](c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16]);
+  if (f >= ${BATCH0}) {
+    // args a, b, c, blocks, K, N, scratch, count, then the three operands' strides per plane;
+    // planes taken one at a time from the shared counter, as the caller does
+    const g = fns[f - ${BATCH0}];
+    for (let i; (i = Atomics.add(c, ${NEXT}, 1)) < c[9]; ) g(c[2] + i * c[10], c[3] + i * c[11], c[4] + i * c[12], c[5], c[6], c[7], c[8]);
+  } else fns[f](c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16]);
   Atomics.store(c, ${DONE}, seen);
   Atomics.notify(c, ${DONE});
 }
@@ -180,14 +186,75 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
       poolStats.speedup = governor.lastSpeedup;
     }
   };
-  return {
+  const products = {
     nn: wrap(g.nn, 0, splitNn),
     nt: wrap(g.nt, 1, splitNt),
     nnR: wrap(g.nnR, 2, splitNn), // row-major A: the second half starts h*4 rows of K floats on, as nn
     nnRT: wrap(g.nnRT, 3, splitNn),
-    fma: g.fma,
-    parallel: ready,
   };
+  const index = { nn: 0, nt: 1, nnR: 2, nnRT: 3 } as const;
+  /**
+   * `count` independent products of one shape (Winograd's 16 or 36 planes) shared out by planes,
+   * not rows: one hand-over per batch instead of one per product (each was a wake-up and a wait
+   * for the slower half), and each thread streams only its planes' B (the transformed filter: 9.4
+   * MB at 3x3x256x256 F(4x4), which both threads read whole when every product was split by rows).
+   * Both threads take the next plane from a shared counter, so a helper that starts late or loses
+   * its core leaves its planes to the caller instead of making it wait.
+   */
+  const batch: BatchFn = (name, count, sa, sb, sc, a, b, c, blocks, k, n, scratch) => {
+    const fn = g[name];
+    if (count < 2 || !ready()) {
+      for (let i = 0; i < count; i++) products[name](a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
+      return;
+    }
+    if (poolOptions.adaptive && !governor.split(performance.now())) {
+      poolStats.solo++;
+      productsSolo = true;
+      for (let i = 0; i < count; i++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
+      return;
+    }
+    poolStats.split++;
+    productsSolo = false;
+    const p = pool!;
+    const args = [a, b, c, blocks, k, n, (scratch ?? 0) + k * 32, count, sa, sb, sc];
+    for (let i = 0; i < args.length; i++) p.ctrl[ARGS + i] = args[i]!;
+    p.ctrl[FN] = BATCH0 + index[name];
+    Atomics.store(p.ctrl, NEXT, 0);
+    const seq = ++p.seq;
+    Atomics.store(p.ctrl, SEQ, seq);
+    Atomics.notify(p.ctrl, SEQ);
+    const t0 = performance.now();
+    let t1 = t0;
+    let own = 0;
+    try {
+      for (let i; (i = Atomics.add(p.ctrl, NEXT, 1)) < count; own++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
+      t1 = performance.now();
+    } finally {
+      for (;;) {
+        const d = Atomics.load(p.ctrl, DONE);
+        if (d === seq) break;
+        if (Atomics.load(p.ctrl, READY) === -1) {
+          // the helper died: the planes it had not taken are taken here; one it was computing is
+          // lost with it, so redo every plane (they are independent: same results)
+          for (let i = 0; i < count; i++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
+          break;
+        }
+        Atomics.wait(p.ctrl, DONE, d, 1000);
+      }
+    }
+    if (poolOptions.adaptive) {
+      const t2 = performance.now();
+      // what splitting bought: the caller's rate over all planes against own + wait (a caller that
+      // took every plane, the helper without a core, still waited for its hand-back)
+      const sample = { own: t1 - t0, wait: t2 - t1, ownBlocks: Math.max(own, 1), helperBlocks: count - own };
+      poolTrace?.(sample);
+      const before = governor.backoffs;
+      governor.observe(sample, t2);
+      poolStats.backoffs += governor.backoffs - before;
+      poolStats.speedup = governor.lastSpeedup;
+    }
+  };
+  return { ...products, batch, fma: g.fma, parallel: ready };
 }
 
 /**

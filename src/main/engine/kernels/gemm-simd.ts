@@ -202,6 +202,14 @@ export function gemmModule(shared: boolean, fma = false): Uint8Array {
 }
 
 export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number, scratch?: number) => void;
+/**
+ * `count` products of one shape, operand i at a + i*sa, b + i*sb, c + i*sc (byte offsets). Split
+ * over two threads by products (gemm-pool.ts), so scratch must hold 2*K*32 bytes as for nn.
+ */
+export type BatchFn = (
+  name: 'nn' | 'nt' | 'nnR' | 'nnRT', count: number, sa: number, sb: number, sc: number,
+  a: number, b: number, c: number, blocks: number, k: number, n: number, scratch?: number,
+) => void;
 export interface GemmSimd {
   /** Needs `scratch`: 2*K*32 bytes on the heap (one strip copy per thread). */
   nn: GemmFn;
@@ -212,6 +220,8 @@ export interface GemmSimd {
   nnRT: GemmFn;
   /** Built with fused multiply-adds (relaxed SIMD). */
   fma?: boolean;
+  /** Two threads only: a batch of products split by products (one hand-over per batch); absent: call one by one. */
+  batch?: BatchFn;
   /** True when calls are split over two threads (shared heap, helper thread running). */
   parallel?: () => boolean;
 }

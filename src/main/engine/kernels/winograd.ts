@@ -81,6 +81,11 @@ export const winogradOptions = {
    * set (the input transform took 3-4x longer). 0 for A/B.
    */
   planeSkew: 16,
+  /**
+   * With two threads, split the 16 or 36 products of a call by planes (gemm-pool.ts batch: one
+   * hand-over per call) rather than each product by rows; false for A/B.
+   */
+  batchPlanes: process.env.ATELIER_WINOGRAD_BATCH !== '0',
 };
 /**
  * Process CPU ms per phase of the Winograd calls (filter transform, input padding, input
@@ -375,13 +380,12 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
     inputTransform(tw, v, base, vOff, t, CI, planeV * 4, false);
     t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
-    for (let xi = 0; xi < NP; xi++) {
-      const a = vOff + xi * planeV * 4, c = mOff + xi * planeM * 4;
-      // M = V . U (U [CI, CO]); F(2x2) input gradient without its own U: the forward's U [CO, CI]
-      // plane (SIGMA i, SIGMA j) read as its transpose
-      if (flip && !own) g.nnRT(a, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, c, T4 >> 2, CI, CO, scr);
-      else g.nnR(a, uPtr + xi * planeU * 4, c, T4 >> 2, CI, CO, scr);
-    }
+    // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
+    // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
+    if (flip && !own) {
+      for (let xi = 0; xi < NP; xi++) g.nnRT(vOff + xi * planeV * 4, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+    } else if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr);
+    else for (let xi = 0; xi < NP; xi++) g.nnR(vOff + xi * planeV * 4, uPtr + xi * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
     t0 = phase(flip ? 'dx.prod' : 'fwd.prod', t0);
     outputTransform(tw, v, mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4);
     t0 = phase(flip ? 'dx.out' : 'fwd.out', t0);
@@ -429,7 +433,8 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
     dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
     t0 = phase('dw.dy', t0);
     // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
-    for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
+    if (g.batch && winogradOptions.batchPlanes) g.batch('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr);
+    else for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
     // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, 3 ky + kx of dw out
     t0 = phase('dw.prod', t0);
     const pb = CI * CO * 4;

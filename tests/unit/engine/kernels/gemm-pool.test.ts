@@ -62,6 +62,39 @@ describe('gemm products split over two threads on a shared memory', () => {
     }
   });
 
+  it('a batch of products shared out by planes equals the products one by one on one thread', async () => {
+    const shared = new WA.Memory({ initial: 256, maximum: 512, shared: true });
+    const plain = new WA.Memory({ initial: 256 });
+    const gs = createGemmSimd(shared)!;
+    const gp = createGemmSimd(plain)!;
+    const t0 = Date.now();
+    while (!gs.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+    expect(gs.batch).toBeDefined();
+    for (const [name, count, blocks, K, N] of [['nnR', 36, 16, 64, 24], ['nn', 7, 5, 40, 16], ['nnRT', 2, 3, 12, 8], ['nnR', 1, 2, 8, 8]] as const) {
+      // planes of A, B, C with odd gaps between them (as Winograd's skewed planes)
+      const sa = (4 * blocks * K + 20) * 4, sb = (K * N + 12) * 4, sc = (4 * blocks * N + 4) * 4;
+      const A = 64, B = A + count * sa, C = B + count * sb, S = C + count * sc;
+      const run = (mem: Mem, batch: boolean) => {
+        const f = new Float32Array(mem.buffer);
+        f.fill(0);
+        for (let i = 0; i < count; i++) {
+          f.set(rand(4 * blocks * K, 10 + i), (A + i * sa) / 4);
+          f.set(rand(K * N, 50 + i), (B + i * sb) / 4);
+        }
+        const g = batch ? gs : gp;
+        if (batch) g.batch!(name, count, sa, sb, sc, A, B, C, blocks, K, N, S);
+        else for (let i = 0; i < count; i++) g[name](A + i * sa, B + i * sb, C + i * sc, blocks, K, N, S);
+        return f.slice(C / 4, (C + count * sc) / 4);
+      };
+      const split = poolStats.split + poolStats.solo;
+      const a = run(shared, true);
+      if (count > 1) expect(poolStats.split + poolStats.solo, name).toBe(split + 1); // one hand-over (or one solo batch under load)
+      const b = run(plain, false);
+      expect(a.some((x) => x !== 0)).toBe(true);
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${name} x${count}`).toBe(true);
+    }
+  });
+
   it('drops to one thread when the helper lags (load rule), with the same results', async () => {
     const saved = { ...poolOptions.adapt };
     const shared = new WA.Memory({ initial: 64, maximum: 256, shared: true });
