@@ -66,9 +66,11 @@ export const winogradOptions = {
    * ... and from this many: F(4x4)'s filter transforms (forward and rotated, 36 planes each, made
    * again after every optimizer step) cost more than its products save on few tiles. One residual
    * conv's step (new filter, 3 forwards, 3 input and 3 filter gradients), 1 thread, CPU ms, F(2x2)
-   * vs F(4x4): 16x16 (16 tiles) 38 vs 43, 32x32 (64 tiles) 133 vs 100.
+   * vs F(4x4): 16x16 (16 tiles) 38 vs 43, 32x32 (64 tiles) 133 vs 100 while the filter transforms
+   * thrashed one cache set. With their planes skewed, F(4x4) wins at 16x16 too: the CycleGAN 64 px
+   * step's residual convolutions ~1.1-1.2 s -> ~0.85-0.96 s CPU (kernels/README.md, fifth pass).
    */
-  f4MinTiles: 32,
+  f4MinTiles: 16,
   /** Input gradients with at least this many tiles (x4) use a transform of the rotated filter (see winogradConv). */
   flipOwnMinTiles: 256,
   /** Both channel counts at least this (the filter transform is CI*CO work per call). */
@@ -140,8 +142,8 @@ const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * M
 
 /**
  * F(4x4) where the output is at least 4x4 and its tile count within [f4MinTiles, f4MaxTiles] (at
- * paper widths: CycleGAN's residual blocks at 128 px, 32x32 maps), else F(2x2). Figures in
- * kernels/README.md.
+ * paper widths: CycleGAN's residual blocks at 64 and 128 px, 16x16 and 32x32 maps), else F(2x2).
+ * Figures in kernels/README.md.
  */
 export function winogradTile(s: WinogradShape): 2 | 4 {
   if (winogradOptions.tile) return winogradOptions.tile;

@@ -159,8 +159,9 @@ describe('Winograd transforms and choices', () => {
     const s = (B: number, OH: number) => ({ B, H: OH + 2, W: OH + 2, CI: 256, OH, OW: OH, CO: 256, padTop: 0, padLeft: 0 });
     expect(winogradTile(s(1, 32))).toBe(4); // CycleGAN 128 px residual block: forward
     expect(winogradTile(s(1, 34))).toBe(4); // and its input gradient
-    expect(winogradTile(s(1, 16))).toBe(2); // 64 px: 16 tiles, the filter transforms outweigh the products
-    expect(winogradTile(s(2, 16))).toBe(4); // a batch of 2 has the tiles
+    expect(winogradTile(s(1, 16))).toBe(4); // 64 px: 16 tiles
+    expect(winogradTile(s(1, 8))).toBe(2); // 32 px: 4 tiles, the filter transforms outweigh the products
+    expect(winogradTile(s(4, 8))).toBe(4); // a batch of 4 has the tiles
     expect(winogradTile(s(1, 64))).toBe(2); // 256 px: 256 tiles, filter-cache memory
     expect(winogradTile(s(1, 3))).toBe(2);
     winogradOptions.f4 = false;
@@ -199,7 +200,7 @@ describe('Winograd transforms and choices', () => {
     const backend = tf.backend() as unknown as BackendWasm;
     const transpose = createTranspose(heapMemory(backend))!;
     expect(transpose).not.toBeNull();
-    for (const [R, C] of [[4, 4], [8, 12], [20, 8]] as const) {
+    for (const [R, C] of [[4, 4], [8, 12], [20, 8], [68, 24]] as const) {
       const buf = tf.zeros([2 * R * C]);
       const xs = rand(R * C, R + C);
       heapF32(backend, buf as unknown as tf.TensorInfo).set(xs);
