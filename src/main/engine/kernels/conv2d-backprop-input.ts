@@ -10,7 +10,7 @@
  * which is a correlation of dy with F[m] = W[r + s*(J-1-m)] starting at dy row i + d - (J-1).
  */
 import * as tf from '@tensorflow/tfjs';
-import { narrowConvOptions, wideForward } from './narrow-conv';
+import { narrowConvOptions, narrowForward, wideForward } from './narrow-conv';
 import { smallConvBackpropInput } from './small-conv';
 import { type BackendWasm, type TensorInfo, release, run, runStock } from './wasm-util';
 
@@ -82,10 +82,20 @@ function subFilter(backend: BackendWasm, wt: TensorInfo, py: AxisPhase, px: Axis
   return out;
 }
 
+/**
+ * Stride 1 with a narrow side (<= maxNarrow channels): dx is a convolution of dy, padded by K-1-p,
+ * with the filter rotated 180 degrees and its channels swapped. dy narrow (the generator's 7x7
+ * 64 -> 3 layer): narrow-conv.ts's wideForward; dx narrow (its first 7x7 3 -> 64 layer, whose
+ * input gradient the cycle loss needs): a zero-padded copy of dy and narrowForward, instead of
+ * an XNNPACK convolution with 3 output channels (~4 GMAC/s).
+ */
 function narrowInputGrad(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, attrs: Attrs): TensorInfo | null {
   const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
-  if (!narrowConvOptions.enabled || CO > narrowConvOptions.maxNarrow || CI % 4 !== 0 || info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  if (!narrowConvOptions.enabled || info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  const dyNarrow = CO <= narrowConvOptions.maxNarrow && CI % 4 === 0;
+  const dxNarrow = CI <= narrowConvOptions.maxNarrow && CO % 4 === 0;
+  if (!dyNarrow && !dxNarrow) return null;
   const { top, bottom, left, right } = info.padInfo;
   const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [KH - 1 - top, KH - 1 - bottom], [KW - 1 - left, KW - 1 - right], [0, 0]];
   if (pad[1][0] < 0 || pad[1][1] < 0 || pad[2][0] < 0 || pad[2][1] < 0) return null;
@@ -103,7 +113,24 @@ function narrowInputGrad(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
         for (let co = 0; co < CO; co++) for (let ci = 0, s = src + co; ci < CI; ci++, s += CO) o[d++] = w[s]!;
       }
     }
-    return wideForward(backend, dy, wf, cinfo);
+    if (dyNarrow) return wideForward(backend, dy, wf, cinfo);
+    const [Hp, Wp] = [OH + pad[1][0] + pad[1][1], OW + pad[2][0] + pad[2][1]];
+    const padded = backend.makeOutput([B, Hp, Wp, CO], 'float32');
+    try {
+      const dv = backend.typedArrayFromHeap(dy) as Float32Array;
+      const pv = backend.typedArrayFromHeap(padded) as Float32Array;
+      pv.fill(0);
+      for (let b = 0; b < B; b++) {
+        for (let y = 0; y < OH; y++) {
+          const src = (b * OH + y) * OW * CO;
+          pv.set(dv.subarray(src, src + OW * CO), ((b * Hp + y + pad[1][0]) * Wp + pad[2][0]) * CO);
+        }
+      }
+      const vinfo = tf.backend_util.computeConv2DInfo([B, Hp, Wp, CO], [KH, KW, CO, CI], 1, 1, 'valid', undefined, false, 'channelsLast');
+      return narrowForward(backend, padded, wf, vinfo);
+    } finally {
+      release(backend, padded);
+    }
   } finally {
     release(backend, wf);
   }
@@ -122,8 +149,8 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
       tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt),
     );
     if (small) return small;
-    // dy with <= 4 channels at stride 1 (the generator's 7x7 64 -> 3 layer): a convolution of dy
-    // with the rotated filter by narrow-conv.ts's wideForward
+    // dy or dx with <= 4 channels at stride 1 (the generator's 7x7 layers): a convolution of dy
+    // with the rotated filter by narrow-conv.ts
     const narrow = narrowInputGrad(backend, dy, filter, attrs);
     if (narrow) return narrow;
   }

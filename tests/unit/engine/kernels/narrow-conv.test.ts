@@ -125,3 +125,28 @@ describe('stride-1 input gradients from <= 4 channels: a convolution of dy with 
     });
   }
 });
+
+describe('stride-1 input gradients to <= 4 channels: narrowForward on a zero-padded dy (wasm)', () => {
+  beforeAll(initWasm);
+  const grads: Case[] = [
+    { x: [1, 14, 14, 3], k: [7, 7], co: 64, s: 1, pad: 'valid' }, // the generator's first layer
+    { x: [2, 9, 7, 2], k: [3, 3], co: 8, s: 1, pad: 'same' },
+    { x: [3, 6, 5, 4], k: [2, 3], co: 12, s: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]] },
+    { x: [1, 7, 8, 1], k: [4, 4], co: 4, s: 1, pad: 'same' }, // both sides narrow, dx of 1 channel: narrowForward
+  ];
+  for (const c of grads) {
+    it(`input gradient matches cpu: x ${c.x} k ${c.k} co ${c.co} pad ${JSON.stringify(c.pad)}`, async () => {
+      const wv = rand(c.k[0] * c.k[1] * c.x[3] * c.co, 9);
+      const dyv = rand(size(outShape(c)), 10);
+      const run = () => convInputGrad(c, tf.tensor(dyv, outShape(c)), tf.tensor4d(wv, [...c.k, c.x[3], c.co]));
+      const want = await on('cpu', run);
+      const before = counts();
+      const calls = { ...narrowConvCalls };
+      const got = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      const wide = c.co <= 4 && c.x[3] % 4 === 0;
+      expect([narrowConvCalls.forward - calls.forward, narrowConvCalls.wideForward - calls.wideForward]).toEqual(wide ? [0, 1] : [1, 0]);
+      expectClose(got, want, 1e-5);
+    });
+  }
+});
