@@ -18,7 +18,9 @@ import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
 import { narrowForward } from './narrow-conv';
 import { stridePhaseBackpropInput } from './stride-phase';
+import { createTranspose } from './winograd-simd';
 import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradOptions, winogradTransforms } from './winograd';
+import { type RunList, runList } from './runs-simd';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off, release, runStock } from './wasm-util';
 
 /**
@@ -41,14 +43,18 @@ export const smallConvOptions = {
    * vs 15-30). Only the patches buffer (KH*KW*CI x P floats) bounds it.
    */
   maxPatchFloatsFilterGrad: 1 << 23,
+  /** Filter gradients as dy^T . patches (filterGradViaDyT); ATELIER_DW_DYT=0 for A/B. */
+  filterGradViaDyT: process.env.ATELIER_DW_DYT !== '0',
   /** Stride-1 input gradients as forward convolutions (backpropInputAsConv). */
   stride1AsConv: process.env.ATELIER_S1_AS_CONV !== '0',
+  /** ... unless dx has more than this many times dy's pixels (the rest of the work is zeros). */
+  asConvMaxPixelRatio: Number(process.env.ATELIER_AS_CONV_RATIO ?? 1.25),
   /** Forward convolutions of any output size (see usable()). */
   large: { enabled: process.env.ATELIER_LARGE_CONV !== '0', minOutChannels: 64, minPatch: 256, maxPatchFloats: 1 << 23 },
   enabled: true,
 };
 /** Calls that took the direct path (tests check the path they mean to test was taken). */
-export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, backpropInputAsConv: 0 };
+export const smallConvCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, backpropInputAsConv: 0, backpropFilterViaDyT: 0 };
 
 function gemm(backend: BackendWasm): GemmSimd | null {
   return createGemmSimd(heapMemory(backend));
@@ -82,16 +88,51 @@ function usable(backend: BackendWasm, info: ConvInfo, pixels: number, large = fa
 }
 
 /**
+ * The run list im2col can use for this convolution (null: im2col copies in JS). Make it before
+ * taking the heap views passed to im2col (it may grow the heap).
+ */
+export function im2colRuns(backend: BackendWasm, info: ConvInfo): RunList | null {
+  if (info.inChannels % 4 !== 0 || info.dilationWidth !== 1) return null;
+  return runList(backend, info.batchSize * info.outHeight * info.outWidth * info.filterHeight);
+}
+
+/**
  * im2col, row-major: row p (stride `ld` floats) = the patch of output pixel p, taps in (ky, kx, c)
  * order (Kd = KH*KW*CI floats; columns Kd..ld are left as they are). Runs of input pixels that
- * are contiguous in x are block copies.
+ * are contiguous in x are block copies: with `runs` (from im2colRuns; a and xv views of the heap)
+ * all listed and copied by one SIMD call, else one `set` each.
  */
-export function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number): void {
+export function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: number, runs: RunList | null = null, backend?: BackendWasm): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const run = KW * CI;
+  if (runs && backend && ld % 4 === 0 && CI % 4 === 0 && dw === 1 && a.buffer === xv.buffer) {
+    const aB = a.byteOffset, xB = xv.byteOffset;
+    let q = 0;
+    for (let b = 0; b < B; b++) {
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++, q++) {
+          const ix0 = ox * sw - pl;
+          const kx0 = Math.max(0, -ix0), kx1 = Math.min(KW, W - ix0);
+          for (let ky = 0; ky < KH; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            const dst = q * ld + ky * run;
+            if (iy < 0 || iy >= H || kx1 <= kx0) {
+              a.fill(0, dst, dst + run);
+              continue;
+            }
+            if (kx0 > 0) a.fill(0, dst, dst + kx0 * CI);
+            if (kx1 < KW) a.fill(0, dst + kx1 * CI, dst + run);
+            runs.push(aB + (dst + kx0 * CI) * 4, xB + ((b * H + iy) * W + ix0 + kx0) * CI * 4, (kx1 - kx0) * CI);
+          }
+        }
+      }
+    }
+    runs.apply(backend, 'copy');
+    return;
+  }
   let p = 0;
   for (let b = 0; b < B; b++) {
     for (let oy = 0; oy < OH; oy++) {
@@ -160,8 +201,9 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
   const scratch = direct ? out : backend.makeOutput([P4 * CO], 'float32');
   try {
+    const runs = im2colRuns(backend, info);
     const a = f32(backend, patches);
-    im2col(a, f32(backend, x), info, Kd);
+    im2col(a, f32(backend, x), info, Kd, runs, backend);
     a.fill(0, P * Kd, P4 * Kd);
     const pOff = off(backend, patches);
     g.nnR(pOff, off(backend, filter), off(backend, scratch), P4 >> 2, Kd, CO, pOff + P4 * Kd * 4);
@@ -259,10 +301,22 @@ function backpropInputAsConv(backend: BackendWasm, dy: TensorInfo, filter: Tenso
     smallConvCalls.backpropInputAsConv++;
     return winogradConv(backend, wg, tw, dy, filter, ws, true);
   }
+  // The padded dy's convolution also multiplies the zeros around dy: where that is over a quarter
+  // more work (PatchGAN's 4x4 256 -> 512 on 15x15 dy: 324 dx pixels for 225 dy pixels), the nnRT
+  // product (exactly the dy pixels' work) and col2im cost less.
+  if (H * W > smallConvOptions.asConvMaxPixelRatio * OH * OW) return null;
   if (CI % 8 !== 0 || !usable(backend, cinfo, B * H * W, true)) return null;
   const wf = backend.makeOutput([KH, KW, CO, CI], 'float32');
   try {
-    // wf[ky, kx, co, ci] = w[KH-1-ky, KW-1-kx, ci, co]
+    // wf[ky, kx, co, ci] = w[KH-1-ky, KW-1-kx, ci, co]: per tap a transposition, SIMD by 4x4 blocks
+    const transpose = CI % 4 === 0 && CO % 4 === 0 ? createTranspose(heapMemory(backend)) : null;
+    if (transpose) {
+      const wOff = off(backend, filter), fOff = off(backend, wf);
+      for (let k = 0; k < KH * KW; k++) transpose(wOff + (KH * KW - 1 - k) * CI * CO * 4, fOff + k * CO * CI * 4, CI, CO);
+      const dx = convForward(backend, dy, wf, cinfo);
+      if (dx) smallConvCalls.backpropInputAsConv++;
+      return dx;
+    }
     const w = f32(backend, filter);
     const o = f32(backend, wf);
     for (let ky = 0; ky < KH; ky++) {
@@ -301,6 +355,8 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   const padded = blocked ? backend.makeOutput([(P4 === P ? 0 : P4 * CO) + Kd * 16], 'float32') : P4 === P ? null : backend.makeOutput([P4 * CO], 'float32');
   const cols = backend.makeOutput([P4 * Kd], 'float32');
   const dx = backend.makeOutput([B, H, W, CI], 'float32');
+  // col2im: each (pixel, filter row) adds one contiguous run of cols into dx
+  const runs = blocked && CI % 4 === 0 ? runList(backend, P * KH) : null;
   return fillOutput(backend, dx, [padded, cols], () => {
     if (padded && P4 !== P) {
       const pv = f32(backend, padded);
@@ -319,6 +375,26 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
     o.fill(0);
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
+    if (runs) {
+      // the same additions in the same order as the loop below: (pixel, ky) runs over kx and ci
+      const cB = c.byteOffset, oB = o.byteOffset;
+      for (let b = 0, q = 0; b < B; b++) {
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++, q++) {
+            const ix0 = ox * sw - pl;
+            const kx0 = Math.max(0, -ix0), kx1 = Math.min(KW, W - ix0);
+            if (kx1 <= kx0) continue;
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * sh - pt + ky;
+              if (iy < 0 || iy >= H) continue;
+              runs.push(oB + ((b * H + iy) * W + ix0 + kx0) * CI * 4, cB + (q * Kd + (ky * KW + kx0) * CI) * 4, (kx1 - kx0) * CI);
+            }
+          }
+        }
+      }
+      runs.apply(backend, 'add');
+      return;
+    }
     let p = 0;
     for (let b = 0; b < B; b++) {
       for (let oy = 0; oy < OH; oy++) {
@@ -364,6 +440,8 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
     return winogradFilterGrad(backend, g, tw, x, dy, ws);
   }
   if (Kd4 * P > smallConvOptions.maxPatchFloatsFilterGrad) return null;
+  const viaDyT = filterGradViaDyT(backend, g, x, dy, info);
+  if (viaDyT) return viaDyT;
   const patches = backend.makeOutput([Kd4 * P + 16 * P], 'float32'); // + 2 strip scratches for nn
   const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
   const scratch = Kd4 === Kd ? out : backend.makeOutput([Kd4 * CO], 'float32');
@@ -424,6 +502,46 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
     const pOff = off(backend, patches);
     g.nn(pOff, off(backend, dy), off(backend, scratch), Kd4 >> 2, P, CO, pOff + Kd4 * P * 4);
     if (scratch !== out) f32(backend, out).set(f32(backend, scratch).subarray(0, Kd * CO));
+  });
+}
+
+/**
+ * dW^T [CO, Kd] = dy^T [CO, P] . patches [P, Kd], then transposed to [Kd, CO]: the patches are
+ * the forward's row-major im2col (SIMD block copies) and only dy (P x CO, ~4.5x smaller at 3x3
+ * 64 -> 128) and the result are transposed, by SIMD 4x4 blocks, instead of writing the patches
+ * transposed by 4-float groups in JS (~7 ms of one thread per stride-2 3x3x64x128 call at 128 px).
+ * Every sum runs over the pixels in the same order as the patches^T . dy product. Null (the
+ * caller's path) unless CI % 4 == 0, Kd % 8 == 0, no dilation and the transposition compiles.
+ */
+function filterGradViaDyT(backend: BackendWasm, g: GemmSimd, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
+  const P = B * OH * OW;
+  const Kd = KH * KW * CI;
+  if (!smallConvOptions.filterGradViaDyT || CI % 4 !== 0 || Kd % 8 !== 0 || CO % 4 !== 0 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const transpose = createTranspose(heapMemory(backend));
+  if (!transpose) return null;
+  const P4 = Math.ceil(P / 4) * 4;
+  const patches = backend.makeOutput([P4 * Kd + P4 * 16], 'float32'); // + 2 strip scratches (K = P4)
+  const dyP = P4 === P ? null : backend.makeOutput([P4 * CO], 'float32');
+  const dyT = backend.makeOutput([CO * P4], 'float32');
+  const outT = backend.makeOutput([CO * Kd], 'float32');
+  const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
+  const runs = im2colRuns(backend, info);
+  return fillOutput(backend, out, [patches, dyP, dyT, outT], () => {
+    const a = f32(backend, patches);
+    im2col(a, f32(backend, x), info, Kd, runs, backend);
+    a.fill(0, P * Kd, P4 * Kd);
+    if (dyP) {
+      const pv = f32(backend, dyP);
+      pv.set(f32(backend, dy));
+      pv.fill(0, P * CO);
+    }
+    transpose(off(backend, dyP ?? dy), off(backend, dyT), P4, CO);
+    const pOff = off(backend, patches);
+    g.nnR(off(backend, dyT), pOff, off(backend, outT), CO >> 2, P4, Kd, pOff + P4 * Kd * 4);
+    transpose(off(backend, outT), off(backend, out), CO, Kd);
+    smallConvCalls.backpropFilter++;
+    smallConvCalls.backpropFilterViaDyT++;
   });
 }
 

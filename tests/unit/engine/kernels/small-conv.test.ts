@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { narrowConvOptions } from '../../../../src/main/engine/kernels/narrow-conv';
+import { runsCalls } from '../../../../src/main/engine/kernels/runs-simd';
 import { smallConvCalls, smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
@@ -163,7 +164,9 @@ describe('large convolutions through the blocked products on wasm', () => {
       const n = { ...smallConvCalls };
       const ours = await on('wasm', run);
       expect(smallConvCalls.forward).toBe(n.forward + 2);
-      const asConv = c.s === 1 && c.x[3] >= 64;
+      // (unless dx has over 1.25x dy's pixels: then the nnRT product, which skips dy's zero border)
+      const [, OH, OW] = outShape(c);
+      const asConv = c.s === 1 && c.x[3] >= 64 && c.x[1] * c.x[2] <= 1.25 * OH! * OW!;
       expect(smallConvCalls.backpropInputAsConv - n.backpropInputAsConv).toBe(asConv ? 1 : 0);
       expect(smallConvCalls.backpropInput - n.backpropInput).toBe(asConv ? 0 : 1);
       expect(counts()).toEqual(before);
@@ -178,4 +181,53 @@ describe('large convolutions through the blocked products on wasm', () => {
     expectClose(await on('wasm', run), await on('cpu', run));
     expect(smallConvCalls.forward).toBe(n);
   });
+});
+
+// im2col and col2im by SIMD runs (channels a multiple of 4), and filter gradients as
+// dy^T . patches (patch length a multiple of 8): odd sizes, batches, padding on one side only,
+// pixel counts that are not multiples of 4 (dy padded before its transposition).
+describe('SIMD runs for im2col / col2im and the dy^T filter gradient on wasm', () => {
+  const saved = { ...smallConvOptions };
+  beforeAll(async () => {
+    await initWasm();
+    Object.assign(smallConvOptions, { maxPixels: 1 << 30, maxPixelsThreaded: 1 << 30, minWeights: 0 });
+    narrowConvOptions.enabled = false;
+  });
+  afterAll(() => {
+    Object.assign(smallConvOptions, saved);
+    narrowConvOptions.enabled = true;
+  });
+  const strided: Case[] = [
+    { x: [2, 9, 11, 8], k: [3, 3], co: 16, s: 2, pad: 'same' }, // CycleGAN's down-sampling shape, odd sizes
+    { x: [3, 7, 6, 8], k: [3, 3], co: 8, s: 2, pad: 'same' }, // batch 3, P 36
+    { x: [1, 10, 9, 16], k: [4, 4], co: 8, s: 1, pad: 'valid' }, // P 42: dy padded to 44 rows
+    { x: [2, 8, 7, 4], k: [3, 3], co: 16, s: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] }, // Kd 36: nt product, JS col2im, patches^T filter gradient
+    { x: [1, 9, 9, 8], k: [4, 4], co: 8, s: 2, pad: 1 }, // PatchGAN-like 4x4 stride 2
+  ];
+  for (const c of strided) {
+    const name = `x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`;
+    it(`forward, input and filter gradients match cpu: ${name}`, async () => {
+      const xv = rand(size(c.x), 31);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 32, 0.5);
+      const dyv = rand(size(outShape(c)), 33);
+      const w = () => tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
+      const run = () => [
+        tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
+        convInputGrad(c, tf.tensor(dyv, outShape(c)), w()),
+        convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, outShape(c))),
+      ];
+      const before = counts();
+      const n = { ...smallConvCalls, ...runsCalls };
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      const Kd = c.k[0] * c.k[1] * c.x[3];
+      const viaDyT = Kd % 8 === 0;
+      // im2col of the forward (and of the dy^T filter gradient), col2im of the strided input gradient
+      expect(runsCalls.copy - n.copy).toBe(viaDyT ? 2 : 1);
+      expect(smallConvCalls.backpropFilterViaDyT - n.backpropFilterViaDyT).toBe(viaDyT ? 1 : 0);
+      const asConv = smallConvCalls.backpropInputAsConv - n.backpropInputAsConv;
+      expect(runsCalls.add - n.add).toBe(!asConv && Kd % 8 === 0 ? 1 : 0);
+      expectClose(ours, await on('cpu', run), 1e-5);
+    });
+  }
 });
