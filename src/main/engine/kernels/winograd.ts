@@ -344,6 +344,11 @@ function copyRows(from: Float32Array, to: Float32Array, s: WinogradShape, t: Til
 
 
 const fits = (s: WinogradShape, t: Tiles) => s.OH === t.m * t.TY && s.OW === t.m * t.TX;
+/**
+ * x is its own padded copy: no padding and exactly the tiles' reach (CycleGAN's residual convs on
+ * their reflection-padded 34x34 or 18x18 maps), so the transforms read x in place.
+ */
+const inPlace = (s: WinogradShape, t: Tiles) => s.padTop === 0 && s.padLeft === 0 && s.H === t.m * t.TY + 2 && s.W === t.m * t.TX + 2;
 
 /**
  * The convolution `s` of x with w by F(2x2, 3x3) or F(4x4, 3x3) (winogradTile). Forward (`flip`
@@ -362,7 +367,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
   // xp, V, M, the product's strip scratch (2 * K * 8 floats, K = CI) and, for odd sizes, the tile-padded y
   const SKEW = winogradOptions.planeSkew;
   const planeV = T4 * CI + SKEW, planeM = T4 * CO + SKEW;
-  const nXp = B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nS = 16 * CI + 16;
+  const nXp = inPlace(s, t) ? 0 : B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nS = 16 * CI + 16;
   const nY = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nS + nY], 'float32');
   return fillOutput(backend, out, [buf], () => {
@@ -375,12 +380,12 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     const planeU = uPlane(CI * CO);
     t0 = phase(flip ? 'dx.filter' : 'fwd.filter', t0);
     const all = f32(backend, buf);
-    padInput(all.subarray(0, nXp), f32(backend, x), s, t);
+    if (nXp) padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     if (T4 > t.T) for (let xi = 0; xi < NP; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
     const base = off(backend, buf);
     const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4, yOff = scr + nS * 4;
     t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
-    inputTransform(tw, v, base, vOff, t, CI, planeV * 4, false);
+    inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false);
     t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
     // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
     // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
@@ -415,13 +420,13 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
   // product's strip scratch (2 * K * 8 floats, K = T), tile-padded dy for odd sizes
   const SKEW = winogradOptions.planeSkew;
   const planeV = T * CI + SKEW, planeM = T * CO + SKEW, planeU = CI * CO + SKEW;
-  const nXp = B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nU = NP * planeU, nS = 16 * T + 16;
+  const nXp = inPlace(s, t) ? 0 : B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nU = NP * planeU, nS = 16 * T + 16;
   const nDy = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nU + nS + nDy], 'float32');
   return fillOutput(backend, out, [buf], () => {
     let t0 = phase('', 0);
     const all = f32(backend, buf);
-    padInput(all.subarray(0, nXp), f32(backend, x), s, t);
+    if (nXp) padInput(all.subarray(0, nXp), f32(backend, x), s, t);
     const base = off(backend, buf);
     const vOff = base + nXp * 4, mOff = vOff + nV * 4, uOff = mOff + nM * 4, scr = uOff + nU * 4, dyOff = scr + nS * 4;
     if (nDy) {
@@ -430,7 +435,7 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
       copyRows(f32(backend, dy), dyp, s, t, CO, true);
     }
     t0 = phase('dw.pad', t0);
-    inputTransform(tw, v, base, vOff, t, CI, planeV * 4, true);
+    inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, true);
     t0 = phase('dw.in', t0);
     dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
     t0 = phase('dw.dy', t0);

@@ -20,6 +20,7 @@ const cases: Case[] = [
   { x: [3, 3, 3, 64], k: [3, 3], co: 64, s: 1, pad: 'same' },
   { x: [2, 14, 13, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // 12x11: rows a multiple of 4, columns not
   { x: [1, 34, 34, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // 32x32 (CycleGAN 128 px residual maps, narrow)
+  { x: [3, 10, 10, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // a batch read in place (no padded copy)
 ];
 
 for (const tile of [2, 4] as const) describe(`Winograd F(${tile}x${tile},3x3) convolutions on wasm`, () => {
