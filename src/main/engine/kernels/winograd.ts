@@ -55,13 +55,16 @@ export const winogradOptions = {
   f4: process.env.ATELIER_WINOGRAD_F4 !== '0',
   /** Force the tile size (tests): 2 or 4; 0 lets winogradTile choose. */
   tile: 0 as 0 | 2 | 4,
+  /** F(4x4) only up to this many tiles per call (Infinity: no bound). */
+  f4MaxTiles: Infinity,
   /**
-   * F(4x4) only up to this many tiles per call: its cached filter transforms are 36 CI*CO floats
-   * (9.4 MB at 3x3x256x256, twice per filter with the input gradient's), ~0.45 GB over CycleGAN's
-   * 24 residual filters; at 256 px (9 blocks, 64x64 maps, 256 tiles) that would push the step's
-   * ~3 GB heap towards wasm's 4 GB, so the big maps keep F(2x2).
+   * F(4x4)'s filter transforms are cached per filter tensor only up to this many tiles per call:
+   * they are 36 CI*CO floats (9.4 MB at 3x3x256x256, twice per filter with the input gradient's),
+   * ~0.45 GB over CycleGAN's 24 residual filters; at 256 px (9 blocks, 64x64 maps, 256 tiles) that
+   * would push the step's ~3 GB heap towards wasm's 4 GB. Above it each call transforms the filter
+   * into a buffer of its own (~0.5-1 ms at 3x3x256x256 against ~25 ms of products at 256 tiles).
    */
-  f4MaxTiles: 128,
+  f4CacheMaxTiles: 128,
   /**
    * ... and from this many: F(4x4)'s filter transforms (forward and rotated, 36 planes each, made
    * again after every optimizer step) cost more than its products save on few tiles. One residual
@@ -142,8 +145,8 @@ const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * M
 
 /**
  * F(4x4) where the output is at least 4x4 and its tile count within [f4MinTiles, f4MaxTiles] (at
- * paper widths: CycleGAN's residual blocks at 64 and 128 px, 16x16 and 32x32 maps), else F(2x2).
- * Figures in kernels/README.md.
+ * paper widths: CycleGAN's residual blocks at 64, 128 and 256 px, 16x16 to 64x64 maps), else
+ * F(2x2). Figures in kernels/README.md.
  */
 export function winogradTile(s: WinogradShape): 2 | 4 {
   if (winogradOptions.tile) return winogradOptions.tile;
@@ -203,7 +206,7 @@ export function winogradCacheSweep(backend: BackendWasm): number {
  * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
  * the forward's time at 3x3x256.
  */
-function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip = false): number {
+function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip: boolean, keep: boolean): number {
   winogradCacheSweep(backend);
   let kinds = uCaches.get(backend);
   if (!kinds) uCaches.set(backend, (kinds = new Map()));
@@ -212,7 +215,7 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
   if (!cache) kinds.set(kind, (cache = new Map()));
   const plane = uPlane(pairs);
   const floats = v.planes * plane;
-  const hit = cache.get(w.dataId);
+  const hit = keep ? cache.get(w.dataId) : undefined;
   if (hit && hit.floats === floats) return hit.ptr;
   const wasm = backend.wasm as unknown as WasmMalloc;
   const ptr = wasm._malloc(floats * 4) >>> 0;
@@ -246,7 +249,7 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
     release(backend, tmp);
   }
   if (hit) wasm._free(hit.ptr);
-  cache.set(w.dataId, { ptr, floats });
+  if (keep) cache.set(w.dataId, { ptr, floats });
   return ptr;
 }
 
@@ -376,23 +379,29 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     // 16-17 vs 19); below, F(2x2) reads the forward's U as its transpose (nnRT), which costs less.
     const own = flip && (v.m === 4 || T4 >= winogradOptions.flipOwnMinTiles);
     let t0 = phase('', 0);
-    const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own);
+    // cached per filter tensor, or (many tiles: memory) this call's own, freed below
+    const keep = v.m === 2 || t.T <= winogradOptions.f4CacheMaxTiles;
+    const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own, keep);
     const planeU = uPlane(CI * CO);
-    t0 = phase(flip ? 'dx.filter' : 'fwd.filter', t0);
-    const all = f32(backend, buf);
-    if (nXp) padInput(all.subarray(0, nXp), f32(backend, x), s, t);
-    if (T4 > t.T) for (let xi = 0; xi < NP; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
     const base = off(backend, buf);
     const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4, yOff = scr + nS * 4;
-    t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
-    inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false);
-    t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
-    // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
-    // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
-    if (flip && !own) {
-      for (let xi = 0; xi < NP; xi++) g.nnRT(vOff + xi * planeV * 4, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
-    } else if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr);
-    else for (let xi = 0; xi < NP; xi++) g.nnR(vOff + xi * planeV * 4, uPtr + xi * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+    t0 = phase(flip ? 'dx.filter' : 'fwd.filter', t0);
+    try {
+      const all = f32(backend, buf);
+      if (nXp) padInput(all.subarray(0, nXp), f32(backend, x), s, t);
+      if (T4 > t.T) for (let xi = 0; xi < NP; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
+      t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
+      inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false);
+      t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
+      // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
+      // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
+      if (flip && !own) {
+        for (let xi = 0; xi < NP; xi++) g.nnRT(vOff + xi * planeV * 4, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+      } else if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr);
+      else for (let xi = 0; xi < NP; xi++) g.nnR(vOff + xi * planeV * 4, uPtr + xi * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+    } finally {
+      if (!keep) (backend.wasm as unknown as WasmMalloc)._free(uPtr);
+    }
     t0 = phase(flip ? 'dx.prod' : 'fwd.prod', t0);
     outputTransform(tw, v, mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4);
     t0 = phase(flip ? 'dx.out' : 'fwd.out', t0);

@@ -163,7 +163,7 @@ describe('Winograd transforms and choices', () => {
     expect(winogradTile(s(1, 16))).toBe(4); // 64 px: 16 tiles
     expect(winogradTile(s(1, 8))).toBe(2); // 32 px: 4 tiles, the filter transforms outweigh the products
     expect(winogradTile(s(4, 8))).toBe(4); // a batch of 4 has the tiles
-    expect(winogradTile(s(1, 64))).toBe(2); // 256 px: 256 tiles, filter-cache memory
+    expect(winogradTile(s(1, 64))).toBe(4); // 256 px: 256 tiles (filter transforms not cached: f4CacheMaxTiles)
     expect(winogradTile(s(1, 3))).toBe(2);
     winogradOptions.f4 = false;
     expect(winogradTile(s(1, 32))).toBe(2);
@@ -240,7 +240,14 @@ describe('Winograd transforms and choices', () => {
     const w4 = tf.tensor4d(rand(9 * 64 * 64, 7, 0.1), [3, 3, 64, 64]);
     const outs4 = [tf.conv2d(tf.tensor4d(rand(6 * 6 * 64, 8), c.x), w4, 1, 'valid'), convInputGrad(c, tf.tensor(rand(4 * 4 * 64, 10), outShape(c)), w4)];
     expect(winogradCacheSweep(backend)).toBe(before + 2);
-    tf.dispose([w4, ...outs4]);
+    // above f4CacheMaxTiles each call transforms into its own buffer: nothing cached, same results
+    winogradOptions.f4CacheMaxTiles = 0;
+    const w5 = w4.clone();
+    const outs5 = [tf.conv2d(tf.tensor4d(rand(6 * 6 * 64, 8), c.x), w5, 1, 'valid'), convInputGrad(c, tf.tensor(rand(4 * 4 * 64, 10), outShape(c)), w5)];
+    expect(winogradCacheSweep(backend)).toBe(before + 2);
+    outs5.forEach((o, i) => expect(Buffer.from((o.dataSync() as Float32Array).buffer).equals(Buffer.from((outs4[i]!.dataSync() as Float32Array).buffer))).toBe(true));
+    winogradOptions.f4CacheMaxTiles = saved.f4CacheMaxTiles;
+    tf.dispose([w4, w5, ...outs4, ...outs5]);
     expect(winogradCacheSweep(backend)).toBe(before);
     winogradOptions.tile = 0;
   });
