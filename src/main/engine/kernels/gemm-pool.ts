@@ -18,12 +18,27 @@ import { type MapFn, NAMES, NPARAMS, type WinogradSimd, winogradModule } from '.
 // products run without them), 20 the next plane of a batch (both threads take planes from it)
 const SEQ = 0, FN = 1, ARGS = 2, DONE = ARGS + NPARAMS, READY = DONE + 1, MAPS_READY = READY + 1, NEXT = MAPS_READY + 1;
 const MAPS0 = 4, BATCH0 = 100;
+// pool-calls.ts: FN LIST runs a list of calls into the registered modules' functions (groups of
+// entries taken from the counter at word LIST_NEXT); word LIST_READY is 1 once those modules
+// instantiated in the helper
+export const LIST = 90, LIST_NEXT = NEXT + 1, LIST_READY = NEXT + 2;
+/** Entries of a call list: the function's index, then up to 15 arguments. */
+export const LIST_ENTRY = 16, LIST_ENTRIES = 4096;
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, maps, mapNames, ctrl } = workerData;
+const { memory, bytes, maps, mapNames, ctrl, extras, list } = workerData;
 const c = new Int32Array(ctrl);
+const L = new Int32Array(list);
 let fns;
+const xfns = [];
+try {
+  for (const m of extras) {
+    const x = new WebAssembly.Instance(new WebAssembly.Module(m.bytes), { env: { memory } });
+    for (const n of m.names) xfns.push(x.exports[n]);
+  }
+  Atomics.store(c, ${LIST_READY}, 1);
+} catch (e) {}
 try {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   fns = [inst.exports.nn, inst.exports.nt, inst.exports.nnR, inst.exports.nnRT];
@@ -42,7 +57,17 @@ while (fns) {
   seen = Atomics.load(c, ${SEQ});
   const f = c[${FN}];
   if (f < 0) break;
-  if (f >= ${BATCH0}) {
+  if (f === ${LIST}) {
+    // groups of entries (group g: entries L[gs + g] .. L[gs + g + 1]), each group run in order by
+    // whichever thread takes it from the counter
+    const groups = c[2], gs = c[3];
+    for (let g; (g = Atomics.add(c, ${LIST_NEXT}, 1)) < groups; ) {
+      for (let e = L[gs + g], end = L[gs + g + 1]; e < end; e++) {
+        const o = e * ${LIST_ENTRY};
+        xfns[L[o]](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7], L[o + 8], L[o + 9], L[o + 10], L[o + 11], L[o + 12], L[o + 13], L[o + 14], L[o + 15]);
+      }
+    }
+  } else if (f >= ${BATCH0}) {
     // args a, b, c, blocks, K, N, scratch, count, then the three operands' strides per plane;
     // planes taken one at a time from the shared counter, as the caller does
     const g = fns[f - ${BATCH0}];
@@ -53,10 +78,22 @@ while (fns) {
 }
 `;
 
-interface Pool {
+export interface Pool {
   ctrl: Int32Array;
   seq: number;
+  /** Call lists (pool-calls.ts): LIST_ENTRIES entries of LIST_ENTRY words, then group starts. */
+  list: Int32Array;
+  /** Per registered module, the helper's index of its first function (null: not instantiated there). */
+  bases: (number | null)[];
 }
+
+/** A module the helper instantiates besides the products and transforms (pool-calls.ts). */
+export interface PoolModule {
+  /** The module's bytes and its exported function names, in the order call lists index them. */
+  make: (shared: boolean) => { bytes: Uint8Array; names: string[] };
+}
+/** Registered before the pool starts (at import time of the kernels that use them). */
+export const poolModules: PoolModule[] = [];
 
 const pools = new WeakMap<WasmMemory, Pool | null>();
 
@@ -68,10 +105,24 @@ function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
   try {
     const ctrl = new Int32Array(new SharedArrayBuffer(128));
     const maps = winogradModule(true);
-    const w = new Worker(WORKER, { eval: true, workerData: { memory, bytes, maps, mapNames: NAMES, ctrl: ctrl.buffer }, execArgv: [] });
+    const list = new Int32Array(new SharedArrayBuffer(4 * (LIST_ENTRIES * LIST_ENTRY + LIST_ENTRIES + 1)));
+    const extras: { bytes: Uint8Array; names: string[] }[] = [];
+    const bases: (number | null)[] = [];
+    let next = 0;
+    for (const m of poolModules) {
+      try {
+        const made = m.make(true);
+        extras.push(made);
+        bases.push(next);
+        next += made.names.length;
+      } catch {
+        bases.push(null); // its call lists run on the caller
+      }
+    }
+    const w = new Worker(WORKER, { eval: true, workerData: { memory, bytes, maps, mapNames: NAMES, ctrl: ctrl.buffer, extras, list: list.buffer }, execArgv: [] });
     w.unref();
     w.on('error', () => Atomics.store(ctrl, READY, -1));
-    return { ctrl, seq: 0 };
+    return { ctrl, seq: 0, list, bases };
   } catch {
     return null;
   }
@@ -117,6 +168,12 @@ export function setPoolTrace(f: ((s: SplitSample) => void) | null) {
 
 /** Whether the last product stayed on one thread by the load rule: the transforms follow it (pooledMaps). */
 let productsSolo = false;
+/** The running pool of a shared heap (null: none), and whether the load rule keeps work on one thread now (pool-calls.ts). */
+export function poolOf(memory: WasmMemory | undefined): Pool | null {
+  return memory != null && isSharedMemory(memory) ? (pools.get(memory) ?? null) : null;
+}
+export const keepSolo = (): boolean => poolOptions.adaptive && productsSolo;
+export const POOL_WORDS = { SEQ, FN, ARGS, DONE, READY };
 
 /** Split one call by row blocks: [a, c] offsets of the second half. */
 type Split = (args: number[], half: number) => number[];

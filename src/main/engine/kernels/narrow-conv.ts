@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gemmOptions, relaxedSimd } from './gemm-simd';
 import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off } from './wasm-util';
 
 export const narrowConvOptions = { enabled: process.env.ATELIER_NARROW_WGRAD !== '0', maxNarrow: 4 };
@@ -163,20 +164,45 @@ export function narrowModule(shared: boolean, fma: boolean, maxNarrow: number): 
   return { bytes, names };
 }
 
-const cache = new WeakMap<object, Record<string, TapFn> | null>();
-function tapFns(backend: BackendWasm): Record<string, TapFn> | null {
+const makeModule = (shared: boolean) => narrowModule(shared, gemmOptions.fma && relaxedSimd(), narrowConvOptions.maxNarrow);
+/** The helper thread gets the same module: calls are shared out as lists (pool-calls.ts). */
+const POOL_MODULE = registerPoolModule({ make: makeModule });
+
+interface Fns {
+  /** Function number (the list's index) by name, and the caller's functions by number. */
+  index: Record<string, number>;
+  own: TapFn[];
+}
+const cache = new WeakMap<object, Fns | null>();
+function tapFns(backend: BackendWasm): Fns | null {
   const memory = heapMemory(backend);
   if (!memory) return null;
   if (!cache.has(memory)) {
-    let fns: Record<string, TapFn> | null = null;
+    let fns: Fns | null = null;
     try {
-      fns = instantiateOn(memory, narrowModule(isSharedMemory(memory), gemmOptions.fma && relaxedSimd(), narrowConvOptions.maxNarrow).bytes) as Record<string, TapFn>;
+      const { bytes, names } = makeModule(isSharedMemory(memory));
+      const ex = instantiateOn(memory, bytes) as Record<string, TapFn>;
+      fns = { index: Object.fromEntries(names.map((n, i) => [n, i])), own: names.map((n) => ex[n]!) };
     } catch {
       fns = null;
     }
     cache.set(memory, fns);
   }
   return cache.get(memory)!;
+}
+
+/** Row bands per image for the forward functions' call lists (groups the two threads share out). */
+const BANDS = 8;
+/** Add `fn` over rows [0, rows) in bands, one group each: row r's arguments are args with `at` shifted by r * step (index -> step). */
+function bands(list: CallList, fn: number, args: number[], rowsAt: number, shifts: [number, number][]): void {
+  const rows = args[rowsAt]!;
+  const per = Math.max(1, Math.ceil(rows / BANDS));
+  for (let r0 = 0; r0 < rows; r0 += per) {
+    const a = args.slice();
+    a[rowsAt] = Math.min(per, rows - r0);
+    for (const [i, step] of shifts) a[i] = args[i]! + r0 * step;
+    list.group().call(fn, ...a);
+  }
 }
 
 /** Output pixels o in [lo, hi) whose tap offset o*s + t lands in [0, n). */
@@ -207,28 +233,32 @@ export function narrowBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: Te
     f32(backend, accT).fill(0);
     const xp = off(backend, x), dp = off(backend, dy), ap = off(backend, accT);
     const pt = info.padInfo.top, pl = info.padInfo.left;
-    for (let b = 0; b < B; b++) {
-      for (let ky = 0; ky < KH; ky++) {
-        const ty = ky * dh - pt;
-        const [oy0, oy1] = validRange(OH, sh, ty, H);
-        if (oy1 <= oy0) continue;
-        for (let kx = 0; kx < KW; kx++) {
-          const tx = kx * dw - pl;
-          const [ox0, ox1] = validRange(OW, sw, tx, W);
-          if (ox1 <= ox0) continue;
-          const xAt = xp + ((b * H + oy0 * sh + ty) * W + ox0 * sw + tx) * CI * 4;
-          const xRow = sh * W * CI * 4, xPix = sw * CI * 4;
-          const dAt = dp + ((b * OH + oy0) * OW + ox0) * CO * 4;
-          const dRow = OW * CO * 4, dPix = CO * 4;
-          const [w, wRow, wPix, nq, nRow, nPix] = coNarrow ? [xAt, xRow, xPix, dAt, dRow, dPix] : [dAt, dRow, dPix, xAt, xRow, xPix];
-          const tapAcc = ap + (ky * KW + kx) * groups * n * 16;
-          for (let g0 = 0; g0 < groups; g0 += G) {
-            const g = Math.min(G, groups - g0);
-            fns[`t${n}_${g}`]!(w + g0 * 16, wRow, wPix, nq, nRow, nPix, oy1 - oy0, ox1 - ox0, tapAcc + g0 * n * 16);
+    // one group per tap and chunk of wide groups (its own accumulators), the images in order
+    const list = new CallList(heapMemory(backend), POOL_MODULE, fns.own);
+    for (let ky = 0; ky < KH; ky++) {
+      const ty = ky * dh - pt;
+      const [oy0, oy1] = validRange(OH, sh, ty, H);
+      if (oy1 <= oy0) continue;
+      for (let kx = 0; kx < KW; kx++) {
+        const tx = kx * dw - pl;
+        const [ox0, ox1] = validRange(OW, sw, tx, W);
+        if (ox1 <= ox0) continue;
+        const tapAcc = ap + (ky * KW + kx) * groups * n * 16;
+        for (let g0 = 0; g0 < groups; g0 += G) {
+          const g = Math.min(G, groups - g0);
+          list.group();
+          for (let b = 0; b < B; b++) {
+            const xAt = xp + ((b * H + oy0 * sh + ty) * W + ox0 * sw + tx) * CI * 4;
+            const xRow = sh * W * CI * 4, xPix = sw * CI * 4;
+            const dAt = dp + ((b * OH + oy0) * OW + ox0) * CO * 4;
+            const dRow = OW * CO * 4, dPix = CO * 4;
+            const [w, wRow, wPix, nq, nRow, nPix] = coNarrow ? [xAt, xRow, xPix, dAt, dRow, dPix] : [dAt, dRow, dPix, xAt, xRow, xPix];
+            list.call(fns.index[`t${n}_${g}`]!, w + g0 * 16, wRow, wPix, nq, nRow, nPix, oy1 - oy0, ox1 - ox0, tapAcc + g0 * n * 16);
           }
         }
       }
     }
+    list.run();
     // acc [tap][g][j][lane] -> dW [tap][ci][co]: lanes are ci (CO narrow) or co (CI narrow)
     const a = f32(backend, accT);
     const o = f32(backend, out);
@@ -320,9 +350,14 @@ export function narrowForward(backend: BackendWasm, x: TensorInfo, filter: Tenso
     const t = f32(backend, wt);
     for (let j = 0, d = 0; j < n; j++) for (let k = 0; k < KH * L; k++) t[d++] = w[k * n + j]!;
     const pb = OW % 2 === 0 ? 2 : 1;
-    const fn = fns[`f${n}_${pb}`]!;
+    const fn = fns.index[`f${n}_${pb}`]!;
     const xp = off(backend, x), yp = off(backend, out), wp = off(backend, wt);
-    for (let b = 0; b < B; b++) fn(xp + b * H * W * CI * 4, sh * W * CI * 4, sw * CI * 4, W * CI * 4, wp, yp + b * OH * OW * n * 4, OH, OW, KH, L >> 2);
+    const list = new CallList(heapMemory(backend), POOL_MODULE, fns.own);
+    for (let b = 0; b < B; b++) {
+      const args = [xp + b * H * W * CI * 4, sh * W * CI * 4, sw * CI * 4, W * CI * 4, wp, yp + b * OH * OW * n * 4, OH, OW, KH, L >> 2];
+      bands(list, fn, args, 6, [[0, sh * W * CI * 4], [5, OW * n * 4]]);
+    }
+    list.run();
     narrowConvCalls.forward++;
   });
 }
@@ -359,12 +394,15 @@ export function wideForward(backend: BackendWasm, x: TensorInfo, filter: TensorI
     const pb = OW % 2 === 0 ? 2 : 1;
     const groups = CO >> 2;
     const xp = off(backend, src), yp = off(backend, out), wp = off(backend, filter);
+    const list = new CallList(heapMemory(backend), POOL_MODULE, fns.own);
     for (let b = 0; b < B; b++) {
       for (let g0 = 0; g0 < groups; g0 += 4) {
         const G = Math.min(4, groups - g0);
-        fns[`w${pb}_${G}`]!(xp + b * H * W * m * 4, sh * W * m * 4, sw * m * 4, W * m * 4, wp + g0 * 16, CO * 4, yp + (b * OH * OW * CO + g0 * 4) * 4, CO * 4, OH, OW, KH, L);
+        const args = [xp + b * H * W * m * 4, sh * W * m * 4, sw * m * 4, W * m * 4, wp + g0 * 16, CO * 4, yp + (b * OH * OW * CO + g0 * 4) * 4, CO * 4, OH, OW, KH, L];
+        bands(list, fns.index[`w${pb}_${G}`]!, args, 8, [[0, sh * W * m * 4], [6, OW * CO * 4]]);
       }
     }
+    list.run();
     narrowConvCalls.wideForward++;
   });
 }

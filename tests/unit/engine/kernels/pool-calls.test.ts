@@ -1,0 +1,86 @@
+/**
+ * Call lists shared out over the products' helper thread (pool-calls.ts), on a shared memory of
+ * their own: a test module registered before the pool starts adds runs of floats; groups that
+ * accumulate into the same outputs in a fixed order give the same bits split over two threads as
+ * on the caller alone, and the sums a scalar loop gives.
+ */
+import { describe, expect, it } from 'vitest';
+import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
+import { CallList, callListOptions, callListStats, registerPoolModule } from '../../../../src/main/engine/kernels/pool-calls';
+import { BLOCK, END, I32, LOOP, get, memoryImport, section, set, str, uleb, vec, type WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
+import { rand } from './helpers';
+
+interface Mem extends WasmMemory {
+  buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Memory: new (d: object) => Mem;
+  Module: new (b: Uint8Array) => object;
+  Instance: new (m: object, i: object) => { exports: Record<string, (...a: number[]) => void> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** acc(dst, src, n): dst[i] += src[i] for n floats (scalar), byte offsets. */
+function accModule(shared: boolean): { bytes: Uint8Array; names: string[] } {
+  const [D, S, N] = [0, 1, 2];
+  const inc = (l: number) => [...get(l), 0x41, 4, 0x6a, ...set(l)];
+  const body = [
+    ...vec([]),
+    ...BLOCK, ...get(N), 0x45, 0x0d, 0, ...LOOP,
+    ...get(D), ...get(D), 0x2a, 2, 0, ...get(S), 0x2a, 2, 0, 0x92, 0x38, 2, 0,
+    ...inc(D), ...inc(S),
+    ...get(N), 0x41, 1, 0x6b, 0x22, N, 0x0d, 0, ...END, ...END, ...END,
+  ];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), 0]])),
+    ...memoryImport(shared),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...str('acc'), 0x00, 0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+  return { bytes, names: ['acc'] };
+}
+const MODULE = registerPoolModule({ make: accModule });
+
+describe('call lists on two threads', () => {
+  it('split lists equal whole lists and scalar sums, groups in order', async () => {
+    const mem = new WA.Memory({ initial: 64, maximum: 256, shared: true });
+    const g = createGemmSimd(mem)!; // starts the helper, with the registered module
+    const t0 = Date.now();
+    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+    expect(g.parallel?.()).toBe(true);
+    const own = new WA.Instance(new WA.Module(accModule(true).bytes), { env: { memory: mem } }).exports;
+    const f = new Float32Array(mem.buffer);
+    // 40 groups, each adding 5 source runs of 33 floats into its own output run
+    const groups = 40, adds = 5, len = 33;
+    const src = 1024, outA = src + groups * adds * len * 4 + 64, outB = outA + groups * len * 4 + 64;
+    const xs = rand(groups * adds * len, 71, 1e3);
+    f.set(xs, src / 4);
+    const make = (out: number) => {
+      const list = new CallList(mem, MODULE, [own.acc!]);
+      for (let k = 0; k < groups; k++) {
+        list.group();
+        for (let a = 0; a < adds; a++) list.call(0, out + k * len * 4, src + (k * adds + a) * len * 4, len);
+      }
+      return list;
+    };
+    f.fill(0, outA / 4, outB / 4 + groups * len);
+    const n = { ...callListStats };
+    callListOptions.minGroups = Infinity;
+    make(outA).run();
+    callListOptions.minGroups = 2;
+    make(outB).run();
+    expect([callListStats.whole - n.whole, callListStats.split - n.split]).toEqual([1, 1]);
+    const a = f.slice(outA / 4, outA / 4 + groups * len);
+    const b = f.slice(outB / 4, outB / 4 + groups * len);
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    for (let k = 0; k < groups; k++) {
+      for (let i = 0; i < len; i++) {
+        let s = 0;
+        for (let q = 0; q < adds; q++) s = Math.fround(s + xs[(k * adds + q) * len + i]!);
+        expect(a[k * len + i], `group ${k} float ${i}`).toBe(s);
+      }
+    }
+  });
+});
