@@ -204,7 +204,7 @@ export function winogradCacheSweep(backend: BackendWasm): number {
  * the transform of the input gradient's filter, w rotated 180 degrees with channels swapped
  * ([3, 3, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
  * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
- * the forward's time at 3x3x256.
+ * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
  */
 function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip: boolean, keep: boolean): number {
   winogradCacheSweep(backend);
@@ -239,7 +239,7 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
       }
       src = to;
     }
-    // g[ky][kx] at src + (3 ky + kx) * pairs, plane xi = a i + j at ptr + xi * pairs; 4 pairs per vector
+    // g[ky][kx] at src + (3 ky + kx) * pairs, plane xi = a i + j at ptr + xi * plane; 4 pairs per vector
     const pb = pairs * 4, qb = plane * 4;
     tw[v.filter](src, ptr, 1, pairs >> 2, 3 * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
   } catch (e) {
