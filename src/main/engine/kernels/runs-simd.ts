@@ -13,7 +13,11 @@
  * Entries are applied in order, so overlapping destinations (col2im) sum in a fixed order.
  */
 import { BLOCK, END, I32, LOOP, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, heapMemory } from './wasm-util';
+
+/** The helper thread gets the same module (pool-calls.ts): copy lists split by chunks, add lists by key. */
+const POOL_MODULE = registerPoolModule({ make: (shared) => ({ bytes: runsModule(shared), names: ['copyRuns', 'addRuns'] }) });
 
 function runsFunc(add: boolean): number[] {
   const [LIST, COUNT] = [0, 1];
@@ -90,31 +94,59 @@ function ctxFor(backend: BackendWasm): RunsCtx | null {
  */
 export class RunList {
   private readonly list: Int32Array;
+  private readonly keys: Int32Array;
   count = 0;
 
   constructor(private readonly ctx: RunsCtx, readonly capacity: number) {
     this.list = new Int32Array(capacity * 3);
+    this.keys = new Int32Array(capacity);
   }
 
-  push(dst: number, src: number, floats: number): void {
-    const i = this.count++ * 3;
+  /** `key`: for adds, runs with different keys must write disjoint floats (e.g. dx row bands). */
+  push(dst: number, src: number, floats: number, key = 0): void {
+    const k = this.count++;
+    const i = k * 3;
     this.list[i] = dst;
     this.list[i + 1] = src;
     this.list[i + 2] = floats >> 2;
+    this.keys[k] = key;
   }
 
-  /** Apply the runs (copy or add) on the heap, in list order. Allocates nothing. */
+  /**
+   * Apply the runs (copy or add) on the heap. Copies (disjoint destinations) are shared out over
+   * the helper thread in contiguous chunks; adds by key (one group per key, list order kept
+   * within it, so every float sums in list order: bit-identical to one pass). Allocates nothing.
+   */
   apply(backend: BackendWasm, kind: 'copy' | 'add'): void {
     if (this.count > this.capacity) throw new Error('runs: more runs than reserved');
-    if (this.count === 0) return;
-    new Int32Array((heapMemory(backend) as { buffer: ArrayBuffer }).buffer, this.ctx.ptr, this.count * 3).set(this.list.subarray(0, this.count * 3));
+    const n = this.count;
+    if (n === 0) return;
+    const memory = heapMemory(backend) as { buffer: ArrayBuffer };
+    const heap = new Int32Array(memory.buffer, this.ctx.ptr, n * 3);
+    const calls = new CallList(memory, POOL_MODULE, [this.ctx.fns.copyRuns, this.ctx.fns.addRuns]);
     if (kind === 'copy') {
-      this.ctx.fns.copyRuns(this.ctx.ptr, this.count);
+      heap.set(this.list.subarray(0, n * 3));
+      const per = Math.max(256, Math.ceil(n / 16));
+      for (let e = 0; e < n; e += per) calls.group().call(0, this.ctx.ptr + e * 12, Math.min(per, n - e));
       runsCalls.copy++;
     } else {
-      this.ctx.fns.addRuns(this.ctx.ptr, this.count);
+      // stable partition by key (keys are small non-negative band numbers)
+      let maxKey = 0;
+      for (let k = 0; k < n; k++) maxKey = Math.max(maxKey, this.keys[k]!);
+      const at = new Int32Array(maxKey + 2);
+      for (let k = 0; k < n; k++) at[this.keys[k]! + 1]++;
+      for (let b = 0; b <= maxKey; b++) at[b + 1]! += at[b]!;
+      const starts = at.slice();
+      for (let k = 0; k < n; k++) {
+        const d = at[this.keys[k]!]++ * 3;
+        heap[d] = this.list[k * 3]!;
+        heap[d + 1] = this.list[k * 3 + 1]!;
+        heap[d + 2] = this.list[k * 3 + 2]!;
+      }
+      for (let b = 0; b <= maxKey; b++) if (starts[b + 1]! > starts[b]!) calls.group().call(1, this.ctx.ptr + starts[b]! * 12, starts[b + 1]! - starts[b]!);
       runsCalls.add++;
     }
+    calls.run();
   }
 }
 

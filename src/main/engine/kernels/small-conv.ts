@@ -376,8 +376,10 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
     if (runs) {
-      // the same additions in the same order as the loop below: (pixel, ky) runs over kx and ci
+      // the same additions in the same order as the loop below: (pixel, ky) runs over kx and ci;
+      // keyed by bands of dx rows, which the two threads can add at once
       const cB = c.byteOffset, oB = o.byteOffset;
+      const band = Math.max(1, Math.ceil(B * H / 16));
       for (let b = 0, q = 0; b < B; b++) {
         for (let oy = 0; oy < OH; oy++) {
           for (let ox = 0; ox < OW; ox++, q++) {
@@ -387,7 +389,7 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
             for (let ky = 0; ky < KH; ky++) {
               const iy = oy * sh - pt + ky;
               if (iy < 0 || iy >= H) continue;
-              runs.push(oB + ((b * H + iy) * W + ix0 + kx0) * CI * 4, cB + (q * Kd + (ky * KW + kx0) * CI) * 4, (kx1 - kx0) * CI);
+              runs.push(oB + ((b * H + iy) * W + ix0 + kx0) * CI * 4, cB + (q * Kd + (ky * KW + kx0) * CI) * 4, (kx1 - kx0) * CI, Math.floor((b * H + iy) / band));
             }
           }
         }

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import { CallList, callListOptions, callListStats, registerPoolModule } from '../../../../src/main/engine/kernels/pool-calls';
 import { BLOCK, END, I32, LOOP, get, memoryImport, section, set, str, uleb, vec, type WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
+import { runList } from '../../../../src/main/engine/kernels/runs-simd';
+import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
 import { rand } from './helpers';
 
 interface Mem extends WasmMemory {
@@ -82,5 +84,48 @@ describe('call lists on two threads', () => {
         expect(a[k * len + i], `group ${k} float ${i}`).toBe(s);
       }
     }
+  });
+
+  it('im2col / col2im runs: copies by chunks and adds by key, split equal whole and a JS reference', async () => {
+    const mem = new WA.Memory({ initial: 64, maximum: 256, shared: true });
+    const g = createGemmSimd(mem)!;
+    const t0 = Date.now();
+    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+    expect(g.parallel?.()).toBe(true);
+    // a stand-in backend: the heap and a bump allocator for the run list
+    let top = 1 << 20;
+    const backend = { wasm: { asm: { memory: mem }, _malloc: (b: number) => ((top += b + 64), top - b - 64), _free: () => {} } } as unknown as BackendWasm;
+    const f = new Float32Array(mem.buffer);
+    const src = 64 * 1024, dst = 256 * 1024; // byte offsets; floats at /4
+    const xs = rand(8192, 81);
+    f.set(xs, src / 4);
+    // runs: (dst float, src float, floats), overlapping destinations across runs of one key
+    const runs: [number, number, number, number][] = [];
+    for (let i = 0; i < 600; i++) {
+      const key = i % 7;
+      runs.push([key * 96 + ((i * 13) % 12) * 4, (i * 36) % 8000, 4 * (1 + (i % 5)), key]);
+    }
+    const apply = (kind: 'copy' | 'add', split: boolean, at: number) => {
+      callListOptions.minGroups = split ? 2 : Infinity;
+      const list = runList(backend, runs.length)!;
+      const view = new Float32Array(mem.buffer);
+      view.fill(0, at / 4, at / 4 + 7 * 96 + 64);
+      // copies need disjoint destinations: one run per destination slot
+      const rs = kind === 'copy' ? runs.map((r, i) => [at / 4 + i * 20, r[1], r[2], 0] as const).slice(0, 300) : runs.map((r) => [at / 4 + r[0], r[1], r[2], r[3]] as const);
+      for (const [d, s0, n, k] of rs) list.push(d * 4, src + s0 * 4, n, k);
+      const before = { ...callListStats };
+      list.apply(backend, kind);
+      expect(callListStats.split - before.split).toBe(split ? 1 : 0);
+      return { out: new Float32Array(mem.buffer).slice(at / 4, at / 4 + (kind === 'copy' ? 300 * 20 : 7 * 96 + 64)), rs };
+    };
+    for (const kind of ['copy', 'add'] as const) {
+      const whole = apply(kind, false, dst);
+      const split = apply(kind, true, dst + 64 * 1024);
+      expect(Buffer.from(split.out.buffer).equals(Buffer.from(whole.out.buffer)), kind).toBe(true);
+      const ref = new Float32Array(whole.out.length);
+      for (const [d, s0, n] of whole.rs) for (let i = 0; i < n; i++) ref[d - dst / 4 + i] = kind === 'copy' ? xs[s0 + i]! : Math.fround(ref[d - dst / 4 + i]! + xs[s0 + i]!);
+      expect(Array.from(whole.out), kind).toEqual(Array.from(ref));
+    }
+    callListOptions.minGroups = 2;
   });
 });
