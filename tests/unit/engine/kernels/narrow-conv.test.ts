@@ -150,3 +150,27 @@ describe('stride-1 input gradients to <= 4 channels: narrowForward on a zero-pad
     });
   }
 });
+
+describe('stride-1 forward convolutions from <= 4 input channels by wideForward (wasm)', () => {
+  beforeAll(initWasm);
+  const fwd: Case[] = [
+    { x: [1, 14, 14, 3], k: [7, 7], co: 64, s: 1, pad: 'valid' }, // the generator's first layer
+    { x: [2, 9, 8, 2], k: [3, 3], co: 8, s: 1, pad: 'same' }, // padded copy, batch 2
+    { x: [3, 7, 5, 4], k: [4, 2], co: 12, s: 1, pad: [[0, 0], [2, 1], [0, 1], [0, 0]] },
+    { x: [1, 9, 9, 3], k: [4, 4], co: 64, s: 2, pad: 'same' }, // strided: XNNPACK
+  ];
+  for (const c of fwd) {
+    it(`forward matches cpu: x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`, async () => {
+      const xv = rand(size(c.x), 11);
+      const wv = rand(c.k[0] * c.k[1] * c.x[3] * c.co, 12);
+      const run = () => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [...c.k, c.x[3], c.co]), c.s as number, c.pad as 'valid');
+      const want = await on('cpu', run);
+      const before = counts();
+      const calls = narrowConvCalls.wideForward;
+      const got = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(narrowConvCalls.wideForward - calls).toBe(c.s === 1 ? 1 : 0);
+      expectClose(got, want, 1e-5);
+    });
+  }
+});
