@@ -45,8 +45,12 @@ export const smallConvOptions = {
   maxPatchFloatsFilterGrad: 1 << 23,
   /** Filter gradients as dy^T . patches (filterGradViaDyT); ATELIER_DW_DYT=0 for A/B. */
   filterGradViaDyT: process.env.ATELIER_DW_DYT !== '0',
-  /** Forward convolutions from <= 4 input channels by narrow-conv.ts's wideForward (A/B: XNNPACK). */
-  wideInputForward: process.env.ATELIER_WIDE_FORWARD !== '0',
+  /**
+   * Forward convolutions from <= 4 input channels at stride 1 by narrow-conv.ts's wideForward
+   * (split over the helper) instead of XNNPACK: off by default, ATELIER_WIDE_FORWARD=1 turns it
+   * on. Same-process A/Bs of the 128 px CycleGAN step disagreed (-1.5% and +7% wall, load 3-4).
+   */
+  wideInputForward: process.env.ATELIER_WIDE_FORWARD === '1',
   /** Stride-1 input gradients as forward convolutions (backpropInputAsConv). */
   stride1AsConv: process.env.ATELIER_S1_AS_CONV !== '0',
   /** ... unless dx has more than this many times dy's pixels (the rest of the work is zeros). */
@@ -188,12 +192,11 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const wg = ws ? gemm(backend) : null;
   const tw = wg ? winogradTransforms(backend) : null;
   if (ws && wg && tw) return winogradConv(backend, wg, tw, x, filter, ws, false);
-  // <= 4 output channels, no padding (the generator's 7x7 64 -> 3 layer), or <= 4 input channels
-  // at stride 1 (its 7x7 3 -> 64 first layer): narrow-conv.ts
+  // <= 4 output channels, no padding (the generator's 7x7 64 -> 3 layer): narrow-conv.ts; <= 4
+  // input channels (its 7x7 3 -> 64 first layer) stays with XNNPACK unless wideInputForward
   const narrow = P > 0 ? narrowForward(backend, x, filter, info) : null;
   if (narrow) return narrow;
-  // stride 1 only: the 7x7 3 -> 64 layer measured ~10% less CPU and no slower in wall time than
-  // XNNPACK once its row bands split over the helper (pool-calls.ts); strided ones not measured
+  // (opt-in, stride 1 only: see wideInputForward)
   const wide = P > 0 && smallConvOptions.wideInputForward && info.strideHeight === 1 && info.strideWidth === 1 ? wideForward(backend, x, filter, info) : null;
   if (wide) return wide;
   if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;

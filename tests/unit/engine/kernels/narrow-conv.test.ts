@@ -3,7 +3,8 @@
  * (kernels/narrow-conv.ts) against the cpu backend, and the generated functions against a scalar
  * reference on a plain memory.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { groupsFor, narrowConvCalls, narrowModule } from '../../../../src/main/engine/kernels/narrow-conv';
 import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
@@ -151,8 +152,14 @@ describe('stride-1 input gradients to <= 4 channels: narrowForward on a zero-pad
   }
 });
 
-describe('stride-1 forward convolutions from <= 4 input channels by wideForward (wasm)', () => {
-  beforeAll(initWasm);
+describe('stride-1 forward convolutions from <= 4 input channels by wideForward, opted in (wasm)', () => {
+  beforeAll(async () => {
+    await initWasm();
+    smallConvOptions.wideInputForward = true;
+  });
+  afterAll(() => {
+    smallConvOptions.wideInputForward = false;
+  });
   const fwd: Case[] = [
     { x: [1, 14, 14, 3], k: [7, 7], co: 64, s: 1, pad: 'valid' }, // the generator's first layer
     { x: [2, 9, 8, 2], k: [3, 3], co: 8, s: 1, pad: 'same' }, // padded copy, batch 2
