@@ -94,7 +94,7 @@ function narrowInputGrad(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
   if (!narrowConvOptions.enabled || info.strideHeight !== 1 || info.strideWidth !== 1) return null;
   const dyNarrow = CO <= narrowConvOptions.maxNarrow && CI % 4 === 0;
-  const dxNarrow = CI <= narrowConvOptions.maxNarrow && CO % 4 === 0;
+  const dxNarrow = narrowConvOptions.narrowDx && CI <= narrowConvOptions.maxNarrow && CO % 4 === 0;
   if (!dyNarrow && !dxNarrow) return null;
   const { top, bottom, left, right } = info.padInfo;
   const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [KH - 1 - top, KH - 1 - bottom], [KW - 1 - left, KW - 1 - right], [0, 0]];

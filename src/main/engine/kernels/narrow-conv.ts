@@ -23,7 +23,12 @@ import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMem
 import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off } from './wasm-util';
 
-export const narrowConvOptions = { enabled: process.env.ATELIER_NARROW_WGRAD !== '0', maxNarrow: 4 };
+export const narrowConvOptions = {
+  enabled: process.env.ATELIER_NARROW_WGRAD !== '0',
+  maxNarrow: 4,
+  /** Stride-1 input gradients to <= maxNarrow channels by narrowForward (conv2d-backprop-input.ts); ATELIER_NARROW_DX=0 for A/B. */
+  narrowDx: process.env.ATELIER_NARROW_DX !== '0',
+};
 /** Calls that took this path (tests check it). */
 export const narrowConvCalls = { backpropFilter: 0, forward: 0, wideForward: 0 };
 
