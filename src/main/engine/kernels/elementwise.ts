@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
-import { registerPoolModule, splitRange } from './pool-calls';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, runStock } from './wasm-util';
 
 /**
@@ -93,18 +92,6 @@ function elementwiseModule(shared: boolean): Uint8Array {
   ]);
 }
 
-const NAMES = ['leaky', 'leakyGrad', 'colSum', 'relu', 'biasAdd'] as const;
-/** The helper thread gets the module too: large relu / biasAdd / (alpha 0) leakyGrad passes are split in ranges (pool-calls.ts). */
-const POOL_MODULE = registerPoolModule({ make: (shared) => ({ bytes: elementwiseModule(shared), names: [...NAMES] }) });
-/** Vectors (4 floats) per range below which a pass stays whole (the helper's wake-up costs more). */
-export const elementwiseSplit = { minVectors: 1 << 14 };
-const ownFns = new WeakMap<object, ((...a: number[]) => void)[]>();
-function own(g: ElementwiseSimd): ((...a: number[]) => void)[] {
-  let o = ownFns.get(g);
-  if (!o) ownFns.set(g, (o = NAMES.map((n) => g[n] as unknown as (...a: number[]) => void)));
-  return o;
-}
-
 interface ElementwiseSimd {
   leaky(x: number, o: number, n4: number, alpha: number): void;
   leakyGrad(x: number, dy: number, o: number, n4: number, alpha: number): void;
@@ -164,10 +151,7 @@ export function leakyReluGradWasm(args: KernelArgs): TensorInfo {
   const g = simdFor(backend);
   const n4 = g ? n >> 2 : 0;
   if (g && n4) {
-    const xp = heapOffset(backend, x), dp = heapOffset(backend, dy), op = heapOffset(backend, out);
-    // call lists carry integer arguments: alpha 0 (Relu's gradient) can be split, other alphas run whole
-    if (alpha === 0) splitRange(heapMemory(backend), POOL_MODULE, own(g), 1, n4, elementwiseSplit.minVectors, (s, c) => [xp + s * 16, dp + s * 16, op + s * 16, c, 0]);
-    else g.leakyGrad(xp, dp, op, n4, alpha);
+    g.leakyGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n4, alpha);
     elementwiseSimdCalls.leakyGrad++;
   }
   const xv = heap(backend, x);
@@ -187,8 +171,7 @@ export function reluWasm(args: KernelArgs): TensorInfo {
   const g = simdFor(backend);
   const n4 = g ? n >> 2 : 0;
   if (g && n4) {
-    const xp = heapOffset(backend, x), op = heapOffset(backend, out);
-    splitRange(heapMemory(backend), POOL_MODULE, own(g), 3, n4, elementwiseSplit.minVectors, (s, c) => [xp + s * 16, op + s * 16, c]);
+    g.relu(heapOffset(backend, x), heapOffset(backend, out), n4);
     elementwiseSimdCalls.relu++;
   }
   const xv = heap(backend, x);
@@ -224,8 +207,7 @@ export function addWasm(args: KernelArgs): TensorInfo {
   const out = backend.makeOutput(x.shape, 'float32');
   const g = C % 4 === 0 ? simdFor(backend) : null;
   if (g) {
-    const xp = heapOffset(backend, x), vp = heapOffset(backend, v), op = heapOffset(backend, out);
-    splitRange(heapMemory(backend), POOL_MODULE, own(g), 4, rows, Math.ceil(elementwiseSplit.minVectors / (C >> 2)), (s, c) => [xp + s * C * 4, vp, op + s * C * 4, c, C >> 2]);
+    g.biasAdd(heapOffset(backend, x), heapOffset(backend, v), heapOffset(backend, out), rows, C >> 2);
     elementwiseSimdCalls.biasAdd++;
     return out;
   }

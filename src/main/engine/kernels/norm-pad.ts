@@ -23,7 +23,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { isSharedMemory, instantiateOn } from './wasm-asm';
 import { type NormSimd, normModule } from './norm-simd';
-import { registerPoolModule, splitRange } from './pool-calls';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, release } from './wasm-util';
 
 export const INSTANCE_NORM = 'AtelierInstanceNorm';
@@ -37,15 +36,6 @@ export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, reflectPadGr
 
 /** ATELIER_NORM_SIMD=0: the JS loops (A/B, and the fallback where the module cannot compile). */
 export const normOptions = { simd: process.env.ATELIER_NORM_SIMD !== '0' };
-
-/** The helper thread gets the module: the combine pass (rows independent) is split in row ranges. */
-const POOL_MODULE = registerPoolModule({ make: (shared) => ({ bytes: normModule(shared), names: ['moments', 'combine'] }) });
-/** Floats per range below which combine stays whole. */
-export const normSplit = { minFloats: 1 << 16 };
-function combine(backend: BackendWasm, g: NormSimd, a: number, b: number, p: number, q: number, r: number, o: number, N: number, C: number): void {
-  const own = [g.moments as (...x: number[]) => void, g.combine as (...x: number[]) => void];
-  splitRange(heapMemory(backend), POOL_MODULE, own, 1, N, Math.ceil(normSplit.minFloats / C), (s, n) => [a + s * C * 4, b + s * C * 4, p, q, r, o + s * C * 4, n, C >> 2]);
-}
 
 const simdCache = new WeakMap<object, NormSimd | null>();
 function normSimd(backend: BackendWasm, C: number): NormSimd | null {
@@ -96,7 +86,7 @@ function instanceNormSimd(g: NormSimd, backend: BackendWasm, x: TensorInfo, out:
       r[c] = 1 / Math.sqrt(v + eps);
       rv[b * C + c] = r[c]!;
     }
-    combine(backend, g, xp + off, xp + off, s.p, s.q, s.r, op + off, N, C);
+    g.combine(xp + off, xp + off, s.p, s.q, s.r, op + off, N, C >> 2);
   }
   release(backend, s.t);
   normPadCalls.simd++;
@@ -117,7 +107,7 @@ function instanceNormGradSimd(g: NormSimd, backend: BackendWasm, dy: TensorInfo,
       q[c] = acc2[c]! / N;
       r[c] = rv[b * C + c]!;
     }
-    combine(backend, g, dp + off, xp + off, s.p, s.q, s.r, op + off, N, C);
+    g.combine(dp + off, xp + off, s.p, s.q, s.r, op + off, N, C >> 2);
   }
   release(backend, s.t);
   normPadCalls.simd++;

@@ -114,20 +114,3 @@ export class CallList {
     if (died) throw new Error('pool helper thread died during a call list');
   }
 }
-
-/**
- * Run fn over [0, total) in up to `parts` contiguous ranges of at least `minPer` as one list
- * (`args(start, count)` gives a range's arguments), or whole on the caller when it is too short.
- * For element-wise passes whose ranges write disjoint outputs.
- */
-export function splitRange(memory: WasmMemory | undefined, module: number, own: Fn[], fn: number, total: number, minPer: number, args: (start: number, count: number) => number[], parts = 8): void {
-  if (total < 2 * minPer) {
-    own[fn]!(...args(0, total));
-    return;
-  }
-  const per = Math.max(minPer, Math.ceil(total / parts));
-  const list = new CallList(memory, module, own);
-  for (let s = 0; s < total; s += per) list.group().call(fn, ...args(s, Math.min(per, total - s)));
-  list.run();
-}
-

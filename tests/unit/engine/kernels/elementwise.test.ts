@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
-import { elementwiseSimdCalls, elementwiseSplit } from '../../../../src/main/engine/kernels/elementwise';
+import { elementwiseSimdCalls } from '../../../../src/main/engine/kernels/elementwise';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 /** Kernel names run by fn on wasm. */
@@ -149,28 +149,4 @@ describe('LeakyRelu, Relu, their gradients, channel Concat and bias Add on wasm'
       }
     });
   }
-
-  it('Relu, its gradient and the bias Add cut in ranges (as shared out over the helper) match cpu', async () => {
-    const shape = [2, 9, 7, 12];
-    const xv = rand(size(shape), 90);
-    const dyv = rand(size(shape), 91);
-    const bv = rand(12, 92);
-    const run = () => {
-      const x = tf.tensor(xv, shape);
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor(dyv, shape))))(x);
-      return [tf.relu(x), g, tf.add(x, tf.tensor1d(bv))];
-    };
-    const saved = elementwiseSplit.minVectors;
-    elementwiseSplit.minVectors = 5; // 378 vectors: ranges of 48, the last shorter
-    const before = counts();
-    let ours: Float32Array[];
-    try {
-      ours = await on('wasm', run);
-    } finally {
-      elementwiseSplit.minVectors = saved;
-    }
-    expect(counts()).toEqual(before);
-    expectClose(ours, await on('cpu', run), 1e-6);
-  });
 });
-
