@@ -87,6 +87,37 @@ export interface Pool {
   bases: (number | null)[];
 }
 
+/**
+ * The one hand-over to the helper: wake it for the job already written in `p.ctrl`, run the
+ * caller's share (`own`), then wait for the helper's hand-back. A helper that died meanwhile
+ * (READY -1) writes nothing more: `helperDied` then makes up its share (or throws). The times
+ * (ms: the caller's own work, its wait, the end) feed the load rule; they are only read when
+ * `own` returned.
+ */
+export function handOver(p: Pool, own: () => void, helperDied: () => void): { own: number; wait: number; end: number } {
+  const seq = ++p.seq;
+  Atomics.store(p.ctrl, SEQ, seq);
+  Atomics.notify(p.ctrl, SEQ);
+  const t0 = performance.now();
+  let t1 = t0;
+  try {
+    own();
+    t1 = performance.now();
+  } finally {
+    for (;;) {
+      const d = Atomics.load(p.ctrl, DONE);
+      if (d === seq) break;
+      if (Atomics.load(p.ctrl, READY) === -1) {
+        helperDied();
+        break;
+      }
+      Atomics.wait(p.ctrl, DONE, d, 1000);
+    }
+  }
+  const end = performance.now();
+  return { own: t1 - t0, wait: end - t1, end };
+}
+
 /** A module the helper instantiates besides the products and transforms (pool-calls.ts). */
 export interface PoolModule {
   /** The module's bytes and its exported function names, in the order call lists index them. */
@@ -213,35 +244,23 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     const second = split([a, b, c, blocks, k, n, scratch ?? 0], h);
     for (let i = 0; i < 7; i++) p.ctrl[ARGS + i] = second[i]!;
     p.ctrl[FN] = idx;
-    const seq = ++p.seq;
-    Atomics.store(p.ctrl, SEQ, seq);
-    Atomics.notify(p.ctrl, SEQ);
-    const t0 = performance.now();
-    let t1 = t0;
-    try {
-      fn(a, b, c, h, k, n, scratch);
-      t1 = performance.now();
-    } finally {
-      for (;;) {
-        const d = Atomics.load(p.ctrl, DONE);
-        if (d === seq) break;
-        if (Atomics.load(p.ctrl, READY) === -1) {
-          // The helper died: compute its half here (it writes nothing else).
-          fn(second[0]!, second[1]!, second[2]!, second[3]!, second[4]!, second[5]!, second[6]!);
-          break;
-        }
-        Atomics.wait(p.ctrl, DONE, d, 1000);
-      }
-    }
-    if (poolOptions.adaptive) {
-      const t2 = performance.now();
-      const sample = { own: t1 - t0, wait: t2 - t1, ownBlocks: h, helperBlocks: blocks - h };
-      poolTrace?.(sample);
-      const before = governor.backoffs;
-      governor.observe(sample, t2);
-      poolStats.backoffs += governor.backoffs - before;
-      poolStats.speedup = governor.lastSpeedup;
-    }
+    const t = handOver(
+      p,
+      () => fn(a, b, c, h, k, n, scratch),
+      // The helper died: compute its half here (it writes nothing else).
+      () => fn(second[0]!, second[1]!, second[2]!, second[3]!, second[4]!, second[5]!, second[6]!),
+    );
+    observe(t, h, blocks - h);
+  };
+  /** What splitting bought, for the load rule. */
+  const observe = (t: { own: number; wait: number; end: number }, ownBlocks: number, helperBlocks: number) => {
+    if (!poolOptions.adaptive) return;
+    const sample = { own: t.own, wait: t.wait, ownBlocks, helperBlocks };
+    poolTrace?.(sample);
+    const before = governor.backoffs;
+    governor.observe(sample, t.end);
+    poolStats.backoffs += governor.backoffs - before;
+    poolStats.speedup = governor.lastSpeedup;
   };
   const products = {
     nn: wrap(g.nn, 0, splitNn),
@@ -277,39 +296,21 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     for (let i = 0; i < args.length; i++) p.ctrl[ARGS + i] = args[i]!;
     p.ctrl[FN] = BATCH0 + index[name];
     Atomics.store(p.ctrl, NEXT, 0);
-    const seq = ++p.seq;
-    Atomics.store(p.ctrl, SEQ, seq);
-    Atomics.notify(p.ctrl, SEQ);
-    const t0 = performance.now();
-    let t1 = t0;
     let own = 0;
-    try {
-      for (let i; (i = Atomics.add(p.ctrl, NEXT, 1)) < count; own++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
-      t1 = performance.now();
-    } finally {
-      for (;;) {
-        const d = Atomics.load(p.ctrl, DONE);
-        if (d === seq) break;
-        if (Atomics.load(p.ctrl, READY) === -1) {
-          // the helper died: the planes it had not taken are taken here; one it was computing is
-          // lost with it, so redo every plane (they are independent: same results)
-          for (let i = 0; i < count; i++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
-          break;
-        }
-        Atomics.wait(p.ctrl, DONE, d, 1000);
-      }
-    }
-    if (poolOptions.adaptive) {
-      const t2 = performance.now();
-      // what splitting bought: the caller's rate over all planes against own + wait (a caller that
-      // took every plane, the helper without a core, still waited for its hand-back)
-      const sample = { own: t1 - t0, wait: t2 - t1, ownBlocks: Math.max(own, 1), helperBlocks: count - own };
-      poolTrace?.(sample);
-      const before = governor.backoffs;
-      governor.observe(sample, t2);
-      poolStats.backoffs += governor.backoffs - before;
-      poolStats.speedup = governor.lastSpeedup;
-    }
+    const t = handOver(
+      p,
+      () => {
+        for (let i; (i = Atomics.add(p.ctrl, NEXT, 1)) < count; own++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
+      },
+      // the helper died: the planes it had not taken are taken here; one it was computing is
+      // lost with it, so redo every plane (they are independent: same results)
+      () => {
+        for (let i = 0; i < count; i++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
+      },
+    );
+    // the caller's rate over all planes against own + wait (a caller that took every plane, the
+    // helper without a core, still waited for its hand-back)
+    observe(t, Math.max(own, 1), count - own);
   };
   return { ...products, batch, fma: g.fma, parallel: ready };
 }
@@ -358,22 +359,8 @@ export function pooledMaps(maps: WinogradSimd, memory: WasmMemory | undefined): 
     const p = pool;
     for (let i = 0; i < NPARAMS; i++) p.ctrl[ARGS + i] = second[i]!;
     p.ctrl[FN] = MAPS0 + idx;
-    const seq = ++p.seq;
-    Atomics.store(p.ctrl, SEQ, seq);
-    Atomics.notify(p.ctrl, SEQ);
-    try {
-      fn(...own);
-    } finally {
-      for (;;) {
-        const d = Atomics.load(p.ctrl, DONE);
-        if (d === seq) break;
-        if (Atomics.load(p.ctrl, READY) === -1) {
-          fn(...second); // the helper died: its half here (it writes nothing else)
-          break;
-        }
-        Atomics.wait(p.ctrl, DONE, d, 1000);
-      }
-    }
+    // the helper died: its half here (it writes nothing else)
+    handOver(p, () => fn(...own), () => fn(...second));
   };
   return Object.fromEntries(NAMES.map((nm, i) => [nm, wrap(maps[nm], i)])) as WinogradSimd;
 }

@@ -11,11 +11,11 @@
  * order as on one thread, and results are bit-identical. The lists follow the products' load rule
  * (on one thread while splitting products loses) and run whole on the caller without a pool.
  */
-import { LIST, LIST_ENTRIES, LIST_ENTRY, LIST_NEXT, LIST_READY, POOL_WORDS, type PoolModule, keepSolo, poolModules, poolOf } from './gemm-pool';
+import { LIST, LIST_ENTRIES, LIST_ENTRY, LIST_NEXT, LIST_READY, POOL_WORDS, type PoolModule, handOver, keepSolo, poolModules, poolOf } from './gemm-pool';
 import type { WasmMemory } from './wasm-asm';
 
 type Fn = (...args: number[]) => void;
-const { SEQ, FN, ARGS, DONE, READY } = POOL_WORDS;
+const { FN, ARGS, READY } = POOL_WORDS;
 
 /** Register a module the helper instantiates; call at import time (before the pool starts). Returns its id. */
 export function registerPoolModule(m: PoolModule): number {
@@ -93,23 +93,14 @@ export class CallList {
     c[ARGS + 1] = gs;
     c[FN] = LIST;
     Atomics.store(c, LIST_NEXT, 0);
-    const seq = ++pool.seq;
-    Atomics.store(c, SEQ, seq);
-    Atomics.notify(c, SEQ);
     let died = false;
-    try {
-      for (let g; (g = Atomics.add(c, LIST_NEXT, 1)) < g1 - g0; ) this.runGroup(g0 + g, ends);
-    } finally {
-      for (;;) {
-        const d = Atomics.load(c, DONE);
-        if (d === seq) break;
-        if (Atomics.load(c, READY) === -1) {
-          died = true;
-          break;
-        }
-        Atomics.wait(c, DONE, d, 1000);
-      }
-    }
+    handOver(
+      pool,
+      () => {
+        for (let g; (g = Atomics.add(c, LIST_NEXT, 1)) < g1 - g0; ) this.runGroup(g0 + g, ends);
+      },
+      () => (died = true),
+    );
     // a group the helper took may be half done (groups may accumulate): its outputs cannot be trusted
     if (died) throw new Error('pool helper thread died during a call list');
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGemmSimd, type GemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
-import { poolOptions, poolStats } from '../../../../src/main/engine/kernels/gemm-pool';
+import { POOL_WORDS, handOver, poolOptions, poolStats, type Pool } from '../../../../src/main/engine/kernels/gemm-pool';
 import { rand } from './helpers';
 
 interface Mem extends WasmMemory {
@@ -119,5 +119,43 @@ describe('gemm products split over two threads on a shared memory', () => {
       Object.assign(poolOptions.adapt, saved);
       poolOptions.adaptive = process.env.ATELIER_POOL_ADAPT !== '0';
     }
+  });
+});
+
+describe('handOver (the one wake-and-wait every split call uses)', () => {
+  const { SEQ, DONE, READY } = POOL_WORDS;
+  const fakePool = (): Pool => ({ ctrl: new Int32Array(new SharedArrayBuffer(128)), seq: 0, list: new Int32Array(1), bases: [] });
+
+  it('publishes a new sequence number, runs the caller\'s share and returns once the helper hands back', () => {
+    const p = fakePool();
+    Atomics.store(p.ctrl, READY, 1);
+    let died = 0;
+    // the "helper" finishes during the caller's share
+    const t = handOver(p, () => Atomics.store(p.ctrl, DONE, Atomics.load(p.ctrl, SEQ)), () => died++);
+    expect(p.seq).toBe(1);
+    expect(Atomics.load(p.ctrl, SEQ)).toBe(1);
+    expect(died).toBe(0);
+    expect(t.own).toBeGreaterThanOrEqual(0);
+    expect(t.wait).toBeGreaterThanOrEqual(0);
+  });
+
+  it('makes up the share of a helper that died, and waits for nothing more', () => {
+    const p = fakePool();
+    Atomics.store(p.ctrl, READY, -1);
+    let died = 0;
+    handOver(p, () => undefined, () => died++);
+    expect(died).toBe(1);
+  });
+
+  it('rethrows an error of the caller\'s share once the helper has handed back', () => {
+    const p = fakePool();
+    Atomics.store(p.ctrl, READY, 1);
+    let died = 0;
+    const own = () => {
+      Atomics.store(p.ctrl, DONE, p.seq);
+      throw new Error('boom');
+    };
+    expect(() => handOver(p, own, () => died++)).toThrow('boom');
+    expect(died).toBe(0);
   });
 });
