@@ -6,7 +6,7 @@
  * a JS loop over the heap measured ~6 ns per element, slower than stock), Concat block copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec, perMemory } from './wasm-asm';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, runStock } from './wasm-util';
 
 /**
@@ -99,22 +99,11 @@ interface ElementwiseSimd {
   relu(x: number, o: number, n4: number): void;
   biasAdd(x: number, b: number, o: number, rows: number, c4: number): void;
 }
-const simdCache = new WeakMap<object, ElementwiseSimd | null>();
 /** Calls that ran the SIMD pass (tests check the path they mean to test was taken). */
 export const elementwiseSimdCalls = { leaky: 0, leakyGrad: 0, colSum: 0, relu: 0, biasAdd: 0 };
-function simdFor(backend: BackendWasm): ElementwiseSimd | null {
-  const memory = heapMemory(backend);
-  if (!memory) return null;
-  if (simdCache.has(memory)) return simdCache.get(memory)!;
-  let fns: ElementwiseSimd | null = null;
-  try {
-    fns = instantiateOn(memory, elementwiseModule(isSharedMemory(memory))) as unknown as ElementwiseSimd;
-  } catch {
-    fns = null; // the JS loops below
-  }
-  simdCache.set(memory, fns);
-  return fns;
-}
+// null: the JS loops below
+const simdOn = perMemory((memory) => instantiateOn(memory, elementwiseModule(isSharedMemory(memory))) as unknown as ElementwiseSimd);
+const simdFor = (backend: BackendWasm): ElementwiseSimd | null => simdOn(heapMemory(backend));
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 

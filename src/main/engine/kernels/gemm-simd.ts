@@ -22,7 +22,7 @@
  */
 import v8 from 'node:v8';
 import { pooled } from './gemm-pool';
-import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, sleb, str, tee, type WasmMemory, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, sleb, str, tee, uleb, vec, perMemory } from './wasm-asm';
 
 const i32 = (v: number) => [0x41, ...sleb(v)];
 const ADD = [0x6a];
@@ -226,7 +226,6 @@ export interface GemmSimd {
   parallel?: () => boolean;
 }
 
-const cache = new WeakMap<WasmMemory, GemmSimd | null>();
 /**
  * threads: 2 = use a helper thread when the heap is shared; fma: use f32x4.relaxed_madd where
  * the engine has relaxed SIMD (both read when a memory is first seen; ATELIER_WASM_FMA=0 turns
@@ -257,21 +256,12 @@ export function relaxedSimd(): boolean {
   return relaxed;
 }
 
-/** The SIMD products bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
-export function createGemmSimd(memory: WasmMemory | undefined): GemmSimd | null {
-  if (!memory) return null;
-  if (cache.has(memory)) return cache.get(memory)!;
-  let g: GemmSimd | null = null;
-  try {
-    const shared = isSharedMemory(memory);
-    const bytes = gemmModule(shared, gemmOptions.fma && relaxedSimd());
-    const exports = instantiateOn(memory, bytes);
-    g = { nn: exports.nn as GemmFn, nt: exports.nt as GemmFn, nnR: exports.nnR as GemmFn, nnRT: exports.nnRT as GemmFn, fma: gemmOptions.fma && relaxedSimd() };
-    // Shared heap (tfjs's threaded build): split the products with a helper thread.
-    if (shared && gemmOptions.threads > 1) g = pooled(g, memory, bytes);
-  } catch {
-    g = null; // callers keep the XNNPACK path
-  }
-  cache.set(memory, g);
-  return g;
-}
+/** The SIMD products bound to this wasm memory, or null when SIMD (or the memory) is unavailable (callers keep the XNNPACK path). */
+export const createGemmSimd = perMemory((memory): GemmSimd => {
+  const shared = isSharedMemory(memory);
+  const bytes = gemmModule(shared, gemmOptions.fma && relaxedSimd());
+  const exports = instantiateOn(memory, bytes);
+  const g: GemmSimd = { nn: exports.nn as GemmFn, nt: exports.nt as GemmFn, nnR: exports.nnR as GemmFn, nnRT: exports.nnRT as GemmFn, fma: gemmOptions.fma && relaxedSimd() };
+  // Shared heap (tfjs's threaded build): split the products with a helper thread.
+  return shared && gemmOptions.threads > 1 ? pooled(g, memory, bytes) : g;
+});

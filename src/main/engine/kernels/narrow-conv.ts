@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gemmOptions, relaxedSimd } from './gemm-simd';
-import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec, perMemory } from './wasm-asm';
 import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off } from './wasm-util';
 
@@ -178,23 +178,12 @@ interface Fns {
   index: Record<string, number>;
   own: TapFn[];
 }
-const cache = new WeakMap<object, Fns | null>();
-function tapFns(backend: BackendWasm): Fns | null {
-  const memory = heapMemory(backend);
-  if (!memory) return null;
-  if (!cache.has(memory)) {
-    let fns: Fns | null = null;
-    try {
-      const { bytes, names } = makeModule(isSharedMemory(memory));
-      const ex = instantiateOn(memory, bytes) as Record<string, TapFn>;
-      fns = { index: Object.fromEntries(names.map((n, i) => [n, i])), own: names.map((n) => ex[n]!) };
-    } catch {
-      fns = null;
-    }
-    cache.set(memory, fns);
-  }
-  return cache.get(memory)!;
-}
+const tapsOn = perMemory((memory): Fns => {
+  const { bytes, names } = makeModule(isSharedMemory(memory));
+  const ex = instantiateOn(memory, bytes) as Record<string, TapFn>;
+  return { index: Object.fromEntries(names.map((n, i) => [n, i])), own: names.map((n) => ex[n]!) };
+});
+const tapFns = (backend: BackendWasm): Fns | null => tapsOn(heapMemory(backend));
 
 /** Row bands per image for the forward functions' call lists (groups the two threads share out). */
 const BANDS = 8;

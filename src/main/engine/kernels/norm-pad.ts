@@ -21,7 +21,7 @@
  * only where the kernel is registered (wasm); other backends keep the op formulation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isSharedMemory, instantiateOn } from './wasm-asm';
+import { isSharedMemory, instantiateOn, perMemory } from './wasm-asm';
 import { type NormSimd, normModule } from './norm-simd';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, release } from './wasm-util';
 
@@ -37,21 +37,10 @@ export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, reflectPadGr
 /** ATELIER_NORM_SIMD=0: the JS loops (A/B, and the fallback where the module cannot compile). */
 export const normOptions = { simd: process.env.ATELIER_NORM_SIMD !== '0' };
 
-const simdCache = new WeakMap<object, NormSimd | null>();
+const normOn = perMemory((memory) => instantiateOn(memory, normModule(isSharedMemory(memory))) as unknown as NormSimd);
 function normSimd(backend: BackendWasm, C: number): NormSimd | null {
   if (!normOptions.simd || C % 4 !== 0) return null;
-  const memory = heapMemory(backend);
-  if (!memory) return null;
-  if (!simdCache.has(memory)) {
-    let fns: NormSimd | null = null;
-    try {
-      fns = instantiateOn(memory, normModule(isSharedMemory(memory))) as unknown as NormSimd;
-    } catch {
-      fns = null;
-    }
-    simdCache.set(memory, fns);
-  }
-  return simdCache.get(memory)!;
+  return normOn(heapMemory(backend));
 }
 
 /**

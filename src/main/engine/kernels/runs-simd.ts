@@ -12,7 +12,7 @@
  *
  * Entries are applied in order, so overlapping destinations (col2im) sum in a fixed order.
  */
-import { BLOCK, END, I32, LOOP, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec, perMemory } from './wasm-asm';
 import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, heapMemory } from './wasm-util';
 
@@ -66,25 +66,13 @@ interface RunsCtx {
   ptr: number;
   bytes: number;
 }
-const contexts = new WeakMap<object, RunsCtx | null>();
 /** ATELIER_SIMD_RUNS=0: im2col / col2im copy in JS (A/B). */
 export const runsOptions = { enabled: process.env.ATELIER_SIMD_RUNS !== '0' };
 /** Calls that ran through the SIMD runs (tests check the path was taken). */
 export const runsCalls = { copy: 0, add: 0 };
 
-function ctxFor(backend: BackendWasm): RunsCtx | null {
-  const memory = heapMemory(backend);
-  if (!memory) return null;
-  if (contexts.has(memory)) return contexts.get(memory)!;
-  let ctx: RunsCtx | null = null;
-  try {
-    ctx = { fns: instantiateOn(memory, runsModule(isSharedMemory(memory))) as unknown as RunsFns, ptr: 0, bytes: 0 };
-  } catch {
-    ctx = null;
-  }
-  contexts.set(memory, ctx);
-  return ctx;
-}
+const contextOn = perMemory((memory): RunsCtx => ({ fns: instantiateOn(memory, runsModule(isSharedMemory(memory))) as unknown as RunsFns, ptr: 0, bytes: 0 }));
+const ctxFor = (backend: BackendWasm): RunsCtx | null => contextOn(heapMemory(backend));
 
 /**
  * A list of runs built in JS, then applied by one SIMD call. Offsets are heap byte offsets (a

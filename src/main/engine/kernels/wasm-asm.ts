@@ -68,6 +68,28 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
+/**
+ * What `make` builds on a heap (a module instantiated on it, and what the caller keeps of it), once
+ * per heap. Where it throws (no WebAssembly SIMD here) the answer is null, remembered too, so the
+ * kernels take their JS or stock path without trying again on every call.
+ */
+export function perMemory<T>(make: (memory: WasmMemory) => T): (memory: WasmMemory | undefined) => T | null {
+  const cache = new WeakMap<WasmMemory, T | null>();
+  return (memory) => {
+    if (!memory) return null;
+    if (!cache.has(memory)) {
+      let made: T | null = null;
+      try {
+        made = make(memory);
+      } catch {
+        made = null;
+      }
+      cache.set(memory, made);
+    }
+    return cache.get(memory)!;
+  };
+}
+
 /** Compile `bytes` and instantiate it on `memory`; throws where the engine cannot (no WebAssembly, no SIMD). */
 export function instantiateOn(memory: WasmMemory, bytes: Uint8Array): Record<string, unknown> {
   if (!WA) throw new Error('WebAssembly is unavailable');

@@ -30,7 +30,7 @@
  * next tile), the outer `rows` times (by sRow, dRow: the next row of tiles). One call covers a
  * whole map, so gemm-pool.ts can split it over two threads by rows, tiles or channels.
  */
-import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, type WasmMemory, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, uleb, vec, perMemory } from './wasm-asm';
 
 export interface Arith<T> {
   add(a: T, b: T): T;
@@ -305,22 +305,11 @@ export type MapFn = (
 ) => void;
 export type WinogradSimd = Record<MapName, MapFn>;
 
-const cache = new WeakMap<WasmMemory, WinogradSimd | null>();
-
 /** The transforms bound to this heap, or null where SIMD is unavailable (Winograd is then not taken). */
-export function createWinogradSimd(memory: WasmMemory | undefined): WinogradSimd | null {
-  if (!memory) return null;
-  if (cache.has(memory)) return cache.get(memory)!;
-  let w: WinogradSimd | null = null;
-  try {
-    const ex = instantiateOn(memory, winogradModule(isSharedMemory(memory)));
-    w = Object.fromEntries(NAMES.map((nm) => [nm, ex[nm] as MapFn])) as WinogradSimd;
-  } catch {
-    w = null;
-  }
-  cache.set(memory, w);
-  return w;
-}
+export const createWinogradSimd = perMemory((memory): WinogradSimd => {
+  const ex = instantiateOn(memory, winogradModule(isSharedMemory(memory)));
+  return Object.fromEntries(NAMES.map((nm) => [nm, ex[nm] as MapFn])) as WinogradSimd;
+});
 
 // ---- transposition ---------------------------------------------------------------------------
 
@@ -389,18 +378,5 @@ export function transposeModule(shared: boolean): Uint8Array {
 
 /** (src, dst, R, C): dst [C, R] = src [R, C]^T, byte offsets on the heap, R and C multiples of 4. */
 export type TransposeFn = (src: number, dst: number, R: number, C: number) => void;
-const transposes = new WeakMap<WasmMemory, TransposeFn | null>();
-
 /** The SIMD transposition bound to this heap, or null where SIMD is unavailable. */
-export function createTranspose(memory: WasmMemory | undefined): TransposeFn | null {
-  if (!memory) return null;
-  if (transposes.has(memory)) return transposes.get(memory)!;
-  let t: TransposeFn | null = null;
-  try {
-    t = instantiateOn(memory, transposeModule(isSharedMemory(memory))).transpose as TransposeFn;
-  } catch {
-    t = null;
-  }
-  transposes.set(memory, t);
-  return t;
-}
+export const createTranspose = perMemory((memory) => instantiateOn(memory, transposeModule(isSharedMemory(memory))).transpose as TransposeFn);
