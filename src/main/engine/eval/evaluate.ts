@@ -144,6 +144,7 @@ function psnrEach(a: ImageSet, b: ImageSet): Float64Array {
   return out;
 }
 
+/** Mean Hasler-Süsstrunk colourfulness (0..255 scale) of RGB images; 0 for grey sets. */
 export function colourfulnessMean(x: ImageSet): number {
   if (x.channels < 3) return 0;
   const per = x.size * x.size * x.channels;
