@@ -18,6 +18,7 @@ import type { GpuAdapterReport } from '../../../../src/main/engine/gpu/webgpu';
 import { estimateTrainingMemory } from '../../../../src/main/engine/gpu/memory';
 import { createModel } from '../../../../src/main/engine/models';
 import { InProcessEngine } from '../../../../src/main/engine/client/inprocess';
+import { estimateKey } from '../../../../src/main/engine/train/run-estimate';
 
 /** What the engine is told it runs on; null: the real choice. */
 let fake: BackendInfo | null = null;
@@ -118,6 +119,25 @@ describe('train.estimate', () => {
     // Size from the dataset when not given (synthetic: 32 px).
     const auto = await call('train.estimate', { ...req, options: { ngf: 4, ndf: 4, batchSize: 3 } });
     expect(auto).toMatchObject({ size: 32, batch: 3 });
+  });
+
+  it('a remembered estimate answers another batch, learning rate or seed exactly as a fresh build of those networks would', async () => {
+    fake = gpu(1024 * MiB);
+    await call('train.estimate', req);
+    const m = createModel('pix2pix', { ...req.options, batchSize: 3, channels: 3 });
+    const fresh = estimateTrainingMemory(m.networks, 3, 32);
+    m.dispose();
+    const e = await call('train.estimate', { ...req, options: { ...req.options, batchSize: 3, lr: 1e-3, seed: 7 } });
+    expect(e).toMatchObject({ batch: 3, totalBytes: fresh.totalBytes, weightBytes: fresh.weightBytes, activationBytes: 3 * fresh.perItemBytes, largest: fresh.largest });
+  });
+
+  it('keys estimates on the options that shape the networks only', () => {
+    const base = { size: 32, channels: 3, ngf: 4, ndf: 4, batchSize: 8, lr: 2e-4, seed: 0, lrPolicy: 'constant' };
+    const key = estimateKey('pix2pix', base);
+    expect(estimateKey('pix2pix', { ...base, batchSize: 2, lr: 0.1, seed: 3, lrPolicy: 'linear', beta1: 0.9 })).toBe(key);
+    expect(estimateKey('pix2pix', { lr: 2e-4, ndf: 4, ngf: 4, channels: 3, size: 32 })).toBe(key);
+    for (const change of [{ size: 64 }, { channels: 1 }, { ngf: 8 }, { ndf: 8 }, { lambdaL1: 10 }]) expect(estimateKey('pix2pix', { ...base, ...change })).not.toBe(key);
+    expect(estimateKey('cyclegan', base)).not.toBe(key);
   });
 
   it('on a CPU backend: not checked, with a note', async () => {
