@@ -13,7 +13,7 @@
  * kernels, while the XNNPACK pool is idle. If the engine has no SIMD, `createAdamSimd` returns
  * null and the caller uses its scalar JS loop.
  */
-import { F32, I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, uleb, vec } from './wasm-asm';
+import { F32, I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, set, simd, tee, uleb, vec, fnType, wasmModule } from './wasm-asm';
 
 const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative constants only
 const load = [...simd(0x00), 0, 0]; // v128.load align=1 offset=0
@@ -48,16 +48,7 @@ function adamModule(shared: boolean): Uint8Array {
   body.push(...get(5), ...i32const(1), 0x6b, ...tee(5), 0x0d, 0); // br_if loop while blocks left
   body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
   const locals = vec([[11, V128]]);
-  const func = [...locals, ...body];
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), 0]])),
-    ...memoryImport(shared),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...str('adam'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
-  ];
-  return new Uint8Array(bytes);
+  return wasmModule(shared, [fnType([I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32])], [{ name: 'adam', body: [...locals, ...body] }]);
 }
 
 export type AdamSimd = (

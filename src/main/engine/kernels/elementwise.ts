@@ -6,7 +6,7 @@
  * a JS loop over the heap measured ~6 ns per element, slower than stock), Concat block copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec, perMemory } from './wasm-asm';
+import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, set, simd, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, runStock } from './wasm-util';
 
 /**
@@ -76,19 +76,17 @@ function elementwiseModule(shared: boolean): Uint8Array {
     ...get(6), 0x41, 1, 0x6b, 0x22, 6, 0x0d, 0, ...END,
     ...get(3), 0x41, 1, 0x6b, 0x22, 3, 0x0d, 0, ...END, ...END, ...END,
   ];
-  const t0 = [0x60, ...vec([[I32], [I32], [I32], [F32]]), 0];
-  const t1 = [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0];
-  const t2 = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0];
-  const t3 = [0x60, ...vec([[I32], [I32], [I32]]), 0];
-  const t4 = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0];
-  const fns = [leaky, grad, colSum, relu, biasAdd];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([t0, t1, t2, t3, t4])),
-    ...memoryImport(shared),
-    ...section(3, vec([[0], [1], [2], [3], [4]])),
-    ...section(7, vec([[...str('leaky'), 0x00, 0], [...str('leakyGrad'), 0x00, 1], [...str('colSum'), 0x00, 2], [...str('relu'), 0x00, 3], [...str('biasAdd'), 0x00, 4]])),
-    ...section(10, vec(fns.map((f) => [...uleb(f.length), ...f]))),
+  const t0 = fnType([I32, I32, I32, F32]);
+  const t1 = fnType([I32, I32, I32, I32, F32]);
+  const t2 = fnType([I32, I32, I32, I32]);
+  const t3 = fnType([I32, I32, I32]);
+  const t4 = fnType([I32, I32, I32, I32, I32]);
+  return wasmModule(shared, [t0, t1, t2, t3, t4], [
+    { name: 'leaky', type: 0, body: leaky },
+    { name: 'leakyGrad', type: 1, body: grad },
+    { name: 'colSum', type: 2, body: colSum },
+    { name: 'relu', type: 3, body: relu },
+    { name: 'biasAdd', type: 4, body: biasAdd },
   ]);
 }
 

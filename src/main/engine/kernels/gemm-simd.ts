@@ -22,7 +22,7 @@
  */
 import v8 from 'node:v8';
 import { pooled } from './gemm-pool';
-import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, sleb, str, tee, uleb, vec, perMemory } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, set, simd, sleb, tee, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
 
 const i32 = (v: number) => [0x41, ...sleb(v)];
 const ADD = [0x6a];
@@ -190,14 +190,11 @@ export function gemmModule(shared: boolean, fma = false): Uint8Array {
   const nt = ntFunc(fma);
   const nnR = nnFunc(fma, false, true);
   const nnRT = nnFunc(fma, true, true);
-  const sig = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([sig])),
-    ...memoryImport(shared),
-    ...section(3, vec([[0], [0], [0], [0]])),
-    ...section(7, vec([[...str('nn'), 0x00, 0], [...str('nt'), 0x00, 1], [...str('nnR'), 0x00, 2], [...str('nnRT'), 0x00, 3]])),
-    ...section(10, vec([nn, nt, nnR, nnRT].map((f) => [...uleb(f.length), ...f]))),
+  return wasmModule(shared, [fnType(new Array(7).fill(I32))], [
+    { name: 'nn', body: nn },
+    { name: 'nt', body: nt },
+    { name: 'nnR', body: nnR },
+    { name: 'nnRT', body: nnRT },
   ]);
 }
 

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gemmOptions, relaxedSimd } from './gemm-simd';
-import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec, perMemory } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, countDown, get, instantiateOn, isSharedMemory, set, simd, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
 import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off } from './wasm-util';
 
@@ -155,17 +155,8 @@ export function narrowModule(shared: boolean, fma: boolean, maxNarrow: number): 
       types.push(2);
     }
   }
-  const type = [0x60, ...vec(new Array(9).fill([I32])), 0];
-  const type10 = [0x60, ...vec(new Array(10).fill([I32])), 0];
-  const type12 = [0x60, ...vec(new Array(12).fill([I32])), 0];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([type, type10, type12])),
-    ...memoryImport(shared),
-    ...section(3, vec(types.map((t) => [t]))),
-    ...section(7, vec(names.map((nm, i) => [...str(nm), 0x00, ...uleb(i)]))),
-    ...section(10, vec(fns.map((f) => [...uleb(f.length), ...f]))),
-  ]);
+  const i32s = (n: number) => fnType(new Array(n).fill(I32));
+  const bytes = wasmModule(shared, [i32s(9), i32s(10), i32s(12)], names.map((name, i) => ({ name, type: types[i], body: fns[i]! })));
   return { bytes, names };
 }
 

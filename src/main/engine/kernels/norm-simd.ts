@@ -12,7 +12,7 @@
  *       float32; forward: a = b = x, p = mean, q = 0, r = rstd; gradient: a = dy, b = xhat,
  *       p = mean(dy), q = mean(dy * xhat), r = rstd.
  */
-import { BLOCK, END, I32, LOOP, V128, countDown, get, memoryImport, section, set, simd, str, uleb, vec } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, countDown, get, set, simd, uleb, vec, fnType, wasmModule } from './wasm-asm';
 
 export interface NormSimd {
   moments(a: number, b: number, acc1: number, acc2: number, rows: number, c4: number): void;
@@ -64,14 +64,9 @@ export function normModule(shared: boolean): Uint8Array {
     ...countDown(11), ...END,
     ...countDown(6), ...END, ...END, ...END,
   ];
-  const i32s = (n: number) => [0x60, ...vec(new Array(n).fill([I32])), 0];
-  const fns = [moments, combine];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([i32s(6), i32s(8)])),
-    ...memoryImport(shared),
-    ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...str('moments'), 0x00, 0], [...str('combine'), 0x00, 1]])),
-    ...section(10, vec(fns.map((f) => [...uleb(f.length), ...f]))),
+  const i32s = (n: number) => fnType(new Array(n).fill(I32));
+  return wasmModule(shared, [i32s(6), i32s(8)], [
+    { name: 'moments', type: 0, body: moments },
+    { name: 'combine', type: 1, body: combine },
   ]);
 }

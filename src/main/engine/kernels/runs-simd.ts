@@ -12,7 +12,7 @@
  *
  * Entries are applied in order, so overlapping destinations (col2im) sum in a fixed order.
  */
-import { BLOCK, END, I32, LOOP, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, uleb, vec, perMemory } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, get, instantiateOn, isSharedMemory, set, simd, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
 import { CallList, registerPoolModule } from './pool-calls';
 import { type BackendWasm, heapMemory } from './wasm-util';
 
@@ -40,15 +40,9 @@ function runsFunc(add: boolean): number[] {
 }
 
 export function runsModule(shared: boolean): Uint8Array {
-  const fns = [runsFunc(false), runsFunc(true)];
-  const sig = [0x60, ...vec([[I32], [I32]]), 0];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([sig])),
-    ...memoryImport(shared),
-    ...section(3, vec([[0], [0]])),
-    ...section(7, vec([[...str('copyRuns'), 0x00, 0], [...str('addRuns'), 0x00, 1]])),
-    ...section(10, vec(fns.map((f) => [...uleb(f.length), ...f]))),
+  return wasmModule(shared, [fnType([I32, I32])], [
+    { name: 'copyRuns', body: runsFunc(false) },
+    { name: 'addRuns', body: runsFunc(true) },
   ]);
 }
 

@@ -62,6 +62,31 @@ export const isSharedMemory = (memory: WasmMemory): boolean => typeof SharedArra
 export const memoryImport = (shared: boolean): number[] =>
   section(2, vec([[...str('env'), ...str('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]]));
 
+/** A function type taking these value types and returning nothing (every kernel writes to the heap). */
+export const fnType = (params: readonly number[]): number[] => [0x60, ...vec(params.map((p) => [p])), 0];
+
+/** One exported function: its name, its index among the module's types (0 where omitted), its body (locals, then code). */
+export interface WasmFunc {
+  name: string;
+  type?: number;
+  body: number[];
+}
+
+/**
+ * A module of exported functions over the backend's heap (imported as env.memory): the header,
+ * the types, the memory import, the functions, their exports (by name, in order) and their code.
+ */
+export function wasmModule(shared: boolean, types: readonly number[][], funcs: readonly WasmFunc[]): Uint8Array {
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([...types])),
+    ...memoryImport(shared),
+    ...section(3, vec(funcs.map((f) => uleb(f.type ?? 0)))),
+    ...section(7, vec(funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(funcs.map((f) => [...uleb(f.body.length), ...f.body]))),
+  ]);
+}
+
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };

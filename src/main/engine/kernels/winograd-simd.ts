@@ -30,7 +30,7 @@
  * next tile), the outer `rows` times (by sRow, dRow: the next row of tiles). One call covers a
  * whole map, so gemm-pool.ts can split it over two threads by rows, tiles or channels.
  */
-import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, memoryImport, section, set, simd, str, tee, uleb, vec, perMemory } from './wasm-asm';
+import { BLOCK, END, I32, LOOP, V128, get, instantiateOn, isSharedMemory, set, simd, tee, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
 
 export interface Arith<T> {
   add(a: T, b: T): T;
@@ -286,16 +286,7 @@ function f32x4Splat(x: number): number[] {
 export const NAMES = Object.keys(MAPS) as MapName[];
 
 export function winogradModule(shared: boolean): Uint8Array {
-  const funcs = NAMES.map(mapFunc);
-  const sig = [0x60, ...vec(new Array(NPARAMS).fill([I32])), 0];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([sig])),
-    ...memoryImport(shared),
-    ...section(3, vec(NAMES.map(() => [0]))),
-    ...section(7, vec(NAMES.map((nm, i) => [...str(nm), 0x00, i]))),
-    ...section(10, vec(funcs.map((f) => [...uleb(f.length), ...f]))),
-  ]);
+  return wasmModule(shared, [fnType(new Array(NPARAMS).fill(I32))], NAMES.map((name) => ({ name, body: mapFunc(name) })));
 }
 
 /** (src, dst, n, c4, PA, PB, QA, QB, sOuter, dOuter, sInner, dInner, rows, sRow, dRow), byte offsets on the heap. */
@@ -364,16 +355,7 @@ function transposeFunc(): number[] {
 }
 
 export function transposeModule(shared: boolean): Uint8Array {
-  const f = transposeFunc();
-  const sig = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([sig])),
-    ...memoryImport(shared),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...str('transpose'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(f.length), ...f]])),
-  ]);
+  return wasmModule(shared, [fnType([I32, I32, I32, I32])], [{ name: 'transpose', body: transposeFunc() }]);
 }
 
 /** (src, dst, R, C): dst [C, R] = src [R, C]^T, byte offsets on the heap, R and C multiples of 4. */
