@@ -14,14 +14,18 @@ import { type MapFn, NAMES, NPARAMS, type WinogradSimd, winogradModule } from '.
 
 // ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, 4.. the Winograd
 // transforms in winograd-simd.ts's NAMES order, BATCH0 + i: product i over a batch of planes,
-// -1 stop), 2..16 args, 17 done sequence, 18 ready (1) / failed (-1), 19 transforms ready (1; the
-// products run without them), 20 the next plane of a batch (both threads take planes from it)
+// CHUNK0 + i: product i by chunks of row blocks, -1 stop), 2..16 args, 17 done sequence, 18 ready
+// (1) / failed (-1), 19 transforms ready (1; the products run without them), 20 the next plane of
+// a batch or chunk of rows (both threads take them from it)
 const SEQ = 0, FN = 1, ARGS = 2, DONE = ARGS + NPARAMS, READY = DONE + 1, MAPS_READY = READY + 1, NEXT = MAPS_READY + 1;
-const MAPS0 = 4, BATCH0 = 100;
+const MAPS0 = 4, BATCH0 = 100, CHUNK0 = 110;
 // pool-calls.ts: FN LIST runs a list of calls into the registered modules' functions (groups of
 // entries taken from the counter at word LIST_NEXT); word LIST_READY is 1 once those modules
 // instantiated in the helper
 export const LIST = 90, LIST_NEXT = NEXT + 1, LIST_READY = NEXT + 2;
+// CLAIM: the sequence number of a posted job nobody has taken yet; the helper takes it (-1) before
+// starting, or the caller, done with its own share, takes it back (0) and does the rest itself
+const CLAIM = NEXT + 3;
 /** Entries of a call list: the function's index, then up to 15 arguments. */
 export const LIST_ENTRY = 16, LIST_ENTRIES = 4096;
 
@@ -55,6 +59,9 @@ let seen = 0;
 while (fns) {
   Atomics.wait(c, ${SEQ}, seen);
   seen = Atomics.load(c, ${SEQ});
+  // the caller took the job back (it did the work itself while this thread had no core): wait
+  // for the next one
+  if (Atomics.compareExchange(c, ${CLAIM}, seen, -1) !== seen) continue;
   const f = c[${FN}];
   if (f < 0) break;
   if (f === ${LIST}) {
@@ -67,6 +74,12 @@ while (fns) {
         xfns[L[o]](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7], L[o + 8], L[o + 9], L[o + 10], L[o + 11], L[o + 12], L[o + 13], L[o + 14], L[o + 15]);
       }
     }
+  } else if (f >= ${CHUNK0}) {
+    // args a, b, c, blocks, K, N, scratch, chunk blocks, chunks: chunks of row blocks taken from
+    // the shared counter, as the caller does (a row block is K*16 bytes of A, N*16 bytes of C)
+    const g = fns[f - ${CHUNK0}];
+    const blocks = c[5], K = c[6], N = c[7], cb = c[9];
+    for (let i; (i = Atomics.add(c, ${NEXT}, 1)) < c[10]; ) g(c[2] + i * cb * K * 16, c[3], c[4] + i * cb * N * 16, Math.min(cb, blocks - i * cb), K, N, c[8]);
   } else if (f >= ${BATCH0}) {
     // args a, b, c, blocks, K, N, scratch, count, then the three operands' strides per plane;
     // planes taken one at a time from the shared counter, as the caller does
@@ -87,24 +100,41 @@ export interface Pool {
   bases: (number | null)[];
 }
 
+/** What one hand-over measured (ms): the caller's own work, its wait, the end; `tookBack`: the caller did the helper's share too. */
+export interface HandOverTimes {
+  own: number;
+  wait: number;
+  end: number;
+  tookBack: boolean;
+}
+
 /**
  * The one hand-over to the helper: wake it for the job already written in `p.ctrl`, run the
  * caller's share (`own`), then wait for the helper's hand-back. A helper that died meanwhile
  * (READY -1) writes nothing more: `helperDied` then makes up its share (or throws). The times
  * (ms: the caller's own work, its wait, the end) feed the load rule; they are only read when
  * `own` returned.
+ *
+ * With `takeBack`: a helper that has not started by the time the caller's share is done (no core:
+ * another process, or a late wake-up) never will; the caller takes the job back (an atomic
+ * exchange on the CLAIM word, which the helper makes before it starts) and runs `takeBack`, the
+ * helper's share (nothing when both threads drain a shared counter), instead of waiting for it.
  */
-export function handOver(p: Pool, own: () => void, helperDied: () => void): { own: number; wait: number; end: number } {
+export function handOver(p: Pool, own: () => void, helperDied: () => void, takeBack?: () => void): HandOverTimes {
   const seq = ++p.seq;
+  Atomics.store(p.ctrl, CLAIM, seq);
   Atomics.store(p.ctrl, SEQ, seq);
   Atomics.notify(p.ctrl, SEQ);
   const t0 = performance.now();
   let t1 = t0;
+  let tookBack = false;
   try {
     own();
     t1 = performance.now();
   } finally {
-    for (;;) {
+    // taken back: the helper will skip the job (and an error of `own` needs no wait either)
+    tookBack = takeBack != null && Atomics.compareExchange(p.ctrl, CLAIM, seq, 0) === seq;
+    for (; !tookBack; ) {
       const d = Atomics.load(p.ctrl, DONE);
       if (d === seq) break;
       if (Atomics.load(p.ctrl, READY) === -1) {
@@ -114,8 +144,14 @@ export function handOver(p: Pool, own: () => void, helperDied: () => void): { ow
       Atomics.wait(p.ctrl, DONE, d, 1000);
     }
   }
+  if (tookBack) {
+    poolStats.tookBack++;
+    takeBack!();
+    const end = performance.now();
+    return { own: end - t0, wait: 0, end, tookBack };
+  }
   const end = performance.now();
-  return { own: t1 - t0, wait: end - t1, end };
+  return { own: t1 - t0, wait: end - t1, end, tookBack };
 }
 
 /** A module the helper instantiates besides the products and transforms (pool-calls.ts). */
@@ -166,15 +202,39 @@ function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
  * split. Results are the same either way (same code, same order per element).
  * ATELIER_POOL_ADAPT=0 always splits. `adapt` is read live (tests and the bench may change it).
  */
-export const poolOptions: { adaptive: boolean; adapt: AdaptOptions } = {
+export const poolOptions: { adaptive: boolean; adapt: AdaptOptions; chunks: ChunkOptions; takeBack: boolean } = {
   adaptive: process.env.ATELIER_POOL_ADAPT !== '0',
   adapt: { ...defaultAdaptOptions },
+  chunks: { enabled: process.env.ATELIER_POOL_CHUNKS !== '0', target: 8, minBlocks: 16, maxBlocks: 64, minChunks: 3 },
+  /** A helper that has not started when the caller's share is done: the caller does its share (handOver). ATELIER_POOL_TAKEBACK=0 waits. */
+  takeBack: process.env.ATELIER_POOL_TAKEBACK !== '0',
 };
+
+/**
+ * Products split by chunks of row blocks taken from a counter: about `target` chunks of
+ * `minBlocks` to `maxBlocks` row blocks (4 rows each); fewer than `minChunks` chunks: fixed
+ * halves. Each chunk copies the B strips again (nn's row-block chunks of gemmTuning.mchunk = 64
+ * blocks already do, so chunks of 64 cost nothing extra), hence the floor. ATELIER_POOL_CHUNKS=0: halves.
+ */
+export interface ChunkOptions {
+  enabled: boolean;
+  target: number;
+  minBlocks: number;
+  maxBlocks: number;
+  minChunks: number;
+}
+
+/** Row blocks per chunk for a product of `blocks` row blocks, or 0: split in halves. */
+export function chunkBlocks(blocks: number, o: ChunkOptions = poolOptions.chunks): number {
+  if (!o.enabled) return 0;
+  const cb = Math.min(o.maxBlocks, Math.max(o.minBlocks, Math.ceil(blocks / o.target)));
+  return Math.ceil(blocks / cb) >= o.minChunks ? cb : 0;
+}
 /**
  * What the pool did (the bench and doctor print it): calls split, calls kept on one thread by the
  * load rule, back-offs, and the last measured speedup of splitting (solo estimate / actual).
  */
-export const poolStats = { split: 0, solo: 0, backoffs: 0, speedup: null as number | null };
+export const poolStats = { split: 0, solo: 0, backoffs: 0, speedup: null as number | null, chunked: 0, tookBack: 0 };
 
 /** How the products choose their threads (doctor, bench). */
 export function poolRule(): string {
@@ -188,7 +248,7 @@ export function poolRule(): string {
 export function describePool(): string {
   if (!poolOptions.adaptive) return `two-thread products: ${poolStats.split} split (always: ATELIER_POOL_ADAPT=0)`;
   const sp = poolStats.speedup == null ? 'not measured yet' : `${poolStats.speedup.toFixed(2)}x`;
-  return `two-thread products: ${poolStats.split} split, ${poolStats.solo} kept on one thread while splitting lost (${poolStats.backoffs} back-offs); measured speedup of splitting ${sp} (ATELIER_POOL_ADAPT=0 always splits)`;
+  return `two-thread products: ${poolStats.split} split (${poolStats.chunked} by chunks of rows), ${poolStats.solo} kept on one thread while splitting lost (${poolStats.backoffs} back-offs), ${poolStats.tookBack} hand-overs taken back from a helper that had not started; measured speedup of splitting ${sp} (ATELIER_POOL_ADAPT=0 always splits)`;
 }
 
 /** Diagnostics: called with every split product's measurement (scripts, never in a step by default). */
@@ -204,7 +264,7 @@ export function poolOf(memory: WasmMemory | undefined): Pool | null {
   return memory != null && isSharedMemory(memory) ? (pools.get(memory) ?? null) : null;
 }
 export const keepSolo = (): boolean => poolOptions.adaptive && productsSolo;
-export const POOL_WORDS = { SEQ, FN, ARGS, DONE, READY };
+export const POOL_WORDS = { SEQ, FN, ARGS, DONE, READY, CLAIM };
 
 /** Split one call by row blocks: [a, c] offsets of the second half. */
 type Split = (args: number[], half: number) => number[];
@@ -239,18 +299,49 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     poolStats.split++;
     productsSolo = false;
     const p = pool!;
+    const cb = chunkBlocks(blocks);
+    if (cb > 0) {
+      // Chunks of row blocks from a shared counter: a helper slowed or delayed (its core shared
+      // with other work) takes fewer, instead of the caller waiting for a fixed half.
+      poolStats.chunked++;
+      const chunks = Math.ceil(blocks / cb);
+      const args = [a, b, c, blocks, k, n, (scratch ?? 0) + k * 32, cb, chunks];
+      for (let i = 0; i < args.length; i++) p.ctrl[ARGS + i] = args[i]!;
+      p.ctrl[FN] = CHUNK0 + idx;
+      Atomics.store(p.ctrl, NEXT, 0);
+      let own = 0;
+      const t = handOver(
+        p,
+        () => {
+          for (let i; (i = Atomics.add(p.ctrl, NEXT, 1)) < chunks; ) {
+            const nb = Math.min(cb, blocks - i * cb);
+            fn(a + i * cb * k * 16, b, c + i * cb * n * 16, nb, k, n, scratch);
+            own += nb;
+          }
+        },
+        // the helper died: a chunk it was computing is lost with it; redo every chunk (same results)
+        () => fn(a, b, c, blocks, k, n, scratch),
+        poolOptions.takeBack ? () => undefined : undefined,
+      );
+      observe(t, Math.max(own, 1), blocks - own);
+      return;
+    }
     // The caller takes the larger half: the helper starts later (its wake-up).
     const h = blocks - (blocks >> 1);
     const second = split([a, b, c, blocks, k, n, scratch ?? 0], h);
     for (let i = 0; i < 7; i++) p.ctrl[ARGS + i] = second[i]!;
     p.ctrl[FN] = idx;
+    const helperHalf = () => fn(second[0]!, second[1]!, second[2]!, second[3]!, second[4]!, second[5]!, second[6]!);
     const t = handOver(
       p,
       () => fn(a, b, c, h, k, n, scratch),
       // The helper died: compute its half here (it writes nothing else).
-      () => fn(second[0]!, second[1]!, second[2]!, second[3]!, second[4]!, second[5]!, second[6]!),
+      helperHalf,
+      // not started by the end of the caller's half: the caller computes it
+      poolOptions.takeBack ? helperHalf : undefined,
     );
-    observe(t, h, blocks - h);
+    if (t.tookBack) observe(t, blocks, 0);
+    else observe(t, h, blocks - h);
   };
   /** What splitting bought, for the load rule. */
   const observe = (t: { own: number; wait: number; end: number }, ownBlocks: number, helperBlocks: number) => {
@@ -307,6 +398,8 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
       () => {
         for (let i = 0; i < count; i++) fn(a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch);
       },
+      // taken back: the caller drained the counter, nothing is left
+      poolOptions.takeBack ? () => undefined : undefined,
     );
     // the caller's rate over all planes against own + wait (a caller that took every plane, the
     // helper without a core, still waited for its hand-back)
@@ -360,7 +453,7 @@ export function pooledMaps(maps: WinogradSimd, memory: WasmMemory | undefined): 
     for (let i = 0; i < NPARAMS; i++) p.ctrl[ARGS + i] = second[i]!;
     p.ctrl[FN] = MAPS0 + idx;
     // the helper died: its half here (it writes nothing else)
-    handOver(p, () => fn(...own), () => fn(...second));
+    handOver(p, () => fn(...own), () => fn(...second), poolOptions.takeBack ? () => fn(...second) : undefined);
   };
   return Object.fromEntries(NAMES.map((nm, i) => [nm, wrap(maps[nm], i)])) as WinogradSimd;
 }

@@ -11,7 +11,7 @@
  * order as on one thread, and results are bit-identical. The lists follow the products' load rule
  * (on one thread while splitting products loses) and run whole on the caller without a pool.
  */
-import { LIST, LIST_ENTRIES, LIST_ENTRY, LIST_NEXT, LIST_READY, POOL_WORDS, type PoolModule, handOver, keepSolo, poolModules, poolOf } from './gemm-pool';
+import { LIST, LIST_ENTRIES, LIST_ENTRY, LIST_NEXT, LIST_READY, POOL_WORDS, type PoolModule, handOver, keepSolo, poolModules, poolOf, poolOptions } from './gemm-pool';
 import type { WasmMemory } from './wasm-asm';
 
 type Fn = (...args: number[]) => void;
@@ -100,6 +100,8 @@ export class CallList {
         for (let g; (g = Atomics.add(c, LIST_NEXT, 1)) < g1 - g0; ) this.runGroup(g0 + g, ends);
       },
       () => (died = true),
+      // taken back: the caller drained the counter, nothing is left
+      poolOptions.takeBack ? () => undefined : undefined,
     );
     // a group the helper took may be half done (groups may accumulate): its outputs cannot be trusted
     if (died) throw new Error('pool helper thread died during a call list');

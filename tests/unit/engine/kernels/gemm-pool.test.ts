@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGemmSimd, type GemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
-import { POOL_WORDS, handOver, poolOptions, poolStats, type Pool } from '../../../../src/main/engine/kernels/gemm-pool';
+import { POOL_WORDS, chunkBlocks, handOver, poolOptions, poolStats, type Pool } from '../../../../src/main/engine/kernels/gemm-pool';
 import { rand } from './helpers';
 
 interface Mem extends WasmMemory {
@@ -43,7 +43,9 @@ describe('gemm products split over two threads on a shared memory', () => {
     const t0 = Date.now();
     while (!gs.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
     expect(gs.parallel?.()).toBe(true);
-    for (const [blocks, K, N] of [[5, 64, 16], [2, 8, 8], [7, 36, 24], [1, 16, 8], [70, 300, 16]] as const) {
+    const chunked = poolStats.chunked;
+    // the last two: chunks of row blocks from the shared counter (38 and 64 blocks, the last chunk partial)
+    for (const [blocks, K, N] of [[5, 64, 16], [2, 8, 8], [7, 36, 24], [1, 16, 8], [70, 300, 16], [300, 40, 16], [1030, 8, 8]] as const) {
       const a = runAll(gs, shared, blocks, K, N);
       const b = runAll(gp, plain, blocks, K, N);
       a.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
@@ -60,6 +62,17 @@ describe('gemm products split over two threads on a shared memory', () => {
       }
       expect(err).toBeLessThan(1e-4);
     }
+    expect(poolStats.chunked - chunked).toBeGreaterThan(0);
+  });
+
+  it('chunks products of many row blocks, halves the others', () => {
+    const o = { enabled: true, target: 8, minBlocks: 16, maxBlocks: 64, minChunks: 3 };
+    expect(chunkBlocks(1024, o)).toBe(64); // 16 chunks of nn's own row-block chunk
+    expect(chunkBlocks(256, o)).toBe(32);
+    expect(chunkBlocks(57, o)).toBe(16); // 4 chunks, the last of 9 blocks
+    expect(chunkBlocks(40, o)).toBe(16);
+    expect(chunkBlocks(32, o)).toBe(0); // two chunks: halves
+    expect(chunkBlocks(1024, { ...o, enabled: false })).toBe(0);
   });
 
   it('a batch of products shared out by planes equals the products one by one on one thread', async () => {
@@ -123,7 +136,7 @@ describe('gemm products split over two threads on a shared memory', () => {
 });
 
 describe('handOver (the one wake-and-wait every split call uses)', () => {
-  const { SEQ, DONE, READY } = POOL_WORDS;
+  const { SEQ, DONE, READY, CLAIM } = POOL_WORDS;
   const fakePool = (): Pool => ({ ctrl: new Int32Array(new SharedArrayBuffer(128)), seq: 0, list: new Int32Array(1), bases: [] });
 
   it('publishes a new sequence number, runs the caller\'s share and returns once the helper hands back', () => {
@@ -137,6 +150,28 @@ describe('handOver (the one wake-and-wait every split call uses)', () => {
     expect(died).toBe(0);
     expect(t.own).toBeGreaterThanOrEqual(0);
     expect(t.wait).toBeGreaterThanOrEqual(0);
+  });
+
+  it('takes back a share the helper has not started: runs it on the caller, waits for nothing', () => {
+    const p = fakePool();
+    Atomics.store(p.ctrl, READY, 1);
+    let took = 0, died = 0;
+    // no helper ever claims the job: without the take-back this would wait for DONE forever
+    const t = handOver(p, () => undefined, () => died++, () => took++);
+    expect([took, died, t.tookBack, t.wait]).toEqual([1, 0, true, 0]);
+    expect(Atomics.load(p.ctrl, CLAIM)).toBe(0); // a helper waking now skips the job
+  });
+
+  it('waits for a helper that claimed its share before the caller finished', () => {
+    const p = fakePool();
+    Atomics.store(p.ctrl, READY, 1);
+    let took = 0;
+    const helper = () => {
+      expect(Atomics.compareExchange(p.ctrl, CLAIM, p.seq, -1)).toBe(p.seq);
+      Atomics.store(p.ctrl, DONE, p.seq);
+    };
+    const t = handOver(p, helper, () => undefined, () => took++);
+    expect([took, t.tookBack]).toEqual([0, false]);
   });
 
   it('makes up the share of a helper that died, and waits for nothing more', () => {
