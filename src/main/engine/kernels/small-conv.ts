@@ -174,17 +174,21 @@ export function im2col(a: Float32Array, xv: Float32Array, info: ConvInfo, ld: nu
   }
 }
 
-/** The Winograd F(2x2,3x3) shape of a 3x3 stride-1 convolution, or null (winograd.ts). */
-function winogradShape(info: ConvInfo): WinogradShape | null {
-  if (info.filterHeight !== 3 || info.filterWidth !== 3 || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+/**
+ * The Winograd shape of a 3x3 or 4x4 stride-1 convolution, or null where winograd.ts does not take
+ * it (`filterGrad`: asked for its filter gradient).
+ */
+function winogradShape(info: ConvInfo, filterGrad = false): WinogradShape | null {
+  const K = info.filterHeight;
+  if ((K !== 3 && K !== 4) || info.filterWidth !== K || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
   const s: WinogradShape = {
-    B: info.batchSize, H: info.inHeight, W: info.inWidth, CI: info.inChannels, OH: info.outHeight, OW: info.outWidth, CO: info.outChannels,
+    K, B: info.batchSize, H: info.inHeight, W: info.inWidth, CI: info.inChannels, OH: info.outHeight, OW: info.outWidth, CO: info.outChannels,
     padTop: info.padInfo.top, padLeft: info.padInfo.left,
   };
-  return smallConvOptions.enabled && winogradApplies(s) ? s : null;
+  return smallConvOptions.enabled && winogradApplies(s, filterGrad) ? s : null;
 }
 
-/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nnR product (3x3 stride 1: Winograd); null when not applicable. */
+/** out[B,OH,OW,CO] = conv(x, filter) via im2col + nnR product (3x3 and 4x4 stride 1: Winograd where it applies); null when not applicable. */
 function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
   const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
   const P = B * OH * OW;
@@ -301,7 +305,8 @@ function backpropInputAsConv(backend: BackendWasm, dy: TensorInfo, filter: Tenso
   if (pad[1][0] < 0 || pad[1][1] < 0 || pad[2][0] < 0 || pad[2][1] < 0) return null;
   const cinfo = tf.backend_util.computeConv2DInfo([B, OH, OW, CO], [KH, KW, CO, CI], 1, 1, pad, undefined, false, 'channelsLast');
   if (cinfo.outHeight !== H || cinfo.outWidth !== W) return null;
-  // 3x3: Winograd reads the forward filter flipped and as its transpose (no rotated copy)
+  // 3x3 and 4x4: Winograd, with a transform of the rotated filter cached per filter (or, F(2x2)
+  // on few tiles, the forward's read as its transpose)
   const ws = winogradShape(cinfo);
   const wg = ws ? gemm(backend) : null;
   const tw = wg ? winogradTransforms(backend) : null;
@@ -442,8 +447,8 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
   if (!smallConvOptions.enabled || CO % 8 !== 0 || P === 0 || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
   const g = gemm(backend);
   if (!g) return null;
-  // 3x3 stride 1 at >= 64 channels: Winograd (16 instead of 36 multiply-adds per tile and pair)
-  const ws = winogradOptions.backpropFilter ? winogradShape(info) : null;
+  // 3x3 and 4x4 stride 1 at >= 64 channels: Winograd (2.25-4x fewer multiply-adds)
+  const ws = winogradOptions.backpropFilter ? winogradShape(info, true) : null;
   const tw = ws ? winogradTransforms(backend) : null;
   if (ws && tw) {
     smallConvCalls.backpropFilter++;

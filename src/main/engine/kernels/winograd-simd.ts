@@ -1,5 +1,5 @@
 /**
- * The transforms of Winograd F(2x2, 3x3) and F(4x4, 3x3) (winograd.ts) as hand-assembled
+ * The transforms of Winograd F(2x2, 3x3), F(4x4, 3x3) and F(3x3, 4x4) (winograd.ts) as hand-assembled
  * WebAssembly SIMD functions on the wasm backend's heap, four channels per vector.
  *
  * Every transform is a small fixed linear map applied independently to each channel (or
@@ -16,6 +16,10 @@
  *   output     m 4x4 -> A^T m A 2x2   output4     m 6x6 -> A^T m A      4x4
  *   dyTile     e 2x2 -> A e A^T 4x4   dyTile4     e 4x4 -> A e A^T      6x6 (the filter gradient's transformed dy: the output map's transpose)
  *   filterGrad u 4x4 -> G^T u G 3x3   filterGrad4 u 6x6 -> G^T u G      3x3 (the filter map's transpose)
+ *
+ *   F(3x3,4x4), 6x6 tiles (suffix 34; its input map is input4)
+ *   filter34     g 4x4 -> G g G^T 6x6,  output34 m 6x6 -> A^T m A 3x3,
+ *   dyTile34     e 3x3 -> A e A^T 6x6,  filterGrad34 u 6x6 -> G^T u G 4x4
  *
  * F(4x4,3x3) uses Lavin & Gray's points 0, 1, -1, 2, -2 and infinity (as NNPACK and cuDNN do):
  * the products' inputs stay within a factor 25 of the data, and the results within ~1e-5 of the
@@ -98,10 +102,42 @@ const gt4: Map1<unknown> = (ar, [u0, u1, u2, u3, u4, u5]) => {
   ];
 };
 
+/**
+ * F(3x3,4x4) (4x4 filters, 3x3 output tiles: PatchGAN's stride-1 layers), the same six points:
+ * B^T depends only on the points, so its input map is bt4; G and A^T are F(4x4,3x3)'s with one
+ * more column of G (powers p^3) and one fewer row of A^T:
+ *   G   = [1/4 0 0 0; -1/6 -1/6 -1/6 -1/6; -1/6 1/6 -1/6 1/6; 1/24 1/12 1/6 1/3; 1/24 -1/12 1/6 -1/3; 0 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 1]
+ */
+const gm34: Map1<unknown> = (ar, [g0, g1, g2, g3]) => {
+  const e = ar.add(g0, g2), o = ar.add(g1, g3);
+  const a = ar.add(ar.scale(g0, 0.25), g2), b = ar.add(ar.scale(g1, 0.5), ar.scale(g3, 2));
+  return [ar.scale(g0, 0.25), ar.scale(ar.add(e, o), -1 / 6), ar.scale(ar.sub(e, o), -1 / 6), ar.scale(ar.add(a, b), 1 / 6), ar.scale(ar.sub(a, b), 1 / 6), g3];
+};
+const at34: Map1<unknown> = (ar, [m0, m1, m2, m3, m4, m5]) => {
+  const a = ar.add(m1, m2), b = ar.sub(m1, m2), c = ar.add(m3, m4), d = ar.sub(m3, m4);
+  return [ar.add(ar.add(m0, a), c), ar.add(b, ar.scale(d, 2)), ar.add(ar.add(a, ar.scale(c, 4)), m5)];
+};
+const am34: Map1<unknown> = (ar, [e0, e1, e2]) => {
+  const p = ar.add(e0, e2), p2 = ar.add(e0, ar.scale(e2, 4)), q2 = ar.scale(e1, 2);
+  return [e0, ar.add(p, e1), ar.sub(p, e1), ar.add(p2, q2), ar.sub(p2, q2), e2];
+};
+const gt34: Map1<unknown> = (ar, [u0, u1, u2, u3, u4, u5]) => {
+  const a = ar.add(u1, u2), b = ar.add(u3, u4), c = ar.sub(u2, u1), d = ar.sub(u3, u4);
+  return [
+    ar.add(ar.scale(u0, 0.25), ar.scale(ar.sub(ar.scale(b, 0.25), a), 1 / 6)),
+    ar.scale(ar.add(c, ar.scale(d, 0.5)), 1 / 6),
+    ar.scale(ar.sub(b, a), 1 / 6),
+    ar.add(ar.scale(ar.add(c, ar.scale(d, 2)), 1 / 6), u5),
+  ];
+};
+
 /** The 1-D maps as matrices (rows: outputs), for the tests' float64 check of the factorisations above. */
 const BT4 = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]];
 const G4 = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
 const AT4 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]];
+const G34 = [[1 / 4, 0, 0, 0], [-1 / 6, -1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6, 1 / 6], [1 / 24, 1 / 12, 1 / 6, 1 / 3], [1 / 24, -1 / 12, 1 / 6, -1 / 3], [0, 0, 0, 1]];
+const AT34 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 1]];
 const transpose = (m: number[][]) => m[0]!.map((_, j) => m.map((row) => row[j]!));
 export const MATRICES: Record<string, number[][]> = {
   input: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
@@ -114,6 +150,10 @@ export const MATRICES: Record<string, number[][]> = {
   output4: AT4,
   dyTile4: transpose(AT4),
   filterGrad4: transpose(G4),
+  filter34: G34,
+  output34: AT34,
+  dyTile34: transpose(AT34),
+  filterGrad34: transpose(G34),
 };
 
 /**
@@ -145,6 +185,10 @@ export const MAPS = {
   output4: { f: at4, r: 6 },
   dyTile4: { f: am4, r: 4 },
   filterGrad4: { f: gt4, r: 6 },
+  filter34: { f: gm34, r: 4 },
+  output34: { f: at34, r: 6 },
+  dyTile34: { f: am34, r: 3 },
+  filterGrad34: { f: gt34, r: 6 },
 } as const;
 export type MapName = keyof typeof MAPS;
 

@@ -2,7 +2,9 @@
  * 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin & Gray 2016), F(2x2, 3x3) or
  * F(4x4, 3x3): each m x m output tile (m = 2 or 4) takes (m + 2)^2 multiplies per (input, output)
  * channel pair instead of 9 m^2, i.e. 16 instead of 36 for F(2x2) and 36 instead of 144 for
- * F(4x4) (1.78x fewer than F(2x2)).
+ * F(4x4) (1.78x fewer than F(2x2)). 4x4 stride-1 convolutions (PatchGAN's 256 -> 512 layer) by
+ * F(3x3, 4x4): 36 instead of 144 per 3x3 tile, the same six points and input map as F(4x4, 3x3);
+ * below, r = 3 or 4 is the filter size and every 3x3 generalises to r x r.
  *
  * CycleGAN's ResNet generator spends most of its step in 3x3 convolutions at 256 channels on
  * small maps (16x16 at 64 px: forward, input gradient), where im2col + product runs near the
@@ -34,8 +36,9 @@ import { pooledMaps } from './gemm-pool';
 import { type MapName, type WinogradSimd, createTranspose, createWinogradSimd } from './winograd-simd';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
-/** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, 3x3, stride 1. */
+/** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, K x K (3 if absent), stride 1. */
 export interface WinogradShape {
+  K?: 3 | 4;
   B: number;
   H: number;
   W: number;
@@ -74,6 +77,14 @@ export const winogradOptions = {
    * step's residual convolutions ~1.1-1.2 s -> ~0.85-0.96 s CPU (kernels/README.md, fifth pass).
    */
   f4MinTiles: 16,
+  /**
+   * 4x4 filters (PatchGAN's stride-1 layers) by F(3x3,4x4) (ATELIER_WINOGRAD_K4=0: im2col + product):
+   * forward and input gradient from k4MinTiles 3x3 tiles per call, the filter gradient with
+   * k4BackpropFilter. Figures in kernels/README.md (seventh pass).
+   */
+  k4: process.env.ATELIER_WINOGRAD_K4 !== '0',
+  k4MinTiles: 9,
+  k4BackpropFilter: process.env.ATELIER_WINOGRAD_K4_DW !== '0',
   /** Input gradients with at least this many tiles (x4) use a transform of the rotated filter (see winogradConv). */
   flipOwnMinTiles: 256,
   /** Both channel counts at least this (the filter transform is CI*CO work per call). */
@@ -109,7 +120,7 @@ function phase(k: string, t0: number): number {
   if (k) winogradPhases.ms[k] = (winogradPhases.ms[k] ?? 0) + t - t0;
   return t;
 }
-export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, f4: 0 };
+export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, f4: 0, k4: 0 };
 
 const pooledTransforms = new WeakMap<object, WinogradSimd>();
 
@@ -127,9 +138,10 @@ export function winogradTransforms(backend: BackendWasm): WinogradSimd | null {
   return p;
 }
 
-/** One tile size: output tiles m x m, input patches a x a (a = m + 2), a^2 planes, and its maps. */
+/** One algorithm: r x r filters, output tiles m x m, input patches a x a (a = m + r - 1), a^2 planes, and its maps. */
 interface Variant {
-  m: 2 | 4;
+  m: 2 | 3 | 4;
+  r: 3 | 4;
   a: number;
   planes: number;
   input: MapName;
@@ -138,8 +150,10 @@ interface Variant {
   dyTile: MapName;
   filterGrad: MapName;
 }
-const F2: Variant = { m: 2, a: 4, planes: 16, input: 'input', filter: 'filter', output: 'output', dyTile: 'dyTile', filterGrad: 'filterGrad' };
-const F4: Variant = { m: 4, a: 6, planes: 36, input: 'input4', filter: 'filter4', output: 'output4', dyTile: 'dyTile4', filterGrad: 'filterGrad4' };
+const F2: Variant = { m: 2, r: 3, a: 4, planes: 16, input: 'input', filter: 'filter', output: 'output', dyTile: 'dyTile', filterGrad: 'filterGrad' };
+const F4: Variant = { m: 4, r: 3, a: 6, planes: 36, input: 'input4', filter: 'filter4', output: 'output4', dyTile: 'dyTile4', filterGrad: 'filterGrad4' };
+/** F(3x3,4x4): the same points as F4, so the same input map (winograd-simd.ts). */
+const F34: Variant = { m: 3, r: 4, a: 6, planes: 36, input: 'input4', filter: 'filter34', output: 'output34', dyTile: 'dyTile34', filterGrad: 'filterGrad34' };
 
 const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
 
@@ -148,19 +162,31 @@ const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * M
  * paper widths: CycleGAN's residual blocks at 64, 128 and 256 px, 16x16 to 64x64 maps), else
  * F(2x2). Figures in kernels/README.md.
  */
-export function winogradTile(s: WinogradShape): 2 | 4 {
+export function winogradTile(s: WinogradShape): 2 | 3 | 4 {
+  if (s.K === 4) return 3;
   if (winogradOptions.tile) return winogradOptions.tile;
   const T = tileCount(s, 4);
   return winogradOptions.f4 && s.OH >= 4 && s.OW >= 4 && T >= winogradOptions.f4MinTiles && T <= winogradOptions.f4MaxTiles ? 4 : 2;
 }
-const variantOf = (s: WinogradShape) => (winogradTile(s) === 4 ? F4 : F2);
+const variantOf = (s: WinogradShape) => {
+  const m = winogradTile(s);
+  return m === 3 ? F34 : m === 4 ? F4 : F2;
+};
 
-export function winogradApplies(s: WinogradShape): boolean {
-  // bounds for F(2x2), whose buffers (16 T) are larger than F(4x4)'s (~36 T / 4)
-  const T4 = Math.ceil(tileCount(s, 2) / 4) * 4;
+/**
+ * Whether `s` goes by Winograd: both channel counts from minChannels, multiples of 8 (the
+ * products' strips), V and M within maxFloats; 4x4 filters (k4) from k4MinTiles tiles (on fewer
+ * the filter transform, 36 CI*CO floats made per optimizer step, outweighs the products saved).
+ * `filterGrad`: the question is asked for a filter gradient (k4BackpropFilter).
+ */
+export function winogradApplies(s: WinogradShape, filterGrad = false): boolean {
+  const K = s.K ?? 3;
+  if (K === 4 && (!winogradOptions.k4 || (filterGrad && !winogradOptions.k4BackpropFilter) || tileCount(s, 3) < winogradOptions.k4MinTiles)) return false;
+  // the buffers' bound: for 3x3, F(2x2)'s (16 T) are larger than F(4x4)'s (~36 T / 4)
+  const T4 = Math.ceil(tileCount(s, K === 4 ? 3 : 2) / 4) * 4;
   return (
     winogradOptions.enabled && s.CI >= winogradOptions.minChannels && s.CO >= winogradOptions.minChannels &&
-    s.CO % 8 === 0 && s.CI % 8 === 0 && s.OH >= 2 && s.OW >= 2 && 16 * T4 * Math.max(s.CI, s.CO) <= winogradOptions.maxFloats
+    s.CO % 8 === 0 && s.CI % 8 === 0 && s.OH >= 2 && s.OW >= 2 && (K === 4 ? 36 : 16) * T4 * Math.max(s.CI, s.CO) <= winogradOptions.maxFloats
   );
 }
 
@@ -200,9 +226,9 @@ export function winogradCacheSweep(backend: BackendWasm): number {
 }
 
 /**
- * Byte offset of U [a^2, CI, CO] for filter w [3, 3, CI, CO] (transformed now, or cached). `flip`:
+ * Byte offset of U [a^2, CI, CO] for filter w [r, r, CI, CO] (transformed now, or cached). `flip`:
  * the transform of the input gradient's filter, w rotated 180 degrees with channels swapped
- * ([3, 3, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
+ * ([r, r, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
  * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
  * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
  */
@@ -210,7 +236,7 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
   winogradCacheSweep(backend);
   let kinds = uCaches.get(backend);
   if (!kinds) uCaches.set(backend, (kinds = new Map()));
-  const kind = `${v.m}${flip ? 'r' : ''}`;
+  const kind = `${v.m}x${v.r}${flip ? 'r' : ''}`;
   let cache = kinds.get(kind);
   if (!cache) kinds.set(kind, (cache = new Map()));
   const plane = uPlane(pairs);
@@ -220,28 +246,29 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
   const wasm = backend.wasm as unknown as WasmMalloc;
   const ptr = wasm._malloc(floats * 4) >>> 0;
   if (ptr === 0) throw new Error('winograd: out of wasm memory');
-  const tmp = flip ? backend.makeOutput([9 * pairs], 'float32') : null;
+  const taps = v.r * v.r;
+  const tmp = flip ? backend.makeOutput([taps * pairs], 'float32') : null;
   try {
     let src = off(backend, w);
     if (tmp) {
-      // wf[ky, kx, co, ci] = w[2 - ky, 2 - kx, ci, co]: tap k is tap 8 - k transposed
+      // wf[ky, kx, co, ci] = w[r-1 - ky, r-1 - kx, ci, co]: tap k is tap r*r-1 - k transposed
       const [, , CI, CO] = w.shape as [number, number, number, number];
       const to = off(backend, tmp);
       const transpose = createTranspose(heapMemory(backend));
-      if (transpose) for (let k = 0; k < 9; k++) transpose(src + (8 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
+      if (transpose) for (let k = 0; k < taps; k++) transpose(src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
       else {
         const wv = f32(backend, w), o = f32(backend, tmp);
-        for (let k = 0; k < 9; k++) {
-          const from = (8 - k) * pairs;
+        for (let k = 0; k < taps; k++) {
+          const from = (taps - 1 - k) * pairs;
           let d = k * pairs;
           for (let co = 0; co < CO; co++) for (let ci = 0, q = from + co; ci < CI; ci++, q += CO) o[d++] = wv[q]!;
         }
       }
       src = to;
     }
-    // g[ky][kx] at src + (3 ky + kx) * pairs, plane xi = a i + j at ptr + xi * plane; 4 pairs per vector
+    // g[ky][kx] at src + (r ky + kx) * pairs, plane xi = a i + j at ptr + xi * plane; 4 pairs per vector
     const pb = pairs * 4, qb = plane * 4;
-    tw[v.filter](src, ptr, 1, pairs >> 2, 3 * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
+    tw[v.filter](src, ptr, 1, pairs >> 2, v.r * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
   } catch (e) {
     wasm._free(ptr);
     throw e;
@@ -272,22 +299,25 @@ interface Tiles {
   TY: number;
   TX: number;
   T: number;
-  /** Output tile size m and input patch size a = m + 2. */
+  /** Output tile size m and input patch size a = m + r - 1. */
   m: number;
   a: number;
+  /** The tiles' reach in x: HP = m TY + r - 1 rows, WP columns. */
+  HP: number;
+  WP: number;
 }
 function tilesOf(s: WinogradShape, v: Variant): Tiles {
   const TY = Math.ceil(s.OH / v.m), TX = Math.ceil(s.OW / v.m);
-  return { B: s.B, TY, TX, T: s.B * TY * TX, m: v.m, a: v.a };
+  return { B: s.B, TY, TX, T: s.B * TY * TX, m: v.m, a: v.a, HP: v.m * TY + v.r - 1, WP: v.m * TX + v.r - 1 };
 }
 
 /**
- * x [B, H, W, C] zero-padded to xp [B, m TY + 2, m TX + 2, C], x[b, iy, ix] at
+ * x [B, H, W, C] zero-padded to xp [B, HP, WP, C], x[b, iy, ix] at
  * xp[b, iy + padTop, ix + padLeft], clipped to the tiles' reach: every a x a patch is inside.
  */
 function padInput(xp: Float32Array, xv: Float32Array, s: WinogradShape, t: Tiles): void {
   const { H, W, CI, padTop, padLeft } = s;
-  const HP = t.m * t.TY + 2, WP = t.m * t.TX + 2;
+  const { HP, WP } = t;
   xp.fill(0);
   const ix0 = Math.max(0, -padLeft);
   const ix1 = Math.min(W, WP - padLeft);
@@ -306,7 +336,7 @@ function padInput(xp: Float32Array, xv: Float32Array, s: WinogradShape, t: Tiles
  * or interleaved by 4 channels [C/4, T, 4] (the nn product's A layout for V^T).
  */
 function inputTransform(tw: WinogradSimd, v: Variant, xp: number, vOff: number, t: Tiles, C: number, plane: number, interleaved: boolean): void {
-  const HP = t.m * t.TY + 2, WP = t.m * t.TX + 2;
+  const { HP, WP } = t;
   const colB = C * 4, rowB = WP * colB;
   const fn = tw[v.input];
   // one call per image: its rows of tiles are m input rows apart (the images are HP rows apart)
@@ -351,12 +381,12 @@ const fits = (s: WinogradShape, t: Tiles) => s.OH === t.m * t.TY && s.OW === t.m
  * x is its own padded copy: no padding and exactly the tiles' reach (CycleGAN's residual convs on
  * their reflection-padded 34x34 or 18x18 maps), so the transforms read x in place.
  */
-const inPlace = (s: WinogradShape, t: Tiles) => s.padTop === 0 && s.padLeft === 0 && s.H === t.m * t.TY + 2 && s.W === t.m * t.TX + 2;
+const inPlace = (s: WinogradShape, t: Tiles) => s.padTop === 0 && s.padLeft === 0 && s.H === t.HP && s.W === t.WP;
 
 /**
- * The convolution `s` of x with w by F(2x2, 3x3) or F(4x4, 3x3) (winogradTile). Forward (`flip`
- * false): w [3, 3, CI, CO]. Input gradient (`flip` true): x is dy, and the filter of the conv `s`
- * is w rotated 180 degrees with channels swapped, w given as the forward filter [3, 3, CO, CI]
+ * The convolution `s` of x with w by F(2x2, 3x3), F(4x4, 3x3) or F(3x3, 4x4) (winogradTile). Forward (`flip`
+ * false): w [r, r, CI, CO]. Input gradient (`flip` true): x is dy, and the filter of the conv `s`
+ * is w rotated 180 degrees with channels swapped, w given as the forward filter [r, r, CO, CI]
  * (s.CI = its CO).
  */
 export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean): TensorInfo {
@@ -364,7 +394,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
   const v = variantOf(s);
   const t = tilesOf(s, v);
   const T4 = Math.ceil(t.T / 4) * 4;
-  const HP = t.m * t.TY + 2, WP = t.m * t.TX + 2;
+  const { HP, WP } = t;
   const NP = v.planes;
   const out = backend.makeOutput([B, OH, OW, CO], 'float32');
   // xp, V, M, the product's strip scratch (2 * K * 8 floats, K = CI) and, for odd sizes, the tile-padded y
@@ -377,10 +407,10 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     // Input gradient: a rotated, swapped filter of its own (built once per filter tensor, ~2 ms at
     // 3x3x256) read row-major pays off from ~256 tiles (1 thread, CPU ms per call at 17x17 tiles:
     // 16-17 vs 19); below, F(2x2) reads the forward's U as its transpose (nnRT), which costs less.
-    const own = flip && (v.m === 4 || T4 >= winogradOptions.flipOwnMinTiles);
+    const own = flip && (v !== F2 || T4 >= winogradOptions.flipOwnMinTiles);
     let t0 = phase('', 0);
-    // cached per filter tensor, or (many tiles: memory) this call's own, freed below
-    const keep = v.m === 2 || t.T <= winogradOptions.f4CacheMaxTiles;
+    // cached per filter tensor, or (F(4x4,3x3) with many tiles: memory) this call's own, freed below
+    const keep = v !== F4 || t.T <= winogradOptions.f4CacheMaxTiles;
     const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own, keep);
     const planeU = uPlane(CI * CO);
     const base = off(backend, buf);
@@ -409,13 +439,14 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     phase(flip ? 'dx.crop' : 'fwd.crop', t0);
     if (flip) winogradCalls.backpropInput++;
     else winogradCalls.forward++;
-    if (v.m === 4) winogradCalls.f4++;
+    if (v === F4) winogradCalls.f4++;
+    if (v === F34) winogradCalls.k4++;
   });
 }
 
 /**
  * The filter gradient of the convolution `s` (x [B, H, W, CI], dy [B, OH, OW, CO]) by F(2x2,
- * 3x3) or F(4x4, 3x3): dw [3, 3, CI, CO].
+ * 3x3), F(4x4, 3x3) or F(3x3, 4x4): dw [r, r, CI, CO].
  */
 export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, dy: TensorInfo, s: WinogradShape): TensorInfo {
   const { B, CI, CO } = s;
@@ -423,8 +454,8 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
   const t = tilesOf(s, v);
   const T = t.T;
   const NP = v.planes;
-  const HP = t.m * t.TY + 2, WP = t.m * t.TX + 2;
-  const out = backend.makeOutput([3, 3, CI, CO], 'float32');
+  const { HP, WP } = t;
+  const out = backend.makeOutput([v.r, v.r, CI, CO], 'float32');
   // xp, V^T (interleaved by 4 channels), dM, dU (planes planeSkew floats apart beyond their size), the
   // product's strip scratch (2 * K * 8 floats, K = T), tile-padded dy for odd sizes
   const SKEW = winogradOptions.planeSkew;
@@ -451,12 +482,13 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
     // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
     if (g.batch && winogradOptions.batchPlanes) g.batch('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr);
     else for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
-    // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, 3 ky + kx of dw out
+    // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, r ky + kx of dw out
     t0 = phase('dw.prod', t0);
     const pb = CI * CO * 4;
-    tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, 3 * pb, pb, 0, 0, 16, 16, 1, 0, 0);
+    tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, v.r * pb, pb, 0, 0, 16, 16, 1, 0, 0);
     phase('dw.gt', t0);
     winogradCalls.backpropFilter++;
-    if (v.m === 4) winogradCalls.f4++;
+    if (v === F4) winogradCalls.f4++;
+    if (v === F34) winogradCalls.k4++;
   });
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { narrowConvOptions } from '../../../../src/main/engine/kernels/narrow-conv';
 import { runsCalls } from '../../../../src/main/engine/kernels/runs-simd';
 import { smallConvCalls, smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
+import { winogradOptions } from '../../../../src/main/engine/kernels/winograd';
 import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 // Output pixels (batch * OH * OW) from 1 to 36, including counts that are not multiples of 4.
@@ -130,13 +131,18 @@ describe('small-spatial convolutions (direct SIMD product, no weight packing) on
 // rule is switched off, so only the large rule can take these.
 describe('large convolutions through the blocked products on wasm', () => {
   const saved = { ...smallConvOptions, large: { ...smallConvOptions.large } };
+  const savedK4 = winogradOptions.k4;
   beforeAll(async () => {
     await initWasm();
     smallConvOptions.maxPixels = 0;
     smallConvOptions.maxPixelsThreaded = 0;
     Object.assign(smallConvOptions.large, { enabled: true, minOutChannels: 64, minPatch: 256 });
+    winogradOptions.k4 = false; // the 4x4 stride-1 cases test the products here (Winograd F(3x3,4x4): winograd.test.ts)
   });
-  afterAll(() => Object.assign(smallConvOptions, { ...saved, large: Object.assign(smallConvOptions.large, saved.large) }));
+  afterAll(() => {
+    Object.assign(smallConvOptions, { ...saved, large: Object.assign(smallConvOptions.large, saved.large) });
+    winogradOptions.k4 = savedK4;
+  });
 
   const large: Case[] = [
     { x: [1, 12, 12, 32], k: [4, 4], co: 64, s: 2, pad: 'same' }, // Kd 512 (two k chunks of 256), 36 px

@@ -1,5 +1,5 @@
 /**
- * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/winograd.ts) on wasm
+ * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) and F(4x4, 3x3), 4x4 ones by F(3x3, 4x4) (kernels/winograd.ts) on wasm
  * against the cpu backend: forward (Conv2D, FusedConv2D), input gradient (Conv2DBackpropInput)
  * and filter gradient (Conv2DBackpropFilter), sizes that are and are not multiples of the tile,
  * every padding, batch > 1; the path taken is checked and nothing leaks. The SIMD transforms
@@ -22,12 +22,30 @@ const cases: Case[] = [
   { x: [1, 34, 34, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // 32x32 (CycleGAN 128 px residual maps, narrow)
   { x: [3, 10, 10, 64], k: [3, 3], co: 64, s: 1, pad: 'valid' }, // a batch read in place (no padded copy)
 ];
+/** 4x4 stride 1: PatchGAN's layer after its zero padding ('valid'), narrow; odd sizes, 'same' (pads 1 and 2), batches. */
+const cases4: Case[] = [
+  { x: [1, 18, 18, 64], k: [4, 4], co: 64, s: 1, pad: 'valid' }, // 15x15 (PatchGAN at 128 px): 5x5 tiles, x read in place
+  { x: [1, 34, 34, 64], k: [4, 4], co: 64, s: 1, pad: 'valid' }, // 31x31 (256 px): partial tiles, padded copy
+  { x: [2, 11, 12, 64], k: [4, 4], co: 72, s: 1, pad: 'valid' }, // 8x9, batch 2
+  { x: [1, 9, 10, 128], k: [4, 4], co: 64, s: 1, pad: 'same' }, // tfjs 'same' for an even filter: 1 before, 2 after
+  { x: [1, 8, 8, 64], k: [4, 4], co: 64, s: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] }, // the zero padding inside the conv
+  { x: [3, 6, 6, 64], k: [4, 4], co: 64, s: 1, pad: 'valid' }, // one tile per image, batch 3 read in place
+];
 
-for (const tile of [2, 4] as const) describe(`Winograd F(${tile}x${tile},3x3) convolutions on wasm`, () => {
+const variants = [
+  { label: 'F(2x2,3x3)', tile: 2, cases },
+  { label: 'F(4x4,3x3)', tile: 4, cases },
+  { label: 'F(3x3,4x4)', tile: 0, cases: cases4 },
+] as const;
+
+for (const { label, tile, cases } of variants) describe(`Winograd ${label} convolutions on wasm`, () => {
   const saved = { ...winogradOptions };
+  const k4 = cases === cases4;
   beforeAll(async () => {
     await initWasm();
     winogradOptions.tile = tile;
+    winogradOptions.k4MinTiles = 0; // every case, however few its tiles
+    winogradOptions.k4BackpropFilter = true;
   });
   afterAll(() => Object.assign(winogradOptions, saved));
 
@@ -49,10 +67,11 @@ for (const tile of [2, 4] as const) describe(`Winograd F(${tile}x${tile},3x3) co
         ];
       };
       const before = counts();
-      const n = winogradCalls.forward, n4 = winogradCalls.f4;
+      const n = winogradCalls.forward, n4 = winogradCalls.f4, nk = winogradCalls.k4;
       const ours = await on('wasm', run);
       expect(winogradCalls.forward - n).toBe(2);
       expect(winogradCalls.f4 - n4).toBe(tile === 4 ? 2 : 0);
+      expect(winogradCalls.k4 - nk).toBe(k4 ? 2 : 0);
       expect(counts()).toEqual(before);
       expectClose(ours, await on('cpu', run), 1e-4);
     });
@@ -63,9 +82,10 @@ for (const tile of [2, 4] as const) describe(`Winograd F(${tile}x${tile},3x3) co
       const wv = rand(size(wShape), 5, 0.1);
       const run = () => convInputGrad(c, tf.tensor(dyv, outShape(c)), tf.tensor(wv, wShape));
       const before = counts();
-      const n = winogradCalls.backpropInput;
+      const n = winogradCalls.backpropInput, nk = winogradCalls.k4;
       const ours = await on('wasm', run);
       expect(winogradCalls.backpropInput - n).toBe(1);
+      expect(winogradCalls.k4 - nk).toBe(k4 ? 1 : 0);
       expect(counts()).toEqual(before);
       const cpu = await on('cpu', run);
       expectClose(ours, cpu, 1e-4);
@@ -88,14 +108,15 @@ for (const tile of [2, 4] as const) describe(`Winograd F(${tile}x${tile},3x3) co
       const dyv = rand(size(outShape(c)), 12);
       const run = () => convFilterGrad(c, tf.tensor(xv, c.x), tf.tensor(dyv, outShape(c)));
       const before = counts();
-      const n = winogradCalls.backpropFilter, n4 = winogradCalls.f4;
+      const n = winogradCalls.backpropFilter, n4 = winogradCalls.f4, nk = winogradCalls.k4;
       const ours = await on('wasm', run);
       expect(winogradCalls.backpropFilter - n).toBe(1);
       expect(winogradCalls.f4 - n4).toBe(tile === 4 ? 1 : 0);
+      expect(winogradCalls.k4 - nk).toBe(k4 ? 1 : 0);
       expect(counts()).toEqual(before);
       // the cpu backend's filter gradient is a scalar loop (minutes for the large cases on a busy
       // machine): the large cases compare with the im2col path, itself held to cpu in small-conv.test.ts
-      if (size(c.x) * c.co * 9 < 1 << 22) expectClose(ours, await on('cpu', run), 1e-4);
+      if (size(c.x) * c.co * c.k[0] * c.k[1] < 1 << 22) expectClose(ours, await on('cpu', run), 1e-4);
       winogradOptions.enabled = false;
       const direct = await on('wasm', run);
       winogradOptions.enabled = true;
@@ -152,6 +173,29 @@ describe('Winograd transforms and choices', () => {
     }
     winogradOptions.tile = 0;
     console.log('winograd error at 3x3x256x256, 16x16 (forward, input gradient vs cpu; filter gradient vs im2col):', JSON.stringify(errs));
+  });
+
+  it("F(3x3,4x4) holds PatchGAN's 4x4x256x512 results to 1e-4 of cpu and im2col (measured error printed)", async () => {
+    const c: Case = { x: [1, 18, 18, 256], k: [4, 4], co: 512, s: 1, pad: 'valid' };
+    const wShape: [number, number, number, number] = [4, 4, 256, 512];
+    const xv = rand(size(c.x), 34);
+    const wv = rand(size(wShape), 35, 0.1);
+    const dyv = rand(size(outShape(c)), 36);
+    const fwd = () => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, wShape), 1, 'valid');
+    const bwd = () => convInputGrad(c, tf.tensor(dyv, outShape(c)), tf.tensor(wv, wShape));
+    const dw = () => convFilterGrad(c, tf.tensor(xv, c.x), tf.tensor(dyv, outShape(c)));
+    const cpu = [...(await on('cpu', fwd)), ...(await on('cpu', bwd))];
+    winogradOptions.enabled = false;
+    const direct = await on('wasm', dw);
+    winogradOptions.enabled = true;
+    const nk = winogradCalls.k4;
+    const ours = [...(await on('wasm', fwd)), ...(await on('wasm', bwd))];
+    const oursDw = await on('wasm', dw);
+    expect(winogradCalls.k4 - nk).toBe(3);
+    expectClose(ours, cpu, 1e-4);
+    expectClose(oursDw, direct, 1e-4);
+    const errs = [...ours.map((o, i) => relDiff(o, cpu[i]!)), relDiff(oursDw[0]!, direct[0]!)];
+    console.log('F(3x3,4x4) error at 4x4x256x512, 15x15 (forward, input gradient vs cpu; filter gradient vs im2col):', JSON.stringify(errs));
   });
 
   it('chooses F(4x4) for mid-size maps, F(2x2) for few tiles and for large tile counts', () => {
@@ -252,13 +296,34 @@ describe('Winograd transforms and choices', () => {
     winogradOptions.tile = 0;
   });
 
+  it('transforms a 4x4 filter once for each of its forward and input-gradient uses, and frees both with it', async () => {
+    winogradOptions.enabled = true;
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as BackendWasm;
+    winogradCacheSweep(backend);
+    const before = winogradCacheSweep(backend);
+    const c: Case = { x: [1, 18, 18, 64], k: [4, 4], co: 64, s: 1, pad: 'valid' };
+    const w = tf.tensor4d(rand(16 * 64 * 64, 17, 0.1), [4, 4, 64, 64]);
+    const outs = [
+      tf.conv2d(tf.tensor4d(rand(18 * 18 * 64, 18), c.x), w, 1, 'valid'),
+      tf.conv2d(tf.tensor4d(rand(18 * 18 * 64, 19), c.x), w, 1, 'valid'),
+      convInputGrad(c, tf.tensor(rand(15 * 15 * 64, 20), outShape(c)), w),
+      convInputGrad(c, tf.tensor(rand(15 * 15 * 64, 21), outShape(c)), w),
+    ];
+    expect(winogradCacheSweep(backend)).toBe(before + 2);
+    tf.dispose([w, ...outs]);
+    expect(winogradCacheSweep(backend)).toBe(before);
+  });
+
   it('is not taken for narrow channels or other kernels', async () => {
     winogradOptions.enabled = true;
     const n = { ...winogradCalls };
     await on('wasm', () => [
       tf.conv2d(tf.randomNormal([1, 8, 8, 16]) as tf.Tensor4D, tf.randomNormal([3, 3, 16, 64]) as tf.Tensor4D, 1, 'same'), // 16 input channels
       tf.conv2d(tf.randomNormal([1, 8, 8, 64]) as tf.Tensor4D, tf.randomNormal([3, 3, 64, 64]) as tf.Tensor4D, 2, 'same'), // stride 2
-      tf.conv2d(tf.randomNormal([1, 8, 8, 64]) as tf.Tensor4D, tf.randomNormal([4, 4, 64, 64]) as tf.Tensor4D, 1, 'same'), // 4x4
+      tf.conv2d(tf.randomNormal([1, 6, 6, 64]) as tf.Tensor4D, tf.randomNormal([4, 4, 64, 64]) as tf.Tensor4D, 1, 'same'), // 4x4 on few tiles (4 < k4MinTiles)
+      tf.conv2d(tf.randomNormal([1, 16, 16, 64]) as tf.Tensor4D, tf.randomNormal([4, 4, 64, 64]) as tf.Tensor4D, 2, 'same'), // 4x4 stride 2
+      tf.conv2d(tf.randomNormal([1, 16, 16, 64]) as tf.Tensor4D, tf.randomNormal([4, 4, 64, 8]) as tf.Tensor4D, 1, 'same'), // 8 output channels
     ]);
     expect(winogradCalls).toEqual(n);
   });
