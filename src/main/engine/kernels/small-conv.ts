@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd, type GemmSimd } from './gemm-simd';
 import { narrowForward, wideForward } from './narrow-conv';
 import { stridePhaseBackpropInput } from './stride-phase';
+import { stride2BackpropFilter, stride2BackpropInput, stride2Forward } from './stride2-winograd';
 import { createTranspose } from './winograd-simd';
 import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradOptions, winogradTransforms } from './winograd';
 import { type RunList, runList } from './runs-simd';
@@ -203,8 +204,11 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   // (opt-in, stride 1 only: see wideInputForward)
   const wide = P > 0 && smallConvOptions.wideInputForward && info.strideHeight === 1 && info.strideWidth === 1 ? wideForward(backend, x, filter, info) : null;
   if (wide) return wide;
+  // 3x3 stride 2: Winograd F(5x5,2x2) on the input's phases (stride2-winograd.ts)
+  const g = P > 0 && smallConvOptions.enabled ? gemm(backend) : null;
+  const s2 = g ? stride2Forward(backend, g, x, filter, info) : null;
+  if (s2) return s2;
   if (CO % 8 !== 0 || P === 0 || !usable(backend, info, P, true)) return null;
-  const g = gemm(backend);
   if (!g) return null;
   const P4 = Math.ceil(P / 4) * 4;
   const Kd = KH * KW * CI;
@@ -357,6 +361,9 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   if (asConv) return asConv;
   const g = gemm(backend);
   if (!g) return null;
+  // 3x3 stride 2: Winograd F(5x5,2x2) on the phases (stride2-winograd.ts)
+  const s2 = stride2BackpropInput(backend, g, dy, filter, info);
+  if (s2) return s2;
   // Strided: one forward product per output phase (stride-phase.ts), no col2im scatter.
   const phased = stridePhaseBackpropInput(backend, g, dy, filter, info);
   if (phased) return phased;
@@ -453,6 +460,11 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
   if (ws && tw) {
     smallConvCalls.backpropFilter++;
     return winogradFilterGrad(backend, g, tw, x, dy, ws);
+  }
+  const s2 = stride2BackpropFilter(backend, g, x, dy, info);
+  if (s2) {
+    smallConvCalls.backpropFilter++;
+    return s2;
   }
   if (Kd4 * P > smallConvOptions.maxPatchFloatsFilterGrad) return null;
   const viaDyT = filterGradViaDyT(backend, g, x, dy, info);

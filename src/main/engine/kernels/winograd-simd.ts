@@ -132,12 +132,42 @@ const gt34: Map1<unknown> = (ar, [u0, u1, u2, u3, u4, u5]) => {
   ];
 };
 
+/**
+ * F(5x5,2x2) (2x2 filters, 5x5 output tiles: stride-2 3x3 convolutions split into input phases,
+ * stride2-winograd.ts), the same six points and input map again; G is F(4x4,3x3)'s first two
+ * columns (its infinity row picks g1), A^T has one more row (powers p^4):
+ *   G   = [1/4 0; -1/6 -1/6; -1/6 1/6; 1/24 1/12; 1/24 -1/12; 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 0; 0 1 1 16 16 1]
+ */
+const gm52: Map1<unknown> = (ar, [g0, g1]) => {
+  const a = ar.scale(g0, 0.25), b = ar.scale(g1, 0.5);
+  return [ar.scale(g0, 0.25), ar.scale(ar.add(g0, g1), -1 / 6), ar.scale(ar.sub(g0, g1), -1 / 6), ar.scale(ar.add(a, b), 1 / 6), ar.scale(ar.sub(a, b), 1 / 6), g1];
+};
+const at52: Map1<unknown> = (ar, [m0, m1, m2, m3, m4, m5]) => {
+  const a = ar.add(m1, m2), b = ar.sub(m1, m2), c = ar.add(m3, m4), d = ar.sub(m3, m4);
+  return [ar.add(ar.add(m0, a), c), ar.add(b, ar.scale(d, 2)), ar.add(a, ar.scale(c, 4)), ar.add(b, ar.scale(d, 8)), ar.add(ar.add(a, ar.scale(c, 16)), m5)];
+};
+const am52: Map1<unknown> = (ar, [e0, e1, e2, e3, e4]) => {
+  const p = ar.add(ar.add(e0, e2), e4), q = ar.add(e1, e3);
+  const p2 = ar.add(ar.add(e0, ar.scale(e2, 4)), ar.scale(e4, 16)), q2 = ar.scale(ar.add(e1, ar.scale(e3, 4)), 2);
+  return [e0, ar.add(p, q), ar.sub(p, q), ar.add(p2, q2), ar.sub(p2, q2), e4];
+};
+const gt52: Map1<unknown> = (ar, [u0, u1, u2, u3, u4, u5]) => {
+  const a = ar.add(u1, u2), b = ar.add(u3, u4);
+  return [
+    ar.add(ar.scale(u0, 0.25), ar.scale(ar.sub(ar.scale(b, 0.25), a), 1 / 6)),
+    ar.add(ar.scale(ar.add(ar.sub(u2, u1), ar.scale(ar.sub(u3, u4), 0.5)), 1 / 6), u5),
+  ];
+};
+
 /** The 1-D maps as matrices (rows: outputs), for the tests' float64 check of the factorisations above. */
 const BT4 = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]];
 const G4 = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
 const AT4 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]];
 const G34 = [[1 / 4, 0, 0, 0], [-1 / 6, -1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6, 1 / 6], [1 / 24, 1 / 12, 1 / 6, 1 / 3], [1 / 24, -1 / 12, 1 / 6, -1 / 3], [0, 0, 0, 1]];
 const AT34 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 1]];
+const G52 = [[1 / 4, 0], [-1 / 6, -1 / 6], [-1 / 6, 1 / 6], [1 / 24, 1 / 12], [1 / 24, -1 / 12], [0, 1]];
+const AT52 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 0], [0, 1, 1, 16, 16, 1]];
 const transpose = (m: number[][]) => m[0]!.map((_, j) => m.map((row) => row[j]!));
 export const MATRICES: Record<string, number[][]> = {
   input: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
@@ -154,6 +184,10 @@ export const MATRICES: Record<string, number[][]> = {
   output34: AT34,
   dyTile34: transpose(AT34),
   filterGrad34: transpose(G34),
+  filter52: G52,
+  output52: AT52,
+  dyTile52: transpose(AT52),
+  filterGrad52: transpose(G52),
 };
 
 /**
@@ -189,6 +223,10 @@ export const MAPS = {
   output34: { f: at34, r: 6 },
   dyTile34: { f: am34, r: 3 },
   filterGrad34: { f: gt34, r: 6 },
+  filter52: { f: gm52, r: 2 },
+  output52: { f: at52, r: 6 },
+  dyTile52: { f: am52, r: 5 },
+  filterGrad52: { f: gt52, r: 6 },
 } as const;
 export type MapName = keyof typeof MAPS;
 

@@ -4,7 +4,8 @@
  * channel pair instead of 9 m^2, i.e. 16 instead of 36 for F(2x2) and 36 instead of 144 for
  * F(4x4) (1.78x fewer than F(2x2)). 4x4 stride-1 convolutions (PatchGAN's 256 -> 512 layer) by
  * F(3x3, 4x4): 36 instead of 144 per 3x3 tile, the same six points and input map as F(4x4, 3x3);
- * below, r = 3 or 4 is the filter size and every 3x3 generalises to r x r.
+ * below, r = 3 or 4 is the filter size and every 3x3 generalises to r x r. 2x2 filters (the
+ * input phases of a 3x3 stride-2 convolution, stride2-winograd.ts) by F(5x5, 2x2), same points.
  *
  * CycleGAN's ResNet generator spends most of its step in 3x3 convolutions at 256 channels on
  * small maps (16x16 at 64 px: forward, input gradient), where im2col + product runs near the
@@ -38,7 +39,7 @@ import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemo
 
 /** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, K x K (3 if absent), stride 1. */
 export interface WinogradShape {
-  K?: 3 | 4;
+  K?: 2 | 3 | 4;
   B: number;
   H: number;
   W: number;
@@ -140,8 +141,8 @@ export function winogradTransforms(backend: BackendWasm): WinogradSimd | null {
 
 /** One algorithm: r x r filters, output tiles m x m, input patches a x a (a = m + r - 1), a^2 planes, and its maps. */
 interface Variant {
-  m: 2 | 3 | 4;
-  r: 3 | 4;
+  m: 2 | 3 | 4 | 5;
+  r: 2 | 3 | 4;
   a: number;
   planes: number;
   input: MapName;
@@ -154,6 +155,8 @@ const F2: Variant = { m: 2, r: 3, a: 4, planes: 16, input: 'input', filter: 'fil
 const F4: Variant = { m: 4, r: 3, a: 6, planes: 36, input: 'input4', filter: 'filter4', output: 'output4', dyTile: 'dyTile4', filterGrad: 'filterGrad4' };
 /** F(3x3,4x4): the same points as F4, so the same input map (winograd-simd.ts). */
 const F34: Variant = { m: 3, r: 4, a: 6, planes: 36, input: 'input4', filter: 'filter34', output: 'output34', dyTile: 'dyTile34', filterGrad: 'filterGrad34' };
+/** F(5x5,2x2): 2x2 filters (the phases of a stride-2 3x3 convolution, stride2-winograd.ts), the same points and input map. */
+const F52: Variant = { m: 5, r: 2, a: 6, planes: 36, input: 'input4', filter: 'filter52', output: 'output52', dyTile: 'dyTile52', filterGrad: 'filterGrad52' };
 
 const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
 
@@ -162,15 +165,16 @@ const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * M
  * paper widths: CycleGAN's residual blocks at 64, 128 and 256 px, 16x16 to 64x64 maps), else
  * F(2x2). Figures in kernels/README.md.
  */
-export function winogradTile(s: WinogradShape): 2 | 3 | 4 {
+export function winogradTile(s: WinogradShape): 2 | 3 | 4 | 5 {
   if (s.K === 4) return 3;
+  if (s.K === 2) return 5;
   if (winogradOptions.tile) return winogradOptions.tile;
   const T = tileCount(s, 4);
   return winogradOptions.f4 && s.OH >= 4 && s.OW >= 4 && T >= winogradOptions.f4MinTiles && T <= winogradOptions.f4MaxTiles ? 4 : 2;
 }
 const variantOf = (s: WinogradShape) => {
   const m = winogradTile(s);
-  return m === 3 ? F34 : m === 4 ? F4 : F2;
+  return m === 5 ? F52 : m === 3 ? F34 : m === 4 ? F4 : F2;
 };
 
 /**

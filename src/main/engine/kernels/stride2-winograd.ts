@@ -1,0 +1,219 @@
+/**
+ * 3x3 stride-2 convolutions (CycleGAN's down-sampling layers, and as their input gradients the
+ * transposed up-sampling ones) by Winograd F(5x5, 2x2) on the input's phases.
+ *
+ * Split x by row and column parity ("space to depth"): xs[b, i, j, (2 a + c) CI + ci] =
+ * x[b, 2 i + a - pt, 2 j + c - pl, ci] (zero outside x). Tap (ky, kx) = (2 u + a, 2 v + c) of the
+ * filter then reads phase (a, c) at xs pixel (y + u, x + v), so the stride-2 3x3 convolution is a
+ * stride-1 2x2 convolution of xs (4 CI channels) with ws[u, v, (2 a + c) CI + ci, co] =
+ * w[2 u + a, 2 v + c, ci, co], zero where 2 u + a or 2 v + c is 3 (7 of the 16 CI x CO blocks).
+ * Direct, that is 16 instead of 9 multiplies per output and channel pair; by F(5x5, 2x2)
+ * (winograd.ts, 36 per 5x5 tile) it is 36 * 4 / 25 = 5.8, i.e. ~1.56x fewer than the 3x3's 9
+ * (less the partial tiles: 1.51x at 64x64 outputs, 1.31x at 32x32).
+ *
+ *   forward        y  = conv2x2(xs, ws)                         winogradConv
+ *   input gradient dxs = its input gradient (rotated ws), dx = the phases of dxs put back
+ *   filter gradient dws = winogradFilterGrad(xs, dy), dw = the 9 real taps of dws
+ *
+ * The copies into and out of the phase layout are runs of CI floats (runs-simd.ts). Results are
+ * within ~1e-5 of the direct sums (F(5x5)'s A^T has entries up to 16; the tests hold them to 1e-4
+ * of the cpu backend).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GemmSimd } from './gemm-simd';
+import { type RunList, runList } from './runs-simd';
+import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradTransforms } from './winograd';
+import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, release } from './wasm-util';
+
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * ATELIER_S2_WINOGRAD=0: the im2col / nnRT paths (A/B). `maxWork`: taken only where the 5x5
+ * tiles' multiplies (partial tiles included) are at most this share of the direct 3x3's. Same
+ * process, 128 px CycleGAN step (2 threads, load ~3), CPU ms per step direct -> Winograd: the
+ * 64x64-output layer (share 0.66) forward 199 -> 174, input gradient 224 -> 163, filter gradient
+ * 243 -> 160; the 32x32-output one (share 0.77: 7x7 tiles cover 35x35) 187 -> 199, 207 -> 225,
+ * 204 -> 214, i.e. slower (the transforms and phase copies cost more than the 23% fewer
+ * multiplies save), hence 0.7.
+ */
+export const stride2WinogradOptions = { enabled: process.env.ATELIER_S2_WINOGRAD !== '0', maxWork: 0.7 };
+/** Calls that took this path (tests check it). */
+export const stride2WinogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
+
+/** The phase grid of x for `info`, or null where this path does not apply. */
+interface Phases {
+  B: number;
+  H: number;
+  W: number;
+  CI: number;
+  CO: number;
+  pt: number;
+  pl: number;
+  /** xs: HS x WS pixels of 4 CI channels. */
+  HS: number;
+  WS: number;
+  OH: number;
+  OW: number;
+}
+
+function phasesOf(info: ConvInfo): Phases | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outChannels: CO, outHeight: OH, outWidth: OW } = info;
+  if (!stride2WinogradOptions.enabled || info.filterHeight !== 3 || info.filterWidth !== 3 || info.strideHeight !== 2 || info.strideWidth !== 2) return null;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || CI % 8 !== 0 || CO % 8 !== 0) return null;
+  const pt = info.padInfo.top, pl = info.padInfo.left;
+  if (pt < 0 || pt > 1 || pl < 0 || pl > 1) return null;
+  const HS = Math.ceil((H + pt) / 2), WS = Math.ceil((W + pl) / 2);
+  // output y reads xs rows y and y + 1 (zero beyond HS): OH <= HS always holds for these pads
+  if (OH > HS || OW > WS) return null;
+  // 36 multiplies per 5x5 tile and phase channel (4 per input channel) against 9 per output
+  const work = (36 * 4 * Math.ceil(OH / 5) * Math.ceil(OW / 5)) / (9 * OH * OW);
+  if (work > stride2WinogradOptions.maxWork) return null;
+  const p: Phases = { B, H, W, CI, CO, pt, pl, HS, WS, OH, OW };
+  return winogradApplies(forwardShape(p)) && winogradApplies(inputGradShape(p)) ? p : null;
+}
+
+/** The stride-1 2x2 convolution of xs. */
+const forwardShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.HS, W: p.WS, CI: 4 * p.CI, OH: p.OH, OW: p.OW, CO: p.CO, padTop: 0, padLeft: 0 });
+/** Its input gradient as a convolution of dy (padded by 1 at the top and left) with the rotated filter, onto xs. */
+const inputGradShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.OH, W: p.OW, CI: p.CO, OH: p.HS, OW: p.WS, CO: 4 * p.CI, padTop: 1, padLeft: 1 });
+
+/**
+ * Runs of CI floats between x [B, H, W, CI] and xs [B, HS, WS, 4 CI] (byte offsets `x`, `xs`):
+ * `toPhases` copies x's pixels into xs, else xs's back into x. Pixels of xs outside x are left.
+ */
+function phaseRuns(runs: RunList, p: Phases, x: number, xs: number, toPhases: boolean): void {
+  const { B, H, W, CI, pt, pl, HS, WS } = p;
+  const run = CI * 4;
+  for (let b = 0; b < B; b++) {
+    for (let iy = 0; iy < H; iy++) {
+      const sy = iy + pt, a = sy & 1;
+      const rowS = (b * HS + (sy >> 1)) * WS;
+      for (let ix = 0; ix < W; ix++) {
+        const sx = ix + pl;
+        const at = xs + ((rowS + (sx >> 1)) * 4 + 2 * a + (sx & 1)) * run;
+        const xAt = x + ((b * H + iy) * W + ix) * run;
+        if (toPhases) runs.push(at, xAt, CI);
+        else runs.push(xAt, at, CI);
+      }
+    }
+  }
+}
+
+/** ws [2, 2, 4 CI, CO] from w [3, 3, CI, CO] (`toPhases`), or the 9 taps of dws back into dw. */
+function filterBlocks(wv: Float32Array, ws: Float32Array, CI: number, CO: number, toPhases: boolean): void {
+  const blk = CI * CO;
+  if (toPhases) ws.fill(0);
+  for (let ky = 0; ky < 3; ky++) {
+    for (let kx = 0; kx < 3; kx++) {
+      const w0 = (ky * 3 + kx) * blk;
+      const s0 = (((ky >> 1) * 2 + (kx >> 1)) * 4 + 2 * (ky & 1) + (kx & 1)) * blk;
+      if (toPhases) ws.set(wv.subarray(w0, w0 + blk), s0);
+      else wv.set(ws.subarray(s0, s0 + blk), w0);
+    }
+  }
+}
+
+/** x in the phase layout (a new tensor: the caller releases it). */
+function toPhaseLayout(backend: BackendWasm, x: TensorInfo, p: Phases): TensorInfo {
+  const xs = backend.makeOutput([p.B, p.HS, p.WS, 4 * p.CI], 'float32');
+  const runs = runList(backend, p.B * p.H * p.W);
+  const v = f32(backend, xs);
+  // pixels of xs outside x (odd sizes, top or left padding) stay zero
+  if ((p.H + p.pt) % 2 !== 0 || (p.W + p.pl) % 2 !== 0 || p.pt || p.pl) v.fill(0);
+  if (runs) {
+    phaseRuns(runs, p, f32(backend, x).byteOffset, v.byteOffset, true);
+    runs.apply(backend, 'copy');
+  } else {
+    const xv = f32(backend, x);
+    for (let b = 0, q = 0; b < p.B; b++) {
+      for (let iy = 0; iy < p.H; iy++) {
+        const sy = iy + p.pt;
+        for (let ix = 0; ix < p.W; ix++, q += p.CI) {
+          const sx = ix + p.pl;
+          v.set(xv.subarray(q, q + p.CI), (((b * p.HS + (sy >> 1)) * p.WS + (sx >> 1)) * 4 + 2 * (sy & 1) + (sx & 1)) * p.CI);
+        }
+      }
+    }
+  }
+  return xs;
+}
+
+function phaseFilter(backend: BackendWasm, filter: TensorInfo, p: Phases): TensorInfo {
+  const ws = backend.makeOutput([2, 2, 4 * p.CI, p.CO], 'float32');
+  filterBlocks(f32(backend, filter), f32(backend, ws), p.CI, p.CO, true);
+  return ws;
+}
+
+/** y [B, OH, OW, CO] of the stride-2 3x3 convolution `info`, or null where this path does not apply. */
+export function stride2Forward(backend: BackendWasm, g: GemmSimd, x: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const p = phasesOf(info);
+  const tw = p ? winogradTransforms(backend) : null;
+  if (!p || !tw) return null;
+  const xs = toPhaseLayout(backend, x, p);
+  let ws: TensorInfo | null = null;
+  try {
+    ws = phaseFilter(backend, filter, p);
+    const y = winogradConv(backend, g, tw, xs, ws, forwardShape(p), false);
+    stride2WinogradCalls.forward++;
+    return y;
+  } finally {
+    release(backend, xs, ws);
+  }
+}
+
+/** dx [B, H, W, CI] of the stride-2 3x3 convolution `info` for dy, or null where this path does not apply. */
+export function stride2BackpropInput(backend: BackendWasm, g: GemmSimd, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const p = phasesOf(info);
+  const tw = p ? winogradTransforms(backend) : null;
+  if (!p || !tw) return null;
+  const ws = phaseFilter(backend, filter, p);
+  let dxs: TensorInfo | null = null;
+  try {
+    dxs = winogradConv(backend, g, tw, dy, ws, inputGradShape(p), true);
+    const dx = backend.makeOutput([p.B, p.H, p.W, p.CI], 'float32');
+    const runs = runList(backend, p.B * p.H * p.W);
+    const d = dxs;
+    return fillOutput(backend, dx, [], () => {
+      const from = f32(backend, d);
+      const o = f32(backend, dx);
+      if (runs) {
+        phaseRuns(runs, p, o.byteOffset, from.byteOffset, false);
+        runs.apply(backend, 'copy');
+      } else {
+        for (let b = 0, q = 0; b < p.B; b++) {
+          for (let iy = 0; iy < p.H; iy++) {
+            const sy = iy + p.pt;
+            for (let ix = 0; ix < p.W; ix++, q += p.CI) {
+              const sx = ix + p.pl;
+              const s0 = (((b * p.HS + (sy >> 1)) * p.WS + (sx >> 1)) * 4 + 2 * (sy & 1) + (sx & 1)) * p.CI;
+              o.set(from.subarray(s0, s0 + p.CI), q);
+            }
+          }
+        }
+      }
+      stride2WinogradCalls.backpropInput++;
+    });
+  } finally {
+    release(backend, ws, dxs);
+  }
+}
+
+/** dw [3, 3, CI, CO] of the stride-2 3x3 convolution `info`, or null where this path does not apply. */
+export function stride2BackpropFilter(backend: BackendWasm, g: GemmSimd, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const p = phasesOf(info);
+  const tw = p ? winogradTransforms(backend) : null;
+  if (!p || !tw) return null;
+  const xs = toPhaseLayout(backend, x, p);
+  let dws: TensorInfo | null = null;
+  try {
+    dws = winogradFilterGrad(backend, g, tw, xs, dy, forwardShape(p));
+    const dw = backend.makeOutput([3, 3, p.CI, p.CO], 'float32');
+    const d = dws;
+    return fillOutput(backend, dw, [], () => {
+      filterBlocks(f32(backend, dw), f32(backend, d), p.CI, p.CO, false);
+      stride2WinogradCalls.backpropFilter++;
+    });
+  } finally {
+    release(backend, xs, dws);
+  }
+}

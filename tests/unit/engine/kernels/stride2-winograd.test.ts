@@ -1,0 +1,80 @@
+/**
+ * 3x3 stride-2 convolutions by Winograd F(5x5,2x2) on the input's phases
+ * (kernels/stride2-winograd.ts): forward, input gradient (= the transposed convolution) and filter
+ * gradient against the cpu backend, the path taken, no leaks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stride2WinogradCalls, stride2WinogradOptions } from '../../../../src/main/engine/kernels/stride2-winograd';
+import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, relDiff, size, tf } from './helpers';
+
+const cases: Case[] = [
+  { x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' }, // CycleGAN's first down-sampling layer (small map): pad 0 / 1
+  { x: [1, 12, 12, 128], k: [3, 3], co: 256, s: 2, pad: 'same' }, // its second, 6x6 output (one partial 5x5 tile row)
+  { x: [2, 9, 11, 32], k: [3, 3], co: 64, s: 2, pad: 'same' }, // odd sizes: pad 1 top and left, batch 2
+  { x: [1, 13, 10, 32], k: [3, 3], co: 64, s: 2, pad: 'valid' }, // odd rows without padding
+  { x: [2, 10, 10, 32], k: [3, 3], co: 64, s: 2, pad: [[0, 0], [1, 1], [0, 1], [0, 0]] }, // PyTorch's padding 1
+];
+
+describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () => {
+  const saved = { ...stride2WinogradOptions };
+  beforeAll(async () => {
+    await initWasm();
+    // every shape here (small maps, whose partial tiles the default rule refuses: tested below)
+    stride2WinogradOptions.maxWork = Infinity;
+  });
+  afterAll(() => {
+    Object.assign(stride2WinogradOptions, saved);
+  });
+
+  for (const c of cases) {
+    const name = `x ${c.x} co ${c.co} pad ${JSON.stringify(c.pad)}`;
+    it(`forward, input and filter gradients match cpu within 1e-4: ${name}`, async () => {
+      const xv = rand(size(c.x), 41);
+      const wv = rand(size([...c.k, c.x[3], c.co]), 42, 0.1);
+      const dyv = rand(size(outShape(c)), 43);
+      const w = () => tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
+      const run = () => [
+        tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
+        convInputGrad(c, tf.tensor(dyv, outShape(c)), w()),
+        convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, outShape(c))),
+      ];
+      const before = counts();
+      const n = { ...stride2WinogradCalls };
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expect(stride2WinogradCalls).toEqual({ forward: n.forward + 1, backpropInput: n.backpropInput + 1, backpropFilter: n.backpropFilter + 1 });
+      const want = await on('cpu', run);
+      // the measured error, for the record (F(5x5)'s output map has entries up to 16)
+      console.log(`stride-2 Winograd ${name}: rel. error fwd ${relDiff(ours[0]!, want[0]!).toExponential(1)}, dx ${relDiff(ours[1]!, want[1]!).toExponential(1)}, dw ${relDiff(ours[2]!, want[2]!).toExponential(1)}`);
+      expectClose(ours, want, 1e-4);
+    });
+  }
+
+  it('is not taken when switched off, nor for other strides, filters or too few channels', async () => {
+    const taken = async (c: Case) => {
+      const n = stride2WinogradCalls.forward;
+      await on('wasm', () => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros([...c.k, c.x[3], c.co]) as tf.Tensor4D, c.s as number, c.pad as 'same'));
+      return stride2WinogradCalls.forward - n;
+    };
+    expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(1);
+    // the default rule: 64x64 outputs (13x13 tiles of 5x5 cover 65x65: 0.66 of the direct
+    // multiplies), not 32x32 (7x7 tiles cover 35x35: 0.77) nor 8x8
+    stride2WinogradOptions.maxWork = saved.maxWork;
+    try {
+      expect(await taken({ x: [1, 128, 128, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(1);
+      expect(await taken({ x: [1, 64, 64, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(0);
+      expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(0);
+    } finally {
+      stride2WinogradOptions.maxWork = Infinity;
+    }
+    expect(await taken({ x: [1, 16, 16, 64], k: [4, 4], co: 128, s: 2, pad: 'same' })).toBe(0);
+    expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 1, pad: 'same' })).toBe(0);
+    expect(await taken({ x: [1, 16, 16, 8], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(0); // 4 CI = 32 phase channels
+    stride2WinogradOptions.enabled = false;
+    try {
+      expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(0);
+    } finally {
+      stride2WinogradOptions.enabled = true;
+    }
+  });
+});
