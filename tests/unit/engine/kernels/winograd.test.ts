@@ -6,7 +6,7 @@
  * (winograd-simd.ts) against the same maps on numbers, and those against their matrices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { winogradCacheSweep, winogradCalls, winogradOptions, winogradTile, winogradTransforms } from '../../../../src/main/engine/kernels/winograd';
+import { winogradApplies, winogradCacheSweep, winogradCalls, winogradOptions, winogradTile, winogradTransforms } from '../../../../src/main/engine/kernels/winograd';
 import { MAPS, MATRICES, type MapName, applyMap, createTranspose } from '../../../../src/main/engine/kernels/winograd-simd';
 import { heapF32, heapMemory, heapOffset } from '../../../../src/main/engine/kernels/wasm-util';
 import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
@@ -212,6 +212,27 @@ describe('Winograd transforms and choices', () => {
     winogradOptions.f4 = false;
     expect(winogradTile(s(1, 32))).toBe(2);
     winogradOptions.f4 = saved.f4;
+  });
+
+  it("takes F(3x3,4x4) for PatchGAN's stride-1 256 -> 512 layer from 64 px, not on fewer tiles or when switched off", () => {
+    // the layer's input is the zero-padded map: S/8 + 2 square, output S/8 - 1; the input gradient a 'valid' conv of dy padded by 3
+    const fwd = (S: number, CI = 256, CO = 512, B = 1) => ({ K: 4 as const, B, H: S / 8 + 2, W: S / 8 + 2, CI, OH: S / 8 - 1, OW: S / 8 - 1, CO, padTop: 0, padLeft: 0 });
+    const dx = (S: number) => ({ K: 4 as const, B: 1, H: S / 8 - 1, W: S / 8 - 1, CI: 512, OH: S / 8 + 2, OW: S / 8 + 2, CO: 256, padTop: 3, padLeft: 3 });
+    for (const S of [64, 128, 256]) {
+      expect(winogradApplies(fwd(S)), `${S} px forward`).toBe(true);
+      expect(winogradApplies(dx(S)), `${S} px input gradient`).toBe(true);
+      expect(winogradApplies(fwd(S), true), `${S} px filter gradient`).toBe(true);
+      expect(winogradTile(fwd(S))).toBe(3);
+    }
+    expect(winogradApplies(fwd(40))).toBe(false); // 4x4 output: 4 tiles, the filter transform outweighs the products
+    expect(winogradApplies(fwd(40, 256, 512, 4))).toBe(true); // ... unless a batch brings the tiles
+    expect(winogradApplies(fwd(128, 32, 64))).toBe(false); // narrow channels
+    winogradOptions.k4BackpropFilter = false;
+    expect(winogradApplies(fwd(128), true)).toBe(false);
+    expect(winogradApplies(fwd(128))).toBe(true);
+    winogradOptions.k4 = false;
+    expect(winogradApplies(fwd(128))).toBe(false);
+    Object.assign(winogradOptions, { k4: saved.k4, k4BackpropFilter: saved.k4BackpropFilter });
   });
 
   it('SIMD transforms compute the maps on every lane', async () => {
