@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GemmSimd } from './gemm-simd';
 import { type RunList, runList } from './runs-simd';
-import { type WinogradShape, winogradApplies, winogradConv, winogradFilterGrad, winogradTransforms } from './winograd';
+import { type WinogradShape, k2Work, winogradApplies, winogradConv, winogradFilterGrad, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, release } from './wasm-util';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -36,7 +36,7 @@ type ConvInfo = tf.backend_util.Conv2DInfo;
  * 204 -> 214, i.e. slower (the transforms and phase copies cost more than the 23% fewer
  * multiplies save), hence 0.7.
  */
-export const stride2WinogradOptions = { enabled: process.env.ATELIER_S2_WINOGRAD !== '0', maxWork: 0.7 };
+export const stride2WinogradOptions = { enabled: process.env.ATELIER_S2_WINOGRAD !== '0', maxWork: 0.7, minTiles: 64 };
 /** Calls that took this path (tests check it). */
 export const stride2WinogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
 
@@ -65,9 +65,11 @@ function phasesOf(info: ConvInfo): Phases | null {
   const HS = Math.ceil((H + pt) / 2), WS = Math.ceil((W + pl) / 2);
   // output y reads xs rows y and y + 1 (zero beyond HS): OH <= HS always holds for these pads
   if (OH > HS || OW > WS) return null;
-  // 36 multiplies per 5x5 tile and phase channel (4 per input channel) against 9 per output
-  const work = (36 * 4 * Math.ceil(OH / 5) * Math.ceil(OW / 5)) / (9 * OH * OW);
-  if (work > stride2WinogradOptions.maxWork) return null;
+  // the tiles' multiplies (4 phase channels per input channel) against 9 per output
+  const work = (4 * Math.min(k2Work({ B, OH, OW }, 4), k2Work({ B, OH, OW }, 5))) / (9 * B * OH * OW);
+  // few tiles: the per-call filter transforms (36 or 25 planes of 4 CI x CO) outweigh the products
+  // saved (64 px step, 16x16 outputs, 16 tiles: kernel CPU ms per step 55-57 -> 61-80)
+  if (work > stride2WinogradOptions.maxWork || B * Math.ceil(OH / 4) * Math.ceil(OW / 4) < stride2WinogradOptions.minTiles) return null;
   const p: Phases = { B, H, W, CI, CO, pt, pl, HS, WS, OH, OW };
   return winogradApplies(forwardShape(p)) && winogradApplies(inputGradShape(p)) ? p : null;
 }

@@ -168,7 +168,37 @@ const G34 = [[1 / 4, 0, 0, 0], [-1 / 6, -1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6,
 const AT34 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 1]];
 const G52 = [[1 / 4, 0], [-1 / 6, -1 / 6], [-1 / 6, 1 / 6], [1 / 24, 1 / 12], [1 / 24, -1 / 12], [0, 1]];
 const AT52 = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 0], [0, 1, 1, 16, 16, 1]];
+/**
+ * F(4x4,2x2) (2x2 filters, 4x4 output tiles: the stride-2 phases where 5x5 tiles would leave
+ * partial ones, e.g. 32x32 outputs), points 0, 1, -1, 1/2 and infinity (a float32 simulation at
+ * 512 channels: ~5e-6 relative, against ~8e-6 with 2 instead of 1/2 and ~2e-5 for F(5x5,2x2)).
+ * B^T solved from A^T and G (A^T (G g . B^T d) = the correlation of d with g):
+ *   B^T = [1/2 -1 -1/2 1 0; 0 -1/2 1/2 1 0; 0 1/2 -3/2 1 0; 0 -1 0 1 0; 0 1/2 -1 -1/2 1]
+ *   G   = [2 0; 1 1; -1/3 1/3; -8/3 -4/3; 0 1]
+ *   A^T = [1 1 1 1 0; 0 1 -1 1/2 0; 0 1 1 1/4 0; 0 1 -1 1/8 1]
+ * Their maps are the matrices applied as written (`matrixMap`), without shared partial sums.
+ */
+const BT42 = [[0.5, -1, -0.5, 1, 0], [0, -0.5, 0.5, 1, 0], [0, 0.5, -1.5, 1, 0], [0, -1, 0, 1, 0], [0, 0.5, -1, -0.5, 1]];
+const G42 = [[2, 0], [1, 1], [-1 / 3, 1 / 3], [-8 / 3, -4 / 3], [0, 1]];
+const AT42 = [[1, 1, 1, 1, 0], [0, 1, -1, 0.5, 0], [0, 1, 1, 0.25, 0], [0, 1, -1, 0.125, 1]];
 const transpose = (m: number[][]) => m[0]!.map((_, j) => m.map((row) => row[j]!));
+
+/** A 1-D map that applies matrix `mx` (rows: outputs) term by term: +-1 by add / sub, others by scale. */
+function matrixMap(mx: number[][]): Map1<unknown> {
+  return (ar, v) =>
+    mx.map((row) => {
+      let acc: unknown = null;
+      row.forEach((c, j) => {
+        if (c === 0) return;
+        const x = v[j];
+        if (acc == null) acc = c === 1 ? x : c === -1 ? ar.neg(x) : ar.scale(x, c);
+        else if (c === 1) acc = ar.add(acc, x);
+        else if (c === -1) acc = ar.sub(acc, x);
+        else acc = ar.add(acc, ar.scale(x, c));
+      });
+      return acc ?? ar.sub(v[0], v[0]);
+    });
+}
 export const MATRICES: Record<string, number[][]> = {
   input: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
   filter: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
@@ -188,6 +218,11 @@ export const MATRICES: Record<string, number[][]> = {
   output52: AT52,
   dyTile52: transpose(AT52),
   filterGrad52: transpose(G52),
+  input42: BT42,
+  filter42: G42,
+  output42: AT42,
+  dyTile42: transpose(AT42),
+  filterGrad42: transpose(G42),
 };
 
 /**
@@ -227,6 +262,11 @@ export const MAPS = {
   output52: { f: at52, r: 6 },
   dyTile52: { f: am52, r: 5 },
   filterGrad52: { f: gt52, r: 6 },
+  input42: { f: matrixMap(BT42), r: 5 },
+  filter42: { f: matrixMap(G42), r: 2 },
+  output42: { f: matrixMap(AT42), r: 5 },
+  dyTile42: { f: matrixMap(transpose(AT42)), r: 4 },
+  filterGrad42: { f: matrixMap(transpose(G42)), r: 5 },
 } as const;
 export type MapName = keyof typeof MAPS;
 

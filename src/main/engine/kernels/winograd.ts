@@ -157,6 +157,11 @@ const F4: Variant = { m: 4, r: 3, a: 6, planes: 36, input: 'input4', filter: 'fi
 const F34: Variant = { m: 3, r: 4, a: 6, planes: 36, input: 'input4', filter: 'filter34', output: 'output34', dyTile: 'dyTile34', filterGrad: 'filterGrad34' };
 /** F(5x5,2x2): 2x2 filters (the phases of a stride-2 3x3 convolution, stride2-winograd.ts), the same points and input map. */
 const F52: Variant = { m: 5, r: 2, a: 6, planes: 36, input: 'input4', filter: 'filter52', output: 'output52', dyTile: 'dyTile52', filterGrad: 'filterGrad52' };
+/** F(4x4,2x2): 2x2 filters where 4x4 tiles need fewer multiplies than 5x5 ones (fewer partial tiles). */
+const F42: Variant = { m: 4, r: 2, a: 5, planes: 25, input: 'input42', filter: 'filter42', output: 'output42', dyTile: 'dyTile42', filterGrad: 'filterGrad42' };
+
+/** Multiplies per channel pair of 2x2 filters in (m + 1)^2-point tiles of m x m outputs. */
+export const k2Work = (s: Pick<WinogradShape, 'B' | 'OH' | 'OW'>, m: 4 | 5) => (m + 1) ** 2 * s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
 
 const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
 
@@ -167,13 +172,14 @@ const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * M
  */
 export function winogradTile(s: WinogradShape): 2 | 3 | 4 | 5 {
   if (s.K === 4) return 3;
-  if (s.K === 2) return 5;
+  if (s.K === 2) return k2Work(s, 4) <= k2Work(s, 5) ? 4 : 5;
   if (winogradOptions.tile) return winogradOptions.tile;
   const T = tileCount(s, 4);
   return winogradOptions.f4 && s.OH >= 4 && s.OW >= 4 && T >= winogradOptions.f4MinTiles && T <= winogradOptions.f4MaxTiles ? 4 : 2;
 }
 const variantOf = (s: WinogradShape) => {
   const m = winogradTile(s);
+  if (s.K === 2) return m === 4 ? F42 : F52;
   return m === 5 ? F52 : m === 3 ? F34 : m === 4 ? F4 : F2;
 };
 

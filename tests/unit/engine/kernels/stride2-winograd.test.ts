@@ -20,7 +20,7 @@ describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () 
   beforeAll(async () => {
     await initWasm();
     // every shape here (small maps, whose partial tiles the default rule refuses: tested below)
-    stride2WinogradOptions.maxWork = Infinity;
+    Object.assign(stride2WinogradOptions, { maxWork: Infinity, minTiles: 0 });
   });
   afterAll(() => {
     Object.assign(stride2WinogradOptions, saved);
@@ -58,14 +58,17 @@ describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () 
     };
     expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(1);
     // the default rule: 64x64 outputs (13x13 tiles of 5x5 cover 65x65: 0.66 of the direct
-    // multiplies), not 32x32 (7x7 tiles cover 35x35: 0.77) nor 8x8
-    stride2WinogradOptions.maxWork = saved.maxWork;
+    // multiplies), 32x32 (8x8 tiles of 4x4: 0.69), not 17x17 (5x5 tiles of 4x4 or 4x4 of 5x5
+    // cover 20x20: 0.89), nor 16x16 (16 tiles of 4x4: the 64 px step's second layer was slower) or 8x8
+    Object.assign(stride2WinogradOptions, { maxWork: saved.maxWork, minTiles: saved.minTiles });
     try {
       expect(await taken({ x: [1, 128, 128, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(1);
-      expect(await taken({ x: [1, 64, 64, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(0);
+      expect(await taken({ x: [1, 64, 64, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(1);
+      expect(await taken({ x: [1, 34, 34, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(0);
+      expect(await taken({ x: [1, 32, 32, 64], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(0); // 16x16: 16 tiles, < minTiles
       expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(0);
     } finally {
-      stride2WinogradOptions.maxWork = Infinity;
+      Object.assign(stride2WinogradOptions, { maxWork: Infinity, minTiles: 0 });
     }
     expect(await taken({ x: [1, 16, 16, 64], k: [4, 4], co: 128, s: 2, pad: 'same' })).toBe(0);
     expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 1, pad: 'same' })).toBe(0);
