@@ -79,25 +79,34 @@ const forwardShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.HS, W: 
 /** Its input gradient as a convolution of dy (padded by 1 at the top and left) with the rotated filter, onto xs. */
 const inputGradShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.OH, W: p.OW, CI: p.CO, OH: p.HS, OW: p.WS, CO: 4 * p.CI, padTop: 1, padLeft: 1 });
 
-/**
- * Runs of CI floats between x [B, H, W, CI] and xs [B, HS, WS, 4 CI] (byte offsets `x`, `xs`):
- * `toPhases` copies x's pixels into xs, else xs's back into x. Pixels of xs outside x are left.
- */
-function phaseRuns(runs: RunList, p: Phases, x: number, xs: number, toPhases: boolean): void {
+/** For every pixel of x [B, H, W, CI]: its float offset there and in xs [B, HS, WS, 4 CI] (phase 2 a + c). */
+function eachPixel(p: Phases, f: (xAt: number, sAt: number) => void): void {
   const { B, H, W, CI, pt, pl, HS, WS } = p;
-  const run = CI * 4;
-  for (let b = 0; b < B; b++) {
+  for (let b = 0, q = 0; b < B; b++) {
     for (let iy = 0; iy < H; iy++) {
-      const sy = iy + pt, a = sy & 1;
-      const rowS = (b * HS + (sy >> 1)) * WS;
-      for (let ix = 0; ix < W; ix++) {
+      const sy = iy + pt, rowS = (b * HS + (sy >> 1)) * WS, a2 = 2 * (sy & 1);
+      for (let ix = 0; ix < W; ix++, q += CI) {
         const sx = ix + pl;
-        const at = xs + ((rowS + (sx >> 1)) * 4 + 2 * a + (sx & 1)) * run;
-        const xAt = x + ((b * H + iy) * W + ix) * run;
-        if (toPhases) runs.push(at, xAt, CI);
-        else runs.push(xAt, at, CI);
+        f(q, ((rowS + (sx >> 1)) * 4 + a2 + (sx & 1)) * CI);
       }
     }
+  }
+}
+
+/**
+ * Copy x's pixels into xs (`toPhases`) or xs's back into x: runs of CI floats, listed for one SIMD
+ * call (runs-simd.ts; `runs` made before the heap views here), else one `set` each. Pixels of xs
+ * outside x are left as they are.
+ */
+function copyPhases(backend: BackendWasm, p: Phases, x: TensorInfo, xs: TensorInfo, toPhases: boolean, runs: RunList | null): void {
+  const xv = f32(backend, x), sv = f32(backend, xs);
+  const CI = p.CI;
+  if (runs) {
+    const xB = xv.byteOffset, sB = sv.byteOffset;
+    eachPixel(p, (q, at) => (toPhases ? runs.push(sB + at * 4, xB + q * 4, CI) : runs.push(xB + q * 4, sB + at * 4, CI)));
+    runs.apply(backend, 'copy');
+  } else {
+    eachPixel(p, (q, at) => (toPhases ? sv.set(xv.subarray(q, q + CI), at) : xv.set(sv.subarray(at, at + CI), q)));
   }
 }
 
@@ -119,24 +128,9 @@ function filterBlocks(wv: Float32Array, ws: Float32Array, CI: number, CO: number
 function toPhaseLayout(backend: BackendWasm, x: TensorInfo, p: Phases): TensorInfo {
   const xs = backend.makeOutput([p.B, p.HS, p.WS, 4 * p.CI], 'float32');
   const runs = runList(backend, p.B * p.H * p.W);
-  const v = f32(backend, xs);
   // pixels of xs outside x (odd sizes, top or left padding) stay zero
-  if ((p.H + p.pt) % 2 !== 0 || (p.W + p.pl) % 2 !== 0 || p.pt || p.pl) v.fill(0);
-  if (runs) {
-    phaseRuns(runs, p, f32(backend, x).byteOffset, v.byteOffset, true);
-    runs.apply(backend, 'copy');
-  } else {
-    const xv = f32(backend, x);
-    for (let b = 0, q = 0; b < p.B; b++) {
-      for (let iy = 0; iy < p.H; iy++) {
-        const sy = iy + p.pt;
-        for (let ix = 0; ix < p.W; ix++, q += p.CI) {
-          const sx = ix + p.pl;
-          v.set(xv.subarray(q, q + p.CI), (((b * p.HS + (sy >> 1)) * p.WS + (sx >> 1)) * 4 + 2 * (sy & 1) + (sx & 1)) * p.CI);
-        }
-      }
-    }
-  }
+  if ((p.H + p.pt) % 2 !== 0 || (p.W + p.pl) % 2 !== 0 || p.pt || p.pl) f32(backend, xs).fill(0);
+  copyPhases(backend, p, x, xs, true, runs);
   return xs;
 }
 
@@ -176,23 +170,7 @@ export function stride2BackpropInput(backend: BackendWasm, g: GemmSimd, dy: Tens
     const runs = runList(backend, p.B * p.H * p.W);
     const d = dxs;
     return fillOutput(backend, dx, [], () => {
-      const from = f32(backend, d);
-      const o = f32(backend, dx);
-      if (runs) {
-        phaseRuns(runs, p, o.byteOffset, from.byteOffset, false);
-        runs.apply(backend, 'copy');
-      } else {
-        for (let b = 0, q = 0; b < p.B; b++) {
-          for (let iy = 0; iy < p.H; iy++) {
-            const sy = iy + p.pt;
-            for (let ix = 0; ix < p.W; ix++, q += p.CI) {
-              const sx = ix + p.pl;
-              const s0 = (((b * p.HS + (sy >> 1)) * p.WS + (sx >> 1)) * 4 + 2 * (sy & 1) + (sx & 1)) * p.CI;
-              o.set(from.subarray(s0, s0 + p.CI), q);
-            }
-          }
-        }
-      }
+      copyPhases(backend, p, dx, d, false, runs);
       stride2WinogradCalls.backpropInput++;
     });
   } finally {

@@ -104,3 +104,19 @@ export function convFilterGrad(c: ConvCase, x: tf.Tensor, dy: tf.Tensor): tf.Ten
     strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [...c.k, c.x[3], c.co],
   } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
+
+/**
+ * Seeded x (seed), filter (seed + 1, values within wScale) and dy (seed + 2) of case `c`, and a
+ * run of its forward convolution, input gradient and filter gradient (for `on`).
+ */
+export function convPasses(c: ConvCase, seed: number, wScale: number): () => tf.Tensor[] {
+  const xv = rand(size(c.x), seed);
+  const wv = rand(size([...c.k, c.x[3], c.co]), seed + 1, wScale);
+  const dyv = rand(size(convOutShape(c)), seed + 2);
+  const w = () => tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
+  return () => [
+    tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
+    convInputGrad(c, tf.tensor(dyv, convOutShape(c)), w()),
+    convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, convOutShape(c))),
+  ];
+}

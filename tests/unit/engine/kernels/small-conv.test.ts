@@ -3,7 +3,7 @@ import { narrowConvOptions } from '../../../../src/main/engine/kernels/narrow-co
 import { runsCalls } from '../../../../src/main/engine/kernels/runs-simd';
 import { smallConvCalls, smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { winogradOptions } from '../../../../src/main/engine/kernels/winograd';
-import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
+import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, convPasses, counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
 // Output pixels (batch * OH * OW) from 1 to 36, including counts that are not multiples of 4.
 const cases: Case[] = [
@@ -213,15 +213,7 @@ describe('SIMD runs for im2col / col2im and the dy^T filter gradient on wasm', (
   for (const c of strided) {
     const name = `x ${c.x} k ${c.k} co ${c.co} s ${c.s} pad ${JSON.stringify(c.pad)}`;
     it(`forward, input and filter gradients match cpu: ${name}`, async () => {
-      const xv = rand(size(c.x), 31);
-      const wv = rand(size([...c.k, c.x[3], c.co]), 32, 0.5);
-      const dyv = rand(size(outShape(c)), 33);
-      const w = () => tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
-      const run = () => [
-        tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
-        convInputGrad(c, tf.tensor(dyv, outShape(c)), w()),
-        convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, outShape(c))),
-      ];
+      const run = convPasses(c, 31, 0.5);
       const before = counts();
       const n = { ...smallConvCalls, ...runsCalls };
       const ours = await on('wasm', run);

@@ -4,8 +4,9 @@
  * gradient against the cpu backend, the path taken, no leaks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runsOptions } from '../../../../src/main/engine/kernels/runs-simd';
 import { stride2WinogradCalls, stride2WinogradOptions } from '../../../../src/main/engine/kernels/stride2-winograd';
-import { type ConvCase as Case, convFilterGrad, convInputGrad, convOutShape as outShape, counts, expectClose, initWasm, on, rand, relDiff, size, tf } from './helpers';
+import { type ConvCase as Case, convPasses, counts, expectClose, initWasm, on, relDiff, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' }, // CycleGAN's first down-sampling layer (small map): pad 0 / 1
@@ -29,15 +30,7 @@ describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () 
   for (const c of cases) {
     const name = `x ${c.x} co ${c.co} pad ${JSON.stringify(c.pad)}`;
     it(`forward, input and filter gradients match cpu within 1e-4: ${name}`, async () => {
-      const xv = rand(size(c.x), 41);
-      const wv = rand(size([...c.k, c.x[3], c.co]), 42, 0.1);
-      const dyv = rand(size(outShape(c)), 43);
-      const w = () => tf.tensor4d(wv, [...c.k, c.x[3], c.co]);
-      const run = () => [
-        tf.conv2d(tf.tensor4d(xv, c.x), w(), c.s as number, c.pad as 'same'),
-        convInputGrad(c, tf.tensor(dyv, outShape(c)), w()),
-        convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, outShape(c))),
-      ];
+      const run = convPasses(c, 41, 0.1);
       const before = counts();
       const n = { ...stride2WinogradCalls };
       const ours = await on('wasm', run);
@@ -49,6 +42,22 @@ describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () 
       expectClose(ours, want, 1e-4);
     });
   }
+
+  it('copies into and out of the phase layout the same without the SIMD runs', async () => {
+    const run = convPasses({ x: [2, 9, 11, 32], k: [3, 3], co: 64, s: 2, pad: 'same' }, 44, 0.1);
+    const simd = await on('wasm', run);
+    const before = counts();
+    const n = { ...stride2WinogradCalls };
+    runsOptions.enabled = false;
+    try {
+      const js = await on('wasm', run);
+      expect(stride2WinogradCalls.forward - n.forward).toBe(1);
+      expect(counts()).toEqual(before);
+      js.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(simd[i]!.buffer))).toBe(true));
+    } finally {
+      runsOptions.enabled = true;
+    }
+  });
 
   it('is not taken when switched off, nor for other strides, filters or too few channels', async () => {
     const taken = async (c: Case) => {
