@@ -204,7 +204,7 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   // (opt-in, stride 1 only: see wideInputForward)
   const wide = P > 0 && smallConvOptions.wideInputForward && info.strideHeight === 1 && info.strideWidth === 1 ? wideForward(backend, x, filter, info) : null;
   if (wide) return wide;
-  // 3x3 stride 2: Winograd F(5x5,2x2) on the input's phases (stride2-winograd.ts)
+  // 3x3 and 4x4 stride 2: Winograd F(5x5,2x2) on the input's phases (stride2-winograd.ts)
   const g = P > 0 && smallConvOptions.enabled ? gemm(backend) : null;
   const s2 = g ? stride2Forward(backend, g, x, filter, info) : null;
   if (s2) return s2;
@@ -361,7 +361,7 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   if (asConv) return asConv;
   const g = gemm(backend);
   if (!g) return null;
-  // 3x3 stride 2: Winograd F(5x5,2x2) on the phases (stride2-winograd.ts)
+  // 3x3 and 4x4 stride 2: Winograd F(5x5,2x2) on the phases (stride2-winograd.ts)
   const s2 = stride2BackpropInput(backend, g, dy, filter, info);
   if (s2) return s2;
   // Strided: one forward product per output phase (stride-phase.ts), no col2im scatter.

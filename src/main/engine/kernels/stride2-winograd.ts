@@ -1,6 +1,8 @@
 /**
  * 3x3 stride-2 convolutions (CycleGAN's down-sampling layers, and as their input gradients the
- * transposed up-sampling ones) by Winograd F(5x5, 2x2) on the input's phases.
+ * transposed up-sampling ones) by Winograd F(5x5, 2x2) on the input's phases. 4x4 stride-2 ones
+ * (pix2pix's U-Net encoder and PatchGAN, as input gradients its decoder) the same way: there every
+ * one of the 16 blocks is a tap, 5.8 instead of 16 multiplies per output and channel pair.
  *
  * Split x by row and column parity ("space to depth"): xs[b, i, j, (2 a + c) CI + ci] =
  * x[b, 2 i + a - pt, 2 j + c - pl, ci] (zero outside x). Tap (ky, kx) = (2 u + a, 2 v + c) of the
@@ -36,7 +38,19 @@ type ConvInfo = tf.backend_util.Conv2DInfo;
  * 204 -> 214, i.e. slower (the transforms and phase copies cost more than the 23% fewer
  * multiplies save), hence 0.7.
  */
-export const stride2WinogradOptions = { enabled: process.env.ATELIER_S2_WINOGRAD !== '0', maxWork: 0.7, minTiles: 64 };
+export const stride2WinogradOptions = {
+  enabled: process.env.ATELIER_S2_WINOGRAD !== '0',
+  maxWork: 0.7,
+  minTiles: 64,
+  /**
+   * 4x4 filters too (ATELIER_S2_WINOGRAD_K4=0: off). Process CPU ms per call (2 threads), new
+   * filter every 3 calls, direct -> phases (load 6): 128x128x64 -> 128 forward 26.4 -> 12.9, input
+   * gradient 30.6 -> 12.6, filter gradient 29.3 -> 13.2; 64x64x128 -> 256 25.9 -> 16.4, 28.2 ->
+   * 16.0, 30.4 -> 14.9; 32x32x256 -> 512 (16x16 outputs, under minTiles) 26.6 -> 26.3, 27.7 ->
+   * 33.7, 28.7 -> 20.1: the same minTiles rule holds.
+   */
+  k4: process.env.ATELIER_S2_WINOGRAD_K4 !== '0',
+};
 /** Calls that took this path (tests check it). */
 export const stride2WinogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
 
@@ -49,6 +63,8 @@ interface Phases {
   CO: number;
   pt: number;
   pl: number;
+  /** The filter size, 3 or 4. */
+  K: number;
   /** xs: HS x WS pixels of 4 CI channels. */
   HS: number;
   WS: number;
@@ -58,19 +74,20 @@ interface Phases {
 
 function phasesOf(info: ConvInfo): Phases | null {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outChannels: CO, outHeight: OH, outWidth: OW } = info;
-  if (!stride2WinogradOptions.enabled || info.filterHeight !== 3 || info.filterWidth !== 3 || info.strideHeight !== 2 || info.strideWidth !== 2) return null;
+  const K = info.filterHeight;
+  if (!stride2WinogradOptions.enabled || (K !== 3 && !(K === 4 && stride2WinogradOptions.k4)) || info.filterWidth !== K || info.strideHeight !== 2 || info.strideWidth !== 2) return null;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || CI % 8 !== 0 || CO % 8 !== 0) return null;
   const pt = info.padInfo.top, pl = info.padInfo.left;
   if (pt < 0 || pt > 1 || pl < 0 || pl > 1) return null;
   const HS = Math.ceil((H + pt) / 2), WS = Math.ceil((W + pl) / 2);
   // output y reads xs rows y and y + 1 (zero beyond HS): OH <= HS always holds for these pads
   if (OH > HS || OW > WS) return null;
-  // the tiles' multiplies (4 phase channels per input channel) against 9 per output
-  const work = (4 * Math.min(k2Work({ B, OH, OW }, 4), k2Work({ B, OH, OW }, 5))) / (9 * B * OH * OW);
+  // the tiles' multiplies (4 phase channels per input channel) against K^2 per output
+  const work = (4 * Math.min(k2Work({ B, OH, OW }, 4), k2Work({ B, OH, OW }, 5))) / (K * K * B * OH * OW);
   // few tiles: the per-call filter transforms (36 or 25 planes of 4 CI x CO) outweigh the products
   // saved (64 px step, 16x16 outputs, 16 tiles: kernel CPU ms per step 55-57 -> 61-80)
   if (work > stride2WinogradOptions.maxWork || B * Math.ceil(OH / 4) * Math.ceil(OW / 4) < stride2WinogradOptions.minTiles) return null;
-  const p: Phases = { B, H, W, CI, CO, pt, pl, HS, WS, OH, OW };
+  const p: Phases = { B, H, W, CI, CO, K, pt, pl, HS, WS, OH, OW };
   return winogradApplies(forwardShape(p)) && winogradApplies(inputGradShape(p)) ? p : null;
 }
 
@@ -110,13 +127,13 @@ function copyPhases(backend: BackendWasm, p: Phases, x: TensorInfo, xs: TensorIn
   }
 }
 
-/** ws [2, 2, 4 CI, CO] from w [3, 3, CI, CO] (`toPhases`), or the 9 taps of dws back into dw. */
-function filterBlocks(wv: Float32Array, ws: Float32Array, CI: number, CO: number, toPhases: boolean): void {
+/** ws [2, 2, 4 CI, CO] from w [K, K, CI, CO] (`toPhases`), or the K^2 taps of dws back into dw. */
+function filterBlocks(wv: Float32Array, ws: Float32Array, K: number, CI: number, CO: number, toPhases: boolean): void {
   const blk = CI * CO;
-  if (toPhases) ws.fill(0);
-  for (let ky = 0; ky < 3; ky++) {
-    for (let kx = 0; kx < 3; kx++) {
-      const w0 = (ky * 3 + kx) * blk;
+  if (toPhases && K < 4) ws.fill(0);
+  for (let ky = 0; ky < K; ky++) {
+    for (let kx = 0; kx < K; kx++) {
+      const w0 = (ky * K + kx) * blk;
       const s0 = (((ky >> 1) * 2 + (kx >> 1)) * 4 + 2 * (ky & 1) + (kx & 1)) * blk;
       if (toPhases) ws.set(wv.subarray(w0, w0 + blk), s0);
       else wv.set(ws.subarray(s0, s0 + blk), w0);
@@ -136,7 +153,7 @@ function toPhaseLayout(backend: BackendWasm, x: TensorInfo, p: Phases): TensorIn
 
 function phaseFilter(backend: BackendWasm, filter: TensorInfo, p: Phases): TensorInfo {
   const ws = backend.makeOutput([2, 2, 4 * p.CI, p.CO], 'float32');
-  filterBlocks(f32(backend, filter), f32(backend, ws), p.CI, p.CO, true);
+  filterBlocks(f32(backend, filter), f32(backend, ws), p.K, p.CI, p.CO, true);
   return ws;
 }
 
@@ -187,10 +204,10 @@ export function stride2BackpropFilter(backend: BackendWasm, g: GemmSimd, x: Tens
   let dws: TensorInfo | null = null;
   try {
     dws = winogradFilterGrad(backend, g, tw, xs, dy, forwardShape(p));
-    const dw = backend.makeOutput([3, 3, p.CI, p.CO], 'float32');
+    const dw = backend.makeOutput([p.K, p.K, p.CI, p.CO], 'float32');
     const d = dws;
     return fillOutput(backend, dw, [], () => {
-      filterBlocks(f32(backend, dw), f32(backend, d), p.CI, p.CO, false);
+      filterBlocks(f32(backend, dw), f32(backend, d), p.K, p.CI, p.CO, false);
       stride2WinogradCalls.backpropFilter++;
     });
   } finally {

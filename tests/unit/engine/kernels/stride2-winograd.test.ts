@@ -1,5 +1,5 @@
 /**
- * 3x3 stride-2 convolutions by Winograd F(5x5,2x2) on the input's phases
+ * 3x3 and 4x4 stride-2 convolutions by Winograd F(5x5,2x2) on the input's phases
  * (kernels/stride2-winograd.ts): forward, input gradient (= the transposed convolution) and filter
  * gradient against the cpu backend, the path taken, no leaks.
  */
@@ -14,9 +14,14 @@ const cases: Case[] = [
   { x: [2, 9, 11, 32], k: [3, 3], co: 64, s: 2, pad: 'same' }, // odd sizes: pad 1 top and left, batch 2
   { x: [1, 13, 10, 32], k: [3, 3], co: 64, s: 2, pad: 'valid' }, // odd rows without padding
   { x: [2, 10, 10, 32], k: [3, 3], co: 64, s: 2, pad: [[0, 0], [1, 1], [0, 1], [0, 0]] }, // PyTorch's padding 1
+  // 4x4 (pix2pix's U-Net encoder and PatchGAN; the decoder's transposed layers as input gradients): every filter block a tap
+  { x: [1, 16, 16, 64], k: [4, 4], co: 128, s: 2, pad: 'same' }, // 'same' on an even map: 1 before, 1 after
+  { x: [2, 9, 11, 32], k: [4, 4], co: 64, s: 2, pad: 'same' }, // odd sizes: 1 before, 2 after; batch 2
+  { x: [1, 12, 10, 32], k: [4, 4], co: 64, s: 2, pad: 'valid' },
+  { x: [1, 10, 10, 64], k: [4, 4], co: 64, s: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] }, // PyTorch's padding 1
 ];
 
-describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () => {
+describe('3x3 and 4x4 stride-2 convolutions by Winograd on the input phases (wasm)', () => {
   const saved = { ...stride2WinogradOptions };
   beforeAll(async () => {
     await initWasm();
@@ -28,7 +33,7 @@ describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () 
   });
 
   for (const c of cases) {
-    const name = `x ${c.x} co ${c.co} pad ${JSON.stringify(c.pad)}`;
+    const name = `x ${c.x} k ${c.k} co ${c.co} pad ${JSON.stringify(c.pad)}`;
     it(`forward, input and filter gradients match cpu within 1e-4: ${name}`, async () => {
       const run = convPasses(c, 41, 0.1);
       const before = counts();
@@ -76,10 +81,15 @@ describe('3x3 stride-2 convolutions by Winograd on the input phases (wasm)', () 
       expect(await taken({ x: [1, 34, 34, 16], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(0);
       expect(await taken({ x: [1, 32, 32, 64], k: [3, 3], co: 64, s: 2, pad: 'same' })).toBe(0); // 16x16: 16 tiles, < minTiles
       expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(0);
+      // 4x4: pix2pix's 128x128 -> 64x64 and 64x64 -> 32x32 layers, not 32x32 -> 16x16 (16 tiles), nor when switched off
+      expect(await taken({ x: [1, 128, 128, 16], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(1);
+      expect(await taken({ x: [1, 64, 64, 16], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(1);
+      expect(await taken({ x: [1, 32, 32, 64], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(0);
+      stride2WinogradOptions.k4 = false;
+      expect(await taken({ x: [1, 128, 128, 16], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(0);
     } finally {
-      Object.assign(stride2WinogradOptions, { maxWork: Infinity, minTiles: 0 });
+      Object.assign(stride2WinogradOptions, { maxWork: Infinity, minTiles: 0, k4: true });
     }
-    expect(await taken({ x: [1, 16, 16, 64], k: [4, 4], co: 128, s: 2, pad: 'same' })).toBe(0);
     expect(await taken({ x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 1, pad: 'same' })).toBe(0);
     expect(await taken({ x: [1, 16, 16, 8], k: [3, 3], co: 128, s: 2, pad: 'same' })).toBe(0); // 4 CI = 32 phase channels
     stride2WinogradOptions.enabled = false;
