@@ -356,14 +356,18 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   const P = B * OH * OW;
   const Kd = KH * KW * CI;
-  if (P === 0 || !usable(backend, info, P, true) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  if (P === 0 || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  // 3x3 and 4x4 stride 2: Winograd on the phases (stride2-winograd.ts), at every size (usable()
+  // bounds the im2col paths' patches; at 256 px it refused the 128 -> 256 px layers' input
+  // gradients, which then went to XNNPACK's phases)
+  const g0 = smallConvOptions.enabled ? gemm(backend) : null;
+  const s2 = g0 ? stride2BackpropInput(backend, g0, dy, filter, info) : null;
+  if (s2) return s2;
+  if (!usable(backend, info, P, true)) return null;
   const asConv = backpropInputAsConv(backend, dy, filter, info);
   if (asConv) return asConv;
   const g = gemm(backend);
   if (!g) return null;
-  // 3x3 and 4x4 stride 2: Winograd F(5x5,2x2) on the phases (stride2-winograd.ts)
-  const s2 = stride2BackpropInput(backend, g, dy, filter, info);
-  if (s2) return s2;
   // Strided: one forward product per output phase (stride-phase.ts), no col2im scatter.
   const phased = stridePhaseBackpropInput(backend, g, dy, filter, info);
   if (phased) return phased;

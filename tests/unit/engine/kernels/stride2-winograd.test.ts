@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runsOptions } from '../../../../src/main/engine/kernels/runs-simd';
 import { stride2WinogradCalls, stride2WinogradOptions } from '../../../../src/main/engine/kernels/stride2-winograd';
-import { type ConvCase as Case, convPasses, counts, expectClose, initWasm, on, relDiff, tf } from './helpers';
+import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
+import { type ConvCase as Case, convInputGrad, convOutShape as outShape, convPasses, counts, expectClose, initWasm, on, relDiff, tf } from './helpers';
 
 const cases: Case[] = [
   { x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' }, // CycleGAN's first down-sampling layer (small map): pad 0 / 1
@@ -61,6 +62,24 @@ describe('3x3 and 4x4 stride-2 convolutions by Winograd on the input phases (was
       js.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(simd[i]!.buffer))).toBe(true));
     } finally {
       runsOptions.enabled = true;
+    }
+  });
+
+  it('takes input gradients whose im2col patches the product paths refuse (256 px layers)', async () => {
+    const c: Case = { x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' };
+    // usable() refuses both the large rule (patches) and the small one (pixels)
+    const saved = { patch: smallConvOptions.large.maxPatchFloats, pixels: smallConvOptions.maxPixels };
+    Object.assign(smallConvOptions, { maxPixels: 0 });
+    smallConvOptions.large.maxPatchFloats = 0;
+    try {
+      const n = stride2WinogradCalls.backpropInput;
+      const run = () => convInputGrad(c, tf.ones(outShape(c)), tf.ones([...c.k, c.x[3], c.co]));
+      const ours = await on('wasm', run);
+      expect(stride2WinogradCalls.backpropInput - n).toBe(1);
+      expectClose(ours, await on('cpu', run), 1e-4);
+    } finally {
+      smallConvOptions.large.maxPatchFloats = saved.patch;
+      smallConvOptions.maxPixels = saved.pixels;
     }
   });
 
