@@ -47,6 +47,15 @@ export const smallConvOptions = {
   /** Filter gradients as dy^T . patches (filterGradViaDyT); ATELIER_DW_DYT=0 for A/B. */
   filterGradViaDyT: process.env.ATELIER_DW_DYT !== '0',
   /**
+   * ... only where dy has more pixels than this times its channels: its two transpositions move
+   * the whole result (KH*KW*CI x CO), the transposed patches it avoids are KH*KW*CI x P. The U-Net's
+   * innermost 4x4 stride-2 layers (P 1-64 against 512-1024 channels), CPU ms per call, dy^T ->
+   * patches^T (load 3.8): 2x2x512 -> 512 20.5 -> 11.7, 4x4x512 -> 1024 27.7 -> 12.4, 8x8x512 ->
+   * 1024 21.6 -> 9.5, 16x16x512 -> 1024 39.7 -> 25.9, 16x16x512 -> 512 17.0 -> 13.3; P 256 against
+   * 512-1024 channels 28.5 -> 26.1, 58.4 -> 50.5 (load 4.2).
+   */
+  filterGradViaDyTMinPixelsPerChannel: 1,
+  /**
    * Forward convolutions from <= 4 input channels at stride 1 by narrow-conv.ts's wideForward
    * (split over the helper) instead of XNNPACK: off by default, ATELIER_WIDE_FORWARD=1 turns it
    * on. Same-process A/Bs of the 128 px CycleGAN step disagreed (-1.5% and +7% wall, load 3-4).
@@ -542,13 +551,15 @@ export function smallConvBackpropFilter(backend: BackendWasm, x: TensorInfo, dy:
  * 64 -> 128) and the result are transposed, by SIMD 4x4 blocks, instead of writing the patches
  * transposed by 4-float groups in JS (~7 ms of one thread per stride-2 3x3x64x128 call at 128 px).
  * Every sum runs over the pixels in the same order as the patches^T . dy product. Null (the
- * caller's path) unless CI % 4 == 0, Kd % 8 == 0, no dilation and the transposition compiles.
+ * caller's path) unless CI % 4 == 0, Kd % 8 == 0, no dilation, dy has more pixels than channels
+ * (filterGradViaDyTMinPixelsPerChannel) and the transposition compiles.
  */
 function filterGradViaDyT(backend: BackendWasm, g: GemmSimd, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo | null {
   const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
   const P = B * OH * OW;
   const Kd = KH * KW * CI;
   if (!smallConvOptions.filterGradViaDyT || CI % 4 !== 0 || Kd % 8 !== 0 || CO % 4 !== 0 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  if (P <= smallConvOptions.filterGradViaDyTMinPixelsPerChannel * CO) return null;
   const transpose = createTranspose(heapMemory(backend));
   if (!transpose) return null;
   const P4 = Math.ceil(P / 4) * 4;
