@@ -1,17 +1,19 @@
 /**
  * 3x3 stride-2 convolutions (CycleGAN's down-sampling layers, and as their input gradients the
- * transposed up-sampling ones) by Winograd F(5x5, 2x2) on the input's phases. 4x4 stride-2 ones
- * (pix2pix's U-Net encoder and PatchGAN, as input gradients its decoder) the same way: there every
- * one of the 16 blocks is a tap, 5.8 instead of 16 multiplies per output and channel pair.
+ * transposed up-sampling ones) by Winograd F(4x4, 2x2) or F(5x5, 2x2) on the input's phases. 4x4
+ * stride-2 ones (pix2pix's U-Net encoder and PatchGAN, as input gradients its decoder) the same
+ * way: there every one of the 16 blocks is a tap, 5.8-6.25 instead of 16 multiplies per output and
+ * channel pair.
  *
  * Split x by row and column parity ("space to depth"): xs[b, i, j, (2 a + c) CI + ci] =
  * x[b, 2 i + a - pt, 2 j + c - pl, ci] (zero outside x). Tap (ky, kx) = (2 u + a, 2 v + c) of the
  * filter then reads phase (a, c) at xs pixel (y + u, x + v), so the stride-2 3x3 convolution is a
  * stride-1 2x2 convolution of xs (4 CI channels) with ws[u, v, (2 a + c) CI + ci, co] =
  * w[2 u + a, 2 v + c, ci, co], zero where 2 u + a or 2 v + c is 3 (7 of the 16 CI x CO blocks).
- * Direct, that is 16 instead of 9 multiplies per output and channel pair; by F(5x5, 2x2)
- * (winograd.ts, 36 per 5x5 tile) it is 36 * 4 / 25 = 5.8, i.e. ~1.56x fewer than the 3x3's 9
- * (less the partial tiles: 1.51x at 64x64 outputs, 1.31x at 32x32).
+ * Direct, that is 16 instead of 9 multiplies per output and channel pair; by F(4x4, 2x2) (25 per
+ * 4x4 tile) it is 25 * 4 / 16 = 6.25, by F(5x5, 2x2) (36 per 5x5 tile) 36 * 4 / 25 = 5.8, i.e.
+ * 1.44-1.56x fewer than the 3x3's 9, less the partial tiles (winogradTile takes 5x5 tiles only
+ * where they save a tenth of the multiplies: odd sizes).
  *
  *   forward        y  = conv2x2(xs, ws)                         winogradConv
  *   input gradient dxs = its input gradient (rotated ws), dx = the phases of dxs put back
