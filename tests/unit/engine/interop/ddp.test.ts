@@ -9,7 +9,7 @@
  * reference's trainer (which this machine does not have): it proves the script, the flags' names,
  * the layout and the files, not the reference's own DDP code.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -71,6 +71,8 @@ function standinCheckout(): { cwd: string; env: NodeJS.ProcessEnv } {
   return { cwd, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, OMP_NUM_THREADS: '1', CUDA_VISIBLE_DEVICES: '' } };
 }
 
+const HAS_TIMEOUT = spawnSync('timeout', ['--version']).status === 0;
+
 /** A TCP port nobody listens on now: the OS picks it. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -87,7 +89,11 @@ async function runTrainSh(script: string, args: string[], steps: number): Promis
   const { cwd, env } = standinCheckout();
   const port = await freePort();
   try {
-    execFileSync('bash', [script, ...args], { cwd, env: { ...env, STANDIN_STEPS: String(steps), STANDIN_MASTER_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+    // Under coreutils' timeout where there is one (it signals its whole process group): a hung
+    // rank (python under torchrun under bash) is killed with the script instead of outliving the
+    // test, as it did when only bash got the signal.
+    const [cmd, argv] = HAS_TIMEOUT ? ['timeout', ['-k', '5', '230', 'bash', script, ...args]] : ['bash', [script, ...args]];
+    execFileSync(cmd, argv, { cwd, env: { ...env, STANDIN_STEPS: String(steps), STANDIN_MASTER_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
   } catch (e) {
     // What the trainer printed says why (a timeout alone says nothing).
     const err = e as { message: string; stdout?: Buffer; stderr?: Buffer };
