@@ -213,7 +213,7 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   // (opt-in, stride 1 only: see wideInputForward)
   const wide = P > 0 && smallConvOptions.wideInputForward && info.strideHeight === 1 && info.strideWidth === 1 ? wideForward(backend, x, filter, info) : null;
   if (wide) return wide;
-  // 3x3 and 4x4 stride 2: Winograd F(5x5,2x2) on the input's phases (stride2-winograd.ts)
+  // 3x3 and 4x4 stride 2: Winograd F(4x4,2x2) or F(5x5,2x2) on the input's phases (stride2-winograd.ts)
   const g = P > 0 && smallConvOptions.enabled ? gemm(backend) : null;
   const s2 = g ? stride2Forward(backend, g, x, filter, info) : null;
   if (s2) return s2;
@@ -369,13 +369,13 @@ export function smallConvBackpropInput(backend: BackendWasm, dy: TensorInfo, fil
   // 3x3 and 4x4 stride 2: Winograd on the phases (stride2-winograd.ts), at every size (usable()
   // bounds the im2col paths' patches; at 256 px it refused the 128 -> 256 px layers' input
   // gradients, which then went to XNNPACK's phases)
-  const g0 = smallConvOptions.enabled ? gemm(backend) : null;
-  const s2 = g0 ? stride2BackpropInput(backend, g0, dy, filter, info) : null;
+  const g = smallConvOptions.enabled ? gemm(backend) : null;
+  const s2 = g ? stride2BackpropInput(backend, g, dy, filter, info) : null;
   if (s2) return s2;
   if (!usable(backend, info, P, true)) return null;
   const asConv = backpropInputAsConv(backend, dy, filter, info);
   if (asConv) return asConv;
-  const g = gemm(backend);
+  // usable() held, so smallConvOptions.enabled did: g is this backend's products, or null without SIMD
   if (!g) return null;
   // Strided: one forward product per output phase (stride-phase.ts), no col2im scatter.
   const phased = stridePhaseBackpropInput(backend, g, dy, filter, info);
