@@ -161,9 +161,11 @@ const F52: Variant = { m: 5, r: 2, a: 6, planes: 36, input: 'input4', filter: 'f
 const F42: Variant = { m: 4, r: 2, a: 5, planes: 25, input: 'input42', filter: 'filter42', output: 'output42', dyTile: 'dyTile42', filterGrad: 'filterGrad42' };
 
 /** Multiplies per channel pair of 2x2 filters in (m + 1)^2-point tiles of m x m outputs. */
-export const k2Work = (s: Pick<WinogradShape, 'B' | 'OH' | 'OW'>, m: 4 | 5) => (m + 1) ** 2 * s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
+export const k2Work = (s: Pick<WinogradShape, 'B' | 'OH' | 'OW'>, m: 4 | 5) => (m + 1) ** 2 * tileCount(s, m);
 
-const tileCount = (s: WinogradShape, m: number) => s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
+function tileCount(s: Pick<WinogradShape, 'B' | 'OH' | 'OW'>, m: number): number {
+  return s.B * Math.ceil(s.OH / m) * Math.ceil(s.OW / m);
+}
 
 /**
  * F(4x4) where the output is at least 4x4 and its tile count within [f4MinTiles, f4MaxTiles] (at
