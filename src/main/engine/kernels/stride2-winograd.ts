@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GemmSimd } from './gemm-simd';
 import { type RunList, runList } from './runs-simd';
-import { type WinogradShape, k2Work, winogradApplies, winogradConv, winogradFilterGrad, winogradTransforms } from './winograd';
+import { type WinogradShape, k2Work, winogradApplies, winogradConv, winogradFilterGrad, winogradTile, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, release } from './wasm-util';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -52,6 +52,13 @@ export const stride2WinogradOptions = {
    * 33.7, 28.7 -> 20.1: the same minTiles rule holds.
    */
   k4: process.env.ATELIER_S2_WINOGRAD_K4 !== '0',
+  /**
+   * xs laid out over the tiles' whole reach (m * ceil(OH / m) + 1 rows and columns, the margin
+   * zero), so that the forward and the filter gradient read it in place instead of copying it
+   * once more, tile-padded, on the calling thread (winograd.ts padInput: ~0.4-1 ms a call at 128
+   * px). ATELIER_S2_REACH=0: xs just covers x (A/B).
+   */
+  reach: process.env.ATELIER_S2_REACH !== '0',
 };
 /** Calls that took this path (tests check it). */
 export const stride2WinogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
@@ -67,9 +74,12 @@ interface Phases {
   pl: number;
   /** The filter size, 3 or 4. */
   K: number;
-  /** xs: HS x WS pixels of 4 CI channels. */
+  /** The phases of x: HS x WS pixels of 4 CI channels. */
   HS: number;
   WS: number;
+  /** xs as laid out: XH x XW pixels (>= HS x WS; the tiles' reach with `reach`). */
+  XH: number;
+  XW: number;
   OH: number;
   OW: number;
 }
@@ -89,18 +99,24 @@ function phasesOf(info: ConvInfo): Phases | null {
   // few tiles: the per-call filter transforms (36 or 25 planes of 4 CI x CO) outweigh the products
   // saved (64 px step, 16x16 outputs, 16 tiles: kernel CPU ms per step 55-57 -> 61-80)
   if (work > stride2WinogradOptions.maxWork || B * Math.ceil(OH / 4) * Math.ceil(OW / 4) < stride2WinogradOptions.minTiles) return null;
-  const p: Phases = { B, H, W, CI, CO, K, pt, pl, HS, WS, OH, OW };
+  const p: Phases = { B, H, W, CI, CO, K, pt, pl, HS, WS, XH: HS, XW: WS, OH, OW };
+  if (stride2WinogradOptions.reach) {
+    // the 2x2 convolution's m x m output tiles read m + 1 rows and columns each
+    const m = winogradTile(forwardShape(p));
+    p.XH = Math.max(HS, m * Math.ceil(OH / m) + 1);
+    p.XW = Math.max(WS, m * Math.ceil(OW / m) + 1);
+  }
   return winogradApplies(forwardShape(p)) && winogradApplies(inputGradShape(p)) ? p : null;
 }
 
 /** The stride-1 2x2 convolution of xs. */
-const forwardShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.HS, W: p.WS, CI: 4 * p.CI, OH: p.OH, OW: p.OW, CO: p.CO, padTop: 0, padLeft: 0 });
+const forwardShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.XH, W: p.XW, CI: 4 * p.CI, OH: p.OH, OW: p.OW, CO: p.CO, padTop: 0, padLeft: 0 });
 /** Its input gradient as a convolution of dy (padded by 1 at the top and left) with the rotated filter, onto xs. */
 const inputGradShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.OH, W: p.OW, CI: p.CO, OH: p.HS, OW: p.WS, CO: 4 * p.CI, padTop: 1, padLeft: 1 });
 
 /** For every pixel of x [B, H, W, CI]: its float offset there and in xs [B, HS, WS, 4 CI] (phase 2 a + c). */
-function eachPixel(p: Phases, f: (xAt: number, sAt: number) => void): void {
-  const { B, H, W, CI, pt, pl, HS, WS } = p;
+function eachPixel(p: Phases, HS: number, WS: number, f: (xAt: number, sAt: number) => void): void {
+  const { B, H, W, CI, pt, pl } = p;
   for (let b = 0, q = 0; b < B; b++) {
     for (let iy = 0; iy < H; iy++) {
       const sy = iy + pt, rowS = (b * HS + (sy >> 1)) * WS, a2 = 2 * (sy & 1);
@@ -113,19 +129,20 @@ function eachPixel(p: Phases, f: (xAt: number, sAt: number) => void): void {
 }
 
 /**
- * Copy x's pixels into xs (`toPhases`) or xs's back into x: runs of CI floats, listed for one SIMD
- * call (runs-simd.ts; `runs` made before the heap views here), else one `set` each. Pixels of xs
- * outside x are left as they are.
+ * Copy x's pixels into xs (`toPhases`, xs laid out XH x XW) or xs's back into x (xs HS x WS: the
+ * input gradient's dxs): runs of CI floats, listed for one SIMD call (runs-simd.ts; `runs` made
+ * before the heap views here), else one `set` each. Pixels of xs outside x are left as they are.
  */
 function copyPhases(backend: BackendWasm, p: Phases, x: TensorInfo, xs: TensorInfo, toPhases: boolean, runs: RunList | null): void {
   const xv = f32(backend, x), sv = f32(backend, xs);
   const CI = p.CI;
+  const [rows, cols] = toPhases ? [p.XH, p.XW] : [p.HS, p.WS];
   if (runs) {
     const xB = xv.byteOffset, sB = sv.byteOffset;
-    eachPixel(p, (q, at) => (toPhases ? runs.push(sB + at * 4, xB + q * 4, CI) : runs.push(xB + q * 4, sB + at * 4, CI)));
+    eachPixel(p, rows, cols, (q, at) => (toPhases ? runs.push(sB + at * 4, xB + q * 4, CI) : runs.push(xB + q * 4, sB + at * 4, CI)));
     runs.apply(backend, 'copy');
   } else {
-    eachPixel(p, (q, at) => (toPhases ? sv.set(xv.subarray(q, q + CI), at) : xv.set(sv.subarray(at, at + CI), q)));
+    eachPixel(p, rows, cols, (q, at) => (toPhases ? sv.set(xv.subarray(q, q + CI), at) : xv.set(sv.subarray(at, at + CI), q)));
   }
 }
 
@@ -143,12 +160,33 @@ function filterBlocks(wv: Float32Array, ws: Float32Array, K: number, CI: number,
   }
 }
 
+/**
+ * Zero the pixels of xs that x does not fill in all four phases: rows and columns outside
+ * [r0, r1) x [c0, c1) (top or left padding, odd sizes, the tiles' margin); the copy then
+ * overwrites the phases x has there.
+ */
+function zeroMargins(sv: Float32Array, p: Phases): void {
+  const { B, H, W, pt, pl, XH, XW } = p;
+  const px = 4 * p.CI, row = XW * px;
+  // row i holds x rows 2 i - pt and 2 i + 1 - pt
+  const r0 = pt, r1 = Math.min(XH, (H + pt) >> 1), c0 = pl, c1 = Math.min(XW, (W + pl) >> 1);
+  for (let b = 0; b < B; b++) {
+    const img = b * XH * row;
+    if (r0 > 0) sv.fill(0, img, img + r0 * row);
+    sv.fill(0, img + r1 * row, img + XH * row);
+    for (let i = r0; i < r1; i++) {
+      const at = img + i * row;
+      if (c0 > 0) sv.fill(0, at, at + c0 * px);
+      if (c1 < XW) sv.fill(0, at + c1 * px, at + row);
+    }
+  }
+}
+
 /** x in the phase layout (a new tensor: the caller releases it). */
 function toPhaseLayout(backend: BackendWasm, x: TensorInfo, p: Phases): TensorInfo {
-  const xs = backend.makeOutput([p.B, p.HS, p.WS, 4 * p.CI], 'float32');
+  const xs = backend.makeOutput([p.B, p.XH, p.XW, 4 * p.CI], 'float32');
   const runs = runList(backend, p.B * p.H * p.W);
-  // pixels of xs outside x (odd sizes, top or left padding) stay zero
-  if ((p.H + p.pt) % 2 !== 0 || (p.W + p.pl) % 2 !== 0 || p.pt || p.pl) f32(backend, xs).fill(0);
+  zeroMargins(f32(backend, xs), p);
   copyPhases(backend, p, x, xs, true, runs);
   return xs;
 }

@@ -65,6 +65,25 @@ describe('3x3 and 4x4 stride-2 convolutions by Winograd on the input phases (was
     }
   });
 
+  it('gives the same bits with xs laid out over the tiles\' reach (read in place) as just covering x (padded again)', async () => {
+    // 8x8 outputs (F(4x4): xs 8x8, its reach 9x9), odd sizes (F(5x5)), padding before, 4x4 filters
+    for (const c of [cases[0]!, cases[2]!, cases[4]!, cases[6]!, cases[8]!]) {
+      const run = convPasses(c, 45, 0.1);
+      const reach = await on('wasm', run);
+      const before = counts();
+      const n = { ...stride2WinogradCalls };
+      stride2WinogradOptions.reach = false;
+      try {
+        const covering = await on('wasm', run);
+        expect(stride2WinogradCalls.forward - n.forward).toBe(1);
+        expect(counts()).toEqual(before);
+        covering.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(reach[i]!.buffer))).toBe(true));
+      } finally {
+        stride2WinogradOptions.reach = true;
+      }
+    }
+  });
+
   it('takes input gradients whose im2col patches the product paths refuse (256 px layers)', async () => {
     const c: Case = { x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' };
     // usable() refuses both the large rule (patches) and the small one (pixels)
