@@ -12,8 +12,21 @@
  * gradients are computed per input, only when needed. Without a tape (inference, export) and for
  * anything but a 2-D channels-last convolution, the original fused call is kept. The values are
  * the same ops' values: wasm's FusedConv2D adds the bias after the product exactly as Add does.
+ *
+ * A bias that instance normalisation cancels (Conv2D and Conv2DTranspose whose only consumer is an
+ * InstanceNormalization, no activation between: CycleGAN's generators and PatchGAN at paper widths,
+ * bias=True before every norm as in the reference) is not added under a tape, and its gradient is
+ * exactly zero. Instance norm subtracts the per-sample, per-channel mean over H and W, so
+ * IN(x + b) = IN(x) for every b: the layer's output does not depend on b, and d loss / d b = 0.
+ * Computed, that gradient is the sum over pixels of IN's input gradient, i.e. rounding noise
+ * (which Adam, normalising by its own scale, turns into a random walk of a parameter with no
+ * effect). The parameter stays (same count as the reference, same checkpoints, still added at
+ * inference, where IN cancels it again); the step saves the bias Add forward and the Sum over
+ * every pixel backward (~200 kernel calls of a 128 px CycleGAN step). Trained from its zero
+ * initialisation the bias stays zero, so the forward values are the same bits as with the add.
  */
 import * as tf from '@tensorflow/tfjs';
+import { InstanceNormalization } from './instance-norm';
 
 interface ConvLayerLike {
   rank: number;
@@ -23,13 +36,40 @@ interface ConvLayerLike {
   padding: string;
   dataFormat: string;
   dilationRate: number[];
-  activation: { apply(x: tf.Tensor): tf.Tensor } | null;
+  activation: { apply(x: tf.Tensor): tf.Tensor; getClassName?(): string } | null;
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor;
+  inboundNodes?: unknown[];
+  outboundNodes?: { outboundLayer?: { inboundNodes?: unknown[] } }[];
 }
 
 let installed = false;
-/** Tests switch it off to compare with tfjs's own path. */
-export const lazyConvGradOptions = { enabled: true };
+/**
+ * Tests switch it off to compare with tfjs's own path. `skipCancelledBias`: the bias before an
+ * instance norm is left out under a tape, its gradient zero (above); ATELIER_NORM_BIAS=1 adds it
+ * and computes its gradient as the reference does (A/B).
+ */
+export const lazyConvGradOptions = { enabled: true, skipCancelledBias: process.env.ATELIER_NORM_BIAS !== '1' };
+
+/**
+ * Whether instance norm cancels this conv layer's bias: the layer is applied once, with no
+ * activation, and its one consumer is an InstanceNormalization applied once. Read from the layer
+ * graph at every call (a later model could reuse the layer).
+ */
+export function biasCancelledByNorm(layer: ConvLayerLike): boolean {
+  const act = layer.activation?.getClassName?.();
+  if (layer.bias == null || (layer.activation != null && act !== 'linear')) return false;
+  const out = layer.outboundNodes;
+  if (layer.inboundNodes?.length !== 1 || out?.length !== 1) return false;
+  const next = out[0]!.outboundLayer;
+  return next instanceof InstanceNormalization && next.inboundNodes?.length === 1;
+}
+
+/** y, with b as a second input whose gradient is zero (b is not added: see the header). */
+const withCancelledBias = tf.customGrad(((y: tf.Tensor, b: tf.Tensor) => ({
+  // a new tensor sharing y's data (Identity), so that the tape sees an op from y to it
+  value: tf.clone(y),
+  gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.zerosLike(b)],
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (y: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 
@@ -40,6 +80,7 @@ export function installLazyConvGradients(): void {
   const convProto = Object.getPrototypeOf(Object.getPrototypeOf(sample)) as ConvLayerLike;
   if (!Object.prototype.hasOwnProperty.call(convProto, 'call')) return; // a tfjs-layers we do not know: leave it
   installed = true;
+  installTransposeBiasSkip();
   const orig = convProto.call;
   convProto.call = function (this: ConvLayerLike, inputs, kwargs) {
     if (!lazyConvGradOptions.enabled || this.rank !== 2 || !recording() || (this.dataFormat ?? 'channelsLast') !== 'channelsLast' || (this.padding !== 'same' && this.padding !== 'valid')) {
@@ -48,8 +89,33 @@ export function installLazyConvGradients(): void {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       let y: tf.Tensor = tf.conv2d(x, this.kernel.read() as tf.Tensor4D, this.strides as [number, number], this.padding as 'same' | 'valid', 'NHWC', this.dilationRate as [number, number]);
-      if (this.bias) y = tf.add(y, this.bias.read());
+      if (this.bias) y = lazyConvGradOptions.skipCancelledBias && biasCancelledByNorm(this) ? withCancelledBias(y, this.bias.read()) : tf.add(y, this.bias.read());
       return this.activation ? this.activation.apply(y) : y;
+    });
+  };
+}
+
+/**
+ * Conv2DTranspose has a call() of its own (conv2dTranspose, biasAdd, activation): under a tape, a
+ * bias instance norm cancels is left out of it the same way (CycleGAN's up-sampling layers).
+ */
+function installTransposeBiasSkip(): void {
+  const proto = Object.getPrototypeOf(tf.layers.conv2dTranspose({ filters: 1, kernelSize: 1 })) as ConvLayerLike;
+  if (!Object.prototype.hasOwnProperty.call(proto, 'call')) return;
+  const orig = proto.call;
+  proto.call = function (this: ConvLayerLike, inputs, kwargs) {
+    const bias = this.bias;
+    if (!lazyConvGradOptions.skipCancelledBias || bias == null || !recording() || !biasCancelledByNorm(this)) return orig.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      // its call adds this.bias when set: not this once (restored before anything else runs)
+      this.bias = null;
+      let y: tf.Tensor;
+      try {
+        y = orig.call(this, inputs, kwargs);
+      } finally {
+        this.bias = bias;
+      }
+      return withCancelledBias(y, bias.read());
     });
   };
 }

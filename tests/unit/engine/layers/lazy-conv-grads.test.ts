@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
-import { lazyConvGradOptions } from '../../../../src/main/engine/layers';
+import { InstanceNormalization, lazyConvGradOptions } from '../../../../src/main/engine/layers';
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
 import { useTestBackend } from './test-backend';
 
@@ -9,6 +9,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   lazyConvGradOptions.enabled = true;
+  lazyConvGradOptions.skipCancelledBias = true;
 });
 
 /** A discriminator-like stack of tfjs-layers convolutions (bias, linear, then LeakyReLU). */
@@ -68,6 +69,88 @@ describe('lazy convolution gradients under a tape (tfjs-layers Conv2D)', () => {
     expect([...times.keys()].some((k) => k.startsWith('FusedConv2D'))).toBe(true);
     expect([...times.keys()].some((k) => k.startsWith('Conv2D'))).toBe(false);
     D.dispose();
+    x.dispose();
+  });
+});
+
+/**
+ * CycleGAN-like: conv (bias) -> IN -> ReLU -> transposed conv (bias) -> IN -> ReLU, a conv whose
+ * output feeds both an IN and a skip connection (not cancelled), and a last conv (bias, tanh).
+ * Biases start non-zero so that leaving them out is a real difference in the forward.
+ */
+function resnetLike(): tf.LayersModel {
+  const init = (seed: number) => tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed });
+  const input = tf.input({ shape: [8, 8, 3] });
+  let h = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', biasInitializer: init(1), name: 'c1' }).apply(input) as tf.SymbolicTensor;
+  h = tf.layers.reLU().apply(new InstanceNormalization({ affine: false }).apply(h)) as tf.SymbolicTensor;
+  h = tf.layers.conv2dTranspose({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', biasInitializer: init(2), name: 't2' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.reLU().apply(new InstanceNormalization({ affine: true }).apply(h)) as tf.SymbolicTensor;
+  const shared = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', biasInitializer: init(3), name: 's3' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.add().apply([new InstanceNormalization({ affine: false }).apply(shared) as tf.SymbolicTensor, shared]) as tf.SymbolicTensor;
+  h = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh', biasInitializer: init(4), name: 'last' }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: h });
+}
+
+describe('conv biases that instance norm cancels (under a tape)', () => {
+  it('are left out with a zero gradient; every other gradient and the loss as with the bias added', () => {
+    const G = resnetLike();
+    const x = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 5);
+    const target = tf.randomNormal([1, 16, 16, 3], 0, 0.5, 'float32', 6);
+    const vars = G.trainableWeights.map((w) => w.read() as tf.Variable);
+    const step = () => {
+      const { result, times } = withKernelTimes(() => tf.variableGrads(() => tf.mean(tf.square(tf.sub(G.apply(x) as tf.Tensor, target))) as tf.Scalar, vars));
+      const grads = Object.fromEntries(Object.entries(result.grads).map(([k, g]) => [k, g.dataSync().slice()]));
+      const loss = result.value.dataSync()[0]!;
+      tf.dispose([result.value, ...Object.values(result.grads)]);
+      return { grads, loss, sums: times.get('Sum')?.calls ?? 0, adds: times.get('Add')?.calls ?? 0 };
+    };
+    step(); // warm-up: variables' first reads
+    const before = tf.memory().numTensors;
+    const skip = step();
+    expect(tf.memory().numTensors).toBe(before);
+    lazyConvGradOptions.skipCancelledBias = false;
+    const added = step();
+    expect(tf.memory().numTensors).toBe(before);
+    // the same set of gradients, one per variable (the optimizer keys its moments by position)
+    expect(Object.keys(skip.grads)).toEqual(Object.keys(added.grads));
+    expect(Object.keys(skip.grads).length).toBe(vars.length);
+    const cancelled = (name: string) => /^(c1|t2)\/bias/.test(name);
+    expect(Object.keys(skip.grads).filter(cancelled).length).toBe(2);
+    let cancelledMax = 0;
+    for (const [name, g] of Object.entries(skip.grads)) {
+      const a = added.grads[name]!;
+      if (cancelled(name)) {
+        expect(g.every((v) => v === 0)).toBe(true);
+        // computed, that gradient is rounding noise: the sum of IN's input gradient over the pixels
+        for (const v of a) cancelledMax = Math.max(cancelledMax, Math.abs(v));
+        continue;
+      }
+      let d = 0, m = 0;
+      for (let j = 0; j < g.length; j++) {
+        d = Math.max(d, Math.abs(g[j]! - a[j]!));
+        m = Math.max(m, Math.abs(a[j]!));
+      }
+      expect(d, name).toBeLessThanOrEqual(1e-5 * Math.max(1, m));
+    }
+    expect(cancelledMax).toBeLessThan(1e-5);
+    // s3 feeds IN and the skip connection, last feeds tanh: both keep their bias and its gradient
+    expect(Object.entries(added.grads).filter(([n]) => /^(s3|last)\/bias/.test(n)).every(([, g]) => g.some((v) => Math.abs(v) > 1e-4))).toBe(true);
+    expect(Math.abs(skip.loss - added.loss)).toBeLessThan(1e-5 * Math.max(1, added.loss));
+    // c1 and t2: one bias Add and one Sum (its gradient) each fewer
+    expect(added.adds - skip.adds).toBe(2);
+    expect(added.sums - skip.sums).toBe(2);
+    G.dispose();
+    tf.dispose([x, target]);
+  });
+
+  it('are still added without a tape (inference)', () => {
+    const G = resnetLike();
+    const x = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 7);
+    const { times } = withKernelTimes(() => tf.tidy(() => (G.predict(x) as tf.Tensor).dataSync()));
+    // fused convolutions with their bias, and the transposed one's bias Add
+    expect(times.get('FusedConv2D')?.calls).toBe(3);
+    expect(times.get('Add')?.calls).toBeGreaterThanOrEqual(1);
+    G.dispose();
     x.dispose();
   });
 });
