@@ -11,7 +11,8 @@
  * Tile (index per element), Identity (copies), LeakyRelu and Relu (and their gradients, three
  * kernels each: elementwise.ts), Add of a per-channel vector (bias), Concat along channels, and
  * Sum / Mean over all axes but channels. Our own fused kernels (no tfjs name): instance normalisation forward / backward and the reflection-pad
- * gradient (norm-pad.ts), which layers/ call where they are registered.
+ * gradient (norm-pad.ts), the input gradient of reflection-pad + 3x3 conv (reflect-conv.ts), which
+ * layers/ call where they are registered.
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
  */
@@ -26,10 +27,11 @@ import { identityConfig } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 import { instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
+import { reflectConvGradInputConfig } from './reflect-conv';
 import { addConfig, concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, reluConfig, sumConfig } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
-const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig];
+const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig, reflectConvGradInputConfig];
 /**
  * Kernels that replace a stock wasm kernel: Conv2DBackpropInput, Conv2D, FusedConv2D, Tile and
  * Identity because ours are faster (see bench.ts, README.md; the conv ones call the stock kernel

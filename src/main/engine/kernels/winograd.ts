@@ -242,6 +242,39 @@ export function winogradCacheSweep(backend: BackendWasm): number {
 }
 
 /**
+ * Byte offset of `floats` floats derived from filter w by `fill` (given the buffer's byte offset),
+ * cached per filter data id under `kind` (`keep`), or made for this call only (`keep` false: the
+ * caller frees it with freeFilterData). The forward and rotated transforms below use it, and
+ * reflect-conv.ts for its border's filter blocks.
+ */
+export function filterData(backend: BackendWasm, kind: string, w: TensorInfo, floats: number, keep: boolean, fill: (ptr: number) => void): number {
+  winogradCacheSweep(backend);
+  let kinds = uCaches.get(backend);
+  if (!kinds) uCaches.set(backend, (kinds = new Map()));
+  let cache = kinds.get(kind);
+  if (!cache) kinds.set(kind, (cache = new Map()));
+  const hit = keep ? cache.get(w.dataId) : undefined;
+  if (hit && hit.floats === floats) return hit.ptr;
+  const wasm = backend.wasm as unknown as WasmMalloc;
+  const ptr = wasm._malloc(floats * 4) >>> 0;
+  if (ptr === 0) throw new Error('winograd: out of wasm memory');
+  try {
+    fill(ptr);
+  } catch (e) {
+    wasm._free(ptr);
+    throw e;
+  }
+  if (hit) wasm._free(hit.ptr);
+  if (keep) cache.set(w.dataId, { ptr, floats });
+  return ptr;
+}
+
+/** Free a buffer filterData made with `keep` false. */
+export function freeFilterData(backend: BackendWasm, ptr: number): void {
+  (backend.wasm as unknown as WasmMalloc)._free(ptr);
+}
+
+/**
  * Byte offset of U [a^2, CI, CO] for filter w [r, r, CI, CO] (transformed now, or cached). `flip`:
  * the transform of the input gradient's filter, w rotated 180 degrees with channels swapped
  * ([r, r, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
@@ -249,51 +282,35 @@ export function winogradCacheSweep(backend: BackendWasm): number {
  * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
  */
 function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip: boolean, keep: boolean): number {
-  winogradCacheSweep(backend);
-  let kinds = uCaches.get(backend);
-  if (!kinds) uCaches.set(backend, (kinds = new Map()));
-  const kind = `${v.m}x${v.r}${flip ? 'r' : ''}`;
-  let cache = kinds.get(kind);
-  if (!cache) kinds.set(kind, (cache = new Map()));
   const plane = uPlane(pairs);
-  const floats = v.planes * plane;
-  const hit = keep ? cache.get(w.dataId) : undefined;
-  if (hit && hit.floats === floats) return hit.ptr;
-  const wasm = backend.wasm as unknown as WasmMalloc;
-  const ptr = wasm._malloc(floats * 4) >>> 0;
-  if (ptr === 0) throw new Error('winograd: out of wasm memory');
-  const taps = v.r * v.r;
-  const tmp = flip ? backend.makeOutput([taps * pairs], 'float32') : null;
-  try {
-    let src = off(backend, w);
-    if (tmp) {
-      // wf[ky, kx, co, ci] = w[r-1 - ky, r-1 - kx, ci, co]: tap k is tap r*r-1 - k transposed
-      const [, , CI, CO] = w.shape as [number, number, number, number];
-      const to = off(backend, tmp);
-      const transpose = createTranspose(heapMemory(backend));
-      if (transpose) for (let k = 0; k < taps; k++) transpose(src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
-      else {
-        const wv = f32(backend, w), o = f32(backend, tmp);
-        for (let k = 0; k < taps; k++) {
-          const from = (taps - 1 - k) * pairs;
-          let d = k * pairs;
-          for (let co = 0; co < CO; co++) for (let ci = 0, q = from + co; ci < CI; ci++, q += CO) o[d++] = wv[q]!;
+  return filterData(backend, `${v.m}x${v.r}${flip ? 'r' : ''}`, w, v.planes * plane, keep, (ptr) => {
+    const taps = v.r * v.r;
+    const tmp = flip ? backend.makeOutput([taps * pairs], 'float32') : null;
+    try {
+      let src = off(backend, w);
+      if (tmp) {
+        // wf[ky, kx, co, ci] = w[r-1 - ky, r-1 - kx, ci, co]: tap k is tap r*r-1 - k transposed
+        const [, , CI, CO] = w.shape as [number, number, number, number];
+        const to = off(backend, tmp);
+        const transpose = createTranspose(heapMemory(backend));
+        if (transpose) for (let k = 0; k < taps; k++) transpose(src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
+        else {
+          const wv = f32(backend, w), o = f32(backend, tmp);
+          for (let k = 0; k < taps; k++) {
+            const from = (taps - 1 - k) * pairs;
+            let d = k * pairs;
+            for (let co = 0; co < CO; co++) for (let ci = 0, q = from + co; ci < CI; ci++, q += CO) o[d++] = wv[q]!;
+          }
         }
+        src = to;
       }
-      src = to;
+      // g[ky][kx] at src + (r ky + kx) * pairs, plane xi = a i + j at ptr + xi * plane; 4 pairs per vector
+      const pb = pairs * 4, qb = plane * 4;
+      tw[v.filter](src, ptr, 1, pairs >> 2, v.r * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
+    } finally {
+      release(backend, tmp);
     }
-    // g[ky][kx] at src + (r ky + kx) * pairs, plane xi = a i + j at ptr + xi * plane; 4 pairs per vector
-    const pb = pairs * 4, qb = plane * 4;
-    tw[v.filter](src, ptr, 1, pairs >> 2, v.r * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
-  } catch (e) {
-    wasm._free(ptr);
-    throw e;
-  } finally {
-    release(backend, tmp);
-  }
-  if (hit) wasm._free(hit.ptr);
-  if (keep) cache.set(w.dataId, { ptr, floats });
-  return ptr;
+  });
 }
 
 /**

@@ -27,6 +27,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InstanceNormalization } from './instance-norm';
+import { REFLECT_CONV_GRAD_INPUT, reflectConvOptions } from '../kernels/reflect-conv';
+import { reflectPadSource } from './reflection-padding';
 
 interface ConvLayerLike {
   rank: number;
@@ -88,7 +90,9 @@ export function installLazyConvGradients(): void {
     }
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      let y: tf.Tensor = tf.conv2d(x, this.kernel.read() as tf.Tensor4D, this.strides as [number, number], this.padding as 'same' | 'valid', 'NHWC', this.dilationRate as [number, number]);
+      const kernel = this.kernel.read() as tf.Tensor4D;
+      const src = reflectConvSource(this, x, kernel);
+      let y: tf.Tensor = src ? reflectConv(src.x, x, kernel, src.p) : tf.conv2d(x, kernel, this.strides as [number, number], this.padding as 'same' | 'valid', 'NHWC', this.dilationRate as [number, number]);
       if (this.bias) y = lazyConvGradOptions.skipCancelledBias && biasCancelledByNorm(this) ? withCancelledBias(y, this.bias.read()) : tf.add(y, this.bias.read());
       return this.activation ? this.activation.apply(y) : y;
     });
@@ -118,4 +122,41 @@ function installTransposeBiasSkip(): void {
       return withCancelledBias(y, bias.read());
     });
   };
+}
+
+/**
+ * The unpadded input where x came from ReflectionPadding2D (p = 1) and this layer is a 3x3
+ * stride-1 'valid' convolution, and the fused input-gradient kernel runs here (wasm with our
+ * kernels; ATELIER_REFLECT_CONV=0 for A/B), else null.
+ */
+function reflectConvSource(layer: ConvLayerLike, x: tf.Tensor4D, kernel: tf.Tensor4D): { x: tf.Tensor4D; p: number } | null {
+  if (!reflectConvOptions.enabled || x.dtype !== 'float32' || tf.getBackend() !== 'wasm' || !tf.getKernel(REFLECT_CONV_GRAD_INPUT, 'wasm')) return null;
+  const src = reflectPadSource(x);
+  if (!src || src.p !== 1 || kernel.shape[0] !== 3 || kernel.shape[1] !== 3 || layer.padding !== 'valid') return null;
+  if (layer.strides.some((v) => v !== 1) || layer.dilationRate.some((v) => v !== 1)) return null;
+  return src;
+}
+
+/**
+ * conv2d(xp, kernel, 'valid') with xp = reflectionPad2d(x, p), recorded as one op of x and kernel:
+ * its gradient is the padding's and the convolution's input gradient in one kernel
+ * (kernels/reflect-conv.ts: the padded map's gradient is never made) and the filter gradient of
+ * xp. The padding's own tape record then leads nowhere and is pruned. Both gradients are computed
+ * whenever either is needed (a customGrad), which the residual blocks always need together.
+ */
+function reflectConv(x: tf.Tensor4D, xp: tf.Tensor4D, kernel: tf.Tensor4D, p: number): tf.Tensor4D {
+  const f = tf.customGrad(((_x: tf.Tensor, k: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xp, k]);
+    const value = tf.conv2d(xp, k as tf.Tensor4D, 1, 'valid');
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ks] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const e = tf.engine();
+      const dx = e.runKernel(REFLECT_CONV_GRAD_INPUT, { dy, filter: ks }, { padding: p } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const attrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: ks.shape };
+      const dw = e.runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      return [dx, dw];
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, kernel) as tf.Tensor4D;
 }

@@ -34,6 +34,27 @@ function foldAxis(dy: tf.Tensor4D, axis: 1 | 2, p: number, n: number): tf.Tensor
   return tf.addN([sl(p, n), tf.pad(top, padSpec(1, n - 1 - p)), tf.pad(bottom, padSpec(n - 1 - p, 1))]) as tf.Tensor4D;
 }
 
+/**
+ * The input each reflection-padded tensor was padded from, so that a 3x3 convolution reading it
+ * under a tape can take the padding's gradient and its own as one kernel (lazy-conv-grads.ts,
+ * kernels/reflect-conv.ts). Weak: an entry goes with its tensor object.
+ */
+const padSources = new WeakMap<tf.Tensor, { x: tf.Tensor4D; p: number; tape: WeakRef<object> | null }>();
+/** The engine's current gradient tape (a new array per outermost gradients call; null outside). */
+const activeTape = (): object | null => (tf.engine().state as unknown as { activeTape: object | null }).activeTape ?? null;
+
+/**
+ * The unpadded input and p of a tensor made by reflectionPad2d under the gradient tape now
+ * recording (so the padding is on that tape and a gradient routed to its input is the same), while
+ * the tensor is alive; else null. The input itself may be disposed already (tfjs-layers frees an
+ * intermediate once its consumers ran; a tape still routes gradients to it by id).
+ */
+export function reflectPadSource(t: tf.Tensor): { x: tf.Tensor4D; p: number } | null {
+  const s = padSources.get(t);
+  const tape = s?.tape?.deref();
+  return s && !t.isDisposed && tape != null && tape === activeTape() ? { x: s.x, p: s.p } : null;
+}
+
 /** Reflection padding of H and W by p, with a correct gradient. */
 export function reflectionPad2d(x: tf.Tensor4D, p: number): tf.Tensor4D {
   if (p === 0) return x.clone();
@@ -48,7 +69,11 @@ export function reflectionPad2d(x: tf.Tensor4D, p: number): tf.Tensor4D {
         : tf.tidy(() => foldAxis(foldAxis(dy as tf.Tensor4D, 1, p, h), 2, p, w));
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as tf.Tensor4D;
+  const out = f(x) as tf.Tensor4D;
+  // the tape by a weak reference: an entry must not keep a finished tape's records alive
+  const tape = activeTape();
+  padSources.set(out, { x, p, tape: tape ? new WeakRef(tape) : null });
+  return out;
 }
 
 export interface ReflectionPadding2DArgs {

@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
-import { InstanceNormalization, lazyConvGradOptions } from '../../../../src/main/engine/layers';
+import { InstanceNormalization, ReflectionPadding2D, lazyConvGradOptions, reflectionPad2d } from '../../../../src/main/engine/layers';
+import { reflectConvOptions } from '../../../../src/main/engine/kernels/reflect-conv';
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
 import { useTestBackend } from './test-backend';
 
@@ -10,6 +11,7 @@ beforeAll(async () => {
 afterEach(() => {
   lazyConvGradOptions.enabled = true;
   lazyConvGradOptions.skipCancelledBias = true;
+  reflectConvOptions.enabled = true;
 });
 
 /** A discriminator-like stack of tfjs-layers convolutions (bias, linear, then LeakyReLU). */
@@ -152,5 +154,67 @@ describe('conv biases that instance norm cancels (under a tape)', () => {
     expect(times.get('Add')?.calls).toBeGreaterThanOrEqual(1);
     G.dispose();
     x.dispose();
+  });
+});
+
+/** A residual-block-like stack: reflection-pad 1, 3x3 'valid' conv (bias), ReLU, again without bias. */
+function resBlock(C: number): tf.LayersModel {
+  const input = tf.input({ shape: [12, 12, C] });
+  let h = new ReflectionPadding2D({ padding: 1 }).apply(input) as tf.SymbolicTensor;
+  h = tf.layers.conv2d({ filters: C, kernelSize: 3, padding: 'valid', kernelInitializer: tf.initializers.randomNormal({ stddev: 0.05, seed: 1 }) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.reLU().apply(h) as tf.SymbolicTensor;
+  h = new ReflectionPadding2D({ padding: 1 }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.conv2d({ filters: C, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: tf.initializers.randomNormal({ stddev: 0.05, seed: 2 }) }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: h });
+}
+
+describe('reflection-pad + 3x3 convolution gradient as one kernel (kernels/reflect-conv.ts)', () => {
+  it.skipIf(process.env.ATELIER_TEST_BACKEND === 'cpu')('gives the same input and weight gradients as the two ops, without the padded map\'s gradient (wasm only: the kernel is ours)', () => {
+    const M = resBlock(64);
+    const x = tf.variable(tf.randomNormal([1, 12, 12, 64], 0, 1, 'float32', 5));
+    const target = tf.randomNormal([1, 12, 12, 64], 0, 1, 'float32', 6);
+    const grads = () => {
+      const before = tf.memory().numTensors;
+      const vars = [x, ...M.trainableWeights.map((w) => w.read() as tf.Variable)];
+      const { result, times } = withKernelTimes(() => tf.variableGrads(() => tf.mean(tf.mul(M.apply(x) as tf.Tensor, target)) as tf.Scalar, vars));
+      const out = vars.map((v) => result.grads[v.name]!.dataSync().slice());
+      tf.dispose([result.value, ...Object.values(result.grads)]);
+      expect(tf.memory().numTensors).toBe(before);
+      const calls = (k: string) => [...times.entries()].filter(([name]) => name.startsWith(k)).reduce((s, [, v]) => s + v.calls, 0);
+      return { out, fused: calls('AtelierReflectConvGradInput'), padGrads: calls('AtelierReflectPadGrad'), inputGrads: calls('Conv2DBackpropInput') };
+    };
+    const ours = grads();
+    reflectConvOptions.enabled = false;
+    const ops = grads();
+    expect([ours.fused, ours.padGrads, ours.inputGrads]).toEqual([2, 0, 0]);
+    expect([ops.fused, ops.padGrads, ops.inputGrads]).toEqual([0, 2, 2]);
+    expect(ours.out.length).toBe(4);
+    ours.out.forEach((g, i) => {
+      const ref = ops.out[i]!;
+      let d = 0;
+      let m = 0;
+      for (let j = 0; j < g.length; j++) {
+        d = Math.max(d, Math.abs(g[j]! - ref[j]!));
+        m = Math.max(m, Math.abs(ref[j]!));
+      }
+      expect(d / Math.max(1e-3, m)).toBeLessThan(1e-4);
+    });
+    M.dispose();
+    tf.dispose([x, target]);
+  });
+
+  it('keeps conv2d\'s own gradient for a padded tensor made outside the tape (its gradient is asked for itself)', () => {
+    const conv = tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'valid', useBias: false });
+    const x = tf.randomNormal([1, 10, 10, 64], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const xp = reflectionPad2d(x, 1);
+    tf.tidy(() => conv.apply(xp) as tf.Tensor); // builds the kernel
+    const before = tf.memory().numTensors;
+    const { result, times } = withKernelTimes(() => tf.grad((t: tf.Tensor) => tf.sum(conv.apply(t) as tf.Tensor))(xp));
+    expect(result.shape).toEqual([1, 12, 12, 64]);
+    expect([...times.keys()].some((k) => k.startsWith('AtelierReflectConvGradInput'))).toBe(false);
+    result.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    conv.dispose();
+    tf.dispose([x, xp]);
   });
 });
