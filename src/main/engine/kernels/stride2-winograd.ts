@@ -59,7 +59,36 @@ export const stride2WinogradOptions = {
    * px). ATELIER_S2_REACH=0: xs just covers x (A/B).
    */
   reach: process.env.ATELIER_S2_REACH !== '0',
+  /**
+   * Keep each filter's phase filter ws while the filter lives (up to `cacheMaxBytes` of ws and its
+   * estimated transforms, forward and rotated), so that winograd.ts's transform cache, keyed by
+   * ws, serves the filter's later calls: CycleGAN applies each generator three times, forward and
+   * input gradient, so 4 of a filter's 6 transforms a step were made again (0.3-1.7 ms each at 128
+   * px). ATELIER_S2_FILTER_CACHE=0: a ws of its own per call (A/B).
+   */
+  cacheFilters: process.env.ATELIER_S2_FILTER_CACHE !== '0',
+  cacheMaxBytes: 384 * 2 ** 20,
 };
+
+/** Phase filters kept per backend, by their filter's data id (see cacheFilters). */
+interface CachedWs {
+  ws: TensorInfo;
+  bytes: number;
+}
+const wsCaches = new WeakMap<BackendWasm, Map<object, CachedWs>>();
+
+/** Release the kept phase filters whose filter was disposed; returns how many stay (tests). */
+export function stride2CacheSweep(backend: BackendWasm): number {
+  const cache = wsCaches.get(backend);
+  if (!cache) return 0;
+  for (const [id, c] of cache) {
+    if (!backend.dataIdMap.has(id)) {
+      release(backend, c.ws);
+      cache.delete(id);
+    }
+  }
+  return cache.size;
+}
 /** Calls that took this path (tests check it). */
 export const stride2WinogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0 };
 
@@ -191,10 +220,30 @@ function toPhaseLayout(backend: BackendWasm, x: TensorInfo, p: Phases): TensorIn
   return xs;
 }
 
-function phaseFilter(backend: BackendWasm, filter: TensorInfo, p: Phases): TensorInfo {
+/**
+ * ws for `filter` and whether the caller releases it (false: kept in the cache for the filter's
+ * later calls, released by stride2CacheSweep once the filter is gone).
+ */
+function phaseFilter(backend: BackendWasm, filter: TensorInfo, p: Phases): { ws: TensorInfo; own: boolean } {
+  let cache: Map<object, CachedWs> | undefined;
+  if (stride2WinogradOptions.cacheFilters) {
+    stride2CacheSweep(backend);
+    cache = wsCaches.get(backend);
+    if (!cache) wsCaches.set(backend, (cache = new Map()));
+    const hit = cache.get(filter.dataId);
+    if (hit && hit.ws.shape[2] === 4 * p.CI && hit.ws.shape[3] === p.CO) return { ws: hit.ws, own: false };
+  }
   const ws = backend.makeOutput([2, 2, 4 * p.CI, p.CO], 'float32');
   filterBlocks(f32(backend, filter), f32(backend, ws), p.K, p.CI, p.CO, true);
-  return ws;
+  if (!cache || cache.has(filter.dataId)) return { ws, own: true };
+  // ws and winograd.ts's transforms of it, forward and rotated: (m + 1)^2 planes of 4 CI x CO
+  const pairs = 4 * p.CI * p.CO;
+  const bytes = 4 * (4 * pairs + 2 * 36 * pairs);
+  let held = 0;
+  for (const c of cache.values()) held += c.bytes;
+  if (held + bytes > stride2WinogradOptions.cacheMaxBytes) return { ws, own: true };
+  cache.set(filter.dataId, { ws, bytes });
+  return { ws, own: false };
 }
 
 /** y [B, OH, OW, CO] of the stride-2 3x3 convolution `info`, or null where this path does not apply. */
@@ -203,14 +252,14 @@ export function stride2Forward(backend: BackendWasm, g: GemmSimd, x: TensorInfo,
   const tw = p ? winogradTransforms(backend) : null;
   if (!p || !tw) return null;
   const xs = toPhaseLayout(backend, x, p);
-  let ws: TensorInfo | null = null;
+  let ws: { ws: TensorInfo; own: boolean } | null = null;
   try {
     ws = phaseFilter(backend, filter, p);
-    const y = winogradConv(backend, g, tw, xs, ws, forwardShape(p), false);
+    const y = winogradConv(backend, g, tw, xs, ws.ws, forwardShape(p), false);
     stride2WinogradCalls.forward++;
     return y;
   } finally {
-    release(backend, xs, ws);
+    release(backend, xs, ws?.own ? ws.ws : null);
   }
 }
 
@@ -222,7 +271,7 @@ export function stride2BackpropInput(backend: BackendWasm, g: GemmSimd, dy: Tens
   const ws = phaseFilter(backend, filter, p);
   let dxs: TensorInfo | null = null;
   try {
-    dxs = winogradConv(backend, g, tw, dy, ws, inputGradShape(p), true);
+    dxs = winogradConv(backend, g, tw, dy, ws.ws, inputGradShape(p), true);
     const dx = backend.makeOutput([p.B, p.H, p.W, p.CI], 'float32');
     const runs = runList(backend, p.B * p.H * p.W);
     const d = dxs;
@@ -231,7 +280,7 @@ export function stride2BackpropInput(backend: BackendWasm, g: GemmSimd, dy: Tens
       stride2WinogradCalls.backpropInput++;
     });
   } finally {
-    release(backend, ws, dxs);
+    release(backend, ws.own ? ws.ws : null, dxs);
   }
 }
 

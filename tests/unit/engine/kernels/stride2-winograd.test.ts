@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runsOptions } from '../../../../src/main/engine/kernels/runs-simd';
-import { stride2WinogradCalls, stride2WinogradOptions } from '../../../../src/main/engine/kernels/stride2-winograd';
+import { stride2CacheSweep, stride2WinogradCalls, stride2WinogradOptions } from '../../../../src/main/engine/kernels/stride2-winograd';
 import { smallConvOptions } from '../../../../src/main/engine/kernels/small-conv';
 import { type ConvCase as Case, convInputGrad, convOutShape as outShape, convPasses, counts, expectClose, initWasm, on, relDiff, tf } from './helpers';
 
@@ -81,6 +81,39 @@ describe('3x3 and 4x4 stride-2 convolutions by Winograd on the input phases (was
       } finally {
         stride2WinogradOptions.reach = true;
       }
+    }
+  });
+
+  it('keeps a filter\'s phase filter (and so its transforms) across calls while the filter lives: same bits as without', async () => {
+    for (const c of [cases[0]!, cases[2]!, cases[6]!]) {
+      const xv = tf.randomUniform(c.x, -1, 1, 'float32', 46);
+      const dyShape = outShape(c);
+      const dyv = tf.randomUniform(dyShape, -1, 1, 'float32', 47);
+      const wv = tf.randomUniform([...c.k, c.x[3], c.co], -0.1, 0.1, 'float32', 48);
+      // a step's uses of one filter: forward and input gradient, three times each
+      const run = () => {
+        const outs: tf.Tensor[] = [];
+        for (let i = 0; i < 3; i++) outs.push(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, 2, c.pad as 'same'), convInputGrad(c, dyv, wv as tf.Tensor4D));
+        return outs;
+      };
+      const backend = tf.findBackend('wasm') as never;
+      const before = counts();
+      const n = { ...stride2WinogradCalls };
+      const cached = await on('wasm', run);
+      expect(stride2WinogradCalls.forward - n.forward).toBe(3);
+      expect(stride2CacheSweep(backend)).toBe(1); // wv still lives
+      stride2WinogradOptions.cacheFilters = false;
+      try {
+        const fresh = await on('wasm', run);
+        fresh.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(cached[i]!.buffer))).toBe(true));
+        // the same values every time
+        for (let i = 2; i < 6; i++) expect(Buffer.from(cached[i]!.buffer).equals(Buffer.from(cached[i % 2]!.buffer))).toBe(true);
+      } finally {
+        stride2WinogradOptions.cacheFilters = true;
+      }
+      tf.dispose([xv, dyv, wv]);
+      expect(stride2CacheSweep(backend)).toBe(0);
+      expect(counts()).toEqual({ tensors: before.tensors - 3, buffers: before.buffers - 3 });
     }
   });
 
