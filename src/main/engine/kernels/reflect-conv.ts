@@ -141,28 +141,35 @@ function addRing(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGe
         // views after the last allocation
         const all = f32(backend, buf!), d = f32(backend, dy);
         const a = all.subarray(0, nA);
-        // zeros where no dy pixel lands: the windows' ends, rows past the ring, dy's missing rows
-        a.fill(0);
         const d0 = b * img;
-        // top / bottom: row q (ring column q = 0..W+1) holds dy's row 0 / H-1 pixels q-2..q, zeros outside
+        // top / bottom: row q (ring column q = 0..W+1) holds dy's row 0 / H-1 pixels q-2..q, zeros
+        // outside (only the gaps are zeroed: the copies cover the rest)
         for (let e = 0; e < 2; e++) {
-          const src = d0 + (e === 0 ? 0 : (H - 1) * rowB);
+          const src = d0 + (e === 0 ? 0 : (H - 1) * rowB), base = e * M * K;
           for (let q = 0; q < W + 2; q++) {
-            const x0 = Math.max(0, q - 2), x1 = Math.min(W - 1, q);
-            a.set(d.subarray(src + x0 * CO, src + (x1 + 1) * CO), e * M * K + q * K + (x0 - (q - 2)) * CO);
+            const x0 = Math.max(0, q - 2), x1 = Math.min(W - 1, q), o = base + q * K;
+            const s0 = (x0 - (q - 2)) * CO, s1 = s0 + (x1 + 1 - x0) * CO;
+            if (s0 > 0) a.fill(0, o, o + s0);
+            a.set(d.subarray(src + x0 * CO, src + (x1 + 1) * CO), o + s0);
+            if (s1 < K) a.fill(0, o + s1, o + K);
           }
+          a.fill(0, base + (W + 2) * K, base + M * K);
         }
         // left / right: row r (ring row r + 1 = 1..H) holds dy's column 0 / W-1 pixels of rows r-1..r+1
         for (let e = 2; e < 4; e++) {
-          const col = e === 2 ? 0 : W - 1;
+          const col = e === 2 ? 0 : W - 1, base = e * M * K;
           for (let r = 0; r < H; r++) {
             for (let seg = 0; seg < 3; seg++) {
-              const y = r - 1 + seg;
-              if (y < 0 || y >= H) continue;
+              const y = r - 1 + seg, o = base + r * K + seg * CO;
+              if (y < 0 || y >= H) {
+                a.fill(0, o, o + CO);
+                continue;
+              }
               const src = d0 + y * rowB + col * CO;
-              a.set(d.subarray(src, src + CO), e * M * K + r * K + seg * CO);
+              a.set(d.subarray(src, src + CO), o);
             }
           }
+          a.fill(0, base + H * K, base + M * K);
         }
         t0 = tick('a', t0);
         if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', 4, M * K * 4, 3 * pairs * 4, M * CI * 4, aOff, bPtr, cOff, M >> 2, K, CI, scr);

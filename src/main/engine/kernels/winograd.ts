@@ -351,14 +351,27 @@ function tilesOf(s: WinogradShape, v: Variant): Tiles {
 function padInput(xp: Float32Array, xv: Float32Array, s: WinogradShape, t: Tiles): void {
   const { H, W, CI, padTop, padLeft } = s;
   const { HP, WP } = t;
-  xp.fill(0);
   const ix0 = Math.max(0, -padLeft);
   const ix1 = Math.min(W, WP - padLeft);
-  if (ix1 <= ix0) return;
+  if (ix1 <= ix0) {
+    xp.fill(0);
+    return;
+  }
+  // zeros only where no x lands (the border): filling the whole buffer first wrote it twice
+  const row = WP * CI, c0 = (ix0 + padLeft) * CI, c1 = (ix1 + padLeft) * CI;
+  const iy0 = Math.max(0, -padTop), iy1 = Math.min(H, HP - padTop);
   for (let b = 0; b < s.B; b++) {
-    for (let iy = Math.max(0, -padTop); iy < H && iy + padTop < HP; iy++) {
+    const img = b * HP * row;
+    for (let r = 0; r < HP; r++) {
+      const iy = r - padTop, o = img + r * row;
+      if (iy < iy0 || iy >= iy1) {
+        xp.fill(0, o, o + row);
+        continue;
+      }
+      if (c0 > 0) xp.fill(0, o, o + c0);
+      if (c1 < row) xp.fill(0, o + c1, o + row);
       const src = ((b * H + iy) * W + ix0) * CI;
-      xp.set(xv.subarray(src, src + (ix1 - ix0) * CI), ((b * HP + iy + padTop) * WP + ix0 + padLeft) * CI);
+      xp.set(xv.subarray(src, src + (ix1 - ix0) * CI), o + c0);
     }
   }
 }
