@@ -142,7 +142,9 @@ function reflectConvSource(layer: ConvLayerLike, x: tf.Tensor4D, kernel: tf.Tens
  * its gradient is the padding's and the convolution's input gradient in one kernel
  * (kernels/reflect-conv.ts: the padded map's gradient is never made) and the filter gradient of
  * xp. The padding's own tape record then leads nowhere and is pruned. Both gradients are computed
- * whenever either is needed (a customGrad), which the residual blocks always need together.
+ * whenever either is needed (a customGrad), which the residual blocks always need together. First
+ * order only: the fused kernel has no gradient of its own (no model here differentiates a
+ * gradient; one that did would get tfjs's missing-gradient error, and ATELIER_REFLECT_CONV=0).
  */
 function reflectConv(x: tf.Tensor4D, xp: tf.Tensor4D, kernel: tf.Tensor4D, p: number): tf.Tensor4D {
   const f = tf.customGrad(((_x: tf.Tensor, k: tf.Tensor, save: tf.GradSaveFunc) => {
