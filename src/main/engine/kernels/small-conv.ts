@@ -57,10 +57,14 @@ export const smallConvOptions = {
   filterGradViaDyTMinPixelsPerChannel: 1,
   /**
    * Forward convolutions from <= 4 input channels at stride 1 by narrow-conv.ts's wideForward
-   * (split over the helper) instead of XNNPACK: off by default, ATELIER_WIDE_FORWARD=1 turns it
-   * on. Same-process A/Bs of the 128 px CycleGAN step disagreed (-1.5% and +7% wall, load 3-4).
+   * (split over the helper) instead of XNNPACK (ATELIER_WIDE_FORWARD=0: XNNPACK, A/B). The
+   * generator's 7x7 3 -> 64 layer, kernel CPU / wall ms per step, same process, steps where the
+   * rest of the machine used < 10% of a core: 128 px XNNPACK 50.6 / 36.6 -> 42.1 / 21.6, 64 px
+   * 12.8 / 9.7 -> 11.6 / 6.1; with the other core busy (128 px) 78.4 / 73.0 -> 45.3 / 44.2
+   * (XNNPACK's pool thread loses its core). Step A/Bs of the sixth pass had disagreed (-1.5% and
+   * +7% wall, load 3-4): the step's noise there was larger than the ~15 ms at stake.
    */
-  wideInputForward: process.env.ATELIER_WIDE_FORWARD === '1',
+  wideInputForward: process.env.ATELIER_WIDE_FORWARD !== '0',
   /** Stride-1 input gradients as forward convolutions (backpropInputAsConv). */
   stride1AsConv: process.env.ATELIER_S1_AS_CONV !== '0',
   /** ... unless dx has more than this many times dy's pixels (the rest of the work is zeros). */
@@ -207,10 +211,10 @@ function convForward(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, in
   const tw = wg ? winogradTransforms(backend) : null;
   if (ws && wg && tw) return winogradConv(backend, wg, tw, x, filter, ws, false);
   // <= 4 output channels, no padding (the generator's 7x7 64 -> 3 layer): narrow-conv.ts; <= 4
-  // input channels (its 7x7 3 -> 64 first layer) stays with XNNPACK unless wideInputForward
+  // input channels at stride 1 (its 7x7 3 -> 64 first layer): wideForward (wideInputForward)
   const narrow = P > 0 ? narrowForward(backend, x, filter, info) : null;
   if (narrow) return narrow;
-  // (opt-in, stride 1 only: see wideInputForward)
+  // (stride 1 only; strided ones stay with XNNPACK)
   const wide = P > 0 && smallConvOptions.wideInputForward && info.strideHeight === 1 && info.strideWidth === 1 ? wideForward(backend, x, filter, info) : null;
   if (wide) return wide;
   // 3x3 and 4x4 stride 2: Winograd F(4x4,2x2) or F(5x5,2x2) on the input's phases (stride2-winograd.ts)

@@ -152,13 +152,14 @@ describe('stride-1 input gradients to <= 4 channels: narrowForward on a zero-pad
   }
 });
 
-describe('stride-1 forward convolutions from <= 4 input channels by wideForward, opted in (wasm)', () => {
+describe('stride-1 forward convolutions from <= 4 input channels by wideForward (wasm)', () => {
+  const saved = smallConvOptions.wideInputForward;
   beforeAll(async () => {
     await initWasm();
     smallConvOptions.wideInputForward = true;
   });
   afterAll(() => {
-    smallConvOptions.wideInputForward = false;
+    smallConvOptions.wideInputForward = saved;
   });
   const fwd: Case[] = [
     { x: [1, 14, 14, 3], k: [7, 7], co: 64, s: 1, pad: 'valid' }, // the generator's first layer
