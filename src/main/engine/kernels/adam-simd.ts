@@ -9,10 +9,15 @@
  *   out = ((m'/om1) / (sqrt(v'/om2) + eps)) * negLr + w     om = 1 - beta^t
  *
  * The module is assembled here from opcodes (no build step, no dependency). It imports the memory
- * as shared when the backend's is (tfjs's threaded build); it runs on the calling thread between
- * kernels, while the XNNPACK pool is idle. If the engine has no SIMD, `createAdamSimd` returns
- * null and the caller uses its scalar JS loop.
+ * as shared when the backend's is (tfjs's threaded build). If the engine has no SIMD,
+ * `createAdamSimd` returns null and the caller uses its scalar JS loop.
+ *
+ * `adamBits` is the same update with the eight float32 scalars passed as their bit patterns
+ * (i32), so that it can travel in the products' helper thread's call lists (integer words,
+ * pool-calls.ts): FusedAdam shares a step's variables out over both threads in pieces (each
+ * element computed by the same code: the same bits).
  */
+import { registerPoolModule } from './pool-calls';
 import { F32, I32, V128, type WasmMemory, get, instantiateOn, isSharedMemory, set, simd, tee, uleb, vec, fnType, wasmModule } from './wasm-asm';
 
 const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative constants only
@@ -48,17 +53,42 @@ function adamModule(shared: boolean): Uint8Array {
   body.push(...get(5), ...i32const(1), 0x6b, ...tee(5), 0x0d, 0); // br_if loop while blocks left
   body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
   const locals = vec([[11, V128]]);
-  return wasmModule(shared, [fnType([I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32])], [{ name: 'adam', body: [...locals, ...body] }]);
+  // adamBits: the same arguments with the scalars as i32 bits: reinterpreted, then adam
+  const bits: number[] = [...vec([])];
+  for (let p = 0; p < 14; p++) bits.push(...get(p), ...(p >= 6 ? [0xbe] : [])); // f32.reinterpret_i32
+  bits.push(0x10, 0, 0x0b); // call adam; end
+  return wasmModule(shared, [fnType([I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32]), fnType(new Array(14).fill(I32))], [
+    { name: 'adam', type: 0, body: [...locals, ...body] },
+    { name: 'adamBits', type: 1, body: bits },
+  ]);
 }
+
+/** The module's id among the helper thread's call-list modules (pool-calls.ts). */
+export const ADAM_POOL_MODULE = registerPoolModule({ make: (shared) => ({ bytes: adamModule(shared), names: ['adamBits'] }) });
 
 export type AdamSimd = (
   w: number, g: number, m: number, v: number, out: number, blocks: number,
   b1: number, b2: number, c1: number, c2: number, om1: number, om2: number, eps: number, negLr: number,
 ) => void;
+/** AdamSimd with the eight scalars as float32 bit patterns (int32). */
+export type AdamBits = AdamSimd;
+const bitsOf = new Int32Array(1);
+const f32Of = new Float32Array(bitsOf.buffer);
+/** The int32 bit pattern of x as a float32. */
+export function f32Bits(x: number): number {
+  f32Of[0] = x;
+  return bitsOf[0]!;
+}
 
 
 const cache = new WeakMap<WasmMemory, AdamSimd>();
+const bitsCache = new WeakMap<AdamSimd, AdamBits>();
 let warned = false;
+
+/** `adamBits` of the instance `createAdamSimd` made (the caller's own, for call lists). */
+export function adamBitsOf(fn: AdamSimd): AdamBits | null {
+  return bitsCache.get(fn) ?? null;
+}
 
 /** The SIMD update bound to this wasm memory, or null when SIMD (or the memory) is unavailable. */
 export function createAdamSimd(memory: WasmMemory | undefined): AdamSimd | null {
@@ -66,8 +96,10 @@ export function createAdamSimd(memory: WasmMemory | undefined): AdamSimd | null 
   const hit = cache.get(memory);
   if (hit) return hit;
   try {
-    const fn = instantiateOn(memory, adamModule(isSharedMemory(memory))).adam as AdamSimd;
+    const exports = instantiateOn(memory, adamModule(isSharedMemory(memory)));
+    const fn = exports.adam as AdamSimd;
     cache.set(memory, fn);
+    bitsCache.set(fn, exports.adamBits as AdamBits);
     return fn;
   } catch (e) {
     // Not cached: a later step retries. Say it once: the scalar fallback is ~10x slower.

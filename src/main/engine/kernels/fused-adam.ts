@@ -17,7 +17,8 @@
  * On other backends it simply defers to tf.AdamOptimizer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createAdamSimd } from './adam-simd';
+import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd, f32Bits } from './adam-simd';
+import { CallList } from './pool-calls';
 import { type BackendWasm, heapF32, heapMemory, heapOffset } from './wasm-util';
 
 interface AdamState {
@@ -28,6 +29,13 @@ interface AdamState {
 }
 
 const f32 = Math.fround;
+/**
+ * Blocks of 4 floats per piece of a variable in the call list (64K floats: ~0.1 ms, 1.8 MB of
+ * the five arrays), so that the large filters split and the two threads finish together.
+ */
+const PIECE = 16384;
+/** `pool`: the updates as one call list over both threads (ATELIER_ADAM_POOL=0: one call per variable on the caller, A/B). */
+export const fusedAdamOptions = { pool: process.env.ATELIER_ADAM_POOL !== '0' };
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
@@ -69,10 +77,16 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const om2 = f32(1 - accB2);
     const memory = heapMemory(backend);
     const simd = this.useSimd ? createAdamSimd(memory) : null;
-
+    const bits = simd ? adamBitsOf(simd) : null;
+    // Every variable's update is listed first, then run as one call list over both threads (the
+    // products' helper takes pieces from a counter; without a pool the caller runs them all),
+    // then the variables are assigned: the outputs are allocated before any runs.
+    const list = simd && bits && fusedAdamOptions.pool ? new CallList(memory, ADAM_POOL_MODULE, [bits as (...a: number[]) => void]) : null;
+    const scalars = [b1, b2, c1, c2, om1, om2, eps, negLr];
+    const scalarBits = scalars.map(f32Bits);
+    const work: { value: tf.Variable; gradient: tf.Tensor; mv: tf.TensorInfo; vv: tf.TensorInfo; outInfo: tf.TensorInfo; start: number }[] = [];
     names.forEach((name, i) => {
       const value = vars[i]!;
-      // Same creation (and order) as tf.AdamOptimizer, so the state is interchangeable.
       st.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
       st.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
       const gradient = grads[i];
@@ -82,15 +96,26 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const mv = this.ownBuffer(m, backend);
       const vv = this.ownBuffer(v, backend);
       const outInfo = backend.makeOutput(value.shape.slice(), 'float32');
-      const size = value.size;
-      let start = 0;
-      if (simd) {
-        const off = (t: tf.TensorInfo) => heapOffset(backend, t);
-        const blocks = size >>> 2;
-        simd(off(value), off(gradient), off(mv), off(vv), off(outInfo), blocks, b1, b2, c1, c2, om1, om2, eps, negLr);
-        start = blocks * 4;
+      work.push({ value, gradient, mv, vv, outInfo, start: 0 });
+    });
+    if (simd) {
+      const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+      for (const w of work) {
+        const blocks = w.value.size >>> 2;
+        const at = [off(w.value), off(w.gradient), off(w.mv), off(w.vv), off(w.outInfo)];
+        if (list) {
+          // pieces of up to PIECE blocks (16 bytes each, in all five arrays), one group each
+          for (let b0 = 0; b0 < blocks; b0 += PIECE) {
+            const nb = Math.min(PIECE, blocks - b0);
+            list.group().call(0, ...at.map((p) => p + b0 * 16), nb, ...scalarBits);
+          }
+        } else simd(at[0]!, at[1]!, at[2]!, at[3]!, at[4]!, blocks, b1, b2, c1, c2, om1, om2, eps, negLr);
+        w.start = blocks * 4;
       }
-      // Views after the last allocation (the heap may have grown).
+      list?.run();
+    }
+    for (const { value, gradient, mv, vv, outInfo, start } of work) {
+      const size = value.size;
       const o = heapF32(backend, outInfo);
       const w = heapF32(backend, value);
       const g = heapF32(backend, gradient);
@@ -109,7 +134,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const newValue = engine.makeTensorFromTensorInfo(outInfo);
       value.assign(newValue);
       newValue.dispose();
-    });
+    }
     tf.tidy(() => {
       st.accBeta1.assign(tf.mul(st.accBeta1, this.beta1));
       st.accBeta2.assign(tf.mul(st.accBeta2, this.beta2));

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAdamSimd } from '../../../../src/main/engine/kernels/adam-simd';
+import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd, f32Bits } from '../../../../src/main/engine/kernels/adam-simd';
+import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
+import { CallList, callListOptions, callListStats } from '../../../../src/main/engine/kernels/pool-calls';
 import { FusedAdamOptimizer, fusedAdam } from '../../../../src/main/engine/kernels/fused-adam';
 import { counts, initWasm, rand, relDiff, tf } from './helpers';
 
@@ -134,4 +136,44 @@ describe('adam-simd on a bare memory', () => {
 
   it('works on a non-shared memory (stock single-threaded build)', () => check(false));
   it('works on a shared memory (threaded build)', () => check(true));
+
+  it('adamBits (scalars as float32 bits) through a call list split over the helper thread: the same bits as adam in one call', async () => {
+    const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly;
+    const memory = new WA.Memory({ initial: 64, maximum: 256, shared: true });
+    const g = createGemmSimd(memory as never)!; // starts the helper, with adam-simd's registered module
+    const t0 = Date.now();
+    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+    expect(g.parallel?.()).toBe(true);
+    const fn = createAdamSimd(memory)!;
+    const bits = adamBitsOf(fn)!;
+    expect(bits).toBeTypeOf('function');
+    const n = 4 * 1000; // 1000 blocks
+    const heap = new Float32Array(memory.buffer);
+    const init = [rand(n, 5), rand(n, 6), rand(n, 7, 0.1), rand(n, 8, 0.1).map(Math.abs)];
+    const f = Math.fround;
+    const scalars = [0.5, 0.999, 0.5, 0.001, 0.75, 0.002, 1e-7, -0.01].map(f);
+    // w, g, m, v, out at `base` (floats); returns m, v and out afterwards
+    const run = (base: number, how: 'one' | 'whole' | 'split') => {
+      init.forEach((a, k) => heap.set(a, base + k * n));
+      const [w, gr, m, v, out] = [0, 1, 2, 3, 4].map((k) => (base + k * n) * 4);
+      if (how === 'one') fn(w!, gr!, m!, v!, out!, n / 4, ...(scalars as [number, number, number, number, number, number, number, number]));
+      else {
+        callListOptions.minGroups = how === 'split' ? 2 : Infinity;
+        const list = new CallList(memory as never, ADAM_POOL_MODULE, [bits as (...a: number[]) => void]);
+        // pieces of 64 blocks (a last short one)
+        for (let b0 = 0; b0 < n / 4; b0 += 64) list.group().call(0, w! + b0 * 16, gr! + b0 * 16, m! + b0 * 16, v! + b0 * 16, out! + b0 * 16, Math.min(64, n / 4 - b0), ...scalars.map(f32Bits));
+        list.run();
+        callListOptions.minGroups = 2;
+      }
+      return heap.slice(base + 2 * n, base + 5 * n);
+    };
+    const stats = { ...callListStats };
+    const one = run(0, 'one');
+    const whole = run(5 * n, 'whole');
+    const split = run(10 * n, 'split');
+    expect([callListStats.whole - stats.whole, callListStats.split - stats.split]).toEqual([1, 1]);
+    expect(Buffer.from(whole.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    expect(Buffer.from(split.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    expect(one.some((x, i) => x !== init[2]![i])).toBe(true); // m moved: not vacuous
+  });
 });
