@@ -10,6 +10,7 @@
 import { tf } from '../backend';
 import { patchGanDiscriminator, resnetGenerator, scaledWidth, unetGenerator, type NormKind } from '../networks';
 import { REFERENCE_NETG_OPTION, initReferenceWeights, referenceDiscriminator, referenceGenerator, referencePreset, type RefGenerator } from '../interop/reference-networks';
+import { accumulateInto } from '../kernels/accumulate';
 import { BaseModel, variablesOf, type Batch, type CommonOptions, type NamedArray } from './base';
 import { ganLoss, l1, type GanMode } from './losses';
 import type { OptionSpec } from './options';
@@ -142,15 +143,8 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       for (const f of parts) {
         // (the value is a kept loss or a sum the outer tidy disposes)
         const { grads } = tf.variableGrads(f, gVars);
-        for (const [name, g] of Object.entries(grads)) {
-          const prev = sum[name];
-          if (!prev) {
-            sum[name] = g;
-            continue;
-          }
-          sum[name] = tf.add(prev, g);
-          tf.dispose([prev, g]);
-        }
+        // in place into the running sums where the backend allows (kernels/accumulate.ts)
+        accumulateInto(sum, grads);
       }
       // the optimizer keys its moments by position: keep the variables' own order
       const gGrads: tf.NamedTensorMap = {};
