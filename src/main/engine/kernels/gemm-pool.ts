@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { type WasmMemory, isSharedMemory } from './wasm-asm';
 import type { BatchFn, GemmFn, GemmSimd } from './gemm-simd';
 import { type AdaptOptions, PoolGovernor, type SplitSample, defaultAdaptOptions } from './pool-adapt';
-import { type MapFn, NAMES, NPARAMS, type WinogradSimd, winogradModule } from './winograd-simd';
+import { type MapFn, type MapName, NAMES, NPARAMS, type WinogradSimd, createWinogradSimd, winogradModule } from './winograd-simd';
 
 // ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, 4.. the Winograd
 // transforms in winograd-simd.ts's NAMES order, BATCH0 + i: product i over a batch of planes,
@@ -26,6 +26,10 @@ export const LIST = 90, LIST_NEXT = NEXT + 1, LIST_READY = NEXT + 2;
 // CLAIM: the sequence number of a posted job nobody has taken yet; the helper takes it (-1) before
 // starting, or the caller, done with its own share, takes it back (0) and does the rest itself
 const CLAIM = NEXT + 3;
+// STAGED: a call list of groups in stages (stagedCalls below); GROUPS_DONE counts finished groups,
+// and a group starts only once every group of the earlier stages has finished
+export const STAGED = 91;
+const GROUPS_DONE = NEXT + 4;
 /** Entries of a call list: the function's index, then up to 15 arguments. */
 export const LIST_ENTRY = 16, LIST_ENTRIES = 4096;
 
@@ -73,6 +77,21 @@ while (fns) {
         const o = e * ${LIST_ENTRY};
         xfns[L[o]](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7], L[o + 8], L[o + 9], L[o + 10], L[o + 11], L[o + 12], L[o + 13], L[o + 14], L[o + 15]);
       }
+    }
+  } else if (f === ${STAGED}) {
+    // groups in stages: group g waits until L[ns + g] groups have finished (the earlier stages);
+    // entries index the products (0..3, scratch moved by K * 32 bytes: this thread's strip copy)
+    // and the transforms (4..)
+    const groups = c[2], gs = c[3], ns = c[4];
+    for (let g; (g = Atomics.add(c, ${LIST_NEXT}, 1)) < groups; ) {
+      for (let d, spin = 0; (d = Atomics.load(c, ${GROUPS_DONE})) < L[ns + g]; ) if (++spin > 4096) Atomics.wait(c, ${GROUPS_DONE}, d, 1);
+      for (let e = L[gs + g], end = L[gs + g + 1]; e < end; e++) {
+        const o = e * ${LIST_ENTRY}, fi = L[o];
+        if (fi < 4) fns[fi](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7] + L[o + 5] * 32);
+        else fns[fi](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7], L[o + 8], L[o + 9], L[o + 10], L[o + 11], L[o + 12], L[o + 13], L[o + 14], L[o + 15]);
+      }
+      Atomics.add(c, ${GROUPS_DONE}, 1);
+      Atomics.notify(c, ${GROUPS_DONE});
     }
   } else if (f >= ${CHUNK0}) {
     // args a, b, c, blocks, K, N, scratch, chunk blocks, chunks: chunks of row blocks taken from
@@ -172,7 +191,8 @@ function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
   try {
     const ctrl = new Int32Array(new SharedArrayBuffer(128));
     const maps = winogradModule(true);
-    const list = new Int32Array(new SharedArrayBuffer(4 * (LIST_ENTRIES * LIST_ENTRY + LIST_ENTRIES + 1)));
+    // entries, then group starts, then (staged lists) each group's finished-groups prerequisite
+    const list = new Int32Array(new SharedArrayBuffer(4 * (LIST_ENTRIES * LIST_ENTRY + 2 * (LIST_ENTRIES + 1))));
     const extras: { bytes: Uint8Array; names: string[] }[] = [];
     const bases: (number | null)[] = [];
     let next = 0;
@@ -409,7 +429,109 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     // helper without a core, still waited for its hand-back)
     observe(t, Math.max(own, 1), count - own);
   };
+  const maps = memory != null && pool ? createWinogradSimd(memory) : null;
+  if (pool && maps) stagedRunners.set(memory!, stagedRun(pool, g, maps, ready, governor, observe));
   return { ...products, batch, fma: g.fma, parallel: ready };
+}
+
+/**
+ * A group of a staged call list: its calls run in order on one thread, each [function, ...args]
+ * (functions: STAGED_FN); `stage`: groups of a stage start only once every group of the earlier
+ * stages has finished (groups must come in stage order); `weight`: its share of the work in any
+ * unit, for the load rule.
+ */
+export interface StagedGroup {
+  stage: number;
+  calls: number[][];
+  weight: number;
+}
+/** Function numbers of staged calls: the products, then the Winograd transforms in NAMES order. */
+export const STAGED_FN = { nn: 0, nt: 1, nnR: 2, nnRT: 3, map: (n: MapName): number => 4 + NAMES.indexOf(n) };
+export type StagedRun = (groups: StagedGroup[]) => void;
+/** Staged lists run split and whole (tests check which path ran). */
+export const stagedStats = { split: 0, whole: 0 };
+const stagedRunners = new WeakMap<WasmMemory, StagedRun>();
+/** The staged-list runner of a shared heap whose pool runs (null: none; callers keep their per-phase hand-overs). */
+export function stagedRunner(memory: WasmMemory | undefined): StagedRun | null {
+  return memory != null ? (stagedRunners.get(memory) ?? null) : null;
+}
+
+/**
+ * A whole Winograd call (transforms, products, transforms) as one hand-over: both threads take
+ * groups from a counter, stage after stage (a thread that finds the next stage's prerequisites
+ * unfinished spins briefly, then sleeps until a group finishes), instead of one hand-over per
+ * phase, each paying the helper's wake-up and a fixed half's imbalance. The helper's products use
+ * the second half of their scratch, as in `batch`. Every output is computed by the same call as on
+ * one thread: the same bits. A helper that has not started when the caller ran out of groups is
+ * taken back as elsewhere; one that died: every group again here (they overwrite their outputs).
+ */
+function stagedRun(pool: Pool, g: GemmSimd, maps: WinogradSimd, ready: () => boolean, governor: PoolGovernor, observe: (t: HandOverTimes, own: number, helper: number) => void): StagedRun {
+  const raw = [g.nn, g.nt, g.nnR, g.nnRT, ...NAMES.map((n) => maps[n])] as unknown as ((...a: number[]) => void)[];
+  const runCall = (c: number[]) => raw[c[0]!]!(c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!);
+  const whole = (groups: StagedGroup[]) => {
+    stagedStats.whole++;
+    for (const gr of groups) for (const call of gr.calls) runCall(call);
+  };
+  return (groups) => {
+    let entries = 0, total = 0;
+    for (const gr of groups) {
+      entries += gr.calls.length;
+      total += gr.weight;
+    }
+    if (groups.length < 2 || entries > LIST_ENTRIES || groups.length > LIST_ENTRIES || !ready() || Atomics.load(pool.ctrl, MAPS_READY) !== 1) return whole(groups);
+    if (poolOptions.adaptive && !governor.split(performance.now())) {
+      poolStats.solo++;
+      productsSolo = true;
+      return whole(groups);
+    }
+    poolStats.split++;
+    productsSolo = false;
+    stagedStats.split++;
+    const L = pool.list, c = pool.ctrl, n = groups.length;
+    const gs = LIST_ENTRIES * LIST_ENTRY, ns = gs + LIST_ENTRIES + 1;
+    for (let i = 0, e = 0, need = 0; i <= n; i++) {
+      L[gs + i] = e;
+      if (i === n) break;
+      const gr = groups[i]!;
+      if (i > 0 && gr.stage !== groups[i - 1]!.stage) need = i;
+      L[ns + i] = need;
+      for (const call of gr.calls) {
+        const o = e++ * LIST_ENTRY;
+        for (let j = 0; j < LIST_ENTRY; j++) L[o + j] = call[j] ?? 0;
+      }
+    }
+    c[ARGS] = n;
+    c[ARGS + 1] = gs;
+    c[ARGS + 2] = ns;
+    c[FN] = STAGED;
+    Atomics.store(c, LIST_NEXT, 0);
+    Atomics.store(c, GROUPS_DONE, 0);
+    let own = 0, died = false;
+    const t = handOver(
+      pool,
+      () => {
+        for (let i; (i = Atomics.add(c, LIST_NEXT, 1)) < n; ) {
+          for (let d, spin = 0; (d = Atomics.load(c, GROUPS_DONE)) < L[ns + i]!; ) {
+            if (++spin <= 4096) continue;
+            if (Atomics.load(c, READY) === -1) return void (died = true);
+            Atomics.wait(c, GROUPS_DONE, d, 1);
+          }
+          for (const call of groups[i]!.calls) runCall(call);
+          own += groups[i]!.weight;
+          Atomics.add(c, GROUPS_DONE, 1);
+          Atomics.notify(c, GROUPS_DONE);
+        }
+      },
+      () => (died = true),
+      // taken back: the caller drained the counter, nothing is left
+      poolOptions.takeBack ? () => undefined : undefined,
+    );
+    if (died) return whole(groups);
+    // a caller that took no group (it lost its core to the woken helper right after the wake-up)
+    // measured the whole list's time as its own: a sample of no speedup, not an infinite one
+    if (own === 0) observe(t, total, 0);
+    else observe(t, own, total - own);
+  };
 }
 
 /**

@@ -25,9 +25,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGemmSimd } from './gemm-simd';
+import { STAGED_FN } from './gemm-pool';
 import { REFLECT_PAD_GRAD } from './norm-pad';
 import { createTranspose } from './winograd-simd';
-import { type WinogradShape, filterData, freeFilterData, winogradApplies, winogradConv, winogradOptions, winogradTile, winogradTransforms } from './winograd';
+import { type StagedExtra, type WinogradShape, filterData, freeFilterData, winogradApplies, winogradConv, winogradOptions, winogradTile, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, run } from './wasm-util';
 
 export const REFLECT_CONV_GRAD_INPUT = 'AtelierReflectConvGradInput';
@@ -81,12 +82,28 @@ function reflectConvGradInputWasm(args: KernelArgs): TensorInfo {
   const tw = g ? winogradTransforms(backend) : null;
   const transpose = tw ? createTranspose(heapMemory(backend)) : null;
   if (!s || !g || !tw || !transpose) return twoKernels(backend, dy, filter, p);
-  const dx = winogradConv(backend, g, tw, dy, filter, s, true);
+  const ring = ringOf(backend, g, transpose, dy, filter, s);
+  let dx: TensorInfo | null = null;
   try {
-    addRing(backend, g, transpose, dy, filter, dx, s);
+    if (s.B === 1) {
+      // one image: its ring's products join the interior's staged hand-over where it takes one
+      ring.windows(0);
+      dx = winogradConv(backend, g, tw, dy, filter, s, true, ring.extra);
+      if (!ring.extra.ran) ring.products();
+      ring.fold(dx, 0);
+    } else {
+      dx = winogradConv(backend, g, tw, dy, filter, s, true);
+      for (let b = 0; b < s.B; b++) {
+        ring.windows(b);
+        ring.products();
+        ring.fold(dx, b);
+      }
+    }
   } catch (e) {
     release(backend, dx);
     throw e;
+  } finally {
+    ring.free();
   }
   reflectConvCalls.fused++;
   return dx;
@@ -106,9 +123,14 @@ function twoKernels(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, p:
   }
 }
 
-/** Add the padded map's ring, folded by the reflection, onto dx (see the header). */
-function addRing(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGemmSimd>>, transpose: NonNullable<ReturnType<typeof createTranspose>>, dy: TensorInfo, filter: TensorInfo, dx: TensorInfo, s: WinogradShape): void {
-  const { B, OH: H, OW: W } = s;
+/**
+ * The padded map's ring (see the header) in parts: `windows(b)` copies image b's dy windows,
+ * `products()` runs the four ring products (or `extra`, their groups for a staged Winograd call),
+ * `fold(dx, b)` adds the ring onto dx by the reflection, `free()` releases the buffers. One buffer
+ * for one image at a time.
+ */
+function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGemmSimd>>, transpose: NonNullable<ReturnType<typeof createTranspose>>, dy: TensorInfo, filter: TensorInfo, s: WinogradShape) {
+  const { OH: H, OW: W } = s;
   const CO = s.CI, CI = s.CO; // the forward's channels: dy has CO, dx CI
   const K = 3 * CO, pairs = CI * CO;
   const M = Math.ceil(Math.max(W + 2, H) / 4) * 4;
@@ -133,74 +155,84 @@ function addRing(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGe
   let buf: TensorInfo | null = null;
   try {
     buf = backend.makeOutput([nA + nC + nS], 'float32');
-    {
-      const base = off(backend, buf!);
-      const aOff = base, cOff = base + nA * 4, scr = cOff + nC * 4;
-      const rowB = W * CO, img = H * rowB, dxImg = H * W * CI;
-      for (let b = 0; b < B; b++) {
-        // views after the last allocation
-        const all = f32(backend, buf!), d = f32(backend, dy);
-        const a = all.subarray(0, nA);
-        const d0 = b * img;
-        // top / bottom: row q (ring column q = 0..W+1) holds dy's row 0 / H-1 pixels q-2..q, zeros
-        // outside (only the gaps are zeroed: the copies cover the rest)
-        for (let e = 0; e < 2; e++) {
-          const src = d0 + (e === 0 ? 0 : (H - 1) * rowB), base = e * M * K;
-          for (let q = 0; q < W + 2; q++) {
-            const x0 = Math.max(0, q - 2), x1 = Math.min(W - 1, q), o = base + q * K;
-            const s0 = (x0 - (q - 2)) * CO, s1 = s0 + (x1 + 1 - x0) * CO;
-            if (s0 > 0) a.fill(0, o, o + s0);
-            a.set(d.subarray(src + x0 * CO, src + (x1 + 1) * CO), o + s0);
-            if (s1 < K) a.fill(0, o + s1, o + K);
-          }
-          a.fill(0, base + (W + 2) * K, base + M * K);
-        }
-        // left / right: row r (ring row r + 1 = 1..H) holds dy's column 0 / W-1 pixels of rows r-1..r+1
-        for (let e = 2; e < 4; e++) {
-          const col = e === 2 ? 0 : W - 1, base = e * M * K;
-          for (let r = 0; r < H; r++) {
-            for (let seg = 0; seg < 3; seg++) {
-              const y = r - 1 + seg, o = base + r * K + seg * CO;
-              if (y < 0 || y >= H) {
-                a.fill(0, o, o + CO);
-                continue;
-              }
-              const src = d0 + y * rowB + col * CO;
-              a.set(d.subarray(src, src + CO), o);
-            }
-          }
-          a.fill(0, base + H * K, base + M * K);
-        }
-        t0 = tick('a', t0);
-        if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', 4, M * K * 4, 3 * pairs * 4, M * CI * 4, aOff, bPtr, cOff, M >> 2, K, CI, scr);
-        else for (let e = 0; e < 4; e++) g.nnR(aOff + e * M * K * 4, bPtr + e * 3 * pairs * 4, cOff + e * M * CI * 4, M >> 2, K, CI, scr);
-        t0 = tick('prod', t0);
-        // fold: every ring pixel onto the pixel it reflects. Top / bottom: ring columns 1..W are
-        // dx's row 1 / H-2 whole (one run), the corners add onto columns 1 and W-2; left / right:
-        // ring row r + 1 onto dx (r, 1) / (r, W-2).
-        const c = f32(backend, buf!).subarray(nA, nA + nC), o = f32(backend, dx);
-        const o0 = b * dxImg, rowX = W * CI;
-        for (let e = 0; e < 2; e++) {
-          const cr = e * M * CI, t = o0 + (e === 0 ? 1 : H - 2) * rowX;
-          for (let i = 0; i < rowX; i++) o[t + i] += c[cr + CI + i]!;
-          const first = cr, last = cr + (W + 1) * CI, t1 = t + CI, t2 = t + (W - 2) * CI;
-          for (let i = 0; i < CI; i++) o[t1 + i] += c[first + i]!;
-          for (let i = 0; i < CI; i++) o[t2 + i] += c[last + i]!;
-        }
-        for (let e = 2; e < 4; e++) {
-          const x = e === 2 ? 1 : W - 2;
-          for (let r = 0, cr = e * M * CI; r < H; r++, cr += CI) {
-            const t = o0 + r * rowX + x * CI;
-            for (let i = 0; i < CI; i++) o[t + i] += c[cr + i]!;
-          }
-        }
-        t0 = tick('fold', t0);
-      }
-    }
-  } finally {
-    release(backend, buf);
+  } catch (e) {
     if (!keep) freeFilterData(backend, bPtr);
+    throw e;
   }
+  const base = off(backend, buf);
+  const aOff = base, cOff = base + nA * 4, scr = cOff + nC * 4;
+  const rowB = W * CO, img = H * rowB, dxImg = H * W * CI;
+  const extra: StagedExtra = { ran: false, groups: [] };
+  for (let e = 0; e < 4; e++) extra.groups.push({ stage: 1, calls: [[STAGED_FN.nnR, aOff + e * M * K * 4, bPtr + e * 3 * pairs * 4, cOff + e * M * CI * 4, M >> 2, K, CI, scr]], weight: 4.5e-5 * M * K * CI });
+  return {
+    extra,
+    windows(b: number): void {
+      // views after the last allocation
+      const a = f32(backend, buf!).subarray(0, nA), d = f32(backend, dy);
+      const d0 = b * img;
+      // top / bottom: row q (ring column q = 0..W+1) holds dy's row 0 / H-1 pixels q-2..q, zeros
+      // outside (only the gaps are zeroed: the copies cover the rest)
+      for (let e = 0; e < 2; e++) {
+        const src = d0 + (e === 0 ? 0 : (H - 1) * rowB), base = e * M * K;
+        for (let q = 0; q < W + 2; q++) {
+          const x0 = Math.max(0, q - 2), x1 = Math.min(W - 1, q), o = base + q * K;
+          const s0 = (x0 - (q - 2)) * CO, s1 = s0 + (x1 + 1 - x0) * CO;
+          if (s0 > 0) a.fill(0, o, o + s0);
+          a.set(d.subarray(src + x0 * CO, src + (x1 + 1) * CO), o + s0);
+          if (s1 < K) a.fill(0, o + s1, o + K);
+        }
+        a.fill(0, base + (W + 2) * K, base + M * K);
+      }
+      // left / right: row r (ring row r + 1 = 1..H) holds dy's column 0 / W-1 pixels of rows r-1..r+1
+      for (let e = 2; e < 4; e++) {
+        const col = e === 2 ? 0 : W - 1, base = e * M * K;
+        for (let r = 0; r < H; r++) {
+          for (let seg = 0; seg < 3; seg++) {
+            const y = r - 1 + seg, o = base + r * K + seg * CO;
+            if (y < 0 || y >= H) {
+              a.fill(0, o, o + CO);
+              continue;
+            }
+            const src = d0 + y * rowB + col * CO;
+            a.set(d.subarray(src, src + CO), o);
+          }
+        }
+        a.fill(0, base + H * K, base + M * K);
+      }
+      t0 = tick('a', t0);
+    },
+    products(): void {
+      if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', 4, M * K * 4, 3 * pairs * 4, M * CI * 4, aOff, bPtr, cOff, M >> 2, K, CI, scr);
+      else for (let e = 0; e < 4; e++) g.nnR(aOff + e * M * K * 4, bPtr + e * 3 * pairs * 4, cOff + e * M * CI * 4, M >> 2, K, CI, scr);
+      t0 = tick('prod', t0);
+    },
+    fold(dx: TensorInfo, b: number): void {
+      // every ring pixel onto the pixel it reflects. Top / bottom: ring columns 1..W are dx's row
+      // 1 / H-2 whole (one run), the corners add onto columns 1 and W-2; left / right: ring row
+      // r + 1 onto dx (r, 1) / (r, W-2).
+      const c = f32(backend, buf!).subarray(nA, nA + nC), o = f32(backend, dx);
+      const o0 = b * dxImg, rowX = W * CI;
+      for (let e = 0; e < 2; e++) {
+        const cr = e * M * CI, t = o0 + (e === 0 ? 1 : H - 2) * rowX;
+        for (let i = 0; i < rowX; i++) o[t + i] += c[cr + CI + i]!;
+        const first = cr, last = cr + (W + 1) * CI, t1 = t + CI, t2 = t + (W - 2) * CI;
+        for (let i = 0; i < CI; i++) o[t1 + i] += c[first + i]!;
+        for (let i = 0; i < CI; i++) o[t2 + i] += c[last + i]!;
+      }
+      for (let e = 2; e < 4; e++) {
+        const x = e === 2 ? 1 : W - 2;
+        for (let r = 0, cr = e * M * CI; r < H; r++, cr += CI) {
+          const t = o0 + r * rowX + x * CI;
+          for (let i = 0; i < CI; i++) o[t + i] += c[cr + i]!;
+        }
+      }
+      t0 = tick('fold', t0);
+    },
+    free(): void {
+      release(backend, buf);
+      if (!keep) freeFilterData(backend, bPtr);
+    },
+  };
 }
 
 export const reflectConvGradInputConfig: tf.KernelConfig = {

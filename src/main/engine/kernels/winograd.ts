@@ -33,8 +33,8 @@
  * of the cpu backend and print the measured error).
  */
 import type { GemmSimd } from './gemm-simd';
-import { pooledMaps } from './gemm-pool';
-import { type MapName, type WinogradSimd, createTranspose, createWinogradSimd } from './winograd-simd';
+import { STAGED_FN, type StagedGroup, pooledMaps, stagedRunner } from './gemm-pool';
+import { type MapFn, type MapName, type WinogradSimd, createTranspose, createWinogradSimd } from './winograd-simd';
 import { type BackendWasm, type TensorInfo, fillOutput, heapF32 as f32, heapMemory, heapOffset as off, release } from './wasm-util';
 
 /** The conv the transform computes: x [B, H, W, CI] -> [B, OH, OW, CO], pad top/left, K x K (3 if absent), stride 1. */
@@ -103,13 +103,23 @@ export const winogradOptions = {
    * hand-over per call) rather than each product by rows; false for A/B.
    */
   batchPlanes: process.env.ATELIER_WINOGRAD_BATCH !== '0',
+  /**
+   * With two threads, a whole call (input transforms, products, output transform; the filter
+   * gradient's G^T dU G) as one staged hand-over (gemm-pool.ts stagedRun) instead of one per
+   * phase, each transform then in groups of rows both threads take from a counter rather than
+   * fixed halves. ATELIER_WINOGRAD_STAGED=0 for A/B.
+   */
+  staged: process.env.ATELIER_WINOGRAD_STAGED !== '0',
+  /** Groups per transform stage of a staged call (about: rows of tiles, then tiles, then channel vectors). */
+  stagedParts: 8,
 };
 /**
  * Process CPU ms per phase of the Winograd calls (filter transform, input padding, input
  * transform, products, output transform, ...), summed while `on` (scripts measure with it; off in
  * steps: process.cpuUsage costs ~1 us a call).
  */
-export const winogradPhases = { on: false, ms: {} as Record<string, number> };
+export const winogradPhases = { on: false, ms: {} as Record<string, number>, wall: {} as Record<string, number> };
+let wall0 = 0;
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -117,8 +127,12 @@ const cpuMs = () => {
 /** Add the time since t0 to phase k; returns now (0 when not profiling). */
 function phase(k: string, t0: number): number {
   if (!winogradPhases.on) return 0;
-  const t = cpuMs();
-  if (k) winogradPhases.ms[k] = (winogradPhases.ms[k] ?? 0) + t - t0;
+  const t = cpuMs(), w = performance.now();
+  if (k) {
+    winogradPhases.ms[k] = (winogradPhases.ms[k] ?? 0) + t - t0;
+    winogradPhases.wall[k] = (winogradPhases.wall[k] ?? 0) + w - wall0;
+  }
+  wall0 = w;
   return t;
 }
 export const winogradCalls = { forward: 0, backpropInput: 0, backpropFilter: 0, f4: 0, k4: 0 };
@@ -269,6 +283,15 @@ export function filterData(backend: BackendWasm, kind: string, w: TensorInfo, fl
   return ptr;
 }
 
+/** Drop filter w's cached buffer of `kind` (one whose deferred fill did not run). */
+function forgetFilterData(backend: BackendWasm, kind: string, w: TensorInfo): void {
+  const cache = uCaches.get(backend)?.get(kind);
+  const hit = cache?.get(w.dataId);
+  if (!hit) return;
+  (backend.wasm as unknown as WasmMalloc)._free(hit.ptr);
+  cache!.delete(w.dataId);
+}
+
 /** Free a buffer filterData made with `keep` false. */
 export function freeFilterData(backend: BackendWasm, ptr: number): void {
   (backend.wasm as unknown as WasmMalloc)._free(ptr);
@@ -281,9 +304,21 @@ export function freeFilterData(backend: BackendWasm, ptr: number): void {
  * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
  * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
  */
-function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip: boolean, keep: boolean): number {
+/**
+ * A filter transform left to a staged list (`calls`: its map call's arguments; the list runs it
+ * before the products), with the buffers it reads (`tmp`, the rotated filter) to release after,
+ * and `undo` to drop the unfilled cache entry if the list never ran.
+ */
+interface DeferredFilter {
+  calls: number[][];
+  tmp: TensorInfo[];
+  undo: (() => void) | null;
+}
+
+function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip: boolean, keep: boolean, defer?: DeferredFilter): number {
   const plane = uPlane(pairs);
-  return filterData(backend, `${v.m}x${v.r}${flip ? 'r' : ''}`, w, v.planes * plane, keep, (ptr) => {
+  const kind = `${v.m}x${v.r}${flip ? 'r' : ''}`;
+  return filterData(backend, kind, w, v.planes * plane, keep, (ptr) => {
     const taps = v.r * v.r;
     const tmp = flip ? backend.makeOutput([taps * pairs], 'float32') : null;
     try {
@@ -306,9 +341,16 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
       }
       // g[ky][kx] at src + (r ky + kx) * pairs, plane xi = a i + j at ptr + xi * plane; 4 pairs per vector
       const pb = pairs * 4, qb = plane * 4;
-      tw[v.filter](src, ptr, 1, pairs >> 2, v.r * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0);
+      const call = [src, ptr, 1, pairs >> 2, v.r * pb, pb, v.a * qb, qb, 0, 0, 16, 16, 1, 0, 0];
+      if (defer) {
+        defer.calls.push(call);
+        if (tmp) defer.tmp.push(tmp);
+        if (keep) defer.undo = () => forgetFilterData(backend, kind, w);
+        return;
+      }
+      tw[v.filter](...(call as Parameters<MapFn>));
     } finally {
-      release(backend, tmp);
+      if (!tmp || !defer?.tmp.includes(tmp)) release(backend, tmp);
     }
   });
 }
@@ -382,15 +424,61 @@ function padInput(xp: Float32Array, xv: Float32Array, s: WinogradShape, t: Tiles
  * or interleaved by 4 channels [C/4, T, 4] (the nn product's A layout for V^T).
  */
 function inputTransform(tw: WinogradSimd, v: Variant, xp: number, vOff: number, t: Tiles, C: number, plane: number, interleaved: boolean): void {
+  for (const a of inputCalls(xp, vOff, t, C, plane, interleaved)) tw[v.input](...(a as Parameters<MapFn>));
+}
+function inputCalls(xp: number, vOff: number, t: Tiles, C: number, plane: number, interleaved: boolean): number[][] {
   const { HP, WP } = t;
   const colB = C * 4, rowB = WP * colB;
-  const fn = tw[v.input];
+  const calls: number[][] = [];
   // one call per image: its rows of tiles are m input rows apart (the images are HP rows apart)
   for (let b = 0, tile = 0; b < t.B; b++, tile += t.TY * t.TX) {
     const src = xp + b * HP * rowB;
-    if (interleaved) fn(src, vOff + tile * 16, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, 16, 16, t.T * 16, t.TY, t.m * rowB, t.TX * 16);
-    else fn(src, vOff + tile * colB, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16, t.TY, t.m * rowB, t.TX * colB);
+    if (interleaved) calls.push([src, vOff + tile * 16, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, 16, 16, t.T * 16, t.TY, t.m * rowB, t.TX * 16]);
+    else calls.push([src, vOff + tile * colB, t.TX, C >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16, t.TY, t.m * rowB, t.TX * colB]);
   }
+  return calls;
+}
+
+/**
+ * One map call's arguments as about `parts` calls over disjoint parts of its output: by rows of
+ * tiles (params 12 rows, 13 / 14 their source / destination strides), each of those by tiles (2 n,
+ * 8 / 9), and a call of one row of one tile by channel vectors (3 c4, 10 / 11), as pooledMaps
+ * splits in halves. Each group of the staged list gets one.
+ */
+export function splitMap(args: number[], parts: number): number[][] {
+  const out: number[][] = [];
+  const pieces = (count: number, k: number): [number, number][] => {
+    const r: [number, number][] = [];
+    const n = Math.max(1, Math.min(count, k));
+    for (let i = 0; i < n; i++) r.push([Math.floor((i * count) / n), Math.floor(((i + 1) * count) / n)]);
+    return r;
+  };
+  const [, , n, c4, , , , , sO, dO, sI, dI, rows, sR, dR] = args as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  if (rows === 1 && n === 1) {
+    for (const [c0, c1] of pieces(c4, parts)) out.push(Object.assign(args.slice(), { 0: args[0]! + c0 * sI, 1: args[1]! + c0 * dI, 3: c1 - c0 }));
+    return out;
+  }
+  const rp = pieces(rows, parts);
+  for (const [r0, r1] of rp) {
+    for (const [n0, n1] of pieces(n, Math.ceil(parts / rp.length))) {
+      out.push(Object.assign(args.slice(), { 0: args[0]! + r0 * sR + n0 * sO, 1: args[1]! + r0 * dR + n0 * dO, 2: n1 - n0, 12: r1 - r0 }));
+    }
+  }
+  return out;
+}
+
+/** The staged list's groups for map `fn` over `calls`, split into about `parts` groups in all, in stage `stage`. */
+function mapGroups(fn: MapName, calls: number[][], stage: number, parts: number): StagedGroup[] {
+  const f = STAGED_FN.map(fn);
+  const each = Math.max(1, Math.ceil(parts / calls.length));
+  // weight: ~0.1 us a map iteration (a tile's 4 channels) against ~4.5e-5 us a product's multiply-add (load rule's units)
+  return calls.flatMap((c) => splitMap(c, each).map((a) => ({ stage, calls: [[f, ...a]], weight: 0.1 * a[2]! * a[3]! * a[12]! })));
+}
+/** The staged list's groups for `count` products of one shape (one per group). */
+function productGroups(name: 'nn' | 'nnR', count: number, sa: number, sb: number, sc: number, a: number, b: number, c: number, blocks: number, k: number, n: number, scratch: number, stage: number): StagedGroup[] {
+  const groups: StagedGroup[] = [];
+  for (let i = 0; i < count; i++) groups.push({ stage, calls: [[STAGED_FN[name], a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch]], weight: 4.5e-5 * 4 * blocks * k * n });
+  return groups;
 }
 
 /**
@@ -398,15 +486,21 @@ function inputTransform(tw: WinogradSimd, v: Variant, xp: number, vOff: number, 
  * [B, m TY, m TX, CO] (byte offset; the caller crops odd sizes).
  */
 function outputTransform(tw: WinogradSimd, v: Variant, mOff: number, y: number, t: Tiles, CO: number, plane: number): void {
+  tw[v.output](...(outputCall(mOff, y, t, CO, plane) as Parameters<MapFn>));
+}
+function outputCall(mOff: number, y: number, t: Tiles, CO: number, plane: number): number[] {
   const colB = CO * 4, rowB = t.m * t.TX * colB;
   // every row of tiles of every image: y's tile rows are m rows apart throughout
-  tw[v.output](mOff, y, t.TX, CO >> 2, t.a * plane, plane, rowB, colB, colB, t.m * colB, 16, 16, t.B * t.TY, t.TX * colB, t.m * rowB);
+  return [mOff, y, t.TX, CO >> 2, t.a * plane, plane, rowB, colB, colB, t.m * colB, 16, 16, t.B * t.TY, t.TX * colB, t.m * rowB];
 }
 
 /** dM = A e A^T per tile, e the m x m tiles of dy [B, m TY, m TX, CO] (byte offset), into row-major [T, CO] planes. */
 function dyTransform(tw: WinogradSimd, v: Variant, dy: number, mOff: number, t: Tiles, CO: number, plane: number): void {
+  tw[v.dyTile](...(dyCall(dy, mOff, t, CO, plane) as Parameters<MapFn>));
+}
+function dyCall(dy: number, mOff: number, t: Tiles, CO: number, plane: number): number[] {
   const colB = CO * 4, rowB = t.m * t.TX * colB;
-  tw[v.dyTile](dy, mOff, t.TX, CO >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16, t.B * t.TY, t.m * rowB, t.TX * colB);
+  return [dy, mOff, t.TX, CO >> 2, rowB, colB, t.a * plane, plane, t.m * colB, colB, 16, 16, t.B * t.TY, t.m * rowB, t.TX * colB];
 }
 
 /** Copy between [B, OH, OW, C] and its tile-padded [B, m TY, m TX, C] (rows of OW * C floats). */
@@ -435,7 +529,18 @@ const inPlace = (s: WinogradShape, t: Tiles) => s.padTop === 0 && s.padLeft === 
  * is w rotated 180 degrees with channels swapped, w given as the forward filter [r, r, CO, CI]
  * (s.CI = its CO).
  */
-export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean): TensorInfo {
+/**
+ * Products another kernel needs beside a Winograd call and independent of it (reflect-conv.ts's
+ * ring): run in the call's staged list with its products when it takes that path (`ran` set),
+ * else left to the caller.
+ */
+export interface StagedExtra {
+  groups: StagedGroup[];
+  ran: boolean;
+}
+
+export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean, extra?: StagedExtra): TensorInfo {
+  let t0 = phase('', 0);
   const { B, OH, OW, CI, CO } = s;
   const v = variantOf(s);
   const t = tilesOf(s, v);
@@ -449,15 +554,19 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
   const nXp = inPlace(s, t) ? 0 : B * HP * WP * CI, nV = NP * planeV, nM = NP * planeM, nS = 16 * CI + 16;
   const nY = fits(s, t) ? 0 : B * t.m * t.m * t.TY * t.TX * CO;
   const buf = backend.makeOutput([nXp + nV + nM + nS + nY], 'float32');
-  return fillOutput(backend, out, [buf], () => {
+  t0 = phase(flip ? 'dx.alloc' : 'fwd.alloc', t0);
+  const res = fillOutput(backend, out, [buf], () => {
     // Input gradient: a rotated, swapped filter of its own (built once per filter tensor, ~2 ms at
     // 3x3x256) read row-major pays off from ~256 tiles (1 thread, CPU ms per call at 17x17 tiles:
     // 16-17 vs 19); below, F(2x2) reads the forward's U as its transpose (nnRT), which costs less.
     const own = flip && (v !== F2 || T4 >= winogradOptions.flipOwnMinTiles);
-    let t0 = phase('', 0);
     // cached per filter tensor, or (F(4x4,3x3) with many tiles: memory) this call's own, freed below
     const keep = v !== F4 || t.T <= winogradOptions.f4CacheMaxTiles;
-    const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own, keep);
+    // the whole call as one staged hand-over (not for F(2x2)'s transposed reads of the forward U),
+    // a new filter's transform in its first stage
+    const staged = winogradOptions.staged && winogradOptions.batchPlanes && (!flip || own) ? stagedRunner(heapMemory(backend)) : null;
+    const defer: DeferredFilter | undefined = staged ? { calls: [], tmp: [], undo: null } : undefined;
+    const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own, keep, defer);
     const planeU = uPlane(CI * CO);
     const base = off(backend, buf);
     const vOff = base + nXp * 4, mOff = vOff + nV * 4, scr = mOff + nM * 4, yOff = scr + nS * 4;
@@ -467,27 +576,48 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
       if (nXp) padInput(all.subarray(0, nXp), f32(backend, x), s, t);
       if (T4 > t.T) for (let xi = 0; xi < NP; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
       t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
-      inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false);
-      t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
-      // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
-      // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
-      if (flip && !own) {
-        for (let xi = 0; xi < NP; xi++) g.nnRT(vOff + xi * planeV * 4, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
-      } else if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr);
-      else for (let xi = 0; xi < NP; xi++) g.nnR(vOff + xi * planeV * 4, uPtr + xi * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+      if (staged) {
+        const parts = winogradOptions.stagedParts;
+        staged([
+          ...mapGroups(v.filter, defer!.calls, 0, parts),
+          ...mapGroups(v.input, inputCalls(nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false), 0, parts),
+          ...productGroups('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr, 1),
+          ...(extra?.groups.map((gr) => ({ ...gr, stage: 1 })) ?? []),
+          ...mapGroups(v.output, [outputCall(mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4)], 2, parts),
+        ]);
+        if (extra) extra.ran = true;
+        defer!.undo = null;
+        t0 = phase(flip ? 'dx.staged' : 'fwd.staged', t0);
+      } else {
+        inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false);
+        t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
+        // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
+        // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
+        if (flip && !own) {
+          for (let xi = 0; xi < NP; xi++) g.nnRT(vOff + xi * planeV * 4, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+        } else if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr);
+        else for (let xi = 0; xi < NP; xi++) g.nnR(vOff + xi * planeV * 4, uPtr + xi * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
+      }
     } finally {
+      // a deferred transform that did not run must not stay cached
+      defer?.undo?.();
+      if (defer) release(backend, ...defer.tmp);
       if (!keep) (backend.wasm as unknown as WasmMalloc)._free(uPtr);
     }
-    t0 = phase(flip ? 'dx.prod' : 'fwd.prod', t0);
-    outputTransform(tw, v, mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4);
-    t0 = phase(flip ? 'dx.out' : 'fwd.out', t0);
+    if (!staged) {
+      t0 = phase(flip ? 'dx.prod' : 'fwd.prod', t0);
+      outputTransform(tw, v, mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4);
+      t0 = phase(flip ? 'dx.out' : 'fwd.out', t0);
+    }
     if (nY) copyRows(f32(backend, buf).subarray(nXp + nV + nM + nS), f32(backend, out), s, t, CO, false);
-    phase(flip ? 'dx.crop' : 'fwd.crop', t0);
+    t0 = phase(flip ? 'dx.crop' : 'fwd.crop', t0);
     if (flip) winogradCalls.backpropInput++;
     else winogradCalls.forward++;
     if (v === F4) winogradCalls.f4++;
     if (v === F34) winogradCalls.k4++;
   });
+  phase(flip ? 'dx.free' : 'fwd.free', t0);
+  return res;
 }
 
 /**
@@ -521,6 +651,24 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
       copyRows(f32(backend, dy), dyp, s, t, CO, true);
     }
     t0 = phase('dw.pad', t0);
+    const pb = CI * CO * 4;
+    const gtCall = [uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, v.r * pb, pb, 0, 0, 16, 16, 1, 0, 0];
+    const staged = winogradOptions.staged && winogradOptions.batchPlanes ? stagedRunner(heapMemory(backend)) : null;
+    if (staged) {
+      // one hand-over: V^T and dM, the products, G^T dU G (gemm-pool.ts stagedRun)
+      const parts = winogradOptions.stagedParts;
+      staged([
+        ...mapGroups(v.input, inputCalls(nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, true), 0, parts),
+        ...mapGroups(v.dyTile, [dyCall(nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4)], 0, parts),
+        ...productGroups('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr, 1),
+        ...mapGroups(v.filterGrad, [gtCall], 2, 2 * parts),
+      ]);
+      phase('dw.staged', t0);
+      winogradCalls.backpropFilter++;
+      if (v === F4) winogradCalls.f4++;
+      if (v === F34) winogradCalls.k4++;
+      return;
+    }
     inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, true);
     t0 = phase('dw.in', t0);
     dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
@@ -530,8 +678,7 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
     else for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
     // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, r ky + kx of dw out
     t0 = phase('dw.prod', t0);
-    const pb = CI * CO * 4;
-    tw[v.filterGrad](uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, v.r * pb, pb, 0, 0, 16, 16, 1, 0, 0);
+    tw[v.filterGrad](...(gtCall as Parameters<MapFn>));
     phase('dw.gt', t0);
     winogradCalls.backpropFilter++;
     if (v === F4) winogradCalls.f4++;
