@@ -50,9 +50,13 @@ export const stride2WinogradOptions = {
    * 128 -> 256 layer (16x16 outputs), kernel CPU ms per step, 64 -> 16 tiles (same process,
    * load ~3): forward 38.8 -> 25.9, input gradient 40.4 -> 36.0, filter gradient 35.3 -> 13.9.
    * 3x3 filters at 16 tiles stayed slower (64 px, the generator's 128 -> 256 layer: 42.4 -> 46.1,
-   * 43.5 -> 53.8, 49.5 -> 63.7): only 9 of their 16 phase blocks are taps.
+   * 43.5 -> 53.8, 49.5 -> 63.7): only 9 of their 16 phase blocks are taps. Below 64 tiles only up
+   * to `k4MaxPairs` phase channel pairs (4 CI x CO): 16-row plane products are thin, and at the
+   * 256 px U-Net's 256 -> 1024 layer (1M pairs: 25 planes of 4 MB for the filter, dU and the
+   * transforms) the input and filter gradients went 54.5 -> 162 and 87 -> 253 ms CPU a step.
    */
   k4MinTiles: 16,
+  k4MaxPairs: 256 * 1024,
   /**
    * 4x4 filters too (ATELIER_S2_WINOGRAD_K4=0: off). Process CPU ms per call (2 threads), new
    * filter every 3 calls, direct -> phases (load 6): 128x128x64 -> 128 forward 26.4 -> 12.9, input
@@ -136,8 +140,10 @@ function phasesOf(info: ConvInfo): Phases | null {
   const work = (4 * Math.min(k2Work({ B, OH, OW }, 4), k2Work({ B, OH, OW }, 5))) / (K * K * B * OH * OW);
   // few tiles: the per-call filter transforms (36 or 25 planes of 4 CI x CO) outweigh the products
   // saved (64 px step, 16x16 outputs, 16 tiles: kernel CPU ms per step 55-57 -> 61-80)
-  const minTiles = K === 4 ? stride2WinogradOptions.k4MinTiles : stride2WinogradOptions.minTiles;
-  if (work > stride2WinogradOptions.maxWork || B * Math.ceil(OH / 4) * Math.ceil(OW / 4) < minTiles) return null;
+  const tiles = B * Math.ceil(OH / 4) * Math.ceil(OW / 4);
+  const o = stride2WinogradOptions;
+  const fewTilesOk = K === 4 && tiles >= o.k4MinTiles && 4 * CI * CO <= o.k4MaxPairs;
+  if (work > o.maxWork || (tiles < o.minTiles && !fewTilesOk)) return null;
   const p: Phases = { B, H, W, CI, CO, K, pt, pl, HS, WS, XH: HS, XW: WS, OH, OW };
   if (stride2WinogradOptions.reach) {
     // the 2x2 convolution's m x m output tiles read m + 1 rows and columns each

@@ -158,6 +158,9 @@ describe('3x3 and 4x4 stride-2 convolutions by Winograd on the input phases (was
       expect(await taken({ x: [1, 64, 64, 16], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(1);
       expect(await taken({ x: [1, 32, 32, 64], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(1);
       expect(await taken({ x: [1, 16, 16, 64], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(0);
+      // ... but at 16 tiles not with more than k4MaxPairs phase channel pairs (4 x 128 x 640 = 320K)
+      expect(await taken({ x: [1, 32, 32, 128], k: [4, 4], co: 640, s: 2, pad: 'same' })).toBe(0);
+      expect(await taken({ x: [1, 32, 32, 128], k: [4, 4], co: 512, s: 2, pad: 'same' })).toBe(1);
       stride2WinogradOptions.k4 = false;
       expect(await taken({ x: [1, 128, 128, 16], k: [4, 4], co: 64, s: 2, pad: 'same' })).toBe(0);
     } finally {
