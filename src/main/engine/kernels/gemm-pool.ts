@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { type WasmMemory, isSharedMemory } from './wasm-asm';
 import type { BatchFn, GemmFn, GemmSimd } from './gemm-simd';
 import { type AdaptOptions, PoolGovernor, type SplitSample, defaultAdaptOptions } from './pool-adapt';
-import { type MapFn, type MapName, NAMES, NPARAMS, type WinogradSimd, createWinogradSimd, winogradModule } from './winograd-simd';
+import { type MapFn, type MapName, NAMES, NPARAMS, type WinogradSimd, createTranspose, createWinogradSimd, transposeModule, winogradModule } from './winograd-simd';
 
 // ctrl words: 0 request sequence, 1 function (0 nn, 1 nt, 2 nnR, 3 nnRT, 4.. the Winograd
 // transforms in winograd-simd.ts's NAMES order, BATCH0 + i: product i over a batch of planes,
@@ -35,7 +35,7 @@ export const LIST_ENTRY = 16, LIST_ENTRIES = 4096;
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, maps, mapNames, ctrl, extras, list } = workerData;
+const { memory, bytes, maps, mapNames, transpose, ctrl, extras, list } = workerData;
 const c = new Int32Array(ctrl);
 const L = new Int32Array(list);
 let fns;
@@ -53,6 +53,7 @@ try {
   try {
     const w = new WebAssembly.Instance(new WebAssembly.Module(maps), { env: { memory } });
     for (const n of mapNames) fns.push(w.exports[n]);
+    fns.push(new WebAssembly.Instance(new WebAssembly.Module(transpose), { env: { memory } }).exports.transpose);
     Atomics.store(c, ${MAPS_READY}, 1);
   } catch (e) {}
   Atomics.store(c, ${READY}, 1);
@@ -206,7 +207,7 @@ function startPool(memory: WasmMemory, bytes: Uint8Array): Pool | null {
         bases.push(null); // its call lists run on the caller
       }
     }
-    const w = new Worker(WORKER, { eval: true, workerData: { memory, bytes, maps, mapNames: NAMES, ctrl: ctrl.buffer, extras, list: list.buffer }, execArgv: [] });
+    const w = new Worker(WORKER, { eval: true, workerData: { memory, bytes, maps, mapNames: NAMES, transpose: transposeModule(true), ctrl: ctrl.buffer, extras, list: list.buffer }, execArgv: [] });
     w.unref();
     w.on('error', () => Atomics.store(ctrl, READY, -1));
     return { ctrl, seq: 0, list, bases };
@@ -430,7 +431,8 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     observe(t, Math.max(own, 1), count - own);
   };
   const maps = memory != null && pool ? createWinogradSimd(memory) : null;
-  if (pool && maps) stagedRunners.set(memory!, stagedRun(pool, g, maps, ready, governor, observe));
+  const transpose = memory != null && pool ? createTranspose(memory) : null;
+  if (pool && maps && transpose) stagedRunners.set(memory!, stagedRun(pool, g, maps, transpose, ready, governor, observe));
   return { ...products, batch, fma: g.fma, parallel: ready };
 }
 
@@ -445,8 +447,8 @@ export interface StagedGroup {
   calls: number[][];
   weight: number;
 }
-/** Function numbers of staged calls: the products, then the Winograd transforms in NAMES order. */
-export const STAGED_FN = { nn: 0, nt: 1, nnR: 2, nnRT: 3, map: (n: MapName): number => 4 + NAMES.indexOf(n) };
+/** Function numbers of staged calls: the products, the Winograd transforms in NAMES order, the SIMD transposition. */
+export const STAGED_FN = { nn: 0, nt: 1, nnR: 2, nnRT: 3, map: (n: MapName): number => 4 + NAMES.indexOf(n), transpose: 4 + NAMES.length };
 export type StagedRun = (groups: StagedGroup[]) => void;
 /** Staged lists run split and whole (tests check which path ran). */
 export const stagedStats = { split: 0, whole: 0 };
@@ -465,8 +467,8 @@ export function stagedRunner(memory: WasmMemory | undefined): StagedRun | null {
  * one thread: the same bits. A helper that has not started when the caller ran out of groups is
  * taken back as elsewhere; one that died: every group again here (they overwrite their outputs).
  */
-function stagedRun(pool: Pool, g: GemmSimd, maps: WinogradSimd, ready: () => boolean, governor: PoolGovernor, observe: (t: HandOverTimes, own: number, helper: number) => void): StagedRun {
-  const raw = [g.nn, g.nt, g.nnR, g.nnRT, ...NAMES.map((n) => maps[n])] as unknown as ((...a: number[]) => void)[];
+function stagedRun(pool: Pool, g: GemmSimd, maps: WinogradSimd, transpose: (...a: number[]) => void, ready: () => boolean, governor: PoolGovernor, observe: (t: HandOverTimes, own: number, helper: number) => void): StagedRun {
+  const raw = [g.nn, g.nt, g.nnR, g.nnRT, ...NAMES.map((n) => maps[n]), transpose] as unknown as ((...a: number[]) => void)[];
   const runCall = (c: number[]) => raw[c[0]!]!(c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!);
   const whole = (groups: StagedGroup[]) => {
     stagedStats.whole++;

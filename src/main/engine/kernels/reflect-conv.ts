@@ -28,7 +28,7 @@ import { createGemmSimd } from './gemm-simd';
 import { STAGED_FN } from './gemm-pool';
 import { REFLECT_PAD_GRAD } from './norm-pad';
 import { createTranspose } from './winograd-simd';
-import { type StagedExtra, type WinogradShape, filterData, freeFilterData, winogradApplies, winogradConv, winogradOptions, winogradTile, winogradTransforms } from './winograd';
+import { type StagedExtra, type WinogradShape, filterData, forgetFilterData, transposeGroups, freeFilterData, winogradApplies, winogradConv, winogradOptions, winogradTile, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, run } from './wasm-util';
 
 export const REFLECT_CONV_GRAD_INPUT = 'AtelierReflectConvGradInput';
@@ -82,7 +82,7 @@ function reflectConvGradInputWasm(args: KernelArgs): TensorInfo {
   const tw = g ? winogradTransforms(backend) : null;
   const transpose = tw ? createTranspose(heapMemory(backend)) : null;
   if (!s || !g || !tw || !transpose) return twoKernels(backend, dy, filter, p);
-  const ring = ringOf(backend, g, transpose, dy, filter, s);
+  const ring = ringOf(backend, g, transpose, dy, filter, s, s.B === 1);
   let dx: TensorInfo | null = null;
   try {
     if (s.B === 1) {
@@ -129,7 +129,7 @@ function twoKernels(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, p:
  * `fold(dx, b)` adds the ring onto dx by the reflection, `free()` releases the buffers. One buffer
  * for one image at a time.
  */
-function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGemmSimd>>, transpose: NonNullable<ReturnType<typeof createTranspose>>, dy: TensorInfo, filter: TensorInfo, s: WinogradShape) {
+function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGemmSimd>>, transpose: NonNullable<ReturnType<typeof createTranspose>>, dy: TensorInfo, filter: TensorInfo, s: WinogradShape, deferTaps: boolean) {
   const { OH: H, OW: W } = s;
   const CO = s.CI, CI = s.CO; // the forward's channels: dy has CO, dx CI
   const K = 3 * CO, pairs = CI * CO;
@@ -137,8 +137,17 @@ function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGem
   // the stacked taps [4][3 CO, CI]: cached per filter where Winograd caches its transforms
   const keep = winogradTile(s) !== 4 || s.B * Math.ceil(s.OH / 4) * Math.ceil(s.OW / 4) <= winogradOptions.f4CacheMaxTiles;
   let t0 = tick('', 0);
+  // staged (one image, two threads): the taps' transpositions join the interior's staged list
+  // (stage 0, one each, all 12: copying a done one would need it finished), else here
+  const pre: number[][] = [];
+  let undo: (() => void) | null = null;
   const bPtr = filterData(backend, 'ring3', filter, 12 * pairs, keep, (ptr) => {
     const w = off(backend, filter);
+    if (deferTaps) {
+      RING_TAPS.forEach((taps, e) => taps.forEach(([ky, kx], seg) => pre.push([w + (ky * 3 + kx) * pairs * 4, ptr + (e * 3 + seg) * pairs * 4, CI, CO])));
+      if (keep) undo = () => forgetFilterData(backend, 'ring3', filter);
+      return;
+    }
     // 8 distinct taps (each corner serves a row and a column): transposed once, then copied
     const done = new Map<number, number>();
     RING_TAPS.forEach((taps, e) =>
@@ -162,7 +171,8 @@ function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGem
   const base = off(backend, buf);
   const aOff = base, cOff = base + nA * 4, scr = cOff + nC * 4;
   const rowB = W * CO, img = H * rowB, dxImg = H * W * CI;
-  const extra: StagedExtra = { ran: false, groups: [] };
+  const extra: StagedExtra = { ran: false, groups: [], pre: transposeGroups(pre) };
+  let tapsDone = pre.length === 0;
   for (let e = 0; e < 4; e++) extra.groups.push({ stage: 1, calls: [[STAGED_FN.nnR, aOff + e * M * K * 4, bPtr + e * 3 * pairs * 4, cOff + e * M * CI * 4, M >> 2, K, CI, scr]], weight: 4.5e-5 * M * K * CI });
   return {
     extra,
@@ -202,6 +212,9 @@ function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGem
       t0 = tick('a', t0);
     },
     products(): void {
+      // taps left to a staged list that did not run: here
+      if (!tapsDone && !extra.ran) for (const [a, b, r, c] of pre) transpose(a!, b!, r!, c!);
+      tapsDone = true;
       if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', 4, M * K * 4, 3 * pairs * 4, M * CI * 4, aOff, bPtr, cOff, M >> 2, K, CI, scr);
       else for (let e = 0; e < 4; e++) g.nnR(aOff + e * M * K * 4, bPtr + e * 3 * pairs * 4, cOff + e * M * CI * 4, M >> 2, K, CI, scr);
       t0 = tick('prod', t0);
@@ -229,6 +242,8 @@ function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGem
       t0 = tick('fold', t0);
     },
     free(): void {
+      // a deferred fill that never ran must not stay cached
+      if (!tapsDone && !extra.ran) undo?.();
       release(backend, buf);
       if (!keep) freeFilterData(backend, bPtr);
     },

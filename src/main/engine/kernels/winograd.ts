@@ -284,7 +284,7 @@ export function filterData(backend: BackendWasm, kind: string, w: TensorInfo, fl
 }
 
 /** Drop filter w's cached buffer of `kind` (one whose deferred fill did not run). */
-function forgetFilterData(backend: BackendWasm, kind: string, w: TensorInfo): void {
+export function forgetFilterData(backend: BackendWasm, kind: string, w: TensorInfo): void {
   const cache = uCaches.get(backend)?.get(kind);
   const hit = cache?.get(w.dataId);
   if (!hit) return;
@@ -305,11 +305,13 @@ export function freeFilterData(backend: BackendWasm, ptr: number): void {
  * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
  */
 /**
- * A filter transform left to a staged list (`calls`: its map call's arguments; the list runs it
- * before the products), with the buffers it reads (`tmp`, the rotated filter) to release after,
+ * A filter transform left to a staged list (`calls`: its map call's arguments, after the rotated
+ * filter's transpositions `pre`; the list runs them before the products), with the buffers it reads (`tmp`, the rotated filter) to release after,
  * and `undo` to drop the unfilled cache entry if the list never ran.
  */
 interface DeferredFilter {
+  /** The rotated filter's tap transpositions [src, dst, R, C] (run before `calls`). */
+  pre: number[][];
   calls: number[][];
   tmp: TensorInfo[];
   undo: (() => void) | null;
@@ -328,7 +330,8 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
         const [, , CI, CO] = w.shape as [number, number, number, number];
         const to = off(backend, tmp);
         const transpose = createTranspose(heapMemory(backend));
-        if (transpose) for (let k = 0; k < taps; k++) transpose(src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
+        if (transpose && defer) for (let k = 0; k < taps; k++) defer.pre.push([src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO]);
+        else if (transpose) for (let k = 0; k < taps; k++) transpose(src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
         else {
           const wv = f32(backend, w), o = f32(backend, tmp);
           for (let k = 0; k < taps; k++) {
@@ -536,7 +539,15 @@ const inPlace = (s: WinogradShape, t: Tiles) => s.padTop === 0 && s.padLeft === 
  */
 export interface StagedExtra {
   groups: StagedGroup[];
+  /** Work those products need first (stage 0: transpositions, `transposeGroups`). */
+  pre: StagedGroup[];
   ran: boolean;
+}
+
+/** Staged groups (stage 0) of SIMD transpositions [src, dst, R, C] (winograd-simd.ts createTranspose), one each. */
+export function transposeGroups(calls: number[][]): StagedGroup[] {
+  // weight: ~0.8 ns a float (the load rule's units, as mapGroups)
+  return calls.map((a) => ({ stage: 0, calls: [[STAGED_FN.transpose, ...a]], weight: 8e-4 * a[2]! * a[3]! }));
 }
 
 export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean, extra?: StagedExtra): TensorInfo {
@@ -565,7 +576,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     // the whole call as one staged hand-over (not for F(2x2)'s transposed reads of the forward U),
     // a new filter's transform in its first stage
     const staged = winogradOptions.staged && winogradOptions.batchPlanes && (!flip || own) ? stagedRunner(heapMemory(backend)) : null;
-    const defer: DeferredFilter | undefined = staged ? { calls: [], tmp: [], undo: null } : undefined;
+    const defer: DeferredFilter | undefined = staged ? { pre: [], calls: [], tmp: [], undo: null } : undefined;
     const uPtr = transformedFilter(backend, tw, v, w, CI * CO, own, keep, defer);
     const planeU = uPlane(CI * CO);
     const base = off(backend, buf);
@@ -578,12 +589,17 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
       t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
       if (staged) {
         const parts = winogradOptions.stagedParts;
+        // stage 0: transpositions (the rotated filter's, the ring's taps) and the input
+        // transform; the filter transform after the transpositions it reads (else in stage 0 too);
+        // stage 2: the products; stage 3: the output transform
         staged([
-          ...mapGroups(v.filter, defer!.calls, 0, parts),
+          ...transposeGroups(defer!.pre),
+          ...(extra?.pre ?? []),
           ...mapGroups(v.input, inputCalls(nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false), 0, parts),
-          ...productGroups('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr, 1),
-          ...(extra?.groups.map((gr) => ({ ...gr, stage: 1 })) ?? []),
-          ...mapGroups(v.output, [outputCall(mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4)], 2, parts),
+          ...mapGroups(v.filter, defer!.calls, defer!.pre.length ? 1 : 0, parts),
+          ...productGroups('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr, 2),
+          ...(extra?.groups.map((gr) => ({ ...gr, stage: 2 })) ?? []),
+          ...mapGroups(v.output, [outputCall(mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4)], 3, parts),
         ]);
         if (extra) extra.ran = true;
         defer!.undo = null;
