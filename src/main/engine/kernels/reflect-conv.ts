@@ -82,7 +82,7 @@ function reflectConvGradInputWasm(args: KernelArgs): TensorInfo {
   const tw = g ? winogradTransforms(backend) : null;
   const transpose = tw ? createTranspose(heapMemory(backend)) : null;
   if (!s || !g || !tw || !transpose) return twoKernels(backend, dy, filter, p);
-  const ring = ringOf(backend, g, transpose, dy, filter, s, s.B === 1);
+  const ring = ringOf(backend, g, transpose, dy, filter, s, s.B === 1 && winogradOptions.stagedTranspose);
   let dx: TensorInfo | null = null;
   try {
     if (s.B === 1) {

@@ -110,6 +110,15 @@ export const winogradOptions = {
    * fixed halves. ATELIER_WINOGRAD_STAGED=0 for A/B.
    */
   staged: process.env.ATELIER_WINOGRAD_STAGED !== '0',
+  /**
+   * The input gradient's tap transpositions (rotated filter, reflect-conv.ts's ring taps) in the
+   * staged list's first stage (an extra stage before the rotated filter's transform) rather than
+   * serially before it (~0.85 ms per new filter at 256 channels). Off by default: with the other
+   * core busy it measured slower (128 px step, 6 steps each, others using ~1 core: step wall 4612
+   * -> 4951 ms, residual rows' CPU 2212 -> 2346) and it was not measured quiet
+   * (kernels/README.md, tenth pass). ATELIER_WINOGRAD_STAGED_T=1 turns it on.
+   */
+  stagedTranspose: process.env.ATELIER_WINOGRAD_STAGED_T === '1',
   /** Groups per transform stage of a staged call (about: rows of tiles, then tiles, then channel vectors). */
   stagedParts: 8,
 };
@@ -330,7 +339,7 @@ function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w
         const [, , CI, CO] = w.shape as [number, number, number, number];
         const to = off(backend, tmp);
         const transpose = createTranspose(heapMemory(backend));
-        if (transpose && defer) for (let k = 0; k < taps; k++) defer.pre.push([src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO]);
+        if (transpose && defer && winogradOptions.stagedTranspose) for (let k = 0; k < taps; k++) defer.pre.push([src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO]);
         else if (transpose) for (let k = 0; k < taps; k++) transpose(src + (taps - 1 - k) * pairs * 4, to + k * pairs * 4, CI, CO);
         else {
           const wv = f32(backend, w), o = f32(backend, tmp);

@@ -94,11 +94,11 @@ describe('staged Winograd hand-overs', () => {
     expect(f.subarray(A.z / 4, A.end / 4).some((v) => v !== 0)).toBe(true);
   });
 
-  it('the residual kernels on two threads: staged = per phase bit for bit, within 1e-4 of cpu, no leaks', async () => {
+  for (const stagedT of ['0', '1']) it(`the residual kernels on two threads: staged = per phase bit for bit, within 1e-4 of cpu, no leaks (tap transpositions staged: ${stagedT})`, async () => {
     const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'winograd-staged-child.ts')], {
         cwd: ROOT,
-        env: { ...process.env, VITEST: '', ATELIER_BACKEND: 'wasm', ATELIER_WASM_THREADS: '2', ATELIER_POOL_ADAPT: '0' },
+        env: { ...process.env, VITEST: '', ATELIER_BACKEND: 'wasm', ATELIER_WASM_THREADS: '2', ATELIER_POOL_ADAPT: '0', STAGED_T: stagedT },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '', err = '';
@@ -117,7 +117,6 @@ describe('staged Winograd hand-overs', () => {
       if (/s[12]$/.test(shape)) expect(v.split, `${shape}: staged hand-overs`).toBeGreaterThan(0);
       else expect(v.split, `${shape}: staged hand-overs`).toBe(3);
       expect(v.staged.length, shape).toBe(v.cpu.length);
-      console.log(`${shape}: ${v.split} staged hand-overs`);
       expect(same(new Float32Array(v.staged), new Float32Array(v.perPhase)), `${shape}: staged vs per phase`).toBe(true);
       const scale = v.cpu.reduce((m, a) => Math.max(m, Math.abs(a)), 1);
       const diff = v.staged.reduce((m, a, i) => Math.max(m, Math.abs(a - v.cpu[i]!)), 0);
