@@ -169,7 +169,7 @@ function resBlock(C: number): tf.LayersModel {
 }
 
 describe('reflection-pad + 3x3 convolution gradient as one kernel (kernels/reflect-conv.ts)', () => {
-  it.skipIf(process.env.ATELIER_TEST_BACKEND === 'cpu')('gives the same input and weight gradients as the two ops, without the padded map\'s gradient (wasm only: the kernel is ours)', () => {
+  it.skipIf(process.env.ATELIER_TEST_BACKEND === 'cpu')('gives the same input and weight gradients as the two ops, without the padded map\'s gradient (skipped on the cpu backend: the kernel is ours, wasm only)', () => {
     const M = resBlock(64);
     const x = tf.variable(tf.randomNormal([1, 12, 12, 64], 0, 1, 'float32', 5));
     const target = tf.randomNormal([1, 12, 12, 64], 0, 1, 'float32', 6);
