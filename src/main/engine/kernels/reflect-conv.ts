@@ -28,7 +28,7 @@ import { createGemmSimd } from './gemm-simd';
 import { STAGED_FN } from './gemm-pool';
 import { REFLECT_PAD_GRAD } from './norm-pad';
 import { createTranspose } from './winograd-simd';
-import { type StagedExtra, type WinogradShape, filterData, forgetFilterData, transposeGroups, freeFilterData, winogradApplies, winogradConv, winogradOptions, winogradTile, winogradTransforms } from './winograd';
+import { type StagedExtra, type WinogradShape, filterData, forgetFilterData, freeFilterData, keepsFilterData, transposeGroups, winogradApplies, winogradConv, winogradOptions, winogradTransforms } from './winograd';
 import { type BackendWasm, type TensorInfo, heapF32 as f32, heapMemory, heapOffset as off, release, run } from './wasm-util';
 
 export const REFLECT_CONV_GRAD_INPUT = 'AtelierReflectConvGradInput';
@@ -135,7 +135,7 @@ function ringOf(backend: BackendWasm, g: NonNullable<ReturnType<typeof createGem
   const K = 3 * CO, pairs = CI * CO;
   const M = Math.ceil(Math.max(W + 2, H) / 4) * 4;
   // the stacked taps [4][3 CO, CI]: cached per filter where Winograd caches its transforms
-  const keep = winogradTile(s) !== 4 || s.B * Math.ceil(s.OH / 4) * Math.ceil(s.OW / 4) <= winogradOptions.f4CacheMaxTiles;
+  const keep = keepsFilterData(s);
   let t0 = tick('', 0);
   // staged (one image, two threads): the taps' transpositions join the interior's staged list
   // (stage 0, one each, all 12: copying a done one would need it finished), else here

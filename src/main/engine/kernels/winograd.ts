@@ -265,6 +265,14 @@ export function winogradCacheSweep(backend: BackendWasm): number {
 }
 
 /**
+ * Whether a call of shape `s` keeps its filter data cached per filter tensor (filterData's `keep`):
+ * all but F(4x4,3x3) on many tiles, whose 36-plane transforms would cost memory per filter.
+ */
+export function keepsFilterData(s: WinogradShape): boolean {
+  return variantOf(s) !== F4 || tileCount(s, 4) <= winogradOptions.f4CacheMaxTiles;
+}
+
+/**
  * Byte offset of `floats` floats derived from filter w by `fill` (given the buffer's byte offset),
  * cached per filter data id under `kind` (`keep`), or made for this call only (`keep` false: the
  * caller frees it with freeFilterData). The forward and rotated transforms below use it, and
@@ -307,16 +315,10 @@ export function freeFilterData(backend: BackendWasm, ptr: number): void {
 }
 
 /**
- * Byte offset of U [a^2, CI, CO] for filter w [r, r, CI, CO] (transformed now, or cached). `flip`:
- * the transform of the input gradient's filter, w rotated 180 degrees with channels swapped
- * ([r, r, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
- * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
- * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
- */
-/**
  * A filter transform left to a staged list (`calls`: its map call's arguments, after the rotated
- * filter's transpositions `pre`; the list runs them before the products), with the buffers it reads (`tmp`, the rotated filter) to release after,
- * and `undo` to drop the unfilled cache entry if the list never ran.
+ * filter's transpositions `pre`; the list runs them before the products), with the buffers it
+ * reads (`tmp`, the rotated filter) to release after, and `undo` to drop the unfilled cache entry
+ * if the list never ran.
  */
 interface DeferredFilter {
   /** The rotated filter's tap transpositions [src, dst, R, C] (run before `calls`). */
@@ -326,6 +328,13 @@ interface DeferredFilter {
   undo: (() => void) | null;
 }
 
+/**
+ * Byte offset of U [a^2, CI, CO] for filter w [r, r, CI, CO] (transformed now, or cached). `flip`:
+ * the transform of the input gradient's filter, w rotated 180 degrees with channels swapped
+ * ([r, r, CO, CI]), so its products read U row-major (nnR) like the forward's: reading the forward
+ * U as its transpose (nnRT gathers 8 floats K apart per strip row) made the input gradient ~1.2x
+ * the forward's time at 3x3x256. `keep` false: not cached, the caller frees the buffer.
+ */
 function transformedFilter(backend: BackendWasm, tw: WinogradSimd, v: Variant, w: TensorInfo, pairs: number, flip: boolean, keep: boolean, defer?: DeferredFilter): number {
   const plane = uPlane(pairs);
   const kind = `${v.m}x${v.r}${flip ? 'r' : ''}`;
@@ -536,12 +545,6 @@ const fits = (s: WinogradShape, t: Tiles) => s.OH === t.m * t.TY && s.OW === t.m
 const inPlace = (s: WinogradShape, t: Tiles) => s.padTop === 0 && s.padLeft === 0 && s.H === t.HP && s.W === t.WP;
 
 /**
- * The convolution `s` of x with w by F(2x2, 3x3), F(4x4, 3x3) or F(3x3, 4x4) (winogradTile). Forward (`flip`
- * false): w [r, r, CI, CO]. Input gradient (`flip` true): x is dy, and the filter of the conv `s`
- * is w rotated 180 degrees with channels swapped, w given as the forward filter [r, r, CO, CI]
- * (s.CI = its CO).
- */
-/**
  * Products another kernel needs beside a Winograd call and independent of it (reflect-conv.ts's
  * ring): run in the call's staged list with its products when it takes that path (`ran` set),
  * else left to the caller.
@@ -559,6 +562,12 @@ export function transposeGroups(calls: number[][]): StagedGroup[] {
   return calls.map((a) => ({ stage: 0, calls: [[STAGED_FN.transpose, ...a]], weight: 8e-4 * a[2]! * a[3]! }));
 }
 
+/**
+ * The convolution `s` of x with w by F(2x2, 3x3), F(4x4, 3x3) or F(3x3, 4x4) (winogradTile). Forward (`flip`
+ * false): w [r, r, CI, CO]. Input gradient (`flip` true): x is dy, and the filter of the conv `s`
+ * is w rotated 180 degrees with channels swapped, w given as the forward filter [r, r, CO, CI]
+ * (s.CI = its CO).
+ */
 export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd, x: TensorInfo, w: TensorInfo, s: WinogradShape, flip: boolean, extra?: StagedExtra): TensorInfo {
   let t0 = phase('', 0);
   const { B, OH, OW, CI, CO } = s;
@@ -581,7 +590,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
     // 16-17 vs 19); below, F(2x2) reads the forward's U as its transpose (nnRT), which costs less.
     const own = flip && (v !== F2 || T4 >= winogradOptions.flipOwnMinTiles);
     // cached per filter tensor, or (F(4x4,3x3) with many tiles: memory) this call's own, freed below
-    const keep = v !== F4 || t.T <= winogradOptions.f4CacheMaxTiles;
+    const keep = keepsFilterData(s);
     // the whole call as one staged hand-over (not for F(2x2)'s transposed reads of the forward U),
     // a new filter's transform in its first stage
     const staged = winogradOptions.staged && winogradOptions.batchPlanes && (!flip || own) ? stagedRunner(heapMemory(backend)) : null;
@@ -689,22 +698,19 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
         ...mapGroups(v.filterGrad, [gtCall], 2, 2 * parts),
       ]);
       phase('dw.staged', t0);
-      winogradCalls.backpropFilter++;
-      if (v === F4) winogradCalls.f4++;
-      if (v === F34) winogradCalls.k4++;
-      return;
+    } else {
+      inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, true);
+      t0 = phase('dw.in', t0);
+      dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
+      t0 = phase('dw.dy', t0);
+      // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
+      if (g.batch && winogradOptions.batchPlanes) g.batch('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr);
+      else for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
+      // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, r ky + kx of dw out
+      t0 = phase('dw.prod', t0);
+      tw[v.filterGrad](...(gtCall as Parameters<MapFn>));
+      phase('dw.gt', t0);
     }
-    inputTransform(tw, v, nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, true);
-    t0 = phase('dw.in', t0);
-    dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
-    t0 = phase('dw.dy', t0);
-    // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
-    if (g.batch && winogradOptions.batchPlanes) g.batch('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr);
-    else for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
-    // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, r ky + kx of dw out
-    t0 = phase('dw.prod', t0);
-    tw[v.filterGrad](...(gtCall as Parameters<MapFn>));
-    phase('dw.gt', t0);
     winogradCalls.backpropFilter++;
     if (v === F4) winogradCalls.f4++;
     if (v === F34) winogradCalls.k4++;
