@@ -26,7 +26,7 @@ const PIECE = 1 << 16;
  */
 export function accumulateInto(sum: tf.NamedTensorMap, grads: tf.NamedTensorMap): void {
   const backend = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as BackendWasm & { refCount(id: object): number }) : null;
-  const inPlace: [tf.Tensor, tf.Tensor][] = [];
+  const inPlace: [string, tf.Tensor, tf.Tensor][] = [];
   for (const [name, g] of Object.entries(grads)) {
     const prev = sum[name];
     if (!prev) {
@@ -37,7 +37,7 @@ export function accumulateInto(sum: tf.NamedTensorMap, grads: tf.NamedTensorMap)
       backend != null && accumulateOptions.enabled && runsOptions.enabled && prev.dtype === 'float32' && g.dtype === 'float32' &&
       prev.size === g.size && prev.size % 4 === 0 && prev.dataId !== g.dataId && backend.refCount(prev.dataId) === 1;
     if (ok) {
-      inPlace.push([prev, g]);
+      inPlace.push([name, prev, g]);
       continue;
     }
     sum[name] = tf.add(prev, g);
@@ -45,22 +45,21 @@ export function accumulateInto(sum: tf.NamedTensorMap, grads: tf.NamedTensorMap)
   }
   if (inPlace.length === 0) return;
   let pieces = 0;
-  for (const [p] of inPlace) pieces += Math.ceil(p.size / PIECE);
+  for (const [, p] of inPlace) pieces += Math.ceil(p.size / PIECE);
   const runs = runList(backend!, pieces);
   if (!runs) {
-    for (const [prev, g] of inPlace) {
-      const name = Object.keys(sum).find((n) => sum[n] === prev)!;
+    for (const [name, prev, g] of inPlace) {
       sum[name] = tf.add(prev, g);
       tf.dispose([prev, g]);
     }
     return;
   }
   let key = 0;
-  for (const [prev, g] of inPlace) {
+  for (const [, prev, g] of inPlace) {
     const d = heapOffset(backend!, prev), s = heapOffset(backend!, g);
     for (let f = 0; f < prev.size; f += PIECE) runs.push(d + f * 4, s + f * 4, Math.min(PIECE, prev.size - f), key++);
   }
   // one group per key: disjoint pieces, over both threads
   runs.apply(backend!, 'add');
-  tf.dispose(inPlace.map(([, g]) => g));
+  tf.dispose(inPlace.map(([, , g]) => g));
 }
