@@ -39,7 +39,7 @@ function foldAxis(dy: tf.Tensor4D, axis: 1 | 2, p: number, n: number): tf.Tensor
  * under a tape can take the padding's gradient and its own as one kernel (lazy-conv-grads.ts,
  * kernels/reflect-conv.ts). Weak: an entry goes with its tensor object.
  */
-const padSources = new WeakMap<tf.Tensor, { x: tf.Tensor4D; p: number; tape: WeakRef<object> | null }>();
+const padSources = new WeakMap<tf.Tensor, { x: tf.Tensor4D; p: number; tape: WeakRef<object> }>();
 /** The engine's current gradient tape (a new array per outermost gradients call; null outside). */
 const activeTape = (): object | null => (tf.engine().state as unknown as { activeTape: object | null }).activeTape ?? null;
 
@@ -51,7 +51,7 @@ const activeTape = (): object | null => (tf.engine().state as unknown as { activ
  */
 export function reflectPadSource(t: tf.Tensor): { x: tf.Tensor4D; p: number } | null {
   const s = padSources.get(t);
-  const tape = s?.tape?.deref();
+  const tape = s?.tape.deref();
   return s && !t.isDisposed && tape != null && tape === activeTape() ? { x: s.x, p: s.p } : null;
 }
 
@@ -70,9 +70,10 @@ export function reflectionPad2d(x: tf.Tensor4D, p: number): tf.Tensor4D {
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const out = f(x) as tf.Tensor4D;
-  // the tape by a weak reference: an entry must not keep a finished tape's records alive
+  // only under a tape (reflectPadSource answers null off it); the tape by a weak reference: an
+  // entry must not keep a finished tape's records alive
   const tape = activeTape();
-  padSources.set(out, { x, p, tape: tape ? new WeakRef(tape) : null });
+  if (tape) padSources.set(out, { x, p, tape: new WeakRef(tape) });
   return out;
 }
 
