@@ -56,6 +56,20 @@ export const CYCLEGAN_OPTIONS: readonly OptionSpec[] = [
   REFERENCE_NETG_OPTION,
 ];
 
+/**
+ * Whether independent applications of one network share a batch (see trainStepImpl): not under
+ * batch norm, and only while a batch is small (up to 128 x 128 pixels of samples per domain). The
+ * gain is the calls' fixed costs, which large calls hide: a 256 px generator's fwd + bwd on
+ * batch 2 was slower than twice batch 1 (loaded machine, 7.3-15 s against 4.8-8.7 s), and the
+ * tape's peak grows by one application (wasm heap after a 256 px step 2.4 -> 3.1 GB of 4).
+ * `ATELIER_CYCLEGAN_BATCH=0` keeps them apart, `=1` batches at every size (A/B, tests).
+ */
+const batchable = (o: CycleGanOptions) => {
+  const env = process.env.ATELIER_CYCLEGAN_BATCH;
+  if (o.norm === 'batch' || env === '0') return false;
+  return env === '1' || o.batchSize * o.size * o.size <= 128 * 128;
+};
+
 export class CycleGanModel extends BaseModel<CycleGanOptions> {
   readonly kind = 'cyclegan' as const;
   readonly lossNames = ['D_A', 'G_A', 'cycle_A', 'idt_A', 'D_B', 'G_B', 'cycle_B', 'idt_B'] as const;
@@ -121,23 +135,39 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       // the 4 GB wasm heap). Per graph the peak is two applications at most. Same loss, same
       // gradients up to the order of float additions.
       const gVars = variablesOf(G_A!, G_B!);
-      // One direction: G maps x across (the fake D judges), F maps it back (the cycle L1).
-      const cycle = (G: tf.LayersModel, F: tf.LayersModel, D: tf.LayersModel, x: tf.Tensor4D, lambda: number, keepFake: (f: tf.Tensor4D) => void, g: 'gA' | 'gB', c: 'cA' | 'cB') => (): tf.Scalar => {
-        const fake = G.apply(x, t) as tf.Tensor4D;
+      // Instance norm (and no norm) treats each sample on its own, so a generator's applications
+      // that do not depend on each other run as one batch: G_A(A) with the identity G_A(B), G_B(B)
+      // with G_B(A). Each sample's result is the same; there are fewer, larger kernel calls (one
+      // filter transform, dispatch and filter-gradient finish per pair: a 128 px generator's fwd +
+      // bwd on batch 2 took 653 ms against 2 x 356 ms on batch 1). Batch norm mixes the samples'
+      // statistics (and updates its moving averages per application), so it keeps separate calls.
+      const batched = batchable(o) && o.lambdaIdentity > 0;
+      // One direction: G maps x across (the fake D judges), F maps it back (the cycle L1); with
+      // `idt`, G also maps the other domain's y to itself in the same batch (the identity L1).
+      const cycle = (G: tf.LayersModel, F: tf.LayersModel, D: tf.LayersModel, x: tf.Tensor4D, lambda: number, keepFake: (f: tf.Tensor4D) => void, g: 'gA' | 'gB', c: 'cA' | 'cB', idt?: { y: tf.Tensor4D; weight: number; key: 'iA' | 'iB' }) => (): tf.Scalar => {
+        let fake: tf.Tensor4D;
+        let same: tf.Tensor4D | null = null;
+        if (idt) {
+          [fake, same] = tf.split(G.apply(tf.concat([x, idt.y]), t) as tf.Tensor4D, [x.shape[0], idt.y.shape[0]]) as [tf.Tensor4D, tf.Tensor4D];
+        } else fake = G.apply(x, t) as tf.Tensor4D;
         keepFake(tf.keep(fake));
         const gl = ganLoss(D.apply(fake, t) as tf.Tensor, true, o.ganMode);
         const cl = tf.mul(l1(F.apply(fake, t) as tf.Tensor4D, x), lambda) as tf.Scalar;
         losses[g] = tf.keep(gl);
         losses[c] = tf.keep(cl);
-        return tf.add(gl, cl) as tf.Scalar;
+        if (!idt || !same) return tf.add(gl, cl) as tf.Scalar;
+        const il = (losses[idt.key] = tf.keep(tf.mul(l1(same, idt.y), idt.weight) as tf.Scalar));
+        return tf.addN([gl, cl, il]) as tf.Scalar;
       };
+      const idtA = { y: B, weight: o.lambdaB * o.lambdaIdentity, key: 'iA' as const };
+      const idtB = { y: A, weight: o.lambdaA * o.lambdaIdentity, key: 'iB' as const };
       const parts: (() => tf.Scalar)[] = [
-        cycle(G_A!, G_B!, D_A!, A, o.lambdaA, (f) => (fakeB = f), 'gA', 'cA'),
-        cycle(G_B!, G_A!, D_B!, B, o.lambdaB, (f) => (fakeA = f), 'gB', 'cB'),
+        cycle(G_A!, G_B!, D_A!, A, o.lambdaA, (f) => (fakeB = f), 'gA', 'cA', batched ? idtA : undefined),
+        cycle(G_B!, G_A!, D_B!, B, o.lambdaB, (f) => (fakeA = f), 'gB', 'cB', batched ? idtB : undefined),
       ];
-      if (o.lambdaIdentity > 0) {
-        parts.push(() => (losses.iA = tf.keep(tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), o.lambdaB * o.lambdaIdentity) as tf.Scalar)));
-        parts.push(() => (losses.iB = tf.keep(tf.mul(l1(G_B!.apply(A, t) as tf.Tensor, A), o.lambdaA * o.lambdaIdentity) as tf.Scalar)));
+      if (o.lambdaIdentity > 0 && !batched) {
+        parts.push(() => (losses.iA = tf.keep(tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), idtA.weight) as tf.Scalar)));
+        parts.push(() => (losses.iB = tf.keep(tf.mul(l1(G_B!.apply(A, t) as tf.Tensor, A), idtB.weight) as tf.Scalar)));
       }
       const sum: tf.NamedTensorMap = {};
       for (const f of parts) {
@@ -153,8 +183,13 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       const poolB = this.poolB.query(fakeB!, this.rng);
       const poolA = this.poolA.query(fakeA!, this.rng);
       const dStep = tf.variableGrads(() => {
-        const dLoss = (D: tf.LayersModel, real: tf.Tensor4D, fake: tf.Tensor) =>
-          tf.mul(tf.add(ganLoss(D.apply(real, t) as tf.Tensor, true, o.ganMode), ganLoss(D.apply(fake, t) as tf.Tensor, false, o.ganMode)), 0.5) as tf.Scalar;
+        // real and fake through D as one batch where the norm allows (as the generators above)
+        const judge = (D: tf.LayersModel, real: tf.Tensor4D, fake: tf.Tensor): [tf.Tensor, tf.Tensor] =>
+          !batchable(o) ? [D.apply(real, t) as tf.Tensor, D.apply(fake, t) as tf.Tensor] : (tf.split(D.apply(tf.concat([real, fake as tf.Tensor4D]), t) as tf.Tensor, [real.shape[0], fake.shape[0]!]) as [tf.Tensor, tf.Tensor]);
+        const dLoss = (D: tf.LayersModel, real: tf.Tensor4D, fake: tf.Tensor) => {
+          const [r, f] = judge(D, real, fake);
+          return tf.mul(tf.add(ganLoss(r, true, o.ganMode), ganLoss(f, false, o.ganMode)), 0.5) as tf.Scalar;
+        };
         const dA = dLoss(D_A!, B, poolB);
         const dB = dLoss(D_B!, A, poolA);
         dParts.push(tf.keep(dA), tf.keep(dB));
