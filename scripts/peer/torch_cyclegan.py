@@ -11,6 +11,12 @@ pytorch-CycleGAN-and-pix2pix (models/networks.py, models/cycle_gan_model.py):
   0.5), then both discriminators' update on real and (detached) fake images. The image pool is
   left out (a copy, no compute).
 
+`--batched`: as Atelier's step runs it under instance norm up to 128x128 pixels per domain
+(models/cyclegan.ts): each generator's two independent applications (G_A on A and on B for the
+identity, G_B on B and on A) as one batch, and each discriminator's real and fake halves; the same
+computation per sample. The bench reports it beside the reference step, to show how much of a
+ratio is that restructuring rather than the kernels.
+
 Prints one JSON object: torch version, threads, the BLAS library loaded, and per size the median
 seconds per step and the trainable parameter counts of one G and one D (to check against ours).
 Run by the bench like torch_pix2pix.py (LD_LIBRARY_PATH with OpenBLAS first); never imported by
@@ -59,7 +65,7 @@ def set_grad(nets, on):
             p.requires_grad = on
 
 
-def bench(size, batch, steps, warmup, ngf, ndf, blocks):
+def bench(size, batch, steps, warmup, ngf, ndf, blocks, batched=False):
     torch.manual_seed(0)
     blocks = blocks or (6 if size <= 128 else 9)
     G_A, G_B = resnet_generator(ngf=ngf, blocks=blocks), resnet_generator(ngf=ngf, blocks=blocks)
@@ -76,15 +82,17 @@ def bench(size, batch, steps, warmup, ngf, ndf, blocks):
     times = []
     for s in range(warmup + steps):
         t0 = time.perf_counter()
-        fake_B = G_A(A)
-        rec_A = G_B(fake_B)
-        fake_A = G_B(B)
-        rec_B = G_A(fake_A)
         # generators (cycle_gan_model.backward_G)
         set_grad([D_A, D_B], False)
         oG.zero_grad()
-        idt_A = G_A(B)
-        idt_B = G_B(A)
+        if batched:
+            fake_B, idt_A = G_A(torch.cat([A, B])).split(batch)
+            fake_A, idt_B = G_B(torch.cat([B, A])).split(batch)
+        else:
+            fake_B, fake_A = G_A(A), G_B(B)
+            idt_A, idt_B = G_A(B), G_B(A)
+        rec_A = G_B(fake_B)
+        rec_B = G_A(fake_A)
         pa, pb = D_A(fake_B), D_B(fake_A)
         loss_G = (mse(pa, torch.ones_like(pa)) + mse(pb, torch.ones_like(pb))
                   + lam * l1(rec_A, A) + lam * l1(rec_B, B)
@@ -95,12 +103,12 @@ def bench(size, batch, steps, warmup, ngf, ndf, blocks):
         set_grad([D_A, D_B], True)
         oD.zero_grad()
         for D, real, fake in ((D_A, B, fake_B), (D_B, A, fake_A)):
-            pr, pf = D(real), D(fake.detach())
+            pr, pf = D(torch.cat([real, fake.detach()])).split(batch) if batched else (D(real), D(fake.detach()))
             ((mse(pr, torch.ones_like(pr)) + mse(pf, torch.zeros_like(pf))) * 0.5).backward()
         oD.step()
         if s >= warmup:
             times.append(time.perf_counter() - t0)
-    return {'size': size, 'batch': batch, 'blocks': blocks, 'secondsPerStep': statistics.median(times), 'steps': steps, 'paramsG': pG, 'paramsD': pD}
+    return {'size': size, 'batch': batch, 'blocks': blocks, 'secondsPerStep': statistics.median(times), 'steps': steps, 'batched': batched, 'paramsG': pG, 'paramsD': pD}
 
 
 def main():
@@ -113,9 +121,10 @@ def main():
     ap.add_argument('--ngf', type=int, default=64)
     ap.add_argument('--ndf', type=int, default=64)
     ap.add_argument('--blocks', type=int, default=0, help='residual blocks (default 6 up to 128 px, 9 above)')
+    ap.add_argument('--batched', action='store_true', help="independent applications as one batch, as Atelier's step")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    results = [bench(int(s), args.batch, args.steps, args.warmup, args.ngf, args.ndf, args.blocks) for s in args.sizes.split(',') if s]
+    results = [bench(int(s), args.batch, args.steps, args.warmup, args.ngf, args.ndf, args.blocks, args.batched) for s in args.sizes.split(',') if s]
     print(json.dumps({'mode': 'train', 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_library(), 'results': results}))
 
 

@@ -78,11 +78,12 @@ export async function runPeerPix2pix(opts: { sizes: number[]; batch: number; ste
 /**
  * The CycleGAN step at the paper's widths (scripts/peer/torch_cyclegan.py: two ResNet generators,
  * 6 blocks up to 128 px and 9 above, two 70x70 PatchGANs, instance norm, LSGAN, cycle 10, identity
- * 0.5, Adam). paramsG / paramsD are those of ONE generator / discriminator.
+ * 0.5, Adam). paramsG / paramsD are those of ONE generator / discriminator. `batched`: the
+ * independent applications as one batch, as Atelier's step runs them up to 128 px.
  */
-export async function runPeerCycleGan(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number; ndf?: number }): Promise<PeerResult | { error: string }> {
+export async function runPeerCycleGan(opts: { sizes: number[]; batch: number; steps: number; warmup: number; ngf?: number; ndf?: number; batched?: boolean }): Promise<PeerResult | { error: string }> {
   return runPeerScript<PeerResult>(
-    ['--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64), '--ndf', String(opts.ndf ?? 64)],
+    ['--sizes', opts.sizes.join(','), '--batch', String(opts.batch), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--ngf', String(opts.ngf ?? 64), '--ndf', String(opts.ndf ?? 64), ...(opts.batched ? ['--batched'] : [])],
     'torch_cyclegan.py',
   );
 }

@@ -84,6 +84,9 @@ describe('PyTorch peer (fake python)', () => {
     expect(path.basename(args[0]!)).toBe('torch_cyclegan.py');
     expect(fs.existsSync(args[0]!)).toBe(true);
     expect([flag('--sizes'), flag('--steps'), flag('--ngf'), flag('--ndf'), flag('--threads')]).toEqual(['64,128', '3', '64', '64', '2']);
+    expect(args).not.toContain('--batched');
+    await runPeerCycleGan({ sizes: [64], batch: 1, steps: 3, warmup: 1, batched: true });
+    expect(argsOf(py)).toContain('--batched');
   });
 
   it('says why when python is missing, torch does not import, or the script fails', async () => {
@@ -121,6 +124,14 @@ describe.skipIf(!haveTorch)(`PyTorch peer (python3-torch installed)${haveTorch ?
     expect(r.results[0]!.secondsPerImage).toBeGreaterThan(0);
     // Ours (unetGenerator ngf 64, batch norm, dropout), trainable weights: the bench prints it too.
     expect(r.results[0]!.paramsG).toBe(29244611);
+  }, 120_000);
+
+  it('runs the CycleGAN step batched like ours (one timed step at 32 px)', async () => {
+    delete process.env.ATELIER_PEER_PYTHON;
+    const r = await runPeerCycleGan({ sizes: [32], batch: 1, steps: 1, warmup: 0, ngf: 4, ndf: 4, batched: true });
+    if ('error' in r) throw new Error(r.error);
+    expect(r.results[0]).toMatchObject({ size: 32, batched: true });
+    expect(r.results[0]!.secondsPerStep).toBeGreaterThan(0);
   }, 120_000);
 
   it('builds the CycleGAN networks with our parameter counts (6 blocks at 64 px, 9 at 256 px)', async () => {
