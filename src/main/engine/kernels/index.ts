@@ -8,10 +8,10 @@
  * gradient) and UnsortedSegmentSum (gradient of gather, i.e. embeddings). Replaced because it
  * is slow: Conv2DBackpropInput (transposed convolution and every conv2d input gradient), Conv2D
  * and FusedConv2D on few output pixels (XNNPACK re-packs new filters every step: small-conv.ts),
- * Tile (index per element), Identity (copies), LeakyRelu and Relu (and their gradients, three
+ * Tile (index per element), Identity and same-dtype Cast (copies), LeakyRelu and Relu (and their gradients, three
  * kernels each: elementwise.ts), Add of a per-channel vector (bias), Concat along channels, and
  * Sum / Mean over all axes but channels. Our own fused kernels (no tfjs name): instance normalisation forward / backward and the reflection-pad
- * gradient (norm-pad.ts), the input gradient of reflection-pad + 3x3 conv (reflect-conv.ts), which
+ * gradient, instance normalisation with the ReLU / LeakyReLU after it both ways (norm-pad.ts), the input gradient of reflection-pad + 3x3 conv (reflect-conv.ts), which
  * layers/ call where they are registered.
  * Replaced because they are wrong: ResizeNearestNeighborGrad (ignores halfPixelCenters) and
  * MaxPoolGrad (loses all-negative windows).
@@ -23,22 +23,22 @@ import { maxPoolGradConfig } from './max-pool-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { conv2DConfig, fusedConv2DConfig } from './small-conv';
 import { tileConfig } from './tile';
-import { identityConfig } from './identity';
+import { castConfig, identityConfig } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
-import { instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
+import { instanceNormActConfig, instanceNormActGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
 import { reflectConvGradInputConfig } from './reflect-conv';
 import { addConfig, concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, reluConfig, sumConfig } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
-const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig, reflectConvGradInputConfig];
+const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, instanceNormActConfig, instanceNormActGradConfig, reflectPadGradConfig, reflectConvGradInputConfig];
 /**
  * Kernels that replace a stock wasm kernel: Conv2DBackpropInput, Conv2D, FusedConv2D, Tile and
  * Identity because ours are faster (see bench.ts, README.md; the conv ones call the stock kernel
  * outside the small-spatial case), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig, reluConfig, addConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, castConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig, reluConfig, addConfig];
 
 const registered = new Set<string>();
 

@@ -12,6 +12,12 @@
  *                            mean and variance per (b, c) over H*W (biased, as torch), sums in
  *                            float64; xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps)
  *   AtelierInstanceNormGrad  dy, xhat, rstd -> dx = rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+ *   AtelierInstanceNormAct   x -> y = max(xhat, alpha * xhat) (ReLU: alpha 0; LeakyReLU), mean and
+ *                            rstd [B, 1, 1, C]: instance norm and the activation after it in one
+ *                            write pass; xhat is not kept (the gradient makes it again from x)
+ *   AtelierInstanceNormActGrad  dy, x, mean, rstd -> dx: the activation's and instance norm's
+ *                            gradients in one kernel, g = xhat > 0 ? dy : alpha * dy, then as above
+ *                            with g for dy (the same float32 operations as the two kernels)
  *   AtelierReflectPadGrad    dy [B, H+2p, W+2p, C] -> dx [B, H, W, C]: every padded pixel's
  *                            gradient added onto the pixel it reflects (torch's ReflectionPad2d
  *                            backward; tfjs-core's MirrorPad gradient drops these edges)
@@ -28,11 +34,13 @@ import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOff
 export const INSTANCE_NORM = 'AtelierInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'AtelierInstanceNormGrad';
 export const REFLECT_PAD_GRAD = 'AtelierReflectPadGrad';
+export const INSTANCE_NORM_ACT = 'AtelierInstanceNormAct';
+export const INSTANCE_NORM_ACT_GRAD = 'AtelierInstanceNormActGrad';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** Calls per kernel (tests check the fused path was taken); `simd`: instance-norm calls by norm-simd.ts. */
-export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, reflectPadGrad: 0, simd: 0 };
+export const normPadCalls = { instanceNorm: 0, instanceNormGrad: 0, instanceNormAct: 0, instanceNormActGrad: 0, reflectPadGrad: 0, simd: 0 };
 
 /** ATELIER_NORM_SIMD=0: the JS loops (A/B, and the fallback where the module cannot compile). */
 export const normOptions = { simd: process.env.ATELIER_NORM_SIMD !== '0' };
@@ -191,6 +199,127 @@ function instanceNormGradWasm(args: KernelArgs): TensorInfo {
   return out;
 }
 
+const alphaBits = (alpha: number) => new Int32Array(Float32Array.of(alpha).buffer)[0]!;
+
+/** x -> [act(xhat), mean, rstd]: instance norm's moments pass, then one pass writing the activation of xhat. */
+function instanceNormActWasm(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { epsilon: eps, alpha } = args.attrs as unknown as { epsilon: number; alpha: number };
+  const [B, N, C] = dims(x.shape);
+  const out = backend.makeOutput(x.shape, 'float32');
+  const ms = backend.makeOutput([B, 1, 1, C], 'float32');
+  const rs = backend.makeOutput([B, 1, 1, C], 'float32');
+  const g = normSimd(backend, C);
+  if (g) {
+    const s: Scratch = scratch(backend, C);
+    const xp = heapOffset(backend, x), op = heapOffset(backend, out), mp = heapOffset(backend, ms), rp = heapOffset(backend, rs);
+    for (let b = 0; b < B; b++) {
+      const off = b * N * C * 4;
+      f64At(backend, s.acc1, 2 * C).fill(0);
+      g.moments(xp + off, xp + off, s.acc1, s.acc2, N, C >> 2);
+      const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
+      const mv = heap(backend, ms), rv = heap(backend, rs);
+      // the same float32 mean and rstd as instanceNormSimd
+      for (let c = 0; c < C; c++) {
+        const mean = acc1[c]! / N;
+        const v = Math.max(0, acc2[c]! / N - mean * mean);
+        mv[b * C + c] = mean;
+        rv[b * C + c] = 1 / Math.sqrt(v + eps);
+      }
+      g.actCombine(xp + off, mp + b * C * 4, rp + b * C * 4, op + off, N, C >> 2, alphaBits(alpha));
+    }
+    release(backend, s.t);
+    normPadCalls.simd++;
+    normPadCalls.instanceNormAct++;
+    return [out, ms, rs];
+  }
+  // the JS loops of instanceNormWasm, then the activation
+  const xv = heap(backend, x), o = heap(backend, out), mv = heap(backend, ms), rv = heap(backend, rs);
+  const mean = new Float64Array(C), m2 = new Float64Array(C);
+  for (let b = 0; b < B; b++) {
+    const base = b * N * C;
+    mean.fill(0);
+    m2.fill(0);
+    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) mean[c] += xv[k]!;
+    for (let c = 0; c < C; c++) mv[b * C + c] = mean[c]! / N;
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const d = xv[k]! - mv[b * C + c]!;
+        m2[c] += d * d;
+      }
+    }
+    for (let c = 0; c < C; c++) rv[b * C + c] = 1 / Math.sqrt(m2[c]! / N + eps);
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const h = Math.fround((xv[k]! - mv[b * C + c]!) * rv[b * C + c]!);
+        o[k] = h > 0 ? h : alpha * h;
+      }
+    }
+  }
+  normPadCalls.instanceNormAct++;
+  return [out, ms, rs];
+}
+
+/** dy, x, mean, rstd -> dx of act(instance norm(x)). */
+function instanceNormActGradWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, x, mean, rstd } = args.inputs as { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; rstd: TensorInfo };
+  const { alpha } = args.attrs as unknown as { alpha: number };
+  const [B, N, C] = dims(x.shape);
+  const out = backend.makeOutput(x.shape, 'float32');
+  const g = normSimd(backend, C);
+  if (g) {
+    const s: Scratch = scratch(backend, C);
+    const dp = heapOffset(backend, dy), xp = heapOffset(backend, x), op = heapOffset(backend, out), mp = heapOffset(backend, mean), rp = heapOffset(backend, rstd);
+    const a = alphaBits(alpha);
+    for (let b = 0; b < B; b++) {
+      const off = b * N * C * 4, st = b * C * 4;
+      f64At(backend, s.acc1, 2 * C).fill(0);
+      g.actMoments(dp + off, xp + off, mp + st, rp + st, s.acc1, s.acc2, N, C >> 2, a);
+      const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
+      const p = f32At(backend, s.p, C), q = f32At(backend, s.q, C);
+      for (let c = 0; c < C; c++) {
+        p[c] = acc1[c]! / N;
+        q[c] = acc2[c]! / N;
+      }
+      g.actGradCombine(dp + off, xp + off, mp + st, rp + st, s.p, s.q, op + off, N, C >> 2, a);
+    }
+    release(backend, s.t);
+    normPadCalls.simd++;
+    normPadCalls.instanceNormActGrad++;
+    return out;
+  }
+  const d = heap(backend, dy), xv = heap(backend, x), mv = heap(backend, mean), rv = heap(backend, rstd), o = heap(backend, out);
+  const s1 = new Float64Array(C), s2 = new Float64Array(C), m1 = new Float32Array(C), m2 = new Float32Array(C);
+  const xh = (k: number, bc: number) => Math.fround((xv[k]! - mv[bc]!) * rv[bc]!);
+  const gate = (k: number, h: number) => (h > 0 ? d[k]! : Math.fround(alpha * d[k]!));
+  for (let b = 0; b < B; b++) {
+    const base = b * N * C;
+    s1.fill(0);
+    s2.fill(0);
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const h = xh(k, b * C + c), gk = gate(k, h);
+        s1[c] += gk;
+        s2[c] += gk * h;
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      m1[c] = s1[c]! / N;
+      m2[c] = s2[c]! / N;
+    }
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const h = xh(k, b * C + c);
+        o[k] = (gate(k, h) - m1[c]! - h * m2[c]!) * rv[b * C + c]!;
+      }
+    }
+  }
+  normPadCalls.instanceNormActGrad++;
+  return out;
+}
+
 /** Source index of padded coordinate q (0 <= q < n + 2p) in an axis of length n. */
 function reflectIndex(q: number, p: number, n: number): number {
   const i = q - p;
@@ -234,6 +363,8 @@ function reflectPadGradWasm(args: KernelArgs): TensorInfo {
 
 export const instanceNormConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM, backendName: 'wasm', kernelFunc: instanceNormWasm as unknown as tf.KernelFunc };
 export const instanceNormGradConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM_GRAD, backendName: 'wasm', kernelFunc: instanceNormGradWasm as unknown as tf.KernelFunc };
+export const instanceNormActConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM_ACT, backendName: 'wasm', kernelFunc: instanceNormActWasm as unknown as tf.KernelFunc };
+export const instanceNormActGradConfig: tf.KernelConfig = { kernelName: INSTANCE_NORM_ACT_GRAD, backendName: 'wasm', kernelFunc: instanceNormActGradWasm as unknown as tf.KernelFunc };
 export const reflectPadGradConfig: tf.KernelConfig = { kernelName: REFLECT_PAD_GRAD, backendName: 'wasm', kernelFunc: reflectPadGradWasm as unknown as tf.KernelFunc };
 
 /** ATELIER_FUSED_NORM=0 (or enabled = false) keeps the op formulation on wasm too (bench A/B). */

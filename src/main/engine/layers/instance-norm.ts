@@ -5,7 +5,7 @@
  * No running statistics: training and inference behave the same.
  */
 import * as tf from '@tensorflow/tfjs';
-import { INSTANCE_NORM, INSTANCE_NORM_GRAD, fusedKernelAvailable } from '../kernels/norm-pad';
+import { INSTANCE_NORM, INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, INSTANCE_NORM_GRAD, fusedKernelAvailable } from '../kernels/norm-pad';
 
 /**
  * x_hat = (x - mean_hw) * rstd, rstd = 1 / sqrt(var_hw + eps), with the analytic gradient
@@ -43,21 +43,123 @@ export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
 
 /**
  * The same, as one kernel forward and one backward (kernels/norm-pad.ts, wasm): the op form
- * above is ~13 full passes of stock element-wise kernels per normalisation.
+ * above is ~13 full passes of stock element-wise kernels per normalisation. `bias`: a cancelled
+ * conv bias taken as a second input with a zero gradient (below).
  */
-function instanceNormFused(x: tf.Tensor4D, eps: number): tf.Tensor4D {
-  const f = tf.customGrad(((input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+function instanceNormFused(x: tf.Tensor4D, eps: number, bias: tf.Tensor | null = null): tf.Tensor4D {
+  const body = (input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     const [xhat, rstd] = tf.engine().runKernel(INSTANCE_NORM, { x: input }, { epsilon: eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
     save([xhat!, rstd!]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xh, rs] = saved as [tf.Tensor, tf.Tensor];
-      return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, xhat: xh, rstd: rs }, {}) as tf.Tensor;
+      const dx = tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, xhat: xh, rstd: rs }, {}) as tf.Tensor;
+      return bias ? [dx, tf.zerosLike(bias)] : dx;
     };
     // as above: the value is a view (reshape) of the saved xhat, which the gradient reads
     return { value: tf.reshape(xhat!, input.shape), gradFunc };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as tf.Tensor4D;
+  };
+  const f = bias
+    ? tf.customGrad(((input: tf.Tensor, _b: tf.Tensor, save: (ts: tf.Tensor[]) => void) => body(input, save)) as unknown as Parameters<typeof tf.customGrad>[0])
+    : tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (bias ? f(x, bias) : f(x)) as tf.Tensor4D;
 }
+
+/**
+ * max(xhat, alpha * xhat) of the instance norm of x (ReLU: alpha 0), one kernel each way
+ * (AtelierInstanceNormAct / AtelierInstanceNormActGrad): the activation's own pass and kernel
+ * call forward and its gradient's backward are gone. Saves x, mean and rstd; the gradient makes
+ * xhat again from them (the same float32 operations), so no xhat is written forward.
+ */
+export function instanceNormAct(x: tf.Tensor4D, eps: number, alpha: number, bias: tf.Tensor | null): tf.Tensor4D {
+  const body = (input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const [y, mean, rstd] = tf.engine().runKernel(INSTANCE_NORM_ACT, { x: input }, { epsilon: eps, alpha } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    save([input, mean!, rstd!]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, m, r] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const dx = tf.engine().runKernel(INSTANCE_NORM_ACT_GRAD, { dy, x: xs, mean: m, rstd: r }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      return bias ? [dx, tf.zerosLike(bias)] : dx;
+    };
+    return { value: y!, gradFunc };
+  };
+  const f = bias
+    ? tf.customGrad(((input: tf.Tensor, _b: tf.Tensor, save: (ts: tf.Tensor[]) => void) => body(input, save)) as unknown as Parameters<typeof tf.customGrad>[0])
+    : tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (bias ? f(x, bias) : f(x)) as tf.Tensor4D;
+}
+
+/**
+ * ATELIER_NORM_ACT=0: InstanceNormalization neither applies the ReLU / LeakyReLU after it nor
+ * takes the cancelled conv bias (A/B: the layers and lazy-conv-grads.ts's zero-gradient op then
+ * run as before).
+ */
+export const normActOptions = { enabled: process.env.ATELIER_NORM_ACT !== '0' };
+
+const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+
+/**
+ * Whether an InstanceNormalization will take the cancelled bias of the conv whose output y it
+ * normalises (tagCancelledBias): under a tape, on wasm with the fused kernels. lazy-conv-grads.ts
+ * asks this for the one consumer it found; otherwise it records its own zero-gradient op.
+ */
+export function normTakesCancelledBias(y: tf.Tensor): boolean {
+  return normActOptions.enabled && y.dtype === 'float32' && recording() && fusedKernelAvailable(INSTANCE_NORM) && fusedKernelAvailable(INSTANCE_NORM_GRAD);
+}
+/** Conv outputs whose bias was left out, and that bias (its gradient is zero: lazy-conv-grads.ts). */
+const cancelledBias = new WeakMap<tf.Tensor, tf.Tensor>();
+export function tagCancelledBias(y: tf.Tensor, bias: tf.Tensor): void {
+  cancelledBias.set(y, bias);
+}
+
+interface LayerNodes {
+  inboundNodes?: unknown[];
+  outboundNodes?: { outboundLayer?: unknown }[];
+  getClassName?(): string;
+}
+/** Tensors an InstanceNormalization returned with the activation of its consumer (the value) applied. */
+const activated = new WeakMap<tf.Tensor, object>();
+let passThroughInstalled = false;
+
+/**
+ * The ReLU / LeakyReLU to apply inside instance norm: under a tape, where this layer is applied
+ * once, without affine, and its one consumer is a ReLU (no max value) or LeakyReLU (0 <= alpha
+ * <= 1) applied once (read from the layer graph at every call, as biasCancelledByNorm does). That
+ * layer then passes the tensor through (installActivationPassThrough).
+ */
+function fusedActivation(layer: InstanceNormalization, x: tf.Tensor): { alpha: number; next: object } | null {
+  if (!normActOptions.enabled || !passThroughInstalled || layer.affine || x.dtype !== 'float32' || !recording()) return null;
+  if (!fusedKernelAvailable(INSTANCE_NORM_ACT) || !fusedKernelAvailable(INSTANCE_NORM_ACT_GRAD)) return null;
+  const self = layer as unknown as LayerNodes;
+  if (self.inboundNodes?.length !== 1 || self.outboundNodes?.length !== 1) return null;
+  const next = self.outboundNodes[0]!.outboundLayer as (LayerNodes & { maxValue?: number | null; alpha?: number }) | undefined;
+  if (!next || next.inboundNodes?.length !== 1) return null;
+  const cls = next.getClassName?.();
+  if (cls === 'ReLU' && next.maxValue == null) return { alpha: 0, next };
+  if (cls === 'LeakyReLU' && typeof next.alpha === 'number' && next.alpha >= 0 && next.alpha <= 1) return { alpha: next.alpha, next };
+  return null;
+}
+
+/**
+ * tfjs-layers' ReLU and LeakyReLU return their input as it is when an InstanceNormalization
+ * already applied them to it for this very layer (Layer.apply then clones it: an Identity, data
+ * shared). Installed once, on import.
+ */
+function installActivationPassThrough(): void {
+  for (const sample of [tf.layers.reLU(), tf.layers.leakyReLU()]) {
+    const proto = Object.getPrototypeOf(sample) as { call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[] };
+    if (!Object.prototype.hasOwnProperty.call(proto, 'call')) return; // a tfjs-layers we do not know: no fusion
+  }
+  for (const sample of [tf.layers.reLU(), tf.layers.leakyReLU()]) {
+    const proto = Object.getPrototypeOf(sample) as { call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[] };
+    const orig = proto.call;
+    proto.call = function (this: object, inputs, kwargs) {
+      const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+      if (x && activated.get(x) === this) return x;
+      return orig.call(this, inputs, kwargs);
+    };
+  }
+  passThroughInstalled = true;
+}
+installActivationPassThrough();
 
 export interface InstanceNormalizationArgs {
   epsilon?: number;
@@ -100,7 +202,15 @@ export class InstanceNormalization extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      let y: tf.Tensor = instanceNorm(x, this.epsilon);
+      // a bias the conv before left out (lazy-conv-grads.ts): a second input with a zero gradient
+      const bias = cancelledBias.get(x) ?? null;
+      const act = fusedActivation(this, x);
+      if (act) {
+        const y = instanceNormAct(x, this.epsilon, act.alpha, bias);
+        activated.set(y, act.next);
+        return y;
+      }
+      let y: tf.Tensor = bias ? instanceNormFused(x, this.epsilon, bias) : instanceNorm(x, this.epsilon);
       if (this.affine && this.gamma && this.beta) y = tf.add(tf.mul(y, this.gamma.read()), this.beta.read());
       return y;
     });

@@ -26,7 +26,7 @@
  * initialisation the bias stays zero, so the forward values are the same bits as with the add.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InstanceNormalization } from './instance-norm';
+import { InstanceNormalization, normTakesCancelledBias, tagCancelledBias } from './instance-norm';
 import { REFLECT_CONV_GRAD_INPUT, reflectConvOptions } from '../kernels/reflect-conv';
 import { reflectPadSource } from './reflection-padding';
 
@@ -73,6 +73,18 @@ const withCancelledBias = tf.customGrad(((y: tf.Tensor, b: tf.Tensor) => ({
   gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.zerosLike(b)],
 })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (y: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/**
+ * y without the cancelled bias b: the InstanceNormalization after it takes b as a zero-gradient
+ * input of its own op where it can (instance-norm.ts: no op here, its clone and gradient's clone
+ * and the customGrad record are saved), else withCancelledBias. The tag goes on the tensor the
+ * layer returns (its activation is linear: the same tensor).
+ */
+function cancelBias(y: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (!normTakesCancelledBias(y)) return withCancelledBias(y, b);
+  tagCancelledBias(y, b);
+  return y;
+}
+
 const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 
 export function installLazyConvGradients(): void {
@@ -93,7 +105,7 @@ export function installLazyConvGradients(): void {
       const kernel = this.kernel.read() as tf.Tensor4D;
       const src = reflectConvSource(this, x, kernel);
       let y: tf.Tensor = src ? reflectConv(src.x, x, kernel, src.p) : tf.conv2d(x, kernel, this.strides as [number, number], this.padding as 'same' | 'valid', 'NHWC', this.dilationRate as [number, number]);
-      if (this.bias) y = lazyConvGradOptions.skipCancelledBias && biasCancelledByNorm(this) ? withCancelledBias(y, this.bias.read()) : tf.add(y, this.bias.read());
+      if (this.bias) y = lazyConvGradOptions.skipCancelledBias && biasCancelledByNorm(this) ? cancelBias(y, this.bias.read()) : tf.add(y, this.bias.read());
       return this.activation ? this.activation.apply(y) : y;
     });
   };
@@ -119,7 +131,7 @@ function installTransposeBiasSkip(): void {
       } finally {
         this.bias = bias;
       }
-      return withCancelledBias(y, bias.read());
+      return cancelBias(y, bias.read());
     });
   };
 }

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { instanceNorm, reflectionPad2d } from '../../../../src/main/engine/layers';
+import { instanceNormAct } from '../../../../src/main/engine/layers/instance-norm';
 import { normOptions, normPadCalls } from '../../../../src/main/engine/kernels/norm-pad';
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
@@ -43,6 +44,48 @@ describe('fused instance norm and reflection-pad gradient on wasm', () => {
         // the loss is a float32 Sum over every element by each backend's own Sum (not ours)
         expectClose([ours[1]!], [ref[1]!], 1e-4);
       });
+    }
+  }
+
+  // instance norm with the ReLU / LeakyReLU after it, one kernel each way (the layer's fused path)
+  const actShapes: [number, number, number, number][] = [[1, 16, 16, 256], [2, 5, 7, 12], [1, 32, 32, 64], [3, 4, 4, 10]];
+  for (const shape of actShapes) {
+    for (const alpha of [0, 0.2]) {
+      for (const simd of shape[3] % 4 === 0 ? [true, false] : [false]) {
+        it(`instance norm + activation (alpha ${alpha}) and its gradient match cpu's two ops within 1e-5: [${shape}], ${simd ? 'SIMD' : 'JS loops'}`, async () => {
+          const xv = rand(size(shape), 4, 3).map((v, i) => v * (1 + (i % shape[3]) / 7) + (i % 5) - 2);
+          const wv = rand(size(shape), 5);
+          const bias = shape[3] === 12; // with a cancelled bias as a second input: its gradient is zero
+          const run = () => {
+            const x = tf.tensor(xv, shape) as tf.Tensor4D;
+            const w = tf.tensor(wv, shape);
+            const b = tf.zeros([shape[3]]);
+            const wasm = tf.getBackend() === 'wasm';
+            // cpu: the two ops, the bias added before the norm (which cancels it)
+            const f = (t: tf.Tensor, bt?: tf.Tensor) =>
+              wasm ? instanceNormAct(t as tf.Tensor4D, 1e-5, alpha, bt ?? null) : tf.leakyRelu(instanceNorm((bt ? tf.add(t, bt) : t) as tf.Tensor4D), alpha);
+            const { value, grads } = tf.valueAndGrads((t: tf.Tensor, bt?: tf.Tensor) => tf.sum(tf.mul(f(t, bt), w)) as tf.Scalar)(bias ? [x, b] : [x]);
+            const out = [tf.tidy(() => f(x)), value, grads[0]!];
+            if (wasm && bias) expect(Array.from(grads[1]!.dataSync()).every((v) => v === 0)).toBe(true);
+            return out;
+          };
+          const before = counts();
+          const calls = { ...normPadCalls };
+          normOptions.simd = simd;
+          let ours: Float32Array[];
+          try {
+            ours = await on('wasm', run);
+          } finally {
+            normOptions.simd = true;
+          }
+          expect(counts()).toEqual(before);
+          expect([normPadCalls.instanceNormAct - calls.instanceNormAct, normPadCalls.instanceNormActGrad - calls.instanceNormActGrad]).toEqual([2, 1]);
+          expect(normPadCalls.simd - calls.simd).toBe(simd ? 3 : 0);
+          const ref = await on('cpu', run);
+          expectClose([ours[0]!, ours[2]!], [ref[0]!, ref[2]!], 1e-5);
+          expectClose([ours[1]!], [ref[1]!], 1e-4);
+        });
+      }
     }
   }
 

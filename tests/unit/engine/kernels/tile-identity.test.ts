@@ -62,3 +62,31 @@ describe('Identity (shared, refcounted data) on wasm', () => {
     opt.dispose();
   });
 });
+
+describe('Cast to the same dtype (shared data) on wasm', () => {
+  beforeAll(initWasm);
+  it('shares a float32 cast, still matches cpu through a clone gradient, and other casts stay stock', async () => {
+    const v = rand(24, 5);
+    // tfjs-core's Identity gradient is cast(dy, 'float32'): a clone on a tape casts backward
+    const run = () => {
+      const x = tf.tensor(v, [2, 3, 4]);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.clone(t), t)))(x);
+      return [tf.cast(x, 'float32'), g, tf.cast(tf.cast(tf.mul(x, 10), 'int32'), 'float32')];
+    };
+    const before = counts();
+    const stock = stockCalls.Cast ?? 0;
+    const ours = await on('wasm', run);
+    expect(counts()).toEqual(before);
+    expect((stockCalls.Cast ?? 0) - stock).toBe(2); // float32 -> int32 -> float32: stock
+    expectClose(ours, await on('cpu', run), 1e-9);
+  });
+  it('a shared cast keeps its values after the original is disposed', () => {
+    const before = counts();
+    const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const b = tf.cast(a, 'float32');
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4]);
+    b.dispose();
+    expect(counts()).toEqual(before);
+  });
+});

@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../../src/main/engine/backend';
 import { InstanceNormalization, ReflectionPadding2D, lazyConvGradOptions, reflectionPad2d } from '../../../../src/main/engine/layers';
+import { normActOptions } from '../../../../src/main/engine/layers/instance-norm';
 import { reflectConvOptions } from '../../../../src/main/engine/kernels/reflect-conv';
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
 import { useTestBackend } from './test-backend';
@@ -12,6 +13,7 @@ afterEach(() => {
   lazyConvGradOptions.enabled = true;
   lazyConvGradOptions.skipCancelledBias = true;
   reflectConvOptions.enabled = true;
+  normActOptions.enabled = true;
 });
 
 /** A discriminator-like stack of tfjs-layers convolutions (bias, linear, then LeakyReLU). */
@@ -216,5 +218,79 @@ describe('reflection-pad + 3x3 convolution gradient as one kernel (kernels/refle
     expect(tf.memory().numTensors).toBe(before);
     conv.dispose();
     tf.dispose([x, xp]);
+  });
+});
+
+/**
+ * Conv (bias) -> IN -> ReLU, conv (bias) -> IN -> LeakyReLU, and an IN whose output feeds a ReLU
+ * and a skip connection (not fused), then a last conv (bias, tanh).
+ */
+function normActNet(): tf.LayersModel {
+  const init = (seed: number) => tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed });
+  const input = tf.input({ shape: [8, 8, 4] });
+  let h = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', biasInitializer: init(1), name: 'c1' }).apply(input) as tf.SymbolicTensor;
+  h = tf.layers.reLU().apply(new InstanceNormalization({ affine: false }).apply(h)) as tf.SymbolicTensor;
+  h = tf.layers.conv2d({ filters: 12, kernelSize: 3, strides: 2, padding: 'same', biasInitializer: init(2), name: 'c2' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.leakyReLU({ alpha: 0.2 }).apply(new InstanceNormalization({ affine: false }).apply(h)) as tf.SymbolicTensor;
+  const n = new InstanceNormalization({ affine: false }).apply(tf.layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same', useBias: false, name: 'c3' }).apply(h)) as tf.SymbolicTensor;
+  h = tf.layers.add().apply([tf.layers.reLU().apply(n) as tf.SymbolicTensor, n]) as tf.SymbolicTensor;
+  h = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh', biasInitializer: init(4), name: 'last' }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: h });
+}
+
+describe('instance norm with the ReLU / LeakyReLU after it, and the cancelled bias, in one op (under a tape)', () => {
+  it('gives the layers\' values and gradients, fused where the activation is the norm\'s one consumer', () => {
+    const G = normActNet();
+    const x = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 8);
+    const target = tf.randomNormal([1, 4, 4, 3], 0, 0.5, 'float32', 9);
+    const vars = G.trainableWeights.map((w) => w.read() as tf.Variable);
+    const step = () => {
+      const { result, times } = withKernelTimes(() => tf.variableGrads(() => tf.mean(tf.square(tf.sub(G.apply(x) as tf.Tensor, target))) as tf.Scalar, vars));
+      const grads = Object.fromEntries(Object.entries(result.grads).map(([k, g]) => [k, g.dataSync().slice()]));
+      const loss = result.value.dataSync()[0]!;
+      tf.dispose([result.value, ...Object.values(result.grads)]);
+      const calls = (k: string) => times.get(k)?.calls ?? 0;
+      return { grads, loss, relu: calls('Relu'), leaky: calls('LeakyRelu'), actGrad: calls('AtelierLeakyReluGrad'), fused: calls('AtelierInstanceNormAct'), fusedGrad: calls('AtelierInstanceNormActGrad') };
+    };
+    step(); // warm-up: variables' first reads
+    const before = tf.memory().numTensors;
+    const fused = step();
+    expect(tf.memory().numTensors).toBe(before);
+    normActOptions.enabled = false;
+    const layers = step();
+    expect(tf.memory().numTensors).toBe(before);
+    if (tf.getBackend() === 'wasm') {
+      // c1's and c2's norms take their activation; c3's norm also feeds the skip connection
+      expect([fused.fused, fused.fusedGrad, fused.relu, fused.leaky, fused.actGrad]).toEqual([2, 2, 1, 0, 1]);
+      expect([layers.fused, layers.relu, layers.leaky, layers.actGrad]).toEqual([0, 2, 1, 3]);
+    }
+    expect(Object.keys(fused.grads)).toEqual(Object.keys(layers.grads));
+    expect(Object.keys(fused.grads).length).toBe(vars.length);
+    for (const [name, g] of Object.entries(fused.grads)) {
+      const a = layers.grads[name]!;
+      if (/^(c1|c2)\/bias/.test(name)) {
+        expect(g.every((v) => v === 0) && a.every((v) => v === 0), name).toBe(true);
+        continue;
+      }
+      let d = 0, m = 0;
+      for (let j = 0; j < g.length; j++) {
+        d = Math.max(d, Math.abs(g[j]! - a[j]!));
+        m = Math.max(m, Math.abs(a[j]!));
+      }
+      expect(d, name).toBeLessThanOrEqual(1e-5 * Math.max(1, m));
+    }
+    expect(Math.abs(fused.loss - layers.loss)).toBeLessThan(1e-6 * Math.max(1, layers.loss));
+    G.dispose();
+    tf.dispose([x, target]);
+  });
+
+  it('leaves inference to the layers', () => {
+    const G = normActNet();
+    const x = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 10);
+    const { times } = withKernelTimes(() => tf.tidy(() => (G.predict(x) as tf.Tensor).dataSync()));
+    expect(times.get('AtelierInstanceNormAct')?.calls ?? 0).toBe(0);
+    if (tf.getBackend() === 'wasm') expect(times.get('Relu')?.calls).toBe(2);
+    G.dispose();
+    x.dispose();
   });
 });
