@@ -42,3 +42,39 @@ export const identityConfig: tf.KernelConfig = {
   backendName: 'wasm',
   kernelFunc: identityWasm as unknown as tf.KernelFunc,
 };
+
+/**
+ * tfjs-core's Engine.clone, which copies every tensor a kernel (inputsToSave / outputsToSave) or a
+ * customGrad saves for the backward pass, runs the Identity kernel and records a tape node for it
+ * (Cast as its gradient): ~800 of a CycleGAN step's ~2400 kernel calls, each with the engine's
+ * per-call work (kernel lookup, tracking, the tape node, pruning it again before backprop). Its
+ * node matters only to a gradient of the gradient, whose outer tape records the forward pass at
+ * gradient depth 2; at depth 1 the clone's output feeds no recorded op and is always pruned.
+ * There, on wasm, a save is a new tensor sharing the data (refcounted, as our Identity kernel
+ * does: the in-place writers check the count) with no kernel call and no node. Deeper tapes and
+ * other backends keep tfjs's clone. ATELIER_LIGHT_SAVES=0 for A/B.
+ */
+export const saveOptions = { light: process.env.ATELIER_LIGHT_SAVES !== '0' };
+export const saveStats = { light: 0 };
+interface EngineLike {
+  clone(x: tf.Tensor): tf.Tensor;
+  backendName: string;
+  backend: unknown;
+  state: { gradientDepth: number };
+  makeTensorFromTensorInfo(info: TensorInfo, backend?: unknown): tf.Tensor;
+}
+let lightSavesInstalled = false;
+export function installLightSaves(): void {
+  if (lightSavesInstalled) return;
+  const e = tf.engine() as unknown as EngineLike;
+  const orig = e.clone;
+  if (typeof orig !== 'function' || typeof e.makeTensorFromTensorInfo !== 'function') return; // a tfjs-core we do not know
+  lightSavesInstalled = true;
+  e.clone = function (this: EngineLike, x: tf.Tensor): tf.Tensor {
+    if (!saveOptions.light || this.state.gradientDepth > 1 || this.backendName !== 'wasm' || x.dtype === 'string') return orig.call(this, x);
+    const backend = this.backend as BackendWasm;
+    backend.incRef(x.dataId);
+    saveStats.light++;
+    return this.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype }, backend);
+  };
+}

@@ -23,7 +23,7 @@ import { maxPoolGradConfig } from './max-pool-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { conv2DConfig, fusedConv2DConfig } from './small-conv';
 import { tileConfig } from './tile';
-import { castConfig, identityConfig } from './identity';
+import { castConfig, identityConfig, installLightSaves } from './identity';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 import { instanceNormActConfig, instanceNormActGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
@@ -54,6 +54,7 @@ export function registerWasmKernels(): string[] {
     useWasmKernel(k.kernelName, 'ours');
   }
   registerLeakyReluGradient(); // idempotent: registering a gradient again replaces it
+  installLightSaves(); // once: the engine's saves for the backward pass share data on wasm
   return [...registered].sort();
 }
 

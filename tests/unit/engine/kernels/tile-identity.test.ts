@@ -90,3 +90,41 @@ describe('Cast to the same dtype (shared data) on wasm', () => {
     expect(counts()).toEqual(before);
   });
 });
+
+describe('saves for the backward pass share data without a kernel call (wasm, gradient depth 1)', () => {
+  beforeAll(initWasm);
+  it('the same gradients as tfjs\'s clones, no leaks, no Identity calls; a gradient of a gradient keeps tfjs\'s clone', async () => {
+    const { saveOptions, saveStats } = await import('../../../../src/main/engine/kernels/identity');
+    const { withKernelTimes } = await import('../../../../src/main/engine/kernels/profile');
+    const xv = rand(2 * 5 * 5 * 4, 8), wv = rand(3 * 3 * 4 * 8, 9);
+    const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'))));
+    const run = () => {
+      const x = tf.tensor(xv, [2, 5, 5, 4]), w = tf.tensor(wv, [3, 3, 4, 8]);
+      const { times, result } = withKernelTimes(() => tf.grads(f)([x, w]));
+      return { data: result.map((g) => g.dataSync().slice()), identity: times.get('Identity')?.calls ?? 0, dispose: () => tf.dispose([x, w, ...result]) };
+    };
+    const before = counts();
+    const light0 = saveStats.light;
+    const light = run();
+    expect(saveStats.light - light0).toBeGreaterThanOrEqual(3); // conv2d's x and w, relu's x (square's too)
+    expect(light.identity).toBe(0);
+    light.dispose();
+    saveOptions.light = false;
+    let clones: ReturnType<typeof run>;
+    try {
+      clones = run();
+    } finally {
+      saveOptions.light = true;
+    }
+    expect(clones.identity).toBeGreaterThanOrEqual(3);
+    clones.dispose();
+    expect(counts()).toEqual(before);
+    light.data.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(clones.data[i]!)));
+    // d/dx of (d/dx sum(x^3)) = 6x: the inner forward records at depth 2, where saves are tfjs's clones
+    const x = tf.tensor([1, -2, 3]);
+    const g2 = tf.grad((t: tf.Tensor) => tf.sum(tf.grad((u: tf.Tensor) => tf.sum(tf.pow(u, 3)))(t)))(x);
+    expect(Array.from(g2.dataSync())).toEqual([6, -12, 18]);
+    tf.dispose([x, g2]);
+    expect(counts()).toEqual(before);
+  });
+});
