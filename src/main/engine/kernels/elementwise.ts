@@ -6,7 +6,7 @@
  * a JS loop over the heap measured ~6 ns per element, slower than stock), Concat block copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, set, simd, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
+import { BLOCK, END, F32, I32, LOOP, V128, get, instantiateOn, isSharedMemory, set, simd, sleb, uleb, vec, perMemory, fnType, wasmModule } from './wasm-asm';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, runStock } from './wasm-util';
 
 /**
@@ -76,6 +76,58 @@ function elementwiseModule(shared: boolean): Uint8Array {
     ...get(6), 0x41, 1, 0x6b, 0x22, 6, 0x0d, 0, ...END,
     ...get(3), 0x41, 1, 0x6b, 0x22, 3, 0x0d, 0, ...END, ...END, ...END,
   ];
+  // tanh: params x 0, o 1, n4 2; locals v 3, d 4, a 5, k 6, r 7, e 8, s 9, lo 10 (v128). Each half
+  // of 4 floats in float64 (then rounded to float32: the same as float32(Math.tanh(x)) but for
+  // rare ties; tfjs's cpu backend and the stock kernel round Math.tanh too, and Adam turns even
+  // 1e-7 differences of a tanh output into different steps for near-zero gradients). For
+  // |x| >= 0.125: 1 - 2 / (e^(2|x|) + 1) with the sign of x, e^a = 2^k p(r) (k = nearest(a log2 e),
+  // r = a - k ln 2 in two parts, p of degree 9: relative error ~1e-11), a clamped to 40; below, the
+  // odd series to x^11 (relative error < 2e-14), where the first form would lose x's low bits
+  const dc = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer), ...simd(0x14)];
+  const dabs = simd(0xec), dadd = simd(0xf0), dsub = simd(0xf1), dmul = simd(0xf2), ddiv = simd(0xf3), dmin = simd(0xf4), dlt = simd(0x49), dnearest = simd(0x94);
+  const truncSatZero = simd(0xfc), extendLow = simd(0xc7), i64splat = simd(0x12), i64add = simd(0xce), i64shl = simd(0xcb);
+  const vand = simd(0x4e), vor = simd(0x50), promoteLow = simd(0x5f), demoteZero = simd(0x5e);
+  const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
+  const horner = (x: number, cs: number[]) => [...dc(cs[0]!), ...cs.slice(1).flatMap((c) => [...get(x), ...dmul, ...dc(c), ...dadd])];
+  const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
+  /** tanh of the f64x2 in local d, left on the stack */
+  const tanh2 = (d: number) => [
+    ...get(d), ...dabs, ...dc(2), ...dmul, ...dc(40), ...dmin, ...set(5),
+    ...get(5), ...dc(Math.LOG2E), ...dmul, ...dnearest, ...set(6),
+    ...get(5), ...get(6), ...dc(6.93147180369123816490e-1), ...dmul, ...dsub, ...get(6), ...dc(1.90821492927058770002e-10), ...dmul, ...dsub, ...set(7),
+    ...horner(7, [9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((n) => 1 / fact(n))),
+    ...get(6), ...truncSatZero, ...extendLow, 0x42, ...sleb(1023), ...i64splat, ...i64add, 0x41, 52, ...i64shl, ...dmul, ...set(8),
+    ...dc(1), ...dc(2), ...get(8), ...dc(1), ...dadd, ...ddiv, ...dsub,
+    ...get(d), ...dc(-0), ...vand, ...vor, ...set(8),
+    ...get(d), ...get(d), ...dmul, ...set(9),
+    ...horner(9, [-1382 / 155925, 62 / 2835, -17 / 315, 2 / 15, -1 / 3, 1]), ...get(d), ...dmul,
+    ...get(8),
+    ...get(d), ...dabs, ...dc(0.125), ...dlt,
+    ...bitselect,
+  ];
+  const tanh = [
+    ...vec([[8, V128]]),
+    ...BLOCK, ...get(2), 0x45, 0x0d, 0, ...LOOP,
+    ...get(0), ...load, ...set(3),
+    ...get(3), ...promoteLow, ...set(4),
+    ...tanh2(4), ...demoteZero, ...set(10),
+    ...get(3), ...get(3), ...shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]), ...promoteLow, ...set(4),
+    ...get(1),
+    ...get(10), ...tanh2(4), ...demoteZero, ...shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]),
+    ...store,
+    ...add(0, 16), ...add(1, 16),
+    ...get(2), 0x41, 1, 0x6b, 0x22, 2, 0x0d, 0, ...END, ...END, ...END,
+  ];
+  // tanhGrad: params y 0, dy 1, o 2, n4 3: o = (1 - y * y) * dy, tfjs-core's Tanh gradient in one pass
+  const fc = (v: number) => [0x43, ...new Uint8Array(Float32Array.of(v).buffer), ...splat];
+  const fsub = simd(0xe5);
+  const tanhGrad = [
+    ...vec([]),
+    ...BLOCK, ...get(3), 0x45, 0x0d, 0, ...LOOP,
+    ...get(2), ...fc(1), ...get(0), ...load, ...get(0), ...load, ...fmul, ...fsub, ...get(1), ...load, ...fmul, ...store,
+    ...add(0, 16), ...add(1, 16), ...add(2, 16),
+    ...get(3), 0x41, 1, 0x6b, 0x22, 3, 0x0d, 0, ...END, ...END, ...END,
+  ];
   const t0 = fnType([I32, I32, I32, F32]);
   const t1 = fnType([I32, I32, I32, I32, F32]);
   const t2 = fnType([I32, I32, I32, I32]);
@@ -87,6 +139,8 @@ function elementwiseModule(shared: boolean): Uint8Array {
     { name: 'colSum', type: 2, body: colSum },
     { name: 'relu', type: 3, body: relu },
     { name: 'biasAdd', type: 4, body: biasAdd },
+    { name: 'tanh', type: 3, body: tanh },
+    { name: 'tanhGrad', type: 2, body: tanhGrad },
   ]);
 }
 
@@ -96,9 +150,11 @@ interface ElementwiseSimd {
   colSum(x: number, out: number, rows: number, c4: number): void;
   relu(x: number, o: number, n4: number): void;
   biasAdd(x: number, b: number, o: number, rows: number, c4: number): void;
+  tanh(x: number, o: number, n4: number): void;
+  tanhGrad(y: number, dy: number, o: number, n4: number): void;
 }
 /** Calls that ran the SIMD pass (tests check the path they mean to test was taken). */
-export const elementwiseSimdCalls = { leaky: 0, leakyGrad: 0, colSum: 0, relu: 0, biasAdd: 0 };
+export const elementwiseSimdCalls = { leaky: 0, leakyGrad: 0, colSum: 0, relu: 0, biasAdd: 0, tanh: 0, tanhGrad: 0 };
 // null: the JS loops below
 const simdOn = perMemory((memory) => instantiateOn(memory, elementwiseModule(isSharedMemory(memory))) as unknown as ElementwiseSimd);
 const simdFor = (backend: BackendWasm): ElementwiseSimd | null => simdOn(heapMemory(backend));
@@ -167,6 +223,50 @@ export function reluWasm(args: KernelArgs): TensorInfo {
     const v = xv[i]!;
     o[i] = v < 0 ? 0 : v;
   }
+  return out;
+}
+
+/**
+ * ATELIER_TANH=0: the stock Tanh (scalar: ~0.9 ms per [1,128,128,3] call, the generators' output)
+ * and tfjs-core's gradient (Square, Sub, Multiply and a scalar) instead of one SIMD pass each.
+ */
+export const tanhOptions = { enabled: process.env.ATELIER_TANH !== '0' };
+
+/** y = tanh(x) in one SIMD pass (within ~2e-7 of Math.tanh; see the module); other dtypes: stock. */
+export function tanhWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  const g = tanhOptions.enabled && x.dtype === 'float32' ? simdFor(backend) : null;
+  if (!g) return runStock(backend, 'Tanh', { x });
+  const out = backend.makeOutput(x.shape, 'float32');
+  const n = tf.util.sizeFromShape(x.shape);
+  const n4 = n >> 2;
+  if (n4) {
+    g.tanh(heapOffset(backend, x), heapOffset(backend, out), n4);
+    elementwiseSimdCalls.tanh++;
+  }
+  const xv = heap(backend, x);
+  const o = heap(backend, out);
+  for (let i = n4 * 4; i < n; i++) o[i] = Math.tanh(xv[i]!);
+  return out;
+}
+
+/** dx = (1 - y^2) * dy (tfjs-core's Tanh gradient, same float32 operations) in one pass. */
+export function tanhGradWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { y, dy } = args.inputs as { y: TensorInfo; dy: TensorInfo };
+  const out = backend.makeOutput(y.shape, 'float32');
+  const n = tf.util.sizeFromShape(y.shape);
+  const g = simdFor(backend);
+  const n4 = g ? n >> 2 : 0;
+  if (g && n4) {
+    g.tanhGrad(heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, out), n4);
+    elementwiseSimdCalls.tanhGrad++;
+  }
+  const yv = heap(backend, y);
+  const dv = heap(backend, dy);
+  const o = heap(backend, out);
+  for (let i = n4 * 4; i < n; i++) o[i] = Math.fround(1 - Math.fround(yv[i]! * yv[i]!)) * dv[i]!;
   return out;
 }
 
@@ -263,6 +363,9 @@ function channelReduce(kind: 'Sum' | 'Mean', args: KernelArgs): TensorInfo {
 }
 
 export const LEAKY_RELU_GRAD = 'AtelierLeakyReluGrad';
+export const TANH_GRAD = 'AtelierTanhGrad';
+export const tanhConfig: tf.KernelConfig = { kernelName: 'Tanh', backendName: 'wasm', kernelFunc: tanhWasm as unknown as tf.KernelFunc };
+export const tanhGradConfig: tf.KernelConfig = { kernelName: TANH_GRAD, backendName: 'wasm', kernelFunc: tanhGradWasm as unknown as tf.KernelFunc };
 export const sumConfig: tf.KernelConfig = { kernelName: 'Sum', backendName: 'wasm', kernelFunc: ((a: KernelArgs) => channelReduce('Sum', a)) as unknown as tf.KernelFunc };
 export const meanConfig: tf.KernelConfig = { kernelName: 'Mean', backendName: 'wasm', kernelFunc: ((a: KernelArgs) => channelReduce('Mean', a)) as unknown as tf.KernelFunc };
 
@@ -276,8 +379,9 @@ export const concatConfig: tf.KernelConfig = { kernelName: 'Concat', backendName
  * LeakyRelu's and Relu's gradients as one kernel on wasm (where AtelierLeakyReluGrad is
  * registered); every other backend keeps tfjs-core's formulas. Relu's is the same kernel with
  * alpha 0: x > 0 ? dy : 0 * dy, what tfjs-core's dy * cast(step(x)) computes (Step + Cast +
- * Multiply, three passes) for every x but NaN. Registered once, globally (gradients are not per
- * backend).
+ * Multiply, three passes) for every x but NaN. Tanh's likewise: AtelierTanhGrad, (1 - y^2) * dy in
+ * one pass instead of Square, Sub (with a new scalar) and Multiply. Registered once, globally
+ * (gradients are not per backend).
  */
 export function registerLeakyReluGradient(): void {
   tf.registerGradient({
@@ -290,6 +394,18 @@ export function registerLeakyReluGradient(): void {
         return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: d, x: x! }, { alpha: 0 } as unknown as tf.NamedAttrMap) as tf.Tensor };
       }
       return { x: () => tf.mul(d, tf.cast(tf.step(x!), 'float32')) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'Tanh',
+    outputsToSave: [true],
+    gradFunc: (dy, saved) => {
+      const [y] = saved as [tf.Tensor];
+      const d = dy as tf.Tensor;
+      if (tanhOptions.enabled && tf.getBackend() === 'wasm' && tf.getKernel(TANH_GRAD, 'wasm') && d.dtype === 'float32' && y!.dtype === 'float32' && tf.util.arraysEqual(d.shape, y!.shape)) {
+        return { x: () => tf.engine().runKernel(TANH_GRAD, { y: y!, dy: d }, {}) as tf.Tensor };
+      }
+      return { x: () => tf.mul(tf.sub(tf.scalar(1), tf.square(y!)), d) };
     },
   });
   tf.registerGradient({

@@ -28,17 +28,17 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { stockConfig, stockKernel } from './wasm-util';
 import { instanceNormActConfig, instanceNormActGradConfig, instanceNormConfig, instanceNormGradConfig, reflectPadGradConfig } from './norm-pad';
 import { reflectConvGradInputConfig } from './reflect-conv';
-import { addConfig, concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, reluConfig, sumConfig } from './elementwise';
+import { addConfig, concatConfig, leakyReluConfig, leakyReluGradConfig, meanConfig, registerLeakyReluGradient, reluConfig, sumConfig, tanhConfig, tanhGradConfig } from './elementwise';
 
 /** Kernels wasm does not have at all: registered only where the name is free. */
-const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, instanceNormActConfig, instanceNormActGradConfig, reflectPadGradConfig, reflectConvGradInputConfig];
+const MISSING: tf.KernelConfig[] = [conv2DBackpropFilterConfig, unsortedSegmentSumConfig, leakyReluGradConfig, instanceNormConfig, instanceNormGradConfig, instanceNormActConfig, instanceNormActGradConfig, reflectPadGradConfig, reflectConvGradInputConfig, tanhGradConfig];
 /**
  * Kernels that replace a stock wasm kernel: Conv2DBackpropInput, Conv2D, FusedConv2D, Tile and
  * Identity because ours are faster (see bench.ts, README.md; the conv ones call the stock kernel
  * outside the small-spatial case), ResizeNearestNeighborGrad because the stock one ignores halfPixelCenters,
  * MaxPoolGrad because the stock one drops windows whose values are all negative.
  */
-const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, castConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig, reluConfig, addConfig];
+const REPLACEMENTS: tf.KernelConfig[] = [conv2DBackpropInputConfig, resizeNearestNeighborGradConfig, maxPoolGradConfig, conv2DConfig, fusedConv2DConfig, tileConfig, identityConfig, castConfig, leakyReluConfig, concatConfig, sumConfig, meanConfig, reluConfig, addConfig, tanhConfig];
 
 const registered = new Set<string>();
 

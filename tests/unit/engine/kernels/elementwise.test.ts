@@ -150,3 +150,52 @@ describe('LeakyRelu, Relu, their gradients, channel Concat and bias Add on wasm'
     });
   }
 });
+
+describe('Tanh and its gradient on wasm (one SIMD pass each)', () => {
+  beforeAll(initWasm);
+  it('tanh is float32(Math.tanh) but for rare ties (within 1.2e-7: relative where |tanh x| < 1e-3, absolute above) over -12..12, tails and specials', async () => {
+    const xs: number[] = [];
+    for (let i = -120000; i <= 120000; i++) xs.push(i / 10000);
+    xs.push(1e-30, -1e-30, 0, -0, 1e-7, 0.1249999, 0.125, 0.1250001, -0.125, 40, -40, 88.8, -1e4);
+    const x = new Float32Array(xs.length + 3); // + 3: a tail for the JS loop
+    x.set(xs);
+    const before = counts();
+    const calls = elementwiseSimdCalls.tanh;
+    const [ours] = await on('wasm', () => tf.tanh(tf.tensor(x)));
+    expect(elementwiseSimdCalls.tanh - calls).toBe(1);
+    expect(counts()).toEqual(before);
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      const ref = Math.tanh(x[i]!);
+      const d = Math.abs(ours![i]! - ref);
+      worst = Math.max(worst, Math.abs(ref) < 1e-3 ? d / Math.max(Math.abs(ref), 1e-38) : d);
+    }
+    expect(worst).toBeLessThan(1.2e-7);
+    // computed in float64, then rounded: float32(Math.tanh(x)) but for rare ties
+    let differ = 0;
+    for (let i = 0; i < x.length; i++) if (ours![i] !== Math.fround(Math.tanh(x[i]!))) differ++;
+    expect(differ).toBeLessThan(x.length * 1e-4);
+    expect(ours!.every(Number.isFinite)).toBe(true);
+    expect(Object.is(ours![xs.indexOf(-0)]!, -0) || ours![xs.indexOf(-0)] === 0).toBe(true);
+  });
+  for (const shape of [[1, 128, 128, 3], [2, 5, 7, 3], [3]]) {
+    it(`tanh and its gradient match cpu within 1e-6: ${shape}`, async () => {
+      const xv = rand(size(shape), 11, 3);
+      const wv = rand(size(shape), 12);
+      const run = () => {
+        const x = tf.tensor(xv, shape);
+        const w = tf.tensor(wv, shape);
+        return [tf.tanh(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tanh(t), w)))(x)];
+      };
+      const before = counts();
+      const ours = await on('wasm', run);
+      expect(counts()).toEqual(before);
+      expectClose(ours, await on('cpu', run), 1e-6);
+    });
+  }
+  it('the gradient is one kernel on wasm', () => {
+    const names = kernelsOf(() => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.tanh(t)))(tf.randomNormal([4, 8])).dataSync()));
+    expect(names).toContain('AtelierTanhGrad');
+    expect(names).not.toContain('Square');
+  });
+});
