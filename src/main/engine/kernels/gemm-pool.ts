@@ -88,7 +88,7 @@ while (fns) {
       for (let d, spin = 0; (d = Atomics.load(c, ${GROUPS_DONE})) < L[ns + g]; ) if (++spin > 4096) Atomics.wait(c, ${GROUPS_DONE}, d, 1);
       for (let e = L[gs + g], end = L[gs + g + 1]; e < end; e++) {
         const o = e * ${LIST_ENTRY}, fi = L[o];
-        if (fi < 4) fns[fi](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7] + L[o + 5] * 32);
+        if (fi < 4) fns[fi](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7] + L[o + 5] * 32, L[o + 8], L[o + 9]);
         else fns[fi](L[o + 1], L[o + 2], L[o + 3], L[o + 4], L[o + 5], L[o + 6], L[o + 7], L[o + 8], L[o + 9], L[o + 10], L[o + 11], L[o + 12], L[o + 13], L[o + 14], L[o + 15]);
       }
       Atomics.add(c, ${GROUPS_DONE}, 1);
@@ -310,7 +310,13 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
   }
   const ready = () => pool != null && Atomics.load(pool.ctrl, READY) === 1;
   const governor = new PoolGovernor(poolOptions.adapt);
-  const wrap = (fn: GemmFn, idx: number, split: Split): GemmFn => (a, b, c, blocks, k, n, scratch) => {
+  const wrap = (fn: GemmFn, idx: number, split: Split): GemmFn => (a, b, c, blocks, k, n, scratch, lda, ldn) => {
+    // column ranges in place (lda / ldn, stride2-winograd.ts's phase blocks): whole on the caller
+    // (the splits below assume rows of K and N floats); the staged lists share them out by products
+    if (lda || ldn) {
+      fn(a, b, c, blocks, k, n, scratch, lda, ldn);
+      return;
+    }
     if (blocks < minBlocks || !ready()) {
       fn(a, b, c, blocks, k, n, scratch);
       return;
@@ -354,7 +360,8 @@ export function pooled(g: GemmSimd, memory: WasmMemory | undefined, bytes: Uint8
     // The caller takes the larger half: the helper starts later (its wake-up).
     const h = blocks - (blocks >> 1);
     const second = split([a, b, c, blocks, k, n, scratch ?? 0], h);
-    for (let i = 0; i < 7; i++) p.ctrl[ARGS + i] = second[i]!;
+    // the helper passes 15 words: lda and ldn (words 7, 8) must read 0 here, not an earlier job's
+    for (let i = 0; i < 9; i++) p.ctrl[ARGS + i] = second[i] ?? 0;
     p.ctrl[FN] = idx;
     const helperHalf = () => fn(second[0]!, second[1]!, second[2]!, second[3]!, second[4]!, second[5]!, second[6]!);
     const t = handOver(

@@ -48,17 +48,22 @@ const brIf = (d: number) => [0x0d, ...uleb(d)];
 export const gemmTuning = { kchunk: 256, mchunk: 64 };
 
 /**
- * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N, 6 scratch. Column strips
+ * C[4 rows, 8 cols] tiles; params 0 a, 1 b, 2 c, 3 blocks, 4 K, 5 N, 6 scratch, 7 lda (floats
+ * from one row of A to the next, or from one interleaved block's k to the next: 0 = K), 8 ldn
+ * (floats from one row of B and of C to the next: 0 = N), so that a product can take a range of
+ * A's columns (k) or of B's and C's columns (n) in place (stride2-winograd.ts's phase blocks).
+ * nnRT reads Bt with K floats a row and takes no lda. Column strips
  * outside row blocks, each strip of B (a k chunk of rows x 8 floats, rows N floats apart) first
  * copied to the contiguous scratch so that the row blocks re-read it from cache without a TLB
  * miss per row (B = weights, large K).
  */
 function nnFunc(fma: boolean, transB = false, rowA = false): number[] {
-  const [A, Bp, C, BLK, K, N, SCR] = [0, 1, 2, 3, 4, 5, 6];
-  const NB = 7, N0 = 8, IB = 9, AP = 10, BP = 11, KK = 12, CP = 13, AB = 14, BS = 15, SP = 16; // i32 locals
-  const ACC = (r: number, h: number) => 17 + r * 2 + h; // 17..24
-  const B0 = 25, B1 = 26, AV = 27; // v128
-  const K0 = 28, KC = 29, MB0 = 30, MBE = 31, KB = 32, T = 33; // i32: current k chunk (start, length), row-block chunk [MB0, MBE); transB: row stride, pointer
+  const [A, Bp, C, BLK, K, N, SCR, LDA, LDN] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const NB = 9, N0 = 10, IB = 11, AP = 12, BP = 13, KK = 14, CP = 15, AB = 16, BS = 17, SP = 18; // i32 locals
+  const ACC = (r: number, h: number) => 19 + r * 2 + h; // 19..26
+  const B0 = 27, B1 = 28, AV = 29; // v128
+  // i32: current k chunk (start, length), row-block chunk [MB0, MBE); A's row stride (bytes), pointer; N's end (bytes); transB: Bt's row stride
+  const K0 = 30, KC = 31, MB0 = 32, MBE = 33, KB = 34, T = 35, NE = 36, KT = 37;
   const KCHUNK = gemmTuning.kchunk, MCHUNK = gemmTuning.mchunk;
   const b: number[] = [];
   const tile: number[] = [];
@@ -91,11 +96,15 @@ function nnFunc(fma: boolean, transB = false, rowA = false): number[] {
     tile.push(...get(CP), ...get(ACC(r, 0)), ...store(0), ...get(CP), ...get(ACC(r, 1)), ...store(16));
     tile.push(...get(CP), ...get(NB), ...ADD, ...set(CP));
   }
-  // A block base: a + ib*K*16 (+ k0*16 for the current k chunk; k0*4 when A is row-major)
-  const blockBase = [...get(IB), ...get(K), ...MUL, ...i32(4), ...SHL, ...get(A), ...ADD];
+  // A block base: a + ib*lda*16 (+ k0*16 for the current k chunk; k0*4 when A is row-major)
+  const blockBase = [...get(IB), ...get(LDA), ...MUL, ...i32(4), ...SHL, ...get(A), ...ADD];
   blockBase.push(...get(K0), ...i32(rowA ? 2 : 4), ...SHL, ...ADD);
   blockBase.push(...set(AB));
-  b.push(...get(N), ...i32(2), ...SHL, ...set(NB), ...get(K), ...i32(2), ...SHL, ...set(KB));
+  // lda, ldn 0 (callers with 7 arguments): K, N
+  b.push(...get(LDA), 0x45, 0x04, 0x40, ...get(K), ...set(LDA), ...END);
+  b.push(...get(LDN), 0x45, 0x04, 0x40, ...get(N), ...set(LDN), ...END);
+  b.push(...get(LDN), ...i32(2), ...SHL, ...set(NB), ...get(N), ...i32(2), ...SHL, ...set(NE));
+  b.push(...get(LDA), ...i32(2), ...SHL, ...set(KB), ...get(K), ...i32(2), ...SHL, ...set(KT));
   // k chunks of KCHUNK outermost: one chunk of every row block of A (blocks*KCHUNK*16 bytes)
   // stays in L2 while all column strips pass over it, and each strip's chunk of B is
   // copied to the scratch (KCHUNK*32 bytes, L1) and re-read by every row block.
@@ -107,7 +116,7 @@ function nnFunc(fma: boolean, transB = false, rowA = false): number[] {
   b.push(...get(MB0), ...get(BLK), ...GE_U, ...brIf(1));
   b.push(...get(MB0), ...i32(MCHUNK), ...ADD, ...tee(MBE), ...get(BLK), ...get(MBE), ...get(BLK), ...[0x49], ...[0x1b], ...set(MBE)); // min(mb0+MCHUNK, blocks)
   b.push(...i32(0), ...set(N0), ...BLOCK, ...LOOP);
-  b.push(...get(N0), ...get(NB), ...GE_U, ...brIf(1));
+  b.push(...get(N0), ...get(NE), ...GE_U, ...brIf(1));
   if (!transB) {
     // copy the strip chunk: scratch[k] = B[k0 + k, n0 .. n0+8]
     b.push(...get(K0), ...get(NB), ...MUL, ...get(Bp), ...ADD, ...get(N0), ...ADD, ...set(BP), ...get(SCR), ...set(SP), ...get(KC), ...set(KK));
@@ -124,7 +133,7 @@ function nnFunc(fma: boolean, transB = false, rowA = false): number[] {
     b.push(...get(BP), ...set(T));
     for (let j = 0; j < 8; j++) {
       b.push(...get(SP), ...get(T), 0x2a, 2, 0, 0x38, 2, ...uleb(4 * j));
-      if (j < 7) b.push(...get(T), ...get(KB), ...ADD, ...set(T));
+      if (j < 7) b.push(...get(T), ...get(KT), ...ADD, ...set(T));
     }
     b.push(...get(BP), ...i32(4), ...ADD, ...set(BP), ...get(SP), ...i32(32), ...ADD, ...set(SP));
     b.push(...get(KK), ...i32(1), ...SUB, ...tee(KK), ...brIf(0), ...END);
@@ -137,7 +146,7 @@ function nnFunc(fma: boolean, transB = false, rowA = false): number[] {
   b.push(...get(MBE), ...set(MB0), ...br(0), ...END, ...END);
   b.push(...get(K0), ...i32(KCHUNK), ...ADD, ...set(K0), ...br(0), ...END, ...END);
   b.push(...END);
-  return [...vec([[10, I32], [11, V128], [6, I32]]), ...b];
+  return [...vec([[10, I32], [11, V128], [8, I32]]), ...b];
 }
 
 /** Dot products of 4 A rows with 2 W rows at a time; params 0 a, 1 w, 2 c, 3 blocks, 4 K, 5 M (6 unused). */
@@ -190,15 +199,17 @@ export function gemmModule(shared: boolean, fma = false): Uint8Array {
   const nt = ntFunc(fma);
   const nnR = nnFunc(fma, false, true);
   const nnRT = nnFunc(fma, true, true);
-  return wasmModule(shared, [fnType(new Array(7).fill(I32))], [
-    { name: 'nn', body: nn },
+  // nt: 7 parameters; the nn family 9 (lda, ldn)
+  return wasmModule(shared, [fnType(new Array(7).fill(I32)), fnType(new Array(9).fill(I32))], [
+    { name: 'nn', body: nn, type: 1 },
     { name: 'nt', body: nt },
-    { name: 'nnR', body: nnR },
-    { name: 'nnRT', body: nnRT },
+    { name: 'nnR', body: nnR, type: 1 },
+    { name: 'nnRT', body: nnRT, type: 1 },
   ]);
 }
 
-export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number, scratch?: number) => void;
+/** `lda`, `ldn` (nn, nnR): A's and B's / C's row strides in floats, 0 or absent = K and N (see nnFunc). */
+export type GemmFn = (a: number, b: number, c: number, blocks: number, k: number, n: number, scratch?: number, lda?: number, ldn?: number) => void;
 /**
  * `count` products of one shape, operand i at a + i*sa, b + i*sb, c + i*sc (byte offsets). Split
  * over two threads by products (gemm-pool.ts), so scratch must hold 2*K*32 bytes as for nn.

@@ -15,6 +15,10 @@
  * 1.44-1.56x fewer than the 3x3's 9, less the partial tiles (winogradTile takes 5x5 tiles only
  * where they save a tenth of the multiplies: odd sizes).
  *
+ * For 3x3 filters only phase (0, 0) has 2x2 taps; (0, 1) and (1, 0) have 2x1 and 1x2, (1, 1) one,
+ * and a one-tap axis's transform is zero on one point (stride2WinogradOptions.phaseBlocks): the
+ * products skip those blocks, 81 of F(4x4,2x2)'s 100 (5.06 multiplies per output and channel pair).
+ *
  *   forward        y  = conv2x2(xs, ws)                         winogradConv
  *   input gradient dxs = its input gradient (rotated ws), dx = the phases of dxs put back
  *   filter gradient dws = winogradFilterGrad(xs, dy), dw = the 9 real taps of dws
@@ -81,12 +85,25 @@ export const stride2WinogradOptions = {
    */
   cacheFilters: process.env.ATELIER_S2_FILTER_CACHE !== '0',
   cacheMaxBytes: 384 * 2 ** 20,
+  /**
+   * 3x3 filters: the products take only the phase blocks whose transformed filter is not zero on
+   * each plane (winograd.ts phaseRange: the one-tap phases vanish on the point at infinity, or
+   * at 0 for the rotated filter), 81 of F(4x4,2x2)'s 100 block products, 5.06 instead of 6.25
+   * multiplies per output and channel pair; xs's phases ordered (0, 1), (0, 0), (1, 0), (1, 1)
+   * so that every plane's blocks are one range. ATELIER_S2_PHASE_BLOCKS=0: every block (A/B).
+   */
+  phaseBlocks: process.env.ATELIER_S2_PHASE_BLOCKS !== '0',
 };
+
+/** Block of phase (a, c) (index 2 a + c) in xs and ws: with phaseBlocks (3x3), (0, 1) first and (0, 0) second. */
+const PHASE_ORDER = [1, 0, 2, 3], PLAIN_ORDER = [0, 1, 2, 3];
 
 /** Phase filters kept per backend, by their filter's data id (see cacheFilters). */
 interface CachedWs {
   ws: TensorInfo;
   bytes: number;
+  /** ws's phase order (Phases.order): an A/B that switches phaseBlocks between steps must not reuse it. */
+  order: number[];
 }
 const wsCaches = new WeakMap<BackendWasm, Map<object, CachedWs>>();
 
@@ -124,6 +141,8 @@ interface Phases {
   XW: number;
   OH: number;
   OW: number;
+  /** Block of phase 2 a + c in xs and ws (PHASE_ORDER with phaseBlocks and 3x3 filters). */
+  order: number[];
 }
 
 function phasesOf(info: ConvInfo): Phases | null {
@@ -144,7 +163,8 @@ function phasesOf(info: ConvInfo): Phases | null {
   const o = stride2WinogradOptions;
   const fewTilesOk = K === 4 && tiles >= o.k4MinTiles && 4 * CI * CO <= o.k4MaxPairs;
   if (work > o.maxWork || (tiles < o.minTiles && !fewTilesOk)) return null;
-  const p: Phases = { B, H, W, CI, CO, K, pt, pl, HS, WS, XH: HS, XW: WS, OH, OW };
+  const order = K === 3 && o.phaseBlocks ? PHASE_ORDER : PLAIN_ORDER;
+  const p: Phases = { B, H, W, CI, CO, K, pt, pl, HS, WS, XH: HS, XW: WS, OH, OW, order };
   if (stride2WinogradOptions.reach) {
     // the 2x2 convolution's m x m output tiles read m + 1 rows and columns each
     const m = winogradTile(forwardShape(p));
@@ -155,19 +175,21 @@ function phasesOf(info: ConvInfo): Phases | null {
 }
 
 /** The stride-1 2x2 convolution of xs. */
-const forwardShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.XH, W: p.XW, CI: 4 * p.CI, OH: p.OH, OW: p.OW, CO: p.CO, padTop: 0, padLeft: 0 });
+const forwardShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.XH, W: p.XW, CI: 4 * p.CI, OH: p.OH, OW: p.OW, CO: p.CO, padTop: 0, padLeft: 0, ...phaseC(p) });
 /** Its input gradient as a convolution of dy (padded by 1 at the top and left) with the rotated filter, onto xs. */
-const inputGradShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.OH, W: p.OW, CI: p.CO, OH: p.HS, OW: p.WS, CO: 4 * p.CI, padTop: 1, padLeft: 1 });
+const inputGradShape = (p: Phases): WinogradShape => ({ K: 2, B: p.B, H: p.OH, W: p.OW, CI: p.CO, OH: p.HS, OW: p.WS, CO: 4 * p.CI, padTop: 1, padLeft: 1, ...phaseC(p) });
+/** The phase blocks for winograd.ts (WinogradShape.phaseC) where xs is laid out for them. */
+const phaseC = (p: Phases) => (p.order === PHASE_ORDER ? { phaseC: p.CI } : {});
 
 /** For every pixel of x [B, H, W, CI]: its float offset there and in xs [B, HS, WS, 4 CI] (phase 2 a + c). */
 function eachPixel(p: Phases, HS: number, WS: number, f: (xAt: number, sAt: number) => void): void {
-  const { B, H, W, CI, pt, pl } = p;
+  const { B, H, W, CI, pt, pl, order } = p;
   for (let b = 0, q = 0; b < B; b++) {
     for (let iy = 0; iy < H; iy++) {
       const sy = iy + pt, rowS = (b * HS + (sy >> 1)) * WS, a2 = 2 * (sy & 1);
       for (let ix = 0; ix < W; ix++, q += CI) {
         const sx = ix + pl;
-        f(q, ((rowS + (sx >> 1)) * 4 + a2 + (sx & 1)) * CI);
+        f(q, ((rowS + (sx >> 1)) * 4 + order[a2 + (sx & 1)]!) * CI);
       }
     }
   }
@@ -192,13 +214,13 @@ function copyPhases(backend: BackendWasm, p: Phases, x: TensorInfo, xs: TensorIn
 }
 
 /** ws [2, 2, 4 CI, CO] from w [K, K, CI, CO] (`toPhases`), or the K^2 taps of dws back into dw. */
-function filterBlocks(wv: Float32Array, ws: Float32Array, K: number, CI: number, CO: number, toPhases: boolean): void {
+function filterBlocks(wv: Float32Array, ws: Float32Array, K: number, CI: number, CO: number, toPhases: boolean, order: number[]): void {
   const blk = CI * CO;
   if (toPhases && K < 4) ws.fill(0);
   for (let ky = 0; ky < K; ky++) {
     for (let kx = 0; kx < K; kx++) {
       const w0 = (ky * K + kx) * blk;
-      const s0 = (((ky >> 1) * 2 + (kx >> 1)) * 4 + 2 * (ky & 1) + (kx & 1)) * blk;
+      const s0 = (((ky >> 1) * 2 + (kx >> 1)) * 4 + order[2 * (ky & 1) + (kx & 1)]!) * blk;
       if (toPhases) ws.set(wv.subarray(w0, w0 + blk), s0);
       else wv.set(ws.subarray(s0, s0 + blk), w0);
     }
@@ -247,10 +269,10 @@ function phaseFilter(backend: BackendWasm, filter: TensorInfo, p: Phases): { ws:
     cache = wsCaches.get(backend);
     if (!cache) wsCaches.set(backend, (cache = new Map()));
     const hit = cache.get(filter.dataId);
-    if (hit && hit.ws.shape[2] === 4 * p.CI && hit.ws.shape[3] === p.CO) return { ws: hit.ws, own: false };
+    if (hit && hit.ws.shape[2] === 4 * p.CI && hit.ws.shape[3] === p.CO && hit.order === p.order) return { ws: hit.ws, own: false };
   }
   const ws = backend.makeOutput([2, 2, 4 * p.CI, p.CO], 'float32');
-  filterBlocks(f32(backend, filter), f32(backend, ws), p.K, p.CI, p.CO, true);
+  filterBlocks(f32(backend, filter), f32(backend, ws), p.K, p.CI, p.CO, true, p.order);
   if (!cache || cache.has(filter.dataId)) return { ws, own: true };
   // ws and winograd.ts's transforms of it, forward and rotated: (m + 1)^2 planes of 4 CI x CO
   const pairs = 4 * p.CI * p.CO;
@@ -258,7 +280,7 @@ function phaseFilter(backend: BackendWasm, filter: TensorInfo, p: Phases): { ws:
   let held = 0;
   for (const c of cache.values()) held += c.bytes;
   if (held + bytes > stride2WinogradOptions.cacheMaxBytes) return { ws, own: true };
-  cache.set(filter.dataId, { ws, bytes });
+  cache.set(filter.dataId, { ws, bytes, order: p.order });
   return { ws, own: false };
 }
 
@@ -312,7 +334,7 @@ export function stride2BackpropFilter(backend: BackendWasm, g: GemmSimd, x: Tens
     const dw = backend.makeOutput([p.K, p.K, p.CI, p.CO], 'float32');
     const d = dws;
     return fillOutput(backend, dw, [], () => {
-      filterBlocks(f32(backend, dw), f32(backend, d), p.K, p.CI, p.CO, false);
+      filterBlocks(f32(backend, dw), f32(backend, d), p.K, p.CI, p.CO, false, p.order);
       stride2WinogradCalls.backpropFilter++;
     });
   } finally {

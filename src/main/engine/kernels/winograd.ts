@@ -49,6 +49,30 @@ export interface WinogradShape {
   CO: number;
   padTop: number;
   padLeft: number;
+  /**
+   * 2x2 filters only: the 2x2 convolution's 4 CI input channels (forward, filter gradient) or 4 CO
+   * output channels (`flip`: the input gradient) are a 3x3 stride-2 filter's 4 phases in blocks
+   * of this many, ordered (0, 1), (0, 0), (1, 0), (1, 1) (row and column parity), so that the
+   * planes where some phases' transformed filter is zero take a contiguous range (phaseRange).
+   */
+  phaseC?: number;
+}
+
+/**
+ * The phase blocks [lo, hi) of plane xi whose transformed filter is not zero, for a 3x3 stride-2
+ * filter's phases (WinogradShape.phaseC). Phases of odd row (column) parity have one tap along
+ * that axis, u = 0 (v = 0): G g is then G's first column times the tap, zero at the point where
+ * G's row is [0, g] (infinity, the last point of F42 and F52). The input gradient's rotated filter
+ * has that tap at u = 1: zero at the point whose row is [g, 0] (0, the first). A plane on that
+ * row and column of points needs only phase (0, 0) (1 of 4 blocks); on the row only (0, 1) and
+ * (0, 0); on the column (0, 0) and (1, 0): with the blocks ordered as phaseC says, a contiguous
+ * range each, 81 of the 100 block products of F(4x4,2x2) (5.06 instead of 6.25 multiplies per
+ * output and channel pair), 121 of 144 of F(5x5,2x2).
+ */
+export function phaseRange(a: number, xi: number, flip: boolean): [number, number] {
+  const d = flip ? 0 : a - 1;
+  const rowDead = Math.floor(xi / a) === d, colDead = xi % a === d;
+  return rowDead ? (colDead ? [1, 2] : [0, 2]) : colDead ? [1, 3] : [0, 4];
 }
 
 export const winogradOptions = {
@@ -495,11 +519,45 @@ function mapGroups(fn: MapName, calls: number[][], stage: number, parts: number)
   // weight: ~0.1 us a map iteration (a tile's 4 channels) against ~4.5e-5 us a product's multiply-add (load rule's units)
   return calls.flatMap((c) => splitMap(c, each).map((a) => ({ stage, calls: [[f, ...a]], weight: 0.1 * a[2]! * a[3]! * a[12]! })));
 }
-/** The staged list's groups for `count` products of one shape (one per group). */
-function productGroups(name: 'nn' | 'nnR', count: number, sa: number, sb: number, sc: number, a: number, b: number, c: number, blocks: number, k: number, n: number, scratch: number, stage: number): StagedGroup[] {
-  const groups: StagedGroup[] = [];
-  for (let i = 0; i < count; i++) groups.push({ stage, calls: [[STAGED_FN[name], a + i * sa, b + i * sb, c + i * sc, blocks, k, n, scratch]], weight: 4.5e-5 * 4 * blocks * k * n });
-  return groups;
+/**
+ * The a^2 products M = V . U of a forward or input-gradient call, each [a, b, c, K, N, lda, ldn]
+ * (nnR's operands; lda / ldn 0: whole rows). With s.phaseC only the phase blocks phaseRange
+ * keeps: the forward's K (V's columns, U's rows) or the input gradient's N (U's and M's columns,
+ * M's other columns zeroed by the caller: zeroDeadColumns). Byte offsets and plane sizes.
+ */
+function convProducts(s: WinogradShape, v: Variant, flip: boolean, vOff: number, uPtr: number, mOff: number, planeV: number, planeU: number, planeM: number): number[][] {
+  const out: number[][] = [];
+  const c = s.phaseC ?? 0;
+  for (let xi = 0; xi < v.planes; xi++) {
+    const a = vOff + xi * planeV, b = uPtr + xi * planeU, m = mOff + xi * planeM;
+    const [lo, hi] = c ? phaseRange(v.a, xi, flip) : [0, 4];
+    if (hi - lo === 4) out.push([a, b, m, s.CI, s.CO, 0, 0]);
+    else if (!flip) out.push([a + lo * c * 4, b + lo * c * s.CO * 4, m, (hi - lo) * c, s.CO, s.CI, 0]);
+    else out.push([a, b + lo * c * 4, m + lo * c * 4, s.CI, (hi - lo) * c, 0, s.CO]);
+  }
+  return out;
+}
+
+/**
+ * The scratch argument of a product with K of a call's products, the largest being KF: the
+ * helper thread copies its strips to scratch + K * 32 bytes (gemm-pool.ts), so products of
+ * different K in one staged list would overlap the caller's strips; ending the caller's at
+ * scratch + KF * 32 keeps the two threads' strips apart.
+ */
+const scratchFor = (scr: number, KF: number, K: number) => scr + (KF - K) * 32;
+
+/** Zero the columns of M [T, CO] planes (floats from `m0` in `all`, `planeM` apart) that an input gradient's phase-range products leave (phaseRange). */
+function zeroDeadColumns(all: Float32Array, s: WinogradShape, v: Variant, T: number, m0: number, planeM: number): void {
+  const c = s.phaseC ?? 0, CO = s.CO;
+  if (!c) return;
+  for (let xi = 0; xi < v.planes; xi++) {
+    const [lo, hi] = phaseRange(v.a, xi, true);
+    if (hi - lo === 4) continue;
+    for (let t = 0, r = m0 + xi * planeM; t < T; t++, r += CO) {
+      if (lo > 0) all.fill(0, r, r + lo * c);
+      if (hi < 4) all.fill(0, r + hi * c, r + CO);
+    }
+  }
 }
 
 /**
@@ -604,6 +662,8 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
       const all = f32(backend, buf);
       if (nXp) padInput(all.subarray(0, nXp), f32(backend, x), s, t);
       if (T4 > t.T) for (let xi = 0; xi < NP; xi++) all.fill(0, nXp + xi * planeV + t.T * CI, nXp + (xi + 1) * planeV);
+      const products = convProducts(s, v, flip, vOff, uPtr, mOff, planeV * 4, planeU * 4, planeM * 4);
+      if (flip) zeroDeadColumns(all, s, v, t.T, nXp + nV, planeM);
       t0 = phase(flip ? 'dx.pad' : 'fwd.pad', t0);
       if (staged) {
         const parts = winogradOptions.stagedParts;
@@ -615,7 +675,7 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
           ...(extra?.pre ?? []),
           ...mapGroups(v.input, inputCalls(nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, false), 0, parts),
           ...mapGroups(v.filter, defer!.calls, defer!.pre.length ? 1 : 0, parts),
-          ...productGroups('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr, 2),
+          ...products.map((p) => ({ stage: 2, calls: [[STAGED_FN.nnR, p[0]!, p[1]!, p[2]!, T4 >> 2, p[3]!, p[4]!, scratchFor(scr, CI, p[3]!), p[5]!, p[6]!]], weight: 4.5e-5 * T4 * p[3]! * p[4]! })),
           ...(extra?.groups.map((gr) => ({ ...gr, stage: 2 })) ?? []),
           ...mapGroups(v.output, [outputCall(mOff, nY ? yOff : off(backend, out), t, CO, planeM * 4)], 3, parts),
         ]);
@@ -627,7 +687,10 @@ export function winogradConv(backend: BackendWasm, g: GemmSimd, tw: WinogradSimd
         t0 = phase(flip ? 'dx.in' : 'fwd.in', t0);
         // M = V . U (U [CI, CO]) per plane; F(2x2) input gradient without its own U: the forward's U
         // [CO, CI] plane (SIGMA i, SIGMA j) read as its transpose
-        if (flip && !own) {
+        if (s.phaseC) {
+          // phase ranges: one product per plane (the ranged ones whole on the caller)
+          for (const p of products) g.nnR(p[0]!, p[1]!, p[2]!, T4 >> 2, p[3]!, p[4]!, scratchFor(scr, CI, p[3]!), p[5]!, p[6]!);
+        } else if (flip && !own) {
           for (let xi = 0; xi < NP; xi++) g.nnRT(vOff + xi * planeV * 4, uPtr + (SIGMA[xi >> 2]! * 4 + SIGMA[xi & 3]!) * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
         } else if (g.batch && winogradOptions.batchPlanes) g.batch('nnR', NP, planeV * 4, planeU * 4, planeM * 4, vOff, uPtr, mOff, T4 >> 2, CI, CO, scr);
         else for (let xi = 0; xi < NP; xi++) g.nnR(vOff + xi * planeV * 4, uPtr + xi * planeU * 4, mOff + xi * planeM * 4, T4 >> 2, CI, CO, scr);
@@ -685,6 +748,18 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
       copyRows(f32(backend, dy), dyp, s, t, CO, true);
     }
     t0 = phase('dw.pad', t0);
+    // phase ranges (s.phaseC): dU's rows of the blocks phaseRange keeps, the others zero (G^T dU
+    // G reads them for the taps that are not in the filter: kept finite)
+    const products: number[][] = [];
+    const c = s.phaseC ?? 0;
+    for (let xi = 0; xi < NP; xi++) {
+      const [lo, hi] = c ? phaseRange(v.a, xi, false) : [0, 4];
+      const u0 = nXp + nV + nM + xi * planeU;
+      if (lo > 0) all.fill(0, u0, u0 + lo * c * CO);
+      if (hi < 4) all.fill(0, u0 + hi * c * CO, u0 + CI * CO);
+      // V^T interleaved [CI/4, T, 4]: a block of 4 channels is T * 16 bytes
+      products.push([vOff + xi * planeV * 4 + lo * c * T * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4 + lo * c * CO * 4, c ? ((hi - lo) * c) >> 2 : CI >> 2]);
+    }
     const pb = CI * CO * 4;
     const gtCall = [uOff, off(backend, out), 1, (CI * CO) >> 2, v.a * planeU * 4, planeU * 4, v.r * pb, pb, 0, 0, 16, 16, 1, 0, 0];
     const staged = winogradOptions.staged && winogradOptions.batchPlanes ? stagedRunner(heapMemory(backend)) : null;
@@ -694,7 +769,7 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
       staged([
         ...mapGroups(v.input, inputCalls(nXp ? base : off(backend, x), vOff, t, CI, planeV * 4, true), 0, parts),
         ...mapGroups(v.dyTile, [dyCall(nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4)], 0, parts),
-        ...productGroups('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr, 1),
+        ...products.map((p) => ({ stage: 1, calls: [[STAGED_FN.nn, p[0]!, p[1]!, p[2]!, p[3]!, T, CO, scr]], weight: 4.5e-5 * 4 * p[3]! * T * CO })),
         ...mapGroups(v.filterGrad, [gtCall], 2, 2 * parts),
       ]);
       phase('dw.staged', t0);
@@ -704,7 +779,8 @@ export function winogradFilterGrad(backend: BackendWasm, g: GemmSimd, tw: Winogr
       dyTransform(tw, v, nDy ? dyOff : off(backend, dy), mOff, t, CO, planeM * 4);
       t0 = phase('dw.dy', t0);
       // dU[xi] [CI, CO] = V[xi]^T . dM[xi]: A = V^T in nn's interleaved layout, K = T
-      if (g.batch && winogradOptions.batchPlanes) g.batch('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr);
+      if (c) for (const p of products) g.nn(p[0]!, p[1]!, p[2]!, p[3]!, T, CO, scr);
+      else if (g.batch && winogradOptions.batchPlanes) g.batch('nn', NP, planeV * 4, planeM * 4, planeU * 4, vOff, mOff, uOff, CI >> 2, T, CO, scr);
       else for (let xi = 0; xi < NP; xi++) g.nn(vOff + xi * planeV * 4, mOff + xi * planeM * 4, uOff + xi * planeU * 4, CI >> 2, T, CO, scr);
       // dw[ky][kx] = (G^T du G)[ky][kx]: planes a i + j of dU in, r ky + kx of dw out
       t0 = phase('dw.prod', t0);

@@ -64,3 +64,57 @@ describe('gemm-simd products (k and row-block chunks, row-major A, transposed B,
     });
   }
 });
+
+describe('gemm-simd nn / nnR on column ranges in place (lda, ldn)', () => {
+  const saved = { ...gemmTuning };
+  afterEach(() => Object.assign(gemmTuning, saved));
+
+  /**
+   * nnR over columns [k0, k1) of a row-major A [P, KF] (lda KF) and the matching rows of B; nnR over
+   * columns [n0, n1) of B [K, NF] into the same columns of C [P, NF] (ldn NF, other columns left
+   * alone); nn over interleaved A's k range (lda KF): each equals the product of the copied ranges
+   * bit for bit.
+   */
+  it('equals the product of the copied ranges, and leaves the other columns of C alone', () => {
+    gemmTuning.kchunk = 24;
+    gemmTuning.mchunk = 3;
+    const mem = new WA.Memory({ initial: 64 });
+    const g = new WA.Instance(new WA.Module(gemmModule(false, false)), { env: { memory: mem } }).exports as Record<string, Fn & ((...a: number[]) => void)>;
+    const f = new Float32Array(mem.buffer);
+    const blocks = 7, P = 28, KF = 96, NF = 48;
+    const [k0, k1, n0, n1] = [32, 72, 16, 40];
+    let at = 16;
+    const take = (n: number) => ((at += n + 16), at - n - 16);
+    const A = take(P * KF), Ai = take(P * KF), B = take(KF * NF), C = take(P * NF), Cn = take(P * NF), S = take(2 * KF * 8);
+    const Ak = take(P * (k1 - k0)), Aki = take(P * (k1 - k0)), Bk = take((k1 - k0) * NF), Bn = take(KF * (n1 - n0));
+    const R1 = take(P * NF), R2 = take(P * (n1 - n0)), R3 = take(P * NF), C3 = take(P * NF);
+    f.set(rand(P * KF, 3), A);
+    f.set(rand(KF * NF, 4), B);
+    const KR = k1 - k0, NR = n1 - n0;
+    for (let p = 0; p < P; p++) {
+      for (let k = 0; k < KF; k++) f[Ai + (p >> 2) * KF * 4 + k * 4 + (p & 3)] = f[A + p * KF + k]!;
+      for (let k = 0; k < KR; k++) {
+        f[Ak + p * KR + k] = f[A + p * KF + k0 + k]!;
+        f[Aki + (p >> 2) * KR * 4 + k * 4 + (p & 3)] = f[A + p * KF + k0 + k]!;
+      }
+    }
+    f.copyWithin(Bk, B + k0 * NF, B + k1 * NF);
+    for (let k = 0; k < KF; k++) for (let n = 0; n < NR; n++) f[Bn + k * NR + n] = f[B + k * NF + n0 + n]!;
+    f.fill(7, C, C + P * NF);
+    f.fill(7, Cn, Cn + P * NF);
+    g.nnR!(4 * (A + k0), 4 * (B + k0 * NF), 4 * C, blocks, KR, NF, 4 * S, KF, 0);
+    g.nnR!(4 * Ak, 4 * Bk, 4 * R1, blocks, KR, NF, 4 * S);
+    g.nnR!(4 * A, 4 * (B + n0), 4 * (Cn + n0), blocks, KF, NR, 4 * S, 0, NF);
+    g.nnR!(4 * A, 4 * Bn, 4 * R2, blocks, KF, NR, 4 * S);
+    g.nn!(4 * (Ai + 4 * k0), 4 * (B + k0 * NF), 4 * C3, blocks, KR, NF, 4 * S, KF, 0);
+    g.nn!(4 * Aki, 4 * Bk, 4 * R3, blocks, KR, NF, 4 * S);
+    const eq = (x: number, y: number, n: number) => Buffer.from(f.slice(x, x + n).buffer).equals(Buffer.from(f.slice(y, y + n).buffer));
+    expect(eq(C, R1, P * NF)).toBe(true);
+    expect(eq(C3, R1, P * NF)).toBe(true);
+    expect(eq(C3, R3, P * NF)).toBe(true);
+    for (let p = 0; p < P; p++) {
+      expect(eq(Cn + p * NF + n0, R2 + p * NR, NR)).toBe(true);
+      for (let n = 0; n < NF; n++) if (n < n0 || n >= n1) expect(f[Cn + p * NF + n]).toBe(7);
+    }
+  });
+});

@@ -117,6 +117,42 @@ describe('3x3 and 4x4 stride-2 convolutions by Winograd on the input phases (was
     }
   });
 
+  it('3x3 phase blocks (products over the live phases only) on and off: both within 1e-4 of cpu; input and filter gradients the same bits; a kept phase filter not reused across the switch', async () => {
+    for (const c of [cases[0]!, cases[2]!, cases[4]!]) {
+      const run = convPasses(c, 49, 0.1);
+      const want = await on('cpu', run);
+      const before = counts();
+      const res: Float32Array[][] = [];
+      for (const blocks of [true, false]) {
+        stride2WinogradOptions.phaseBlocks = blocks;
+        try {
+          res.push(await on('wasm', run));
+        } finally {
+          stride2WinogradOptions.phaseBlocks = true;
+        }
+        expectClose(res.at(-1)!, want, 1e-4);
+      }
+      // restricting the input gradient's columns and the filter gradient's rows computes every
+      // kept sum as before; the forward's sums drop zero terms and run over the phases in their new order
+      for (const i of [1, 2]) expect(Buffer.from(res[0]![i]!.buffer).equals(Buffer.from(res[1]![i]!.buffer))).toBe(true);
+      expect(counts()).toEqual(before);
+    }
+    // one filter tensor across the switch: the phase filter kept under one order is not read under the other
+    const c = cases[0]!;
+    const xv = tf.randomUniform(c.x, -1, 1, 'float32', 50);
+    const wv = tf.randomUniform([...c.k, c.x[3], c.co], -0.1, 0.1, 'float32', 51);
+    const fwd = () => [tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, 2, c.pad as 'same')];
+    try {
+      const a = await on('wasm', fwd);
+      stride2WinogradOptions.phaseBlocks = false;
+      const b = await on('wasm', fwd);
+      expect(relDiff(a[0]!, b[0]!)).toBeLessThan(1e-5);
+    } finally {
+      stride2WinogradOptions.phaseBlocks = true;
+      tf.dispose([xv, wv]);
+    }
+  });
+
   it('takes input gradients whose im2col patches the product paths refuse (256 px layers)', async () => {
     const c: Case = { x: [1, 16, 16, 64], k: [3, 3], co: 128, s: 2, pad: 'same' };
     // usable() refuses both the large rule (patches) and the small one (pixels)
