@@ -10,6 +10,29 @@ import { normOptions, normPadCalls } from '../../../../src/main/engine/kernels/n
 import { withKernelTimes } from '../../../../src/main/engine/kernels/profile';
 import { counts, expectClose, initWasm, on, rand, size, tf } from './helpers';
 
+/**
+ * `run` (x's forward, a loss, x's gradient) on wasm with the SIMD passes on or off, then on cpu:
+ * no leaks, the kernel pair `fwd` / `grad` called 2 and 1 times, forward and gradient within 1e-5
+ * of cpu and the loss (each backend's own float32 Sum) within 1e-4.
+ */
+async function compareWithCpu(run: () => tf.Tensor[], simd: boolean, fwd: keyof typeof normPadCalls, grad: keyof typeof normPadCalls): Promise<void> {
+  const before = counts();
+  const calls = { ...normPadCalls };
+  normOptions.simd = simd;
+  let ours: Float32Array[];
+  try {
+    ours = await on('wasm', run);
+  } finally {
+    normOptions.simd = true;
+  }
+  expect(counts()).toEqual(before);
+  expect([normPadCalls[fwd] - calls[fwd], normPadCalls[grad] - calls[grad]]).toEqual([2, 1]);
+  expect(normPadCalls.simd - calls.simd).toBe(simd ? 3 : 0);
+  const ref = await on('cpu', run);
+  expectClose([ours[0]!, ours[2]!], [ref[0]!, ref[2]!], 1e-5);
+  expectClose([ours[1]!], [ref[1]!], 1e-4);
+}
+
 describe('fused instance norm and reflection-pad gradient on wasm', () => {
   beforeAll(initWasm);
 
@@ -27,22 +50,7 @@ describe('fused instance norm and reflection-pad gradient on wasm', () => {
           const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)) as tf.Scalar)([x]);
           return [instanceNorm(x), value, grads[0]!];
         };
-        const before = counts();
-        const calls = { ...normPadCalls };
-        normOptions.simd = simd;
-        let ours: Float32Array[];
-        try {
-          ours = await on('wasm', run);
-        } finally {
-          normOptions.simd = true;
-        }
-        expect(counts()).toEqual(before);
-        expect([normPadCalls.instanceNorm - calls.instanceNorm, normPadCalls.instanceNormGrad - calls.instanceNormGrad]).toEqual([2, 1]);
-        expect(normPadCalls.simd - calls.simd).toBe(simd ? 3 : 0);
-        const ref = await on('cpu', run);
-        expectClose([ours[0]!, ours[2]!], [ref[0]!, ref[2]!], 1e-5);
-        // the loss is a float32 Sum over every element by each backend's own Sum (not ours)
-        expectClose([ours[1]!], [ref[1]!], 1e-4);
+        await compareWithCpu(run, simd, 'instanceNorm', 'instanceNormGrad');
       });
     }
   }
@@ -69,21 +77,7 @@ describe('fused instance norm and reflection-pad gradient on wasm', () => {
             if (wasm && bias) expect(Array.from(grads[1]!.dataSync()).every((v) => v === 0)).toBe(true);
             return out;
           };
-          const before = counts();
-          const calls = { ...normPadCalls };
-          normOptions.simd = simd;
-          let ours: Float32Array[];
-          try {
-            ours = await on('wasm', run);
-          } finally {
-            normOptions.simd = true;
-          }
-          expect(counts()).toEqual(before);
-          expect([normPadCalls.instanceNormAct - calls.instanceNormAct, normPadCalls.instanceNormActGrad - calls.instanceNormActGrad]).toEqual([2, 1]);
-          expect(normPadCalls.simd - calls.simd).toBe(simd ? 3 : 0);
-          const ref = await on('cpu', run);
-          expectClose([ours[0]!, ours[2]!], [ref[0]!, ref[2]!], 1e-5);
-          expectClose([ours[1]!], [ref[1]!], 1e-4);
+          await compareWithCpu(run, simd, 'instanceNormAct', 'instanceNormActGrad');
         });
       }
     }
