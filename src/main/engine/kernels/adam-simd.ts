@@ -72,13 +72,6 @@ export type AdamSimd = (
 ) => void;
 /** AdamSimd with the eight scalars as float32 bit patterns (int32). */
 export type AdamBits = AdamSimd;
-const bitsOf = new Int32Array(1);
-const f32Of = new Float32Array(bitsOf.buffer);
-/** The int32 bit pattern of x as a float32. */
-export function f32Bits(x: number): number {
-  f32Of[0] = x;
-  return bitsOf[0]!;
-}
 
 
 const cache = new WeakMap<WasmMemory, AdamSimd>();

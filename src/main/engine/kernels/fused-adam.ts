@@ -17,7 +17,8 @@
  * On other backends it simply defers to tf.AdamOptimizer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd, f32Bits } from './adam-simd';
+import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd } from './adam-simd';
+import { f32Bits } from './wasm-asm';
 import { CallList } from './pool-calls';
 import { type BackendWasm, heapF32, heapMemory, heapOffset } from './wasm-util';
 

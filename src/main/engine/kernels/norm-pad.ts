@@ -27,7 +27,7 @@
  * only where the kernel is registered (wasm); other backends keep the op formulation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isSharedMemory, instantiateOn, perMemory } from './wasm-asm';
+import { f32Bits, isSharedMemory, instantiateOn, perMemory } from './wasm-asm';
 import { type NormSimd, normModule } from './norm-simd';
 import { type BackendWasm, type TensorInfo, heapF32 as heap, heapMemory, heapOffset, release } from './wasm-util';
 
@@ -65,24 +65,84 @@ type Scratch = ReturnType<typeof scratch>;
 const f64At = (backend: BackendWasm, ptr: number, n: number) => new Float64Array((heapMemory(backend) as { buffer: ArrayBuffer }).buffer, ptr, n);
 const f32At = (backend: BackendWasm, ptr: number, n: number) => new Float32Array((heapMemory(backend) as { buffer: ArrayBuffer }).buffer, ptr, n);
 
+/**
+ * One sample's mean and rstd by the SIMD moments pass over x (at byte offset xAt): float64 sums,
+ * handed to `set` per channel (the callers store them as float32; both forwards use this, so the
+ * fused norm + activation has the same statistics as the plain norm).
+ */
+function sampleStatsSimd(g: NormSimd, backend: BackendWasm, s: Scratch, xAt: number, N: number, C: number, eps: number, set: (c: number, mean: number, rstd: number) => void): void {
+  f64At(backend, s.acc1, 2 * C).fill(0);
+  g.moments(xAt, xAt, s.acc1, s.acc2, N, C >> 2);
+  const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
+  for (let c = 0; c < C; c++) {
+    const mean = acc1[c]! / N;
+    const v = Math.max(0, acc2[c]! / N - mean * mean);
+    set(c, mean, 1 / Math.sqrt(v + eps));
+  }
+}
+
+/**
+ * The JS loops' mean and rstd of the sample starting at element `base` (float64 sums, the
+ * variance about the float32 mean), into the float32 [C] arrays mean32 and rstd32.
+ */
+function sampleStatsJs(xv: Float32Array, base: number, N: number, C: number, eps: number, mean32: Float32Array, rstd32: Float32Array): void {
+  const sum = new Float64Array(C);
+  const m2 = new Float64Array(C);
+  for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) sum[c] += xv[k]!;
+  for (let c = 0; c < C; c++) mean32[c] = sum[c]! / N;
+  for (let i = 0, k = base; i < N; i++) {
+    for (let c = 0; c < C; c++, k++) {
+      const d = xv[k]! - mean32[c]!;
+      m2[c] += d * d;
+    }
+  }
+  for (let c = 0; c < C; c++) rstd32[c] = 1 / Math.sqrt(m2[c]! / N + eps);
+}
+
+/**
+ * The JS loops of both gradients: per sample, g = gAt(k, xhat) and xhat = xhAt(k, b * C + c)
+ * (read from the saved xhat, or made again from x for the fused activation), the means of g and
+ * g * xhat, then dx = (g - mean(g) - xhat * mean(g * xhat)) * rstd.
+ */
+function gradLoops(B: number, N: number, C: number, o: Float32Array, rv: Float32Array, xhAt: (k: number, bc: number) => number, gAt: (k: number, xhat: number) => number): void {
+  const s1 = new Float64Array(C), s2 = new Float64Array(C), m1 = new Float32Array(C), m2 = new Float32Array(C);
+  for (let b = 0; b < B; b++) {
+    const base = b * N * C;
+    s1.fill(0);
+    s2.fill(0);
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const h = xhAt(k, b * C + c), gk = gAt(k, h);
+        s1[c] += gk;
+        s2[c] += gk * h;
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      m1[c] = s1[c]! / N;
+      m2[c] = s2[c]! / N;
+    }
+    for (let i = 0, k = base; i < N; i++) {
+      for (let c = 0; c < C; c++, k++) {
+        const h = xhAt(k, b * C + c);
+        o[k] = (gAt(k, h) - m1[c]! - h * m2[c]!) * rv[b * C + c]!;
+      }
+    }
+  }
+}
+
 /** The SIMD forward: per sample, one moments pass (sum, sum of squares) and one combine pass. */
 function instanceNormSimd(g: NormSimd, backend: BackendWasm, x: TensorInfo, out: TensorInfo, rs: TensorInfo, B: number, N: number, C: number, eps: number) {
   const s: Scratch = scratch(backend, C);
   const xp = heapOffset(backend, x), op = heapOffset(backend, out);
   for (let b = 0; b < B; b++) {
     const off = b * N * C * 4;
-    f64At(backend, s.acc1, 2 * C).fill(0);
     f32At(backend, s.q, C).fill(0);
-    g.moments(xp + off, xp + off, s.acc1, s.acc2, N, C >> 2);
-    const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
     const p = f32At(backend, s.p, C), r = f32At(backend, s.r, C), rv = heap(backend, rs);
-    for (let c = 0; c < C; c++) {
-      const mean = acc1[c]! / N;
-      const v = Math.max(0, acc2[c]! / N - mean * mean);
+    sampleStatsSimd(g, backend, s, xp + off, N, C, eps, (c, mean, rstd) => {
       p[c] = mean;
-      r[c] = 1 / Math.sqrt(v + eps);
+      r[c] = rstd;
       rv[b * C + c] = r[c]!;
-    }
+    });
     g.combine(xp + off, xp + off, s.p, s.q, s.r, op + off, N, C >> 2);
   }
   release(backend, s.t);
@@ -132,26 +192,12 @@ function instanceNormWasm(args: KernelArgs): TensorInfo[] {
   const xv = heap(backend, x);
   const o = heap(backend, out);
   const r = heap(backend, rs);
-  const mean = new Float64Array(C);
-  const m2 = new Float64Array(C);
   const mean32 = new Float32Array(C);
   const rstd32 = new Float32Array(C);
   for (let b = 0; b < B; b++) {
     const base = b * N * C;
-    mean.fill(0);
-    m2.fill(0);
-    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) mean[c] += xv[k]!;
-    for (let c = 0; c < C; c++) mean32[c] = mean[c]! / N;
-    for (let i = 0, k = base; i < N; i++) {
-      for (let c = 0; c < C; c++, k++) {
-        const d = xv[k]! - mean32[c]!;
-        m2[c] += d * d;
-      }
-    }
-    for (let c = 0; c < C; c++) {
-      rstd32[c] = 1 / Math.sqrt(m2[c]! / N + eps);
-      r[b * C + c] = rstd32[c]!;
-    }
+    sampleStatsJs(xv, base, N, C, eps, mean32, rstd32);
+    r.set(rstd32, b * C);
     for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) o[k] = (xv[k]! - mean32[c]!) * rstd32[c]!;
   }
   normPadCalls.instanceNorm++;
@@ -169,37 +215,11 @@ function instanceNormGradWasm(args: KernelArgs): TensorInfo {
     normPadCalls.instanceNormGrad++;
     return out;
   }
-  const d = heap(backend, dy);
-  const xh = heap(backend, xhat);
-  const r = heap(backend, rstd);
-  const o = heap(backend, out);
-  const s1 = new Float64Array(C);
-  const s2 = new Float64Array(C);
-  const m1 = new Float32Array(C);
-  const m2 = new Float32Array(C);
-  for (let b = 0; b < B; b++) {
-    const base = b * N * C;
-    s1.fill(0);
-    s2.fill(0);
-    for (let i = 0, k = base; i < N; i++) {
-      for (let c = 0; c < C; c++, k++) {
-        const g = d[k]!;
-        s1[c] += g;
-        s2[c] += g * xh[k]!;
-      }
-    }
-    for (let c = 0; c < C; c++) {
-      m1[c] = s1[c]! / N;
-      m2[c] = s2[c]! / N;
-    }
-    const rb = b * C;
-    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) o[k] = (d[k]! - m1[c]! - xh[k]! * m2[c]!) * r[rb + c]!;
-  }
+  const d = heap(backend, dy), xh = heap(backend, xhat);
+  gradLoops(B, N, C, heap(backend, out), heap(backend, rstd), (k) => xh[k]!, (k) => d[k]!);
   normPadCalls.instanceNormGrad++;
   return out;
 }
-
-const alphaBits = (alpha: number) => new Int32Array(Float32Array.of(alpha).buffer)[0]!;
 
 /** x -> [act(xhat), mean, rstd]: instance norm's moments pass, then one pass writing the activation of xhat. */
 function instanceNormActWasm(args: KernelArgs): TensorInfo[] {
@@ -216,18 +236,12 @@ function instanceNormActWasm(args: KernelArgs): TensorInfo[] {
     const xp = heapOffset(backend, x), op = heapOffset(backend, out), mp = heapOffset(backend, ms), rp = heapOffset(backend, rs);
     for (let b = 0; b < B; b++) {
       const off = b * N * C * 4;
-      f64At(backend, s.acc1, 2 * C).fill(0);
-      g.moments(xp + off, xp + off, s.acc1, s.acc2, N, C >> 2);
-      const acc1 = f64At(backend, s.acc1, C), acc2 = f64At(backend, s.acc2, C);
       const mv = heap(backend, ms), rv = heap(backend, rs);
-      // the same float32 mean and rstd as instanceNormSimd
-      for (let c = 0; c < C; c++) {
-        const mean = acc1[c]! / N;
-        const v = Math.max(0, acc2[c]! / N - mean * mean);
+      sampleStatsSimd(g, backend, s, xp + off, N, C, eps, (c, mean, rstd) => {
         mv[b * C + c] = mean;
-        rv[b * C + c] = 1 / Math.sqrt(v + eps);
-      }
-      g.actCombine(xp + off, mp + b * C * 4, rp + b * C * 4, op + off, N, C >> 2, alphaBits(alpha));
+        rv[b * C + c] = rstd;
+      });
+      g.actCombine(xp + off, mp + b * C * 4, rp + b * C * 4, op + off, N, C >> 2, f32Bits(alpha));
     }
     release(backend, s.t);
     normPadCalls.simd++;
@@ -236,23 +250,15 @@ function instanceNormActWasm(args: KernelArgs): TensorInfo[] {
   }
   // the JS loops of instanceNormWasm, then the activation
   const xv = heap(backend, x), o = heap(backend, out), mv = heap(backend, ms), rv = heap(backend, rs);
-  const mean = new Float64Array(C), m2 = new Float64Array(C);
+  const mean32 = new Float32Array(C), rstd32 = new Float32Array(C);
   for (let b = 0; b < B; b++) {
     const base = b * N * C;
-    mean.fill(0);
-    m2.fill(0);
-    for (let i = 0, k = base; i < N; i++) for (let c = 0; c < C; c++, k++) mean[c] += xv[k]!;
-    for (let c = 0; c < C; c++) mv[b * C + c] = mean[c]! / N;
+    sampleStatsJs(xv, base, N, C, eps, mean32, rstd32);
+    mv.set(mean32, b * C);
+    rv.set(rstd32, b * C);
     for (let i = 0, k = base; i < N; i++) {
       for (let c = 0; c < C; c++, k++) {
-        const d = xv[k]! - mv[b * C + c]!;
-        m2[c] += d * d;
-      }
-    }
-    for (let c = 0; c < C; c++) rv[b * C + c] = 1 / Math.sqrt(m2[c]! / N + eps);
-    for (let i = 0, k = base; i < N; i++) {
-      for (let c = 0; c < C; c++, k++) {
-        const h = Math.fround((xv[k]! - mv[b * C + c]!) * rv[b * C + c]!);
+        const h = Math.fround((xv[k]! - mean32[c]!) * rstd32[c]!);
         o[k] = h > 0 ? h : alpha * h;
       }
     }
@@ -272,7 +278,7 @@ function instanceNormActGradWasm(args: KernelArgs): TensorInfo {
   if (g) {
     const s: Scratch = scratch(backend, C);
     const dp = heapOffset(backend, dy), xp = heapOffset(backend, x), op = heapOffset(backend, out), mp = heapOffset(backend, mean), rp = heapOffset(backend, rstd);
-    const a = alphaBits(alpha);
+    const a = f32Bits(alpha);
     for (let b = 0; b < B; b++) {
       const off = b * N * C * 4, st = b * C * 4;
       f64At(backend, s.acc1, 2 * C).fill(0);
@@ -290,32 +296,11 @@ function instanceNormActGradWasm(args: KernelArgs): TensorInfo {
     normPadCalls.instanceNormActGrad++;
     return out;
   }
-  const d = heap(backend, dy), xv = heap(backend, x), mv = heap(backend, mean), rv = heap(backend, rstd), o = heap(backend, out);
-  const s1 = new Float64Array(C), s2 = new Float64Array(C), m1 = new Float32Array(C), m2 = new Float32Array(C);
+  const d = heap(backend, dy), xv = heap(backend, x), mv = heap(backend, mean), rv = heap(backend, rstd);
+  // xhat made again from x as the forward did; the activation's gradient gates dy
   const xh = (k: number, bc: number) => Math.fround((xv[k]! - mv[bc]!) * rv[bc]!);
   const gate = (k: number, h: number) => (h > 0 ? d[k]! : Math.fround(alpha * d[k]!));
-  for (let b = 0; b < B; b++) {
-    const base = b * N * C;
-    s1.fill(0);
-    s2.fill(0);
-    for (let i = 0, k = base; i < N; i++) {
-      for (let c = 0; c < C; c++, k++) {
-        const h = xh(k, b * C + c), gk = gate(k, h);
-        s1[c] += gk;
-        s2[c] += gk * h;
-      }
-    }
-    for (let c = 0; c < C; c++) {
-      m1[c] = s1[c]! / N;
-      m2[c] = s2[c]! / N;
-    }
-    for (let i = 0, k = base; i < N; i++) {
-      for (let c = 0; c < C; c++, k++) {
-        const h = xh(k, b * C + c);
-        o[k] = (gate(k, h) - m1[c]! - h * m2[c]!) * rv[b * C + c]!;
-      }
-    }
-  }
+  gradLoops(B, N, C, heap(backend, out), rv, xh, gate);
   normPadCalls.instanceNormActGrad++;
   return out;
 }

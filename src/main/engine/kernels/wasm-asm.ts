@@ -27,6 +27,17 @@ export function sleb(n: number): number[] {
   }
 }
 
+const bitsOf = new Int32Array(1);
+const f32Of = new Float32Array(bitsOf.buffer);
+/**
+ * The int32 bit pattern of x as a float32: float scalars passed to all-integer signatures (the
+ * helper thread's call lists carry integer words; f32.reinterpret_i32 inside the module).
+ */
+export function f32Bits(x: number): number {
+  f32Of[0] = x;
+  return bitsOf[0]!;
+}
+
 export const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd, f32Bits } from '../../../../src/main/engine/kernels/adam-simd';
+import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd } from '../../../../src/main/engine/kernels/adam-simd';
+import { f32Bits } from '../../../../src/main/engine/kernels/wasm-asm';
 import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import { CallList, callListOptions, callListStats } from '../../../../src/main/engine/kernels/pool-calls';
 import { FusedAdamOptimizer, fusedAdam } from '../../../../src/main/engine/kernels/fused-adam';
