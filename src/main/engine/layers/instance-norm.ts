@@ -47,21 +47,31 @@ export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
  * conv bias taken as a second input with a zero gradient (below).
  */
 function instanceNormFused(x: tf.Tensor4D, eps: number, bias: tf.Tensor | null = null): tf.Tensor4D {
-  const body = (input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+  return normOp(x, bias, (input, save) => {
     const [xhat, rstd] = tf.engine().runKernel(INSTANCE_NORM, { x: input }, { epsilon: eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
     save([xhat!, rstd!]);
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const dx = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xh, rs] = saved as [tf.Tensor, tf.Tensor];
-      const dx = tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, xhat: xh, rstd: rs }, {}) as tf.Tensor;
-      return bias ? [dx, tf.zerosLike(bias)] : dx;
+      return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, xhat: xh, rstd: rs }, {}) as tf.Tensor;
     };
     // as above: the value is a view (reshape) of the saved xhat, which the gradient reads
-    return { value: tf.reshape(xhat!, input.shape), gradFunc };
+    return { value: tf.reshape(xhat!, input.shape), dx };
+  });
+}
+
+/**
+ * A fused norm kernel pair as one custom-gradient op of x, with the cancelled conv bias (if any)
+ * as a second input whose gradient is zero. `body` runs the forward kernel, saves what its
+ * gradient needs, and gives the value and x's gradient.
+ */
+function normOp(x: tf.Tensor4D, bias: tf.Tensor | null, body: (input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => { value: tf.Tensor; dx: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor }): tf.Tensor4D {
+  const op = (input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const { value, dx } = body(input, save);
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => (bias ? [dx(dy, saved), tf.zerosLike(bias)] : dx(dy, saved)) };
   };
-  const f = bias
-    ? tf.customGrad(((input: tf.Tensor, _b: tf.Tensor, save: (ts: tf.Tensor[]) => void) => body(input, save)) as unknown as Parameters<typeof tf.customGrad>[0])
-    : tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (bias ? f(x, bias) : f(x)) as tf.Tensor4D;
+  if (!bias) return tf.customGrad(op as unknown as Parameters<typeof tf.customGrad>[0])(x) as tf.Tensor4D;
+  const withBias = (input: tf.Tensor, _b: tf.Tensor, save: (ts: tf.Tensor[]) => void) => op(input, save);
+  return tf.customGrad(withBias as unknown as Parameters<typeof tf.customGrad>[0])(x, bias) as tf.Tensor4D;
 }
 
 /**
@@ -71,20 +81,15 @@ function instanceNormFused(x: tf.Tensor4D, eps: number, bias: tf.Tensor | null =
  * xhat again from them (the same float32 operations), so no xhat is written forward.
  */
 export function instanceNormAct(x: tf.Tensor4D, eps: number, alpha: number, bias: tf.Tensor | null): tf.Tensor4D {
-  const body = (input: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+  return normOp(x, bias, (input, save) => {
     const [y, mean, rstd] = tf.engine().runKernel(INSTANCE_NORM_ACT, { x: input }, { epsilon: eps, alpha } as unknown as tf.NamedAttrMap) as tf.Tensor[];
     save([input, mean!, rstd!]);
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const dx = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, m, r] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const dx = tf.engine().runKernel(INSTANCE_NORM_ACT_GRAD, { dy, x: xs, mean: m, rstd: r }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
-      return bias ? [dx, tf.zerosLike(bias)] : dx;
+      return tf.engine().runKernel(INSTANCE_NORM_ACT_GRAD, { dy, x: xs, mean: m, rstd: r }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
     };
-    return { value: y!, gradFunc };
-  };
-  const f = bias
-    ? tf.customGrad(((input: tf.Tensor, _b: tf.Tensor, save: (ts: tf.Tensor[]) => void) => body(input, save)) as unknown as Parameters<typeof tf.customGrad>[0])
-    : tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (bias ? f(x, bias) : f(x)) as tf.Tensor4D;
+    return { value: y!, dx };
+  });
 }
 
 /**
@@ -94,7 +99,8 @@ export function instanceNormAct(x: tf.Tensor4D, eps: number, alpha: number, bias
  */
 export const normActOptions = { enabled: process.env.ATELIER_NORM_ACT !== '0' };
 
-const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+/** Whether a gradient tape records (ops applied now may be differentiated). */
+export const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 
 /**
  * Whether an InstanceNormalization will take the cancelled bias of the conv whose output y it
@@ -144,12 +150,9 @@ function fusedActivation(layer: InstanceNormalization, x: tf.Tensor): { alpha: n
  * shared). Installed once, on import.
  */
 function installActivationPassThrough(): void {
-  for (const sample of [tf.layers.reLU(), tf.layers.leakyReLU()]) {
-    const proto = Object.getPrototypeOf(sample) as { call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[] };
-    if (!Object.prototype.hasOwnProperty.call(proto, 'call')) return; // a tfjs-layers we do not know: no fusion
-  }
-  for (const sample of [tf.layers.reLU(), tf.layers.leakyReLU()]) {
-    const proto = Object.getPrototypeOf(sample) as { call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[] };
+  const protos = [tf.layers.reLU(), tf.layers.leakyReLU()].map((l) => Object.getPrototypeOf(l) as { call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[] });
+  if (!protos.every((p) => Object.prototype.hasOwnProperty.call(p, 'call'))) return; // a tfjs-layers we do not know: no fusion
+  for (const proto of protos) {
     const orig = proto.call;
     proto.call = function (this: object, inputs, kwargs) {
       const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;

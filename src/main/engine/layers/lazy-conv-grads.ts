@@ -26,7 +26,7 @@
  * initialisation the bias stays zero, so the forward values are the same bits as with the add.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InstanceNormalization, normTakesCancelledBias, tagCancelledBias } from './instance-norm';
+import { InstanceNormalization, normTakesCancelledBias, recording, tagCancelledBias } from './instance-norm';
 import { REFLECT_CONV_GRAD_INPUT, reflectConvOptions } from '../kernels/reflect-conv';
 import { reflectPadSource } from './reflection-padding';
 
@@ -84,8 +84,6 @@ function cancelBias(y: tf.Tensor, b: tf.Tensor): tf.Tensor {
   tagCancelledBias(y, b);
   return y;
 }
-
-const recording = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 
 export function installLazyConvGradients(): void {
   if (installed) return;
