@@ -127,13 +127,14 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
     let fakeB: tf.Tensor4D | null = null;
     const losses: Partial<Record<'gA' | 'cA' | 'iA' | 'gB' | 'cB' | 'iB', tf.Scalar>> = {};
     tf.tidy(() => {
-      // The generators' loss is a sum of four independent graphs (each cycle with its GAN term,
-      // each identity term): one gradient per graph, summed. tfjs keeps every saved activation
-      // and every intermediate gradient of a gradients call until it ends, so one call over the
-      // whole loss held six generator applications and their gradients at once (~1 GB above the
-      // weights at 64 px, growing with the pixels: a 256 px step at paper widths could not fit
-      // the 4 GB wasm heap). Per graph the peak is two applications at most. Same loss, same
-      // gradients up to the order of float additions.
+      // The generators' loss is a sum of independent graphs (each cycle with its GAN term, each
+      // identity term on its own or, batched below, with its direction's cycle): one gradient per
+      // graph, summed. tfjs keeps every saved activation and every intermediate gradient of a
+      // gradients call until it ends, so one call over the whole loss held six generator
+      // applications and their gradients at once (~1 GB above the weights at 64 px, growing with
+      // the pixels: a 256 px step at paper widths could not fit the 4 GB wasm heap). Per graph
+      // the peak is two applications (three batched). Same loss, same gradients up to the order
+      // of float additions.
       const gVars = variablesOf(G_A!, G_B!);
       // Instance norm (and no norm) treats each sample on its own, so a generator's applications
       // that do not depend on each other run as one batch: G_A(A) with the identity G_A(B), G_B(B)
@@ -141,10 +142,11 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       // filter transform, dispatch and filter-gradient finish per pair: a 128 px generator's fwd +
       // bwd on batch 2 took 653 ms against 2 x 356 ms on batch 1). Batch norm mixes the samples'
       // statistics (and updates its moving averages per application), so it keeps separate calls.
-      const batched = batchable(o) && o.lambdaIdentity > 0;
+      const together = batchable(o);
+      const batched = together && o.lambdaIdentity > 0;
       // One direction: G maps x across (the fake D judges), F maps it back (the cycle L1); with
       // `idt`, G also maps the other domain's y to itself in the same batch (the identity L1).
-      const cycle = (G: tf.LayersModel, F: tf.LayersModel, D: tf.LayersModel, x: tf.Tensor4D, lambda: number, keepFake: (f: tf.Tensor4D) => void, g: 'gA' | 'gB', c: 'cA' | 'cB', idt?: { y: tf.Tensor4D; weight: number; key: 'iA' | 'iB' }) => (): tf.Scalar => {
+      const cycle = (G: tf.LayersModel, F: tf.LayersModel, D: tf.LayersModel, x: tf.Tensor4D, lambda: number, keepFake: (f: tf.Tensor4D) => void, g: 'gA' | 'gB', c: 'cA' | 'cB', idt?: Identity) => (): tf.Scalar => {
         let fake: tf.Tensor4D;
         let same: tf.Tensor4D | null = null;
         if (idt) {
@@ -155,19 +157,21 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
         const cl = tf.mul(l1(F.apply(fake, t) as tf.Tensor4D, x), lambda) as tf.Scalar;
         losses[g] = tf.keep(gl);
         losses[c] = tf.keep(cl);
-        if (!idt || !same) return tf.add(gl, cl) as tf.Scalar;
-        const il = (losses[idt.key] = tf.keep(tf.mul(l1(same, idt.y), idt.weight) as tf.Scalar));
-        return tf.addN([gl, cl, il]) as tf.Scalar;
+        if (!idt) return tf.add(gl, cl) as tf.Scalar;
+        return tf.addN([gl, cl, identity(same!, idt)]) as tf.Scalar;
       };
-      const idtA = { y: B, weight: o.lambdaB * o.lambdaIdentity, key: 'iA' as const };
-      const idtB = { y: A, weight: o.lambdaA * o.lambdaIdentity, key: 'iB' as const };
+      type Identity = { y: tf.Tensor4D; weight: number; key: 'iA' | 'iB' };
+      // the identity L1 of G's output on the other domain's y (kept: the step reports it)
+      const identity = (same: tf.Tensor, idt: Identity): tf.Scalar => (losses[idt.key] = tf.keep(tf.mul(l1(same, idt.y), idt.weight) as tf.Scalar));
+      const idtA: Identity = { y: B, weight: o.lambdaB * o.lambdaIdentity, key: 'iA' };
+      const idtB: Identity = { y: A, weight: o.lambdaA * o.lambdaIdentity, key: 'iB' };
       const parts: (() => tf.Scalar)[] = [
         cycle(G_A!, G_B!, D_A!, A, o.lambdaA, (f) => (fakeB = f), 'gA', 'cA', batched ? idtA : undefined),
         cycle(G_B!, G_A!, D_B!, B, o.lambdaB, (f) => (fakeA = f), 'gB', 'cB', batched ? idtB : undefined),
       ];
       if (o.lambdaIdentity > 0 && !batched) {
-        parts.push(() => (losses.iA = tf.keep(tf.mul(l1(G_A!.apply(B, t) as tf.Tensor, B), idtA.weight) as tf.Scalar)));
-        parts.push(() => (losses.iB = tf.keep(tf.mul(l1(G_B!.apply(A, t) as tf.Tensor, A), idtB.weight) as tf.Scalar)));
+        parts.push(() => identity(G_A!.apply(B, t) as tf.Tensor, idtA));
+        parts.push(() => identity(G_B!.apply(A, t) as tf.Tensor, idtB));
       }
       const sum: tf.NamedTensorMap = {};
       for (const f of parts) {
@@ -185,7 +189,7 @@ export class CycleGanModel extends BaseModel<CycleGanOptions> {
       const dStep = tf.variableGrads(() => {
         // real and fake through D as one batch where the norm allows (as the generators above)
         const judge = (D: tf.LayersModel, real: tf.Tensor4D, fake: tf.Tensor): [tf.Tensor, tf.Tensor] =>
-          !batchable(o) ? [D.apply(real, t) as tf.Tensor, D.apply(fake, t) as tf.Tensor] : (tf.split(D.apply(tf.concat([real, fake as tf.Tensor4D]), t) as tf.Tensor, [real.shape[0], fake.shape[0]!]) as [tf.Tensor, tf.Tensor]);
+          !together ? [D.apply(real, t) as tf.Tensor, D.apply(fake, t) as tf.Tensor] : (tf.split(D.apply(tf.concat([real, fake as tf.Tensor4D]), t) as tf.Tensor, [real.shape[0], fake.shape[0]!]) as [tf.Tensor, tf.Tensor]);
         const dLoss = (D: tf.LayersModel, real: tf.Tensor4D, fake: tf.Tensor) => {
           const [r, f] = judge(D, real, fake);
           return tf.mul(tf.add(ganLoss(r, true, o.ganMode), ganLoss(f, false, o.ganMode)), 0.5) as tf.Scalar;
