@@ -1,10 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADAM_POOL_MODULE, adamBitsOf, createAdamSimd } from '../../../../src/main/engine/kernels/adam-simd';
 import { f32Bits } from '../../../../src/main/engine/kernels/wasm-asm';
-import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import { CallList, callListOptions, callListStats } from '../../../../src/main/engine/kernels/pool-calls';
 import { FusedAdamOptimizer, fusedAdam } from '../../../../src/main/engine/kernels/fused-adam';
-import { counts, initWasm, rand, relDiff, tf } from './helpers';
+import { counts, initWasm, rand, relDiff, tf, memoryWithPool } from './helpers';
 
 const shapes = [[3, 3, 5, 4], [4], [7, 6], [1]];
 
@@ -139,12 +138,7 @@ describe('adam-simd on a bare memory', () => {
   it('works on a shared memory (threaded build)', () => check(true));
 
   it('adamBits (scalars as float32 bits) through a call list split over the helper thread: the same bits as adam in one call', async () => {
-    const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly;
-    const memory = new WA.Memory({ initial: 64, maximum: 256, shared: true });
-    const g = createGemmSimd(memory as never)!; // starts the helper, with adam-simd's registered module
-    const t0 = Date.now();
-    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
-    expect(g.parallel?.()).toBe(true);
+    const { mem: memory } = await memoryWithPool(); // the helper, with adam-simd's registered module
     const fn = createAdamSimd(memory)!;
     const bits = adamBitsOf(fn)!;
     expect(bits).toBeTypeOf('function');

@@ -5,6 +5,8 @@
 import { expect } from 'vitest';
 import { tf, initBackend } from '../../../../src/main/engine/backend';
 import { stride2CacheSweep } from '../../../../src/main/engine/kernels/stride2-winograd';
+import { type GemmSimd, createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
+import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
 
 export { tf };
 
@@ -124,4 +126,19 @@ export function convPasses(c: ConvCase, seed: number, wScale: number): () => tf.
     convInputGrad(c, tf.tensor(dyv, convOutShape(c)), w()),
     convFilterGrad(c, tf.tensor4d(xv, c.x), tf.tensor(dyv, convOutShape(c))),
   ];
+}
+
+/**
+ * A shared wasm memory (`initial` pages of 64 KB, up to 256) with the products' helper thread
+ * started on it (createGemmSimd starts it, with every pool module registered so far) and running:
+ * the setup of the two-thread tests.
+ */
+export async function memoryWithPool(initial = 64): Promise<{ mem: WasmMemory; g: GemmSimd }> {
+  const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } }).WebAssembly;
+  const mem = new WA.Memory({ initial, maximum: 256, shared: true });
+  const g = createGemmSimd(mem)!;
+  const t0 = Date.now();
+  while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
+  expect(g.parallel?.()).toBe(true);
+  return { mem, g };
 }

@@ -5,12 +5,11 @@
  * on the caller alone, and the sums a scalar loop gives.
  */
 import { describe, expect, it } from 'vitest';
-import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import { CallList, callListOptions, callListStats, registerPoolModule } from '../../../../src/main/engine/kernels/pool-calls';
 import { BLOCK, END, I32, LOOP, get, memoryImport, section, set, str, uleb, vec, type WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
 import { runList } from '../../../../src/main/engine/kernels/runs-simd';
 import type { BackendWasm } from '../../../../src/main/engine/kernels/wasm-util';
-import { rand } from './helpers';
+import { rand, memoryWithPool } from './helpers';
 
 interface Mem extends WasmMemory {
   buffer: ArrayBuffer;
@@ -47,11 +46,7 @@ const MODULE = registerPoolModule({ make: accModule });
 
 describe('call lists on two threads', () => {
   it('split lists equal whole lists and scalar sums, groups in order', async () => {
-    const mem = new WA.Memory({ initial: 64, maximum: 256, shared: true });
-    const g = createGemmSimd(mem)!; // starts the helper, with the registered module
-    const t0 = Date.now();
-    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
-    expect(g.parallel?.()).toBe(true);
+    const { mem } = await memoryWithPool(); // the helper, with the registered module
     const own = new WA.Instance(new WA.Module(accModule(true).bytes), { env: { memory: mem } }).exports;
     const f = new Float32Array(mem.buffer);
     // 40 groups, each adding 5 source runs of 33 floats into its own output run
@@ -87,11 +82,7 @@ describe('call lists on two threads', () => {
   });
 
   it('im2col / col2im runs: copies by chunks and adds by key, split equal whole and a JS reference', async () => {
-    const mem = new WA.Memory({ initial: 64, maximum: 256, shared: true });
-    const g = createGemmSimd(mem)!;
-    const t0 = Date.now();
-    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
-    expect(g.parallel?.()).toBe(true);
+    const { mem } = await memoryWithPool();
     // a stand-in backend: the heap and a bump allocator for the run list
     let top = 1 << 20;
     const backend = { wasm: { asm: { memory: mem }, _malloc: (b: number) => ((top += b + 64), top - b - 64), _free: () => {} } } as unknown as BackendWasm;

@@ -5,24 +5,13 @@
  * generated functions).
  */
 import { describe, expect, it } from 'vitest';
-import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import { pooledMaps, transformPoolOptions, transformPoolStats } from '../../../../src/main/engine/kernels/gemm-pool';
 import { MAPS, type MapName, applyMap, createWinogradSimd } from '../../../../src/main/engine/kernels/winograd-simd';
-import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
-import { rand } from './helpers';
-
-interface Mem extends WasmMemory {
-  buffer: ArrayBuffer;
-}
-const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => Mem } }).WebAssembly;
+import { rand, memoryWithPool } from './helpers';
 
 describe('Winograd transforms on two threads', () => {
   it('split calls equal whole calls and the maps on numbers', async () => {
-    const mem = new WA.Memory({ initial: 64, maximum: 256, shared: true });
-    const g = createGemmSimd(mem)!; // starts the helper
-    const t0 = Date.now();
-    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
-    expect(g.parallel?.()).toBe(true);
+    const { mem } = await memoryWithPool();
     const tw = createWinogradSimd(mem)!;
     const pw = pooledMaps(tw, mem);
     expect(pw).not.toBe(tw);

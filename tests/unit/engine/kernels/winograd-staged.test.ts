@@ -9,12 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createGemmSimd } from '../../../../src/main/engine/kernels/gemm-simd';
 import { STAGED_FN, type StagedGroup, stagedRunner, stagedStats } from '../../../../src/main/engine/kernels/gemm-pool';
 import { createWinogradSimd } from '../../../../src/main/engine/kernels/winograd-simd';
 import { splitMap } from '../../../../src/main/engine/kernels/winograd';
 import type { WasmMemory } from '../../../../src/main/engine/kernels/wasm-asm';
-import { rand } from './helpers';
+import { rand, memoryWithPool } from './helpers';
 
 interface Mem extends WasmMemory {
   buffer: ArrayBuffer;
@@ -47,11 +46,7 @@ describe('staged Winograd hand-overs', () => {
   });
 
   it('a staged list on two threads equals its calls on one thread, stage by stage', async () => {
-    const mem = new WA.Memory({ initial: 128, maximum: 256, shared: true });
-    const g = createGemmSimd(mem)!; // starts the helper
-    const t0 = Date.now();
-    while (!g.parallel?.() && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 20));
-    expect(g.parallel?.()).toBe(true);
+    const { mem, g } = await memoryWithPool(128);
     const run = stagedRunner(mem);
     expect(run).not.toBeNull();
     const tw = createWinogradSimd(mem)!;
