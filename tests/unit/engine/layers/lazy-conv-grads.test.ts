@@ -95,6 +95,28 @@ function resnetLike(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: h });
 }
 
+/**
+ * One gradients call of mean((G(x) - target)^2) over vars: each gradient's data (by variable
+ * name), the loss, and how often each kernel ran.
+ */
+function gradStep(G: tf.LayersModel, x: tf.Tensor, target: tf.Tensor, vars: tf.Variable[]) {
+  const { result, times } = withKernelTimes(() => tf.variableGrads(() => tf.mean(tf.square(tf.sub(G.apply(x) as tf.Tensor, target))) as tf.Scalar, vars));
+  const grads = Object.fromEntries(Object.entries(result.grads).map(([k, g]) => [k, g.dataSync().slice()]));
+  const loss = result.value.dataSync()[0]!;
+  tf.dispose([result.value, ...Object.values(result.grads)]);
+  return { grads, loss, calls: (k: string) => times.get(k)?.calls ?? 0 };
+}
+
+/** The largest |g - a| and the largest |a| (a tolerance relative to a's scale). */
+function diffAndScale(g: ArrayLike<number>, a: ArrayLike<number>): [number, number] {
+  let d = 0, m = 0;
+  for (let j = 0; j < g.length; j++) {
+    d = Math.max(d, Math.abs(g[j]! - a[j]!));
+    m = Math.max(m, Math.abs(a[j]!));
+  }
+  return [d, m];
+}
+
 describe('conv biases that instance norm cancels (under a tape)', () => {
   it('are left out with a zero gradient; every other gradient and the loss as with the bias added', () => {
     const G = resnetLike();
@@ -102,11 +124,8 @@ describe('conv biases that instance norm cancels (under a tape)', () => {
     const target = tf.randomNormal([1, 16, 16, 3], 0, 0.5, 'float32', 6);
     const vars = G.trainableWeights.map((w) => w.read() as tf.Variable);
     const step = () => {
-      const { result, times } = withKernelTimes(() => tf.variableGrads(() => tf.mean(tf.square(tf.sub(G.apply(x) as tf.Tensor, target))) as tf.Scalar, vars));
-      const grads = Object.fromEntries(Object.entries(result.grads).map(([k, g]) => [k, g.dataSync().slice()]));
-      const loss = result.value.dataSync()[0]!;
-      tf.dispose([result.value, ...Object.values(result.grads)]);
-      return { grads, loss, sums: times.get('Sum')?.calls ?? 0, adds: times.get('Add')?.calls ?? 0 };
+      const r = gradStep(G, x, target, vars);
+      return { ...r, sums: r.calls('Sum'), adds: r.calls('Add') };
     };
     step(); // warm-up: variables' first reads
     const before = tf.memory().numTensors;
@@ -129,11 +148,7 @@ describe('conv biases that instance norm cancels (under a tape)', () => {
         for (const v of a) cancelledMax = Math.max(cancelledMax, Math.abs(v));
         continue;
       }
-      let d = 0, m = 0;
-      for (let j = 0; j < g.length; j++) {
-        d = Math.max(d, Math.abs(g[j]! - a[j]!));
-        m = Math.max(m, Math.abs(a[j]!));
-      }
+      const [d, m] = diffAndScale(g, a);
       expect(d, name).toBeLessThanOrEqual(1e-5 * Math.max(1, m));
     }
     expect(cancelledMax).toBeLessThan(1e-5);
@@ -245,11 +260,7 @@ describe('instance norm with the ReLU / LeakyReLU after it, and the cancelled bi
     const target = tf.randomNormal([1, 4, 4, 3], 0, 0.5, 'float32', 9);
     const vars = G.trainableWeights.map((w) => w.read() as tf.Variable);
     const step = () => {
-      const { result, times } = withKernelTimes(() => tf.variableGrads(() => tf.mean(tf.square(tf.sub(G.apply(x) as tf.Tensor, target))) as tf.Scalar, vars));
-      const grads = Object.fromEntries(Object.entries(result.grads).map(([k, g]) => [k, g.dataSync().slice()]));
-      const loss = result.value.dataSync()[0]!;
-      tf.dispose([result.value, ...Object.values(result.grads)]);
-      const calls = (k: string) => times.get(k)?.calls ?? 0;
+      const { grads, loss, calls } = gradStep(G, x, target, vars);
       return { grads, loss, relu: calls('Relu'), leaky: calls('LeakyRelu'), actGrad: calls('AtelierLeakyReluGrad'), fused: calls('AtelierInstanceNormAct'), fusedGrad: calls('AtelierInstanceNormActGrad') };
     };
     step(); // warm-up: variables' first reads
@@ -272,11 +283,7 @@ describe('instance norm with the ReLU / LeakyReLU after it, and the cancelled bi
         expect(g.every((v) => v === 0) && a.every((v) => v === 0), name).toBe(true);
         continue;
       }
-      let d = 0, m = 0;
-      for (let j = 0; j < g.length; j++) {
-        d = Math.max(d, Math.abs(g[j]! - a[j]!));
-        m = Math.max(m, Math.abs(a[j]!));
-      }
+      const [d, m] = diffAndScale(g, a);
       expect(d, name).toBeLessThanOrEqual(1e-5 * Math.max(1, m));
     }
     expect(Math.abs(fused.loss - layers.loss)).toBeLessThan(1e-6 * Math.max(1, layers.loss));
