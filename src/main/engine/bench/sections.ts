@@ -18,6 +18,12 @@ async function backend(ctx: Ctx) {
   ctx.log(`backend ${b.backend} (${b.reason}); threads ${b.threads}${why}${fma}; own kernels: ${b.customKernels.join(', ') || 'none'}`);
 }
 
+// Two warm-up steps on both sides: the first steps of a process grow the wasm heap (page faults:
+// ~3 s of system time over the first 128 px CycleGAN steps) and fill the filter caches, so one
+// warm-up left the median ~10-15% above the steady state a long training runs at. Medians of 5
+// steps: single steps on this shared 2-core machine move by ~10% either way.
+const PEER_WARMUP = 2;
+
 /**
  * A model's training step at the paper's widths (ngf = ndf = 64, batch 1) against the same
  * networks, losses and optimiser in PyTorch, in the same run: parameter counts must match, the
@@ -31,24 +37,19 @@ async function peerSteps(ctx: Ctx, o: {
   options: Record<string, unknown>;
   /** Target ratio per size; null: reported only. */
   target: (size: number) => number | null;
-}): Promise<Map<number, number>> {
+}): Promise<{ ourTimes: Map<number, number>; peerAvailable: boolean }> {
   const ourTimes = new Map<number, number>();
   // `--sizes 64,128` keeps only those sizes (a single figure without the long 256 px step)
   if (ctx.sizes?.length) o = { ...o, sizes: o.sizes.filter((s) => ctx.sizes!.includes(s)) };
-  if (!o.sizes.length) return ourTimes;
+  if (!o.sizes.length) return { ourTimes, peerAvailable: false };
   const peerInfo = await peerAvailability();
   ctx.log(`${o.model} at paper widths (ngf = ndf = 64, batch 1) vs PyTorch: ${peerInfo.available ? `${peerInfo.reason}, 2 threads` : `peer not measured (${peerInfo.reason})`}`);
   const run = o.model === 'pix2pix' ? runPeerPix2pix : runPeerCycleGan;
-  // Two warm-up steps on both sides: the first steps of a process grow the wasm heap (page faults:
-  // ~3 s of system time over the first 128 px CycleGAN steps) and fill the filter caches, so one
-  // warm-up left the median ~10-15% above the steady state a long training runs at. Medians of 5
-  // steps: single steps on this shared 2-core machine move by ~10% either way.
-  const warmup = 2;
-  const peer = peerInfo.available ? await run({ sizes: o.sizes, batch: 1, steps: o.steps, warmup }) : null;
+  const peer = peerInfo.available ? await run({ sizes: o.sizes, batch: 1, steps: o.steps, warmup: PEER_WARMUP }) : null;
   if (peer && 'error' in peer) ctx.log(peer.error);
   if (peer && !('error' in peer)) ctx.log(`peer BLAS loaded: ${peer.blas.join(', ') || 'unknown'}; torch ${peer.torch}, ${peer.threads} threads`);
   for (const size of o.sizes) {
-    const ours = await benchTrainStep({ model: o.model, size, batch: 1, steps: o.steps, warmup, options: o.options });
+    const ours = await benchTrainStep({ model: o.model, size, batch: 1, steps: o.steps, warmup: PEER_WARMUP, options: o.options });
     ourTimes.set(size, ours.secondsPerStep);
     const p = peer && !('error' in peer) ? peer.results.find((r) => r.size === size) : undefined;
     // One G and one D (CycleGAN has two of each, built alike).
@@ -84,7 +85,7 @@ async function peerSteps(ctx: Ctx, o: {
       ctx.add({ section: o.section, name: `${o.model} step ${size}px b1 CPU time (profiled)`, value: prof.cpuMs / 1000, unit: 's', note: `wall ${(prof.wallMs / 1000).toFixed(2)} s, ${prof.threads} thread(s)` });
     }
   }
-  return ourTimes;
+  return { ourTimes, peerAvailable: peerInfo.available };
 }
 
 /** pix2pix step (U-Net ngf 64 + 70x70 PatchGAN, batch 1) against the same networks in PyTorch. */
@@ -103,14 +104,14 @@ async function cyclegan(ctx: Ctx) {
   await backend(ctx);
   // Issue #17: <= 1.5x at 64 and 128 px, reported at 256 px.
   const steps = ctx.quick ? 2 : 5;
-  const ours = await peerSteps(ctx, { section: 'cyclegan', model: 'cyclegan', sizes: ctx.quick ? [32] : [64, 128, 256], steps, options: { ngf: 64, ndf: 64, nLayersD: 3 }, target: (s) => (s <= 128 ? 1.5 : null) });
+  const { ourTimes: ours, peerAvailable } = await peerSteps(ctx, { section: 'cyclegan', model: 'cyclegan', sizes: ctx.quick ? [32] : [64, 128, 256], steps, options: { ngf: 64, ndf: 64, nLayersD: 3 }, target: (s) => (s <= 128 ? 1.5 : null) });
   // Our step runs a generator's independent applications (and a discriminator's real and fake
   // halves) as one batch up to 128 x 128 pixels (models/cyclegan.ts); the target is against the
   // reference step, which does not. PyTorch restructured the same way, reported beside it, says
   // how much of the ratio is that restructuring rather than the kernels.
   const sizes = [...ours.keys()].filter((s) => s <= 128);
-  if (!sizes.length || !(await peerAvailability()).available) return;
-  const peer = await runPeerCycleGan({ sizes, batch: 1, steps, warmup: 2, batched: true });
+  if (!sizes.length || !peerAvailable) return;
+  const peer = await runPeerCycleGan({ sizes, batch: 1, steps, warmup: PEER_WARMUP, batched: true });
   if ('error' in peer) return ctx.log(peer.error);
   for (const r of peer.results) {
     const mine = ours.get(r.size)!;
